@@ -1,0 +1,28 @@
+# Every dependency is a Debian 12 package (scripts/setup.sh installs them).
+find_package(PkgConfig REQUIRED)
+find_package(Threads REQUIRED)
+find_package(OpenSSL 3 REQUIRED)
+find_package(SQLite3 REQUIRED)
+find_package(fmt REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(nlohmann_json REQUIRED)
+find_package(tomlplusplus REQUIRED)
+find_package(tl-expected REQUIRED)
+find_package(GTest REQUIRED)
+pkg_check_modules(LIBUSB REQUIRED IMPORTED_TARGET libusb-1.0)
+pkg_check_modules(EXT2FS REQUIRED IMPORTED_TARGET ext2fs com_err)
+pkg_check_modules(LZMA REQUIRED IMPORTED_TARGET liblzma)
+
+# Standalone asio is header-only and ships no CMake config.
+find_path(ASIO_INCLUDE_DIR asio.hpp REQUIRED)
+add_library(pinet_asio INTERFACE)
+target_include_directories(pinet_asio SYSTEM INTERFACE ${ASIO_INCLUDE_DIR})
+target_compile_definitions(pinet_asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED)
+target_link_libraries(pinet_asio INTERFACE Threads::Threads)
+
+# cpp-httplib is header-only; Debian ships a pkg-config file.
+find_path(HTTPLIB_INCLUDE_DIR httplib.h REQUIRED)
+add_library(pinet_httplib INTERFACE)
+target_include_directories(pinet_httplib SYSTEM INTERFACE ${HTTPLIB_INCLUDE_DIR})
+target_link_libraries(pinet_httplib INTERFACE Threads::Threads)

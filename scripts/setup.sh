@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# setup.sh - install every Debian 12 package pinetboot needs to build, test and
+# run its demo. Idempotent and non-interactive; must run as root.
+#
+# Service safety: some test peers (atftpd, rpcbind, nfs-ganesha) ship daemons
+# that a systemd host would start on every interface right after install. We
+# install dnsmasq-base (binary only) and, while apt runs, a deny-all
+# policy-rc.d unless one already exists.
+set -euo pipefail
+[ "$(id -u)" = 0 ] || { echo "setup.sh: must run as root" >&2; exit 1; }
+
+BUILD_PKGS=(build-essential cmake ninja-build pkg-config ccache git
+    clang-14 libclang-rt-14-dev
+    libasio-dev libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev
+    nlohmann-json3-dev libexpected-dev libcpp-httplib-dev libsqlite3-dev
+    libssl-dev libusb-1.0-0-dev libext2fs-dev comerr-dev liblzma-dev
+    libgtest-dev libgmock-dev libbenchmark-dev)
+TEST_PKGS=(iproute2 iputils-ping procps openssl xxd python3 bc time
+    dnsmasq-base isc-dhcp-client busybox dhcpcd5 python3-scapy
+    tftp-hpa atftp atftpd curl
+    qemu-system-x86 ipxe-qemu
+    nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-utils
+    dosfstools mtools fdisk e2fsprogs xz-utils
+    umockdev kea-admin kea-dhcp4-server
+    chromium fonts-dejavu-core)
+
+want=()
+for p in "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || want+=("$p")
+done
+if [ ${#want[@]} -gt 0 ]; then
+    made_policy=0
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+        chmod +x /usr/sbin/policy-rc.d
+        made_policy=1
+    fi
+    trap '[ $made_policy = 1 ] && rm -f /usr/sbin/policy-rc.d' EXIT
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update
+    apt-get install -y --no-install-recommends "${want[@]}"
+fi
+
+# tftpd-hpa's server conflicts with atftpd (both ship /usr/sbin/in.tftpd):
+# unpack it privately for the benchmark instead of installing it.
+if [ ! -x /opt/pinetboot-peers/tftpd-hpa/usr/sbin/in.tftpd ]; then
+    mkdir -p /opt/pinetboot-peers
+    (cd /opt/pinetboot-peers && apt-get download tftpd-hpa >/dev/null && dpkg-deb -x tftpd-hpa_*.deb tftpd-hpa && rm -f tftpd-hpa_*.deb)
+fi
+echo "setup.sh: all packages present"

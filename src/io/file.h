@@ -1,0 +1,48 @@
+#pragma once
+// Whole-file reads and crash-safe writes. Outputs are always written to a
+// temporary file in the target's directory and renamed into place, so a
+// failed run never leaves a half-written or truncated output, and an input is
+// never modified unless the caller names it as the output.
+
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "proto/error.h"
+
+namespace pinet::io {
+
+/// Reads a regular file whole. Errors name the file and the reason.
+Result<std::vector<std::uint8_t>> readFile(const std::filesystem::path& path);
+
+/// Writes @p data to @p path atomically (temp file + fsync + rename).
+/// @p mode is applied to the new file.
+Result<void> writeFileAtomic(const std::filesystem::path& path, std::span<const std::uint8_t> data,
+                             unsigned mode = 0644);
+Result<void> writeFileAtomic(const std::filesystem::path& path, std::string_view data,
+                             unsigned mode = 0644);
+
+/// Creates a fresh, empty temporary directory under @p parent (default: the
+/// system temp dir) and removes it with everything inside on destruction.
+class TempDir {
+public:
+    explicit TempDir(const std::string& prefix = "pinetboot",
+                     const std::filesystem::path& parent = std::filesystem::temp_directory_path());
+    ~TempDir();
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    TempDir(TempDir&& other) noexcept;
+    TempDir& operator=(TempDir&&) = delete;
+
+    [[nodiscard]] const std::filesystem::path& path() const { return path_; }
+    /// Keeps the directory on destruction (it was renamed into place, say).
+    void release() { path_.clear(); }
+
+private:
+    std::filesystem::path path_;
+};
+
+}  // namespace pinet::io
