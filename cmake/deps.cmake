@@ -21,8 +21,10 @@ target_include_directories(pinet_asio SYSTEM INTERFACE ${ASIO_INCLUDE_DIR})
 target_compile_definitions(pinet_asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED)
 target_link_libraries(pinet_asio INTERFACE Threads::Threads)
 
-# cpp-httplib is header-only; Debian ships a pkg-config file.
-find_path(HTTPLIB_INCLUDE_DIR httplib.h REQUIRED)
+# cpp-httplib.
+# Debian builds it as a shared library with OpenSSL/zlib/brotli: take the
+# defines from its pkg-config file so they match the library (ODR).
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 add_library(pinet_httplib INTERFACE)
-target_include_directories(pinet_httplib SYSTEM INTERFACE ${HTTPLIB_INCLUDE_DIR})
+target_link_libraries(pinet_httplib INTERFACE PkgConfig::HTTPLIB)
 target_link_libraries(pinet_httplib INTERFACE Threads::Threads)

@@ -1,0 +1,636 @@
+#include "app/config/config.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <charconv>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+
+namespace pinet::app::config {
+
+const char* toString(DhcpMode mode) {
+    switch (mode) {
+        case DhcpMode::Proxy: return "proxy";
+        case DhcpMode::Full: return "full";
+        case DhcpMode::Off: return "off";
+    }
+    return "?";
+}
+
+const char* toString(KeyType type) {
+    switch (type) {
+        case KeyType::String: return "string";
+        case KeyType::Integer: return "integer";
+        case KeyType::Boolean: return "boolean";
+        case KeyType::StringArray: return "array of strings";
+        case KeyType::Address: return "\"address:port\"";
+    }
+    return "?";
+}
+
+const char* sectionName(Scope scope) {
+    switch (scope) {
+        case Scope::Server: return "server";
+        case Scope::Interface: return "interface";
+        case Scope::Tftp: return "tftp";
+        case Scope::Http: return "http";
+        case Scope::Pxe: return "pxe";
+        case Scope::Nfs: return "nfs";
+    }
+    return "?";
+}
+
+std::string ListenAddress::text() const {
+    return host.empty() ? std::string() : fmt::format("{}:{}", host, port);
+}
+
+bool isIpv4(std::string_view text) {
+    if (text.empty() || text.size() > 15) {
+        return false;
+    }
+    in_addr addr{};
+    return inet_pton(AF_INET, std::string(text).c_str(), &addr) == 1;
+}
+
+std::optional<ListenAddress> parseListenAddress(std::string_view text) {
+    const auto colon = text.rfind(':');
+    if (colon == std::string_view::npos) {
+        return std::nullopt;
+    }
+    const auto host = text.substr(0, colon);
+    const auto portText = text.substr(colon + 1);
+    unsigned port = 0;
+    const auto [end, ec] = std::from_chars(portText.data(), portText.data() + portText.size(), port);
+    if (ec != std::errc() || end != portText.data() + portText.size() || port == 0 ||
+        port > 65535 || !isIpv4(host)) {
+        return std::nullopt;
+    }
+    return ListenAddress{std::string(host), static_cast<std::uint16_t>(port)};
+}
+
+namespace {
+
+using Err = std::optional<std::string>;
+
+std::string typeName(const toml::node& node) {
+    switch (node.type()) {
+        case toml::node_type::string: return "a string";
+        case toml::node_type::integer: return "an integer";
+        case toml::node_type::floating_point: return "a float";
+        case toml::node_type::boolean: return "a boolean";
+        case toml::node_type::array: return "an array";
+        case toml::node_type::table: return "a table";
+        default: return "a date/time";
+    }
+}
+
+Err getString(const toml::node& node, std::string& out) {
+    if (!node.is_string()) {
+        return "expected a string, got " + typeName(node);
+    }
+    out = *node.value<std::string>();
+    return std::nullopt;
+}
+
+Err getInt(const toml::node& node, std::int64_t lo, std::int64_t hi, std::uint32_t& out) {
+    if (!node.is_integer()) {
+        return "expected an integer, got " + typeName(node);
+    }
+    const auto v = *node.value<std::int64_t>();
+    if (v < lo || v > hi) {
+        return fmt::format("{} is out of range {}..{}", v, lo, hi);
+    }
+    out = static_cast<std::uint32_t>(v);
+    return std::nullopt;
+}
+
+Err getStringArray(const toml::node& node, std::vector<std::string>& out) {
+    const auto* arr = node.as_array();
+    if (arr == nullptr) {
+        return "expected an array of strings, got " + typeName(node);
+    }
+    out.clear();
+    for (const auto& el : *arr) {
+        if (!el.is_string()) {
+            return "expected an array of strings, found " + typeName(el);
+        }
+        out.push_back(*el.value<std::string>());
+    }
+    return std::nullopt;
+}
+
+Err getIpv4(const toml::node& node, std::string& out) {
+    std::string s;
+    if (auto e = getString(node, s)) {
+        return e;
+    }
+    if (!isIpv4(s)) {
+        return fmt::format("'{}' is not an IPv4 address", s);
+    }
+    out = s;
+    return std::nullopt;
+}
+
+Err getAddress(const toml::node& node, ListenAddress& out, bool allowEmpty) {
+    std::string s;
+    if (auto e = getString(node, s)) {
+        return e;
+    }
+    if (s.empty() && allowEmpty) {
+        out = {};
+        return std::nullopt;
+    }
+    auto a = parseListenAddress(s);
+    if (!a) {
+        return fmt::format("'{}' is not \"IPv4:port\" (port 1..65535)", s);
+    }
+    out = *a;
+    return std::nullopt;
+}
+
+Err getOneOf(const toml::node& node, std::initializer_list<std::string_view> allowed,
+             std::string& out) {
+    std::string s;
+    if (auto e = getString(node, s)) {
+        return e;
+    }
+    for (auto a : allowed) {
+        if (s == a) {
+            out = s;
+            return std::nullopt;
+        }
+    }
+    std::string list;
+    for (auto a : allowed) {
+        list += list.empty() ? "" : ", ";
+        list += a;
+    }
+    return fmt::format("'{}' is not one of: {}", s, list);
+}
+
+/// A relative path below a root: no "..", not absolute (it is joined to tftp.root).
+Err getRelativeDir(const toml::node& node, std::string& out) {
+    std::string s;
+    if (auto e = getString(node, s)) {
+        return e;
+    }
+    if (!s.empty() && (s.front() == '/' || s == ".." || s.find("../") != std::string::npos ||
+                       (s.size() >= 3 && s.compare(s.size() - 3, 3, "/..") == 0))) {
+        return fmt::format("'{}' must be a relative path without '..'", s);
+    }
+    out = s;
+    return std::nullopt;
+}
+
+uint32_t ipToU32(const std::string& s) {
+    in_addr a{};
+    inet_pton(AF_INET, s.c_str(), &a);
+    return ntohl(a.s_addr);
+}
+
+std::vector<KeyDef> buildTable() {
+    std::vector<KeyDef> t;
+    // ---- [server]
+    t.push_back({Scope::Server, "state_dir", KeyType::String, "/var/lib/pinetboot",
+                 "Directory for the client registry (SQLite) and other state. The command-line "
+                 "`--state-dir` and `PINETBOOT_STATE_DIR` override it.",
+                 false, [](const toml::node& n, Config& c, InterfaceConfig*) -> Err {
+                     if (auto e = getString(n, c.stateDir)) {
+                         return e;
+                     }
+                     return c.stateDir.empty() ? Err("must not be empty") : std::nullopt;
+                 }});
+    t.push_back({Scope::Server, "log_level", KeyType::String, "info",
+                 "One of trace, debug, info, warn, error, critical, off.", true,
+                 [](const toml::node& n, Config& c, InterfaceConfig*) {
+                     return getOneOf(n, {"trace", "debug", "info", "warn", "error", "critical", "off"},
+                                     c.logLevel);
+                 }});
+    t.push_back({Scope::Server, "boot_history", KeyType::Integer, "20",
+                 "Boot records kept in memory per client (oldest dropped first). 20 covers a day "
+                 "of reboots of a flaky board while bounding memory; 1..1000.",
+                 true, [](const toml::node& n, Config& c, InterfaceConfig*) {
+                     return getInt(n, 1, 1000, c.bootHistory);
+                 }});
+    // ---- [[interface]]
+    t.push_back({Scope::Interface, "name", KeyType::String, "(required)",
+                 "Network interface to serve DHCP and TFTP on, e.g. `eth1`. Never your uplink "
+                 "if `dhcp = \"full\"`.",
+                 false, [](const toml::node& n, Config&, InterfaceConfig* i) -> Err {
+                     if (auto e = getString(n, i->name)) {
+                         return e;
+                     }
+                     // IFNAMSIZ is 16 including the NUL.
+                     if (i->name.empty() || i->name.size() > 15 ||
+                         i->name.find_first_of("/ \t:") != std::string::npos) {
+                         return fmt::format("'{}' is not an interface name", i->name);
+                     }
+                     return std::nullopt;
+                 }});
+    t.push_back({Scope::Interface, "dhcp", KeyType::String, "proxy",
+                 "`proxy`: answer only PXE clients, without addresses, next to an existing DHCP "
+                 "server (spec 3.3). `full`: also hand out addresses from `range`. `off`: TFTP only.",
+                 false, [](const toml::node& n, Config&, InterfaceConfig* i) -> Err {
+                     std::string s;
+                     if (auto e = getOneOf(n, {"proxy", "full", "off"}, s)) {
+                         return e;
+                     }
+                     i->dhcp = s == "proxy" ? DhcpMode::Proxy
+                               : s == "full" ? DhcpMode::Full
+                                             : DhcpMode::Off;
+                     return std::nullopt;
+                 }});
+    t.push_back({Scope::Interface, "range", KeyType::StringArray, "",
+                 "`[\"FIRST\", \"LAST\"]`: the address pool in full mode (required there).", false,
+                 [](const toml::node& n, Config&, InterfaceConfig* i) -> Err {
+                     std::vector<std::string> v;
+                     if (auto e = getStringArray(n, v)) {
+                         return e;
+                     }
+                     if (v.size() != 2 || !isIpv4(v[0]) || !isIpv4(v[1])) {
+                         return std::string("expected [\"FIRST\", \"LAST\"] IPv4 addresses");
+                     }
+                     if (ipToU32(v[0]) > ipToU32(v[1])) {
+                         return fmt::format("range first {} is after last {}", v[0], v[1]);
+                     }
+                     i->rangeFirst = v[0];
+                     i->rangeLast = v[1];
+                     return std::nullopt;
+                 }});
+    t.push_back({Scope::Interface, "router", KeyType::String, "",
+                 "Default gateway handed out in full mode (option 3).", false,
+                 [](const toml::node& n, Config&, InterfaceConfig* i) { return getIpv4(n, i->router); }});
+    t.push_back({Scope::Interface, "dns", KeyType::StringArray, "[]",
+                 "DNS servers handed out in full mode (option 6).", false,
+                 [](const toml::node& n, Config&, InterfaceConfig* i) -> Err {
+                     if (auto e = getStringArray(n, i->dns)) {
+                         return e;
+                     }
+                     for (const auto& d : i->dns) {
+                         if (!isIpv4(d)) {
+                             return fmt::format("'{}' is not an IPv4 address", d);
+                         }
+                     }
+                     return std::nullopt;
+                 }});
+    t.push_back({Scope::Interface, "domain", KeyType::String, "",
+                 "Domain name handed out in full mode (option 15).", false,
+                 [](const toml::node& n, Config&, InterfaceConfig* i) -> Err {
+                     if (auto e = getString(n, i->domain)) {
+                         return e;
+                     }
+                     // Option 15 is one option: at most 255 bytes.
+                     return i->domain.size() > 255 ? Err("longer than 255 bytes") : std::nullopt;
+                 }});
+    t.push_back({Scope::Interface, "lease_time", KeyType::Integer, "3600",
+                 "Lease time in seconds in full mode (option 51); 60..31536000.", false,
+                 [](const toml::node& n, Config&, InterfaceConfig* i) {
+                     return getInt(n, 60, 31536000, i->leaseTime);
+                 }});
+    t.push_back({Scope::Interface, "tftp_address", KeyType::String, "(interface address)",
+                 "TFTP server address advertised to clients (siaddr, options 54/66).", false,
+                 [](const toml::node& n, Config&, InterfaceConfig* i) {
+                     return getIpv4(n, i->tftpAddress);
+                 }});
+    // ---- [tftp]
+    t.push_back({Scope::Tftp, "root", KeyType::String, "",
+                 "TFTP root. A client's files are looked up in `<root>/<serial>/`, "
+                 "`<root>/<mac-with-dashes>/`, the registry's boot directory, then `default_dir`. "
+                 "`--root` overrides it.",
+                 true, [](const toml::node& n, Config& c, InterfaceConfig*) {
+                     return getString(n, c.tftpRoot);
+                 }});
+    t.push_back({Scope::Tftp, "default_dir", KeyType::String, "",
+                 "Directory below `root` for clients with no directory of their own "
+                 "(empty = the root itself).",
+                 true, [](const toml::node& n, Config& c, InterfaceConfig*) {
+                     return getRelativeDir(n, c.tftpDefaultDir);
+                 }});
+    t.push_back({Scope::Tftp, "listen", KeyType::Address, "0.0.0.0:69",
+                 "UDP address the TFTP server binds.", false,
+                 [](const toml::node& n, Config& c, InterfaceConfig*) {
+                     return getAddress(n, c.tftpListen, false);
+                 }});
+    t.push_back({Scope::Tftp, "max_sessions", KeyType::Integer, "256",
+                 "Concurrent transfers; more are refused (a Pi retries). 1..65535.", false,
+                 [](const toml::node& n, Config& c, InterfaceConfig*) {
+                     return getInt(n, 1, 65535, c.tftpMaxSessions);
+                 }});
+    t.push_back({Scope::Tftp, "max_blksize", KeyType::Integer, "1468",
+                 "Largest blksize granted (RFC 2348). 1468 fills a 1500-byte Ethernet frame; "
+                 "512..65464.",
+                 false, [](const toml::node& n, Config& c, InterfaceConfig*) {
+                     return getInt(n, 512, 65464, c.tftpMaxBlksize);
+                 }});
+    t.push_back({Scope::Tftp, "max_windowsize", KeyType::Integer, "16",
+                 "Largest windowsize granted (RFC 7440). Pis do not ask for it; other clients do. "
+                 "Capped at 64 to bound bursts; 1..64.",
+                 false, [](const toml::node& n, Config& c, InterfaceConfig*) {
+                     return getInt(n, 1, 64, c.tftpMaxWindowsize);
+                 }});
+    t.push_back({Scope::Tftp, "timeout_ms", KeyType::Integer, "1000",
+                 "Retransmit timeout in milliseconds; 100..10000.", false,
+                 [](const toml::node& n, Config& c, InterfaceConfig*) {
+                     return getInt(n, 100, 10000, c.tftpTimeoutMs);
+                 }});
+    t.push_back({Scope::Tftp, "retries", KeyType::Integer, "5",
+                 "Retransmissions before a transfer is given up; 1..20.", false,
+                 [](const toml::node& n, Config& c, InterfaceConfig*) {
+                     return getInt(n, 1, 20, c.tftpRetries);
+                 }});
+    // ---- [http]
+    t.push_back({Scope::Http, "listen", KeyType::Address, "127.0.0.1:8080",
+                 "Dashboard, JSON API (`/api/v1/...`), `/metrics` and `/healthz`. There is no "
+                 "authentication: keep it on loopback or a management network.",
+                 false, [](const toml::node& n, Config& c, InterfaceConfig*) {
+                     return getAddress(n, c.httpListen, false);
+                 }});
+    t.push_back({Scope::Http, "boot_listen", KeyType::Address, "",
+                 "HTTP boot (BOOT_ORDER mode 7) listener on the boot LAN, e.g. `10.0.0.1:80`; "
+                 "empty = off. Serves only `<path>/boot.img` and `<path>/boot.sig`.",
+                 false, [](const toml::node& n, Config& c, InterfaceConfig*) {
+                     return getAddress(n, c.httpBootListen, true);
+                 }});
+    t.push_back({Scope::Http, "boot_root", KeyType::String, "(tftp.root)",
+                 "Directory HTTP boot files are served from: GET /P/boot.img reads "
+                 "`<boot_root>/P/boot.img`.",
+                 true, [](const toml::node& n, Config& c, InterfaceConfig*) {
+                     return getString(n, c.httpBootRoot);
+                 }});
+    // ---- [pxe]
+    t.push_back({Scope::Pxe, "menu_text", KeyType::String, "Raspberry Pi Boot",
+                 "PXE boot menu text in option 43 sub-option 9. The Pi bootloader looks for "
+                 "`Raspberry Pi Boot` unless its PXE_OPTION43 says otherwise.",
+                 false, [](const toml::node& n, Config& c, InterfaceConfig*) -> Err {
+                     if (auto e = getString(n, c.pxeMenuText)) {
+                         return e;
+                     }
+                     // Sub-option 9 carries type(2) + len(1) + text in a 255-byte option.
+                     if (c.pxeMenuText.empty() || c.pxeMenuText.size() > 200) {
+                         return std::string("must be 1..200 bytes");
+                     }
+                     return std::nullopt;
+                 }});
+    t.push_back({Scope::Pxe, "bootfile", KeyType::String, "",
+                 "Boot file name (option 67 / `file`) for generic PXE clients such as iPXE; "
+                 "Pis ignore it.",
+                 false, [](const toml::node& n, Config& c, InterfaceConfig*) -> Err {
+                     if (auto e = getString(n, c.pxeBootfile)) {
+                         return e;
+                     }
+                     // The BOOTP `file` field is 128 bytes including the NUL (RFC 2131 section 2).
+                     return c.pxeBootfile.size() > 127 ? Err("longer than 127 bytes")
+                                                       : std::nullopt;
+                 }});
+    // ---- [nfs]
+    t.push_back({Scope::Nfs, "server", KeyType::String, "(tftp address)",
+                 "NFS server address written into clients' cmdline.txt (`nfsroot=`).", true,
+                 [](const toml::node& n, Config& c, InterfaceConfig*) {
+                     return getString(n, c.nfsServer);
+                 }});
+    t.push_back({Scope::Nfs, "version", KeyType::Integer, "3", "NFS version for root exports: 3 or 4.",
+                 true, [](const toml::node& n, Config& c, InterfaceConfig*) {
+                     return getInt(n, 3, 4, c.nfsVersion);
+                 }});
+    t.push_back({Scope::Nfs, "backend", KeyType::String, "ganesha",
+                 "How exports are served: `ganesha` (userspace nfs-ganesha), `kernel` "
+                 "(/etc/exports) or `external` (you run it).",
+                 true, [](const toml::node& n, Config& c, InterfaceConfig*) {
+                     return getOneOf(n, {"ganesha", "kernel", "external"}, c.nfsBackend);
+                 }});
+    return t;
+}
+
+const KeyDef* findKey(Scope scope, std::string_view name) {
+    for (const auto& k : keyTable()) {
+        if (k.scope == scope && k.name == name) {
+            return &k;
+        }
+    }
+    return nullptr;
+}
+
+[[noreturn]] void fail(const std::string& file, const toml::source_region& where,
+                       const std::string& msg) {
+    if (where.begin.line > 0) {
+        throw ConfigError(fmt::format("{}:{}: {}", file, where.begin.line, msg));
+    }
+    throw ConfigError(fmt::format("{}: {}", file, msg));
+}
+
+void applyTable(const toml::table& table, Scope scope, const std::string& file,
+                const std::string& where, Config& cfg, InterfaceConfig* iface) {
+    for (auto&& [key, node] : table) {
+        const auto* def = findKey(scope, key.str());
+        if (def == nullptr) {
+            fail(file, key.source(), fmt::format("unknown key '{}' in {}", key.str(), where));
+        }
+        if (auto err = def->apply(node, cfg, iface)) {
+            fail(file, node.source(), fmt::format("{}.{}: {}", sectionName(scope), key.str(), *err));
+        }
+    }
+}
+
+void validateInterface(const InterfaceConfig& i, const std::string& prefix) {
+    if (i.dhcp == DhcpMode::Full && i.rangeFirst.empty()) {
+        throw ConfigError(fmt::format("{}interface {}: dhcp = \"full\" needs a range", prefix, i.name));
+    }
+}
+
+}  // namespace
+
+const std::vector<KeyDef>& keyTable() {
+    static const std::vector<KeyDef> table = buildTable();
+    return table;
+}
+
+Config parseConfig(std::string_view text, const std::string& fileName) {
+    toml::table root;
+    try {
+        root = toml::parse(text, fileName);
+    } catch (const toml::parse_error& e) {
+        fail(fileName, e.source(), std::string(e.description()));
+    }
+    Config cfg;
+    cfg.sourcePath = fileName;
+    const Scope plain[] = {Scope::Server, Scope::Tftp, Scope::Http, Scope::Pxe, Scope::Nfs};
+    std::set<std::string> names;
+    for (auto&& [key, node] : root) {
+        if (key.str() == "interface") {
+            const auto* arr = node.as_array();
+            if (arr == nullptr) {
+                fail(fileName, key.source(),
+                     "'interface' must be an array of tables: write [[interface]]");
+            }
+            for (const auto& el : *arr) {
+                const auto* tbl = el.as_table();
+                if (tbl == nullptr) {
+                    fail(fileName, el.source(), "each [[interface]] entry must be a table");
+                }
+                InterfaceConfig ic;
+                applyTable(*tbl, Scope::Interface, fileName, "[[interface]]", cfg, &ic);
+                if (ic.name.empty()) {
+                    fail(fileName, tbl->source(), "[[interface]] without a name");
+                }
+                if (!names.insert(ic.name).second) {
+                    fail(fileName, tbl->source(), fmt::format("interface {} listed twice", ic.name));
+                }
+                try {
+                    validateInterface(ic, "");
+                } catch (const ConfigError& e) {
+                    fail(fileName, tbl->source(), e.what());
+                }
+                cfg.interfaces.push_back(std::move(ic));
+            }
+            continue;
+        }
+        const Scope* scope = nullptr;
+        for (const auto& s : plain) {
+            if (key.str() == sectionName(s)) {
+                scope = &s;
+            }
+        }
+        if (scope == nullptr) {
+            fail(fileName, key.source(), fmt::format("unknown section or key '{}'", key.str()));
+        }
+        const auto* tbl = node.as_table();
+        if (tbl == nullptr) {
+            fail(fileName, key.source(), fmt::format("'{}' must be a table: write [{}]", key.str(),
+                                                     key.str()));
+        }
+        applyTable(*tbl, *scope, fileName, fmt::format("[{}]", key.str()), cfg, nullptr);
+    }
+    return cfg;
+}
+
+Config loadConfigFile(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        throw ConfigError(fmt::format("{}: cannot read the file", path));
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return parseConfig(ss.str(), path);
+}
+
+void validate(const Config& config) {
+    std::set<std::string> names;
+    const std::string prefix = config.sourcePath.empty() ? "" : config.sourcePath + ": ";
+    for (const auto& i : config.interfaces) {
+        if (!names.insert(i.name).second) {
+            throw ConfigError(fmt::format("{}interface {} listed twice", prefix, i.name));
+        }
+        validateInterface(i, prefix);
+    }
+}
+
+std::vector<std::string> restartOnlyChanges(const Config& a, const Config& b) {
+    std::vector<std::string> out;
+    auto cmp = [&](bool same, const std::string& name) {
+        if (!same) {
+            out.push_back(name);
+        }
+    };
+    cmp(a.stateDir == b.stateDir, "server.state_dir");
+    std::map<std::string, const InterfaceConfig*> ia;
+    std::map<std::string, const InterfaceConfig*> ib;
+    for (const auto& i : a.interfaces) {
+        ia[i.name] = &i;
+    }
+    for (const auto& i : b.interfaces) {
+        ib[i.name] = &i;
+    }
+    for (const auto& [name, i] : ia) {
+        auto it = ib.find(name);
+        if (it == ib.end()) {
+            out.push_back(fmt::format("interface[{}] (removed)", name));
+            continue;
+        }
+        const auto& j = *it->second;
+        const std::string p = fmt::format("interface[{}].", name);
+        cmp(i->dhcp == j.dhcp, p + "dhcp");
+        cmp(i->rangeFirst == j.rangeFirst && i->rangeLast == j.rangeLast, p + "range");
+        cmp(i->router == j.router, p + "router");
+        cmp(i->dns == j.dns, p + "dns");
+        cmp(i->domain == j.domain, p + "domain");
+        cmp(i->leaseTime == j.leaseTime, p + "lease_time");
+        cmp(i->tftpAddress == j.tftpAddress, p + "tftp_address");
+    }
+    for (const auto& [name, i] : ib) {
+        if (ia.count(name) == 0) {
+            out.push_back(fmt::format("interface[{}] (added)", name));
+        }
+    }
+    cmp(a.tftpListen.text() == b.tftpListen.text(), "tftp.listen");
+    cmp(a.tftpMaxSessions == b.tftpMaxSessions, "tftp.max_sessions");
+    cmp(a.tftpMaxBlksize == b.tftpMaxBlksize, "tftp.max_blksize");
+    cmp(a.tftpMaxWindowsize == b.tftpMaxWindowsize, "tftp.max_windowsize");
+    cmp(a.tftpTimeoutMs == b.tftpTimeoutMs, "tftp.timeout_ms");
+    cmp(a.tftpRetries == b.tftpRetries, "tftp.retries");
+    cmp(a.httpListen.text() == b.httpListen.text(), "http.listen");
+    cmp(a.httpBootListen.text() == b.httpBootListen.text(), "http.boot_listen");
+    cmp(a.pxeMenuText == b.pxeMenuText, "pxe.menu_text");
+    cmp(a.pxeBootfile == b.pxeBootfile, "pxe.bootfile");
+    return out;
+}
+
+std::string renderConfigDocs() {
+    std::string out;
+    out += "# Configuration (`pinetboot.toml`)\n\n";
+    out += "<!-- Generated from src/app/config/config.cc by `pinetboot check-config --docs`; "
+           "a unit test keeps this file and the key table identical. -->\n\n";
+    out += "`pinetboot serve --config FILE` reads one TOML file. Every key is optional unless "
+           "marked required; with no file at all, `pinetboot serve --interface IF --root DIR` "
+           "serves proxyDHCP and TFTP from DIR on IF.\n\n"
+           "Checking is strict: an unknown section or key, a value of the wrong type or a value "
+           "out of range stops start-up (and `pinetboot check-config FILE`) with "
+           "`FILE:LINE: message`.\n\n"
+           "Reload: `SIGHUP` re-reads the file and the client registry. Keys marked *reload* take "
+           "effect at once; the others need a restart (the daemon logs `CONFIG_RESTART_NEEDED` "
+           "naming them and keeps their running values). Transfers in flight are never "
+           "dropped.\n\n"
+           "Command-line flags override the file: `--interface IF` adds IF (proxy mode) if the "
+           "file does not list it, `--root DIR` sets `tftp.root`, `--state-dir DIR` (or "
+           "`PINETBOOT_STATE_DIR`) sets `server.state_dir`.\n";
+    const Scope order[] = {Scope::Server, Scope::Interface, Scope::Tftp, Scope::Http, Scope::Pxe,
+                           Scope::Nfs};
+    for (auto scope : order) {
+        out += scope == Scope::Interface ? "\n## `[[interface]]` (one table per interface)\n\n"
+                                         : fmt::format("\n## `[{}]`\n\n", sectionName(scope));
+        out += "| key | type | default | on SIGHUP | meaning |\n|---|---|---|---|---|\n";
+        for (const auto& k : keyTable()) {
+            if (k.scope != scope) {
+                continue;
+            }
+            out += fmt::format("| `{}` | {} | {} | {} | {} |\n", k.name, toString(k.type),
+                               k.defaultText.empty() ? std::string("(none)")
+                                                     : fmt::format("`{}`", k.defaultText),
+                               k.reloadable ? "reload" : "restart", k.doc);
+        }
+    }
+    out += "\n## Example\n\n```toml\n"
+           "[server]\n"
+           "log_level = \"info\"\n\n"
+           "[[interface]]\n"
+           "name = \"eth1\"\n"
+           "dhcp = \"full\"\n"
+           "range = [\"10.0.0.100\", \"10.0.0.200\"]\n"
+           "router = \"10.0.0.1\"\n"
+           "dns = [\"10.0.0.1\"]\n\n"
+           "[tftp]\n"
+           "root = \"/srv/pinetboot/tftp\"\n"
+           "default_dir = \"default\"\n\n"
+           "[http]\n"
+           "listen = \"127.0.0.1:8080\"\n"
+           "boot_listen = \"10.0.0.1:80\"\n"
+           "boot_root = \"/srv/pinetboot/http\"\n"
+           "```\n";
+    return out;
+}
+
+}  // namespace pinet::app::config

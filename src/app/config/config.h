@@ -1,0 +1,139 @@
+#pragma once
+// pinetboot.toml: the one configuration file of `pinetboot serve`.
+//
+// Every key lives in one table (keyTable()): name, type, default, documentation,
+// whether it can change on SIGHUP, and the function that validates and stores it.
+// The parser, `check-config` and docs/configuration.md (renderConfigDocs()) all
+// read that table, so a key cannot exist without being documented.
+//
+// Parsing is strict: an unknown key, a wrong type or a bad value is refused with
+// "FILE:LINE: ..." (exceptions are fine here: this is start-up/reload time, never
+// the packet path). A loaded Config is immutable; reload builds a new
+// shared_ptr<const Config> and swaps it.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <toml++/toml.h>
+
+namespace pinet::app::config {
+
+enum class DhcpMode { Proxy, Full, Off };
+const char* toString(DhcpMode mode);
+
+/// An "address:port" pair as text plus its parts ("0.0.0.0:69").
+struct ListenAddress {
+    std::string host;
+    std::uint16_t port = 0;
+    std::string text() const;
+    bool empty() const { return host.empty(); }
+};
+
+/// One [[interface]] table: where DHCP and TFTP answer.
+struct InterfaceConfig {
+    std::string name;
+    DhcpMode dhcp = DhcpMode::Proxy;
+    std::string rangeFirst;  ///< full mode only
+    std::string rangeLast;
+    std::string router;
+    std::vector<std::string> dns;
+    std::string domain;
+    std::uint32_t leaseTime = 3600;
+    std::string tftpAddress;  ///< advertised TFTP server (siaddr/opt 54/66); empty = interface IP
+};
+
+struct Config {
+    // [server]
+    std::string stateDir;  ///< empty = from --state-dir / PINETBOOT_STATE_DIR / default
+    std::string logLevel = "info";
+    std::uint32_t bootHistory = 20;
+
+    std::vector<InterfaceConfig> interfaces;
+
+    // [tftp]
+    std::string tftpRoot;
+    std::string tftpDefaultDir;
+    ListenAddress tftpListen{"0.0.0.0", 69};
+    std::uint32_t tftpMaxSessions = 256;
+    std::uint32_t tftpMaxBlksize = 1468;
+    std::uint32_t tftpMaxWindowsize = 16;
+    std::uint32_t tftpTimeoutMs = 1000;
+    std::uint32_t tftpRetries = 5;
+
+    // [http]
+    ListenAddress httpListen{"127.0.0.1", 8080};
+    ListenAddress httpBootListen;  ///< empty = HTTP boot off
+    std::string httpBootRoot;
+
+    // [pxe]
+    std::string pxeMenuText = "Raspberry Pi Boot";
+    std::string pxeBootfile;
+
+    // [nfs]
+    std::string nfsServer;
+    std::uint32_t nfsVersion = 3;
+    std::string nfsBackend = "ganesha";
+
+    /// Where the file was read from ("" for a Config built from flags only).
+    std::string sourcePath;
+};
+
+/// A config error: what() is "FILE:LINE: message" (or "FILE: message").
+class ConfigError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+enum class KeyType { String, Integer, Boolean, StringArray, Address };
+const char* toString(KeyType type);
+
+/// Where a key lives.
+enum class Scope { Server, Interface, Tftp, Http, Pxe, Nfs };
+const char* sectionName(Scope scope);  ///< "server", "interface", ...
+
+struct KeyDef {
+    Scope scope;
+    std::string_view name;
+    KeyType type;
+    std::string_view defaultText;  ///< as shown in the docs; "" = empty/none
+    std::string_view doc;
+    bool reloadable;  ///< takes effect on SIGHUP; otherwise needs a restart
+    /// Validates and stores the value; returns an error message (without the
+    /// location) or nullopt. @p iface is set only for Scope::Interface.
+    std::function<std::optional<std::string>(const toml::node&, Config&, InterfaceConfig*)> apply;
+};
+
+/// The one table of keys.
+const std::vector<KeyDef>& keyTable();
+
+/// Parses TOML text. @p fileName is used in error messages.
+/// @throw ConfigError with "FILE:LINE: ..." on any problem.
+Config parseConfig(std::string_view text, const std::string& fileName);
+
+/// Reads and parses a file. @throw ConfigError.
+Config loadConfigFile(const std::string& path);
+
+/// Checks rules that span keys (e.g. full DHCP needs a range). Called by the
+/// parsers; call again after applying command-line overrides. @throw ConfigError.
+void validate(const Config& config);
+
+/// The names ("tftp.listen", "interface[eth1].dhcp") of restart-only keys that
+/// differ between @p running and @p reloaded.
+std::vector<std::string> restartOnlyChanges(const Config& running, const Config& reloaded);
+
+/// docs/configuration.md, generated from keyTable().
+std::string renderConfigDocs();
+
+/// Parses "host:port" (IPv4 literal host). Returns nullopt if malformed.
+std::optional<ListenAddress> parseListenAddress(std::string_view text);
+
+/// True if @p text is a dotted-quad IPv4 address.
+bool isIpv4(std::string_view text);
+
+}  // namespace pinet::app::config
