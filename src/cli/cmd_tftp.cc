@@ -1,0 +1,155 @@
+// pinetboot tftp: the TFTP server alone, serving a folder. Per-client boot
+// directories are the folders under --root named by serial ("d9780558") or
+// MAC ("dc-a6-32-01-36-c2").
+
+#include <signal.h>
+
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "app/tftp/tftp_server.h"
+#include "cli/command.h"
+
+namespace pinet::cli {
+namespace {
+
+struct TftpOptions {
+    std::string root;
+    std::string listen = "0.0.0.0:69";
+    std::string defaultDir;
+    std::uint32_t maxPerSource = 16;
+    double ratePerSource = 50;
+    std::uint32_t maxBlockSize = 65464;
+    std::uint32_t maxWindowSize = 64;
+    std::uint32_t timeoutMs = 1000;
+    std::size_t maxTransfers = 4096;
+    std::size_t replySockets = 8;
+    std::uint32_t testDropEvery = 0;
+};
+
+class LogSink final : public core::BootEventSink {
+public:
+    void onEvent(const core::BootEvent& event) override {
+        const auto* rec = std::get_if<core::TransferRecord>(&event);
+        if (rec == nullptr) {
+            return;
+        }
+        auto level = rec->result == core::TransferRecord::Result::Ok ||
+                             rec->result == core::TransferRecord::Result::NotFound
+                         ? spdlog::level::info
+                     : rec->result == core::TransferRecord::Result::Probe ? spdlog::level::debug
+                                                                          : spdlog::level::warn;
+        double secs = static_cast<double>(rec->duration.count()) / 1e6;
+        spdlog::log(level, "tftp: {} {} {} {}/{} bytes blksize {} window {} {:.3f} s{}{}",
+                    rec->clientAddr, rec->requestedPath, core::toString(rec->result), rec->bytes,
+                    rec->fileSize, rec->blockSize, rec->windowSize, secs,
+                    rec->detail.empty() ? "" : ": ", rec->detail);
+    }
+};
+
+void runTftp(const TftpOptions& o) {
+    app::TftpServerConfig cfg;
+    cfg.listen = o.listen;
+    cfg.root = o.root;
+    cfg.defaultDir = o.defaultDir;
+    cfg.source.maxConcurrent = o.maxPerSource;
+    cfg.source.requestsPerSecond = o.ratePerSource;
+    cfg.source.burst = std::max(o.ratePerSource * 2, 1.0);
+    cfg.transfer.maxBlockSize = o.maxBlockSize;
+    cfg.transfer.maxWindowSize = o.maxWindowSize;
+    cfg.transfer.defaultTimeout = std::chrono::milliseconds(o.timeoutMs);
+    cfg.maxTransfers = o.maxTransfers;
+    cfg.replySockets = o.replySockets;
+    cfg.testDropEvery = o.testDropEvery;
+
+    // Block the stop signals before the loop thread exists, so that it
+    // inherits the mask and sigwait() below receives them.
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+
+    auto server = app::TftpServer::create(cfg);
+    if (!server) {
+        printError(server.error().message);
+        setExitCode(kExitFailure);
+        return;
+    }
+    LogSink sink;
+    (*server)->setEventSink(&sink);
+    (*server)->setResolver(std::make_shared<app::FolderClientResolver>(o.root));
+    (*server)->start();
+    // Tests start the server on port 0 and read the port from this line.
+    std::cout << "listening on " << (*server)->listenAddress() << std::endl;
+
+    int sig = 0;
+    sigwait(&set, &sig);
+    spdlog::info("tftp: signal {}, finishing running transfers", sig);
+    (*server)->stop(std::chrono::seconds(5));
+    auto c = (*server)->counters();
+    std::string refused;
+    for (std::size_t i = 0; i < c.refused.size(); ++i) {
+        if (c.refused[i] != 0) {
+            refused += fmt::format(" {}={}", app::toString(static_cast<app::TftpRefusal>(i)),
+                                   c.refused[i]);
+        }
+    }
+    spdlog::info("tftp: {} transfers, {} ok, {} probes, {} timeouts, {} packets out, "
+                 "{} retransmitted; refused:{}",
+                 c.transfersStarted, c.finishedCount(core::TransferRecord::Result::Ok),
+                 c.finishedCount(core::TransferRecord::Result::Probe),
+                 c.finishedCount(core::TransferRecord::Result::Timeout), c.packetsOut,
+                 c.retransmits, refused.empty() ? " none" : refused);
+    setExitCode(kExitOk);
+}
+
+void setup(CLI::App& app) {
+    auto opts = std::make_shared<TftpOptions>();
+    auto* cmd = app.add_subcommand("tftp", "Run the TFTP server alone (read-only, per-client trees)");
+    cmd->add_option("--root", opts->root, "Folder to serve; per-client folders beneath it")
+        ->required()
+        ->check(CLI::ExistingDirectory);
+    cmd->add_option("--listen", opts->listen, "ADDR:PORT to listen on (port 0: any free port)")
+        ->capture_default_str();
+    cmd->add_option("--default-dir", opts->defaultDir,
+                    "Folder under --root that answers for unknown serial/MAC prefixes");
+    cmd->add_option("--max-per-source", opts->maxPerSource,
+                    "Concurrent transfers per source address")
+        ->capture_default_str()
+        ->check(CLI::Range(1u, 1000000u));
+    cmd->add_option("--rate-per-source", opts->ratePerSource,
+                    "New requests per second per source address (burst: twice this)")
+        ->capture_default_str()
+        ->check(CLI::Range(0.1, 1e9));
+    cmd->add_option("--max-blksize", opts->maxBlockSize, "Largest blksize granted (RFC 2348)")
+        ->capture_default_str()
+        ->check(CLI::Range(8u, 65464u));
+    cmd->add_option("--max-windowsize", opts->maxWindowSize,
+                    "Largest windowsize granted (RFC 7440)")
+        ->capture_default_str()
+        ->check(CLI::Range(1u, 65535u));
+    cmd->add_option("--timeout-ms", opts->timeoutMs,
+                    "Retransmit timeout when the client sends no timeout option")
+        ->capture_default_str()
+        ->check(CLI::Range(10u, 255000u));
+    cmd->add_option("--max-transfers", opts->maxTransfers, "Concurrent transfers in total")
+        ->capture_default_str()
+        ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
+    cmd->add_option("--reply-sockets", opts->replySockets,
+                    "Ephemeral reply ports shared by transfers")
+        ->capture_default_str()
+        ->check(CLI::Range(std::size_t{1}, std::size_t{256}));
+    // Test hook, hidden from --help: drop every Nth outgoing datagram.
+    cmd->add_option("--test-drop-every", opts->testDropEvery)->group("");
+    cmd->callback([opts] { runTftp(*opts); });
+}
+
+PINET_COMMAND(20, setup);
+
+}  // namespace
+}  // namespace pinet::cli

@@ -1,0 +1,198 @@
+#include "io/file_cache.h"
+
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <vector>
+
+#include "proto/tftp/netascii.h"
+
+namespace pinet::io {
+
+const char* toString(OpenError e) {
+    switch (e) {
+        case OpenError::NotFound: return "not found";
+        case OpenError::Escape: return "path leaves the root";
+        case OpenError::NotRegular: return "not a regular file";
+        case OpenError::AccessDenied: return "permission denied";
+        case OpenError::TooLarge: return "too large";
+        case OpenError::Io: return "I/O error";
+    }
+    return "?";
+}
+
+namespace {
+
+OpenError classify(int err) {
+    switch (err) {
+        case ENOENT:
+        case ENOTDIR:
+        case ENAMETOOLONG:
+            return OpenError::NotFound;
+        case EXDEV:
+        case ELOOP:
+            return OpenError::Escape;
+        case EACCES:
+        case EPERM:
+            return OpenError::AccessDenied;
+        default:
+            return OpenError::Io;
+    }
+}
+
+int openat2Beneath(int rootFd, const std::string& relPath, std::uint64_t flags) {
+    open_how how{};
+    // openat2 rejects flags that do not apply, e.g. O_NOCTTY with O_PATH.
+    how.flags = flags | O_CLOEXEC | ((flags & O_PATH) != 0 ? 0 : O_NOCTTY);
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+    for (;;) {
+        long fd = ::syscall(SYS_openat2, rootFd, relPath.c_str(), &how, sizeof(how));
+        if (fd >= 0 || errno != EAGAIN) {
+            return static_cast<int>(fd);
+        }
+        // EAGAIN: a concurrent rename raced path resolution; try again.
+    }
+}
+
+class MappedBlob final : public Blob {
+public:
+    MappedBlob(void* addr, std::size_t size) : addr_(addr), size_(size) {}
+    ~MappedBlob() override { ::munmap(addr_, size_); }
+    MappedBlob(const MappedBlob&) = delete;
+    MappedBlob& operator=(const MappedBlob&) = delete;
+    [[nodiscard]] std::span<const std::uint8_t> bytes() const override {
+        return {static_cast<const std::uint8_t*>(addr_), size_};
+    }
+
+private:
+    void* addr_;
+    std::size_t size_;
+};
+
+class OwnedBlob final : public Blob {
+public:
+    explicit OwnedBlob(std::vector<std::uint8_t> data) : data_(std::move(data)) {}
+    [[nodiscard]] std::span<const std::uint8_t> bytes() const override { return data_; }
+
+private:
+    std::vector<std::uint8_t> data_;
+};
+
+}  // namespace
+
+tl::expected<Fd, OpenError> openBeneath(int rootFd, const std::string& relPath) {
+    // O_PATH first: fstat tells us what it is without opening a FIFO (which
+    // would block) or a device (which may have side effects on open).
+    Fd pathFd(openat2Beneath(rootFd, relPath, O_PATH));
+    if (!pathFd) {
+        return tl::unexpected(classify(errno));
+    }
+    struct stat st{};
+    if (::fstat(pathFd.get(), &st) != 0) {
+        return tl::unexpected(classify(errno));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        return tl::unexpected(OpenError::NotRegular);
+    }
+    Fd fd(openat2Beneath(rootFd, relPath, O_RDONLY | O_NONBLOCK));
+    if (!fd) {
+        return tl::unexpected(classify(errno));
+    }
+    struct stat st2{};
+    if (::fstat(fd.get(), &st2) != 0) {
+        return tl::unexpected(classify(errno));
+    }
+    // Swapped between the two opens: refuse rather than serve something unchecked.
+    if (!S_ISREG(st2.st_mode) || st2.st_ino != st.st_ino || st2.st_dev != st.st_dev) {
+        return tl::unexpected(OpenError::NotRegular);
+    }
+    return fd;
+}
+
+FileCache::FileCache() : FileCache(Options{}) {}
+FileCache::FileCache(Options options) : options_(options) {}
+
+tl::expected<std::shared_ptr<const Blob>, OpenError> FileCache::get(int rootFd,
+                                                                     const std::string& relPath,
+                                                                     bool netascii) {
+    auto fd = openBeneath(rootFd, relPath);
+    if (!fd) {
+        return tl::unexpected(fd.error());
+    }
+    struct stat st{};
+    if (::fstat(fd->get(), &st) != 0) {
+        return tl::unexpected(classify(errno));
+    }
+    Key key{st.st_dev, st.st_ino,
+            static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec,
+            static_cast<std::int64_t>(st.st_size), netascii};
+    {
+        std::lock_guard lock(mutex_);
+        auto it = entries_.find(key);
+        if (it != entries_.end()) {
+            it->second.lastUse = ++useCounter_;
+            ++stats_.hits;
+            return it->second.blob;
+        }
+    }
+    std::shared_ptr<const Blob> blob;
+    auto size = static_cast<std::size_t>(st.st_size);
+    if (size == 0) {
+        blob = std::make_shared<OwnedBlob>(std::vector<std::uint8_t>{});
+    } else {
+        void* addr = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd->get(), 0);
+        if (addr == MAP_FAILED) {
+            return tl::unexpected(classify(errno));
+        }
+        blob = std::make_shared<MappedBlob>(addr, size);
+    }
+    if (netascii) {
+        auto plain = blob->bytes();
+        if (proto::tftp::netasciiSize(plain) > options_.maxNetasciiBytes) {
+            return tl::unexpected(OpenError::TooLarge);
+        }
+        blob = std::make_shared<OwnedBlob>(proto::tftp::encodeNetascii(plain));
+    }
+    std::lock_guard lock(mutex_);
+    ++stats_.misses;
+    auto [it, inserted] = entries_.emplace(key, Entry{blob, ++useCounter_});
+    if (inserted) {
+        totalBytes_ += blob->bytes().size();
+        evictLocked();
+    }
+    return it->second.blob;
+}
+
+void FileCache::evictLocked() {
+    // Drop least-recently used entries that no transfer holds until under
+    // budget. Entries in use stay: their transfers keep them alive anyway.
+    while (totalBytes_ > options_.maxIdleBytes) {
+        auto victim = entries_.end();
+        for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+            if (it->second.blob.use_count() == 1 &&
+                (victim == entries_.end() || it->second.lastUse < victim->second.lastUse)) {
+                victim = it;
+            }
+        }
+        if (victim == entries_.end()) {
+            return;
+        }
+        totalBytes_ -= victim->second.blob->bytes().size();
+        entries_.erase(victim);
+    }
+}
+
+FileCache::Stats FileCache::stats() const {
+    std::lock_guard lock(mutex_);
+    Stats s = stats_;
+    s.entries = entries_.size();
+    s.bytes = totalBytes_;
+    return s;
+}
+
+}  // namespace pinet::io

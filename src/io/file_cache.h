@@ -1,0 +1,105 @@
+#pragma once
+// Read-only file content shared between transfers, opened safely beneath a
+// root directory.
+//
+// - Opening: openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS) relative to the
+//   root's fd, so "..", absolute symlinks and symlinks leading outside the
+//   root all fail in the kernel, whatever the path string looked like. The
+//   file is first opened O_PATH and fstat'ed, so FIFOs and devices are refused
+//   without ever being opened for reading.
+// - Sharing: content is mmap'ed once per (device, inode, mtime, size) and
+//   handed out as shared_ptr<const Blob>; a hundred boards fetching the same
+//   kernel share one mapping. A replaced file (new inode or mtime) gets a new
+//   entry, and in-flight transfers keep the old mapping alive.
+// - Caveat: a file truncated *in place* while mapped makes readers fault
+//   (SIGBUS). Update boot files by writing a new file and renaming it over
+//   the old one (what every tool in pinetboot does).
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+
+#include <tl/expected.hpp>
+
+#include "io/fd.h"
+#include "proto/error.h"
+
+namespace pinet::io {
+
+/// Immutable bytes: an mmap'ed file or an owned buffer.
+class Blob {
+public:
+    virtual ~Blob() = default;
+    [[nodiscard]] virtual std::span<const std::uint8_t> bytes() const = 0;
+};
+
+enum class OpenError {
+    NotFound,      ///< ENOENT / ENOTDIR
+    Escape,        ///< EXDEV/ELOOP from RESOLVE_BENEATH: would leave the root
+    NotRegular,    ///< directory, FIFO, device, socket
+    AccessDenied,  ///< EACCES / EPERM
+    TooLarge,      ///< over the netascii conversion limit
+    Io,            ///< anything else
+};
+
+const char* toString(OpenError e);
+
+/// Opens @p relPath beneath @p rootFd for reading (see the header comment).
+tl::expected<Fd, OpenError> openBeneath(int rootFd, const std::string& relPath);
+
+class FileCache {
+public:
+    struct Options {
+        /// Mapped bytes kept after their last transfer ended. Mappings share
+        /// the page cache, so this bounds address space more than memory;
+        /// 1 GiB holds every file of several OS versions.
+        std::uint64_t maxIdleBytes = 1ull << 30;
+        /// Netascii needs a converted copy on the heap; text files are small
+        /// (config.txt, cmdline.txt), so 16 MiB is generous and bounded.
+        std::uint64_t maxNetasciiBytes = 16ull << 20;
+    };
+    struct Stats {
+        std::uint64_t hits = 0;
+        std::uint64_t misses = 0;
+        std::uint64_t entries = 0;
+        std::uint64_t bytes = 0;
+    };
+
+    FileCache();
+    explicit FileCache(Options options);
+
+    /// Content of @p relPath beneath @p rootFd (netascii-encoded if asked).
+    tl::expected<std::shared_ptr<const Blob>, OpenError> get(int rootFd, const std::string& relPath,
+                                                             bool netascii);
+    [[nodiscard]] Stats stats() const;
+
+private:
+    struct Key {
+        dev_t dev;
+        ino_t ino;
+        std::int64_t mtimeNs;
+        std::int64_t size;
+        bool netascii;
+        auto operator<=>(const Key&) const = default;
+    };
+    struct Entry {
+        std::shared_ptr<const Blob> blob;
+        std::uint64_t lastUse = 0;
+    };
+    void evictLocked();
+
+    Options options_;
+    mutable std::mutex mutex_;
+    std::map<Key, Entry> entries_;
+    std::uint64_t useCounter_ = 0;
+    std::uint64_t totalBytes_ = 0;
+    Stats stats_;
+};
+
+}  // namespace pinet::io
