@@ -1,0 +1,191 @@
+#include "app/dhcp/dhcp_server.h"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <array>
+#include <stdexcept>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "io/dhcp/sqlite_lease_store.h"
+#include "io/net/interface.h"
+#include "io/net/udp_socket.h"
+
+namespace pinet::app {
+
+namespace d = proto::dhcp;
+namespace cd = core::dhcp;
+
+namespace {
+// RFC 2131 §2: a client must accept 576-byte messages; jumbo requests are rare but legal,
+// so receive up to an Ethernet MTU and more.
+constexpr std::size_t kReceiveBuffer = 4096;
+// How often leases are expired and the stop flag is checked when idle.
+constexpr int kTickMs = 1000;
+}  // namespace
+
+DhcpServer::DhcpServer(DhcpServerConfig config, core::BootEventSink* sink)
+    : config_(std::move(config)), sink_(sink) {}
+
+DhcpServer::~DhcpServer() { stop(); }
+
+void DhcpServer::start() {
+    auto info = io::interfaceInfo(config_.interface, true);
+    if (!info) {
+        throw std::runtime_error(info.error().message);
+    }
+    ifindex_ = info->index;
+    cd::ResponderConfig rc;
+    rc.mode = config_.mode;
+    rc.serverIp = info->ip;
+    rc.netmask = info->netmask != 0 ? info->netmask : 0xffffff00;
+    rc.tftpIp = config_.tftpIp;
+    rc.pxeMenuText = config_.pxeMenuText;
+    rc.pxeBootfile = config_.pxeBootfile;
+    rc.routers = config_.routers;
+    rc.dnsServers = config_.dnsServers;
+    rc.domainName = config_.domainName;
+    rc.pool.leaseTime = config_.leaseTime;
+    rc.pool.reservations = config_.reservations;
+    if (config_.mode == cd::Mode::Full) {
+        const cd::Ip4 net = info->ip & rc.netmask;
+        const cd::Ip4 bcast = net | ~rc.netmask;
+        if (config_.rangeFirst == 0 && config_.rangeLast == 0) {
+            // Default pool: .100-.200 of the subnet (as the testlab's dnsmasq), clamped.
+            rc.pool.first = std::min(net + 100, bcast - 1);
+            rc.pool.last = std::min(net + 200, bcast - 1);
+        } else {
+            rc.pool.first = config_.rangeFirst;
+            rc.pool.last = config_.rangeLast;
+        }
+        auto inSubnet = [&](cd::Ip4 ip) { return (ip & rc.netmask) == net && ip != net && ip != bcast; };
+        if (!inSubnet(rc.pool.first) || !inSubnet(rc.pool.last) || rc.pool.first > rc.pool.last) {
+            throw std::runtime_error(fmt::format(
+                "--range {},{} is not an ascending range inside {}/{} of interface {}",
+                d::ipToString(rc.pool.first), d::ipToString(rc.pool.last), d::ipToString(net),
+                __builtin_popcount(rc.netmask), config_.interface));
+        }
+        for (const auto& r : rc.pool.reservations) {
+            if (!inSubnet(r.ip)) {
+                throw std::runtime_error("reservation " + d::ipToString(r.ip) +
+                                         " is outside the subnet of " + config_.interface);
+            }
+        }
+        if (config_.leaseDb.empty()) {
+            throw std::runtime_error("full DHCP mode needs a lease database path");
+        }
+        store_ = std::make_unique<io::SqliteLeaseStore>(config_.leaseDb);
+    }
+    responder_ = std::make_unique<cd::DhcpResponder>(rc, store_.get());
+    if (auto r = responder_->start(core::WallTime::clock::now()); !r) {
+        throw std::runtime_error(r.error().message);
+    }
+    auto sock = io::UdpSocket::open(config_.interface, config_.port, true);
+    if (!sock) {
+        throw std::runtime_error("DHCP on " + config_.interface + ": " + sock.error().message);
+    }
+    socket_ = std::make_unique<io::UdpSocket>(std::move(*sock));
+    wake_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!wake_) {
+        throw std::runtime_error("eventfd failed");
+    }
+    spdlog::info("dhcp: {} mode on {} ({}), port {}{}", cd::toString(config_.mode),
+                 config_.interface, d::ipToString(info->ip), config_.port,
+                 config_.mode == cd::Mode::Full
+                     ? fmt::format(", pool {}-{}", d::ipToString(rc.pool.first),
+                                   d::ipToString(rc.pool.last))
+                     : std::string());
+    thread_ = std::thread([this] { run(); });
+}
+
+void DhcpServer::stop() {
+    if (thread_.joinable()) {
+        const std::uint64_t one = 1;
+        [[maybe_unused]] auto n = ::write(wake_.get(), &one, sizeof one);
+        thread_.join();
+    }
+}
+
+void DhcpServer::run() {
+    std::array<std::uint8_t, kReceiveBuffer> buf{};
+    auto lastTick = core::WallTime::clock::now();
+    while (true) {
+        std::array<pollfd, 2> fds{{{socket_->fd(), POLLIN, 0}, {wake_.get(), POLLIN, 0}}};
+        const int n = ::poll(fds.data(), fds.size(), kTickMs);
+        if (n > 0 && (fds[1].revents & POLLIN) != 0) {
+            return;
+        }
+        const auto now = core::WallTime::clock::now();
+        if (now - lastTick >= std::chrono::milliseconds(kTickMs)) {
+            responder_->tick(now);
+            lastTick = now;
+        }
+        if (n <= 0 || (fds[0].revents & POLLIN) == 0) {
+            continue;
+        }
+        // Drain what is queued (bounded, so the stop request is seen under a flood).
+        for (int i = 0; i < 256; ++i) {
+            auto dg = socket_->receive(buf);
+            if (!dg) {
+                break;
+            }
+            if (dg->ifindex != 0 && dg->ifindex != ifindex_) {
+                wrongInterface_.fetch_add(1, std::memory_order_relaxed);
+                continue;
+            }
+            auto out = responder_->handle(std::span(buf.data(), dg->size), config_.interface, now);
+            if (out.reply) {
+                const auto bytes = d::serialize(out.reply->packet);
+                const cd::Ip4 dst = out.reply->broadcast ? 0xffffffffu : out.reply->unicastIp;
+                if (auto r = socket_->sendTo(bytes, dst, out.reply->port); !r) {
+                    sendErrors_.fetch_add(1, std::memory_order_relaxed);
+                    spdlog::warn("dhcp: send to {}: {}", d::ipToString(dst), r.error().message);
+                }
+            }
+            if (sink_ != nullptr) {
+                for (const auto& e : out.events) {
+                    sink_->onEvent(e);
+                }
+            }
+        }
+    }
+}
+
+DhcpServerCounters DhcpServer::counters() const {
+    DhcpServerCounters c;
+    if (responder_) {
+        c.dhcp = responder_->counters();
+    }
+    c.sendErrors = sendErrors_.load(std::memory_order_relaxed);
+    c.wrongInterface = wrongInterface_.load(std::memory_order_relaxed);
+    return c;
+}
+
+const cd::ResponderConfig& DhcpServer::responderConfig() const { return responder_->config(); }
+
+std::string formatCounters(const DhcpServerCounters& c) {
+    std::string s;
+    for (std::size_t i = 0; i < 8; ++i) {
+        const char* name = d::toString(static_cast<d::MessageType>(i + 1));
+        if (c.dhcp.received[i] != 0) {
+            s += fmt::format("dhcp_received_{} {}\n", name, c.dhcp.received[i]);
+        }
+        if (c.dhcp.sent[i] != 0) {
+            s += fmt::format("dhcp_sent_{} {}\n", name, c.dhcp.sent[i]);
+        }
+    }
+    for (std::size_t i = 0; i < cd::kDropCount; ++i) {
+        if (c.dhcp.dropped[i] != 0) {
+            s += fmt::format("dhcp_dropped_{} {}\n", cd::toString(static_cast<cd::Drop>(i)),
+                             c.dhcp.dropped[i]);
+        }
+    }
+    s += fmt::format("dhcp_malformed {}\n", c.dhcp.malformed());
+    s += fmt::format("dhcp_send_errors {}\n", c.sendErrors);
+    return s;
+}
+
+}  // namespace pinet::app

@@ -1,0 +1,361 @@
+#include "core/dhcp/dhcp_responder.h"
+
+#include <numeric>
+
+#include "proto/dhcp/pxe.h"
+
+namespace pinet::core::dhcp {
+
+namespace d = proto::dhcp;
+
+namespace {
+// Enough for every board of a large lab; beyond it the cache is simply restarted.
+constexpr std::size_t kMaxSerialCache = 65536;
+
+DhcpEvent::Kind eventKind(d::MessageType t) {
+    switch (t) {
+        case d::MessageType::Discover: return DhcpEvent::Kind::Discover;
+        case d::MessageType::Offer: return DhcpEvent::Kind::Offer;
+        case d::MessageType::Request: return DhcpEvent::Kind::Request;
+        case d::MessageType::Decline: return DhcpEvent::Kind::Decline;
+        case d::MessageType::Ack: return DhcpEvent::Kind::Ack;
+        case d::MessageType::Nak: return DhcpEvent::Kind::Nak;
+        case d::MessageType::Release: return DhcpEvent::Kind::Release;
+        case d::MessageType::Inform: return DhcpEvent::Kind::Inform;
+    }
+    return DhcpEvent::Kind::Dropped;
+}
+
+std::size_t typeIndex(d::MessageType t) { return static_cast<std::size_t>(t) - 1; }
+}  // namespace
+
+const char* toString(Mode mode) { return mode == Mode::Proxy ? "proxy" : "full"; }
+
+const char* toString(Drop drop) {
+    switch (drop) {
+        case Drop::Truncated: return "truncated";
+        case Drop::BadMagic: return "bad_magic";
+        case Drop::BadOptionLength: return "bad_option_length";
+        case Drop::MissingEnd: return "missing_end";
+        case Drop::BadOverload: return "bad_overload";
+        case Drop::BadHardware: return "bad_hardware_length";
+        case Drop::AbsurdHops: return "absurd_hops";
+        case Drop::NoMessageType: return "no_message_type";
+        case Drop::NotRequest: return "not_request";
+        case Drop::NotEthernet: return "not_ethernet";
+        case Drop::IgnoredClient: return "ignored_client";
+        case Drop::NotForUs: return "not_for_us";
+        case Drop::ProxyNoAck: return "proxy_no_ack";
+        case Drop::PoolExhausted: return "pool_exhausted";
+        case Drop::Count_: break;
+    }
+    return "unknown";
+}
+
+bool isMalformed(Drop drop) { return static_cast<int>(drop) <= static_cast<int>(Drop::NotEthernet); }
+
+std::uint64_t DhcpCounters::malformed() const {
+    std::uint64_t n = 0;
+    for (std::size_t i = 0; i < kDropCount; ++i) {
+        if (isMalformed(static_cast<Drop>(i))) {
+            n += dropped[i];
+        }
+    }
+    return n;
+}
+
+DhcpResponder::DhcpResponder(ResponderConfig config, LeaseStore* store)
+    : config_(std::move(config)),
+      tftpIp_(config_.tftpIp != 0 ? config_.tftpIp : config_.serverIp),
+      option43_(d::buildPxeMenuOption(config_.pxeMenuText)),
+      allocator_(config_.pool, config_.mode == Mode::Full ? store : nullptr) {}
+
+Result<void> DhcpResponder::start(WallTime now) {
+    if (config_.mode == Mode::Full) {
+        return allocator_.restore(now);
+    }
+    return {};
+}
+
+void DhcpResponder::tick(WallTime now) {
+    if (config_.mode == Mode::Full) {
+        allocator_.expire(now);
+    }
+}
+
+DhcpCounters DhcpResponder::counters() const {
+    DhcpCounters c;
+    for (std::size_t i = 0; i < 8; ++i) {
+        c.received[i] = received_[i].load(std::memory_order_relaxed);
+        c.sent[i] = sent_[i].load(std::memory_order_relaxed);
+    }
+    for (std::size_t i = 0; i < kDropCount; ++i) {
+        c.dropped[i] = dropped_[i].load(std::memory_order_relaxed);
+    }
+    return c;
+}
+
+Outcome DhcpResponder::dropped(Outcome out, Drop drop) {
+    dropped_[static_cast<std::size_t>(drop)].fetch_add(1, std::memory_order_relaxed);
+    out.drop = drop;
+    for (auto& e : out.events) {
+        if (e.detail.empty()) {
+            e.detail = std::string("no reply: ") + toString(drop);
+        }
+    }
+    return out;
+}
+
+std::optional<std::string> DhcpResponder::serialOf(const ClientInfo& client) {
+    const std::string mac = d::macToString(client.mac);
+    if (client.guid) {
+        if (serialByMac_.size() >= kMaxSerialCache) {
+            serialByMac_.clear();
+        }
+        serialByMac_[mac] = client.guid->serialHex();
+        return client.guid->serialHex();
+    }
+    auto it = serialByMac_.find(mac);
+    if (it != serialByMac_.end()) {
+        return it->second;
+    }
+    return std::nullopt;
+}
+
+Outcome DhcpResponder::handle(std::span<const std::uint8_t> datagram, const std::string& interface,
+                              WallTime now) {
+    Outcome out;
+    auto parsed = d::parse(datagram);
+    if (!parsed) {
+        return dropped(std::move(out), static_cast<Drop>(parsed.error()));
+    }
+    const d::Packet& req = *parsed;
+    if (req.op != d::Op::BootRequest) {
+        return dropped(std::move(out), Drop::NotRequest);
+    }
+    if (req.htype != 1 || req.hlen != 6) {
+        return dropped(std::move(out), Drop::NotEthernet);
+    }
+    const auto type = *req.messageType();
+    received_[typeIndex(type)].fetch_add(1, std::memory_order_relaxed);
+    const ClientInfo client = identify(req);
+    if (client.isPi()) {
+        DhcpEvent e;
+        e.kind = eventKind(type);
+        e.time = now;
+        e.interface = interface;
+        e.mac = d::macToString(client.mac);
+        e.serial = serialOf(client);
+        if (client.guid) {
+            e.model = client.guid->model();
+        }
+        e.xid = req.xid;
+        if (req.ciaddr != 0) {
+            e.clientIp = d::ipToString(req.ciaddr);
+        } else if (auto r = req.ipOption(d::opt::RequestedIp)) {
+            e.clientIp = d::ipToString(*r);
+        }
+        out.events.push_back(std::move(e));
+    }
+    out = config_.mode == Mode::Proxy ? handleProxy(req, client, std::move(out))
+                                      : handleFull(req, client, std::move(out), now);
+    if (out.reply) {
+        countSent(out);
+        if (client.isPi()) {
+            const d::Packet& rp = out.reply->packet;
+            DhcpEvent e = out.events.front();
+            e.kind = eventKind(*rp.messageType());
+            e.proxy = config_.mode == Mode::Proxy;
+            e.clientIp = rp.yiaddr != 0 ? d::ipToString(rp.yiaddr) : std::string();
+            e.detail.clear();
+            if (auto m = rp.stringOption(d::opt::Message)) {
+                e.detail = std::string(*m);
+            }
+            out.events.push_back(std::move(e));
+        }
+    }
+    return out;
+}
+
+void DhcpResponder::countSent(const Outcome& out) {
+    if (auto t = out.reply->packet.messageType()) {
+        sent_[typeIndex(*t)].fetch_add(1, std::memory_order_relaxed);
+    }
+}
+
+d::Packet DhcpResponder::baseReply(const d::Packet& req, d::MessageType type) const {
+    d::Packet p;
+    p.op = d::Op::BootReply;
+    p.htype = req.htype;
+    p.hlen = req.hlen;
+    p.xid = req.xid;
+    p.flags = req.flags;
+    p.giaddr = req.giaddr;
+    p.chaddr = req.chaddr;
+    p.setU8(d::opt::MessageType, static_cast<std::uint8_t>(type));
+    return p;
+}
+
+void DhcpResponder::addPiOptions(d::Packet& reply, const d::Packet& req) const {
+    // Spec §3.2 / §12.1: siaddr = option 54 (proxy) = option 66 = TFTP address; 60 echoed
+    // as "PXEClient"; 97 echoed; 43 = the PXE menu the bootloader matches.
+    reply.siaddr = tftpIp_;
+    reply.setString(d::opt::VendorClass, d::kPxeClientPrefix);
+    reply.setString(d::opt::TftpServerName, d::ipToString(tftpIp_));
+    if (const d::Option* g = req.find(d::opt::ClientMachineId)) {
+        reply.set(d::opt::ClientMachineId, g->data);
+    }
+    reply.set(d::opt::VendorSpecific, option43_);
+}
+
+void DhcpResponder::addGenericPxe(d::Packet& reply) const {
+    // RFC 2131 §2: siaddr = next server; file + option 67 (RFC 2132 §9.5) = boot file.
+    reply.siaddr = tftpIp_;
+    reply.setFile(config_.pxeBootfile);
+    reply.setString(d::opt::BootfileName, config_.pxeBootfile);
+}
+
+void DhcpResponder::addAddressOptions(d::Packet& reply, bool withLease) const {
+    const Ip4 mask = config_.netmask;
+    if (withLease) {
+        const auto lt = static_cast<std::uint32_t>(config_.pool.leaseTime.count());
+        reply.setU32(d::opt::LeaseTime, lt);
+        reply.setU32(d::opt::RenewalTime, lt / 2);           // RFC 2131 §4.4.5: T1 = 0.5
+        reply.setU32(d::opt::RebindingTime, lt / 8 * 7);     // RFC 2131 §4.4.5: T2 = 0.875
+    }
+    reply.setIp(d::opt::SubnetMask, mask);
+    reply.setIp(d::opt::BroadcastAddress, (config_.serverIp & mask) | ~mask);
+    if (!config_.routers.empty()) {
+        reply.setIps(d::opt::Router, config_.routers);
+    }
+    if (!config_.dnsServers.empty()) {
+        reply.setIps(d::opt::DnsServers, config_.dnsServers);
+    }
+    if (!config_.domainName.empty()) {
+        reply.setString(d::opt::DomainName, config_.domainName);
+    }
+}
+
+Reply DhcpResponder::destination(const d::Packet& req, d::Packet reply) const {
+    Reply r;
+    const auto type = *reply.messageType();
+    if (req.giaddr != 0) {
+        // RFC 2131 §4.1: via the relay agent, to its server port.
+        r.broadcast = false;
+        r.unicastIp = req.giaddr;
+        r.port = d::kServerPort;
+    } else if (type != d::MessageType::Nak && req.ciaddr != 0) {
+        // RFC 2131 §4.1: a client with an address (renewing, INFORM) gets a unicast.
+        r.broadcast = false;
+        r.unicastIp = req.ciaddr;
+    } else {
+        // The client has no address yet. The Pi sends flags 0 (spec §2.1) yet needs the reply
+        // by broadcast on a server without ARP injection; set the bit, as dnsmasq does.
+        reply.flags |= d::kFlagBroadcast;
+    }
+    r.packet = std::move(reply);
+    return r;
+}
+
+Outcome DhcpResponder::handleProxy(const d::Packet& req, const ClientInfo& client, Outcome out) {
+    const auto type = *req.messageType();
+    const bool generic = client.pxe && !client.isPi() && !config_.pxeBootfile.empty();
+    if (!client.isPiPxe() && !generic) {
+        return dropped(std::move(out), Drop::IgnoredClient);
+    }
+    if (type != d::MessageType::Discover) {
+        // Issue 4: a proxy never ACKs; the site server owns REQUEST/ACK.
+        return dropped(std::move(out), type == d::MessageType::Request ? Drop::ProxyNoAck
+                                                                        : Drop::NotForUs);
+    }
+    d::Packet reply = baseReply(req, d::MessageType::Offer);
+    // Spec §3.3: proxy offer = yiaddr 0, option 54 = the TFTP/proxy address.
+    reply.yiaddr = 0;
+    reply.setIp(d::opt::ServerId, tftpIp_);
+    if (generic) {
+        reply.setString(d::opt::VendorClass, d::kPxeClientPrefix);
+        addGenericPxe(reply);
+    } else {
+        addPiOptions(reply, req);
+    }
+    out.reply = destination(req, std::move(reply));
+    return out;
+}
+
+Outcome DhcpResponder::handleFull(const d::Packet& req, const ClientInfo& client, Outcome out,
+                                  WallTime now) {
+    const auto type = *req.messageType();
+    const auto serial = client.isPi() ? serialOf(client) : std::nullopt;
+    const auto requested = req.ipOption(d::opt::RequestedIp);
+    const auto serverId = req.ipOption(d::opt::ServerId);
+    auto decorate = [&](d::Packet& reply) {
+        if (client.isPiPxe()) {
+            addPiOptions(reply, req);
+        } else if (client.pxe && !config_.pxeBootfile.empty()) {
+            addGenericPxe(reply);
+        } else if (client.pxe) {
+            reply.siaddr = tftpIp_;
+        }
+    };
+    switch (type) {
+        case d::MessageType::Discover: {
+            auto ip = allocator_.offer(client.mac, serial, requested, now);
+            if (!ip) {
+                return dropped(std::move(out), Drop::PoolExhausted);
+            }
+            d::Packet reply = baseReply(req, d::MessageType::Offer);
+            reply.yiaddr = *ip;
+            reply.setIp(d::opt::ServerId, config_.serverIp);
+            addAddressOptions(reply, true);
+            decorate(reply);
+            out.reply = destination(req, std::move(reply));
+            return out;
+        }
+        case d::MessageType::Request: {
+            if (serverId && *serverId != config_.serverIp) {
+                allocator_.forgetOffer(client.mac);  // RFC 2131 §4.3.2: it chose another server
+                return dropped(std::move(out), Drop::NotForUs);
+            }
+            auto dec = allocator_.request(client.mac, serial, requested, req.ciaddr, now);
+            if (dec.kind == LeaseAllocator::Decision::Kind::Nak) {
+                d::Packet reply = baseReply(req, d::MessageType::Nak);
+                reply.setIp(d::opt::ServerId, config_.serverIp);
+                reply.setString(d::opt::Message, dec.reason);
+                out.reply = destination(req, std::move(reply));
+                return out;
+            }
+            d::Packet reply = baseReply(req, d::MessageType::Ack);
+            reply.ciaddr = req.ciaddr;
+            reply.yiaddr = dec.ip;
+            reply.setIp(d::opt::ServerId, config_.serverIp);
+            addAddressOptions(reply, true);
+            decorate(reply);
+            out.reply = destination(req, std::move(reply));
+            return out;
+        }
+        case d::MessageType::Decline:
+            if (requested && (!serverId || *serverId == config_.serverIp)) {
+                allocator_.decline(client.mac, *requested, now);
+            }
+            return out;  // RFC 2131 §4.3.3: DECLINE gets no reply
+        case d::MessageType::Release:
+            if (!serverId || *serverId == config_.serverIp) {
+                allocator_.release(client.mac, req.ciaddr);
+            }
+            return out;  // RFC 2131 §4.3.4: RELEASE gets no reply
+        case d::MessageType::Inform: {
+            // RFC 2131 §3.4: configuration only; no lease time, no yiaddr.
+            d::Packet reply = baseReply(req, d::MessageType::Ack);
+            reply.ciaddr = req.ciaddr;
+            reply.setIp(d::opt::ServerId, config_.serverIp);
+            addAddressOptions(reply, false);
+            decorate(reply);
+            out.reply = destination(req, std::move(reply));
+            return out;
+        }
+        default:
+            return dropped(std::move(out), Drop::NotForUs);
+    }
+}
+
+}  // namespace pinet::core::dhcp

@@ -1,0 +1,92 @@
+# dhcp_lab.sh - sourced by the DHCP/probe integration tests. Creates a private
+# two-namespace lab (names unique to this test and process), and cleans it up
+# on exit by PID. Nothing is ever started outside these namespaces.
+#
+#   lab_up TAG            -> $SRV, $CLI netns; veth s0 (10.77.N.1/24) <-> c0 (10.77.N.2/24)
+#   lab_bg NS LOG CMD...  -> runs CMD in NS in the background, records its PID in $LAB_PIDS
+#   lab_kill PID          -> SIGTERM, wait up to 5 s, then SIGKILL
+#   ok/bad/finish         -> PASS/FAIL lines, exit status
+set -uo pipefail
+
+LAB_PIDS=""
+FAILS=0
+W=""
+ok()  { echo "PASS $*"; }
+bad() { echo "FAIL $*"; FAILS=$((FAILS+1)); }
+
+lab_cleanup() {
+    for p in $LAB_PIDS; do kill "$p" 2>/dev/null; done
+    sleep 0.2
+    for ns in ${SRV:-} ${CLI:-}; do
+        ip netns list 2>/dev/null | awk '{print $1}' | grep -qx "$ns" || continue
+        local pids
+        pids=$(ip netns pids "$ns" 2>/dev/null)
+        [ -n "$pids" ] && kill $pids 2>/dev/null
+        sleep 0.2
+        pids=$(ip netns pids "$ns" 2>/dev/null)
+        [ -n "$pids" ] && kill -9 $pids 2>/dev/null
+        ip netns del "$ns" 2>/dev/null
+    done
+    [ -n "$W" ] && [ "${KEEP_SCRATCH:-0}" != 1 ] && rm -rf "$W"
+}
+
+lab_up() {
+    local tag=$1
+    [ "$(id -u)" = 0 ] || { echo "SKIP: needs root for network namespaces"; exit 77; }
+    SRV="pnb-${tag}-$$-srv"
+    CLI="pnb-${tag}-$$-cli"
+    # A subnet unlikely to collide with other tests running at the same time.
+    NETN=$(( ($$ % 200) + 20 ))
+    NET="10.77.$NETN"
+    SRV_IP="$NET.1"
+    CLI_IP="$NET.2"
+    W=$(mktemp -d "/tmp/pnb-${tag}-XXXXXX")
+    chmod 755 "$W"
+    trap lab_cleanup EXIT
+    ip netns add "$SRV" || { echo "FAIL ip netns add"; exit 1; }
+    ip netns add "$CLI" || { echo "FAIL ip netns add"; exit 1; }
+    ip -n "$SRV" link set lo up
+    ip -n "$CLI" link set lo up
+    ip link add s0 netns "$SRV" type veth peer name c0 netns "$CLI" || { echo "FAIL veth"; exit 1; }
+    ip -n "$SRV" addr add "$SRV_IP/24" dev s0
+    ip -n "$CLI" addr add "$CLI_IP/24" dev c0
+    ip -n "$SRV" link set s0 up
+    ip -n "$CLI" link set c0 up
+    for _ in $(seq 1 50); do
+        ip netns exec "$CLI" ping -c1 -W1 "$SRV_IP" >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    echo "FAIL lab_up: no ping across the veth"; exit 1
+}
+
+lab_bg() {
+    local ns=$1 log=$2; shift 2
+    ip netns exec "$ns" "$@" > "$log" 2>&1 &
+    LAB_PIDS="$LAB_PIDS $!"
+    LAST_PID=$!
+}
+
+lab_kill() {
+    local p=$1
+    kill "$p" 2>/dev/null || return 0
+    for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$p" 2>/dev/null
+    wait "$p" 2>/dev/null
+    return 0
+}
+
+# wait_for FILE REGEX SECONDS
+wait_for() {
+    local f=$1 re=$2 s=$3
+    for _ in $(seq 1 $((s * 10))); do
+        grep -qE "$re" "$f" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+finish() {
+    local name=$1
+    if [ "$FAILS" = 0 ]; then echo "PASS $name"; exit 0; fi
+    echo "FAIL $name ($FAILS failed)"; exit 1
+}

@@ -1,0 +1,282 @@
+#include "core/dhcp/dhcp_responder.h"
+
+#include <gtest/gtest.h>
+
+#include "proto/dhcp/pxe.h"
+
+namespace pinet::core::dhcp {
+namespace {
+
+namespace d = proto::dhcp;
+using namespace std::chrono_literals;
+
+constexpr Ip4 kServer = 0x0a630001;  // 10.99.0.1
+const WallTime kT0 = WallTime(std::chrono::seconds(1'800'000'000));
+
+struct Client {
+    Mac mac{0xdc, 0xa6, 0x32, 0x01, 0x02, 0x03};
+    bool pxe = true;
+    bool guid = true;
+    char model = '4';
+    bool reversed = false;
+    std::uint32_t serial = 0x1234abcd;
+};
+
+d::Packet request(const Client& c, d::MessageType type) {
+    d::Packet p;
+    p.xid = 0x01020304;
+    p.setMac(c.mac);
+    p.setU8(d::opt::MessageType, static_cast<std::uint8_t>(type));
+    if (c.guid) {
+        d::PiGuid g;
+        g.modelDigit = c.model;
+        g.reversedFourcc = c.reversed;
+        g.serial = c.serial;
+        p.set(d::opt::ClientMachineId, d::buildPiGuid(g));
+    }
+    if (c.pxe) {
+        p.setString(d::opt::VendorClass, d::kPiVendorClass);
+    }
+    return p;
+}
+
+ResponderConfig proxyConfig() {
+    ResponderConfig c;
+    c.mode = Mode::Proxy;
+    c.serverIp = kServer;
+    return c;
+}
+
+ResponderConfig fullConfig() {
+    ResponderConfig c;
+    c.mode = Mode::Full;
+    c.serverIp = kServer;
+    c.routers = {kServer};
+    c.dnsServers = {kServer};
+    c.domainName = "lab";
+    c.pool.first = 0x0a630064;  // .100
+    c.pool.last = 0x0a630066;   // .102
+    return c;
+}
+
+Outcome send(DhcpResponder& r, const d::Packet& p, WallTime now = kT0) {
+    return r.handle(d::serialize(p), "s0", now);
+}
+
+TEST(ProxyResponder, AnswersPxePiDiscoverWithExactOffer) {
+    DhcpResponder r(proxyConfig(), nullptr);
+    auto out = send(r, request(Client{}, d::MessageType::Discover));
+    ASSERT_TRUE(out.reply);
+    const auto& o = out.reply->packet;
+    EXPECT_EQ(o.op, d::Op::BootReply);
+    EXPECT_EQ(*o.messageType(), d::MessageType::Offer);
+    EXPECT_EQ(o.yiaddr, 0u);
+    EXPECT_EQ(o.siaddr, kServer);
+    EXPECT_EQ(*o.ipOption(d::opt::ServerId), kServer);
+    EXPECT_EQ(*o.stringOption(d::opt::VendorClass), "PXEClient");
+    EXPECT_EQ(*o.stringOption(d::opt::TftpServerName), "10.99.0.1");
+    EXPECT_EQ(o.find(d::opt::VendorSpecific)->data, d::buildPxeMenuOption("Raspberry Pi Boot"));
+    EXPECT_EQ(o.find(d::opt::ClientMachineId)->data,
+              request(Client{}, d::MessageType::Discover).find(d::opt::ClientMachineId)->data);
+    EXPECT_EQ(o.find(d::opt::LeaseTime), nullptr);  // never an address lease
+    EXPECT_TRUE(out.reply->broadcast);
+    EXPECT_EQ(out.reply->port, 68);
+    EXPECT_NE(o.flags & d::kFlagBroadcast, 0);
+    // Events: the DISCOVER seen and the proxy OFFER sent, with serial and model.
+    ASSERT_EQ(out.events.size(), 2u);
+    EXPECT_EQ(out.events[0].kind, DhcpEvent::Kind::Discover);
+    EXPECT_EQ(out.events[0].serial, "1234abcd");
+    EXPECT_EQ(out.events[0].model, "RPi4");
+    EXPECT_EQ(out.events[0].mac, "dc:a6:32:01:02:03");
+    EXPECT_EQ(out.events[1].kind, DhcpEvent::Kind::Offer);
+    EXPECT_TRUE(out.events[1].proxy);
+}
+
+// The proxy decision table: which DISCOVERs get an offer.
+TEST(ProxyResponder, DecisionTable) {
+    struct Row {
+        const char* name;
+        Client client;
+        bool bootfileConfigured;
+        bool answered;
+    };
+    Client piNoGuid;
+    piNoGuid.guid = false;  // Pi OUI + PXEClient, option 97 in another layout
+    Client guidOtherMac;
+    guidOtherMac.mac = {0x02, 0, 0, 0, 0, 1};  // unknown MAC, RPi4 GUID
+    Client pi5Reversed;
+    pi5Reversed.mac = {0x02, 0, 0, 0, 0, 2};
+    pi5Reversed.model = '5';
+    pi5Reversed.reversed = true;
+    Client piNotPxe;
+    piNotPxe.pxe = false;  // kernel ip=dhcp from a Pi
+    piNotPxe.guid = false;
+    Client x86Pxe;
+    x86Pxe.mac = {0x52, 0x54, 0x00, 0x99, 0x00, 0x10};
+    x86Pxe.guid = false;
+    Client plain;
+    plain.mac = {0x52, 0x54, 0x00, 0x99, 0x00, 0x11};
+    plain.guid = false;
+    plain.pxe = false;
+    Client pi5Oui;
+    pi5Oui.mac = {0x2c, 0xcf, 0x67, 0, 0, 1};
+    pi5Oui.guid = false;
+    const Row rows[] = {
+        {"pi pxe + guid", Client{}, false, true},
+        {"pi oui + pxe, no guid", piNoGuid, false, true},
+        {"pi5 oui + pxe", pi5Oui, false, true},
+        {"guid RPi4 + pxe, other mac", guidOtherMac, false, true},
+        {"guid 5iPR reversed", pi5Reversed, false, true},
+        {"pi without PXEClient", piNotPxe, false, false},
+        {"x86 pxe, no bootfile", x86Pxe, false, false},
+        {"x86 pxe, bootfile configured", x86Pxe, true, true},
+        {"plain client", plain, true, false},
+    };
+    for (const auto& row : rows) {
+        auto cfg = proxyConfig();
+        if (row.bootfileConfigured) {
+            cfg.pxeBootfile = "boot.ipxe";
+        }
+        DhcpResponder r(cfg, nullptr);
+        auto out = send(r, request(row.client, d::MessageType::Discover));
+        EXPECT_EQ(out.reply.has_value(), row.answered) << row.name;
+        if (!row.answered) {
+            EXPECT_EQ(out.drop, Drop::IgnoredClient) << row.name;
+        }
+    }
+}
+
+TEST(ProxyResponder, GenericPxeGetsBootfileAndNextServer) {
+    auto cfg = proxyConfig();
+    cfg.pxeBootfile = "boot.ipxe";
+    DhcpResponder r(cfg, nullptr);
+    Client x86;
+    x86.mac = {0x52, 0x54, 0, 0x99, 0, 0x10};
+    x86.guid = false;
+    auto out = send(r, request(x86, d::MessageType::Discover));
+    ASSERT_TRUE(out.reply);
+    EXPECT_EQ(*out.reply->packet.stringOption(d::opt::BootfileName), "boot.ipxe");
+    EXPECT_EQ(std::string(reinterpret_cast<const char*>(out.reply->packet.file.data())), "boot.ipxe");
+    EXPECT_EQ(out.reply->packet.siaddr, kServer);
+    EXPECT_EQ(out.reply->packet.find(d::opt::VendorSpecific), nullptr);
+    EXPECT_TRUE(out.events.empty());  // not a Pi: no boot events
+}
+
+TEST(ProxyResponder, NeverAcksAndCountsDrops) {
+    DhcpResponder r(proxyConfig(), nullptr);
+    auto out = send(r, request(Client{}, d::MessageType::Request));
+    EXPECT_FALSE(out.reply);
+    EXPECT_EQ(out.drop, Drop::ProxyNoAck);
+    ASSERT_EQ(out.events.size(), 1u);  // the Pi's REQUEST is still reported
+    EXPECT_EQ(out.events[0].kind, DhcpEvent::Kind::Request);
+
+    const std::vector<std::uint8_t> junk(10, 0);
+    EXPECT_EQ(r.handle(junk, "s0", kT0).drop, Drop::Truncated);
+    auto c = r.counters();
+    EXPECT_EQ(c.received[2], 1u);
+    EXPECT_EQ(c.dropped[static_cast<std::size_t>(Drop::ProxyNoAck)], 1u);
+    EXPECT_EQ(c.malformed(), 1u);
+}
+
+TEST(ProxyResponder, OfferFromAnotherServerIsNotARequest) {
+    DhcpResponder r(proxyConfig(), nullptr);
+    auto p = request(Client{}, d::MessageType::Offer);
+    p.op = d::Op::BootReply;
+    EXPECT_EQ(send(r, p).drop, Drop::NotRequest);
+}
+
+TEST(FullResponder, DiscoverRequestAckWithOptions) {
+    DhcpResponder r(fullConfig(), nullptr);
+    Client pi;
+    auto offer = send(r, request(pi, d::MessageType::Discover));
+    ASSERT_TRUE(offer.reply);
+    const auto& o = offer.reply->packet;
+    EXPECT_EQ(o.yiaddr, 0x0a630064u);
+    EXPECT_EQ(*o.ipOption(d::opt::SubnetMask), 0xffffff00u);
+    EXPECT_EQ(*o.ipOption(d::opt::Router), kServer);
+    EXPECT_EQ(*o.ipOption(d::opt::DnsServers), kServer);
+    EXPECT_EQ(*o.stringOption(d::opt::DomainName), "lab");
+    EXPECT_EQ(*o.ipOption(d::opt::BroadcastAddress), 0x0a6300ffu);
+    EXPECT_NE(o.find(d::opt::LeaseTime), nullptr);
+    EXPECT_NE(o.find(d::opt::VendorSpecific), nullptr);  // Pi: PXE set too
+
+    // The Pi's REQUEST omits option 60 (spec §2.3): still ACKed.
+    Client noVendor = pi;
+    noVendor.pxe = false;
+    auto req = request(noVendor, d::MessageType::Request);
+    req.setIp(d::opt::RequestedIp, o.yiaddr);
+    req.setIp(d::opt::ServerId, kServer);
+    auto ack = send(r, req);
+    ASSERT_TRUE(ack.reply);
+    EXPECT_EQ(*ack.reply->packet.messageType(), d::MessageType::Ack);
+    EXPECT_EQ(ack.reply->packet.yiaddr, 0x0a630064u);
+    ASSERT_EQ(ack.events.size(), 2u);
+    EXPECT_EQ(ack.events[1].kind, DhcpEvent::Kind::Ack);
+    EXPECT_EQ(ack.events[1].clientIp, "10.99.0.100");
+    EXPECT_EQ(ack.events[1].serial, "1234abcd");  // remembered from the DISCOVER's option 97
+}
+
+TEST(FullResponder, WrongAddressIsNakedAndOtherServerIgnored) {
+    DhcpResponder r(fullConfig(), nullptr);
+    Client c;
+    auto req = request(c, d::MessageType::Request);
+    req.setIp(d::opt::RequestedIp, 0x0a6300c8);  // .200: outside the pool
+    auto nak = send(r, req);
+    ASSERT_TRUE(nak.reply);
+    EXPECT_EQ(*nak.reply->packet.messageType(), d::MessageType::Nak);
+    EXPECT_EQ(nak.reply->packet.yiaddr, 0u);
+    EXPECT_TRUE(nak.reply->broadcast);
+
+    req.setIp(d::opt::ServerId, 0x0a630009);  // chose another server
+    auto other = send(r, req);
+    EXPECT_FALSE(other.reply);
+    EXPECT_EQ(other.drop, Drop::NotForUs);
+}
+
+TEST(FullResponder, InformGetsConfigurationByUnicast) {
+    DhcpResponder r(fullConfig(), nullptr);
+    Client c;
+    c.guid = false;
+    c.pxe = false;
+    auto p = request(c, d::MessageType::Inform);
+    p.ciaddr = 0x0a630005;
+    auto out = send(r, p);
+    ASSERT_TRUE(out.reply);
+    EXPECT_EQ(*out.reply->packet.messageType(), d::MessageType::Ack);
+    EXPECT_EQ(out.reply->packet.yiaddr, 0u);
+    EXPECT_EQ(out.reply->packet.find(d::opt::LeaseTime), nullptr);
+    EXPECT_FALSE(out.reply->broadcast);
+    EXPECT_EQ(out.reply->unicastIp, 0x0a630005u);
+}
+
+TEST(FullResponder, RelayedRequestGoesBackToTheRelay) {
+    DhcpResponder r(fullConfig(), nullptr);
+    auto p = request(Client{}, d::MessageType::Discover);
+    p.giaddr = 0x0a630002;
+    p.hops = 1;
+    auto out = send(r, p);
+    ASSERT_TRUE(out.reply);
+    EXPECT_FALSE(out.reply->broadcast);
+    EXPECT_EQ(out.reply->unicastIp, 0x0a630002u);
+    EXPECT_EQ(out.reply->port, 67);
+}
+
+TEST(FullResponder, PoolExhaustion) {
+    DhcpResponder r(fullConfig(), nullptr);
+    for (std::uint8_t i = 0; i < 3; ++i) {
+        Client c;
+        c.mac = {0x02, 0, 0, 0, 0, i};
+        c.guid = false;
+        EXPECT_TRUE(send(r, request(c, d::MessageType::Discover)).reply);
+    }
+    Client c;
+    c.mac = {0x02, 0, 0, 0, 0, 9};
+    c.guid = false;
+    EXPECT_EQ(send(r, request(c, d::MessageType::Discover)).drop, Drop::PoolExhausted);
+    // Offer holds run out after 60 s: the address becomes free again.
+    r.tick(kT0 + 61s);
+    EXPECT_TRUE(send(r, request(c, d::MessageType::Discover), kT0 + 61s).reply);
+}
+
+}  // namespace
+}  // namespace pinet::core::dhcp
