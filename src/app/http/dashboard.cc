@@ -1,0 +1,281 @@
+// The dashboard: one HTML page, one stylesheet, one script, all plain (no
+// framework, no CDN, no build step). The page gets a first snapshot inline
+// (kInitialDataMarker) so it renders without waiting for a fetch, then follows
+// /api/v1/events (server-sent events) and re-reads the JSON API when something
+// changes. The timeline is a waterfall of divs positioned in percent of the
+// boot's duration.
+
+#include "app/http/dashboard.h"
+
+namespace pinet::app::http {
+
+std::string_view dashboardHtml() {
+    return R"PNB(<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>pinetboot</title>
+<link rel="stylesheet" href="/dashboard.css">
+</head>
+<body>
+<header>
+  <h1>pinetboot</h1>
+  <span id="summary"></span>
+  <span id="live" class="live off" title="live updates">&#9679; live</span>
+</header>
+<main>
+  <section>
+    <h2>Clients</h2>
+    <table id="clients">
+      <thead><tr><th>Serial</th><th>MAC</th><th>Model</th><th>Name</th><th>IP</th><th>State</th><th>Last boot</th></tr></thead>
+      <tbody><tr class="empty"><td colspan="7">No client has been seen yet.</td></tr></tbody>
+    </table>
+  </section>
+  <section id="detail" hidden>
+    <h2>Boot timeline <span id="detail-title"></span></h2>
+    <div id="boots"></div>
+    <div id="timeline"></div>
+  </section>
+</main>
+<script id="initial" type="application/json">/*INITIAL_DATA*/null</script>
+<script src="/dashboard.js"></script>
+</body>
+</html>
+)PNB";
+}
+
+std::string_view dashboardCss() {
+    return R"PNB(:root { --ok:#2e9d5b; --probe:#9aa5b1; --miss:#e8a33d; --fail:#d64545; --dhcp:#4a7bd1; --http:#7b5cd6; }
+* { box-sizing: border-box; }
+body { margin:0; font: 14px/1.4 system-ui, "DejaVu Sans", sans-serif; color:#1d2430; background:#f4f6f9; }
+header { display:flex; align-items:center; gap:1.2em; padding:.6em 1.2em; background:#1d2430; color:#fff; }
+header h1 { font-size:1.2em; margin:0; letter-spacing:.02em; }
+#summary { color:#c5ccd6; }
+.live { margin-left:auto; font-size:.9em; }
+.live.on { color:#5fd68f; } .live.off { color:#8a93a0; }
+main { padding:1em 1.2em; max-width:1400px; }
+h2 { font-size:1.05em; margin:.4em 0 .6em; }
+section { background:#fff; border:1px solid #dde2e8; border-radius:6px; padding:.8em 1em; margin-bottom:1em; }
+table { border-collapse:collapse; width:100%; }
+th, td { text-align:left; padding:.35em .6em; border-bottom:1px solid #eef1f4; white-space:nowrap; }
+th { font-weight:600; color:#56606d; font-size:.9em; }
+td.mono, .mono { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size:.92em; }
+tbody tr { cursor:pointer; }
+tbody tr:hover { background:#f0f4fa; }
+tbody tr.selected { background:#e3ecfa; }
+tr.empty { cursor:default; color:#8a93a0; }
+.badge { display:inline-block; padding:0 .5em; border-radius:9px; font-size:.85em; color:#fff; background:#8a93a0; }
+.badge.booted { background:var(--ok); } .badge.booting { background:var(--dhcp); }
+.badge.failed { background:var(--fail); } .badge.discovered { background:var(--miss); }
+.fail-text { color:var(--fail); }
+#boots { display:flex; flex-wrap:wrap; gap:.4em; margin-bottom:.7em; }
+.boot-chip { border:1px solid #cfd6df; border-radius:4px; padding:.15em .5em; cursor:pointer; font-size:.88em; background:#fafbfc; }
+.boot-chip.sel { border-color:var(--dhcp); background:#e3ecfa; }
+.boot-chip.failed { color:var(--fail); }
+.fail-banner { background:#fdecec; border:1px solid #f2b8b8; color:#9b1c1c; padding:.5em .8em; border-radius:4px; margin-bottom:.6em; font-weight:600; }
+.ok-banner { background:#e9f7ef; border:1px solid #b5e2c6; color:#1d6b3c; padding:.5em .8em; border-radius:4px; margin-bottom:.6em; }
+.wf { position:relative; }
+.wf-axis, .wf-row { display:grid; grid-template-columns: 260px 1fr 230px; align-items:center; }
+.wf-axis { color:#8a93a0; font-size:.8em; height:1.6em; }
+.wf-ticks { position:relative; height:100%; border-bottom:1px solid #dde2e8; }
+.wf-tick { position:absolute; bottom:0; transform:translateX(-50%); }
+.wf-row { height:1.55em; border-bottom:1px dotted #eef1f4; }
+.wf-row:hover { background:#f6f8fb; }
+.wf-label { overflow:hidden; text-overflow:ellipsis; white-space:nowrap; padding-right:.6em; font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size:.88em; }
+.wf-track { position:relative; height:100%; }
+.wf-bar { position:absolute; top:25%; height:50%; min-width:2px; border-radius:2px; background:var(--ok); }
+.wf-bar.probe { background:var(--probe); } .wf-bar.not_found { background:var(--miss); }
+.wf-bar.timeout, .wf-bar.refused, .wf-bar.client_error, .wf-bar.server_error { background:var(--fail); }
+.wf-bar.dhcp { background:var(--dhcp); } .wf-bar.http { background:var(--http); }
+.wf-row.bad .wf-label { color:var(--fail); font-weight:600; }
+.wf-info { font-size:.82em; color:#56606d; padding-left:.6em; white-space:nowrap; overflow:hidden; }
+.legend { margin-top:.6em; font-size:.82em; color:#56606d; display:flex; gap:1em; flex-wrap:wrap; }
+.legend i { display:inline-block; width:.9em; height:.9em; border-radius:2px; vertical-align:-2px; margin-right:.3em; }
+)PNB";
+}
+
+std::string_view dashboardJs() {
+    return R"PNB('use strict';
+// pinetboot dashboard: renders /api/v1 data; live via server-sent events.
+const S = { clients: [], selected: null, detail: null, bootId: null, timer: null };
+const $ = (id) => document.getElementById(id);
+
+function esc(v) {
+  return String(v == null ? '' : v).replace(/[&<>"']/g, (c) =>
+    ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
+}
+function fmtBytes(n) {
+  if (n == null) return '';
+  if (n < 1024) return n + ' B';
+  if (n < 1048576) return (n / 1024).toFixed(1) + ' KiB';
+  return (n / 1048576).toFixed(1) + ' MiB';
+}
+function fmtMs(ms) {
+  if (ms == null) return '';
+  if (ms < 1000) return Math.round(ms) + ' ms';
+  return (ms / 1000).toFixed(ms < 10000 ? 2 : 1) + ' s';
+}
+function fmtTime(iso) {
+  if (!iso) return '';
+  const d = new Date(iso);
+  return isNaN(d) ? iso : d.toLocaleTimeString();
+}
+const OUTCOME = { kernel_loaded: 'kernel loaded', failed: 'failed', in_progress: 'booting' };
+
+function clientId(c) { return c.serial || c.mac || c.key; }
+
+function renderClients() {
+  const tb = $('clients').tBodies[0];
+  if (!S.clients.length) {
+    tb.innerHTML = '<tr class="empty"><td colspan="7">No client has been seen yet.</td></tr>';
+  } else {
+    tb.innerHTML = S.clients.map((c) => {
+      const lb = c.last_boot;
+      let last = '';
+      if (lb) {
+        last = esc(fmtTime(lb.start)) + ' &middot; ' + esc(fmtMs(lb.duration_ms)) + ' &middot; ' +
+          (lb.outcome === 'failed' ? '<span class="fail-text">failed: ' + esc(lb.failure) + '</span>'
+                                   : esc(OUTCOME[lb.outcome] || lb.outcome));
+      }
+      const id = clientId(c);
+      return '<tr data-client="' + esc(id) + '" data-serial="' + esc(c.serial || '') + '"' +
+        (id === S.selected ? ' class="selected"' : '') + '>' +
+        '<td class="mono">' + esc(c.serial || '-') + '</td><td class="mono">' + esc(c.mac || '-') +
+        '</td><td>' + esc(c.model || '') + '</td><td>' + esc(c.name || '') + '</td><td class="mono">' +
+        esc(c.ip || '') + '</td><td><span class="badge ' + esc(c.state) + '">' + esc(c.state) +
+        '</span></td><td>' + last + '</td></tr>';
+    }).join('');
+  }
+  const n = S.clients.length;
+  const booting = S.clients.filter((c) => c.state === 'booting').length;
+  const failed = S.clients.filter((c) => c.state === 'failed').length;
+  $('summary').textContent = n + ' client' + (n === 1 ? '' : 's') + ' \u00b7 ' + booting +
+    ' booting \u00b7 ' + failed + ' failed';
+}
+
+function stepLabel(kind) { return 'DHCP ' + String(kind).toUpperCase(); }
+
+function renderTimeline() {
+  const d = S.detail;
+  const sec = $('detail');
+  if (!d) { sec.hidden = true; return; }
+  sec.hidden = false;
+  const c = d.client;
+  $('detail-title').textContent = '\u2014 ' + (c.name ? c.name + ' ' : '') + clientId(c) +
+    (c.model ? ' (' + c.model + ')' : '');
+  const boots = d.boots || [];
+  let boot = boots.find((b) => b.id === S.bootId) || boots[0];
+  $('boots').innerHTML = boots.map((b) =>
+    '<span class="boot-chip ' + (b === boot ? 'sel ' : '') + esc(b.outcome) + '" data-boot="' + b.id +
+    '">#' + b.id + ' ' + esc(fmtTime(b.start)) + ' ' + esc(OUTCOME[b.outcome] || b.outcome) + '</span>').join('');
+  const tl = $('timeline');
+  if (!boot) { tl.innerHTML = '<p>No boot recorded for this client yet.</p>'; return; }
+  tl.dataset.boot = boot.id;
+  tl.dataset.outcome = boot.outcome;
+  const rows = [];
+  const dh = boot.dhcp || [];
+  dh.forEach((s, i) => {
+    let end = s.t_ms;
+    const next = dh[i + 1];
+    if (next && ((s.kind === 'discover' && next.kind === 'offer') || (s.kind === 'request' && (next.kind === 'ack' || next.kind === 'nak')))) end = next.t_ms;
+    rows.push({ kind: 'dhcp', label: stepLabel(s.kind), t: s.t_ms, dur: end - s.t_ms, cls: 'dhcp',
+      info: (s.ip ? s.ip + ' ' : '') + (s.proxy ? 'proxy ' : '') + (s.detail || ''), result: s.kind, bad: s.kind === 'nak' });
+  });
+  (boot.files || []).forEach((f) => {
+    const bad = ['timeout', 'refused', 'client_error', 'server_error'].includes(f.result) ||
+      (f.result === 'not_found' && boot.outcome === 'failed');
+    rows.push({ kind: 'file', label: (f.protocol === 'http' ? 'HTTP ' : '') + f.path, t: f.t_ms, dur: f.duration_ms,
+      cls: f.result + (f.protocol === 'http' && f.result === 'ok' ? ' http' : ''), path: f.path, result: f.result, bad,
+      info: fmtBytes(f.bytes) + (f.size && f.bytes !== f.size ? ' of ' + fmtBytes(f.size) : '') + ' \u00b7 ' +
+        fmtMs(f.duration_ms) + ' \u00b7 ' + f.result.replace('_', ' ') + (f.detail ? ' (' + f.detail + ')' : '') });
+  });
+  rows.sort((a, b) => a.t - b.t);
+  const total = Math.max(1, boot.duration_ms || 0, ...rows.map((r) => r.t + Math.max(0, r.dur)));
+  let html = '';
+  if (boot.outcome === 'failed') html += '<div class="fail-banner" id="failure">Boot failed: ' + esc(boot.failure) + '</div>';
+  else if (boot.outcome === 'kernel_loaded') html += '<div class="ok-banner">Kernel loaded (' + esc(boot.kernel) + ') after ' + esc(fmtMs(boot.duration_ms)) + '</div>';
+  else html += '<div class="ok-banner">Booting\u2026 ' + esc(fmtMs(boot.duration_ms)) + ' so far</div>';
+  html += '<div class="wf"><div class="wf-axis"><div></div><div class="wf-ticks">';
+  for (let i = 0; i <= 4; i++) {
+    html += '<span class="wf-tick" style="left:' + (i * 25) + '%">' + esc(fmtMs(total * i / 4)) + '</span>';
+  }
+  html += '</div><div></div></div>';
+  for (const r of rows) {
+    const left = (100 * r.t / total).toFixed(3);
+    const width = (100 * Math.max(0, r.dur) / total).toFixed(3);
+    html += '<div class="wf-row' + (r.bad ? ' bad' : '') + '" data-kind="' + r.kind + '" data-result="' + esc(r.result) + '"' +
+      (r.path ? ' data-path="' + esc(r.path) + '"' : '') + '><div class="wf-label" title="' + esc(r.label) + '">' + esc(r.label) +
+      '</div><div class="wf-track"><div class="wf-bar ' + esc(r.cls) + '" style="left:' + left + '%;width:' + width +
+      '%" title="' + esc(fmtMs(r.t)) + ' +' + esc(fmtMs(r.dur)) + '"></div></div><div class="wf-info">' + esc(r.info) + '</div></div>';
+  }
+  html += '</div><div class="legend"><span><i style="background:var(--dhcp)"></i>DHCP</span>' +
+    '<span><i style="background:var(--ok)"></i>TFTP ok</span><span><i style="background:var(--http)"></i>HTTP ok</span>' +
+    '<span><i style="background:var(--probe)"></i>probe (size check, normal)</span>' +
+    '<span><i style="background:var(--miss)"></i>not found</span><span><i style="background:var(--fail)"></i>error</span></div>';
+  tl.innerHTML = html;
+}
+
+async function getJson(url) {
+  const r = await fetch(url, { cache: 'no-store' });
+  if (!r.ok) throw new Error(url + ': ' + r.status);
+  return r.json();
+}
+
+async function refresh() {
+  S.timer = null;
+  try {
+    const data = await getJson('/api/v1/clients');
+    S.clients = data.clients || [];
+    if (!S.selected && S.clients.length) S.selected = clientId(S.clients[0]);
+    renderClients();
+    if (S.selected) {
+      try { S.detail = await getJson('/api/v1/clients/' + encodeURIComponent(S.selected)); }
+      catch (e) { S.detail = null; }
+      renderTimeline();
+    }
+  } catch (e) { /* server restarting: the next event or poll retries */ }
+}
+function schedule() { if (!S.timer) S.timer = setTimeout(refresh, 250); }
+
+function select(id) {
+  S.selected = id; S.bootId = null;
+  const u = new URL(location.href); u.searchParams.set('client', id); history.replaceState(null, '', u);
+  renderClients(); refresh();
+}
+
+function connect() {
+  if (!window.EventSource) { setInterval(refresh, 3000); return; }
+  const es = new EventSource('/api/v1/events');
+  es.onopen = () => { $('live').className = 'live on'; schedule(); };
+  es.onerror = () => { $('live').className = 'live off'; };
+  for (const ev of ['dhcp', 'transfer', 'boot', 'client', 'reload']) es.addEventListener(ev, schedule);
+}
+
+function init() {
+  let initial = null;
+  try { initial = JSON.parse($('initial').textContent); } catch (e) { initial = null; }
+  if (initial && initial.clients) {
+    S.clients = initial.clients.clients || [];
+    if (initial.selected) { S.detail = initial.selected; S.selected = clientId(initial.selected.client); }
+    else if (S.clients.length) S.selected = clientId(S.clients[0]);
+    renderClients();
+    renderTimeline();
+  }
+  $('clients').addEventListener('click', (e) => {
+    const tr = e.target.closest('tr[data-client]');
+    if (tr) select(tr.dataset.client);
+  });
+  $('boots').addEventListener('click', (e) => {
+    const chip = e.target.closest('[data-boot]');
+    if (chip) { S.bootId = Number(chip.dataset.boot); renderTimeline(); }
+  });
+  if (!S.detail) refresh();
+  connect();
+  setInterval(schedule, 15000);  // also catches boots that time out quietly
+}
+init();
+)PNB";
+}
+
+}  // namespace pinet::app::http

@@ -1,0 +1,15 @@
+#pragma once
+// The dashboard's static files, compiled in (no CDN, no build step).
+
+#include <string_view>
+
+namespace pinet::app::http {
+
+/// index.html; contains the marker kInitialDataMarker where the server puts the
+/// first snapshot (so the page renders before any fetch completes).
+std::string_view dashboardHtml();
+std::string_view dashboardJs();
+std::string_view dashboardCss();
+inline constexpr std::string_view kInitialDataMarker = "/*INITIAL_DATA*/null";
+
+}  // namespace pinet::app::http

@@ -1,0 +1,60 @@
+#pragma once
+// HTTP boot for Pi 4 (bootloader 2022-03 on) and Pi 5: BOOT_ORDER mode 7
+// (spec netboot-protocol.md section 5). The bootloader GETs
+// http://<HTTP_HOST>/<HTTP_PATH>/boot.sig and .../boot.img. We answer exactly
+// those two names below the boot root with 200 + Content-Length (never chunked,
+// never a redirect: the Pi follows neither, rpi-eeprom#475), 404 for a missing
+// file, 403 for anything else. Each request is reported as a
+// TransferRecord{Protocol::Http}.
+//
+// This listener is separate from the dashboard: it faces the boot LAN
+// ([http] boot_listen) while the dashboard stays on loopback.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "core/boot_events.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace pinet::app::http {
+
+class HttpBootServer {
+public:
+    /// Returns the current boot root (re-read per request, so SIGHUP changes apply).
+    using RootProvider = std::function<std::string()>;
+
+    HttpBootServer(RootProvider root, core::BootEventSink* sink);
+    ~HttpBootServer();
+    HttpBootServer(const HttpBootServer&) = delete;
+    HttpBootServer& operator=(const HttpBootServer&) = delete;
+
+    /// @throw std::runtime_error if it cannot bind. Port 0 = any free port.
+    void start(const std::string& host, std::uint16_t port);
+    std::uint16_t port() const { return port_; }
+    /// Stops accepting; transfers in progress finish first (httplib joins its workers).
+    void stop();
+
+    std::uint64_t inFlight() const { return inFlight_.load(); }
+
+private:
+    RootProvider root_;
+    core::BootEventSink* sink_;
+    std::unique_ptr<httplib::Server> server_;
+    std::thread thread_;
+    std::uint16_t port_ = 0;
+    std::atomic<std::uint64_t> inFlight_{0};
+};
+
+/// Splits "/a/b/boot.img" into prefix "a/b" and name "boot.img". Returns false
+/// unless the name is boot.img or boot.sig and every prefix component is a plain
+/// name ([A-Za-z0-9._-], not "." or ".."). Pure; exposed for tests.
+bool parseBootPath(const std::string& path, std::string& prefix, std::string& name);
+
+}  // namespace pinet::app::http

@@ -1,0 +1,253 @@
+// The web side of `serve` on loopback: BootMonitor + WebServer + HttpBootServer
+// fed with a synthetic Pi 4 boot, checked through real HTTP requests (JSON API,
+// /metrics, SSE, HTTP boot with Content-Length).
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <fstream>
+#include <thread>
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "app/daemon/boot_monitor.h"
+#include "app/http/http_boot.h"
+#include "app/http/web_server.h"
+#include "io/file.h"
+
+using namespace pinet;
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+
+namespace {
+
+core::DhcpEvent dhcp(core::DhcpEvent::Kind kind, core::WallTime t, std::string ip = "") {
+    core::DhcpEvent e;
+    e.kind = kind;
+    e.time = t;
+    e.interface = "veth0";
+    e.mac = "dc:a6:32:01:02:03";
+    e.serial = "d9780558";
+    e.model = "RPi4";
+    e.clientIp = std::move(ip);
+    return e;
+}
+
+core::TransferRecord file(const std::string& path, core::TransferRecord::Result result,
+                          core::WallTime t, bool prefixed) {
+    core::TransferRecord r;
+    r.result = result;
+    r.start = t;
+    r.duration = 15ms;
+    r.clientAddr = "10.0.0.50:40000";
+    r.requestedPath = prefixed ? "d9780558/" + path : path;
+    if (prefixed) {
+        r.serial = "d9780558";
+    }
+    r.bytes = result == core::TransferRecord::Result::Ok ? 4096 : 0;
+    r.fileSize = 4096;
+    r.blockSize = 1468;
+    return r;
+}
+
+void feedPi4Boot(app::daemon::BootMonitor& m) {
+    using K = core::DhcpEvent::Kind;
+    using R = core::TransferRecord::Result;
+    const auto t = std::chrono::system_clock::now();
+    m.onEvent(dhcp(K::Discover, t));
+    m.onEvent(dhcp(K::Offer, t + 5ms, "10.0.0.50"));
+    m.onEvent(dhcp(K::Request, t + 900ms));
+    m.onEvent(dhcp(K::Ack, t + 905ms, "10.0.0.50"));
+    m.onEvent(file("start4.elf", R::Probe, t + 1000ms, true));
+    m.onEvent(file("config.txt", R::Ok, t + 1100ms, true));
+    m.onEvent(file("start4.elf", R::Ok, t + 1200ms, true));
+    m.onEvent(file("fixup4.dat", R::Ok, t + 1300ms, true));
+    m.onEvent(file("missing.dtb", R::NotFound, t + 1350ms, true));
+    m.onEvent(file("kernel8.img", R::Ok, t + 1400ms, true));
+    m.flush();
+}
+
+}  // namespace
+
+TEST(WebApi, ClientsBootsAndMetricsReflectABoot) {
+    app::daemon::BootMonitor monitor;
+    monitor.start();
+    app::daemon::KnownClient enrolled;
+    enrolled.serial = "aaaa0001";
+    enrolled.name = "never-booted";
+    enrolled.model = "cm4";
+    monitor.setKnownClients({enrolled});
+    app::http::WebServer web(monitor, monitor.hub());
+    web.start("127.0.0.1", 0);
+    feedPi4Boot(monitor);
+
+    httplib::Client cli("127.0.0.1", web.port());
+    auto res = cli.Get("/api/v1/clients");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200);
+    const auto clients = json::parse(res->body)["clients"];
+    ASSERT_EQ(clients.size(), 2u);
+    EXPECT_EQ(clients[0]["serial"], "d9780558");
+    EXPECT_EQ(clients[0]["mac"], "dc:a6:32:01:02:03");
+    EXPECT_EQ(clients[0]["ip"], "10.0.0.50");
+    EXPECT_EQ(clients[0]["state"], "booted");
+    EXPECT_EQ(clients[0]["last_boot"]["outcome"], "kernel_loaded");
+    EXPECT_EQ(clients[1]["name"], "never-booted");
+    EXPECT_EQ(clients[1]["state"], "known");
+
+    res = cli.Get("/api/v1/clients/DC-A6-32-01-02-03");
+    ASSERT_TRUE(res);
+    ASSERT_EQ(res->status, 200);
+    const auto detail = json::parse(res->body);
+    ASSERT_EQ(detail["boots"].size(), 1u);
+    const auto& boot = detail["boots"][0];
+    EXPECT_EQ(boot["dhcp"].size(), 4u);
+    EXPECT_EQ(boot["files"].size(), 6u);
+    EXPECT_EQ(boot["files"][5]["path"], "d9780558/kernel8.img");
+    EXPECT_EQ(boot["files"][4]["result"], "not_found");
+    EXPECT_EQ(boot["kernel"], "d9780558/kernel8.img");
+    EXPECT_NEAR(boot["duration_ms"].get<double>(), 1415.0, 1.0);
+
+    EXPECT_EQ(cli.Get("/api/v1/clients/ffffffff")->status, 404);
+    res = cli.Get("/api/v1/boots?limit=5");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(json::parse(res->body)["boots"].size(), 1u);
+
+    res = cli.Get("/metrics");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->get_header_value("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
+    const auto& m = res->body;
+    EXPECT_NE(m.find("pinetboot_dhcp_packets_total{type=\"discover\",result=\"ok\"} 1\n"), std::string::npos) << m;
+    EXPECT_NE(m.find("pinetboot_transfers_total{protocol=\"tftp\",result=\"ok\"} 4\n"), std::string::npos);
+    EXPECT_NE(m.find("pinetboot_transfers_total{protocol=\"tftp\",result=\"probe\"} 1\n"), std::string::npos);
+    EXPECT_NE(m.find("pinetboot_transfer_errors_total{protocol=\"tftp\",reason=\"not_found\"} 1\n"), std::string::npos);
+    EXPECT_NE(m.find("pinetboot_transfer_bytes_total{protocol=\"tftp\"} 16384\n"), std::string::npos);
+    EXPECT_NE(m.find("pinetboot_boot_duration_seconds_count{outcome=\"kernel_loaded\"} 1\n"), std::string::npos);
+    EXPECT_NE(m.find("pinetboot_boot_duration_seconds_bucket{outcome=\"kernel_loaded\",le=\"2\"} 1\n"), std::string::npos);
+    EXPECT_NE(m.find("pinetboot_boot_duration_seconds_bucket{outcome=\"kernel_loaded\",le=\"1\"} 0\n"), std::string::npos);
+    EXPECT_NE(m.find("# TYPE pinetboot_transfers_in_flight gauge\n"), std::string::npos);
+
+    EXPECT_EQ(cli.Get("/healthz")->body, "ok\n");
+    res = cli.Get("/?client=d9780558");
+    ASSERT_TRUE(res);
+    EXPECT_NE(res->body.find("\"serial\":\"d9780558\""), std::string::npos);  // inline snapshot
+    EXPECT_EQ(res->body.find("/*INITIAL_DATA*/"), std::string::npos);
+    EXPECT_EQ(cli.Get("/dashboard.js")->status, 200);
+    EXPECT_EQ(cli.Get("/dashboard.css")->status, 200);
+    web.stop();
+    monitor.stop();
+}
+
+TEST(WebApi, ServerSentEventsDeliverLiveEvents) {
+    app::daemon::BootMonitor monitor;
+    monitor.start();
+    app::http::WebServer web(monitor, monitor.hub());
+    web.start("127.0.0.1", 0);
+
+    std::string received;
+    std::mutex mu;
+    std::atomic<bool> stop{false};
+    std::thread reader([&] {
+        httplib::Client cli("127.0.0.1", web.port());
+        cli.set_read_timeout(5, 0);
+        cli.Get("/api/v1/events", [&](const char* data, size_t len) {
+            std::lock_guard lock(mu);
+            received.append(data, len);
+            return !stop.load() && received.find("event: boot") == std::string::npos;
+        });
+    });
+    // Wait until subscribed, then boot.
+    for (int i = 0; i < 200 && monitor.hub().subscriberCount() == 0; ++i) {
+        std::this_thread::sleep_for(10ms);
+    }
+    ASSERT_EQ(monitor.hub().subscriberCount(), 1u);
+    feedPi4Boot(monitor);
+    reader.join();
+    stop = true;
+    std::lock_guard lock(mu);
+    EXPECT_NE(received.find("retry: 2000"), std::string::npos);
+    EXPECT_NE(received.find("event: dhcp\ndata: {"), std::string::npos) << received;
+    EXPECT_NE(received.find("\"kind\":\"discover\""), std::string::npos);
+    web.stop();
+    monitor.stop();
+}
+
+TEST(WebApi, SlowSubscriberIsDroppedNotBuffered) {
+    app::http::EventHub hub;
+    auto sub = hub.subscribe();
+    ASSERT_TRUE(sub);
+    for (std::size_t i = 0; i < app::http::EventHub::kQueueLimit + 5; ++i) {
+        hub.publish("x", "{}");
+    }
+    EXPECT_EQ(hub.subscriberCount(), 0u);
+    EXPECT_EQ(hub.droppedSubscribers(), 1u);
+    EXPECT_EQ(sub->next(10ms), std::string());  // closed
+}
+
+TEST(WebApi, HttpBootServesWithContentLengthAndReports) {
+    io::TempDir dir("pnb-httpboot");
+    std::filesystem::create_directories(dir.path() / "d9780558");
+    std::string img(300000, '\0');
+    for (std::size_t i = 0; i < img.size(); ++i) {
+        img[i] = static_cast<char>(i * 7);
+    }
+    std::ofstream(dir.path() / "d9780558" / "boot.img", std::ios::binary) << img;
+    std::ofstream(dir.path() / "d9780558" / "boot.sig") << "abc\nts: 1\n";
+
+    app::daemon::BootMonitor monitor;
+    monitor.start();
+    const std::string root = dir.path().string();
+    app::http::HttpBootServer boot([root] { return root; }, &monitor);
+    boot.start("127.0.0.1", 0);
+    httplib::Client cli("127.0.0.1", boot.port());
+    cli.set_follow_location(false);
+    httplib::Headers gz{{"Accept-Encoding", "gzip, deflate, br"}};
+    auto res = cli.Get("/d9780558/boot.img", gz);
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200);
+    EXPECT_EQ(res->get_header_value("Content-Length"), "300000");
+    EXPECT_FALSE(res->has_header("Transfer-Encoding"));
+    EXPECT_FALSE(res->has_header("Content-Encoding"));
+    EXPECT_EQ(res->body, img);
+    res = cli.Get("/d9780558/boot.sig", gz);
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->get_header_value("Content-Length"), "10");
+    EXPECT_FALSE(res->has_header("Content-Encoding"));
+    EXPECT_EQ(cli.Get("/nope/boot.img")->status, 404);
+    EXPECT_EQ(cli.Get("/../etc/boot.img")->status, 403);
+    EXPECT_EQ(cli.Get("/d9780558/config.txt")->status, 403);
+    boot.stop();
+    monitor.flush();
+
+    const auto detail = monitor.clientJson("d9780558");
+    ASSERT_TRUE(detail);
+    const auto files = json::parse(*detail)["boots"][0]["files"];
+    // The 404/403 requests came from the same IP, so they join the same client.
+    ASSERT_EQ(files.size(), 5u);
+    EXPECT_EQ(files[1]["path"], "d9780558/boot.sig");
+    EXPECT_EQ(files[0]["protocol"], "http");
+    EXPECT_EQ(files[0]["path"], "d9780558/boot.img");
+    EXPECT_EQ(files[0]["bytes"], 300000);
+    EXPECT_EQ(files[0]["result"], "ok");
+    EXPECT_EQ(json::parse(*detail)["client"]["state"], "booted");  // boot.img = kernel loaded
+    const auto m = monitor.metricsText();
+    EXPECT_NE(m.find("pinetboot_transfers_total{protocol=\"http\",result=\"ok\"} 2\n"), std::string::npos);
+    EXPECT_NE(m.find("pinetboot_transfers_total{protocol=\"http\",result=\"not_found\"} 1\n"), std::string::npos);
+    EXPECT_NE(m.find("pinetboot_transfers_total{protocol=\"http\",result=\"refused\"} 2\n"), std::string::npos);
+    monitor.stop();
+}
+
+TEST(HttpBootPath, OnlyBootFilesWithPlainPrefixes) {
+    std::string prefix;
+    std::string name;
+    EXPECT_TRUE(app::http::parseBootPath("/boot.img", prefix, name));
+    EXPECT_EQ(prefix, "");
+    EXPECT_TRUE(app::http::parseBootPath("/net_install/abc/boot.sig", prefix, name));
+    EXPECT_EQ(prefix, "net_install/abc");
+    EXPECT_EQ(name, "boot.sig");
+    EXPECT_FALSE(app::http::parseBootPath("/../boot.img", prefix, name));
+    EXPECT_FALSE(app::http::parseBootPath("/a/kernel8.img", prefix, name));
+    EXPECT_FALSE(app::http::parseBootPath("/a b/boot.img", prefix, name));
+    EXPECT_FALSE(app::http::parseBootPath("boot.img", prefix, name));
+}
