@@ -1,0 +1,154 @@
+// `pinetboot usbboot`: rpiboot over libusb-1.0 (spec eeprom-usbboot.md Part 2).
+
+#include <algorithm>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "app/usbboot/runner.h"
+#include "app/usbboot/signals.h"
+#include "cli/command.h"
+#include "io/file.h"
+#include "io/usb/disk_fs_view.h"
+#include "io/usb/libusb_source.h"
+
+namespace pinet::cli {
+namespace {
+
+namespace fs = std::filesystem;
+namespace pu = proto::usbboot;
+
+struct UsbbootArgs {
+    std::string dir;
+    std::string port;
+    bool loop = false;
+    bool list = false;
+    bool overlay = false;
+    std::string metadataDir;
+    std::string transcriptDir;
+    double timeoutSeconds = 0;
+};
+
+int listDevices(core::usbboot::DeviceSource& source) {
+    auto devices = source.list();
+    if (!devices) {
+        printError(devices.error().message);
+        return kExitFailure;
+    }
+    if (devices->empty()) {
+        std::cout << "no Raspberry Pi in USB boot mode found\n";
+        return kExitOk;
+    }
+    for (const auto& d : *devices) {
+        std::cout << fmt::format("{} {:04x}:{:04x} bus {} address {} serial-index {} {} ({})\n",
+                                 d.location, d.vendor, d.product, d.bus, d.address, d.serialIndex,
+                                 pu::stageName(d.stage()), pu::secondStageName(d.product));
+    }
+    return kExitOk;
+}
+
+void writeTranscripts(const std::string& dir, const app::RunSummary& summary) {
+    if (dir.empty()) {
+        return;
+    }
+    std::size_t n = 0;
+    for (const auto& s : summary.sessions) {
+        if (s.transcript.empty()) {
+            continue;
+        }
+        std::string loc = s.device.location;
+        std::replace(loc.begin(), loc.end(), '.', '_');
+        const auto path = fs::path(dir) / fmt::format("{:02}-{}-{}.txt", ++n, loc,
+                                                      pu::stageName(s.stage));
+        if (auto w = io::writeFileAtomic(path, s.transcript); !w) {
+            printError(w.error().message);
+        }
+    }
+}
+
+void runUsbbootCommand(const UsbbootArgs& args) {
+    auto source = io::LibusbDeviceSource::create();
+    if (!source) {
+        printError(source.error().message);
+        setExitCode(kExitFailure);
+        return;
+    }
+    if (args.list) {
+        setExitCode(listDevices(**source));
+        return;
+    }
+    if (args.dir.empty() || !fs::is_directory(args.dir)) {
+        printError(fmt::format("boot directory '{}' not found (use -d DIR)", args.dir));
+        setExitCode(kExitUsage);
+        return;
+    }
+    for (const auto& d : {args.metadataDir, args.transcriptDir}) {
+        if (!d.empty()) {
+            std::error_code ec;
+            fs::create_directories(d, ec);
+        }
+    }
+    io::DiskFsView view(args.dir);
+    app::RunnerOptions opt;
+    opt.providerFor = [&view, &args](const core::usbboot::DeviceInfo& d) {
+        return std::make_unique<core::usbboot::LookupFileProvider>(
+            view, std::string(pu::chipPrefix(d.product)), args.overlay ? d.location : "");
+    };
+    opt.loop = args.loop;
+    opt.port = args.port;
+    opt.metadataDir = args.metadataDir;
+    opt.recordTranscripts = !args.transcriptDir.empty();
+    opt.noDeviceTimeout =
+        std::chrono::milliseconds(static_cast<long long>(args.timeoutSeconds * 1000));
+    opt.pause = [](core::usbboot::Millis m) { std::this_thread::sleep_for(m); };
+    opt.print = [](const std::string& line) { std::cout << line << std::endl; };
+    opt.stop = &app::installStopSignals();
+
+    const auto summary = app::runUsbboot(**source, opt);
+    writeTranscripts(args.transcriptDir, summary);
+    if (!summary.fatal.empty()) {
+        printError(summary.fatal);
+        setExitCode(kExitFailure);
+        return;
+    }
+    if (summary.noDevice) {
+        printError(fmt::format(
+            "no Raspberry Pi in USB boot mode appeared within {} s: check the USB cable (data, "
+            "not charge-only), the nRPIBOOT jumper/button, and `lsusb | grep 0a5c`",
+            args.timeoutSeconds));
+        setExitCode(kExitFailure);
+        return;
+    }
+    bool ok = true;
+    for (const auto& s : summary.sessions) {
+        if (!s.ok) {
+            ok = false;
+        }
+    }
+    setExitCode(ok ? kExitOk : kExitFailure);
+}
+
+void setupUsbboot(CLI::App& app) {
+    auto args = std::make_shared<UsbbootArgs>();
+    auto* sub = app.add_subcommand(
+        "usbboot", "Boot Raspberry Pis over USB (rpiboot): send the second stage, serve files");
+    sub->add_option("-d,--dir", args->dir, "Boot directory (bootcode4.bin / bootcode5.bin, ...)");
+    sub->add_option("-p,--port", args->port, "Only the device at this USB path, e.g. 1-1.3");
+    sub->add_flag("-l,--loop", args->loop, "Keep serving boards as they appear (Ctrl-C ends)");
+    sub->add_flag("--list", args->list, "List boot-mode devices and exit");
+    sub->add_flag("-o,--overlay", args->overlay, "Look in DIR/<usb-path>/ first (rpiboot -o)");
+    sub->add_option("-j,--metadata-dir", args->metadataDir,
+                    "Write each board's metadata as <serial>.json here");
+    sub->add_option("--transcript", args->transcriptDir,
+                    "Write a transfer-by-transfer transcript per session here");
+    sub->add_option("--timeout", args->timeoutSeconds,
+                    "Give up if no device appears within this many seconds (0 = wait forever)");
+    sub->callback([args] { runUsbbootCommand(*args); });
+}
+
+PINET_COMMAND(60, setupUsbboot);
+
+}  // namespace
+}  // namespace pinet::cli
