@@ -1,0 +1,160 @@
+// `pinetboot flash`: update Raspberry Pi bootloader EEPROMs over USB in one
+// command (the seed's rpi-eeprom-config + rpi-eeprom-digest + rpiboot flow).
+
+#include <iostream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "app/usbboot/flash.h"
+#include "app/usbboot/signals.h"
+#include "cli/command.h"
+#include "io/file.h"
+#include "io/usb/disk_fs_view.h"
+#include "io/usb/libusb_source.h"
+
+namespace pinet::cli {
+namespace {
+
+namespace fs = std::filesystem;
+namespace pu = proto::usbboot;
+
+struct FlashArgs {
+    std::vector<std::string> sets;
+    std::string config;
+    std::string image;
+    std::string bootcode;
+    std::string firmwareDir;
+    std::string key;
+    std::string dryRun;
+    unsigned chip = 0;
+    std::string port;
+    std::size_t count = 0;
+    std::string metadataDir;
+    double timeoutSeconds = 0;
+};
+
+void runFlash(const FlashArgs& args) {
+    app::FlashInputs in;
+    in.firmwareDir = args.firmwareDir;
+    in.image = args.image;
+    in.bootcode = args.bootcode;
+    in.config = args.config;
+    in.keyPem = args.key;
+    in.chip = args.chip;
+    for (const auto& s : args.sets) {
+        const auto eq = s.find('=');
+        if (eq == std::string::npos || eq == 0) {
+            printError(fmt::format("--set '{}': expected KEY=VALUE", s));
+            setExitCode(kExitUsage);
+            return;
+        }
+        in.sets.emplace_back(s.substr(0, eq), s.substr(eq + 1));
+    }
+    auto plan = app::prepareFlash(in);
+    if (!plan) {
+        printError(plan.error().message);
+        setExitCode(kExitFailure);
+        return;
+    }
+    if (!args.dryRun.empty()) {
+        if (auto w = app::writeRecoveryFolder(*plan, args.dryRun); !w) {
+            printError(w.error().message);
+            setExitCode(kExitFailure);
+            return;
+        }
+        std::cout << app::describePlan(*plan, args.dryRun) << "dry run: USB not touched\n";
+        setExitCode(kExitOk);
+        return;
+    }
+
+    auto source = io::LibusbDeviceSource::create();
+    if (!source) {
+        printError(source.error().message);
+        setExitCode(kExitFailure);
+        return;
+    }
+    io::TempDir folder("pinetboot-recovery");
+    if (auto w = app::writeRecoveryFolder(*plan, folder.path()); !w) {
+        printError(w.error().message);
+        setExitCode(kExitFailure);
+        return;
+    }
+    std::cout << app::describePlan(*plan, folder.path()) << std::flush;
+    if (!args.metadataDir.empty()) {
+        std::error_code ec;
+        fs::create_directories(args.metadataDir, ec);
+    }
+
+    io::DiskFsView view(folder.path());
+    app::RunnerOptions opt;
+    opt.providerFor = [&view](const core::usbboot::DeviceInfo& d) {
+        return std::make_unique<core::usbboot::LookupFileProvider>(
+            view, std::string(pu::chipPrefix(d.product)));
+    };
+    opt.port = args.port;
+    opt.maxBoards = args.count;
+    opt.metadataDir = args.metadataDir;
+    opt.noDeviceTimeout =
+        std::chrono::milliseconds(static_cast<long long>(args.timeoutSeconds * 1000));
+    opt.pause = [](core::usbboot::Millis m) { std::this_thread::sleep_for(m); };
+    opt.print = [](const std::string& line) { std::cout << line << std::endl; };
+    opt.stop = &app::installStopSignals();
+
+    const auto summary = app::runUsbboot(**source, opt);
+    if (!summary.fatal.empty()) {
+        printError(summary.fatal);
+        setExitCode(kExitFailure);
+        return;
+    }
+    if (summary.noDevice) {
+        printError(fmt::format(
+            "no Raspberry Pi in USB boot mode appeared within {} s: check the USB cable, the "
+            "nRPIBOOT jumper/button, and `lsusb | grep 0a5c`",
+            args.timeoutSeconds));
+        setExitCode(kExitFailure);
+        return;
+    }
+    const auto results = app::flashResults(summary, *plan);
+    std::cout << "\nresult:\n";
+    bool allOk = !results.empty();
+    for (const auto& r : results) {
+        std::cout << fmt::format("  {:<10} serial {:<16} {:<4} {}{}\n", r.location,
+                                 r.serial.empty() ? "-" : r.serial, r.ok ? "OK" : "FAIL",
+                                 r.message, r.flashed.empty() ? "" : " (" + r.flashed + ")");
+        allOk = allOk && r.ok;
+    }
+    if (results.empty()) {
+        std::cout << "  no board was flashed\n";
+    }
+    setExitCode(allOk ? kExitOk : kExitFailure);
+}
+
+void setupFlash(CLI::App& app) {
+    auto args = std::make_shared<FlashArgs>();
+    auto* sub = app.add_subcommand(
+        "flash", "Flash bootloader EEPROMs over USB: config, pieeprom.sig and rpiboot in one step");
+    sub->add_option("--set", args->sets, "KEY=VALUE bootloader setting (repeatable)");
+    sub->add_option("-c,--config", args->config, "Boot config file (default: the image's own)");
+    sub->add_option("-i,--image", args->image, "EEPROM image (pieeprom-*.bin)");
+    sub->add_option("-b,--bootcode", args->bootcode, "Recovery second stage (recovery.bin)");
+    sub->add_option("-f,--firmware-dir", args->firmwareDir,
+                    "rpi-eeprom checkout: newest firmware-<chip>/default/pieeprom-*.bin and "
+                    "recovery.bin");
+    sub->add_option("-k,--key", args->key, "RSA-2048 private key: sign pieeprom.bin (rsa2048 line)");
+    sub->add_option("--chip", args->chip, "2711 (Pi 4/CM4) or 2712 (Pi 5/CM5); default from image");
+    sub->add_option("--dry-run", args->dryRun,
+                    "Write the recovery folder to DIR, print the plan, do not touch USB");
+    sub->add_option("-p,--port", args->port, "Only the board at this USB path, e.g. 1-1.3");
+    sub->add_option("-n,--count", args->count, "Stop after this many boards (default: when idle)");
+    sub->add_option("-j,--metadata-dir", args->metadataDir,
+                    "Write each board's metadata report as <serial>.json here");
+    sub->add_option("--timeout", args->timeoutSeconds,
+                    "Give up if no board appears within this many seconds (0 = wait forever)");
+    sub->callback([args] { runFlash(*args); });
+}
+
+PINET_COMMAND(61, setupFlash);
+
+}  // namespace
+}  // namespace pinet::cli
