@@ -32,6 +32,7 @@ struct FlashArgs {
     std::size_t count = 0;
     std::string metadataDir;
     double timeoutSeconds = 0;
+    bool force = false;
 };
 
 void runFlash(const FlashArgs& args) {
@@ -42,6 +43,7 @@ void runFlash(const FlashArgs& args) {
     in.config = args.config;
     in.keyPem = args.key;
     in.chip = args.chip;
+    in.force = args.force;
     for (const auto& s : args.sets) {
         const auto eq = s.find('=');
         if (eq == std::string::npos || eq == 0) {
@@ -151,6 +153,7 @@ void setupFlash(CLI::App& app) {
                     "Write each board's metadata report as <serial>.json here");
     sub->add_option("--timeout", args->timeoutSeconds,
                     "Give up if no board appears within this many seconds (0 = wait forever)");
+    sub->add_flag("--force", args->force, "Flash even if the config has lint errors");
     sub->callback([args] { runFlash(*args); });
 }
 

@@ -7,6 +7,7 @@
 #include "app/eeprom/eeprom.h"
 #include "io/crypto.h"
 #include "io/file.h"
+#include "proto/eeprom/bootconf.h"
 #include "proto/eeprom/image.h"
 #include "proto/usbboot/messages.h"
 
@@ -43,6 +44,11 @@ Result<fs::path> newestImage(const fs::path& dir) {
         return fail(fmt::format("{}: no pieeprom-*.bin found", dir.string()));
     }
     return best;
+}
+
+/// " line N", or nothing for whole-file diagnostics (line 0).
+std::string lineRef(std::size_t line) {
+    return line == 0 ? std::string() : fmt::format(" line {}", line);
 }
 
 std::string shortSha(const std::string& hex) { return hex.substr(0, 16); }
@@ -127,10 +133,29 @@ Result<FlashPlan> prepareFlash(const FlashInputs& in) {
         configBytes.assign(c->begin(), c->end());
         plan.configSource = "the image's own bootconf.txt";
     }
-    if (!in.sets.empty()) {
-        return fail("--set is not available yet: put the keys in a file and use --config");
-    }
     plan.configText.assign(configBytes.begin(), configBytes.end());
+    for (const auto& [key, value] : in.sets) {
+        // Same editor as `pinetboot eeprom set` ([all] section).
+        auto edited = pe::setKey(plan.configText, key, value);
+        if (!edited) {
+            return fail(fmt::format("--set {}={}: {}", key, value, edited.error().message));
+        }
+        plan.configText = std::move(*edited);
+        plan.configSource += fmt::format(" + {}={}", key, value);
+    }
+    if (!in.sets.empty()) {
+        configBytes.assign(plan.configText.begin(), plan.configText.end());
+    }
+    // Refuse configs `pinetboot eeprom apply` would refuse (bad values), unless forced.
+    for (const auto& d : pe::lintConfig(plan.configText)) {
+        if (d.severity == pe::Severity::Error && !in.force) {
+            return fail(fmt::format("config ({}){}: {} (--force flashes it anyway)",
+                                    plan.configSource, lineRef(d.line), d.message));
+        }
+        if (d.severity == pe::Severity::Warning) {
+            plan.warnings.push_back(fmt::format("config{}: {}", lineRef(d.line), d.message));
+        }
+    }
 
     // pieeprom.bin + pieeprom.sig, exactly as `eeprom apply` + `eeprom digest`
     // (usbboot tools/update-pieeprom.sh: no target-soc line).
@@ -201,6 +226,9 @@ std::string describePlan(const FlashPlan& plan, const fs::path& folder) {
         }
         out += fmt::format("    | {}\n", cfg.substr(pos, nl - pos));
         pos = nl + 1;
+    }
+    for (const auto& w : plan.warnings) {
+        out += fmt::format("  warning: {}\n", w);
     }
     out += fmt::format("  pieeprom.bin: {} bytes, sha256 {}\n", plan.files.at("pieeprom.bin").size(),
                        plan.pieepromSha256);

@@ -31,6 +31,8 @@ struct FlashInputs {
     std::filesystem::path keyPem;    ///< RSA-2048 private key: adds the rsa2048 line to pieeprom.sig
     /// 2711 or 2712; 0 = from the image size (or 2711 with only --firmware-dir).
     unsigned chip = 0;
+    /// Flash even if the config has lint errors (as `eeprom apply --force`).
+    bool force = false;
 };
 
 struct FlashPlan {
@@ -39,6 +41,7 @@ struct FlashPlan {
     std::filesystem::path bootcodePath;
     std::string configSource;  ///< human description of where the config came from
     std::string configText;    ///< the bootconf.txt that will be flashed
+    std::vector<std::string> warnings;  ///< config lint warnings (not fatal)
     std::uint64_t sigTimestamp = 0;
     bool signedSig = false;
     /// The recovery folder: file name -> content (bootcode4/5.bin, config.txt,
