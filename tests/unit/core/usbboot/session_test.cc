@@ -126,10 +126,15 @@ TEST(UsbbootLookupTest, RpibootOrder) {
     EXPECT_FALSE(p2711.open("../config.txt").has_value());
 }
 
-TEST(UsbbootFileServerTest, ServesRecoveryFolder) {
+void fileServerFlow(std::uint16_t product, const std::string& golden) {
     Folder folder;
-    SimBoard board(pu::kProduct2711, "abcd1234", "1-1", test::recoveryScript(), {}, true);
-    LookupFileProvider files(folder.fs, "2711");
+    if (product == pu::kProduct2712) {
+        // A per-chip image wins over the shared one (spec 2.6 step 3).
+        folder.image = pattern(70000, 9);
+        folder.fs.put("2712/pieeprom.bin", folder.image);
+    }
+    SimBoard board(product, "abcd1234", "1-1", test::recoveryScript(), {}, true);
+    LookupFileProvider files(folder.fs, std::string(pu::chipPrefix(product)));
     RecordingTransport rec(board);
     auto res = serveFiles(rec, files);
     EXPECT_EQ(res.end, ServerEnd::EmptyName) << res.error;
@@ -146,7 +151,14 @@ TEST(UsbbootFileServerTest, ServesRecoveryFolder) {
     EXPECT_EQ(res.metadataValue("MAC_ADDR"), "d8:3a:dd:00:00:01");
     EXPECT_EQ(res.requests, test::recoveryScript().size());
     EXPECT_TRUE(board.finished());
-    test::expectGolden("usbboot/fileserver_2711.txt", rec.text());
+    test::expectGolden("usbboot/" + golden, rec.text());
+}
+
+TEST(UsbbootFileServerTest, ServesRecoveryFolder2711) {
+    fileServerFlow(pu::kProduct2711, "fileserver_2711.txt");
+}
+TEST(UsbbootFileServerTest, ServesRecoveryFolder2712) {
+    fileServerFlow(pu::kProduct2712, "fileserver_2712.txt");
 }
 
 TEST(UsbbootFileServerTest, DoneWithNameEndsWithoutReply) {
