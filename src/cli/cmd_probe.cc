@@ -1,0 +1,172 @@
+// `pinetboot probe`: a virtual Raspberry Pi bootloader (spec netboot-protocol §12.2) that
+// does the board's DHCP and TFTP on an interface and says whether a real board would boot.
+
+#include <algorithm>
+#include <iostream>
+#include <random>
+
+#include <fmt/format.h>
+
+#include "app/probe/probe_runner.h"
+#include "cli/command.h"
+#include "proto/dhcp/dhcp_packet.h"
+
+namespace pinet::cli {
+namespace {
+
+struct ProbeOptions {
+    std::string interface;
+    std::string model = "pi4";
+    std::string serial;
+    std::string mac;
+    std::string bootloader = "latest";
+    std::string pxeMatch = "Raspberry Pi Boot";
+    int count = 1;
+    double dhcpTimeout = 45.0;
+    double fileTimeout = 30.0;
+    bool timelines = false;
+};
+
+double secs(std::chrono::steady_clock::duration d) {
+    return std::chrono::duration<double>(d).count();
+}
+
+double percentile(std::vector<double> v, double p) {
+    if (v.empty()) {
+        return 0.0;
+    }
+    std::sort(v.begin(), v.end());
+    // Nearest-rank percentile.
+    const auto rank = static_cast<std::size_t>(std::ceil(p / 100.0 * static_cast<double>(v.size())));
+    return v[std::clamp<std::size_t>(rank, 1, v.size()) - 1];
+}
+
+void printTimeline(const app::ProbeBoardResult& b) {
+    for (const auto& e : b.timeline) {
+        std::cout << fmt::format("  {:8.3f}  {}\n", secs(e.at), e.text);
+    }
+}
+
+int runProbe(const ProbeOptions& o) {
+    app::ProbeConfig pc;
+    pc.interface = o.interface;
+    auto model = core::probe::parseModel(o.model);
+    if (!model) {
+        printError("--model " + o.model + ": expected cm4, pi4 or pi5");
+        return kExitUsage;
+    }
+    auto bl = core::probe::parseBootloader(o.bootloader);
+    if (!bl) {
+        printError("--bootloader " + o.bootloader + ": expected 2020, 2022 or latest");
+        return kExitUsage;
+    }
+    if (o.count < 1 || o.count > 4096) {
+        // 4096: one event loop, one UDP socket per active transfer; far above any lab.
+        printError("--count must be 1..4096");
+        return kExitUsage;
+    }
+    pc.count = o.count;
+    pc.board.model = *model;
+    pc.board.bootloader = *bl;
+    pc.board.pxeMatch = o.pxeMatch;
+    pc.board.dhcpTimeout = std::chrono::milliseconds(static_cast<long>(o.dhcpTimeout * 1000));
+    pc.board.tftpFileTimeout = std::chrono::milliseconds(static_cast<long>(o.fileTimeout * 1000));
+    std::random_device rd;
+    if (o.serial.empty()) {
+        pc.board.serial = static_cast<std::uint32_t>(rd());
+    } else {
+        char* end = nullptr;
+        const unsigned long v = std::strtoul(o.serial.c_str(), &end, 16);
+        if (o.serial.size() > 8 || *end != '\0') {
+            printError("--serial " + o.serial + ": expected up to 8 hex digits");
+            return kExitUsage;
+        }
+        pc.board.serial = static_cast<std::uint32_t>(v);
+    }
+    if (o.mac.empty()) {
+        // dc:a6:32 (Pi 4 / CM4) or 2c:cf:67 (Pi 5), spec §2.1; random low bytes.
+        pc.board.mac = *model == core::probe::Model::Pi5
+                           ? std::array<std::uint8_t, 6>{0x2c, 0xcf, 0x67, 0, 0, 0}
+                           : std::array<std::uint8_t, 6>{0xdc, 0xa6, 0x32, 0, 0, 0};
+        const auto r = rd();
+        pc.board.mac[3] = static_cast<std::uint8_t>(r >> 16);
+        pc.board.mac[4] = static_cast<std::uint8_t>(r >> 8);
+        pc.board.mac[5] = static_cast<std::uint8_t>(r);
+    } else if (auto m = proto::dhcp::parseMac(o.mac)) {
+        pc.board.mac = *m;
+    } else {
+        printError("--mac " + o.mac + ": expected six hex bytes like dc:a6:32:01:02:03");
+        return kExitUsage;
+    }
+
+    const auto report = app::runProbe(pc);
+    std::size_t ok = 0;
+    std::vector<double> kernel;
+    std::vector<double> dhcp;
+    for (const auto& b : report.boards) {
+        if (b.booted) {
+            ++ok;
+        }
+        if (b.kernelTime) {
+            kernel.push_back(secs(*b.kernelTime));
+        }
+        if (b.dhcpTime) {
+            dhcp.push_back(secs(*b.dhcpTime));
+        }
+    }
+    if (report.boards.size() == 1) {
+        const auto& b = report.boards.front();
+        std::cout << fmt::format("probe: {} serial {} mac {}\n", o.model, b.serial, b.mac);
+        printTimeline(b);
+        std::cout << "verdict: " << b.verdict << '\n';
+    } else {
+        std::size_t shown = 0;
+        for (const auto& b : report.boards) {
+            if (o.timelines || (!b.booted && shown < 3)) {
+                std::cout << fmt::format("board {} ({}):\n", b.serial, b.mac);
+                printTimeline(b);
+                ++shown;
+            }
+        }
+        std::cout << fmt::format(
+            "storm: {}/{} boards booted in {:.3f} s; DHCP p50 {:.3f} s p99 {:.3f} s; "
+            "kernel p50 {:.3f} s p99 {:.3f} s max {:.3f} s\n",
+            ok, report.boards.size(), secs(report.wall), percentile(dhcp, 50), percentile(dhcp, 99),
+            percentile(kernel, 50), percentile(kernel, 99),
+            kernel.empty() ? 0.0 : *std::max_element(kernel.begin(), kernel.end()));
+        for (const auto& b : report.boards) {
+            if (!b.booted) {
+                std::cout << fmt::format("verdict {}: {}\n", b.serial, b.verdict);
+            }
+        }
+        std::cout << fmt::format("verdict: {}\n", ok == report.boards.size()
+                                                      ? "every board boots"
+                                                      : fmt::format("{} boards do not boot",
+                                                                    report.boards.size() - ok));
+    }
+    return ok == report.boards.size() ? kExitOk : kExitFailure;
+}
+
+void setupProbe(CLI::App& app) {
+    auto o = std::make_shared<ProbeOptions>();
+    auto* cmd = app.add_subcommand(
+        "probe", "Virtual Pi bootloader: DHCP + TFTP like a real board, with a verdict");
+    cmd->add_option("--interface,-i", o->interface, "Interface to probe on")->required();
+    cmd->add_option("--model", o->model, "cm4, pi4 or pi5 (default pi4)");
+    cmd->add_option("--serial", o->serial, "Board serial, 8 hex digits (default random)");
+    cmd->add_option("--mac", o->mac, "Board MAC (default a Raspberry Pi OUI + random)");
+    cmd->add_option("--bootloader", o->bootloader,
+                    "2020 (blksize 1024), 2022 (1468) or latest (1468, block rollover)");
+    cmd->add_option("--count", o->count, "Boot N boards at once (distinct serials and MACs)");
+    cmd->add_option("--pxe-match", o->pxeMatch, "PXE_OPTION43 menu string to match");
+    cmd->add_option("--dhcp-timeout", o->dhcpTimeout, "DHCP_TIMEOUT in seconds (default 45)");
+    cmd->add_option("--file-timeout", o->fileTimeout, "TFTP_FILE_TIMEOUT in seconds (default 30)");
+    cmd->add_flag("--timelines", o->timelines, "Print every board's timeline with --count");
+    cmd->callback([o] { setExitCode(runProbe(*o)); });
+}
+
+}  // namespace
+
+PINET_COMMAND(45, setupProbe);
+
+}  // namespace pinet::cli

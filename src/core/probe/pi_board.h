@@ -1,0 +1,172 @@
+#pragma once
+// A virtual Raspberry Pi bootloader (spec netboot-protocol §12.2): the DHCP
+// client of the EEPROM bootloader (§2), its TFTP server choice (§3.2) and its
+// TFTP file sequence per model (§4.2-4.4), as a socket-free state machine with
+// an injected steady clock. The app layer delivers packets and timer ticks and
+// carries out the returned actions; many boards can run in one event loop.
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "proto/dhcp/dhcp_packet.h"
+
+namespace pinet::core::probe {
+
+using Clock = std::chrono::steady_clock;
+using proto::dhcp::Ip4;
+
+enum class Model { Cm4, Pi4, Pi5 };
+enum class Bootloader { V2020, V2022, Latest };
+const char* toString(Model model);
+std::optional<Model> parseModel(std::string_view text);
+std::optional<Bootloader> parseBootloader(std::string_view text);
+
+struct BoardConfig {
+    Model model = Model::Pi4;
+    Bootloader bootloader = Bootloader::Latest;
+    std::uint32_t serial = 0;
+    std::array<std::uint8_t, 6> mac{};
+    /// Board revision code in option 97 (spec §2.2): c03141 = CM4 rev 1.1, c03115 = Pi 4B,
+    /// d04170 = Pi 5 (revision-code table of the Raspberry Pi documentation).
+    std::uint32_t boardRevision = 0;
+    std::string pxeMatch = "Raspberry Pi Boot";  ///< PXE_OPTION43 (spec §3.4)
+    std::chrono::milliseconds dhcpReqTimeout{4000};  ///< DHCP_REQ_TIMEOUT default (spec §2.3)
+    std::chrono::milliseconds dhcpTimeout{45000};    ///< DHCP_TIMEOUT default (spec §2.3)
+    std::chrono::milliseconds tftpRetransmit{2000};  ///< RRQ re-sent every ~2 s (spec §4.1)
+    std::chrono::milliseconds tftpFileTimeout{30000};  ///< TFTP_FILE_TIMEOUT (spec §4.1)
+};
+
+/// Revision default per model (used when BoardConfig::boardRevision is 0).
+std::uint32_t defaultRevision(Model model);
+
+/// Send a DHCP message (a UDP payload) by broadcast from 0.0.0.0:68 with the board's MAC.
+struct SendDhcp {
+    std::vector<std::uint8_t> payload;
+};
+/// Send a TFTP datagram on session @p session (a fresh UDP socket = new TID per RRQ,
+/// spec §4.1) to @p ip:@p port.
+struct SendTftp {
+    int session = 0;
+    Ip4 ip = 0;
+    std::uint16_t port = 0;
+    std::vector<std::uint8_t> bytes;
+};
+/// The session's socket is no longer needed.
+struct CloseTftp {
+    int session = 0;
+};
+using Action = std::variant<SendDhcp, SendTftp, CloseTftp>;
+
+struct TimelineEntry {
+    Clock::duration at{};  ///< since start()
+    std::string text;
+};
+
+class PiBoard {
+public:
+    PiBoard(BoardConfig config, std::uint32_t xid, int firstSession);
+
+    std::vector<Action> start(Clock::time_point now);
+    /// A DHCP reply whose xid and chaddr match this board.
+    std::vector<Action> onDhcp(const proto::dhcp::Packet& packet, Ip4 sourceIp,
+                               Clock::time_point now);
+    /// A datagram on one of this board's TFTP sessions.
+    std::vector<Action> onTftp(int session, std::uint16_t fromPort,
+                               std::span<const std::uint8_t> bytes, Clock::time_point now);
+    std::vector<Action> onTimer(Clock::time_point now);
+
+    [[nodiscard]] Clock::time_point nextDeadline() const { return deadline_; }
+    [[nodiscard]] bool finished() const { return phase_ == Phase::Done || phase_ == Phase::Failed; }
+    [[nodiscard]] bool booted() const { return phase_ == Phase::Done; }
+    [[nodiscard]] const std::string& verdict() const { return verdict_; }
+    [[nodiscard]] const std::vector<TimelineEntry>& timeline() const { return timeline_; }
+    /// Time from start() until the kernel was completely fetched.
+    [[nodiscard]] std::optional<Clock::duration> kernelTime() const { return kernelTime_; }
+    [[nodiscard]] std::optional<Clock::duration> dhcpTime() const { return dhcpTime_; }
+    [[nodiscard]] std::uint32_t xid() const { return xid_; }
+    [[nodiscard]] const BoardConfig& config() const { return config_; }
+    [[nodiscard]] std::string serialHex() const;
+    [[nodiscard]] std::string prefix() const { return prefix_; }
+    [[nodiscard]] Ip4 address() const { return ip_; }
+    [[nodiscard]] Ip4 tftpServer() const { return tftpIp_; }
+    /// Highest session id this board may use (ids are firstSession .. firstSession+999).
+    static constexpr int kSessionsPerBoard = 1000;
+
+    /// The exact DISCOVER (spec §2.1): options 53, 55, 93, 94, 97, 60, flags 0.
+    [[nodiscard]] proto::dhcp::Packet buildDiscover() const;
+
+private:
+    enum class Phase { Discovering, Requesting, Tftp, Done, Failed };
+    struct Offer {
+        Ip4 from = 0;
+        proto::dhcp::Packet packet;
+    };
+    /// One file step of the plan.
+    struct Step {
+        std::string name;
+        bool probeOnly = false;  ///< probe-and-abort (OACK then "Early terminate")
+        bool required = false;
+        enum class Role { Normal, PrefixProbe, PrefixProbeAlt, Kernel, KernelAlt } role =
+            Role::Normal;
+    };
+    enum class FileResult { Found, NotFound, Error, Timeout };
+    struct Transfer {
+        int session = 0;
+        Step step;
+        std::string path;
+        std::uint16_t serverPort = 0;  ///< 0 until the first reply (TID)
+        std::uint32_t blksize = 512;
+        std::optional<std::uint64_t> tsize;
+        std::uint16_t lastBlock = 0;
+        std::uint64_t received = 0;
+        Clock::time_point started{};
+        Clock::time_point fileDeadline{};
+        Clock::time_point retransmitAt{};
+        std::vector<std::uint8_t> lastSent;
+    };
+
+    void log(Clock::time_point now, std::string text);
+    void fail(Clock::time_point now, std::string why);
+    std::vector<Action> sendDiscover(Clock::time_point now);
+    std::vector<Action> sendRequest(Clock::time_point now);
+    std::vector<Action> beginTftp(Clock::time_point now);
+    std::vector<Action> nextStep(Clock::time_point now);
+    std::vector<Action> startTransfer(const Step& step, Clock::time_point now);
+    std::vector<Action> finishTransfer(FileResult result, std::string detail,
+                                       Clock::time_point now);
+    void buildPlan();
+    std::uint32_t requestedBlksize() const;
+    std::string offerSummary(const Offer& o) const;
+    void updateDeadline();
+
+    BoardConfig config_;
+    std::uint32_t xid_;
+    int nextSession_;
+    Phase phase_ = Phase::Discovering;
+    Clock::time_point started_{};
+    Clock::time_point deadline_{};
+    Clock::time_point dhcpDeadline_{};
+    std::optional<Offer> pxeOffer_;
+    std::optional<Offer> addressOffer_;
+    std::vector<std::string> offerProblems_;  ///< why offers were not PXE offers
+    Ip4 ip_ = 0;
+    Ip4 tftpIp_ = 0;
+    std::string prefix_;
+    std::deque<Step> plan_;
+    std::optional<Transfer> transfer_;
+    std::string kernelName_;
+    std::size_t filesFetched_ = 0;
+    std::uint64_t bytesFetched_ = 0;
+    std::string verdict_;
+    std::vector<TimelineEntry> timeline_;
+    std::optional<Clock::duration> kernelTime_;
+    std::optional<Clock::duration> dhcpTime_;
+};
+
+}  // namespace pinet::core::probe
