@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "app/dhcp/dhcp_server.h"
+#include "app/serve/netboot_server.h"
 #include "app/serve/log_sink.h"
 #include "cli/command.h"
 #include "proto/dhcp/dhcp_packet.h"
@@ -30,6 +31,7 @@ struct ServeOptions {
     std::string domain;
     std::vector<std::string> reservations;
     unsigned leaseSeconds = 3600;
+    std::string tftpListen;
 };
 
 proto::dhcp::Ip4 ipOrThrow(const std::string& text, const std::string& what) {
@@ -119,15 +121,25 @@ int runServe(const ServeOptions& o) {
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
+    app::NetbootConfig nc;
+    nc.dhcp = dc;
+    nc.tftp.root = o.root;
+    if (!o.tftpListen.empty()) {
+        nc.tftp.listen = o.tftpListen;
+    }
     app::LogEventSink sink;
-    app::DhcpServer dhcp(dc, &sink);
-    dhcp.start();
-    spdlog::info("serve: ready on {} (dhcp {}, root {})", o.interface, o.dhcpMode, o.root);
+    app::NetbootServer server(nc, &sink);
+    server.start();
+    spdlog::info("serve: ready on {} (dhcp {}, tftp {}, root {})", o.interface, o.dhcpMode,
+                 server.tftpAddress(), o.root);
     int sig = 0;
     sigwait(&set, &sig);
     spdlog::info("serve: signal {}, stopping", sig);
-    dhcp.stop();
-    std::cerr << app::formatCounters(dhcp.counters());
+    server.stop();
+    const auto tc = server.tftpCounters();
+    std::cerr << app::formatCounters(server.dhcpCounters())
+              << "tftp_transfers_started " << tc.transfersStarted << '\n'
+              << "tftp_transfers_ok " << tc.finishedCount(core::TransferRecord::Result::Ok) << '\n';
     return kExitOk;
 }
 
@@ -152,6 +164,8 @@ void setupServe(CLI::App& app) {
     cmd->add_option("--domain", opts->domain, "Option 15 domain name");
     cmd->add_option("--reserve", opts->reservations,
                     "Static lease MAC=IP or SERIAL=IP (repeatable)");
+    cmd->add_option("--tftp-listen", opts->tftpListen,
+                    "TFTP ADDR:PORT (default: the interface address, port 69)");
     cmd->callback([opts] { setExitCode(runServe(*opts)); });
 }
 

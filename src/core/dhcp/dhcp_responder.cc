@@ -260,13 +260,16 @@ Reply DhcpResponder::destination(const d::Packet& req, d::Packet reply) const {
 Outcome DhcpResponder::handleProxy(const d::Packet& req, const ClientInfo& client, Outcome out) {
     const auto type = *req.messageType();
     const bool generic = client.pxe && !client.isPi() && !config_.pxeBootfile.empty();
+    if (type == d::MessageType::Request && (client.isPi() || generic)) {
+        // Issue 4: a proxy never ACKs; the site server owns REQUEST/ACK. (The Pi's REQUEST
+        // has no option 60, spec §2.3, so it is recognised as a Pi by OUI / option 97.)
+        return dropped(std::move(out), Drop::ProxyNoAck);
+    }
     if (!client.isPiPxe() && !generic) {
         return dropped(std::move(out), Drop::IgnoredClient);
     }
     if (type != d::MessageType::Discover) {
-        // Issue 4: a proxy never ACKs; the site server owns REQUEST/ACK.
-        return dropped(std::move(out), type == d::MessageType::Request ? Drop::ProxyNoAck
-                                                                        : Drop::NotForUs);
+        return dropped(std::move(out), Drop::NotForUs);
     }
     d::Packet reply = baseReply(req, d::MessageType::Offer);
     // Spec §3.3: proxy offer = yiaddr 0, option 54 = the TFTP/proxy address.

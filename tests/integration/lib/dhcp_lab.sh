@@ -17,7 +17,7 @@ bad() { echo "FAIL $*"; FAILS=$((FAILS+1)); }
 lab_cleanup() {
     for p in $LAB_PIDS; do kill "$p" 2>/dev/null; done
     sleep 0.2
-    for ns in ${SRV:-} ${CLI:-}; do
+    for ns in ${SRV:-} ${CLI:-} ${SITE:-}; do
         ip netns list 2>/dev/null | awk '{print $1}' | grep -qx "$ns" || continue
         local pids
         pids=$(ip netns pids "$ns" 2>/dev/null)
@@ -57,6 +57,40 @@ lab_up() {
         sleep 0.1
     done
     echo "FAIL lab_up: no ping across the veth"; exit 1
+}
+
+# lab_up_bridge TAG: like lab_up, plus netns $SITE (r0 = $SITE_IP) for a site DHCP server;
+# in $CLI, bridge br0 ($CLI_IP) joins c0 (to $SRV) and c1 (to $SITE), like a switch.
+lab_up_bridge() {
+    local tag=$1
+    [ "$(id -u)" = 0 ] || { echo "SKIP: needs root for network namespaces"; exit 77; }
+    SRV="pnb-${tag}-$$-srv"; CLI="pnb-${tag}-$$-cli"; SITE="pnb-${tag}-$$-site"
+    NETN=$(( ($$ % 200) + 20 )); NET="10.78.$NETN"
+    SRV_IP="$NET.1"; CLI_IP="$NET.2"; SITE_IP="$NET.3"
+    W=$(mktemp -d "/tmp/pnb-${tag}-XXXXXX"); chmod 755 "$W"
+    trap lab_cleanup EXIT
+    for ns in "$SRV" "$CLI" "$SITE"; do
+        ip netns add "$ns" || { echo "FAIL ip netns add $ns"; exit 1; }
+        ip -n "$ns" link set lo up
+    done
+    ip link add s0 netns "$SRV" type veth peer name c0 netns "$CLI" || { echo "FAIL veth"; exit 1; }
+    ip link add r0 netns "$SITE" type veth peer name c1 netns "$CLI" || { echo "FAIL veth"; exit 1; }
+    ip -n "$CLI" link add br0 type bridge
+    ip -n "$CLI" link set br0 type bridge stp_state 0 forward_delay 0
+    ip -n "$CLI" link set br0 address 02:78:00:00:00:02
+    ip -n "$CLI" link set c0 master br0
+    ip -n "$CLI" link set c1 master br0
+    ip -n "$SRV" addr add "$SRV_IP/24" dev s0
+    ip -n "$SITE" addr add "$SITE_IP/24" dev r0
+    ip -n "$CLI" addr add "$CLI_IP/24" dev br0
+    ip -n "$SRV" link set s0 up; ip -n "$SITE" link set r0 up
+    ip -n "$CLI" link set c0 up; ip -n "$CLI" link set c1 up; ip -n "$CLI" link set br0 up
+    for _ in $(seq 1 50); do
+        ip netns exec "$CLI" ping -c1 -W1 "$SRV_IP" >/dev/null 2>&1 &&
+            ip netns exec "$CLI" ping -c1 -W1 "$SITE_IP" >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    echo "FAIL lab_up_bridge: no ping across the bridge"; exit 1
 }
 
 lab_bg() {
