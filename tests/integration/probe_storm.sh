@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# A small boot storm: `probe --count 25` (distinct serials and MACs, one process) against
+# `pinetboot serve --dhcp full`. Every board must get its own lease and its kernel; the
+# lease database then holds 25 distinct addresses with the boards' serials.
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib/dhcp_lab.sh"
+. "$HERE/lib/boot_tree.sh"
+PINETBOOT=${PINETBOOT:?}
+N=25
+lab_up pstorm
+# Serials 1234ab00..1234ab18 all share one tree at the root (prefix fallback), plus one
+# board with its own directory.
+make_boot_tree "$W" rootfiles pi4
+mkdir -p "$W/root"; cp -r "$W/rootfiles/." "$W/root/"; make_boot_tree "$W/root" 1234ab00 pi4
+lab_bg "$SRV" "$W/serve.log" "$PINETBOOT" serve --interface s0 --root "$W/root" --dhcp full \
+    --range "$NET.10,$NET.250" --lease-db "$W/leases.sqlite"
+SERVE_PID=$LAST_PID
+wait_for "$W/serve.log" "serve: ready" 10 || { bad "serve start: $(tail -3 "$W/serve.log")"; finish probe_storm; }
+out=$(ip netns exec "$CLI" timeout 300 "$PINETBOOT" probe --interface c0 --model pi4 --serial 1234ab00 \
+        --mac dc:a6:32:00:10:00 --count $N --dhcp-timeout 30 2>&1)
+rc=$?
+echo "$out" | tail -5 | sed 's/^/    /'
+[ $rc = 0 ] && echo "$out" | grep -q "^storm: $N/$N boards booted" && ok "$N/$N boards booted" || bad "storm (rc $rc)"
+lab_kill "$SERVE_PID"
+leases=$(python3 - "$W/leases.sqlite" <<'P'
+import sqlite3, sys
+rows = sqlite3.connect(sys.argv[1]).execute("SELECT ip, serial FROM leases").fetchall()
+print(len({r[0] for r in rows}), len({r[1] for r in rows if r[1]}))
+P
+)
+[ "$leases" = "$N $N" ] && ok "$N distinct leases with $N distinct serials in the database" || bad "leases/serials: $leases"
+grep -qE "dhcp_sent_ACK $N$" "$W/serve.log" && ok "$N ACKs" || bad "ACKs: $(grep dhcp_sent_ACK "$W/serve.log")"
+finish probe_storm
