@@ -16,8 +16,11 @@ for t in "${targets[@]}"; do
     cp -r "fuzz/corpus/$name/." "$work/$name/" 2>/dev/null || true
     # The EEPROM parser takes whole images (up to 2 MiB).
     maxlen=$([ "$name" = eeprom ] && echo 2200000 || echo 70000)
-    echo "fuzz: $name for ${secs}s"
-    "$t" -max_total_time="$secs" -max_len="$maxlen" -timeout=10 -rss_limit_mb=2048 \
+    # The EEPROM image parser is the named target: it gets at least 60 s.
+    t_secs=$secs
+    [ "$name" = eeprom ] && [ "$secs" -lt 60 ] && t_secs=60
+    echo "fuzz: $name for ${t_secs}s"
+    "$t" -max_total_time="$t_secs" -max_len="$maxlen" -timeout=10 -rss_limit_mb=2048 \
         -artifact_prefix="$work/$name-" -print_final_stats=1 "$work/$name" 2>"$work/$name.log" || {
         tail -50 "$work/$name.log"; echo "fuzz: $name FAILED" >&2; exit 1; }
     grep -E "^stat::number_of_executed_units|^Done" "$work/$name.log" | tr '\n' ' '; echo
