@@ -253,6 +253,16 @@ std::vector<BoardFlashResult> flashResults(const RunSummary& summary, const Flas
         r.location = s.device.location;
         r.serial = s.serial;
         if (s.stage == pu::Stage::Rom) {
+            const std::string_view chip = pu::chipPrefix(s.device.product);
+            if (chip != std::to_string(plan.chip) && (chip == "2711" || chip == "2712")) {
+                // The folder only has the other chip's second stage and image.
+                r.message = fmt::format(
+                    "skipped: a BCM{} board, but this run flashes BCM{} images (run again with "
+                    "--chip {})",
+                    chip, plan.chip, chip);
+                out.push_back(std::move(r));
+                continue;
+            }
             r.message = "failed in the ROM stage: " + s.error;
             out.push_back(std::move(r));
             continue;

@@ -187,17 +187,24 @@ TEST_F(FlashTest, BoardReportsFailureOtherBoardStillFlashed) {
     auto bad = std::make_shared<SimBoard>(pu::kProduct2711, "bad1", "3-1", script);
     auto gone = std::make_shared<SimBoard>(pu::kProduct2711, "gone2", "3-2",
                                            test::recoveryScript(), vanish);
+    auto pi5 = std::make_shared<SimBoard>(pu::kProduct2712, "", "3-4", test::recoveryScript());
+    bus.add(pi5);
     auto good = std::make_shared<SimBoard>(pu::kProduct2711, "good3", "3-3",
                                            test::recoveryScript());
     bus.add(bad);
     bus.add(gone);
     bus.add(good);
     auto results = flashResults(serve(bus, folder), *plan);
-    ASSERT_EQ(results.size(), 3u);
+    ASSERT_EQ(results.size(), 4u);
     std::map<std::string, BoardFlashResult> by;
     for (auto& r : results) {
-        by[r.serial] = r;
+        by[r.serial.empty() ? r.location : r.serial] = r;
     }
+    EXPECT_FALSE(by["3-4"].ok);
+    EXPECT_EQ(by["3-4"].message,
+              "skipped: a BCM2712 board, but this run flashes BCM2711 images (run again with "
+              "--chip 2712)");
+    EXPECT_TRUE(pi5->secondStageReceived().empty());
     EXPECT_FALSE(by["bad1"].ok);
     EXPECT_EQ(by["bad1"].message, "failed: the board reported EEPROM_UPDATE=verify-failed");
     EXPECT_FALSE(by["gone2"].ok);
