@@ -81,7 +81,6 @@ struct Session {
     std::string requestedPath;
     std::optional<std::string> serial;
     std::optional<std::string> mac;
-    std::uint64_t retransmitsCounted = 0;
 };
 
 }  // namespace
@@ -132,6 +131,7 @@ struct TftpServer::Impl {
                 const std::optional<std::string>& mac = {});
     void emit(Session& s, const ctftp::Emit& e);
     void endSession(ClientKey key);
+    void retire(std::unique_ptr<Session> s);
     void scanTimers(Clock::time_point now);
     void flush();
     void reap();
@@ -327,14 +327,15 @@ void TftpServer::Impl::run() {
             limiter.expire(now);
             nextExpire = now + std::chrono::seconds(10);
         }
+        // Counters first, so that whoever sees our replies sees them counted.
+        publish();
         flush();
         reap();
-        publish();
     }
     // Drain time is over: whatever is left is aborted and reported.
     for (auto& [key, s] : sessions) {
         s->transfer.abort(TransferRecord::Result::ServerError, "server shutting down");
-        retired.push_back(std::move(s));
+        retire(std::move(s));
     }
     sessions.clear();
     reap();
@@ -505,7 +506,7 @@ void TftpServer::Impl::handleRrq(const io::SockAddr& from, const ptftp::Request&
     auto session = std::unique_ptr<Session>(new Session{
         ctftp::Transfer(size, std::move(neg), config.transfer), std::move(*blob), pickSocket(),
         from, source, std::chrono::system_clock::now(), now, req.filename, mapped->serial,
-        mapped->mac, 0});
+        mapped->mac});
     guard.keep = true;
     ++local.transfersStarted;
     auto e = session->transfer.start(now);
@@ -564,9 +565,17 @@ void TftpServer::Impl::endSession(ClientKey key) {
     if (it == sessions.end()) {
         return;
     }
-    // Queued packets may still point into its mapping: reap after the flush.
-    retired.push_back(std::move(it->second));
+    retire(std::move(it->second));
     sessions.erase(it);
+}
+
+void TftpServer::Impl::retire(std::unique_ptr<Session> s) {
+    // Counted now; reported and freed after the flush, because queued packets
+    // may still point into its mapping.
+    local.retransmits += s->transfer.retransmits();
+    ++local.finished[static_cast<std::size_t>(s->transfer.result())];
+    limiter.release(s->source);
+    retired.push_back(std::move(s));
 }
 
 void TftpServer::Impl::scanTimers(Clock::time_point now) {
@@ -604,10 +613,7 @@ void TftpServer::Impl::flush() {
 
 void TftpServer::Impl::reap() {
     for (auto& s : retired) {
-        limiter.release(s->source);
         const auto& t = s->transfer;
-        local.retransmits += t.retransmits();
-        ++local.finished[static_cast<std::size_t>(t.result())];
         TransferRecord rec;
         rec.result = t.result();
         rec.start = s->startWall;

@@ -1,0 +1,421 @@
+// TftpServer in-process on 127.0.0.1 with an ephemeral port, driven by a
+// plain UDP socket playing the Pi bootloader's client: probe-and-abort,
+// missing files, path escapes, special files, the reflection bound, the
+// per-source limits, and the TransferRecord stream.
+
+#include "app/tftp/tftp_server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include "io/fd.h"
+#include "io/file.h"
+#include "proto/tftp/packet.h"
+
+namespace pinet::app {
+namespace {
+
+namespace fs = std::filesystem;
+namespace pt = proto::tftp;
+using namespace std::chrono_literals;
+using Result = core::TransferRecord::Result;
+
+class RecordingSink : public core::BootEventSink {
+public:
+    void onEvent(const core::BootEvent& e) override {
+        std::lock_guard lock(mutex_);
+        if (auto* r = std::get_if<core::TransferRecord>(&e)) {
+            records_.push_back(*r);
+        }
+    }
+    std::vector<core::TransferRecord> records() {
+        std::lock_guard lock(mutex_);
+        return records_;
+    }
+    /// Waits (bounded) until @p n records arrived.
+    bool waitFor(std::size_t n, std::chrono::milliseconds limit = 5s) {
+        auto end = std::chrono::steady_clock::now() + limit;
+        while (std::chrono::steady_clock::now() < end) {
+            if (records().size() >= n) {
+                return true;
+            }
+            std::this_thread::sleep_for(5ms);
+        }
+        return false;
+    }
+
+private:
+    std::mutex mutex_;
+    std::vector<core::TransferRecord> records_;
+};
+
+/// A UDP client socket on 127.0.0.1 (a new port per instance, like the Pi per RRQ).
+class Client {
+public:
+    Client() : fd_(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) {
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        EXPECT_EQ(::bind(fd_.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+    }
+    void sendTo(std::uint16_t port, const std::vector<std::uint8_t>& bytes) {
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        a.sin_port = htons(port);
+        ASSERT_EQ(::sendto(fd_.get(), bytes.data(), bytes.size(), 0,
+                           reinterpret_cast<sockaddr*>(&a), sizeof(a)),
+                  static_cast<ssize_t>(bytes.size()));
+    }
+    /// Next datagram within @p wait, with the port it came from; empty if none.
+    std::optional<std::pair<std::vector<std::uint8_t>, std::uint16_t>> receive(
+        std::chrono::milliseconds wait) {
+        pollfd p{fd_.get(), POLLIN, 0};
+        if (::poll(&p, 1, static_cast<int>(wait.count())) != 1) {
+            return std::nullopt;
+        }
+        std::vector<std::uint8_t> buf(70000);
+        sockaddr_in from{};
+        socklen_t len = sizeof(from);
+        ssize_t n = ::recvfrom(fd_.get(), buf.data(), buf.size(), 0,
+                               reinterpret_cast<sockaddr*>(&from), &len);
+        if (n < 0) {
+            return std::nullopt;
+        }
+        buf.resize(static_cast<std::size_t>(n));
+        return std::make_pair(buf, ntohs(from.sin_port));
+    }
+
+private:
+    io::Fd fd_;
+};
+
+std::vector<std::uint8_t> rrq(const std::string& name, std::vector<pt::Option> opts = {}) {
+    return pt::buildRequest(pt::Request{pt::Opcode::Rrq, name, pt::Mode::Octet, std::move(opts)});
+}
+
+class TftpServerTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        root_ = dir_.path() / "root";
+        fs::create_directories(root_ / "d9780558");
+        fs::create_directories(root_ / "default");
+        fs::create_directories(root_ / "subdir");
+        write(root_ / "start4.elf", std::string(3000, 's'));
+        write(root_ / "d9780558" / "start4.elf", "per-client");
+        write(root_ / "default" / "start4.elf", "default-dir");
+        write(dir_.path() / "secret.txt", "secret");
+        fs::create_symlink(dir_.path() / "secret.txt", root_ / "abs-link");
+        fs::create_symlink("../secret.txt", root_ / "rel-link");
+        fs::create_symlink("start4.elf", root_ / "inside-link");
+        ASSERT_EQ(::mkfifo((root_ / "fifo").c_str(), 0644), 0);
+    }
+    void TearDown() override {
+        if (server_) {
+            server_->stop(0ms);
+        }
+    }
+    static void write(const fs::path& p, const std::string& s) {
+        std::ofstream(p, std::ios::binary) << s;
+    }
+    void start(TftpServerConfig cfg = {}) {
+        cfg.listen = "127.0.0.1:0";
+        cfg.root = root_;
+        if (cfg.defaultDir.empty()) {
+            cfg.defaultDir = "default";
+        }
+        auto s = TftpServer::create(cfg);
+        ASSERT_TRUE(s) << s.error().message;
+        server_ = std::move(*s);
+        server_->setEventSink(&sink_);
+        server_->setResolver(std::make_shared<FolderClientResolver>(root_));
+        server_->start();
+        port_ = server_->port();
+        ASSERT_NE(port_, 0);
+    }
+    /// Fetches @p name lockstep like the Pi (tsize + blksize); returns the bytes.
+    std::optional<std::string> fetch(const std::string& name, std::uint32_t blksize = 1468) {
+        Client c;
+        c.sendTo(port_, rrq(name, {{"tsize", "0"}, {"blksize", std::to_string(blksize)}}));
+        auto oack = c.receive(2s);
+        if (!oack) {
+            return std::nullopt;
+        }
+        auto p = pt::parse(oack->first);
+        if (!p || !std::holds_alternative<pt::Oack>(*p)) {
+            return std::nullopt;
+        }
+        std::uint16_t tid = oack->second;
+        EXPECT_NE(tid, port_);  // RFC 1350: replies come from a new TID
+        c.sendTo(tid, pt::buildAck(0));
+        std::string out;
+        for (;;) {
+            auto d = c.receive(2s);
+            if (!d) {
+                return std::nullopt;
+            }
+            auto dp = pt::parse(d->first);
+            if (!dp || !std::holds_alternative<pt::Data>(*dp)) {
+                return std::nullopt;
+            }
+            auto data = std::get<pt::Data>(*dp);
+            out.append(data.payload.begin(), data.payload.end());
+            c.sendTo(tid, pt::buildAck(data.block));
+            if (data.payload.size() < blksize) {
+                return out;
+            }
+        }
+    }
+    /// Sends an RRQ and returns the ERROR code received (or -1 for DATA/OACK, -2 for nothing).
+    int errorFor(const std::vector<std::uint8_t>& request) {
+        Client c;
+        c.sendTo(port_, request);
+        auto r = c.receive(500ms);
+        if (!r) {
+            return -2;
+        }
+        auto p = pt::parse(r->first);
+        if (p && std::holds_alternative<pt::ErrorPacket>(*p)) {
+            return std::get<pt::ErrorPacket>(*p).code;
+        }
+        return -1;
+    }
+
+    io::TempDir dir_{"pnb-tftp-server"};
+    fs::path root_;
+    RecordingSink sink_;
+    std::unique_ptr<TftpServer> server_;
+    std::uint16_t port_ = 0;
+};
+
+TEST_F(TftpServerTest, ProbeAndAbortThenFullFetch) {
+    start();
+    Client c;
+    c.sendTo(port_, rrq("start4.elf", {{"tsize", "0"}, {"blksize", "1024"}}));
+    auto oack = c.receive(2s);
+    ASSERT_TRUE(oack);
+    auto p = pt::parse(oack->first);
+    ASSERT_TRUE(p && std::holds_alternative<pt::Oack>(*p));
+    auto opts = std::get<pt::Oack>(*p).options;
+    EXPECT_EQ(opts[0], (pt::Option{"tsize", "3000"}));  // the real size, never 0 (spec 4.1)
+    c.sendTo(oack->second, pt::buildError(0, "Early terminate"));
+    // Nothing more may arrive: no retransmitted OACK, no DATA.
+    EXPECT_FALSE(c.receive(1500ms));
+    ASSERT_TRUE(sink_.waitFor(1));
+    EXPECT_EQ(sink_.records()[0].result, Result::Probe);
+    // The same file again right after is served normally.
+    auto body = fetch("start4.elf", 1024);
+    ASSERT_TRUE(body);
+    EXPECT_EQ(*body, std::string(3000, 's'));
+    ASSERT_TRUE(sink_.waitFor(2));
+    auto rec = sink_.records()[1];
+    EXPECT_EQ(rec.result, Result::Ok);
+    EXPECT_EQ(rec.bytes, 3000u);
+    EXPECT_EQ(rec.blockSize, 1024u);
+    EXPECT_EQ(rec.windowSize, 1u);
+    EXPECT_EQ(rec.requestedPath, "start4.elf");
+    auto c2 = server_->counters();
+    EXPECT_EQ(c2.finishedCount(Result::Probe), 1u);
+    EXPECT_EQ(c2.finishedCount(Result::Ok), 1u);
+    EXPECT_EQ(c2.retransmits, 0u);
+}
+
+TEST_F(TftpServerTest, MissingFileGetsError1AtOnce) {
+    start();
+    Client c;
+    auto t0 = std::chrono::steady_clock::now();
+    c.sendTo(port_, rrq("d9780558/start.elf", {{"tsize", "0"}, {"blksize", "1024"}}));
+    auto r = c.receive(1s);
+    ASSERT_TRUE(r);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 500ms);
+    auto p = pt::parse(r->first);
+    ASSERT_TRUE(p && std::holds_alternative<pt::ErrorPacket>(*p));
+    EXPECT_EQ(std::get<pt::ErrorPacket>(*p).code, 1);
+    EXPECT_FALSE(c.receive(1200ms));  // an ERROR is never retransmitted
+    EXPECT_EQ(server_->counters().refusedCount(TftpRefusal::NotFound), 1u);
+    ASSERT_TRUE(sink_.waitFor(1));
+    EXPECT_EQ(sink_.records()[0].result, Result::NotFound);
+    EXPECT_EQ(sink_.records()[0].serial, "d9780558");
+}
+
+TEST_F(TftpServerTest, PerClientTreesAndUnknownClients) {
+    start();
+    EXPECT_EQ(fetch("d9780558/start4.elf"), "per-client");
+    EXPECT_EQ(fetch("aabbccdd/start4.elf"), "default-dir");
+    EXPECT_EQ(fetch("dc-a6-32-01-36-c2/start4.elf"), "default-dir");
+    auto unknown = server_->unknownClients();
+    ASSERT_EQ(unknown.size(), 2u);
+    EXPECT_EQ(unknown[0].id, "aabbccdd");
+    EXPECT_FALSE(unknown[0].isMac);
+    EXPECT_EQ(unknown[0].sourceAddr.rfind("127.0.0.1:", 0), 0u);
+    EXPECT_EQ(unknown[1].id, "dc-a6-32-01-36-c2");
+    EXPECT_TRUE(unknown[1].isMac);
+}
+
+TEST_F(TftpServerTest, PathEscapesAndSpecialFilesAreRefused) {
+    start();
+    const int access = static_cast<int>(pt::ErrorCode::AccessViolation);
+    EXPECT_EQ(errorFor(rrq("../secret.txt")), access);
+    EXPECT_EQ(errorFor(rrq("subdir/../../secret.txt")), access);
+    EXPECT_EQ(errorFor(rrq("/etc/passwd")), access);
+    EXPECT_EQ(errorFor(rrq("..\\secret.txt")), access);
+    EXPECT_EQ(errorFor(rrq("abs-link")), access);  // symlink to outside the root
+    EXPECT_EQ(errorFor(rrq("rel-link")), access);  // relative symlink climbing out
+    EXPECT_EQ(errorFor(rrq("fifo")), access);      // special file
+    EXPECT_EQ(errorFor(rrq("subdir")), access);    // directory
+    EXPECT_EQ(errorFor(rrq("d9780558/../../secret.txt")), access);
+    // Over-long names never parse; NUL splits the name so the "mode" is bogus:
+    // both are dropped without any reply.
+    EXPECT_EQ(errorFor(rrq(std::string(300, 'a'))), -2);
+    std::vector<std::uint8_t> nul = {0, 1, 's', 't', 0, '.', '.', '/', 'x', 0, 'o', 'c',
+                                     't', 'e', 't', 0};
+    EXPECT_EQ(errorFor(nul), -2);
+    // A symlink that stays inside the root is fine.
+    EXPECT_EQ(fetch("inside-link"), std::string(3000, 's'));
+    auto c = server_->counters();
+    EXPECT_EQ(c.refusedCount(TftpRefusal::PathEscape), 7u);
+    EXPECT_EQ(c.refusedCount(TftpRefusal::SpecialFile), 2u);
+    EXPECT_EQ(c.refusedCount(TftpRefusal::Malformed), 2u);
+    for (const auto& r : sink_.records()) {
+        if (r.requestedPath != "inside-link") {
+            EXPECT_EQ(r.result, Result::Refused) << r.requestedPath;
+            EXPECT_EQ(r.bytes, 0u);
+        }
+    }
+}
+
+TEST_F(TftpServerTest, WriteRequestRefused) {
+    start();
+    auto wrq = pt::buildRequest(pt::Request{pt::Opcode::Wrq, "new.txt", pt::Mode::Octet, {}});
+    EXPECT_EQ(errorFor(wrq), static_cast<int>(pt::ErrorCode::AccessViolation));
+    EXPECT_FALSE(fs::exists(root_ / "new.txt"));
+    EXPECT_EQ(server_->counters().refusedCount(TftpRefusal::WriteRequest), 1u);
+}
+
+TEST_F(TftpServerTest, ReflectionIsBounded) {
+    TftpServerConfig cfg;
+    cfg.transfer.defaultTimeout = 100ms;
+    cfg.transfer.maxFirstReplyRetries = 3;
+    start(cfg);
+    // A "victim" that never answers: it must get the first reply 1 + 3 times, then nothing.
+    Client victim;
+    victim.sendTo(port_, rrq("start4.elf", {{"tsize", "0"}}));
+    int oacks = 0;
+    int other = 0;
+    while (auto r = victim.receive(800ms)) {
+        auto p = pt::parse(r->first);
+        if (p && std::holds_alternative<pt::Oack>(*p)) {
+            ++oacks;
+        } else {
+            ++other;
+        }
+    }
+    EXPECT_EQ(oacks, 4);
+    EXPECT_EQ(other, 0);
+    ASSERT_TRUE(sink_.waitFor(1));
+    EXPECT_EQ(sink_.records()[0].result, Result::Timeout);
+    // Without options the first reply is DATA 1, bounded the same way.
+    Client victim2;
+    victim2.sendTo(port_, rrq("start4.elf"));
+    int datas = 0;
+    while (auto r = victim2.receive(800ms)) {
+        auto p = pt::parse(r->first);
+        ASSERT_TRUE(p && std::holds_alternative<pt::Data>(*p));
+        EXPECT_EQ(std::get<pt::Data>(*p).block, 1);
+        ++datas;
+    }
+    EXPECT_EQ(datas, 4);
+}
+
+TEST_F(TftpServerTest, PerSourceConcurrencyLimit) {
+    TftpServerConfig cfg;
+    cfg.source.maxConcurrent = 2;
+    start(cfg);
+    // Two transfers held open (OACK never acknowledged); a third is dropped silently.
+    Client a;
+    Client b;
+    Client c;
+    a.sendTo(port_, rrq("start4.elf", {{"tsize", "0"}}));
+    b.sendTo(port_, rrq("start4.elf", {{"tsize", "0"}}));
+    auto ra = a.receive(1s);
+    ASSERT_TRUE(ra);
+    ASSERT_TRUE(b.receive(1s));
+    c.sendTo(port_, rrq("start4.elf", {{"tsize", "0"}}));
+    EXPECT_FALSE(c.receive(300ms));
+    EXPECT_EQ(server_->counters().refusedCount(TftpRefusal::TooManyConcurrent), 1u);
+    // Once one of them ends (probe abort), a new request is admitted.
+    a.sendTo(ra->second, pt::buildError(0, "Early terminate"));
+    ASSERT_TRUE(sink_.waitFor(1));
+    Client d;
+    d.sendTo(port_, rrq("start4.elf", {{"tsize", "0"}}));
+    EXPECT_TRUE(d.receive(1s));
+}
+
+TEST_F(TftpServerTest, PerSourceRateLimit) {
+    TftpServerConfig cfg;
+    cfg.source.requestsPerSecond = 1;
+    cfg.source.burst = 4;
+    start(cfg);
+    // The burst of 4 is used by four requests; the fifth is dropped silently.
+    for (int i = 0; i < 4; ++i) {
+        Client d;
+        d.sendTo(port_, rrq("missing"));
+        EXPECT_TRUE(d.receive(1s)) << i;  // ERROR 1
+    }
+    Client e;
+    e.sendTo(port_, rrq("missing"));
+    EXPECT_FALSE(e.receive(300ms));
+    auto c = server_->counters();
+    EXPECT_EQ(c.refusedCount(TftpRefusal::RateLimited), 1u);
+    EXPECT_EQ(c.refusedCount(TftpRefusal::NotFound), 4u);
+}
+
+TEST_F(TftpServerTest, DuplicateAckNeverDuplicatesData) {
+    start();
+    Client c;
+    c.sendTo(port_, rrq("start4.elf"));  // no options: DATA 1 (512 bytes) first
+    auto d1 = c.receive(1s);
+    ASSERT_TRUE(d1);
+    std::uint16_t tid = d1->second;
+    c.sendTo(tid, pt::buildAck(1));
+    auto d2 = c.receive(1s);
+    ASSERT_TRUE(d2);
+    EXPECT_EQ(std::get<pt::Data>(*pt::parse(d2->first)).block, 2);
+    // Duplicate ACK 1 (as a client whose retransmit crossed our DATA 2): nothing.
+    c.sendTo(tid, pt::buildAck(1));
+    c.sendTo(tid, pt::buildAck(1));
+    EXPECT_FALSE(c.receive(300ms));
+    // Packets to the listen port or from a wrong port do not reach the transfer.
+    Client stranger;
+    stranger.sendTo(tid, pt::buildAck(2));
+    EXPECT_FALSE(c.receive(200ms));
+    EXPECT_GE(server_->counters().refusedCount(TftpRefusal::UnknownTid), 1u);
+}
+
+TEST_F(TftpServerTest, GracefulStopDrainsRunningTransfers) {
+    start();
+    Client c;
+    c.sendTo(port_, rrq("start4.elf", {{"tsize", "0"}}));
+    ASSERT_TRUE(c.receive(1s));
+    // The client never answers: stop() waits for the drain limit, then aborts it.
+    auto t0 = std::chrono::steady_clock::now();
+    server_->stop(300ms);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+    ASSERT_TRUE(sink_.waitFor(1));
+    EXPECT_EQ(sink_.records()[0].result, Result::ServerError);
+    server_.reset();
+}
+
+}  // namespace
+}  // namespace pinet::app
