@@ -62,6 +62,12 @@ trap cleanup EXIT
 
 ip netns add "$NS" || exit 1
 ip -n "$NS" link set lo up
+# tftpd-hpa resolves its -a address with AI_ADDRCONFIG, which ignores loopback:
+# give the namespace one non-loopback IPv4 address (a veth pair inside it).
+ip -n "$NS" link add pnb0 type veth peer name pnb1
+ip -n "$NS" addr add 10.251.0.1/24 dev pnb0
+ip -n "$NS" link set pnb0 up
+ip -n "$NS" link set pnb1 up
 mkdir -p "$W/root" "$CG"
 head -c $((SIZE_MIB * 1048576)) /dev/urandom > "$W/root/big.bin"
 chmod -R a+rX "$W"
@@ -84,7 +90,7 @@ start_server() {
         SPID=$! ;;
     tftpd-hpa)
         # -L: standalone, foreground; forks one child per transfer.
-        ip netns exec "$NS" "$TFTPD_HPA" -L -a 127.0.0.1:69 -u nobody -s "$W/root" &
+        ip netns exec "$NS" "$TFTPD_HPA" -4 -L -a 127.0.0.1:69 -u nobody -s "$W/root" &
         SPID=$! ;;
     esac
     echo "$SPID" > "$CG/cgroup.procs"
