@@ -1,171 +1,243 @@
-// `pinetboot serve`: DHCP (proxy or full) and TFTP together on one interface.
-// The minimal form of issue 4; the daemon issue grows it (config file, registry, HTTP).
+// `pinetboot serve`: the daemon. DHCP (proxy or full) on one or more
+// interfaces, TFTP, HTTP boot, the dashboard/API/metrics, the client registry,
+// all in one process, configured by one TOML file (docs/configuration.md) and
+// these flags (which override the file):
+//
+//   pinetboot serve --interface IF --root DIR            proxyDHCP + TFTP from DIR
+//   pinetboot serve --config /etc/pinetboot.toml
+//
+// Signals: SIGHUP reloads the config file and the registry (transfers in flight
+// continue), SIGTERM/SIGINT drain and exit. Logs go to stderr, one event per line
+// with a stable name first (DHCP_OFFER, TFTP_DONE, BOOT_DONE, ...).
 
 #include <signal.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 
 #include <spdlog/spdlog.h>
 
-#include "app/dhcp/dhcp_server.h"
-#include "app/serve/netboot_server.h"
-#include "app/serve/log_sink.h"
+#include "app/config/config.h"
+#include "app/serve/daemon.h"
+#include "app/serve/registry_store.h"
 #include "cli/command.h"
-#include "proto/dhcp/dhcp_packet.h"
 
 namespace pinet::cli {
 namespace {
 
+namespace cfg = app::config;
+
 struct ServeOptions {
-    std::string interface;
+    std::string configPath;
+    std::vector<std::string> interfaces;
     std::string root;
-    std::string dhcpMode = "proxy";
+    std::string dhcpMode;  ///< empty = not given (file or "proxy")
     std::string range;
     std::string pxeBootfile;
-    std::string pxeMenu{proto::dhcp::kDefaultPxeMenuText};
+    std::string pxeMenu;
     std::string stateDirFlag;
     std::string leaseDb;
     std::vector<std::string> routers;
     std::vector<std::string> dns;
     std::string domain;
     std::vector<std::string> reservations;
-    unsigned leaseSeconds = 3600;
+    unsigned leaseSeconds = 0;
+    std::string httpListen;
+    std::string httpBootListen;
+    std::string bootRoot;
     std::string tftpListen;
 };
 
-proto::dhcp::Ip4 ipOrThrow(const std::string& text, const std::string& what) {
-    auto ip = proto::dhcp::parseIp(text);
-    if (!ip) {
-        throw std::runtime_error(what + ": '" + text + "' is not an IPv4 address");
+cfg::ListenAddress listenOrThrow(const std::string& text, const std::string& flag) {
+    auto a = cfg::parseListenAddress(text);
+    if (!a) {
+        throw cfg::ConfigError(flag + " " + text + ": expected IPv4:PORT");
     }
-    return *ip;
+    return *a;
 }
 
-/// "MAC=IP" or "SERIAL=IP" (8 hex digits).
-core::dhcp::Reservation parseReservation(const std::string& text) {
-    const auto eq = text.find('=');
-    if (eq == std::string::npos) {
-        throw std::runtime_error("--reserve " + text + ": expected MAC=IP or SERIAL=IP");
+/// The file (or defaults), then the flags on top.
+cfg::Config buildConfig(const ServeOptions& o) {
+    cfg::Config c = o.configPath.empty() ? cfg::Config{} : cfg::loadConfigFile(o.configPath);
+    // State dir: --state-dir > $PINETBOOT_STATE_DIR > [server] state_dir > default.
+    const char* env = std::getenv("PINETBOOT_STATE_DIR");
+    if (!o.stateDirFlag.empty() || (env != nullptr && *env != '\0') || c.stateDir.empty()) {
+        c.stateDir = stateDir(o.stateDirFlag);
     }
-    core::dhcp::Reservation r;
-    const std::string key = text.substr(0, eq);
-    r.ip = ipOrThrow(text.substr(eq + 1), "--reserve " + text);
-    if (auto mac = proto::dhcp::parseMac(key)) {
-        r.mac = *mac;
-    } else if (key.size() == 8 && key.find_first_not_of("0123456789abcdefABCDEF") ==
-                                      std::string::npos) {
-        std::string s = key;
-        for (auto& c : s) {
-            c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (!o.root.empty()) {
+        c.tftpRoot = o.root;
+    }
+    if (c.httpBootRoot.empty() && !o.bootRoot.empty()) {
+        c.httpBootRoot = o.bootRoot;
+    } else if (!o.bootRoot.empty()) {
+        c.httpBootRoot = o.bootRoot;
+    }
+    if (!o.httpListen.empty()) {
+        c.httpListen = listenOrThrow(o.httpListen, "--http");
+    }
+    if (!o.httpBootListen.empty()) {
+        c.httpBootListen = listenOrThrow(o.httpBootListen, "--http-boot");
+    }
+    if (!o.tftpListen.empty()) {
+        c.tftpListen = listenOrThrow(o.tftpListen, "--tftp-listen");
+    }
+    if (!o.pxeMenu.empty()) {
+        c.pxeMenuText = o.pxeMenu;
+    }
+    if (!o.pxeBootfile.empty()) {
+        c.pxeBootfile = o.pxeBootfile;
+    }
+    for (const auto& name : o.interfaces) {
+        cfg::InterfaceConfig* i = nullptr;
+        for (auto& existing : c.interfaces) {
+            if (existing.name == name) {
+                i = &existing;
+            }
         }
-        r.serial = s;
-    } else {
-        throw std::runtime_error("--reserve " + text + ": '" + key +
-                                 "' is neither a MAC nor an 8-digit hex serial");
+        if (i == nullptr) {
+            c.interfaces.push_back(cfg::InterfaceConfig{});
+            i = &c.interfaces.back();
+            i->name = name;
+        }
+        if (!o.dhcpMode.empty()) {
+            if (o.dhcpMode == "proxy") {
+                i->dhcp = cfg::DhcpMode::Proxy;
+            } else if (o.dhcpMode == "full") {
+                i->dhcp = cfg::DhcpMode::Full;
+            } else if (o.dhcpMode == "off") {
+                i->dhcp = cfg::DhcpMode::Off;
+            } else {
+                throw cfg::ConfigError("--dhcp " + o.dhcpMode + ": expected proxy, full or off");
+            }
+        }
+        if (!o.range.empty()) {
+            const auto comma = o.range.find(',');
+            if (comma == std::string::npos || !cfg::isIpv4(o.range.substr(0, comma)) ||
+                !cfg::isIpv4(o.range.substr(comma + 1))) {
+                throw cfg::ConfigError("--range " + o.range + ": expected FIRST,LAST");
+            }
+            i->rangeFirst = o.range.substr(0, comma);
+            i->rangeLast = o.range.substr(comma + 1);
+        }
+        if (!o.routers.empty()) {
+            i->router = o.routers.front();
+        }
+        if (!o.dns.empty()) {
+            i->dns = o.dns;
+        }
+        if (!o.domain.empty()) {
+            i->domain = o.domain;
+        }
+        if (o.leaseSeconds != 0) {
+            i->leaseTime = o.leaseSeconds;
+        }
+        if (!o.leaseDb.empty()) {
+            i->leaseDb = o.leaseDb;
+        }
+        for (const auto& r : o.reservations) {
+            i->reservations.push_back(r);
+        }
     }
-    return r;
+    if (c.interfaces.empty()) {
+        throw cfg::ConfigError("no interface to serve: give --interface IF or an [[interface]] table");
+    }
+    cfg::validate(c);
+    return c;
 }
 
 int runServe(const ServeOptions& o) {
-    if (!std::filesystem::is_directory(o.root)) {
-        printError("--root " + o.root + ": not a directory");
-        return kExitUsage;
-    }
-    app::DhcpServerConfig dc;
-    dc.interface = o.interface;
-    if (o.dhcpMode == "proxy") {
-        dc.mode = core::dhcp::Mode::Proxy;
-    } else if (o.dhcpMode == "full") {
-        dc.mode = core::dhcp::Mode::Full;
-    } else {
-        printError("--dhcp " + o.dhcpMode + ": expected proxy or full");
-        return kExitUsage;
-    }
-    if (!o.range.empty()) {
-        const auto comma = o.range.find(',');
-        if (comma == std::string::npos) {
-            printError("--range " + o.range + ": expected FIRST,LAST");
-            return kExitUsage;
-        }
-        dc.rangeFirst = ipOrThrow(o.range.substr(0, comma), "--range");
-        dc.rangeLast = ipOrThrow(o.range.substr(comma + 1), "--range");
-    }
-    dc.pxeBootfile = o.pxeBootfile;
-    dc.pxeMenuText = o.pxeMenu;
-    dc.leaseTime = std::chrono::seconds(o.leaseSeconds);
-    for (const auto& r : o.routers) {
-        dc.routers.push_back(ipOrThrow(r, "--router"));
-    }
-    for (const auto& r : o.dns) {
-        dc.dnsServers.push_back(ipOrThrow(r, "--dns"));
-    }
-    dc.domainName = o.domain;
-    for (const auto& r : o.reservations) {
-        dc.reservations.push_back(parseReservation(r));
-    }
-    if (dc.mode == core::dhcp::Mode::Full) {
-        if (!o.leaseDb.empty()) {
-            dc.leaseDb = o.leaseDb;
-        } else {
-            const std::filesystem::path dir = stateDir(o.stateDirFlag);
-            std::filesystem::create_directories(dir);
-            dc.leaseDb = (dir / "dhcp-leases.sqlite").string();
-        }
+    cfg::Config c;
+    try {
+        c = buildConfig(o);
+    } catch (const cfg::ConfigError& e) {
+        std::cerr << e.what() << '\n';
+        return kExitFailure;
     }
 
-    // Block the stop signals before any thread starts, then wait for one here.
+    // Block the signals before any thread starts (threads inherit the mask),
+    // then take them synchronously here.
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
-    app::NetbootConfig nc;
-    nc.dhcp = dc;
-    nc.tftp.root = o.root;
-    if (!o.tftpListen.empty()) {
-        nc.tftp.listen = o.tftpListen;
+    std::unique_ptr<app::serve::ClientStore> store;
+    try {
+        store = app::serve::openRegistryStore(c.stateDir);
+    } catch (const std::exception& e) {
+        printError(e.what());
+        return kExitFailure;
     }
-    app::LogEventSink sink;
-    app::NetbootServer server(nc, &sink);
-    server.start();
-    spdlog::info("serve: ready on {} (dhcp {}, tftp {}, root {})", o.interface, o.dhcpMode,
-                 server.tftpAddress(), o.root);
-    int sig = 0;
-    sigwait(&set, &sig);
-    spdlog::info("serve: signal {}, stopping", sig);
-    server.stop();
-    const auto tc = server.tftpCounters();
-    std::cerr << app::formatCounters(server.dhcpCounters())
-              << "tftp_transfers_started " << tc.transfersStarted << '\n'
-              << "tftp_transfers_ok " << tc.finishedCount(core::TransferRecord::Result::Ok) << '\n';
+    app::serve::ServeDaemon daemon(c, std::move(store));
+    try {
+        daemon.start();
+    } catch (const std::exception& e) {
+        printError(std::string("serve: ") + e.what());
+        return kExitFailure;
+    }
+    // One line on stdout for scripts: where things are.
+    std::cout << "pinetboot serve: ready: dashboard http://" << c.httpListen.host << ":" << daemon.httpPort()
+              << "/ tftp " << daemon.tftpAddress();
+    if (daemon.httpBootPort() != 0) {
+        std::cout << " http-boot " << c.httpBootListen.host << ":" << daemon.httpBootPort();
+    }
+    std::cout << std::endl;
+
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&set, &sig) != 0) {
+            continue;
+        }
+        if (sig == SIGHUP) {
+            spdlog::info("SIGNAL_HUP reloading config={} and registry",
+                         o.configPath.empty() ? "-" : o.configPath);
+            try {
+                daemon.reload(buildConfig(o));
+            } catch (const std::exception& e) {
+                spdlog::error("CONFIG_RELOAD_FAILED error=\"{}\" (running config kept)", e.what());
+            }
+            continue;
+        }
+        spdlog::info("SIGNAL_{} stopping", sig == SIGTERM ? "TERM" : "INT");
+        break;
+    }
+    daemon.stop();
     return kExitOk;
 }
 
 void setupServe(CLI::App& app) {
     auto opts = std::make_shared<ServeOptions>();
-    auto* cmd = app.add_subcommand("serve", "Run DHCP (proxy or full) and TFTP for Pi netboot");
-    cmd->add_option("--interface,-i", opts->interface, "Interface to serve (only this one)")
-        ->required();
-    cmd->add_option("--root,-r", opts->root, "TFTP root directory")->required();
+    auto* cmd = app.add_subcommand(
+        "serve", "Run the netboot daemon: DHCP (proxy or full), TFTP, HTTP boot, dashboard");
+    cmd->add_option("--config,-c", opts->configPath, "pinetboot.toml (see docs/configuration.md)");
+    cmd->add_option("--interface,-i", opts->interfaces,
+                    "Interface to serve (repeatable; added to the file's [[interface]] list)");
+    cmd->add_option("--root,-r", opts->root, "TFTP root directory ([tftp] root)");
     cmd->add_option("--dhcp", opts->dhcpMode,
                     "proxy: PXE offers beside the site DHCP server (default); full: hand out "
-                    "addresses too");
+                    "addresses too; off: TFTP only");
     cmd->add_option("--range", opts->range, "Full mode address pool FIRST,LAST");
     cmd->add_option("--pxe-bootfile", opts->pxeBootfile,
                     "Boot file for generic (x86/UEFI) PXE clients; off by default");
     cmd->add_option("--pxe-menu", opts->pxeMenu, "Option 43 menu text the Pi matches");
     cmd->add_option("--lease-db", opts->leaseDb, "Full mode lease database (SQLite)");
-    cmd->add_option("--state-dir", opts->stateDirFlag, "State directory (default lease db there)");
+    cmd->add_option("--state-dir", opts->stateDirFlag,
+                    "State directory (registry, leases); default $PINETBOOT_STATE_DIR or "
+                    "/var/lib/pinetboot");
     cmd->add_option("--lease-time", opts->leaseSeconds, "Lease time in seconds (full mode)");
-    cmd->add_option("--router", opts->routers, "Option 3 router address (repeatable)");
+    cmd->add_option("--router", opts->routers, "Option 3 router address");
     cmd->add_option("--dns", opts->dns, "Option 6 DNS server (repeatable)");
     cmd->add_option("--domain", opts->domain, "Option 15 domain name");
     cmd->add_option("--reserve", opts->reservations,
                     "Static lease MAC=IP or SERIAL=IP (repeatable)");
-    cmd->add_option("--tftp-listen", opts->tftpListen,
-                    "TFTP ADDR:PORT (default: the interface address, port 69)");
+    cmd->add_option("--http", opts->httpListen, "Dashboard/API listen address ([http] listen)");
+    cmd->add_option("--http-boot", opts->httpBootListen,
+                    "HTTP boot listen address on the boot LAN ([http] boot_listen)");
+    cmd->add_option("--boot-root", opts->bootRoot, "HTTP boot directory ([http] boot_root)");
+    cmd->add_option("--tftp-listen", opts->tftpListen, "TFTP listen address ([tftp] listen)");
     cmd->callback([opts] { setExitCode(runServe(*opts)); });
 }
 

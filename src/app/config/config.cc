@@ -299,16 +299,17 @@ std::vector<KeyDef> buildTable() {
                  }});
     // ---- [tftp]
     t.push_back({Scope::Tftp, "root", KeyType::String, "",
-                 "TFTP root. A client's files are looked up in `<root>/<serial>/`, "
-                 "`<root>/<mac-with-dashes>/`, the registry's boot directory, then `default_dir`. "
+                 "TFTP root; nothing outside it is served. A request with a serial or MAC prefix "
+                 "is answered from the client's registry boot directory (which must lie under the "
+                 "root), else `<root>/<serial>/` or `<root>/<mac-with-dashes>/`, else `default_dir`. "
                  "`--root` overrides it.",
-                 true, [](const toml::node& n, Config& c, InterfaceConfig*) {
+                 false, [](const toml::node& n, Config& c, InterfaceConfig*) {
                      return getString(n, c.tftpRoot);
                  }});
     t.push_back({Scope::Tftp, "default_dir", KeyType::String, "",
                  "Directory below `root` for clients with no directory of their own "
-                 "(empty = the root itself).",
-                 true, [](const toml::node& n, Config& c, InterfaceConfig*) {
+                 "(empty = none: the Pi then drops the prefix and reads the root, spec 4.2).",
+                 false, [](const toml::node& n, Config& c, InterfaceConfig*) {
                      return getRelativeDir(n, c.tftpDefaultDir);
                  }});
     t.push_back({Scope::Tftp, "listen", KeyType::Address, "0.0.0.0:69",
@@ -566,6 +567,8 @@ std::vector<std::string> restartOnlyChanges(const Config& a, const Config& b) {
             out.push_back(fmt::format("interface[{}] (added)", name));
         }
     }
+    cmp(a.tftpRoot == b.tftpRoot, "tftp.root");
+    cmp(a.tftpDefaultDir == b.tftpDefaultDir, "tftp.default_dir");
     cmp(a.tftpListen.text() == b.tftpListen.text(), "tftp.listen");
     cmp(a.tftpMaxSessions == b.tftpMaxSessions, "tftp.max_sessions");
     cmp(a.tftpMaxBlksize == b.tftpMaxBlksize, "tftp.max_blksize");

@@ -46,6 +46,10 @@ struct InterfaceConfig {
     std::string domain;
     std::uint32_t leaseTime = 3600;
     std::string tftpAddress;  ///< advertised TFTP server (siaddr/opt 54/66); empty = interface IP
+
+    // Command-line only (serve flags kept from the first `serve`; not TOML keys):
+    std::string leaseDb;                    ///< --lease-db; empty = <state_dir>/dhcp-leases-IF.sqlite
+    std::vector<std::string> reservations;  ///< --reserve MAC=IP / SERIAL=IP
 };
 
 struct Config {

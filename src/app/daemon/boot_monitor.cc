@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "app/serve/log_sink.h"
+
 namespace pinet::app::daemon {
 
 using core::DhcpEvent;
@@ -310,6 +312,8 @@ void BootMonitor::countEvent(const core::BootEvent& event) {
 }
 
 void BootMonitor::logEvent(const core::BootEvent& event) {
+    // A stable event name first (grep-able, journald-friendly), then the
+    // event in the key=value form shared with the other commands (describe()).
     if (const auto* d = std::get_if<DhcpEvent>(&event)) {
         std::string name = "DHCP_";
         for (const char* p = core::toString(d->kind); *p != '\0'; ++p) {
@@ -317,20 +321,16 @@ void BootMonitor::logEvent(const core::BootEvent& event) {
         }
         const auto level = d->kind == DhcpEvent::Kind::Dropped ? spdlog::level::debug
                                                                : spdlog::level::info;
-        spdlog::log(level, "{} if={} mac={} serial={} model={} ip={} xid={:08x} proxy={} detail={}",
-                    name, kv(d->interface), kv(d->mac), kv(d->serial.value_or("")),
-                    kv(d->model.value_or("")), kv(d->clientIp), d->xid, d->proxy ? 1 : 0,
-                    kv(d->detail));
+        spdlog::log(level, "{} if={} {}", name, kv(d->interface), describe(event));
         return;
     }
     const auto& r = std::get<TransferRecord>(event);
     const auto level = r.result == TransferRecord::Result::Probe ? spdlog::level::debug
                                                                  : spdlog::level::info;
-    spdlog::log(level, "{}_DONE client={} path={} result={} bytes={} size={} ms={:.1f} blksize={} detail={}",
-                r.protocol == TransferRecord::Protocol::Http ? "HTTP" : "TFTP", r.clientAddr,
-                kv(r.requestedPath), resultName(r.result), r.bytes, r.fileSize,
-                std::chrono::duration<double, std::milli>(r.duration).count(), r.blockSize,
-                kv(r.detail));
+    spdlog::log(level, "{}_DONE {} size={} ms={:.1f} blksize={}",
+                r.protocol == TransferRecord::Protocol::Http ? "HTTP" : "TFTP", describe(event),
+                r.fileSize, std::chrono::duration<double, std::milli>(r.duration).count(),
+                r.blockSize);
 }
 
 void BootMonitor::process(const core::BootEvent& event) {

@@ -112,6 +112,13 @@ void Registry::set(std::string_view name, const Labels& labels, double value) {
     }
 }
 
+void Registry::setTotal(std::string_view name, const Labels& labels, double value) {
+    std::lock_guard lock(mutex_);
+    if (auto* f = find(name); f != nullptr && f->kind == Kind::Counter) {
+        f->series[labels].value = value;
+    }
+}
+
 void Registry::observe(std::string_view name, const Labels& labels, double value) {
     std::lock_guard lock(mutex_);
     auto* f = find(name);

@@ -31,6 +31,9 @@ public:
 
     void add(std::string_view name, const Labels& labels, double value = 1.0);
     void set(std::string_view name, const Labels& labels, double value);
+    /// Sets a counter to a total kept elsewhere (e.g. a server's own counters);
+    /// the caller guarantees it never decreases.
+    void setTotal(std::string_view name, const Labels& labels, double value);
     void observe(std::string_view name, const Labels& labels, double value);
 
     /// Current value of a counter/gauge series (0 if absent); for tests and the API.

@@ -102,9 +102,10 @@ TEST(Config, RestartOnlyChangesAreListed) {
     auto a = cfg::parseConfig("[tftp]\nroot=\"/a\"\n[[interface]]\nname=\"e\"\n", "t");
     auto b = cfg::parseConfig("[tftp]\nroot=\"/b\"\nlisten=\"0.0.0.0:1069\"\n[[interface]]\nname=\"e\"\ndhcp=\"off\"\n", "t");
     const auto diff = cfg::restartOnlyChanges(a, b);
-    ASSERT_EQ(diff.size(), 2u);
+    ASSERT_EQ(diff.size(), 3u);
     EXPECT_EQ(diff[0], "interface[e].dhcp");
-    EXPECT_EQ(diff[1], "tftp.listen");
+    EXPECT_EQ(diff[1], "tftp.root");
+    EXPECT_EQ(diff[2], "tftp.listen");
     EXPECT_TRUE(cfg::restartOnlyChanges(a, a).empty());
 }
 

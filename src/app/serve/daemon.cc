@@ -1,0 +1,442 @@
+#include "app/serve/daemon.h"
+
+#include <arpa/inet.h>
+
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <set>
+#include <stdexcept>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "app/dhcp/dhcp_server.h"
+#include "app/http/http_boot.h"
+#include "app/http/web_server.h"
+#include "app/tftp/tftp_server.h"
+#include "core/tftp/client_dirs.h"
+#include "io/net/interface.h"
+#include "proto/dhcp/dhcp_packet.h"
+
+namespace pinet::app::serve {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+/// Boot directories for TFTP prefixes: the registry first (its boot_dir, made
+/// relative to the TFTP root), then a folder named by the serial or MAC under
+/// the root (what `pinetboot tftp` does). Immutable: the watcher builds a new
+/// one and swaps it in, so the packet path never takes a lock.
+class RegistryResolver final : public core::tftp::ClientDirectoryResolver {
+public:
+    RegistryResolver(fs::path root, std::map<std::string, std::string> bySerial,
+                     std::map<std::string, std::string> byMac)
+        : folders_(root), bySerial_(std::move(bySerial)), byMac_(std::move(byMac)) {}
+
+    std::optional<std::string> directoryForSerial(std::string_view serial) const override {
+        if (auto it = bySerial_.find(std::string(serial)); it != bySerial_.end()) {
+            return it->second;
+        }
+        return folders_.directoryForSerial(serial);
+    }
+    std::optional<std::string> directoryForMac(std::string_view mac) const override {
+        if (auto it = byMac_.find(std::string(mac)); it != byMac_.end()) {
+            return it->second;
+        }
+        return folders_.directoryForMac(mac);
+    }
+
+private:
+    FolderClientResolver folders_;
+    std::map<std::string, std::string> bySerial_;
+    std::map<std::string, std::string> byMac_;
+};
+
+proto::dhcp::Ip4 ip4(const std::string& text, const std::string& what) {
+    auto ip = proto::dhcp::parseIp(text);
+    if (!ip) {
+        throw std::runtime_error(what + ": '" + text + "' is not an IPv4 address");
+    }
+    return *ip;
+}
+
+/// "MAC=IP" or "SERIAL=IP" (8 hex digits), as `serve --reserve` takes them.
+core::dhcp::Reservation parseReservation(const std::string& text) {
+    const auto eq = text.find('=');
+    if (eq == std::string::npos) {
+        throw std::runtime_error("--reserve " + text + ": expected MAC=IP or SERIAL=IP");
+    }
+    core::dhcp::Reservation r;
+    const std::string key = text.substr(0, eq);
+    r.ip = ip4(text.substr(eq + 1), "--reserve " + text);
+    if (auto mac = proto::dhcp::parseMac(key)) {
+        r.mac = *mac;
+    } else if (key.size() == 8 &&
+               key.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos) {
+        std::string s = key;
+        for (auto& c : s) {
+            c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        }
+        r.serial = s;
+    } else {
+        throw std::runtime_error("--reserve " + text + ": '" + key +
+                                 "' is neither a MAC nor an 8-digit hex serial");
+    }
+    return r;
+}
+
+std::string ipText(std::uint32_t hostOrder) {
+    in_addr a{};
+    a.s_addr = htonl(hostOrder);
+    char buf[INET_ADDRSTRLEN] = {};
+    inet_ntop(AF_INET, &a, buf, sizeof(buf));
+    return buf;
+}
+
+}  // namespace
+
+ServeDaemon::ServeDaemon(config::Config config, std::unique_ptr<ClientStore> store)
+    : config_(std::make_shared<const config::Config>(std::move(config))), store_(std::move(store)) {
+    monitor_.setHistoryPerClient(config_->bootHistory);
+}
+
+ServeDaemon::~ServeDaemon() { stop(); }
+
+std::shared_ptr<const config::Config> ServeDaemon::config() const {
+    std::lock_guard lock(configMutex_);
+    return config_;
+}
+
+void ServeDaemon::start() {
+    const auto cfg = config();
+    if (cfg->tftpRoot.empty() || !fs::is_directory(cfg->tftpRoot)) {
+        throw std::runtime_error("tftp root '" + cfg->tftpRoot + "' is not a directory (set [tftp] root or --root)");
+    }
+    spdlog::set_level(spdlog::level::from_str(cfg->logLevel));
+    monitor_.start();
+    try {
+        // The dashboard first: it shows the other parts coming up.
+        web_ = std::make_unique<http::WebServer>(monitor_, monitor_.hub());
+        web_->start(cfg->httpListen.host, cfg->httpListen.port);
+        spdlog::info("HTTP_LISTEN role=dashboard addr={}:{}", cfg->httpListen.host, web_->port());
+
+        // TFTP: with one interface and no explicit listen address, bind that
+        // interface's address, so TFTP is not offered on every other network.
+        TftpServerConfig tc;
+        tc.listen = cfg->tftpListen.text();
+        if (cfg->tftpListen.host == "0.0.0.0" && cfg->interfaces.size() == 1) {
+            if (auto info = io::interfaceInfo(cfg->interfaces[0].name, true)) {
+                tc.listen = fmt::format("{}:{}", ipText(info->ip), cfg->tftpListen.port);
+            }
+        }
+        tc.root = cfg->tftpRoot;
+        tc.defaultDir = cfg->tftpDefaultDir;
+        tc.transfer.maxBlockSize = cfg->tftpMaxBlksize;
+        tc.transfer.maxWindowSize = cfg->tftpMaxWindowsize;
+        tc.transfer.defaultTimeout = std::chrono::milliseconds(cfg->tftpTimeoutMs);
+        tc.transfer.maxRetries = static_cast<int>(cfg->tftpRetries);
+        tc.maxTransfers = cfg->tftpMaxSessions;
+        auto tftp = TftpServer::create(tc);
+        if (!tftp) {
+            throw std::runtime_error(tftp.error().message);
+        }
+        tftp_ = std::move(*tftp);
+        tftp_->setEventSink(&monitor_);
+        refreshRegistry(true);
+        tftp_->start();
+        spdlog::info("TFTP_LISTEN addr={} root={}", tftp_->listenAddress(), cfg->tftpRoot);
+
+        if (!cfg->httpBootListen.empty()) {
+            httpBoot_ = std::make_unique<http::HttpBootServer>(
+                [this] {
+                    const auto c = config();
+                    return c->httpBootRoot.empty() ? c->tftpRoot : c->httpBootRoot;
+                },
+                &monitor_);
+            httpBoot_->start(cfg->httpBootListen.host, cfg->httpBootListen.port);
+            spdlog::info("HTTP_LISTEN role=boot addr={}:{}", cfg->httpBootListen.host,
+                         httpBoot_->port());
+        }
+
+        for (const auto& iface : cfg->interfaces) {
+            if (iface.dhcp == config::DhcpMode::Off) {
+                spdlog::info("DHCP_OFF if={}", iface.name);
+                continue;
+            }
+            DhcpServerConfig dc;
+            dc.interface = iface.name;
+            dc.mode = iface.dhcp == config::DhcpMode::Full ? core::dhcp::Mode::Full
+                                                           : core::dhcp::Mode::Proxy;
+            if (!iface.rangeFirst.empty()) {
+                dc.rangeFirst = ip4(iface.rangeFirst, iface.name + " range");
+                dc.rangeLast = ip4(iface.rangeLast, iface.name + " range");
+            }
+            dc.leaseTime = std::chrono::seconds(iface.leaseTime);
+            if (dc.mode == core::dhcp::Mode::Full) {
+                if (!iface.leaseDb.empty()) {
+                    dc.leaseDb = iface.leaseDb;
+                } else {
+                    fs::create_directories(cfg->stateDir);
+                    dc.leaseDb =
+                        (fs::path(cfg->stateDir) / ("dhcp-leases-" + iface.name + ".sqlite")).string();
+                }
+            }
+            for (const auto& r : iface.reservations) {
+                dc.reservations.push_back(parseReservation(r));
+            }
+            if (!iface.tftpAddress.empty()) {
+                dc.tftpIp = ip4(iface.tftpAddress, iface.name + " tftp_address");
+            }
+            dc.pxeMenuText = cfg->pxeMenuText;
+            dc.pxeBootfile = cfg->pxeBootfile;
+            if (!iface.router.empty()) {
+                dc.routers.push_back(ip4(iface.router, iface.name + " router"));
+            }
+            for (const auto& d : iface.dns) {
+                dc.dnsServers.push_back(ip4(d, iface.name + " dns"));
+            }
+            dc.domainName = iface.domain;
+            auto server = std::make_unique<DhcpServer>(dc, &monitor_);
+            server->start();
+            spdlog::info("DHCP_LISTEN if={} mode={}", iface.name, config::toString(iface.dhcp));
+            dhcp_.push_back(std::move(server));
+        }
+    } catch (...) {
+        stop();
+        throw;
+    }
+
+    monitor_.setGaugeProbe([this](core::metrics::Registry& m) {
+        if (tftp_) {
+            const auto c = tftp_->counters();
+            m.set("pinetboot_transfers_in_flight", {{"protocol", "tftp"}},
+                  static_cast<double>(c.transfersActive));
+            m.declare("pinetboot_tftp_refused_total",
+                      "TFTP requests or packets refused or dropped, by reason", core::metrics::Kind::Counter);
+            for (std::size_t i = 0; i < c.refused.size(); ++i) {
+                if (c.refused[i] != 0) {
+                    m.setTotal("pinetboot_tftp_refused_total",
+                               {{"reason", toString(static_cast<TftpRefusal>(i))}},
+                               static_cast<double>(c.refused[i]));
+                }
+            }
+            m.declare("pinetboot_tftp_retransmits_total", "TFTP packets sent again after a timeout",
+                      core::metrics::Kind::Counter);
+            m.setTotal("pinetboot_tftp_retransmits_total", {}, static_cast<double>(c.retransmits));
+        }
+        if (httpBoot_) {
+            m.set("pinetboot_transfers_in_flight", {{"protocol", "http"}},
+                  static_cast<double>(httpBoot_->inFlight()));
+        }
+    });
+    monitor_.setSeenHook([this](const std::string& serial, const std::string& mac,
+                                const std::string& model) {
+        bool isNew = false;
+        {
+            std::lock_guard lock(watchMutex_);
+            isNew = knownSerials_.count(serial) == 0;
+        }
+        if (isNew) {
+            spdlog::info("CLIENT_DISCOVERED serial={} mac={} model={}", serial, mac.empty() ? "-" : mac,
+                         model.empty() ? "-" : model);
+        }
+        std::lock_guard lock(storeMutex_);
+        if (store_) {
+            store_->recordSeen(serial, mac, model);
+        }
+    });
+    {
+        std::lock_guard lock(watchMutex_);
+        stopping_ = false;
+    }
+    watcher_ = std::thread([this] { watchRegistry(); });
+    started_ = true;
+    spdlog::info("SERVE_READY interfaces={} dashboard=http://{}:{}/", cfg->interfaces.size(),
+                 cfg->httpListen.host, web_->port());
+}
+
+void ServeDaemon::installResolver(const std::vector<daemon::KnownClient>& clients) {
+    const auto cfg = config();
+    const fs::path root = fs::weakly_canonical(cfg->tftpRoot);
+    std::map<std::string, std::string> bySerial;
+    std::map<std::string, std::string> byMac;
+    for (const auto& c : clients) {
+        if (c.bootDir.empty()) {
+            continue;
+        }
+        // The registry stores absolute boot directories; TFTP wants them
+        // relative to its root (it never serves outside it).
+        fs::path dir = c.bootDir;
+        std::string rel;
+        if (dir.is_absolute()) {
+            const auto r = fs::weakly_canonical(dir).lexically_relative(root);
+            if (r.empty() || *r.begin() == "..") {
+                spdlog::warn("REGISTRY_BOOT_DIR_OUTSIDE_ROOT serial={} boot_dir={} root={}", c.serial,
+                             c.bootDir, root.string());
+                continue;
+            }
+            rel = r.string();
+        } else {
+            rel = dir.lexically_normal().string();
+        }
+        if (!c.serial.empty()) {
+            bySerial[c.serial] = rel;
+        }
+        if (!c.mac.empty()) {
+            std::string dashed = c.mac;
+            for (auto& ch : dashed) {
+                ch = ch == ':' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+            }
+            byMac[dashed] = rel;
+        }
+    }
+    if (tftp_) {
+        tftp_->setResolver(std::make_shared<RegistryResolver>(cfg->tftpRoot, std::move(bySerial),
+                                                              std::move(byMac)));
+    }
+}
+
+void ServeDaemon::refreshRegistry(bool force) {
+    std::vector<daemon::KnownClient> clients;
+    std::int64_t version = 0;
+    {
+        std::lock_guard lock(storeMutex_);
+        if (store_) {
+            version = store_->version();
+            {
+                std::lock_guard wl(watchMutex_);
+                if (!force && version == seenVersion_) {
+                    return;
+                }
+            }
+            clients = store_->list();
+        } else if (!force) {
+            return;  // no registry: nothing can change
+        }
+    }
+    {
+        std::lock_guard wl(watchMutex_);
+        seenVersion_ = version;
+        knownSerials_.clear();
+        for (const auto& c : clients) {
+            knownSerials_.insert(c.serial);
+        }
+    }
+    installResolver(clients);
+    const auto n = clients.size();
+    monitor_.setKnownClients(std::move(clients));
+    spdlog::info("REGISTRY_LOADED clients={} version={}", n, version);
+}
+
+void ServeDaemon::watchRegistry() {
+    std::unique_lock lock(watchMutex_);
+    while (!stopping_) {
+        // 1 s: `client add` shows up within a second; a version read is one
+        // cheap SQLite statement.
+        watchCv_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_; });
+        if (stopping_) {
+            break;
+        }
+        lock.unlock();
+        try {
+            refreshRegistry(false);
+        } catch (const std::exception& e) {
+            spdlog::warn("REGISTRY_READ_FAILED error={}", e.what());
+        }
+        lock.lock();
+    }
+}
+
+void ServeDaemon::reload(config::Config next) {
+    const auto running = config();
+    const auto changes = config::restartOnlyChanges(*running, next);
+    if (!changes.empty()) {
+        std::string list;
+        for (const auto& c : changes) {
+            list += (list.empty() ? "" : ",") + c;
+        }
+        spdlog::warn("CONFIG_RESTART_NEEDED keys={} (running values kept until restart)", list);
+    }
+    // Keep what cannot change while running; take everything else.
+    config::Config merged = next;
+    merged.stateDir = running->stateDir;
+    merged.interfaces = running->interfaces;
+    merged.tftpRoot = running->tftpRoot;
+    merged.tftpDefaultDir = running->tftpDefaultDir;
+    merged.tftpListen = running->tftpListen;
+    merged.tftpMaxSessions = running->tftpMaxSessions;
+    merged.tftpMaxBlksize = running->tftpMaxBlksize;
+    merged.tftpMaxWindowsize = running->tftpMaxWindowsize;
+    merged.tftpTimeoutMs = running->tftpTimeoutMs;
+    merged.tftpRetries = running->tftpRetries;
+    merged.httpListen = running->httpListen;
+    merged.httpBootListen = running->httpBootListen;
+    merged.pxeMenuText = running->pxeMenuText;
+    merged.pxeBootfile = running->pxeBootfile;
+    {
+        std::lock_guard lock(configMutex_);
+        config_ = std::make_shared<const config::Config>(std::move(merged));
+    }
+    const auto now = config();
+    spdlog::set_level(spdlog::level::from_str(now->logLevel));
+    monitor_.setHistoryPerClient(now->bootHistory);
+    refreshRegistry(true);
+    spdlog::info("CONFIG_RELOADED file={} restart_needed={}",
+                 now->sourcePath.empty() ? "-" : now->sourcePath, changes.size());
+    monitor_.announce("reload", fmt::format("{{\"restart_needed\":{}}}", changes.size()));
+}
+
+void ServeDaemon::stop() {
+    {
+        std::lock_guard lock(watchMutex_);
+        stopping_ = true;
+    }
+    watchCv_.notify_all();
+    if (watcher_.joinable()) {
+        watcher_.join();
+    }
+    const bool wasStarted = started_;
+    started_ = false;
+    if (wasStarted) {
+        spdlog::info("SERVE_STOPPING draining transfers");
+    }
+    // No new boots first, then let running transfers finish.
+    std::string counters;
+    for (auto& d : dhcp_) {
+        d->stop();
+        counters += formatCounters(d->counters());
+    }
+    dhcp_.clear();
+    if (tftp_) {
+        // The Pi gives a file 30 s (spec 4.1), but a stopping service should not
+        // hang for that long: 5 s finishes any file of a normal boot on a LAN.
+        tftp_->stop(std::chrono::seconds(5));
+    }
+    if (httpBoot_) {
+        httpBoot_->stop();
+    }
+    monitor_.flush();
+    if (web_) {
+        web_->stop();
+    }
+    monitor_.stop();
+    if (tftp_ && wasStarted) {
+        const auto c = tftp_->counters();
+        // The same "name value" lines as the first `serve` printed (scripts read them).
+        std::cerr << counters << "tftp_transfers_started " << c.transfersStarted << '\n'
+                  << "tftp_transfers_ok " << c.finishedCount(core::TransferRecord::Result::Ok)
+                  << '\n';
+        spdlog::info("SERVE_STOPPED tftp_transfers={} tftp_ok={} tftp_active={}", c.transfersStarted,
+                     c.finishedCount(core::TransferRecord::Result::Ok), c.transfersActive);
+    }
+    tftp_.reset();
+    httpBoot_.reset();
+}
+
+std::uint16_t ServeDaemon::httpPort() const { return web_ ? web_->port() : 0; }
+std::uint16_t ServeDaemon::httpBootPort() const { return httpBoot_ ? httpBoot_->port() : 0; }
+std::string ServeDaemon::tftpAddress() const { return tftp_ ? tftp_->listenAddress() : ""; }
+
+}  // namespace pinet::app::serve

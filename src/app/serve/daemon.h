@@ -1,0 +1,101 @@
+#pragma once
+// ServeDaemon: everything `pinetboot serve` runs in one process.
+//
+//   per [[interface]]: a DhcpServer (proxy or full; none for dhcp = "off")
+//   one TftpServer (tftp.listen), directories from the client registry
+//   one HttpBootServer (http.boot_listen; off when empty)
+//   one WebServer (http.listen): dashboard, JSON API, SSE, /metrics, /healthz
+//   one BootMonitor: every DHCP packet and finished transfer flows into it
+//   a registry watcher: polls the registry's change counter every second, so
+//     `pinetboot client add/remove` takes effect without a restart
+//
+// Reload (SIGHUP) swaps in a new shared_ptr<const Config>: reloadable keys take
+// effect, restart-only keys are reported and kept; no server is restarted, so
+// transfers in flight continue. Stop drains: DHCP stops first (no new boots),
+// then TFTP and HTTP boot finish what is running (bounded), then the rest.
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "app/config/config.h"
+#include "app/daemon/boot_monitor.h"
+
+namespace pinet::app {
+class DhcpServer;
+class TftpServer;
+namespace http {
+class WebServer;
+class HttpBootServer;
+}  // namespace http
+}  // namespace pinet::app
+
+namespace pinet::app::serve {
+
+/// The client registry as the daemon needs it. Implemented over SQLite
+/// (registry_store.cc); tests may use a fake.
+class ClientStore {
+public:
+    virtual ~ClientStore() = default;
+    /// Changes whenever any process changed the registry (cheap to call).
+    virtual std::int64_t version() = 0;
+    virtual std::vector<daemon::KnownClient> list() = 0;
+    /// An unknown Pi showed up (or a known one was seen again).
+    virtual void recordSeen(const std::string& serial, const std::string& mac,
+                            const std::string& model) = 0;
+};
+
+class ServeDaemon {
+public:
+    /// @p store may be null (no registry: per-client folders under the root only).
+    ServeDaemon(config::Config config, std::unique_ptr<ClientStore> store);
+    ~ServeDaemon();
+    ServeDaemon(const ServeDaemon&) = delete;
+    ServeDaemon& operator=(const ServeDaemon&) = delete;
+
+    /// Starts every part. @throw std::runtime_error naming what failed (nothing
+    /// is left running then).
+    void start();
+    /// Applies a new configuration (SIGHUP).
+    void reload(config::Config config);
+    /// Re-reads the registry now (also part of reload).
+    void refreshRegistry(bool force);
+    /// Drains and stops everything.
+    void stop();
+
+    std::shared_ptr<const config::Config> config() const;
+    std::uint16_t httpPort() const;
+    std::uint16_t httpBootPort() const;
+    std::string tftpAddress() const;
+    daemon::BootMonitor& monitor() { return monitor_; }
+
+private:
+    void watchRegistry();
+    void installResolver(const std::vector<daemon::KnownClient>& clients);
+
+    mutable std::mutex configMutex_;
+    std::shared_ptr<const config::Config> config_;
+    std::unique_ptr<ClientStore> store_;
+    std::mutex storeMutex_;  ///< the store is used from the watcher and the monitor
+
+    daemon::BootMonitor monitor_;
+    std::vector<std::unique_ptr<DhcpServer>> dhcp_;
+    std::unique_ptr<TftpServer> tftp_;
+    std::unique_ptr<http::HttpBootServer> httpBoot_;
+    std::unique_ptr<http::WebServer> web_;
+
+    std::thread watcher_;
+    std::mutex watchMutex_;
+    std::condition_variable watchCv_;
+    bool stopping_ = false;
+    std::int64_t seenVersion_ = -1;
+    std::set<std::string> knownSerials_;
+    bool started_ = false;
+};
+
+}  // namespace pinet::app::serve
