@@ -10,7 +10,13 @@
 // continue), SIGTERM/SIGINT drain and exit. Logs go to stderr, one event per line
 // with a stable name first (DHCP_OFFER, TFTP_DONE, BOOT_DONE, ...).
 
+#include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <cstdlib>
 #include <filesystem>
@@ -47,7 +53,26 @@ struct ServeOptions {
     std::string httpBootListen;
     std::string bootRoot;
     std::string tftpListen;
+    std::string netns;
 };
+
+/// Moves the calling thread (and every thread and socket it creates later)
+/// into the network namespace @p name (`ip netns` name or a path).
+void enterNetns(const std::string& name) {
+    const std::string path = name.find('/') == std::string::npos ? "/run/netns/" + name : name;
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        throw std::runtime_error("--netns " + name + ": cannot open " + path + ": " +
+                                 std::strerror(errno));
+    }
+    const int rc = ::setns(fd, CLONE_NEWNET);
+    const int err = errno;
+    ::close(fd);
+    if (rc != 0) {
+        throw std::runtime_error("--netns " + name + ": setns: " + std::strerror(err));
+    }
+    spdlog::info("NETNS_ENTERED name={} (dashboard stays in the starting namespace)", name);
+}
 
 cfg::ListenAddress listenOrThrow(const std::string& text, const std::string& flag) {
     auto a = cfg::parseListenAddress(text);
@@ -173,7 +198,11 @@ int runServe(const ServeOptions& o) {
     }
     app::serve::ServeDaemon daemon(c, std::move(store));
     try {
-        daemon.start();
+        if (o.netns.empty()) {
+            daemon.start();
+        } else {
+            daemon.start([&o] { enterNetns(o.netns); });
+        }
     } catch (const std::exception& e) {
         printError(std::string("serve: ") + e.what());
         return kExitFailure;
@@ -238,6 +267,9 @@ void setupServe(CLI::App& app) {
                     "HTTP boot listen address on the boot LAN ([http] boot_listen)");
     cmd->add_option("--boot-root", opts->bootRoot, "HTTP boot directory ([http] boot_root)");
     cmd->add_option("--tftp-listen", opts->tftpListen, "TFTP listen address ([tftp] listen)");
+    cmd->add_option("--netns", opts->netns,
+                    "Bind the dashboard here, then serve DHCP/TFTP/HTTP boot inside this network "
+                    "namespace (`ip netns` name); used by scripts/demo.sh");
     cmd->callback([opts] { setExitCode(runServe(*opts)); });
 }
 

@@ -79,7 +79,7 @@ tr.empty { cursor:default; color:#8a93a0; }
 .wf-axis, .wf-row { display:grid; grid-template-columns: 260px 1fr 230px; align-items:center; }
 .wf-axis { color:#8a93a0; font-size:.8em; height:1.6em; }
 .wf-ticks { position:relative; height:100%; border-bottom:1px solid #dde2e8; }
-.wf-tick { position:absolute; bottom:0; transform:translateX(-50%); }
+.wf-tick { position:absolute; bottom:0; transform:translateX(-50%); white-space:nowrap; }
 .wf-row { height:1.55em; border-bottom:1px dotted #eef1f4; }
 .wf-row:hover { background:#f6f8fb; }
 .wf-label { overflow:hidden; text-overflow:ellipsis; white-space:nowrap; padding-right:.6em; font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size:.88em; }

@@ -109,7 +109,7 @@ std::shared_ptr<const config::Config> ServeDaemon::config() const {
     return config_;
 }
 
-void ServeDaemon::start() {
+void ServeDaemon::start(const std::function<void()>& afterDashboard) {
     const auto cfg = config();
     if (cfg->tftpRoot.empty() || !fs::is_directory(cfg->tftpRoot)) {
         throw std::runtime_error("tftp root '" + cfg->tftpRoot + "' is not a directory (set [tftp] root or --root)");
@@ -121,6 +121,9 @@ void ServeDaemon::start() {
         web_ = std::make_unique<http::WebServer>(monitor_, monitor_.hub());
         web_->start(cfg->httpListen.host, cfg->httpListen.port);
         spdlog::info("HTTP_LISTEN role=dashboard addr={}:{}", cfg->httpListen.host, web_->port());
+        if (afterDashboard) {
+            afterDashboard();
+        }
 
         // TFTP: with one interface and no explicit listen address, bind that
         // interface's address, so TFTP is not offered on every other network.

@@ -16,6 +16,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -59,8 +60,10 @@ public:
     ServeDaemon& operator=(const ServeDaemon&) = delete;
 
     /// Starts every part. @throw std::runtime_error naming what failed (nothing
-    /// is left running then).
-    void start();
+    /// is left running then). @p afterDashboard runs right after the dashboard
+    /// socket is bound and before anything else opens a socket (serve --netns
+    /// switches network namespace there, so the dashboard stays in the first one).
+    void start(const std::function<void()>& afterDashboard = {});
     /// Applies a new configuration (SIGHUP).
     void reload(config::Config config);
     /// Re-reads the registry now (also part of reload).

@@ -244,7 +244,10 @@ std::vector<Update> BootTracker::onDhcp(const DhcpEvent& e) {
     BootRecord* b = c.boots.empty() ? nullptr : &c.boots.back();
     if (b != nullptr) {
         const bool open = b->outcome == Outcome::InProgress;
-        const bool kernelDhcp = b->outcome == Outcome::KernelLoaded && b->end &&
+        // Linux's own ip=dhcp carries no option 97 (no model): it belongs to the
+        // boot that loaded the kernel. A bootloader DISCOVER (model known) is a new boot.
+        const bool bootloader = e.kind == DhcpEvent::Kind::Discover && e.model && !e.model->empty();
+        const bool kernelDhcp = !bootloader && b->outcome == Outcome::KernelLoaded && b->end &&
                                 e.time - *b->end < options_.kernelDhcpWindow;
         if (open && e.kind == DhcpEvent::Kind::Discover && !b->files.empty()) {
             closeFailed(c, *b, failureReason(*b, "board restarted"), updates);

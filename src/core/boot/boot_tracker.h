@@ -17,7 +17,7 @@
 // DHCP so far (retries). A boot ends as "kernel loaded" when a kernel*.img or
 // boot.img finishes; transfers within afterKernel of that (initramfs, the
 // firmware's re-reads) still belong to it, and so does DHCP within
-// kernelDhcpWindow (Linux's own ip=dhcp). A boot ends as "failed" when the board
+// kernelDhcpWindow unless it is a bootloader DISCOVER (Linux's own ip=dhcp). A boot ends as "failed" when the board
 // starts over (a new DISCOVER after files) or goes quiet for idleTimeout; the
 // reason is the last significant error ("start4.elf not found", "timeout
 // fetching kernel8.img"), or what was missing ("no TFTP request after DHCP").

@@ -127,12 +127,20 @@ TEST(BootTracker, KernelDhcpJoinsTheBootAndLaterTransferStartsANewOne) {
     BootTracker t;
     t.onEvent(dhcp(K::Discover, 0ms));
     t.onEvent(file("kernel8.img", R::Ok, 1s, "d9780558"));
-    t.onEvent(dhcp(K::Discover, 20s));  // Linux ip=dhcp
+    auto linux = dhcp(K::Discover, 20s);  // Linux ip=dhcp: no option 97, no model
+    linux.model.reset();
+    t.onEvent(linux);
     ASSERT_EQ(t.client("d9780558")->boots.size(), 1u);
     EXPECT_EQ(t.client("d9780558")->boots[0].dhcp.size(), 2u);
     const auto ups = t.onEvent(file("config.txt", R::Ok, 400s, "d9780558"));
     EXPECT_TRUE(ups[0].bootStarted);
     EXPECT_EQ(t.client("d9780558")->boots.size(), 2u);
+    // A bootloader DISCOVER (model from option 97) right after a kernel is a new boot.
+    t.onEvent(file("kernel8.img", R::Ok, 401s, "d9780558"));
+    const auto again = t.onEvent(dhcp(K::Discover, 410s));
+    ASSERT_FALSE(again.empty());
+    EXPECT_TRUE(again[0].bootStarted);
+    EXPECT_EQ(t.client("d9780558")->boots.size(), 3u);
 }
 
 TEST(BootTracker, HistoryIsBoundedPerClient) {

@@ -1,0 +1,213 @@
+#!/usr/bin/env bash
+# demo.sh - the pinetboot demo: a virtual boot LAN with several virtual Pis
+# booting from `pinetboot serve`, and the dashboard at http://127.0.0.1:8080
+# in this machine's own browser.
+#
+#   sudo ./scripts/demo.sh                 # runs until Ctrl-C
+#   sudo DEMO_SECONDS=60 ./scripts/demo.sh # exits by itself (tests, CI)
+#   DEMO_PORT=8081                         # another dashboard port
+#   DEMO_SKIP_SETUP=1                      # skip setup.sh (packages) and build.sh
+#
+# What it makes (and removes again on exit, Ctrl-C or error):
+#   - two network namespaces, pnb-demo-<pid>-srv and pnb-demo-<pid>-lan, joined by
+#     a veth pair (s0 10.213.N.1/24 <-> c0). All DHCP, TFTP and broadcast traffic
+#     stays on that veth: nothing is sent on this machine's own interfaces.
+#   - a scratch folder with a sample client tree (generated placeholder files
+#     named like the real ones) and a state directory for the client registry.
+#   - `pinetboot serve --netns pnb-demo-<pid>-srv`: serve binds its dashboard
+#     socket on 127.0.0.1 in the host namespace first, then moves into the server
+#     namespace for DHCP and TFTP (setns). So the browser reaches the dashboard
+#     directly, with no forwarder, and DHCP never touches a host interface.
+#   - `pinetboot probe` boards in the LAN namespace: a cm4, a pi4, a pi5, a Pi the
+#     server has never met (recorded as discovered, boots from the default tree)
+#     and a cm4 whose folder lacks start4.elf (fails: shown red with its reason).
+#     While the demo waits, one board reboots every 20 s so the page updates live.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO=$(pwd)
+PORT=${DEMO_PORT:-8080}
+SECONDS_LIMIT=${DEMO_SECONDS:-0}
+
+[ "$(id -u)" = 0 ] || { echo "demo.sh: must run as root (network namespaces): sudo $0" >&2; exit 1; }
+
+if [ "${DEMO_SKIP_SETUP:-0}" != 1 ]; then
+    ./scripts/setup.sh
+    ./scripts/build.sh
+fi
+PNB=$REPO/build/pinetboot
+[ -x "$PNB" ] || { echo "demo.sh: $PNB missing (build failed?)" >&2; exit 1; }
+
+# Until serve and probe exist, show the EEPROM demo instead of nothing.
+if ! "$PNB" probe --help >/dev/null 2>&1 || ! "$PNB" serve --help >/dev/null 2>&1; then
+    echo "demo.sh: this build has no serve/probe yet; running the EEPROM demo instead"
+    exec ./scripts/demo-eeprom.sh
+fi
+
+if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+    echo "demo.sh: 127.0.0.1:$PORT is already in use; set DEMO_PORT to another port" >&2
+    exit 1
+fi
+
+TAG="pnb-demo-$$"
+SRV="$TAG-srv"
+LAN="$TAG-lan"
+N=$(( ($$ % 200) + 20 ))
+NET="10.213.$N"
+W=$(mktemp -d "/tmp/$TAG.XXXXXX")
+chmod 755 "$W"
+PIDS=""
+
+cleanup() {
+    set +e
+    trap - EXIT INT TERM
+    for p in $PIDS; do kill "$p" 2>/dev/null; done
+    for p in $PIDS; do
+        for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+        kill -9 "$p" 2>/dev/null
+    done
+    for ns in "$LAN" "$SRV"; do
+        if ip netns list 2>/dev/null | awk '{print $1}' | grep -qx "$ns"; then
+            pids=$(ip netns pids "$ns" 2>/dev/null)
+            [ -n "$pids" ] && kill $pids 2>/dev/null && sleep 0.3
+            pids=$(ip netns pids "$ns" 2>/dev/null)
+            [ -n "$pids" ] && kill -9 $pids 2>/dev/null
+            ip netns del "$ns"
+        fi
+    done
+    [ "${DEMO_KEEP:-0}" = 1 ] && echo "demo.sh: kept $W" || rm -rf "$W"
+    echo "demo.sh: cleaned up (namespaces $SRV $LAN, scratch $W)"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+echo "demo.sh: creating the virtual LAN ($SRV <-> $LAN, $NET.0/24)"
+ip netns add "$SRV"
+ip netns add "$LAN"
+ip -n "$SRV" link set lo up
+ip -n "$LAN" link set lo up
+ip link add s0 netns "$SRV" type veth peer name c0 netns "$LAN"
+ip -n "$SRV" addr add "$NET.1/24" dev s0
+ip -n "$SRV" link set s0 up
+# The LAN end has an address too (like a switch port with a host on it); the
+# virtual boards answer ARP for their own leased addresses.
+ip -n "$LAN" addr add "$NET.2/24" dev c0
+ip -n "$LAN" link set c0 up
+
+# Sample client tree: placeholder bytes with the real names and plausible sizes
+# (spec netboot-protocol.md 4.3/4.4). Not firmware: nothing here boots real hardware.
+tree() {  # tree DIR MODEL [broken]
+    local d=$1 model=$2
+    mkdir -p "$d/overlays"
+    printf 'arm_64bit=1\nenable_uart=1\n' > "$d/config.txt"
+    echo "console=serial0,115200 root=/dev/nfs nfsroot=$NET.1:/srv/nfs/demo,vers=3 rw ip=dhcp rootwait" > "$d/cmdline.txt"
+    head -c 20000 /dev/urandom > "$d/overlays/overlay_map.dtb"
+    if [ "$model" = pi5 ]; then
+        head -c 80000 /dev/urandom > "$d/bcm2712-rpi-5-b.dtb"
+        head -c 2500000 /dev/urandom > "$d/kernel_2712.img"
+    else
+        [ "${3:-}" = broken ] || head -c 2300000 /dev/urandom > "$d/start4.elf"
+        head -c 5400 /dev/urandom > "$d/fixup4.dat"
+        head -c 55000 /dev/urandom > "$d/bcm2711-rpi-4-b.dtb"
+        head -c 55000 /dev/urandom > "$d/bcm2711-rpi-cm4.dtb"
+        head -c 2500000 /dev/urandom > "$d/kernel8.img"
+    fi
+}
+ROOT=$W/tftp
+tree "$ROOT/10000c04" cm4
+tree "$ROOT/10000004" pi4
+tree "$ROOT/10000005" pi5
+tree "$ROOT/10000bad" cm4 broken
+tree "$ROOT/default" pi4
+chmod -R a+rX "$ROOT"
+mkdir -p "$W/state"
+cat > "$W/pinetboot.toml" <<EOF
+# The demo's configuration (every key: docs/configuration.md).
+[server]
+log_level = "info"
+
+[[interface]]
+name = "s0"
+dhcp = "full"
+range = ["$NET.100", "$NET.199"]
+
+[tftp]
+root = "$ROOT"
+default_dir = "default"
+
+[http]
+listen = "127.0.0.1:$PORT"
+EOF
+"$PNB" check-config "$W/pinetboot.toml"
+
+# Known boards in the registry (when this build has `client`); the unknown
+# board is left out on purpose.
+if "$PNB" client --help >/dev/null 2>&1; then
+    export PINETBOOT_STATE_DIR=$W/state
+    "$PNB" client add 10000c04 --mac dc:a6:32:00:0c:04 --model cm4 --name demo-cm4 >/dev/null 2>&1 || true
+    "$PNB" client add 10000004 --mac dc:a6:32:00:00:04 --model pi4 --name demo-pi4 >/dev/null 2>&1 || true
+    "$PNB" client add 10000005 --mac 2c:cf:67:00:00:05 --model pi5 --name demo-pi5 >/dev/null 2>&1 || true
+    "$PNB" client add 10000bad --mac dc:a6:32:00:0b:ad --model cm4 --name demo-broken >/dev/null 2>&1 || true
+fi
+
+"$PNB" serve --config "$W/pinetboot.toml" --state-dir "$W/state" --netns "$SRV" \
+    > "$W/serve.out" 2> "$W/serve.log" &
+SERVE_PID=$!
+PIDS="$SERVE_PID"
+for _ in $(seq 1 100); do
+    grep -q "serve: ready" "$W/serve.out" 2>/dev/null && break
+    kill -0 "$SERVE_PID" 2>/dev/null || { echo "demo.sh: serve failed:" >&2; tail -5 "$W/serve.log" >&2; exit 1; }
+    sleep 0.1
+done
+grep -q "serve: ready" "$W/serve.out" || { echo "demo.sh: serve did not start" >&2; tail -5 "$W/serve.log" >&2; exit 1; }
+
+BOARDS=(
+    "cm4 10000c04 dc:a6:32:00:0c:04"
+    "pi4 10000004 dc:a6:32:00:00:04"
+    "pi5 10000005 2c:cf:67:00:00:05"
+    "pi4 1abcdef0 dc:a6:32:ab:cd:ef"
+    "cm4 10000bad dc:a6:32:00:0b:ad"
+)
+boot() {  # boot "MODEL SERIAL MAC" -> background probe, output in $W/probe-SERIAL.log
+    set -- $1
+    # Short DHCP/file timeouts: a failing board gives up in seconds, not minutes.
+    ip netns exec "$LAN" "$PNB" probe --interface c0 --model "$1" --serial "$2" --mac "$3" \
+        --dhcp-timeout 20 --file-timeout 5 > "$W/probe-$2.log" 2>&1 &
+    PIDS="$PIDS $!"
+}
+
+echo "demo.sh: booting ${#BOARDS[@]} virtual boards (cm4, pi4, pi5, an unknown pi4, a broken cm4)"
+for b in "${BOARDS[@]}"; do
+    boot "$b"
+    sleep 0.7
+done
+
+cat <<EOF
+
+  Dashboard:  http://127.0.0.1:$PORT/        (open it in your browser)
+  JSON API:   http://127.0.0.1:$PORT/api/v1/clients   /api/v1/boots   /api/v1/events
+  Metrics:    http://127.0.0.1:$PORT/metrics
+
+  Server log: $W/serve.log     Boards: $W/probe-*.log
+  One board reboots every 20 s. Press Ctrl-C to stop and remove everything.
+
+EOF
+
+start=$(date +%s)
+next=$((start + 20))
+i=0
+while :; do
+    now=$(date +%s)
+    if [ "$SECONDS_LIMIT" -gt 0 ] && [ $((now - start)) -ge "$SECONDS_LIMIT" ]; then
+        echo "demo.sh: DEMO_SECONDS=$SECONDS_LIMIT reached"
+        break
+    fi
+    kill -0 "$SERVE_PID" 2>/dev/null || { echo "demo.sh: serve exited:" >&2; tail -5 "$W/serve.log" >&2; exit 1; }
+    if [ "$now" -ge "$next" ]; then
+        boot "${BOARDS[$((i % 3))]}"
+        i=$((i + 1))
+        next=$((now + 20))
+    fi
+    sleep 1
+done
+exit 0
