@@ -1,7 +1,8 @@
 // Fuzz target: every device-to-host byte of rpiboot. The input is split into
 // control-IN replies that a simulated device returns to the real file server
 // (request decoding, metadata parsing, unknown commands, short replies), and
-// each reply is also fed to the pure decoders directly.
+// each reply is also fed to the pure decoders directly, including the
+// bootfiles.bin tar index.
 
 #include <cstddef>
 #include <cstdint>
@@ -12,6 +13,7 @@
 
 #include "core/usbboot/session.h"
 #include "proto/usbboot/messages.h"
+#include "proto/usbboot/tar.h"
 
 namespace {
 
@@ -78,6 +80,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         (void)lookupCandidates(req->name, "2711", "1-1.2");
     }
     (void)pu::decodeBootMessage(in);
+    if (auto members = pu::indexTar(in)) {
+        for (const auto& m : *members) {
+            // Every member must lie inside the input.
+            if (m.offset > size || m.size > size - m.offset) {
+                __builtin_trap();
+            }
+        }
+    }
     // The whole file server against fuzzer-chosen device replies.
     ReplayTransport t(in);
     SmallFs fs;

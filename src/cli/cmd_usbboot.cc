@@ -91,10 +91,25 @@ void runUsbbootCommand(const UsbbootArgs& args) {
         }
     }
     io::DiskFsView view(args.dir);
+    // rpiboot's bootfiles mode (spec 2.6 step 1): DIR/bootfiles.bin is a tar of <chip>/NAME.
+    std::shared_ptr<const core::usbboot::BootfilesArchive> bootfiles;
+    if (auto archive = view.read("bootfiles.bin")) {
+        auto loaded = core::usbboot::loadBootfiles(archive->data);
+        if (!loaded) {
+            printError(fmt::format("{}: {}", archive->source, loaded.error().message));
+            setExitCode(kExitFailure);
+            return;
+        }
+        bootfiles = *loaded;
+        std::cout << fmt::format("bootfiles mode: {} ({} files)", archive->source,
+                                 bootfiles->members.size())
+                  << std::endl;
+    }
     app::RunnerOptions opt;
-    opt.providerFor = [&view, &args](const core::usbboot::DeviceInfo& d) {
+    opt.providerFor = [&view, &args, bootfiles](const core::usbboot::DeviceInfo& d) {
         return std::make_unique<core::usbboot::LookupFileProvider>(
-            view, std::string(pu::chipPrefix(d.product)), args.overlay ? d.location : "");
+            view, std::string(pu::chipPrefix(d.product)), args.overlay ? d.location : "",
+            bootfiles);
     };
     opt.loop = args.loop;
     opt.port = args.port;

@@ -92,7 +92,39 @@ std::vector<std::string> lookupCandidates(std::string_view name, std::string_vie
     return out;
 }
 
+Result<std::shared_ptr<const BootfilesArchive>> loadBootfiles(
+    std::shared_ptr<const std::vector<std::uint8_t>> data) {
+    if (!data) {
+        return fail("bootfiles.bin: no data");
+    }
+    auto members = pu::indexTar(*data);
+    if (!members) {
+        return fail("bootfiles.bin: " + members.error().message);
+    }
+    auto archive = std::make_shared<BootfilesArchive>();
+    archive->data = std::move(data);
+    archive->members = std::move(*members);
+    return std::shared_ptr<const BootfilesArchive>(std::move(archive));
+}
+
 std::optional<ServedFile> LookupFileProvider::open(std::string_view name) {
+    if (bootfiles_ && !isRefusedName(name)) {
+        std::string_view bare = name;
+        while (!bare.empty() && bare.front() == '/') {
+            bare.remove_prefix(1);
+        }
+        const std::string rel = fmt::format("{}/{}", prefix_, bare);
+        if (auto f = fs_.read(rel)) {
+            return f;
+        }
+        if (const auto* m = pu::findTarMember(bootfiles_->members, rel)) {
+            const auto& d = *bootfiles_->data;
+            auto bytes = std::make_shared<const std::vector<std::uint8_t>>(
+                d.begin() + static_cast<long>(m->offset),
+                d.begin() + static_cast<long>(m->offset + m->size));
+            return ServedFile{"bootfiles.bin:" + m->name, std::move(bytes)};
+        }
+    }
     for (const auto& rel : lookupCandidates(name, prefix_, usbPath_)) {
         if (auto f = fs_.read(rel)) {
             return f;

@@ -14,7 +14,9 @@
 #include <vector>
 
 #include "core/usbboot/transport.h"
+#include "proto/error.h"
 #include "proto/usbboot/messages.h"
+#include "proto/usbboot/tar.h"
 
 namespace pinet::core::usbboot {
 
@@ -70,17 +72,34 @@ bool isRefusedName(std::string_view name);
 std::vector<std::string> lookupCandidates(std::string_view name, std::string_view prefix,
                                           std::string_view usbPath = {});
 
-/// FileProvider that applies lookupCandidates() over an FsView.
+/// rpiboot's bootfiles mode (spec 2.6 step 1): a ustar archive, bootfiles.bin,
+/// holding <chip>/NAME members.
+struct BootfilesArchive {
+    std::shared_ptr<const std::vector<std::uint8_t>> data;
+    std::vector<proto::usbboot::TarMember> members;
+};
+/// Indexes an archive; the error names what is wrong with it.
+Result<std::shared_ptr<const BootfilesArchive>> loadBootfiles(
+    std::shared_ptr<const std::vector<std::uint8_t>> data);
+
+/// FileProvider that applies rpiboot's lookup over an FsView: with a
+/// bootfiles archive first <prefix>/NAME on disk then in the archive, then
+/// lookupCandidates() on disk.
 class LookupFileProvider : public FileProvider {
 public:
-    LookupFileProvider(FsView& fs, std::string prefix, std::string usbPath = {})
-        : fs_(fs), prefix_(std::move(prefix)), usbPath_(std::move(usbPath)) {}
+    LookupFileProvider(FsView& fs, std::string prefix, std::string usbPath = {},
+                       std::shared_ptr<const BootfilesArchive> bootfiles = nullptr)
+        : fs_(fs),
+          prefix_(std::move(prefix)),
+          usbPath_(std::move(usbPath)),
+          bootfiles_(std::move(bootfiles)) {}
     std::optional<ServedFile> open(std::string_view name) override;
 
 private:
     FsView& fs_;
     std::string prefix_;
     std::string usbPath_;
+    std::shared_ptr<const BootfilesArchive> bootfiles_;
 };
 
 /// Events of the file server, for progress lines and logs.
