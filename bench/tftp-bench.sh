@@ -80,7 +80,7 @@ start_server() {
     pinetboot)
         # Limits raised: all bench clients share one source address.
         ip netns exec "$NS" "$PINETBOOT" tftp --root "$W/root" --listen 127.0.0.1:69 \
-            --max-per-source 100000 --rate-per-source 1000000 --max-transfers 100000 \
+            --max-per-source 100000 --rate-per-source 1000000 --max-transfers 100000 ${PINETBOOT_ARGS:-} \
             >"$W/pinetboot.out" 2>"$W/pinetboot.log" &
         SPID=$! ;;
     dnsmasq)

@@ -29,6 +29,7 @@ struct TftpOptions {
     std::size_t maxTransfers = 4096;
     std::size_t replySockets = 8;
     std::uint32_t testDropEvery = 0;
+    std::uint32_t coalesceUs = 200;
 };
 
 class LogSink final : public core::BootEventSink {
@@ -65,6 +66,7 @@ void runTftp(const TftpOptions& o) {
     cfg.maxTransfers = o.maxTransfers;
     cfg.replySockets = o.replySockets;
     cfg.testDropEvery = o.testDropEvery;
+    cfg.coalesce = std::chrono::microseconds(o.coalesceUs);
 
     // Block the stop signals before the loop thread exists, so that it
     // inherits the mask and sigwait() below receives them.
@@ -144,6 +146,10 @@ void setup(CLI::App& app) {
                     "Ephemeral reply ports shared by transfers")
         ->capture_default_str()
         ->check(CLI::Range(std::size_t{1}, std::size_t{256}));
+    cmd->add_option("--coalesce-us", opts->coalesceUs,
+                    "Under load, wait this long between loop turns to batch datagrams (0: off)")
+        ->capture_default_str()
+        ->check(CLI::Range(0u, 10000u));
     // Test hook, hidden from --help: drop every Nth outgoing datagram.
     cmd->add_option("--test-drop-every", opts->testDropEvery)->group("");
     cmd->callback([opts] { runTftp(*opts); });

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <ctime>
 #include <cstring>
 #include <unordered_map>
 
@@ -110,6 +111,7 @@ struct TftpServer::Impl {
     Clock::time_point earliestDeadline = Clock::time_point::max();
     Clock::time_point nextExpire{};
     TftpCounters local;  ///< updated by the loop, published once per turn
+    std::uint64_t lastTurnPackets = 0;
 
     mutable std::mutex publishedMutex;
     TftpCounters published;
@@ -281,8 +283,15 @@ void TftpServer::Impl::run() {
             auto ms = std::chrono::ceil<std::chrono::milliseconds>(wakeAt - now).count();
             timeoutMs = static_cast<int>(std::clamp<std::int64_t>(ms, 0, 60000));
         }
+        if (lastTurnPackets >= config.coalesceThreshold && config.coalesce.count() > 0 &&
+            sessions.size() >= config.coalesceMinTransfers && timeoutMs != 0) {
+            timespec ts{0, static_cast<long>(config.coalesce.count()) * 1000};
+            ::nanosleep(&ts, nullptr);
+            timeoutMs = 0;  // whatever arrived meanwhile is handled now
+        }
         int n = ::epoll_wait(epollFd.get(), events.data(), static_cast<int>(events.size()),
                              timeoutMs);
+        std::uint64_t packetsBefore = local.packetsIn;
         if (n < 0 && errno != EINTR) {
             spdlog::error("tftp: epoll_wait: {}", std::strerror(errno));
             break;
@@ -327,6 +336,7 @@ void TftpServer::Impl::run() {
             limiter.expire(now);
             nextExpire = now + std::chrono::seconds(10);
         }
+        lastTurnPackets = local.packetsIn - packetsBefore;
         // Counters first, so that whoever sees our replies sees them counted.
         publish();
         flush();

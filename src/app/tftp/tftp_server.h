@@ -43,6 +43,16 @@ struct TftpServerConfig {
     /// SO_RCVBUF/SO_SNDBUF per socket: room for a burst of ACKs from hundreds
     /// of clients between two loop turns.
     int socketBufferBytes = 4 << 20;
+    /// Interrupt moderation: with at least coalesceMinTransfers transfers
+    /// running and a loop turn that handled at least coalesceThreshold
+    /// datagrams, sleep this long before waiting again, so the next turn
+    /// drains a bigger batch. Each sleep/wake is a context switch, which
+    /// dominated the per-packet CPU under load in profiles (docs/benchmarks.md).
+    /// With fewer transfers, lockstep clients wait on every round trip, so the
+    /// loop never sleeps then. 0 = off.
+    std::chrono::microseconds coalesce{200};
+    std::uint32_t coalesceThreshold = 8;
+    std::size_t coalesceMinTransfers = 32;
     /// Test hook: drop every Nth outgoing datagram (0 = off).
     std::uint32_t testDropEvery = 0;
 };
