@@ -27,9 +27,9 @@ struct TftpOptions {
     std::uint32_t maxWindowSize = 64;
     std::uint32_t timeoutMs = 1000;
     std::size_t maxTransfers = 4096;
-    std::size_t replySockets = 8;
+    std::size_t replySockets = 4;
     std::uint32_t testDropEvery = 0;
-    std::uint32_t coalesceUs = 200;
+    std::uint32_t coalesceUs = 300;
 };
 
 class LogSink final : public core::BootEventSink {

@@ -39,7 +39,7 @@ struct TftpServerConfig {
     /// Reply sockets (ephemeral ports) shared by transfers, round robin. Each
     /// transfer gets a port other than the listen port (RFC 1350 TID); a
     /// client port reused within a few transfers still sees a new server port.
-    std::size_t replySockets = 8;
+    std::size_t replySockets = 4;
     /// SO_RCVBUF/SO_SNDBUF per socket: room for a burst of ACKs from hundreds
     /// of clients between two loop turns.
     int socketBufferBytes = 4 << 20;
@@ -50,7 +50,7 @@ struct TftpServerConfig {
     /// dominated the per-packet CPU under load in profiles (docs/benchmarks.md).
     /// With fewer transfers, lockstep clients wait on every round trip, so the
     /// loop never sleeps then. 0 = off.
-    std::chrono::microseconds coalesce{200};
+    std::chrono::microseconds coalesce{300};
     std::uint32_t coalesceThreshold = 8;
     std::size_t coalesceMinTransfers = 32;
     /// Test hook: drop every Nth outgoing datagram (0 = off).
