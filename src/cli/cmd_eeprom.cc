@@ -320,13 +320,12 @@ void setupApply(CLI::App& eeprom) {
             if (!o->pubkey.empty()) {
                 opt.pubkeyPem = ae::NamedBytes{o->pubkey, readInput(o->pubkey, "public key")};
             }
-            auto out = ae::applyConfig(img.bytes, opt);
-            if (!out) {
-                throw Failure{fmt::format("{}: {}", o->image, out.error().message)};
+            // In place: the loaded copy is ours, and a 2 MiB copy is a third of the run time.
+            if (auto r = ae::applyConfigInPlace(img.bytes, opt); !r) {
+                throw Failure{fmt::format("{}: {}", o->image, r.error().message)};
             }
-            writeOutput(o->out, *out);
-            std::cout << fmt::format("{}: written ({} bytes, sha256 {})\n", o->out, out->size(),
-                                     io::sha256Hex(*out));
+            writeOutput(o->out, img.bytes);
+            std::cout << fmt::format("{}: written ({} bytes)\n", o->out, img.bytes.size());
         });
     });
 }
@@ -369,16 +368,15 @@ void setupSet(CLI::App& eeprom) {
             lintBeforeWrite(text, name, o->force);
             ae::ApplyOptions opt;
             opt.config = ae::NamedBytes{name, {text.begin(), text.end()}};
-            auto out = ae::applyConfig(img.bytes, opt);
-            if (!out) {
-                throw Failure{fmt::format("{}: {}", o->image, out.error().message)};
+            if (auto r = ae::applyConfigInPlace(img.bytes, opt); !r) {
+                throw Failure{fmt::format("{}: {}", o->image, r.error().message)};
             }
-            writeOutput(o->out, *out);
+            writeOutput(o->out, img.bytes);
             for (const auto& c : changes) {
                 std::cout << c << '\n';
             }
             std::cout << fmt::format("{}: written ({} bytes, config {} bytes)\n", o->out,
-                                     out->size(), text.size());
+                                     img.bytes.size(), text.size());
         });
     });
 }

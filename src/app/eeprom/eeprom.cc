@@ -43,7 +43,7 @@ std::optional<std::uint64_t> parseUnsigned(std::string_view s, std::uint64_t max
     return v;
 }
 
-Result<pe::ImageLayout> reparse(const std::vector<std::uint8_t>& image) {
+Result<pe::ImageLayout> reparse(std::span<const std::uint8_t> image) {
     return pe::parseImage(image);  // standard sizes only, like the tool
 }
 
@@ -68,6 +68,13 @@ Result<LoadedImage> loadImage(const std::filesystem::path& path) {
 Result<std::vector<std::uint8_t>> applyConfig(std::span<const std::uint8_t> image,
                                               const ApplyOptions& options) {
     std::vector<std::uint8_t> out(image.begin(), image.end());
+    if (auto r = applyConfigInPlace(out, options); !r) {
+        return tl::unexpected(r.error());
+    }
+    return out;
+}
+
+Result<void> applyConfigInPlace(std::span<std::uint8_t> out, const ApplyOptions& options) {
     auto layout = reparse(out);
     if (!layout) {
         return tl::unexpected(layout.error());
@@ -79,7 +86,7 @@ Result<std::vector<std::uint8_t>> applyConfig(std::span<const std::uint8_t> imag
         }
     }
     if (!options.config) {
-        return out;  // --digest / --pubkey are ignored without --config (upstream)
+        return {};  // --digest / --pubkey are ignored without --config (upstream)
     }
     auto replace = [&](std::string_view target, const NamedBytes& src,
                        std::span<const std::uint8_t> content) -> Result<void> {
@@ -116,7 +123,7 @@ Result<std::vector<std::uint8_t>> applyConfig(std::span<const std::uint8_t> imag
             return tl::unexpected(r.error());
         }
     }
-    return out;
+    return {};
 }
 
 Result<std::uint32_t> parseTimestamp(std::string_view text) {

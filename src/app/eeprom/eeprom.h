@@ -61,6 +61,10 @@ struct ApplyOptions {
 Result<std::vector<std::uint8_t>> applyConfig(std::span<const std::uint8_t> image,
                                               const ApplyOptions& options);
 
+/// The same, modifying @p image in place (no 2 MiB copy; used by the CLI). On error the image
+/// may be partly updated: callers discard it.
+Result<void> applyConfigInPlace(std::span<std::uint8_t> image, const ApplyOptions& options);
+
 /// Parses a timestamp argument like Python int(): optional sign, decimal digits; must fit u32.
 Result<std::uint32_t> parseTimestamp(std::string_view text);
 

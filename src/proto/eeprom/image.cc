@@ -148,7 +148,7 @@ bool isNonZero(std::span<const std::uint8_t> content) {
     return std::any_of(content.begin(), content.end(), [](std::uint8_t b) { return b != 0; });
 }
 
-Result<void> replaceFile(std::vector<std::uint8_t>& image, const ImageLayout& layout,
+Result<void> replaceFile(std::span<std::uint8_t> image, const ImageLayout& layout,
                          std::string_view name, std::span<const std::uint8_t> content,
                          std::string_view sourceName) {
     const std::size_t n = content.size();
@@ -224,7 +224,7 @@ std::vector<std::uint8_t> encodeTimestamp(std::uint32_t value) {
     return out;
 }
 
-Result<void> setTimestamp(std::vector<std::uint8_t>& image, const ImageLayout& layout,
+Result<void> setTimestamp(std::span<std::uint8_t> image, const ImageLayout& layout,
                           std::uint32_t value) {
     if (image.size() != layout.size || image.size() < 8) {
         return fail("image does not match its parsed layout");

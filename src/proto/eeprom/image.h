@@ -105,13 +105,13 @@ bool isNonZero(std::span<const std::uint8_t> content);
 /// size error (`src file <sourceName> is too large ...`). Only `bootcode.bin`/`bootsys`
 /// would be exempt from the 4076-byte limit, and those are not supported here.
 /// On error @p image is unchanged. The layout must be re-parsed afterwards.
-Result<void> replaceFile(std::vector<std::uint8_t>& image, const ImageLayout& layout,
+Result<void> replaceFile(std::span<std::uint8_t> image, const ImageLayout& layout,
                          std::string_view name, std::span<const std::uint8_t> content,
                          std::string_view sourceName);
 
 /// Writes the update timestamp @p value (spec 1.8): into the read-only and partition A
 /// `updatetime` files if the former exists, else into the last 8 bytes of the image.
-Result<void> setTimestamp(std::vector<std::uint8_t>& image, const ImageLayout& layout,
+Result<void> setTimestamp(std::span<std::uint8_t> image, const ImageLayout& layout,
                           std::uint32_t value);
 
 /// The 8 timestamp bytes: u32 LE ~v then u32 LE v (spec 1.8).
