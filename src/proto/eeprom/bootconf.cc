@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
 #include <cctype>
 #include <map>
 
@@ -440,7 +441,10 @@ const KeySpec* findKey(std::string_view name) {
     return nullptr;
 }
 
-std::size_t editDistance(std::string_view a, std::string_view b) {
+namespace {
+/// Levenshtein distance, giving up (returning limit + 1) once every cell of a row exceeds
+/// @p limit: the distance can only grow from there.
+std::size_t boundedEditDistance(std::string_view a, std::string_view b, std::size_t limit) {
     std::vector<std::size_t> prev(b.size() + 1);
     std::vector<std::size_t> cur(b.size() + 1);
     for (std::size_t j = 0; j <= b.size(); ++j) {
@@ -448,13 +452,23 @@ std::size_t editDistance(std::string_view a, std::string_view b) {
     }
     for (std::size_t i = 1; i <= a.size(); ++i) {
         cur[0] = i;
+        std::size_t rowMin = cur[0];
         for (std::size_t j = 1; j <= b.size(); ++j) {
             std::size_t sub = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
             cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
+            rowMin = std::min(rowMin, cur[j]);
+        }
+        if (rowMin > limit) {
+            return limit + 1;
         }
         std::swap(prev, cur);
     }
     return prev[b.size()];
+}
+}  // namespace
+
+std::size_t editDistance(std::string_view a, std::string_view b) {
+    return boundedEditDistance(a, b, SIZE_MAX - 1);
 }
 
 std::optional<std::string_view> nearestKey(std::string_view name) {
@@ -462,7 +476,14 @@ std::optional<std::string_view> nearestKey(std::string_view name) {
     std::optional<std::string_view> best;
     std::size_t bestDist = kMaxSuggestDistance + 1;
     for (const auto& k : kKeys) {
-        std::size_t d = editDistance(u, k.name);
+        // The distance is at least the length difference: skip hopeless pairs (and keep
+        // lint linear on long garbage lines).
+        const std::size_t lenDiff = u.size() > k.name.size() ? u.size() - k.name.size()
+                                                            : k.name.size() - u.size();
+        if (lenDiff > kMaxSuggestDistance) {
+            continue;
+        }
+        std::size_t d = boundedEditDistance(u, k.name, kMaxSuggestDistance);
         if (d < bestDist) {
             bestDist = d;
             best = k.name;
