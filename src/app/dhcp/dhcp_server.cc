@@ -25,6 +25,9 @@ namespace {
 constexpr std::size_t kReceiveBuffer = 4096;
 // How often leases are expired and the stop flag is checked when idle.
 constexpr int kTickMs = 1000;
+// Datagrams handled per turn: one lease transaction each; small enough that replies leave
+// within a millisecond or two of their request.
+constexpr std::size_t kBatch = 64;
 }  // namespace
 
 DhcpServer::DhcpServer(DhcpServerConfig config, core::BootEventSink* sink)
@@ -126,8 +129,16 @@ void DhcpServer::run() {
         if (n <= 0 || (fds[0].revents & POLLIN) == 0) {
             continue;
         }
-        // Drain what is queued (bounded, so the stop request is seen under a flood).
-        for (int i = 0; i < 256; ++i) {
+        // Drain what is queued (bounded, so the stop request is seen under a flood). The
+        // batch's lease writes are committed in one transaction before any ACK leaves, so a
+        // client never holds an ACK for a lease the database does not have.
+        std::vector<cd::Outcome> outcomes;
+        if (store_) {
+            if (auto r = store_->beginBatch(); !r) {
+                spdlog::warn("dhcp: {}", r.error().message);
+            }
+        }
+        for (std::size_t i = 0; i < kBatch; ++i) {
             auto dg = socket_->receive(buf);
             if (!dg) {
                 break;
@@ -136,7 +147,15 @@ void DhcpServer::run() {
                 wrongInterface_.fetch_add(1, std::memory_order_relaxed);
                 continue;
             }
-            auto out = responder_->handle(std::span(buf.data(), dg->size), config_.interface, now);
+            outcomes.push_back(
+                responder_->handle(std::span(buf.data(), dg->size), config_.interface, now));
+        }
+        if (store_) {
+            if (auto r = store_->commitBatch(); !r) {
+                spdlog::warn("dhcp: {}", r.error().message);
+            }
+        }
+        for (const auto& out : outcomes) {
             if (out.reply) {
                 const auto bytes = d::serialize(out.reply->packet);
                 const cd::Ip4 dst = out.reply->broadcast ? 0xffffffffu : out.reply->unicastIp;

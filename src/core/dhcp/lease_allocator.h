@@ -36,6 +36,9 @@ public:
     virtual Result<std::vector<Lease>> loadAll() = 0;
     virtual Result<void> put(const Lease& lease) = 0;
     virtual Result<void> erase(const Mac& mac) = 0;
+    /// Group the writes of one batch of packets into one transaction (optional).
+    virtual Result<void> beginBatch() { return {}; }
+    virtual Result<void> commitBatch() { return {}; }
 };
 
 struct Reservation {

@@ -116,4 +116,28 @@ Result<void> SqliteLeaseStore::erase(const core::dhcp::Mac& mac) {
     return {};
 }
 
+Result<void> SqliteLeaseStore::beginBatch() {
+    if (inBatch_) {
+        return {};
+    }
+    if (sqlite3_exec(db_.get(), "BEGIN", nullptr, nullptr, nullptr) != SQLITE_OK) {
+        return fail(error("begin"));
+    }
+    inBatch_ = true;
+    return {};
+}
+
+Result<void> SqliteLeaseStore::commitBatch() {
+    if (!inBatch_) {
+        return {};
+    }
+    inBatch_ = false;
+    if (sqlite3_exec(db_.get(), "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+        auto e = error("commit");
+        sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+        return fail(e);
+    }
+    return {};
+}
+
 }  // namespace pinet::io

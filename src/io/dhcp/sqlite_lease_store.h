@@ -22,6 +22,8 @@ public:
     Result<std::vector<core::dhcp::Lease>> loadAll() override;
     Result<void> put(const core::dhcp::Lease& lease) override;
     Result<void> erase(const core::dhcp::Mac& mac) override;
+    Result<void> beginBatch() override;
+    Result<void> commitBatch() override;
 
 private:
     struct DbClose {
@@ -39,6 +41,7 @@ private:
     std::unique_ptr<sqlite3, DbClose> db_;
     Stmt put_;
     Stmt erase_;
+    bool inBatch_ = false;
 };
 
 }  // namespace pinet::io

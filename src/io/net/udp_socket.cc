@@ -35,6 +35,11 @@ Result<UdpSocket> UdpSocket::open(const std::string& interface, std::uint16_t po
                      static_cast<socklen_t>(interface.size())) != 0) {
         return fail(sysError("SO_BINDTODEVICE " + interface));
     }
+    // Room for a burst (a boot storm, a load test) between two turns of the event loop;
+    // the kernel caps it at net.core.rmem_max/wmem_max.
+    const int bufBytes = 4 << 20;
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &bufBytes, sizeof bufBytes);
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDBUF, &bufBytes, sizeof bufBytes);
     sockaddr_in sin{};
     sin.sin_family = AF_INET;
     sin.sin_port = htons(port);
