@@ -38,7 +38,8 @@ PNB=$REPO/build/pinetboot
 [ -x "$PNB" ] || { echo "demo.sh: $PNB missing (build failed?)" >&2; exit 1; }
 
 # Until serve and probe exist, show the EEPROM demo instead of nothing.
-if ! "$PNB" probe --help >/dev/null 2>&1 || ! "$PNB" serve --help >/dev/null 2>&1; then
+has_cmd() { "$PNB" --help 2>&1 | grep -qE "^ +$1( |\$)"; }
+if ! has_cmd probe || ! has_cmd serve; then
     echo "demo.sh: this build has no serve/probe yet; running the EEPROM demo instead"
     exec ./scripts/demo-eeprom.sh
 fi
@@ -142,7 +143,7 @@ EOF
 
 # Known boards in the registry (when this build has `client`); the unknown
 # board is left out on purpose.
-if "$PNB" client --help >/dev/null 2>&1; then
+if has_cmd client; then
     export PINETBOOT_STATE_DIR=$W/state
     "$PNB" client add 10000c04 --mac dc:a6:32:00:0c:04 --model cm4 --name demo-cm4 >/dev/null 2>&1 || true
     "$PNB" client add 10000004 --mac dc:a6:32:00:00:04 --model pi4 --name demo-pi4 >/dev/null 2>&1 || true

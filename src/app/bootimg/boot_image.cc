@@ -1,0 +1,165 @@
+#include "app/bootimg/boot_image.h"
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "app/eeprom/eeprom.h"
+#include "io/crypto.h"
+#include "io/file.h"
+
+extern char** environ;
+
+namespace pinet::app::bootimg {
+
+namespace fs = std::filesystem;
+
+// Why mkfs.fat + mcopy rather than our own FAT writer: dosfstools' mkfs.fat is
+// the reference FAT formatter (it picks FAT12/16/32 and the geometry for the
+// size, which is where hand-written writers go wrong), and mtools writes into
+// the image without mounting it (no root, no loop device). Both are small
+// Debian packages already needed by the tests (fsck.fat, mdir), and building a
+// boot.img is an offline step, not a hot path.
+
+namespace {
+
+/// Runs argv (no shell), stdout/stderr to /dev/null except the first error line
+/// we return. Returns the exit status or an error.
+Result<void> runTool(const std::vector<std::string>& args) {
+    std::vector<char*> argv;
+    for (const auto& a : args) {
+        argv.push_back(const_cast<char*>(a.c_str()));
+    }
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+    pid_t pid = 0;
+    const int rc = posix_spawnp(&pid, argv[0], &fa, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0) {
+        return fail(fmt::format("{}: cannot run ({}); install dosfstools and mtools (scripts/setup.sh)",
+                                args[0], std::strerror(rc)));
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        std::string cmd;
+        for (const auto& a : args) {
+            cmd += (cmd.empty() ? "" : " ") + a;
+        }
+        return fail(fmt::format("{} failed (status {})", cmd, status));
+    }
+    return {};
+}
+
+}  // namespace
+
+Result<BootImageResult> buildBootImage(const BootImageOptions& o) {
+    std::error_code ec;
+    if (!fs::is_directory(o.sourceDir, ec)) {
+        return fail(fmt::format("{}: not a directory", o.sourceDir.string()));
+    }
+    // Size: the files rounded up to 4 KiB clusters, plus room for FATs and
+    // directories (1/16 + 1 MiB), at least 4 MiB (mkfs.fat's FAT12/16 range).
+    std::uint64_t content = 0;
+    std::uint64_t rounded = 0;
+    std::size_t entries = 0;
+    for (auto it = fs::recursive_directory_iterator(o.sourceDir, ec); !ec && it != fs::end(it);
+         it.increment(ec)) {
+        ++entries;
+        if (it->is_symlink(ec)) {
+            return fail(fmt::format("{}: symlinks are not copied into a FAT image", it->path().string()));
+        }
+        if (it->is_regular_file(ec)) {
+            const auto sz = it->file_size(ec);
+            content += sz;
+            rounded += (sz + 4095) / 4096 * 4096;
+        }
+    }
+    if (ec) {
+        return fail(fmt::format("{}: {}", o.sourceDir.string(), ec.message()));
+    }
+    const std::uint64_t overhead = rounded / 16 + entries * 4096 + (1u << 20);
+    std::uint64_t kib = std::max<std::uint64_t>((rounded + overhead) / 1024 + 1, 4096);
+    if (kib * 1024 > kMaxBootImageBytes) {
+        return fail(fmt::format("{}: {} bytes of files make a boot.img over the {} byte limit the "
+                                "bootloader loads (spec 5); use a smaller folder",
+                                o.sourceDir.string(), content, kMaxBootImageBytes));
+    }
+    std::optional<io::RsaKey> key;
+    if (o.keyPem) {
+        auto k = io::RsaKey::loadPemFile(*o.keyPem);
+        if (!k) {
+            return fail(k.error().message);
+        }
+        if (!k->hasPrivate()) {
+            return fail(fmt::format("{}: a private key is needed to sign", o.keyPem->string()));
+        }
+        key = std::move(*k);
+    }
+
+    const fs::path out = fs::absolute(o.output);
+    fs::path sig = out;
+    sig.replace_extension(".sig");
+    const fs::path tmp = out.parent_path() / ("." + out.filename().string() + ".tmp");
+    fs::remove(tmp, ec);
+    auto cleanup = [&] { fs::remove(tmp, ec); };
+    if (auto r = runTool({"mkfs.fat", "-C", "-n", o.volumeLabel, tmp.string(), std::to_string(kib)}); !r) {
+        cleanup();
+        return fail(r.error().message);
+    }
+    for (const auto& entry : fs::directory_iterator(o.sourceDir, ec)) {
+        // -s recursive, -p keep attributes, -Q stop at the first error, -m keep times.
+        if (auto r = runTool({"mcopy", "-i", tmp.string(), "-s", "-p", "-Q", "-m", entry.path().string(), "::/"});
+            !r) {
+            cleanup();
+            return fail(r.error().message);
+        }
+    }
+    auto bytes = io::readFile(tmp);
+    if (!bytes) {
+        cleanup();
+        return fail(bytes.error().message);
+    }
+    auto ts = eeprom::defaultTimestamp();
+    if (!ts) {
+        cleanup();
+        return fail(ts.error().message);
+    }
+    eeprom::DigestOptions d;
+    d.timestamp = *ts;
+    d.signingKey = key ? &*key : nullptr;
+    auto sigText = eeprom::makeDigest(*bytes, d);
+    if (!sigText) {
+        cleanup();
+        return fail(sigText.error().message);
+    }
+    fs::rename(tmp, out, ec);
+    if (ec) {
+        cleanup();
+        return fail(fmt::format("{}: {}", out.string(), ec.message()));
+    }
+    const std::vector<std::uint8_t> sigBytes(sigText->begin(), sigText->end());
+    if (auto w = io::writeFileAtomic(sig, sigBytes); !w) {
+        return fail(w.error().message);
+    }
+    BootImageResult res;
+    res.image = out;
+    res.sig = sig;
+    res.imageBytes = bytes->size();
+    res.contentBytes = content;
+    res.signedWithKey = key.has_value();
+    return res;
+}
+
+}  // namespace pinet::app::bootimg

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# HTTP boot (BOOT_ORDER mode 7, spec netboot-protocol.md 5) end to end:
+#  - `pinetboot image bootimg` builds boot.img (fsck.fat -n accepts it; mtools
+#    reads every file back byte-identical) and a boot.sig signed with an RSA-2048 key;
+#  - `pinetboot serve --http-boot` in a namespace serves <path>/boot.sig and
+#    <path>/boot.img with Content-Length, no chunking, no redirect;
+#  - a client in the other namespace downloads both (as the bootloader does: sig
+#    first), and the signature verifies (openssl and `pinetboot eeprom verify`);
+#  - the downloads are in the boot record (protocol http) and in /metrics.
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib/dhcp_lab.sh"
+. "$HERE/lib/boot_tree.sh"
+PINETBOOT=${PINETBOOT:?}
+lab_up shttp
+SERIAL=40000005
+mkdir -p "$W/tftp" "$W/http/$SERIAL" "$W/state"
+make_boot_tree "$W/src" "$SERIAL" pi5
+openssl genrsa -out "$W/key.pem" 2048 2>/dev/null && openssl rsa -in "$W/key.pem" -pubout -out "$W/pub.pem" 2>/dev/null \
+    || bad "openssl genrsa"
+
+"$PINETBOOT" image bootimg "$W/src/$SERIAL" -o "$W/http/$SERIAL/boot.img" --key "$W/key.pem" > "$W/bootimg.out" 2>&1 \
+    && ok "bootimg: $(head -1 "$W/bootimg.out")" || bad "bootimg: $(cat "$W/bootimg.out")"
+fsck.fat -n "$W/http/$SERIAL/boot.img" > "$W/fsck.out" 2>&1 && ok "fsck.fat -n accepts boot.img" || bad "fsck.fat: $(cat "$W/fsck.out")"
+mkdir -p "$W/back"
+mcopy -i "$W/http/$SERIAL/boot.img" -s -n "::/*" "$W/back/" 2>/dev/null
+diff -r "$W/src/$SERIAL" "$W/back" > "$W/diff.out" 2>&1 && ok "mtools reads back every file identically" || bad "read back differs: $(head -3 "$W/diff.out")"
+grep -q '^rsa2048: [0-9a-f]\{512\}$' "$W/http/$SERIAL/boot.sig" && ok "boot.sig has an rsa2048 line" || bad "boot.sig: $(cat "$W/http/$SERIAL/boot.sig")"
+# Bad input: a missing folder is one clear line and writes nothing.
+out=$("$PINETBOOT" image bootimg "$W/nope" -o "$W/x.img" 2>&1); rc=$?
+[ $rc != 0 ] && echo "$out" | grep -q "nope: not a directory" && [ ! -e "$W/x.img" ] && ok "bootimg refuses a missing folder" || bad "bootimg missing folder: rc $rc $out"
+
+PORT=$(( 20000 + ($$ % 20000) ))
+lab_bg "$SRV" "$W/serve.log" "$PINETBOOT" serve --interface s0 --root "$W/tftp" --state-dir "$W/state" \
+    --http "127.0.0.1:$PORT" --http-boot "$SRV_IP:8080" --boot-root "$W/http"
+SERVE_PID=$LAST_PID
+wait_for "$W/serve.log" "serve: ready" 10 || { bad "serve start: $(tail -3 "$W/serve.log")"; finish serve_http_boot; }
+
+# As the bootloader: boot.sig, then boot.img, plain HTTP/1.1, no redirects followed.
+ip netns exec "$CLI" curl -sS --max-time 30 -D "$W/sig.h" -o "$W/got.sig" "http://$SRV_IP:8080/$SERIAL/boot.sig" || bad "GET boot.sig"
+ip netns exec "$CLI" curl -sS --max-time 60 -H 'Accept-Encoding: gzip' -D "$W/img.h" -o "$W/got.img" "http://$SRV_IP:8080/$SERIAL/boot.img" || bad "GET boot.img"
+size=$(stat -c %s "$W/http/$SERIAL/boot.img")
+grep -qi "^HTTP/1.1 200" "$W/img.h" && grep -qi "^Content-Length: $size" "$W/img.h" && ! grep -qi "^Transfer-Encoding" "$W/img.h" \
+    && ! grep -qi "^Content-Encoding" "$W/img.h" && ! grep -qi "^Location" "$W/img.h" \
+    && ok "boot.img: 200, Content-Length $size, not chunked, not compressed" || bad "boot.img headers: $(tr '\r\n' '  ' < "$W/img.h")"
+grep -qi "^Content-Length: $(stat -c %s "$W/http/$SERIAL/boot.sig")" "$W/sig.h" && ok "boot.sig has Content-Length" || bad "boot.sig headers"
+cmp -s "$W/got.img" "$W/http/$SERIAL/boot.img" && ok "boot.img downloaded intact" || bad "boot.img differs"
+[ "$(head -1 "$W/got.sig")" = "$(sha256sum "$W/got.img" | cut -d' ' -f1)" ] && ok "boot.sig sha256 matches the download" || bad "sha256 line"
+sed -n 's/^rsa2048: //p' "$W/got.sig" | xxd -r -p > "$W/sig.bin"
+openssl dgst -sha256 -verify "$W/pub.pem" -signature "$W/sig.bin" "$W/got.img" > "$W/verify.out" 2>&1 \
+    && ok "rsa2048 signature verifies (openssl)" || bad "openssl verify: $(cat "$W/verify.out")"
+"$PINETBOOT" eeprom verify -k "$W/pub.pem" "$W/got.img" "$W/got.sig" > "$W/pv.out" 2>&1 \
+    && ok "rsa2048 signature verifies (pinetboot eeprom verify)" || bad "eeprom verify: $(cat "$W/pv.out")"
+code=$(ip netns exec "$CLI" curl -s -o /dev/null -w '%{http_code}' "http://$SRV_IP:8080/$SERIAL/kernel_2712.img")
+[ "$code" = 403 ] && ok "other files are not served over HTTP boot (403)" || bad "kernel over http: $code"
+code=$(ip netns exec "$CLI" curl -s -o /dev/null -w '%{http_code}' "http://$SRV_IP:8080/ffffffff/boot.img")
+[ "$code" = 404 ] && ok "missing boot.img is 404" || bad "missing: $code"
+# Corrupt one byte of a copy: the signature must no longer verify.
+cp "$W/got.img" "$W/bad.img"; printf '\x00' | dd of="$W/bad.img" bs=1 seek=1000 conv=notrunc 2>/dev/null
+printf '\xff' | dd of="$W/bad.img" bs=1 seek=1001 conv=notrunc 2>/dev/null
+openssl dgst -sha256 -verify "$W/pub.pem" -signature "$W/sig.bin" "$W/bad.img" >/dev/null 2>&1 \
+    && bad "a corrupted image verified" || ok "a corrupted image does not verify"
+
+sleep 1.5
+ip netns exec "$SRV" curl -sf "http://127.0.0.1:$PORT/api/v1/clients/$SERIAL" > "$W/client.json" || bad "API client $SERIAL"
+/usr/bin/python3 - "$W/client.json" <<'P' && ok "boot record: boot.sig + boot.img over http, kernel loaded" || bad "boot record: $(head -c 400 "$W/client.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+files = [(f["protocol"], f["path"], f["result"]) for f in d["boots"][0]["files"]]
+assert ("http", "40000005/boot.sig", "ok") in files and ("http", "40000005/boot.img", "ok") in files, files
+assert d["boots"][0]["outcome"] == "kernel_loaded", d["boots"][0]["outcome"]
+P
+ip netns exec "$SRV" curl -sf "http://127.0.0.1:$PORT/metrics" > "$W/metrics.txt"
+grep -q '^pinetboot_transfers_total{protocol="http",result="ok"} 2$' "$W/metrics.txt" && ok "metrics: 2 http transfers ok" \
+    || bad "metrics: $(grep 'protocol="http"' "$W/metrics.txt" | tr '\n' ' ')"
+lab_kill "$SERVE_PID"
+finish serve_http_boot
