@@ -107,6 +107,9 @@ storm() {  # name
             --mac dc:a6:32:20:00:00 --count "$STORM" --dhcp-timeout 60 2>&1)
     echo "$out" > "$W/storm.$1.txt"
     echo "| $1 | $(echo "$out" | grep '^storm:' | sed 's/^storm: //') |"
+    # Why boards failed, grouped (numbers blanked so equal causes group together).
+    echo "$out" | grep '^verdict [0-9a-f]*:' | sed 's/^verdict [0-9a-f]*: //; s/[0-9][0-9.]*/N/g' \
+        | sort | uniq -c | sed "s/^/    $1 failures: /" >&2
 }
 echo
 echo "## boot storm: probe --count $STORM (pi4, $KERNEL_MB MB kernel, files at the TFTP root)"
