@@ -56,7 +56,9 @@ TEST_F(TarTest, IndexesRegularFilesWithPrefixAndCaseInsensitiveLookup) {
 }
 
 TEST_F(TarTest, TruncatedOrCorruptArchivesAreErrors) {
-    const auto* m = findTarMember(*indexTar(archive_), "2711/start4.elf");
+    const auto idx = indexTar(archive_);
+    ASSERT_TRUE(idx.has_value());
+    const auto* m = findTarMember(*idx, "2711/start4.elf");
     ASSERT_NE(m, nullptr);
     auto cut = std::vector<std::uint8_t>(archive_.begin(),
                                          archive_.begin() + static_cast<long>(m->offset + 100));
