@@ -20,7 +20,7 @@ TEST_PKGS=(iproute2 iputils-ping procps openssl xxd python3 bc time
     tftp-hpa atftp atftpd curl
     qemu-system-x86 ipxe-qemu
     nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-utils
-    dosfstools mtools fdisk e2fsprogs xz-utils
+    dosfstools mtools fdisk e2fsprogs xz-utils attr libcap2-bin
     umockdev kea-admin kea-dhcp4-server
     chromium fonts-dejavu-core)
 

@@ -1,0 +1,316 @@
+#include "app/image/image_store.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "app/settings.h"
+#include "io/ext4/ext4_extract.h"
+#include "io/fd.h"
+#include "io/file.h"
+#include "io/fs/read_at_file.h"
+#include "io/fs/tree_copy.h"
+#include "io/xz/xz_reader.h"
+#include "proto/disk/fat.h"
+#include "proto/disk/partition_table.h"
+
+namespace pinet::app {
+
+namespace fs = std::filesystem;
+using proto::disk::PartitionKind;
+
+namespace {
+
+std::string supportedModels(const fs::path& boot) {
+    // Device trees the firmware loads per model (netboot-protocol.md 4.3, 4.4).
+    struct M {
+        const char* model;
+        const char* dtb;
+    };
+    static constexpr M kModels[] = {{"pi4", "bcm2711-rpi-4-b.dtb"},
+                                    {"cm4", "bcm2711-rpi-cm4.dtb"},
+                                    {"pi400", "bcm2711-rpi-400.dtb"},
+                                    {"pi5", "bcm2712-rpi-5-b.dtb"},
+                                    {"cm5", "bcm2712-rpi-cm5-cm5io.dtb"}};
+    std::string out;
+    for (const auto& m : kModels) {
+        if (fs::exists(boot / m.dtb)) {
+            out += (out.empty() ? "" : " ") + std::string(m.model);
+        }
+    }
+    return out;
+}
+
+Result<std::uint64_t> extractFat(const proto::disk::ReadAt& disk,
+                                 const proto::disk::Partition& part, const fs::path& dest,
+                                 std::string& fsName, const ImportProgress& progress) {
+    auto vol = proto::disk::FatVolume::open(
+        proto::disk::sliceReader(disk, part.offset, part.size), part.size);
+    if (!vol) {
+        return fail(fmt::format("boot partition {}: {}", part.number, vol.error().message));
+    }
+    fsName = std::string(proto::disk::fatTypeName(vol->type()));
+    std::uint64_t files = 0;
+    std::uint64_t bytes = 0;
+    std::vector<std::pair<fs::path, std::int64_t>> dirTimes;
+    auto r = vol->walk([&](const std::string& path, const proto::disk::FatEntry& e) -> Result<void> {
+        fs::path p = dest / path;
+        if (e.directory) {
+            if (::mkdir(p.c_str(), 0755) != 0) {
+                return fail(fmt::format("{}: mkdir: {}", p.string(), std::strerror(errno)));
+            }
+            dirTimes.emplace_back(p, e.mtime);
+            return {};
+        }
+        io::Fd out(::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+        if (!out) {
+            return fail(fmt::format("{}: create: {}", p.string(), std::strerror(errno)));
+        }
+        auto w = vol->readFile(e, [&](std::span<const std::uint8_t> d) -> Result<void> {
+            if (::write(out.get(), d.data(), d.size()) != static_cast<ssize_t>(d.size())) {
+                return fail(fmt::format("{}: write: {}", p.string(), std::strerror(errno)));
+            }
+            bytes += d.size();
+            if (progress) {
+                progress("boot", bytes, part.size);
+            }
+            return {};
+        });
+        if (!w) {
+            return fail(fmt::format("boot partition: {}: {}", path, w.error().message));
+        }
+        std::array<timespec, 2> t = {timespec{e.mtime, 0}, timespec{e.mtime, 0}};
+        ::futimens(out.get(), t.data());
+        files++;
+        return {};
+    });
+    if (!r) {
+        return tl::unexpected(r.error());
+    }
+    // Directory times last: creating files inside changed them.
+    for (auto it = dirTimes.rbegin(); it != dirTimes.rend(); ++it) {
+        std::array<timespec, 2> t = {timespec{it->second, 0}, timespec{it->second, 0}};
+        ::utimensat(AT_FDCWD, it->first.c_str(), t.data(), 0);
+    }
+    return files;
+}
+
+ImageInfo infoFromJson(const fs::path& dir, const nlohmann::json& j) {
+    ImageInfo i;
+    i.dir = dir;
+    i.name = j.value("name", dir.filename().string());
+    i.source = j.value("source", "");
+    i.importedAt = j.value("imported_at", std::int64_t{0});
+    i.table = j.value("table", "");
+    i.diskId = j.value("disk_id", "");
+    i.bootPartuuid = j.value("boot_partuuid", "");
+    i.rootPartuuid = j.value("root_partuuid", "");
+    i.bootFs = j.value("boot_fs", "");
+    i.bootFiles = j.value("boot_files", std::uint64_t{0});
+    i.rootFiles = j.value("root_files", std::uint64_t{0});
+    i.rootBytes = j.value("root_bytes", std::uint64_t{0});
+    i.models = j.value("models", "");
+    return i;
+}
+
+}  // namespace
+
+bool isValidImageName(const std::string& name) {
+    if (name.empty() || name.size() > 64 || std::isalnum(static_cast<unsigned char>(name[0])) == 0) {
+        return false;
+    }
+    return std::all_of(name.begin(), name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '_' || c == '-';
+    });
+}
+
+Result<ImageInfo> importImage(const fs::path& stateDir, const fs::path& file,
+                              const std::string& name, std::int64_t now,
+                              const ImportProgress& progress) {
+    if (!isValidImageName(name)) {
+        return fail(fmt::format("image name \"{}\" is not valid (letters, digits, '.', '_', '-')",
+                                name));
+    }
+    StatePaths paths{stateDir};
+    fs::path final = paths.images() / name;
+    std::error_code ec;
+    if (fs::exists(final, ec)) {
+        return fail(fmt::format("image \"{}\" already exists (pinetboot image remove {} first)",
+                                name, name));
+    }
+    fs::create_directories(paths.images(), ec);
+    if (ec) {
+        return fail(fmt::format("{}: {}", paths.images().string(), ec.message()));
+    }
+    auto xz = io::isXzFile(file);
+    if (!xz) {
+        return tl::unexpected(xz.error());
+    }
+    // Built here, renamed to images/NAME at the end; removed on any failure.
+    io::TempDir tmp(".import-" + name, paths.images());
+    fs::path disk = file;
+    if (*xz) {
+        disk = tmp.path() / "disk.img";
+        auto n = io::decompressXz(file, disk, [&](std::uint64_t d, std::uint64_t t) {
+            if (progress) {
+                progress("decompress", d, t);
+            }
+        });
+        if (!n) {
+            return tl::unexpected(n.error());
+        }
+    }
+    auto reader = io::openReadAt(disk);
+    if (!reader) {
+        return tl::unexpected(reader.error());
+    }
+    auto table = proto::disk::parsePartitionTable(reader->read, reader->size);
+    if (!table) {
+        return fail(fmt::format("{}: {}", file.string(), table.error().message));
+    }
+    const proto::disk::Partition* boot = nullptr;
+    const proto::disk::Partition* root = nullptr;
+    std::string seen;
+    for (const auto& p : table->partitions) {
+        seen += fmt::format("{}{}={} ({})", seen.empty() ? "" : ", ", p.number,
+                            proto::disk::partitionKindName(p.kind), p.type);
+        if (boot == nullptr && (p.kind == PartitionKind::Fat || p.kind == PartitionKind::Efi)) {
+            boot = &p;
+        } else if (root == nullptr && p.kind == PartitionKind::Linux) {
+            root = &p;
+        }
+    }
+    if (boot == nullptr) {
+        return fail(fmt::format("{}: no FAT boot partition (partitions: {})", file.string(), seen));
+    }
+    if (root == nullptr) {
+        return fail(fmt::format("{}: no Linux root partition (partitions: {})", file.string(), seen));
+    }
+    ImageInfo info;
+    info.name = name;
+    info.dir = final;
+    info.source = fs::absolute(file).string();
+    info.importedAt = now;
+    info.table = table->kind == proto::disk::TableKind::Gpt ? "gpt" : "mbr";
+    info.diskId = table->diskId;
+    info.bootPartuuid = boot->partuuid;
+    info.rootPartuuid = root->partuuid;
+
+    fs::path bootDir = tmp.path() / "boot";
+    if (::mkdir(bootDir.c_str(), 0755) != 0) {
+        return fail(fmt::format("{}: mkdir: {}", bootDir.string(), std::strerror(errno)));
+    }
+    auto bootFiles = extractFat(reader->read, *boot, bootDir, info.bootFs, progress);
+    if (!bootFiles) {
+        return fail(fmt::format("{}: {}", file.string(), bootFiles.error().message));
+    }
+    info.bootFiles = *bootFiles;
+
+    fs::path rootDir = tmp.path() / "root";
+    if (::mkdir(rootDir.c_str(), 0700) != 0) {
+        return fail(fmt::format("{}: mkdir: {}", rootDir.string(), std::strerror(errno)));
+    }
+    auto stats = io::extractExt4(disk, root->offset, root->size, rootDir,
+                                 [&](std::uint64_t d, std::uint64_t t) {
+                                     if (progress) {
+                                         progress("root", d, t);
+                                     }
+                                 });
+    if (!stats) {
+        return fail(fmt::format("{}: {}", file.string(), stats.error().message));
+    }
+    info.rootFiles = stats->files + stats->directories + stats->symlinks + stats->specials +
+                     stats->hardlinks;
+    info.rootBytes = stats->bytes;
+    info.models = supportedModels(bootDir);
+    reader->read = nullptr;  // close the image before deleting a decompressed copy
+    if (*xz) {
+        fs::remove(disk, ec);
+    }
+    nlohmann::json j = {{"name", info.name},
+                        {"source", info.source},
+                        {"imported_at", info.importedAt},
+                        {"table", info.table},
+                        {"disk_id", info.diskId},
+                        {"boot_partuuid", info.bootPartuuid},
+                        {"root_partuuid", info.rootPartuuid},
+                        {"boot_fs", info.bootFs},
+                        {"boot_files", info.bootFiles},
+                        {"root_files", info.rootFiles},
+                        {"root_bytes", info.rootBytes},
+                        {"models", info.models}};
+    if (auto w = io::writeFileAtomic(tmp.path() / "image.json", j.dump(2) + "\n"); !w) {
+        return tl::unexpected(w.error());
+    }
+    if (::chmod(tmp.path().c_str(), 0755) != 0 ||
+        ::rename(tmp.path().c_str(), final.c_str()) != 0) {
+        return fail(fmt::format("{}: cannot move the import into place: {}", final.string(),
+                                std::strerror(errno)));
+    }
+    tmp.release();
+    return info;
+}
+
+Result<ImageInfo> findImage(const fs::path& stateDir, const std::string& name) {
+    if (!isValidImageName(name)) {
+        return fail(fmt::format("image name \"{}\" is not valid", name));
+    }
+    fs::path dir = StatePaths{stateDir}.images() / name;
+    auto raw = io::readFile(dir / "image.json");
+    if (!raw) {
+        return fail(fmt::format("no image \"{}\" (pinetboot image list shows the imported ones)",
+                                name));
+    }
+    auto j = nlohmann::json::parse(raw->begin(), raw->end(), nullptr, false);
+    if (j.is_discarded() || !j.is_object()) {
+        return fail(fmt::format("{}: not valid JSON", (dir / "image.json").string()));
+    }
+    return infoFromJson(dir, j);
+}
+
+Result<std::vector<ImageInfo>> listImages(const fs::path& stateDir) {
+    std::vector<ImageInfo> out;
+    fs::path dir = StatePaths{stateDir}.images();
+    std::error_code ec;
+    if (!fs::exists(dir, ec)) {
+        return out;
+    }
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+        std::string n = e.path().filename().string();
+        if (n.empty() || n[0] == '.') {
+            continue;  // imports in progress, trash
+        }
+        if (auto i = findImage(stateDir, n)) {
+            out.push_back(std::move(*i));
+        }
+    }
+    if (ec) {
+        return fail(fmt::format("{}: {}", dir.string(), ec.message()));
+    }
+    std::sort(out.begin(), out.end(),
+              [](const ImageInfo& a, const ImageInfo& b) { return a.name < b.name; });
+    return out;
+}
+
+Result<void> removeImage(const fs::path& stateDir, const std::string& name) {
+    auto info = findImage(stateDir, name);
+    if (!info) {
+        return tl::unexpected(info.error());
+    }
+    // Rename first so the image disappears at once, even if deleting takes long.
+    fs::path trash = StatePaths{stateDir}.images() / (".trash-" + name + "-" + std::to_string(::getpid()));
+    if (::rename(info->dir.c_str(), trash.c_str()) != 0) {
+        return fail(fmt::format("{}: cannot remove: {}", info->dir.string(), std::strerror(errno)));
+    }
+    return io::removeTree(trash);
+}
+
+}  // namespace pinet::app

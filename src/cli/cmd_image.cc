@@ -1,0 +1,136 @@
+// pinetboot image import|list|remove: OS images in the state directory.
+
+#include <chrono>
+#include <iostream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "app/image/image_store.h"
+#include "cli/command.h"
+#include "cli/progress.h"
+#include "io/registry/registry.h"
+
+namespace pinet::cli {
+
+namespace {
+
+struct ImageOpts {
+    std::string stateDir;
+    std::string file;
+    std::string name;
+    bool json = false;
+    bool force = false;
+};
+
+void doImport(const ImageOpts& o) {
+    std::string dir = stateDir(o.stateDir);
+    ProgressBar bar;
+    auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+    auto r = app::importImage(dir, o.file, o.name, now,
+                              [&](const std::string& s, std::uint64_t d, std::uint64_t t) {
+                                  bar.update(s, d, t);
+                              });
+    bar.finish();
+    if (!r) {
+        printError(r.error().message);
+        setExitCode(kExitFailure);
+        return;
+    }
+    std::cout << fmt::format(
+        "imported {}: {} table, boot {} ({} files, PARTUUID {}), root ext4 ({} entries, {:.1f} "
+        "MiB, PARTUUID {}), models: {}\n",
+        r->name, r->table, r->bootFs, r->bootFiles, r->bootPartuuid, r->rootFiles,
+        static_cast<double>(r->rootBytes) / 1048576.0, r->rootPartuuid,
+        r->models.empty() ? "none found" : r->models);
+}
+
+void doList(const ImageOpts& o) {
+    auto r = app::listImages(stateDir(o.stateDir));
+    if (!r) {
+        printError(r.error().message);
+        setExitCode(kExitFailure);
+        return;
+    }
+    if (o.json) {
+        nlohmann::json arr = nlohmann::json::array();
+        for (const auto& i : *r) {
+            arr.push_back({{"name", i.name},
+                           {"path", i.dir.string()},
+                           {"source", i.source},
+                           {"imported_at", i.importedAt},
+                           {"table", i.table},
+                           {"boot_partuuid", i.bootPartuuid},
+                           {"root_partuuid", i.rootPartuuid},
+                           {"root_bytes", i.rootBytes},
+                           {"models", i.models}});
+        }
+        std::cout << arr.dump(2) << '\n';
+        return;
+    }
+    for (const auto& i : *r) {
+        std::cout << fmt::format("{:<20} {:>4} {:>10.1f} MiB  models: {:<20} {}\n", i.name,
+                                 i.table, static_cast<double>(i.rootBytes) / 1048576.0,
+                                 i.models.empty() ? "-" : i.models, i.source);
+    }
+}
+
+void doRemove(const ImageOpts& o) {
+    std::string dir = stateDir(o.stateDir);
+    auto reg = io::Registry::open(dir);
+    if (!reg) {
+        printError(reg.error().message);
+        setExitCode(kExitFailure);
+        return;
+    }
+    auto clients = reg->list();
+    if (!clients) {
+        printError(clients.error().message);
+        setExitCode(kExitFailure);
+        return;
+    }
+    std::string users;
+    for (const auto& c : *clients) {
+        if (c.image == o.name) {
+            users += (users.empty() ? "" : ", ") + c.serial;
+        }
+    }
+    if (!users.empty()) {
+        printError(fmt::format("image {} is used by client(s) {}: remove them first", o.name, users));
+        setExitCode(kExitFailure);
+        return;
+    }
+    if (auto r = app::removeImage(dir, o.name); !r) {
+        printError(r.error().message);
+        setExitCode(kExitFailure);
+        return;
+    }
+    std::cout << "removed image " << o.name << '\n';
+}
+
+void setup(CLI::App& app) {
+    auto opts = std::make_shared<ImageOpts>();
+    auto* cmd = app.add_subcommand("image", "Import OS images (.img, .img.xz) and manage them");
+    cmd->require_subcommand(1);
+    auto* imp = cmd->add_subcommand("import", "Import FILE.img[.xz] without mounting it");
+    imp->add_option("file", opts->file, "Image file (.img or .img.xz)")->required();
+    imp->add_option("--name", opts->name, "Name of the imported image")->required();
+    imp->add_option("--state-dir", opts->stateDir, "State directory");
+    imp->callback([opts] { doImport(*opts); });
+    auto* ls = cmd->add_subcommand("list", "List imported images");
+    ls->add_option("--state-dir", opts->stateDir, "State directory");
+    ls->add_flag("--json", opts->json, "JSON output");
+    ls->callback([opts] { doList(*opts); });
+    auto* rm = cmd->add_subcommand("remove", "Remove an imported image");
+    rm->add_option("name", opts->name, "Image name")->required();
+    rm->add_option("--state-dir", opts->stateDir, "State directory");
+    rm->callback([opts] { doRemove(*opts); });
+}
+
+}  // namespace
+
+PINET_COMMAND(60, setup);
+
+}  // namespace pinet::cli

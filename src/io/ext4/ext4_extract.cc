@@ -1,0 +1,451 @@
+#include "io/ext4/ext4_extract.h"
+
+// libext2fs is C; its headers use a few constructs our warnings reject.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpedantic"
+#pragma GCC diagnostic ignored "-Wshadow"
+#include <ext2fs/ext2fs.h>
+#pragma GCC diagnostic pop
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "io/fd.h"
+
+namespace pinet::io {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Copy buffer: large enough that libext2fs reads whole extents at a time.
+constexpr std::size_t kChunk = 1 << 20;
+// Directory nesting limit: a corrupt image could contain a directory cycle.
+constexpr int kMaxDepth = 256;
+
+std::string errText(errcode_t code) { return error_message(code); }
+
+/// Owns an ext2_filsys.
+class FileSystem {
+public:
+    explicit FileSystem(ext2_filsys fsys) : fs_(fsys) {}
+    ~FileSystem() {
+        if (fs_ != nullptr) {
+            ext2fs_close_free(&fs_);
+        }
+    }
+    FileSystem(const FileSystem&) = delete;
+    FileSystem& operator=(const FileSystem&) = delete;
+    [[nodiscard]] ext2_filsys get() const { return fs_; }
+
+private:
+    ext2_filsys fs_;
+};
+
+/// Owns an ext2_file_t.
+class File {
+public:
+    File() = default;
+    ~File() {
+        if (f_ != nullptr) {
+            ext2fs_file_close(f_);
+        }
+    }
+    File(const File&) = delete;
+    File& operator=(const File&) = delete;
+    ext2_file_t* out() { return &f_; }
+    [[nodiscard]] ext2_file_t get() const { return f_; }
+
+private:
+    ext2_file_t f_ = nullptr;
+};
+
+/// Owns an xattr handle.
+class Xattrs {
+public:
+    Xattrs() = default;
+    ~Xattrs() {
+        if (h_ != nullptr) {
+            ext2fs_xattrs_close(&h_);
+        }
+    }
+    Xattrs(const Xattrs&) = delete;
+    Xattrs& operator=(const Xattrs&) = delete;
+    ext2_xattr_handle** out() { return &h_; }
+    [[nodiscard]] ext2_xattr_handle* get() const { return h_; }
+
+private:
+    ext2_xattr_handle* h_ = nullptr;
+};
+
+struct Inode {
+    ext2_inode_large raw{};
+    [[nodiscard]] ext2_inode* base() { return reinterpret_cast<ext2_inode*>(&raw); }
+    [[nodiscard]] std::uint16_t mode() const { return raw.i_mode; }
+    [[nodiscard]] std::uint64_t size() const {
+        return raw.i_size | (std::uint64_t{raw.i_size_high} << 32);
+    }
+};
+
+/// Kernel inode time: 32-bit seconds plus, in large inodes, an "extra" word
+/// with 2 epoch bits and 30 nanosecond bits (ext4 disk layout, "Inode Timestamps").
+timespec inodeTime(const ext2_inode_large& in, std::uint32_t secs, std::uint32_t extra,
+                   std::size_t extraOffset) {
+    timespec ts{};
+    ts.tv_sec = static_cast<std::int32_t>(secs);
+    std::size_t need = extraOffset + 4 - EXT2_GOOD_OLD_INODE_SIZE;
+    if (in.i_extra_isize >= need) {
+        ts.tv_sec += static_cast<time_t>(std::int64_t{extra & 3U} << 32);
+        ts.tv_nsec = static_cast<long>(extra >> 2);
+    }
+    return ts;
+}
+
+struct Walker {
+    ext2_filsys fsys;
+    ProgressFn progress;
+    Ext4Stats stats;
+    std::unordered_map<ext2_ino_t, std::string> seen;  // inode -> first path (hard links)
+    std::vector<std::uint8_t> buf = std::vector<std::uint8_t>(kChunk);
+    bool largeInodes = false;
+
+    Result<void> readInode(ext2_ino_t ino, Inode& out) {
+        std::memset(&out.raw, 0, sizeof(out.raw));
+        errcode_t e = ext2fs_read_inode_full(fsys, ino, out.base(), sizeof(out.raw));
+        if (e != 0) {
+            return fail(fmt::format("inode {}: {}", ino, errText(e)));
+        }
+        return {};
+    }
+
+    Result<void> copyData(ext2_ino_t ino, Inode& in, const std::string& dest) {
+        Fd out(::open(dest.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+        if (!out) {
+            return fail(fmt::format("{}: cannot create: {}", dest, std::strerror(errno)));
+        }
+        File f;
+        errcode_t e = ext2fs_file_open2(fsys, ino, in.base(), 0, f.out());
+        if (e != 0) {
+            return fail(fmt::format("{}: cannot open inode {}: {}", dest, ino, errText(e)));
+        }
+        std::uint64_t left = in.size();
+        std::uint64_t pos = 0;
+        while (left > 0) {
+            unsigned int want = static_cast<unsigned int>(std::min<std::uint64_t>(left, kChunk));
+            unsigned int got = 0;
+            e = ext2fs_file_read(f.get(), buf.data(), want, &got);
+            if (e != 0) {
+                return fail(fmt::format("{}: read error in the image: {}", dest, errText(e)));
+            }
+            if (got == 0) {
+                return fail(fmt::format("{}: inode {} ends {} bytes early", dest, ino, left));
+            }
+            // Keep holes: all-zero chunks become a seek (the image is sparse too).
+            bool zero = std::all_of(buf.begin(), buf.begin() + got,
+                                    [](std::uint8_t b) { return b == 0; });
+            if (zero) {
+                if (::lseek(out.get(), static_cast<off_t>(got), SEEK_CUR) < 0) {
+                    return fail(fmt::format("{}: seek failed: {}", dest, std::strerror(errno)));
+                }
+            } else {
+                std::size_t done = 0;
+                while (done < got) {
+                    ssize_t n = ::write(out.get(), buf.data() + done, got - done);
+                    if (n < 0) {
+                        if (errno == EINTR) {
+                            continue;
+                        }
+                        return fail(fmt::format("{}: write failed: {}", dest, std::strerror(errno)));
+                    }
+                    done += static_cast<std::size_t>(n);
+                }
+            }
+            pos += got;
+            left -= got;
+            stats.bytes += got;
+            if (progress) {
+                progress(stats.bytes, stats.usedBytes);
+            }
+        }
+        if (::ftruncate(out.get(), static_cast<off_t>(pos)) != 0) {
+            return fail(fmt::format("{}: truncate failed: {}", dest, std::strerror(errno)));
+        }
+        return {};
+    }
+
+    Result<std::string> symlinkTarget(ext2_ino_t ino, Inode& in) {
+        std::uint64_t size = in.size();
+        if (size == 0 || size > static_cast<std::uint64_t>(EXT2_BLOCK_SIZE(fsys->super)) || size > std::uint64_t{PATH_MAX}) {
+            return fail(fmt::format("symlink inode {} has an invalid size {}", ino, size));
+        }
+        std::string target(static_cast<std::size_t>(size), '\0');
+        if ((in.raw.i_flags & EXT4_INLINE_DATA_FL) != 0) {
+            std::vector<char> tmp(static_cast<std::size_t>(size) + EXT4_MIN_INLINE_DATA_SIZE + 64);
+            std::size_t got = 0;
+            errcode_t e = ext2fs_inline_data_get(fsys, ino, in.base(), tmp.data(), &got);
+            if (e != 0 || got < size) {
+                return fail(fmt::format("symlink inode {}: inline data unreadable", ino));
+            }
+            std::memcpy(target.data(), tmp.data(), target.size());
+        } else if (ext2fs_is_fast_symlink(in.base()) != 0) {
+            // Fast symlink: the target is stored in i_block itself (60 bytes).
+            if (size > sizeof(in.raw.i_block)) {
+                return fail(fmt::format("fast symlink inode {} is too long", ino));
+            }
+            std::memcpy(target.data(), in.raw.i_block, target.size());
+        } else {
+            File f;
+            errcode_t e = ext2fs_file_open2(fsys, ino, in.base(), 0, f.out());
+            unsigned int got = 0;
+            if (e == 0) {
+                e = ext2fs_file_read(f.get(), target.data(), static_cast<unsigned int>(size), &got);
+            }
+            if (e != 0 || got != size) {
+                return fail(fmt::format("symlink inode {}: {}", ino,
+                                        e != 0 ? errText(e) : std::string("short read")));
+            }
+        }
+        if (target.find('\0') != std::string::npos) {
+            return fail(fmt::format("symlink inode {} has a NUL in its target", ino));
+        }
+        return target;
+    }
+
+    Result<void> copyXattrs(ext2_ino_t ino, const std::string& dest) {
+        Xattrs h;
+        errcode_t e = ext2fs_xattrs_open(fsys, ino, h.out());
+        if (e != 0) {
+            return fail(fmt::format("{}: xattrs: {}", dest, errText(e)));
+        }
+        e = ext2fs_xattrs_read(h.get());  // reads the whole on-disk inode (in-inode EAs)
+        if (e != 0) {
+            return fail(fmt::format("{}: reading xattrs: {}", dest, errText(e)));
+        }
+        struct Ctx {
+            const std::string* dest;
+            std::string error;
+            std::uint64_t count = 0;
+        } ctx{&dest, {}, 0};
+        auto cb = [](char* name, char* value, std::size_t len, void* data) -> int {
+            auto* c = static_cast<Ctx*>(data);
+            std::string_view n(name);
+            if (n == "system.data") {  // inline-data storage, not a real attribute
+                return 0;
+            }
+            if (::lsetxattr(c->dest->c_str(), name, value, len, 0) != 0) {
+                c->error = fmt::format("{}: cannot set xattr {}: {}", *c->dest, n,
+                                       std::strerror(errno));
+                return XATTR_ABORT;
+            }
+            c->count++;
+            return 0;
+        };
+        e = ext2fs_xattrs_iterate(h.get(), cb, &ctx);
+        if (!ctx.error.empty()) {
+            return fail(ctx.error);
+        }
+        if (e != 0) {
+            return fail(fmt::format("{}: xattrs: {}", dest, errText(e)));
+        }
+        stats.xattrs += ctx.count;
+        return {};
+    }
+
+    /// Owner, then mode (chown clears set-id bits), then xattrs (chown also
+    /// drops security.capability), then times (last: everything above
+    /// changes ctime but only times set mtime).
+    Result<void> applyMeta(ext2_ino_t ino, Inode& in, const std::string& dest) {
+        uid_t uid = inode_uid(in.raw);
+        gid_t gid = inode_gid(in.raw);
+        if (::lchown(dest.c_str(), uid, gid) != 0) {
+            return fail(fmt::format("{}: cannot set owner {}:{}: {}", dest, uid, gid,
+                                    std::strerror(errno)));
+        }
+        bool link = LINUX_S_ISLNK(in.mode());
+        if (!link && ::chmod(dest.c_str(), in.mode() & 07777) != 0) {
+            return fail(fmt::format("{}: cannot set mode: {}", dest, std::strerror(errno)));
+        }
+        if (in.raw.i_file_acl != 0 || largeInodes) {
+            if (auto r = copyXattrs(ino, dest); !r) {
+                return r;
+            }
+        }
+        std::array<timespec, 2> times = {
+            inodeTime(in.raw, in.raw.i_atime, in.raw.i_atime_extra,
+                      offsetof(ext2_inode_large, i_atime_extra)),
+            inodeTime(in.raw, in.raw.i_mtime, in.raw.i_mtime_extra,
+                      offsetof(ext2_inode_large, i_mtime_extra))};
+        if (::utimensat(AT_FDCWD, dest.c_str(), times.data(), AT_SYMLINK_NOFOLLOW) != 0) {
+            return fail(fmt::format("{}: cannot set times: {}", dest, std::strerror(errno)));
+        }
+        return {};
+    }
+
+    Result<void> walkDir(ext2_ino_t dirIno, const std::string& dirPath, int depth) {
+        if (depth > kMaxDepth) {
+            return fail(fmt::format("{}: directories nested deeper than {} (corrupt image?)",
+                                    dirPath, kMaxDepth));
+        }
+        struct Entry {
+            std::string name;
+            ext2_ino_t ino;
+        };
+        std::vector<Entry> entries;
+        auto cb = [](ext2_ino_t, int, ext2_dir_entry* de, int, int, char*, void* priv) -> int {
+            auto* out = static_cast<std::vector<Entry>*>(priv);
+            int len = ext2fs_dirent_name_len(de);
+            std::string name(de->name, static_cast<std::size_t>(len));
+            if (name != "." && name != ".." && de->inode != 0) {
+                out->push_back({std::move(name), de->inode});
+            }
+            return 0;
+        };
+        errcode_t e = ext2fs_dir_iterate2(fsys, dirIno, 0, nullptr, cb, &entries);
+        if (e != 0) {
+            return fail(fmt::format("directory {} (inode {}): {}", dirPath, dirIno, errText(e)));
+        }
+        for (const auto& ent : entries) {
+            if (ent.name.find('/') != std::string::npos || ent.name.find('\0') != std::string::npos) {
+                return fail(fmt::format("{}: directory entry with an invalid name", dirPath));
+            }
+            if (ent.ino > fsys->super->s_inodes_count) {
+                return fail(fmt::format("{}/{}: inode {} out of range", dirPath, ent.name, ent.ino));
+            }
+            std::string path = dirPath + "/" + ent.name;
+            Inode in;
+            if (auto r = readInode(ent.ino, in); !r) {
+                return fail(fmt::format("{}: {}", path, r.error().message));
+            }
+            std::uint16_t m = in.mode();
+            if (LINUX_S_ISDIR(m)) {
+                if (::mkdir(path.c_str(), 0700) != 0) {
+                    return fail(fmt::format("{}: mkdir failed: {}", path, std::strerror(errno)));
+                }
+                stats.directories++;
+                if (auto r = walkDir(ent.ino, path, depth + 1); !r) {
+                    return r;
+                }
+                if (auto r = applyMeta(ent.ino, in, path); !r) {
+                    return r;
+                }
+                continue;
+            }
+            if (in.raw.i_links_count > 1) {
+                auto it = seen.find(ent.ino);
+                if (it != seen.end()) {
+                    if (::link(it->second.c_str(), path.c_str()) != 0) {
+                        return fail(fmt::format("{}: hard link to {} failed: {}", path,
+                                                it->second, std::strerror(errno)));
+                    }
+                    stats.hardlinks++;
+                    continue;
+                }
+                seen.emplace(ent.ino, path);
+            }
+            if (LINUX_S_ISREG(m)) {
+                if (auto r = copyData(ent.ino, in, path); !r) {
+                    return r;
+                }
+                stats.files++;
+            } else if (LINUX_S_ISLNK(m)) {
+                auto target = symlinkTarget(ent.ino, in);
+                if (!target) {
+                    return fail(fmt::format("{}: {}", path, target.error().message));
+                }
+                if (::symlink(target->c_str(), path.c_str()) != 0) {
+                    return fail(fmt::format("{}: symlink failed: {}", path, std::strerror(errno)));
+                }
+                stats.symlinks++;
+            } else if (LINUX_S_ISCHR(m) || LINUX_S_ISBLK(m) || LINUX_S_ISFIFO(m) ||
+                       LINUX_S_ISSOCK(m)) {
+                // Device number: old 16-bit encoding in i_block[0], else the
+                // new 32-bit one in i_block[1] (linux fs/ext4/inode.c).
+                dev_t dev = 0;
+                if (in.raw.i_block[0] != 0) {
+                    std::uint32_t d = in.raw.i_block[0];
+                    dev = makedev((d >> 8) & 0xFF, d & 0xFF);
+                } else {
+                    std::uint32_t d = in.raw.i_block[1];
+                    dev = makedev((d & 0xFFF00) >> 8, (d & 0xFF) | ((d >> 12) & 0xFFF00));
+                }
+                mode_t type = LINUX_S_ISCHR(m)   ? S_IFCHR
+                              : LINUX_S_ISBLK(m) ? S_IFBLK
+                              : LINUX_S_ISFIFO(m) ? S_IFIFO
+                                                  : S_IFSOCK;
+                if (::mknod(path.c_str(), type | 0600, (type == S_IFCHR || type == S_IFBLK) ? dev : 0) !=
+                    0) {
+                    return fail(fmt::format("{}: mknod failed: {}", path, std::strerror(errno)));
+                }
+                stats.specials++;
+            } else {
+                return fail(fmt::format("{}: inode {} has unknown file type 0{:o}", path, ent.ino,
+                                        m & 0170000));
+            }
+            if (auto r = applyMeta(ent.ino, in, path); !r) {
+                return r;
+            }
+        }
+        return {};
+    }
+};
+
+}  // namespace
+
+Result<Ext4Stats> extractExt4(const fs::path& image, std::uint64_t offset, std::uint64_t size,
+                              const fs::path& dest, const ProgressFn& progress) {
+    static std::once_flag errTable;
+    std::call_once(errTable, [] { initialize_ext2_error_table(); });
+
+    std::string opts = fmt::format("offset={}", offset);
+    ext2_filsys raw = nullptr;
+    errcode_t e = ext2fs_open2(image.c_str(), opts.c_str(), EXT2_FLAG_64BITS, 0, 0,
+                               unix_io_manager, &raw);
+    if (e != 0) {
+        if (raw != nullptr) {
+            ext2fs_free(raw);
+        }
+        return fail(fmt::format("root partition (offset {}): not a readable ext2/3/4 file system: {}",
+                                offset, errText(e)));
+    }
+    FileSystem fsys(raw);
+    auto* sb = fsys.get()->super;
+    std::uint64_t blockSize = EXT2_BLOCK_SIZE(sb);
+    std::uint64_t fsBytes = ext2fs_blocks_count(sb) * blockSize;
+    if (fsBytes > size) {
+        return fail(fmt::format("root file system claims {} bytes but its partition has only {} "
+                                "(truncated image?)",
+                                fsBytes, size));
+    }
+    Walker w{fsys.get(), progress, {}, {}};
+    w.largeInodes = EXT2_INODE_SIZE(sb) > EXT2_GOOD_OLD_INODE_SIZE;
+    w.stats.usedBytes = (ext2fs_blocks_count(sb) - ext2fs_free_blocks_count(sb)) * blockSize;
+    Inode root;
+    if (auto r = w.readInode(EXT2_ROOT_INO, root); !r) {
+        return fail("root directory: " + r.error().message);
+    }
+    if (!LINUX_S_ISDIR(root.mode())) {
+        return fail("root inode is not a directory (corrupt file system)");
+    }
+    if (auto r = w.walkDir(EXT2_ROOT_INO, dest.string(), 0); !r) {
+        return tl::unexpected(r.error());
+    }
+    if (auto r = w.applyMeta(EXT2_ROOT_INO, root, dest.string()); !r) {
+        return tl::unexpected(r.error());
+    }
+    return w.stats;
+}
+
+}  // namespace pinet::io

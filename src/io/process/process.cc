@@ -1,0 +1,181 @@
+#include "io/process/process.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "io/fd.h"
+
+namespace pinet::io {
+
+bool programExists(const std::string& name) {
+    if (name.find('/') != std::string::npos) {
+        return ::access(name.c_str(), X_OK) == 0;
+    }
+    const char* path = std::getenv("PATH");
+    std::string p = path != nullptr ? path : "/usr/sbin:/usr/bin:/sbin:/bin";
+    std::size_t start = 0;
+    while (start <= p.size()) {
+        auto end = p.find(':', start);
+        std::string dir = p.substr(start, end == std::string::npos ? std::string::npos : end - start);
+        if (!dir.empty() && ::access((dir + "/" + name).c_str(), X_OK) == 0) {
+            return true;
+        }
+        if (end == std::string::npos) {
+            break;
+        }
+        start = end + 1;
+    }
+    return false;
+}
+
+Result<ProcessOutput> runProcess(const std::vector<std::string>& argv,
+                                 std::chrono::milliseconds timeout) {
+    if (argv.empty()) {
+        return fail("runProcess: empty command");
+    }
+    std::array<int, 2> outPipe{};
+    std::array<int, 2> errPipe{};
+    if (::pipe2(outPipe.data(), O_CLOEXEC) != 0) {
+        return fail(fmt::format("pipe: {}", std::strerror(errno)));
+    }
+    Fd outR(outPipe[0]);
+    Fd outW(outPipe[1]);
+    if (::pipe2(errPipe.data(), O_CLOEXEC) != 0) {
+        return fail(fmt::format("pipe: {}", std::strerror(errno)));
+    }
+    Fd errR(errPipe[0]);
+    Fd errW(errPipe[1]);
+    std::vector<char*> args;
+    args.reserve(argv.size() + 1);
+    for (const auto& a : argv) {
+        args.push_back(const_cast<char*>(a.c_str()));
+    }
+    args.push_back(nullptr);
+    pid_t pid = ::fork();
+    if (pid < 0) {
+        return fail(fmt::format("fork: {}", std::strerror(errno)));
+    }
+    if (pid == 0) {
+        ::dup2(outW.get(), 1);
+        ::dup2(errW.get(), 2);
+        int devnull = ::open("/dev/null", O_RDONLY);
+        if (devnull >= 0) {
+            ::dup2(devnull, 0);
+        }
+        ::execvp(args[0], args.data());
+        std::string msg = fmt::format("cannot run {}: {}\n", argv[0], std::strerror(errno));
+        (void)!::write(2, msg.data(), msg.size());
+        ::_exit(127);
+    }
+    outW.reset();
+    errW.reset();
+    ProcessOutput res;
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    bool outOpen = true;
+    bool errOpen = true;
+    bool timedOut = false;
+    std::array<char, 4096> buf{};
+    while (outOpen || errOpen) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) {
+            timedOut = true;
+            break;
+        }
+        std::array<pollfd, 2> pfd = {pollfd{outOpen ? outR.get() : -1, POLLIN, 0},
+                                     pollfd{errOpen ? errR.get() : -1, POLLIN, 0}};
+        int n = ::poll(pfd.data(), pfd.size(), static_cast<int>(left.count()));
+        if (n < 0 && errno != EINTR) {
+            break;
+        }
+        for (int i = 0; i < 2; ++i) {
+            if ((pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) {
+                continue;
+            }
+            ssize_t r = ::read(pfd[i].fd, buf.data(), buf.size());
+            if (r <= 0) {
+                (i == 0 ? outOpen : errOpen) = false;
+            } else {
+                (i == 0 ? res.out : res.err).append(buf.data(), static_cast<std::size_t>(r));
+            }
+        }
+    }
+    if (timedOut) {
+        ::kill(pid, SIGKILL);
+    }
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (timedOut) {
+        return fail(fmt::format("{} did not finish within {} ms (killed)", argv[0],
+                                timeout.count()));
+    }
+    res.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return res;
+}
+
+}  // namespace pinet::io
+
+namespace pinet::io {
+
+Result<int> spawnDetached(const std::vector<std::string>& argv, const std::string& logFile) {
+    if (argv.empty()) {
+        return fail("spawnDetached: empty command");
+    }
+    Fd log(::open(logFile.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
+    if (!log) {
+        return fail(fmt::format("{}: cannot open log: {}", logFile, std::strerror(errno)));
+    }
+    std::array<int, 2> errPipe{};  // exec failure report from the child
+    if (::pipe2(errPipe.data(), O_CLOEXEC) != 0) {
+        return fail(fmt::format("pipe: {}", std::strerror(errno)));
+    }
+    Fd errR(errPipe[0]);
+    Fd errW(errPipe[1]);
+    std::vector<char*> args;
+    for (const auto& a : argv) {
+        args.push_back(const_cast<char*>(a.c_str()));
+    }
+    args.push_back(nullptr);
+    pid_t pid = ::fork();
+    if (pid < 0) {
+        return fail(fmt::format("fork: {}", std::strerror(errno)));
+    }
+    if (pid == 0) {
+        ::setsid();
+        int devnull = ::open("/dev/null", O_RDONLY);
+        if (devnull >= 0) {
+            ::dup2(devnull, 0);
+        }
+        ::dup2(log.get(), 1);
+        ::dup2(log.get(), 2);
+        ::execvp(args[0], args.data());
+        int e = errno;
+        (void)!::write(errW.get(), &e, sizeof(e));
+        ::_exit(127);
+    }
+    errW.reset();
+    int childErr = 0;
+    ssize_t n = ::read(errR.get(), &childErr, sizeof(childErr));
+    if (n == static_cast<ssize_t>(sizeof(childErr))) {
+        int status = 0;
+        ::waitpid(pid, &status, 0);
+        return fail(fmt::format("cannot run {}: {}", argv[0], std::strerror(childErr)));
+    }
+    return static_cast<int>(pid);
+}
+
+bool processAlive(int pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM); }
+
+}  // namespace pinet::io

@@ -1,0 +1,317 @@
+#include "io/registry/registry.h"
+
+#include <system_error>
+
+#include <fmt/format.h>
+
+namespace pinet::io {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kColumns =
+    "serial, mac, model, name, image, root_mode, boot_dir, root_export, address, notes, state, "
+    "first_seen, last_seen, id";
+
+ClientRecord rowToRecord(const Statement& st) {
+    ClientRecord r;
+    r.serial = st.text(0);
+    r.mac = st.optText(1);
+    r.model = st.text(2);
+    r.name = st.text(3);
+    r.image = st.text(4);
+    r.rootMode = st.text(5);
+    r.bootDir = st.text(6);
+    r.rootExport = st.text(7);
+    r.address = st.text(8);
+    r.notes = st.text(9);
+    r.state = st.text(10) == "discovered" ? ClientState::Discovered : ClientState::Enrolled;
+    r.firstSeen = st.int64(11);
+    r.lastSeen = st.int64(12);
+    r.id = st.int64(13);
+    return r;
+}
+
+}  // namespace
+
+std::string_view clientStateName(ClientState s) {
+    return s == ClientState::Discovered ? "discovered" : "enrolled";
+}
+
+Result<Registry> Registry::open(const fs::path& stateDir) {
+    std::error_code ec;
+    fs::create_directories(stateDir, ec);
+    if (ec) {
+        return fail(fmt::format("{}: cannot create state directory: {}", stateDir.string(),
+                                ec.message()));
+    }
+    fs::path p = stateDir / "registry.db";
+    auto db = Database::open(p.string());
+    if (!db) {
+        return tl::unexpected(db.error());
+    }
+    Registry reg(std::move(*db), p);
+    if (auto r = reg.migrate(); !r) {
+        return fail(fmt::format("{}: {}", p.string(), r.error().message));
+    }
+    return reg;
+}
+
+Result<void> Registry::migrate() {
+    auto st = db_.prepare("PRAGMA user_version");
+    if (!st) {
+        return tl::unexpected(st.error());
+    }
+    if (auto r = st->step(); !r) {
+        return tl::unexpected(r.error());
+    }
+    std::int64_t version = st->int64(0);
+    if (version > kSchemaVersion) {
+        return fail(fmt::format("registry schema version {} is newer than this pinetboot "
+                                "understands ({})",
+                                version, kSchemaVersion));
+    }
+    if (version == 0) {
+        // BEGIN IMMEDIATE: two processes creating the schema at once serialize here.
+        return db_.exec(R"sql(
+BEGIN IMMEDIATE;
+CREATE TABLE IF NOT EXISTS clients (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    serial      TEXT NOT NULL UNIQUE,
+    mac         TEXT UNIQUE,
+    model       TEXT NOT NULL DEFAULT '',
+    name        TEXT NOT NULL DEFAULT '',
+    image       TEXT NOT NULL DEFAULT '',
+    root_mode   TEXT NOT NULL DEFAULT '',
+    boot_dir    TEXT NOT NULL DEFAULT '',
+    root_export TEXT NOT NULL DEFAULT '',
+    address     TEXT NOT NULL DEFAULT '',
+    notes       TEXT NOT NULL DEFAULT '',
+    state       TEXT NOT NULL CHECK (state IN ('enrolled', 'discovered')),
+    first_seen  INTEGER NOT NULL DEFAULT 0,
+    last_seen   INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT OR IGNORE INTO meta(key, value) VALUES ('generation', 0);
+PRAGMA user_version = 1;
+COMMIT;
+)sql");
+    }
+    return {};
+}
+
+Result<void> Registry::bump() {
+    return db_.exec("UPDATE meta SET value = value + 1 WHERE key = 'generation'");
+}
+
+Result<void> Registry::upsertDiscovered(const std::string& serial,
+                                        const std::optional<std::string>& mac,
+                                        const std::string& model, std::int64_t now) {
+    if (auto r = db_.exec("BEGIN IMMEDIATE"); !r) {
+        return r;
+    }
+    auto st = db_.prepare(
+        "INSERT INTO clients(serial, mac, model, state, first_seen, last_seen) "
+        "VALUES (?1, ?2, ?3, 'discovered', ?4, ?4) "
+        "ON CONFLICT(serial) DO UPDATE SET last_seen = ?4, "
+        "  first_seen = CASE WHEN first_seen = 0 THEN ?4 ELSE first_seen END, "
+        "  mac = COALESCE(mac, ?2), model = CASE WHEN model = '' THEN ?3 ELSE model END");
+    if (!st) {
+        (void)db_.exec("ROLLBACK");
+        return tl::unexpected(st.error());
+    }
+    st->bind(1, serial).bindOpt(2, mac).bind(3, model).bind(4, now);
+    if (auto r = st->run(); !r) {
+        (void)db_.exec("ROLLBACK");
+        return r;
+    }
+    if (auto r = bump(); !r) {
+        (void)db_.exec("ROLLBACK");
+        return r;
+    }
+    return db_.exec("COMMIT");
+}
+
+Result<void> Registry::enroll(const ClientRecord& rec) {
+    if (auto r = db_.exec("BEGIN IMMEDIATE"); !r) {
+        return r;
+    }
+    auto st = db_.prepare(
+        "INSERT INTO clients(serial, mac, model, name, image, root_mode, boot_dir, root_export, "
+        "  address, notes, state, first_seen, last_seen) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'enrolled', ?11, ?12) "
+        "ON CONFLICT(serial) DO UPDATE SET mac = ?2, model = ?3, name = ?4, image = ?5, "
+        "  root_mode = ?6, boot_dir = ?7, root_export = ?8, address = ?9, notes = ?10, "
+        "  state = 'enrolled'");
+    if (!st) {
+        (void)db_.exec("ROLLBACK");
+        return tl::unexpected(st.error());
+    }
+    st->bind(1, rec.serial)
+        .bindOpt(2, rec.mac)
+        .bind(3, rec.model)
+        .bind(4, rec.name)
+        .bind(5, rec.image)
+        .bind(6, rec.rootMode)
+        .bind(7, rec.bootDir)
+        .bind(8, rec.rootExport)
+        .bind(9, rec.address)
+        .bind(10, rec.notes)
+        .bind(11, rec.firstSeen)
+        .bind(12, rec.lastSeen);
+    auto r = st->run();
+    if (!r) {
+        (void)db_.exec("ROLLBACK");
+        if (r.error().message.find("UNIQUE constraint failed: clients.mac") != std::string::npos) {
+            return fail(fmt::format("MAC {} already belongs to another client", rec.mac.value_or("")));
+        }
+        return r;
+    }
+    if (auto b = bump(); !b) {
+        (void)db_.exec("ROLLBACK");
+        return b;
+    }
+    return db_.exec("COMMIT");
+}
+
+Result<bool> Registry::remove(const std::string& serial) {
+    auto st = db_.prepare("DELETE FROM clients WHERE serial = ?1");
+    if (!st) {
+        return tl::unexpected(st.error());
+    }
+    st->bind(1, serial);
+    if (auto r = st->run(); !r) {
+        return tl::unexpected(r.error());
+    }
+    bool removed = db_.changes() > 0;
+    if (removed) {
+        if (auto r = bump(); !r) {
+            return tl::unexpected(r.error());
+        }
+    }
+    return removed;
+}
+
+Result<std::vector<ClientRecord>> Registry::query(const std::string& where,
+                                                  const std::string& arg) {
+    auto st = db_.prepare(fmt::format("SELECT {} FROM clients {} ORDER BY serial", kColumns, where));
+    if (!st) {
+        return tl::unexpected(st.error());
+    }
+    if (!arg.empty()) {
+        st->bind(1, arg);
+    }
+    std::vector<ClientRecord> out;
+    while (true) {
+        auto r = st->step();
+        if (!r) {
+            return tl::unexpected(r.error());
+        }
+        if (!*r) {
+            break;
+        }
+        out.push_back(rowToRecord(*st));
+    }
+    return out;
+}
+
+Result<std::optional<ClientRecord>> Registry::findBySerial(const std::string& serial) {
+    auto r = query("WHERE serial = ?1", serial);
+    if (!r) {
+        return tl::unexpected(r.error());
+    }
+    if (r->empty()) {
+        return std::optional<ClientRecord>{};
+    }
+    return std::optional<ClientRecord>{std::move(r->front())};
+}
+
+Result<std::optional<ClientRecord>> Registry::findByMac(const std::string& mac) {
+    auto r = query("WHERE mac = ?1", mac);
+    if (!r) {
+        return tl::unexpected(r.error());
+    }
+    if (r->empty()) {
+        return std::optional<ClientRecord>{};
+    }
+    return std::optional<ClientRecord>{std::move(r->front())};
+}
+
+Result<std::vector<ClientRecord>> Registry::list() { return query("", ""); }
+
+Result<std::int64_t> Registry::generation() {
+    auto st = db_.prepare("SELECT value FROM meta WHERE key = 'generation'");
+    if (!st) {
+        return tl::unexpected(st.error());
+    }
+    auto r = st->step();
+    if (!r) {
+        return tl::unexpected(r.error());
+    }
+    return *r ? st->int64(0) : 0;
+}
+
+Result<std::int64_t> Registry::dataVersion() {
+    auto st = db_.prepare("PRAGMA data_version");
+    if (!st) {
+        return tl::unexpected(st.error());
+    }
+    auto r = st->step();
+    if (!r) {
+        return tl::unexpected(r.error());
+    }
+    return st->int64(0);
+}
+
+Result<std::optional<std::string>> Registry::setting(const std::string& key) {
+    auto st = db_.prepare("SELECT value FROM settings WHERE key = ?1");
+    if (!st) {
+        return tl::unexpected(st.error());
+    }
+    st->bind(1, key);
+    auto r = st->step();
+    if (!r) {
+        return tl::unexpected(r.error());
+    }
+    if (!*r) {
+        return std::optional<std::string>{};
+    }
+    return std::optional<std::string>{st->text(0)};
+}
+
+Result<void> Registry::setSetting(const std::string& key, const std::string& value) {
+    auto st = db_.prepare(
+        "INSERT INTO settings(key, value) VALUES (?1, ?2) "
+        "ON CONFLICT(key) DO UPDATE SET value = ?2");
+    if (!st) {
+        return tl::unexpected(st.error());
+    }
+    st->bind(1, key).bind(2, value);
+    if (auto r = st->run(); !r) {
+        return r;
+    }
+    return bump();
+}
+
+Result<std::map<std::string, std::string>> Registry::settings() {
+    auto st = db_.prepare("SELECT key, value FROM settings ORDER BY key");
+    if (!st) {
+        return tl::unexpected(st.error());
+    }
+    std::map<std::string, std::string> out;
+    while (true) {
+        auto r = st->step();
+        if (!r) {
+            return tl::unexpected(r.error());
+        }
+        if (!*r) {
+            break;
+        }
+        out[st->text(0)] = st->text(1);
+    }
+    return out;
+}
+
+}  // namespace pinet::io

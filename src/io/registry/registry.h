@@ -1,0 +1,85 @@
+#pragma once
+// The client registry: one SQLite database (WAL) in the state directory,
+// shared by the CLI (client add/remove) and the serve daemon (which maps TFTP
+// prefixes to boot directories and records unknown Pis as "discovered").
+// Schema version in PRAGMA user_version; migrations run on open.
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "io/sqlite/sqlite.h"
+#include "proto/error.h"
+
+namespace pinet::io {
+
+enum class ClientState { Enrolled, Discovered };
+
+struct ClientRecord {
+    std::string serial;              ///< 8 lower-case hex digits (primary key)
+    std::optional<std::string> mac;  ///< "dc:a6:32:01:36:c2"
+    std::string model;               ///< "cm4", "pi4", "pi5", "cm5" or "" (unknown)
+    std::string name;                ///< hostname
+    std::string image;               ///< image name under images/
+    std::string rootMode;            ///< "shared", "copy", "overlay"
+    std::string bootDir;             ///< absolute path of the TFTP prefix directory
+    std::string rootExport;          ///< absolute path exported as the client's root
+    std::string address;             ///< IPv4 address or subnet the exports are limited to
+    std::string notes;
+    ClientState state = ClientState::Enrolled;
+    std::int64_t firstSeen = 0;  ///< unix seconds; 0 = never seen on the wire
+    std::int64_t lastSeen = 0;
+    std::int64_t id = 0;  ///< stable row id (used for export ids / fsid)
+};
+
+std::string_view clientStateName(ClientState s);
+
+class Registry {
+public:
+    /// Schema version this build reads and writes.
+    static constexpr int kSchemaVersion = 1;
+
+    /// Opens stateDir/registry.db, creating the directory and schema if needed.
+    /// Refuses a database written by a newer pinetboot (higher schema version).
+    static Result<Registry> open(const std::filesystem::path& stateDir);
+
+    /// For the daemon: an unknown Pi asked for files. Inserts it as
+    /// "discovered", or updates last_seen (and fills in a missing MAC/model)
+    /// of an existing record, enrolled or not.
+    Result<void> upsertDiscovered(const std::string& serial, const std::optional<std::string>& mac,
+                                  const std::string& model, std::int64_t now);
+
+    /// Inserts or replaces a client as "enrolled" (keeps first_seen/last_seen).
+    Result<void> enroll(const ClientRecord& rec);
+    Result<bool> remove(const std::string& serial);
+
+    Result<std::optional<ClientRecord>> findBySerial(const std::string& serial);
+    Result<std::optional<ClientRecord>> findByMac(const std::string& mac);
+    Result<std::vector<ClientRecord>> list();
+
+    /// Bumped by every write through this API, in any process: a daemon
+    /// polls it (cheap) and reloads its view when it changes.
+    Result<std::int64_t> generation();
+    /// SQLite's PRAGMA data_version: changes when another connection commits.
+    Result<std::int64_t> dataVersion();
+
+    Result<std::optional<std::string>> setting(const std::string& key);
+    Result<void> setSetting(const std::string& key, const std::string& value);
+    Result<std::map<std::string, std::string>> settings();
+
+    [[nodiscard]] const std::filesystem::path& path() const { return path_; }
+
+private:
+    Registry(Database db, std::filesystem::path p) : db_(std::move(db)), path_(std::move(p)) {}
+    Result<void> migrate();
+    Result<void> bump();
+    Result<std::vector<ClientRecord>> query(const std::string& where, const std::string& arg);
+
+    Database db_;
+    std::filesystem::path path_;
+};
+
+}  // namespace pinet::io

@@ -1,0 +1,125 @@
+#include "proto/netboot/cmdline.h"
+
+#include <fmt/format.h>
+
+namespace pinet::proto::netboot {
+
+namespace {
+
+bool startsWith(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+
+// Arguments that describe the SD-card root or conflict with an NFS root.
+bool isRootArgument(std::string_view a) {
+    return startsWith(a, "root=") || startsWith(a, "rootfstype=") || startsWith(a, "nfsroot=") ||
+           startsWith(a, "ip=") || startsWith(a, "rootflags=") || a == "rw" || a == "ro" ||
+           a == "rootwait" || startsWith(a, "rootdelay=");
+}
+
+// Raspberry Pi OS first-boot hooks resize the SD card's root partition; on an
+// NFS root they fail and stop the boot (the tutorial says to remove init=).
+bool isSdFirstBootHook(std::string_view a) {
+    return startsWith(a, "init=") && (a.find("firstboot") != std::string_view::npos ||
+                                      a.find("init_resize") != std::string_view::npos);
+}
+
+bool usable(std::string_view s) {
+    return !s.empty() && s.find_first_of(" \t\n,\"") == std::string_view::npos;
+}
+
+}  // namespace
+
+std::vector<std::string> splitCmdline(std::string_view text) {
+    std::vector<std::string> out;
+    std::string cur;
+    bool quoted = false;
+    bool have = false;
+    for (char c : text) {
+        if (c == '"') {
+            quoted = !quoted;
+            cur.push_back(c);
+            have = true;
+        } else if (!quoted && (c == ' ' || c == '\t' || c == '\n' || c == '\r')) {
+            if (have) {
+                out.push_back(std::move(cur));
+                cur.clear();
+                have = false;
+            }
+        } else {
+            cur.push_back(c);
+            have = true;
+        }
+    }
+    if (have) {
+        out.push_back(std::move(cur));
+    }
+    return out;
+}
+
+Result<std::string> rewriteCmdline(std::string_view original, const NfsRoot& nfs) {
+    if (!usable(nfs.server)) {
+        return fail(fmt::format("NFS server address \"{}\" is not usable in nfsroot=", nfs.server));
+    }
+    if (!usable(nfs.exportPath) || nfs.exportPath.front() != '/') {
+        return fail(fmt::format("NFS export \"{}\" must be an absolute path without spaces or commas",
+                                nfs.exportPath));
+    }
+    if (nfs.version != "3" && nfs.version != "4.1") {
+        return fail(fmt::format("NFS version \"{}\" is not 3 or 4.1", nfs.version));
+    }
+    std::vector<std::string> out;
+    bool inserted = false;
+    std::vector<std::string> nfsArgs = {
+        "root=/dev/nfs",
+        fmt::format("nfsroot={}:{},vers={},tcp", nfs.server, nfs.exportPath, nfs.version),
+        "ip=dhcp", "rw", "rootwait"};
+    for (auto& a : splitCmdline(original)) {
+        if (isSdFirstBootHook(a)) {
+            continue;
+        }
+        if (isRootArgument(a)) {
+            if (!inserted && startsWith(a, "root=")) {
+                out.insert(out.end(), nfsArgs.begin(), nfsArgs.end());
+                inserted = true;
+            }
+            continue;
+        }
+        out.push_back(std::move(a));
+    }
+    if (!inserted) {
+        out.insert(out.end(), nfsArgs.begin(), nfsArgs.end());
+    }
+    std::string joined;
+    for (const auto& a : out) {
+        if (!joined.empty()) {
+            joined.push_back(' ');
+        }
+        joined += a;
+    }
+    joined.push_back('\n');  // the firmware reads one line
+    return joined;
+}
+
+Result<ParsedNfsRoot> nfsRootOf(std::string_view cmdline) {
+    for (const auto& a : splitCmdline(cmdline)) {
+        if (!startsWith(a, "nfsroot=")) {
+            continue;
+        }
+        std::string_view v = std::string_view(a).substr(8);
+        auto colon = v.find(':');
+        if (colon == std::string_view::npos) {
+            return fail(fmt::format("{}: no SERVER: part", a));
+        }
+        ParsedNfsRoot p;
+        p.server = std::string(v.substr(0, colon));
+        std::string_view rest = v.substr(colon + 1);
+        auto comma = rest.find(',');
+        p.exportPath = std::string(rest.substr(0, comma));
+        if (comma != std::string_view::npos) {
+            p.options = std::string(rest.substr(comma + 1));
+        }
+        return p;
+    }
+    return fail("no nfsroot= argument");
+}
+
+}  // namespace pinet::proto::netboot

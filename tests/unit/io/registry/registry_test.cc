@@ -1,0 +1,107 @@
+#include "io/registry/registry.h"
+
+#include <gtest/gtest.h>
+
+#include "io/file.h"
+
+namespace pinet::io {
+namespace {
+
+TEST(RegistryTest, EnrollFindListRemove) {
+    TempDir dir("pnb-registry-test");
+    auto reg = Registry::open(dir.path() / "state");
+    ASSERT_TRUE(reg) << reg.error().message;
+    auto g0 = reg->generation();
+    ASSERT_TRUE(g0);
+    ClientRecord c;
+    c.serial = "9ffefdef";
+    c.mac = "dc:a6:32:01:36:c2";
+    c.name = "rack1";
+    c.image = "bookworm";
+    c.rootMode = "copy";
+    c.bootDir = "/s/tftp/9ffefdef";
+    c.rootExport = "/s/roots/9ffefdef";
+    c.address = "10.0.0.5";
+    ASSERT_TRUE(reg->enroll(c));
+    auto g1 = reg->generation();
+    EXPECT_GT(*g1, *g0);
+    auto bySerial = reg->findBySerial("9ffefdef");
+    ASSERT_TRUE(bySerial && *bySerial);
+    EXPECT_EQ((*bySerial)->name, "rack1");
+    EXPECT_EQ((*bySerial)->state, ClientState::Enrolled);
+    auto byMac = reg->findByMac("dc:a6:32:01:36:c2");
+    ASSERT_TRUE(byMac && *byMac);
+    EXPECT_EQ((*byMac)->serial, "9ffefdef");
+    auto none = reg->findBySerial("00000000");
+    ASSERT_TRUE(none);
+    EXPECT_FALSE(*none);
+    // a second client cannot take the same MAC
+    ClientRecord d = c;
+    d.serial = "11111111";
+    auto dup = reg->enroll(d);
+    ASSERT_FALSE(dup);
+    EXPECT_NE(dup.error().message.find("already belongs"), std::string::npos);
+    auto all = reg->list();
+    ASSERT_TRUE(all);
+    EXPECT_EQ(all->size(), 1u);
+    auto removed = reg->remove("9ffefdef");
+    ASSERT_TRUE(removed);
+    EXPECT_TRUE(*removed);
+    EXPECT_FALSE(*reg->remove("9ffefdef"));
+}
+
+TEST(RegistryTest, DiscoveredThenEnrolledKeepsFirstSeen) {
+    TempDir dir("pnb-registry-test");
+    auto reg = Registry::open(dir.path());
+    ASSERT_TRUE(reg);
+    ASSERT_TRUE(reg->upsertDiscovered("abcdef01", std::nullopt, "cm4", 1000));
+    ASSERT_TRUE(reg->upsertDiscovered("abcdef01", std::string("dc:a6:32:00:00:01"), "", 2000));
+    auto r = reg->findBySerial("abcdef01");
+    ASSERT_TRUE(r && *r);
+    EXPECT_EQ((*r)->state, ClientState::Discovered);
+    EXPECT_EQ((*r)->firstSeen, 1000);
+    EXPECT_EQ((*r)->lastSeen, 2000);
+    EXPECT_EQ((*r)->model, "cm4");
+    EXPECT_EQ((*r)->mac, "dc:a6:32:00:00:01");
+    ClientRecord e = **r;
+    e.image = "os";
+    ASSERT_TRUE(reg->enroll(e));
+    auto after = reg->findBySerial("abcdef01");
+    EXPECT_EQ((*after)->state, ClientState::Enrolled);
+    EXPECT_EQ((*after)->firstSeen, 1000);
+    // the daemon seeing it again does not demote it
+    ASSERT_TRUE(reg->upsertDiscovered("abcdef01", std::nullopt, "cm4", 3000));
+    EXPECT_EQ((*reg->findBySerial("abcdef01"))->state, ClientState::Enrolled);
+}
+
+TEST(RegistryTest, SecondConnectionSeesChangesAndSettingsPersist) {
+    TempDir dir("pnb-registry-test");
+    auto daemon = Registry::open(dir.path());
+    auto cli = Registry::open(dir.path());
+    ASSERT_TRUE(daemon && cli);
+    auto v0 = daemon->dataVersion();
+    auto g0 = daemon->generation();
+    ASSERT_TRUE(cli->setSetting("server_ip", "10.0.0.1"));
+    EXPECT_NE(*daemon->dataVersion(), *v0);
+    EXPECT_GT(*daemon->generation(), *g0);
+    auto s = daemon->setting("server_ip");
+    ASSERT_TRUE(s && *s);
+    EXPECT_EQ(**s, "10.0.0.1");
+    EXPECT_FALSE(*daemon->setting("nothing"));
+}
+
+TEST(RegistryTest, RefusesNewerSchema) {
+    TempDir dir("pnb-registry-test");
+    {
+        auto reg = Registry::open(dir.path());
+        ASSERT_TRUE(reg);
+        auto db = Database::open((dir.path() / "registry.db").string());
+        ASSERT_TRUE(db->exec("PRAGMA user_version = 99"));
+    }
+    auto again = Registry::open(dir.path());
+    ASSERT_FALSE(again);
+    EXPECT_NE(again.error().message.find("newer"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace pinet::io
