@@ -1,0 +1,556 @@
+#include "app/client/client_manager.h"
+
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <system_error>
+
+#include <fmt/format.h>
+
+#include "app/client/root_edit.h"
+#include "app/image/image_store.h"
+#include "io/file.h"
+#include "io/fs/tree_copy.h"
+#include "proto/netboot/cmdline.h"
+#include "proto/netboot/fstab.h"
+#include "proto/netboot/ids.h"
+#include "proto/nfs/exports.h"
+
+namespace pinet::app {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path overlayDir(const fs::path& stateDir, const std::string& serial) {
+    return StatePaths{stateDir}.roots() / serial;
+}
+
+/// /etc/hosts: the Debian 127.0.1.1 line names the host.
+std::string rewriteHosts(const std::string& hosts, const std::string& name) {
+    std::istringstream in(hosts);
+    std::string line;
+    std::string out;
+    bool done = false;
+    while (std::getline(in, line)) {
+        if (line.rfind("127.0.1.1", 0) == 0) {
+            out += "127.0.1.1\t" + name + "\n";
+            done = true;
+        } else {
+            out += line + "\n";
+        }
+    }
+    if (!done) {
+        out += "127.0.1.1\t" + name + "\n";
+    }
+    return out;
+}
+
+/// The per-client edits inside the root: fstab, hostname, hosts, ssh.
+/// @p readRoot is the tree as the client will see it below the edits (the
+/// image root for overlays), @p writeRoot where files are written.
+Result<std::vector<std::string>> applyRootEdits(const fs::path& readRoot, const fs::path& writeRoot,
+                                                const ServerSettings& s,
+                                                const io::ClientRecord& rec, bool perClient,
+                                                bool enableSsh) {
+    std::vector<std::string> msgs;
+    auto fstab = readRootFile(writeRoot, "etc/fstab");
+    if (!fstab) {
+        return tl::unexpected(fstab.error());
+    }
+    if (!*fstab) {
+        fstab = readRootFile(readRoot, "etc/fstab");
+        if (!fstab) {
+            return tl::unexpected(fstab.error());
+        }
+    }
+    proto::netboot::FstabOptions fo;
+    fo.nfsVersion = s.nfsVersion;
+    if (s.bootExport && perClient) {
+        fo.bootSource = s.serverIp + ":" + rec.bootDir;
+    }
+    auto fres = proto::netboot::rewriteFstab(fstab->value_or(""), fo);
+    if (auto r = writeRootFile(writeRoot, readRoot, "etc/fstab", fres.text); !r) {
+        return tl::unexpected(r.error());
+    }
+    msgs.push_back(fmt::format("fstab: {} SD-card line(s) disabled{}", fres.commented,
+                               fo.bootSource ? ", /boot/firmware mounted from " + *fo.bootSource
+                                             : std::string()));
+    if (perClient) {
+        if (auto r = writeRootFile(writeRoot, readRoot, "etc/hostname", rec.name + "\n"); !r) {
+            return tl::unexpected(r.error());
+        }
+        auto hosts = readRootFile(writeRoot, "etc/hosts");
+        if (hosts && !*hosts) {
+            hosts = readRootFile(readRoot, "etc/hosts");
+        }
+        if (!hosts) {
+            return tl::unexpected(hosts.error());
+        }
+        if (auto r = writeRootFile(writeRoot, readRoot, "etc/hosts",
+                                   rewriteHosts(hosts->value_or("127.0.0.1\tlocalhost\n"), rec.name));
+            !r) {
+            return tl::unexpected(r.error());
+        }
+        msgs.push_back("hostname: " + rec.name);
+    }
+    if (enableSsh) {
+        std::string unit;
+        for (const char* cand : {"usr/lib/systemd/system/ssh.service", "lib/systemd/system/ssh.service"}) {
+            if (rootPathExists(readRoot, cand)) {
+                unit = std::string("/") + cand;
+                break;
+            }
+        }
+        if (unit.empty()) {
+            return fail("--ssh: the image has no ssh.service (install openssh-server in the image)");
+        }
+        if (auto r = writeRootSymlink(writeRoot, readRoot,
+                                      "etc/systemd/system/multi-user.target.wants/ssh.service", unit);
+            !r) {
+            return tl::unexpected(r.error());
+        }
+        msgs.push_back("ssh enabled (" + unit + ")");
+    }
+    return msgs;
+}
+
+Result<void> writeBootTree(const fs::path& stateDir, const ImageInfo& img,
+                           const ServerSettings& s, const io::ClientRecord& rec, bool enableSsh,
+                           std::vector<std::string>& msgs) {
+    StatePaths paths{stateDir};
+    std::error_code ec;
+    fs::create_directories(paths.tftp(), ec);
+    if (ec) {
+        return fail(fmt::format("{}: {}", paths.tftp().string(), ec.message()));
+    }
+    io::TempDir tmp(".new-" + rec.serial, paths.tftp());
+    fs::path build = tmp.path() / "boot";
+    // Boot files are shared with the image by hard links; the files written
+    // per client below are replaced by rename, which breaks the link.
+    auto stats = io::copyTree(img.boot(), build,
+                              [](const std::string&) { return io::FileShare::Hardlink; });
+    if (!stats) {
+        return tl::unexpected(stats.error());
+    }
+    auto cmdline = io::readFile(img.boot() / "cmdline.txt");
+    if (!cmdline) {
+        return fail(fmt::format("image {} has no cmdline.txt in its boot partition", img.name));
+    }
+    auto rewritten = proto::netboot::rewriteCmdline(
+        std::string(cmdline->begin(), cmdline->end()),
+        proto::netboot::NfsRoot{s.serverIp, rec.rootExport, s.nfsVersion});
+    if (!rewritten) {
+        return tl::unexpected(rewritten.error());
+    }
+    if (auto r = io::writeFileAtomic(build / "cmdline.txt", *rewritten); !r) {
+        return r;
+    }
+    if (enableSsh) {
+        // Raspberry Pi OS's sshswitch.service enables sshd when boot has "ssh".
+        if (auto r = io::writeFileAtomic(build / "ssh", std::string_view("")); !r) {
+            return r;
+        }
+    }
+    ::chmod(build.c_str(), 0755);
+    fs::path dest = rec.bootDir;
+    fs::path old = tmp.path() / "old";
+    if (fs::exists(dest, ec) && ::rename(dest.c_str(), old.c_str()) != 0) {
+        return fail(fmt::format("{}: {}", dest.string(), std::strerror(errno)));
+    }
+    if (::rename(build.c_str(), dest.c_str()) != 0) {
+        return fail(fmt::format("{}: {}", dest.string(), std::strerror(errno)));
+    }
+    msgs.push_back(fmt::format("boot: {} ({} files linked to the image), cmdline.txt -> "
+                               "nfsroot={}:{},vers={}",
+                               dest.string(), stats->hardlinked, s.serverIp, rec.rootExport,
+                               s.nfsVersion));
+    return {};
+}
+
+Result<void> writeMacLink(const fs::path& stateDir, const io::ClientRecord& rec) {
+    if (!rec.mac) {
+        return {};
+    }
+    fs::path link = StatePaths{stateDir}.tftp() / proto::netboot::macPrefixDir(*rec.mac);
+    struct stat st {};
+    if (::lstat(link.c_str(), &st) == 0) {
+        if (!S_ISLNK(st.st_mode)) {
+            return fail(fmt::format("{} exists and is not a pinetboot link", link.string()));
+        }
+        ::unlink(link.c_str());
+    }
+    if (::symlink(rec.serial.c_str(), link.c_str()) != 0) {
+        return fail(fmt::format("{}: symlink: {}", link.string(), std::strerror(errno)));
+    }
+    return {};
+}
+
+/// Files a client replaces (dpkg installs by rename) rather than edits in
+/// place: safe to share by hard link. Everything else is copied.
+io::SharePolicy copyPolicy(bool reflink) {
+    if (reflink) {
+        return [](const std::string&) { return io::FileShare::Reflink; };
+    }
+    return [](const std::string& rel) {
+        return rel.rfind("usr/", 0) == 0 ? io::FileShare::Hardlink : io::FileShare::Copy;
+    };
+}
+
+Result<std::string> buildCopyRoot(const fs::path& stateDir, const ImageInfo& img,
+                                  const fs::path& dest) {
+    StatePaths paths{stateDir};
+    io::TempDir tmp(".new-" + dest.filename().string(), paths.roots());
+    bool reflink = io::reflinkSupported(img.root(), tmp.path());
+    auto stats = io::copyTree(img.root(), tmp.path() / "root", copyPolicy(reflink));
+    if (!stats) {
+        return tl::unexpected(stats.error());
+    }
+    if (::rename((tmp.path() / "root").c_str(), dest.c_str()) != 0) {
+        return fail(fmt::format("{}: {}", dest.string(), std::strerror(errno)));
+    }
+    return fmt::format("root: private copy {} ({} reflinked, {} hard-linked from /usr, {} copied, "
+                       "{:.1f} MiB of copies)",
+                       dest.string(), stats->reflinked, stats->hardlinked, stats->copied,
+                       static_cast<double>(stats->bytesCopied) / 1048576.0);
+}
+
+Result<void> unmountIfMounted(const fs::path& p) {
+    if (isMountPoint(p) && ::umount2(p.c_str(), MNT_DETACH) != 0) {
+        return fail(fmt::format("{}: umount: {}", p.string(), std::strerror(errno)));
+    }
+    return {};
+}
+
+}  // namespace
+
+std::optional<std::string> modelDtb(const std::string& model) {
+    if (model == "pi4") {
+        return "bcm2711-rpi-4-b.dtb";
+    }
+    if (model == "cm4") {
+        return "bcm2711-rpi-cm4.dtb";
+    }
+    if (model == "pi400") {
+        return "bcm2711-rpi-400.dtb";
+    }
+    if (model == "pi5") {
+        return "bcm2712-rpi-5-b.dtb";
+    }
+    if (model == "cm5") {
+        return "bcm2712-rpi-cm5-cm5io.dtb";
+    }
+    return std::nullopt;
+}
+
+bool isMountPoint(const fs::path& p) {
+    std::ifstream in("/proc/self/mountinfo");
+    std::string line;
+    std::string want = fs::weakly_canonical(p).string();
+    while (std::getline(in, line)) {
+        std::istringstream ls(line);
+        std::string id, parent, devno, root, mnt;
+        ls >> id >> parent >> devno >> root >> mnt;
+        if (mnt == want) {
+            return true;
+        }
+    }
+    return false;
+}
+
+Result<bool> ensureOverlayMounted(const fs::path& stateDir, const io::ClientRecord& rec) {
+    if (rec.rootMode != "overlay") {
+        return false;
+    }
+    fs::path base = overlayDir(stateDir, rec.serial);
+    fs::path merged = base / "merged";
+    if (isMountPoint(merged)) {
+        return false;
+    }
+    auto img = findImage(stateDir, rec.image);
+    if (!img) {
+        return tl::unexpected(img.error());
+    }
+    // index=on,nfs_export=on: overlayfs must hand out stable file handles to
+    // be exportable over NFS (Documentation/filesystems/overlayfs.rst).
+    std::string opts = fmt::format("lowerdir={},upperdir={},workdir={},index=on,nfs_export=on",
+                                   img->root().string(), (base / "upper").string(),
+                                   (base / "work").string());
+    if (::mount("overlay", merged.c_str(), "overlay", 0, opts.c_str()) != 0) {
+        return fail(fmt::format("{}: cannot mount the overlay ({}): {}", merged.string(), opts,
+                                std::strerror(errno)));
+    }
+    return true;
+}
+
+Result<ClientResult> addClient(const fs::path& stateDir, io::Registry& reg,
+                               const ServerSettings& s, const AddClientRequest& req) {
+    auto serial = proto::netboot::normalizeSerial(req.serial);
+    if (!serial) {
+        return fail(fmt::format("serial \"{}\" is not 8 hex digits", req.serial));
+    }
+    std::optional<std::string> mac;
+    if (req.mac) {
+        mac = proto::netboot::normalizeMac(*req.mac);
+        if (!mac) {
+            return fail(fmt::format("MAC \"{}\" is not a MAC address", *req.mac));
+        }
+    }
+    if (req.rootMode != "shared" && req.rootMode != "copy" && req.rootMode != "overlay") {
+        return fail(fmt::format("root mode \"{}\" is not shared, copy or overlay", req.rootMode));
+    }
+    if (!req.model.empty() && !modelDtb(req.model)) {
+        return fail(fmt::format("model \"{}\" is not pi4, cm4, pi400, pi5 or cm5", req.model));
+    }
+    std::string name = req.name.empty() ? "pi-" + *serial : req.name;
+    if (!proto::netboot::isValidHostLabel(name)) {
+        return fail(fmt::format("name \"{}\" is not a valid host name", name));
+    }
+    if (s.serverIp.empty()) {
+        return fail("no server address for nfsroot=: pass --server-ip A.B.C.D once");
+    }
+    std::string address = req.address.empty() ? s.clientSubnet : req.address;
+    if (address.empty()) {
+        return fail("exports are limited to each client: pass --address A.B.C.D (or set "
+                    "--client-subnet A.B.C.0/24 once)");
+    }
+    if (!proto::nfs::isIpv4OrSubnet(address)) {
+        return fail(fmt::format("address \"{}\" is not an IPv4 address or subnet", address));
+    }
+    auto existing = reg.findBySerial(*serial);
+    if (!existing) {
+        return tl::unexpected(existing.error());
+    }
+    if (*existing && (*existing)->state == io::ClientState::Enrolled) {
+        return fail(fmt::format("client {} already exists (pinetboot client remove {} first)",
+                                *serial, *serial));
+    }
+    if (mac) {
+        auto other = reg.findByMac(*mac);
+        if (!other) {
+            return tl::unexpected(other.error());
+        }
+        if (*other && (*other)->serial != *serial) {
+            return fail(fmt::format("MAC {} already belongs to client {}", *mac, (*other)->serial));
+        }
+    }
+    auto img = findImage(stateDir, req.image);
+    if (!img) {
+        return tl::unexpected(img.error());
+    }
+    StatePaths paths{stateDir};
+    std::error_code ec;
+    fs::create_directories(paths.roots(), ec);
+
+    ClientResult res;
+    io::ClientRecord& rec = res.record;
+    if (*existing) {
+        rec = **existing;  // a discovered Pi being enrolled keeps its first/last seen
+    }
+    rec.serial = *serial;
+    rec.mac = mac ? mac : rec.mac;
+    rec.model = req.model.empty() ? rec.model : req.model;
+    rec.name = name;
+    rec.image = img->name;
+    rec.rootMode = req.rootMode;
+    rec.bootDir = (paths.tftp() / *serial).string();
+    rec.address = address;
+    rec.notes = req.notes;
+    rec.state = io::ClientState::Enrolled;
+    fs::path root = paths.roots() / *serial;
+    if (fs::exists(root, ec) || fs::exists(rec.bootDir, ec)) {
+        return fail(fmt::format("{} or {} already exists (left over from an earlier client?)",
+                                root.string(), rec.bootDir));
+    }
+
+    // Root first: the boot tree's cmdline.txt names its export.
+    if (req.rootMode == "shared") {
+        rec.rootExport = img->root().string();
+        auto edits = applyRootEdits(img->root(), img->root(), s, rec, false, req.enableSsh);
+        if (!edits) {
+            return tl::unexpected(edits.error());
+        }
+        res.messages.push_back("root: the image's root, shared read-only by all its clients");
+        res.messages.insert(res.messages.end(), edits->begin(), edits->end());
+        res.messages.push_back("note: a shared root has no per-client hostname or boot mount; the "
+                               "hostname comes from DHCP");
+    } else if (req.rootMode == "copy") {
+        rec.rootExport = root.string();
+        auto msg = buildCopyRoot(stateDir, *img, root);
+        if (!msg) {
+            return tl::unexpected(msg.error());
+        }
+        res.messages.push_back(*msg);
+        auto edits = applyRootEdits(root, root, s, rec, true, req.enableSsh);
+        if (!edits) {
+            (void)io::removeTree(root);
+            return tl::unexpected(edits.error());
+        }
+        res.messages.insert(res.messages.end(), edits->begin(), edits->end());
+    } else {
+        rec.rootExport = (root / "merged").string();
+        for (const char* d : {"", "upper", "work", "merged"}) {
+            fs::create_directories(root / d, ec);
+            if (ec) {
+                return fail(fmt::format("{}: {}", (root / d).string(), ec.message()));
+            }
+        }
+        // The merged root shows the lower root's top directory attributes
+        // through the upper dir: give it the image root's.
+        (void)io::copyMetadata(img->root(), root / "upper");
+        auto edits = applyRootEdits(img->root(), root / "upper", s, rec, true, req.enableSsh);
+        if (!edits) {
+            (void)io::removeTree(root);
+            return tl::unexpected(edits.error());
+        }
+        res.messages.push_back(fmt::format("root: overlay {} (lower {}, upper {})",
+                                           rec.rootExport, img->root().string(),
+                                           (root / "upper").string()));
+        res.messages.insert(res.messages.end(), edits->begin(), edits->end());
+    }
+    if (auto r = writeBootTree(stateDir, *img, s, rec, req.enableSsh, res.messages); !r) {
+        (void)io::removeTree(root);
+        return tl::unexpected(r.error());
+    }
+    if (auto r = writeMacLink(stateDir, rec); !r) {
+        (void)io::removeTree(root);
+        (void)io::removeTree(rec.bootDir);
+        return tl::unexpected(r.error());
+    }
+    if (auto r = reg.enroll(rec); !r) {
+        (void)io::removeTree(root);
+        (void)io::removeTree(rec.bootDir);
+        return tl::unexpected(r.error());
+    }
+    auto stored = reg.findBySerial(rec.serial);
+    if (stored && *stored) {
+        rec = **stored;
+    }
+    return res;
+}
+
+Result<ClientResult> resetClient(const fs::path& stateDir, io::Registry& reg,
+                                 const ServerSettings& s, const std::string& serialIn) {
+    auto serial = proto::netboot::normalizeSerial(serialIn);
+    auto found = reg.findBySerial(serial.value_or(serialIn));
+    if (!found) {
+        return tl::unexpected(found.error());
+    }
+    if (!*found || (*found)->state != io::ClientState::Enrolled) {
+        return fail(fmt::format("no enrolled client {}", serialIn));
+    }
+    ClientResult res;
+    res.record = **found;
+    const auto& rec = res.record;
+    if (rec.rootMode == "shared") {
+        return fail(fmt::format("client {} uses the shared read-only root: nothing to reset",
+                                rec.serial));
+    }
+    auto img = findImage(stateDir, rec.image);
+    if (!img) {
+        return tl::unexpected(img.error());
+    }
+    bool ssh = rootPathExists(fs::path(rec.bootDir), "ssh");
+    fs::path root = StatePaths{stateDir}.roots() / rec.serial;
+    if (rec.rootMode == "copy") {
+        fs::path fresh = StatePaths{stateDir}.roots() / (".reset-" + rec.serial);
+        (void)io::removeTree(fresh);
+        auto msg = buildCopyRoot(stateDir, *img, fresh);
+        if (!msg) {
+            return tl::unexpected(msg.error());
+        }
+        auto edits = applyRootEdits(fresh, fresh, s, rec, true, ssh);
+        if (!edits) {
+            (void)io::removeTree(fresh);
+            return tl::unexpected(edits.error());
+        }
+        // Swap: the old root disappears in one rename, then is deleted.
+        fs::path trash = StatePaths{stateDir}.roots() / (".trash-" + rec.serial);
+        (void)io::removeTree(trash);
+        if (::rename(root.c_str(), trash.c_str()) != 0 || ::rename(fresh.c_str(), root.c_str()) != 0) {
+            return fail(fmt::format("{}: cannot swap in the fresh root: {}", root.string(),
+                                    std::strerror(errno)));
+        }
+        if (auto r = io::removeTree(trash); !r) {
+            return tl::unexpected(r.error());
+        }
+        res.messages.push_back(*msg);
+        res.messages.insert(res.messages.end(), edits->begin(), edits->end());
+    } else {
+        if (auto r = unmountIfMounted(root / "merged"); !r) {
+            return tl::unexpected(r.error());
+        }
+        for (const char* d : {"upper", "work"}) {
+            if (auto r = io::removeTree(root / d); !r) {
+                return tl::unexpected(r.error());
+            }
+            std::error_code ec;
+            fs::create_directories(root / d, ec);
+        }
+        (void)io::copyMetadata(img->root(), root / "upper");
+        auto edits = applyRootEdits(img->root(), root / "upper", s, rec, true, ssh);
+        if (!edits) {
+            return tl::unexpected(edits.error());
+        }
+        res.messages.push_back("root: overlay upper layer cleared");
+        res.messages.insert(res.messages.end(), edits->begin(), edits->end());
+    }
+    return res;
+}
+
+Result<std::vector<std::string>> removeClient(const fs::path& stateDir, io::Registry& reg,
+                                              const std::string& serialIn) {
+    auto serial = proto::netboot::normalizeSerial(serialIn);
+    auto found = reg.findBySerial(serial.value_or(serialIn));
+    if (!found) {
+        return tl::unexpected(found.error());
+    }
+    if (!*found) {
+        return fail(fmt::format("no client {}", serialIn));
+    }
+    const auto& rec = **found;
+    std::vector<std::string> msgs;
+    StatePaths paths{stateDir};
+    if (rec.state == io::ClientState::Enrolled) {
+        fs::path root = paths.roots() / rec.serial;
+        if (rec.rootMode == "overlay") {
+            if (auto r = unmountIfMounted(root / "merged"); !r) {
+                return tl::unexpected(r.error());
+            }
+        }
+        if (rec.rootMode != "shared") {
+            if (auto r = io::removeTree(root); !r) {
+                return tl::unexpected(r.error());
+            }
+            msgs.push_back("removed " + root.string());
+        }
+        // Only remove the boot dir if it is ours (inside the state dir's tftp/).
+        fs::path boot = paths.tftp() / rec.serial;
+        if (auto r = io::removeTree(boot); !r) {
+            return tl::unexpected(r.error());
+        }
+        msgs.push_back("removed " + boot.string());
+        if (rec.mac) {
+            fs::path link = paths.tftp() / proto::netboot::macPrefixDir(*rec.mac);
+            struct stat st {};
+            if (::lstat(link.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+                ::unlink(link.c_str());
+                msgs.push_back("removed " + link.string());
+            }
+        }
+    }
+    auto r = reg.remove(rec.serial);
+    if (!r) {
+        return tl::unexpected(r.error());
+    }
+    msgs.push_back("removed client " + rec.serial + " from the registry");
+    return msgs;
+}
+
+}  // namespace pinet::app

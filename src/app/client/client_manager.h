@@ -1,0 +1,66 @@
+#pragma once
+// Client enrolment: the per-client boot tree under the TFTP root (serial
+// prefix, plus a MAC-form symlink), the root file system in one of three
+// modes, and the registry record.
+//
+//   shared   the image's root, exported read-only to every client using it
+//   copy     a private tree: reflinks where the file system can, else a
+//            hard-link farm for /usr (package files, replaced by rename) and
+//            real copies of everything else (/etc, /var, /home ...)
+//   overlay  an overlayfs (lower = image root, upper/work per client) mounted
+//            at roots/SERIAL/merged by `nfs apply`
+//
+// Layout in the state directory:
+//   tftp/SERIAL/            boot files (hard links into images/NAME/boot,
+//                           cmdline.txt and ssh written per client)
+//   tftp/dc-a6-32-01-36-c2  -> SERIAL (TFTP_PREFIX=2 clients)
+//   roots/SERIAL/           copy mode root; overlay mode: upper/ work/ merged/
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "app/settings.h"
+#include "io/registry/registry.h"
+#include "proto/error.h"
+
+namespace pinet::app {
+
+struct AddClientRequest {
+    std::string serial;               ///< normalized by the caller or here
+    std::optional<std::string> mac;
+    std::string name;                 ///< hostname; default "pi-SERIAL"
+    std::string image;
+    std::string rootMode = "copy";    ///< shared | copy | overlay
+    std::string model;                ///< pi4, cm4, pi400, pi5, cm5 (optional)
+    std::string address;              ///< IPv4 or subnet the exports are limited to
+    std::string notes;
+    bool enableSsh = false;
+};
+
+struct ClientResult {
+    io::ClientRecord record;
+    std::vector<std::string> messages;  ///< what was done / warnings, one line each
+};
+
+Result<ClientResult> addClient(const std::filesystem::path& stateDir, io::Registry& reg,
+                               const ServerSettings& settings, const AddClientRequest& req);
+/// Returns a private root (copy or overlay) to the image's state and
+/// re-applies the per-client edits (fstab, hostname, ssh).
+Result<ClientResult> resetClient(const std::filesystem::path& stateDir, io::Registry& reg,
+                                 const ServerSettings& settings, const std::string& serial);
+/// Removes the boot tree, MAC link, private root (unmounting an overlay) and record.
+Result<std::vector<std::string>> removeClient(const std::filesystem::path& stateDir,
+                                              io::Registry& reg, const std::string& serial);
+
+/// Mounts the overlay of an overlay-mode client if it is not mounted yet.
+Result<bool> ensureOverlayMounted(const std::filesystem::path& stateDir,
+                                  const io::ClientRecord& rec);
+bool isMountPoint(const std::filesystem::path& p);
+
+/// Device tree file each model's firmware loads (netboot-protocol.md 4.3/4.4).
+std::optional<std::string> modelDtb(const std::string& model);
+
+}  // namespace pinet::app

@@ -1,0 +1,440 @@
+#include "app/doctor/doctor.h"
+
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "app/client/client_manager.h"
+#include "app/client/root_edit.h"
+#include "app/nfs/nfs_manager.h"
+#include "io/fd.h"
+#include "io/file.h"
+#include "io/net/interface.h"
+#include "io/nfs/nfs_backend.h"
+#include "io/process/process.h"
+#include "proto/dhcp/dhcp_packet.h"
+#include "proto/netboot/cmdline.h"
+
+namespace pinet::app {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+Finding ok(std::string check, std::string msg) {
+    return {Severity::Ok, std::move(check), std::move(msg), {}};
+}
+Finding warn(std::string check, std::string msg, std::string fix) {
+    return {Severity::Warn, std::move(check), std::move(msg), std::move(fix)};
+}
+Finding bad(std::string check, std::string msg, std::string fix) {
+    return {Severity::Fail, std::move(check), std::move(msg), std::move(fix)};
+}
+
+void checkInterface(const ServerSettings& s, std::vector<Finding>& out) {
+    if (s.interface.empty()) {
+        out.push_back(warn("interface", "no boot interface configured",
+                           "pass --interface IFNAME (the port the Pis are cabled to)"));
+        return;
+    }
+    auto r = io::runProcess({"ip", "-j", "addr", "show", "dev", s.interface},
+                            std::chrono::seconds(10));
+    if (!r || r->exitCode != 0) {
+        out.push_back(bad("interface", fmt::format("interface {} not found", s.interface),
+                          "check the name with `ip link` and pass --interface"));
+        return;
+    }
+    auto j = nlohmann::json::parse(r->out, nullptr, false);
+    if (j.is_discarded() || !j.is_array() || j.empty()) {
+        out.push_back(bad("interface", "cannot read `ip -j addr` output", "check iproute2"));
+        return;
+    }
+    const auto& ifj = j[0];
+    bool up = false;
+    for (const auto& f : ifj.value("flags", nlohmann::json::array())) {
+        up = up || f == "UP";
+    }
+    bool lowerUp = false;
+    for (const auto& f : ifj.value("flags", nlohmann::json::array())) {
+        lowerUp = lowerUp || f == "LOWER_UP";
+    }
+    if (!up) {
+        out.push_back(bad("interface", fmt::format("{} is down", s.interface),
+                          fmt::format("ip link set {} up (and make it persistent)", s.interface)));
+        return;
+    }
+    std::string staticAddr;
+    std::string dynAddr;
+    for (const auto& a : ifj.value("addr_info", nlohmann::json::array())) {
+        if (a.value("family", "") != "inet") {
+            continue;
+        }
+        std::string addr = fmt::format("{}/{}", a.value("local", ""), a.value("prefixlen", 0));
+        (a.value("dynamic", false) ? dynAddr : staticAddr) = addr;
+    }
+    if (!staticAddr.empty()) {
+        out.push_back(ok("interface", fmt::format("{} is up{} with static address {}", s.interface,
+                                                  lowerUp ? "" : " (no carrier)", staticAddr)));
+        if (!s.serverIp.empty() && staticAddr.rfind(s.serverIp + "/", 0) != 0) {
+            out.push_back(warn("interface",
+                               fmt::format("server address {} (nfsroot=) is not {}'s address {}",
+                                           s.serverIp, s.interface, staticAddr),
+                               "pass --server-ip with the boot interface's address"));
+        }
+    } else if (!dynAddr.empty()) {
+        out.push_back(bad("interface",
+                          fmt::format("{} has only a DHCP-assigned address {}: it can change and "
+                                      "break every nfsroot=",
+                                      s.interface, dynAddr),
+                          "give it a static address (NetworkManager: ipv4.method manual; "
+                          "ifupdown: iface ... inet static)"));
+    } else {
+        out.push_back(bad("interface", fmt::format("{} has no IPv4 address", s.interface),
+                          fmt::format("ip addr add 192.168.2.1/24 dev {} (and make it persistent)",
+                                      s.interface)));
+    }
+}
+
+void probeDhcp(const ServerSettings& s, const DoctorOptions& opts, std::vector<Finding>& out) {
+    if (!opts.dhcpProbe || s.interface.empty()) {
+        return;
+    }
+    auto info = io::interfaceInfo(s.interface, false);
+    if (!info) {
+        return;  // reported by checkInterface
+    }
+    io::Fd sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    int one = 1;
+    ::setsockopt(sock.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    ::setsockopt(sock.get(), SOL_SOCKET, SO_BROADCAST, &one, sizeof(one));
+    // Only the boot interface: never probe any other network.
+    if (::setsockopt(sock.get(), SOL_SOCKET, SO_BINDTODEVICE, s.interface.c_str(),
+                     static_cast<socklen_t>(s.interface.size())) != 0) {
+        out.push_back(warn("dhcp", fmt::format("cannot bind to {}: {}", s.interface,
+                                               std::strerror(errno)),
+                           "run doctor as root"));
+        return;
+    }
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    local.sin_port = htons(proto::dhcp::kClientPort);
+    if (::bind(sock.get(), reinterpret_cast<const sockaddr*>(&local), sizeof(local)) != 0) {
+        out.push_back(warn("dhcp", fmt::format("cannot listen on UDP 68: {} (a DHCP client runs "
+                                               "here?)",
+                                               std::strerror(errno)),
+                           "stop the DHCP client on the boot interface (it should be static)"));
+        return;
+    }
+    proto::dhcp::Packet p;
+    std::random_device rd;
+    p.xid = rd();
+    p.flags = proto::dhcp::kFlagBroadcast;
+    p.setMac(info->mac);
+    p.setU8(proto::dhcp::opt::MessageType, static_cast<std::uint8_t>(proto::dhcp::MessageType::Discover));
+    p.set(proto::dhcp::opt::ParameterList, {1, 3, 6, 54});
+    p.setString(proto::dhcp::opt::VendorClass, "pinetboot-doctor");
+    auto bytes = proto::dhcp::serialize(p);
+    sockaddr_in dst{};
+    dst.sin_family = AF_INET;
+    dst.sin_port = htons(proto::dhcp::kServerPort);
+    dst.sin_addr.s_addr = htonl(INADDR_BROADCAST);
+    if (::sendto(sock.get(), bytes.data(), bytes.size(), 0, reinterpret_cast<const sockaddr*>(&dst),
+                 sizeof(dst)) < 0) {
+        out.push_back(warn("dhcp", fmt::format("cannot send a DHCPDISCOVER on {}: {}", s.interface,
+                                               std::strerror(errno)),
+                           "check the interface"));
+        return;
+    }
+    std::set<std::string> servers;
+    auto deadline = std::chrono::steady_clock::now() + opts.dhcpWait;
+    std::vector<std::uint8_t> buf(1500);
+    while (true) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) {
+            break;
+        }
+        pollfd pfd{sock.get(), POLLIN, 0};
+        if (::poll(&pfd, 1, static_cast<int>(left.count())) != 1) {
+            break;
+        }
+        ssize_t n = ::recv(sock.get(), buf.data(), buf.size(), 0);
+        if (n <= 0) {
+            continue;
+        }
+        auto reply = proto::dhcp::parse(std::span<const std::uint8_t>(buf.data(), static_cast<std::size_t>(n)));
+        if (!reply || reply->xid != p.xid || reply->op != proto::dhcp::Op::BootReply ||
+            reply->messageType() != proto::dhcp::MessageType::Offer) {
+            continue;
+        }
+        auto sid = reply->ipOption(proto::dhcp::opt::ServerId);
+        std::uint32_t server = sid.value_or(reply->siaddr);
+        if (server != 0 && server == info->ip) {
+            continue;  // our own serve daemon
+        }
+        servers.insert(fmt::format("{}{}", proto::dhcp::ipToString(server),
+                                   reply->yiaddr != 0
+                                       ? " offering " + proto::dhcp::ipToString(reply->yiaddr)
+                                       : std::string(" (proxy)")));
+    }
+    if (servers.empty()) {
+        out.push_back(ok("dhcp", fmt::format("no other DHCP server answered on {} within {} ms: "
+                                             "pinetboot must hand out addresses (dhcp = \"full\"), "
+                                             "the kernel's ip=dhcp needs a lease too",
+                                             s.interface, opts.dhcpWait.count())));
+        return;
+    }
+    std::string list;
+    for (const auto& srv : servers) {
+        list += (list.empty() ? "" : ", ") + srv;
+    }
+    out.push_back({Severity::Info, "dhcp",
+                   fmt::format("another DHCP server answers on {}: {}", s.interface, list),
+                   "use proxy mode (dhcp = \"proxy\"): the site server gives addresses, pinetboot "
+                   "only adds the boot options"});
+}
+
+std::set<std::string> exportedPaths(const fs::path& stateDir, const ServerSettings& s,
+                                    std::string& where) {
+    std::set<std::string> out;
+    fs::path file;
+    bool ganesha = s.nfsBackend == "ganesha";
+    if (ganesha) {
+        file = StatePaths{stateDir}.nfs() / "ganesha.conf";
+    } else if (s.nfsBackend == "kernel") {
+        file = s.kernelExportsFile;
+    } else {
+        return out;
+    }
+    where = file.string();
+    std::ifstream in(file);
+    std::string line;
+    while (std::getline(in, line)) {
+        auto trimmed = line.substr(line.find_first_not_of(' ') == std::string::npos
+                                       ? line.size()
+                                       : line.find_first_not_of(' '));
+        if (ganesha && trimmed.rfind("Path = \"", 0) == 0) {
+            auto end = trimmed.rfind('"');
+            out.insert(trimmed.substr(8, end - 8));
+        } else if (!ganesha && trimmed.rfind('"', 0) == 0) {
+            auto end = trimmed.find('"', 1);
+            if (end != std::string::npos) {
+                out.insert(trimmed.substr(1, end - 1));
+            }
+        }
+    }
+    return out;
+}
+
+void checkNfs(const fs::path& stateDir, const ServerSettings& s,
+              const std::vector<io::ClientRecord>& clients, std::vector<Finding>& out) {
+    std::string host = s.serverIp.empty() ? "127.0.0.1" : s.serverIp;
+    auto ping = io::pingNfs(host, std::chrono::milliseconds(2000));
+    if (ping) {
+        out.push_back(ok("nfs", *ping));
+    } else {
+        std::string fix = s.nfsBackend == "ganesha" ? "pinetboot nfs apply (starts nfs-ganesha; needs rpcbind)"
+                          : s.nfsBackend == "kernel" ? "systemctl start nfs-server, then pinetboot nfs apply"
+                                                     : "start your NFS server and export the roots "
+                                                       "(pinetboot nfs apply prints the lines)";
+        out.push_back(bad("nfs", "NFS server does not answer: " + ping.error().message, fix));
+    }
+    auto wanted = buildExports(clients, s);
+    if (!wanted) {
+        out.push_back(bad("nfs", wanted.error().message, "pinetboot client add --address ..."));
+        return;
+    }
+    std::string where;
+    auto have = exportedPaths(stateDir, s, where);
+    if (s.nfsBackend == "none") {
+        out.push_back({Severity::Info, "nfs",
+                       "backend none: cannot see what your NFS server exports",
+                       "compare with `pinetboot nfs apply` output"});
+        return;
+    }
+    int missing = 0;
+    for (const auto& e : *wanted) {
+        if (have.count(e.path) == 0) {
+            ++missing;
+            out.push_back(bad("nfs", fmt::format("{} is not exported ({} has no entry)", e.path, where),
+                              "pinetboot nfs apply"));
+        }
+    }
+    if (missing == 0 && !wanted->empty()) {
+        out.push_back(ok("nfs", fmt::format("all {} export(s) present in {}", wanted->size(), where)));
+    }
+}
+
+void checkClient(const ServerSettings& s, const io::ClientRecord& c,
+                 const std::vector<proto::nfs::Export>& exports, std::vector<Finding>& out) {
+    std::string tag = "client " + c.serial;
+    fs::path boot = c.bootDir;
+    if (!fs::is_directory(boot)) {
+        out.push_back(bad(tag, fmt::format("boot directory {} is missing", boot.string()),
+                          fmt::format("pinetboot client remove {0} && pinetboot client add --serial "
+                                      "{0} --image {1} ...",
+                                      c.serial, c.image)));
+        return;
+    }
+    bool pi5 = c.model == "pi5" || c.model == "cm5";
+    std::vector<std::string> need = {"config.txt", "cmdline.txt"};
+    if (!pi5) {
+        // Pi 4 family: the EEPROM bootloader fetches the GPU firmware (spec 4.3 steps 1, 5).
+        need.emplace_back("start4.elf");
+        need.emplace_back("fixup4.dat");
+    }
+    if (auto dtb = modelDtb(c.model)) {
+        need.push_back(*dtb);
+    }
+    std::vector<std::string> missing;
+    for (const auto& n : need) {
+        if (!fs::exists(boot / n)) {
+            missing.push_back(n);
+        }
+    }
+    bool kernel = fs::exists(boot / "kernel8.img") || (pi5 && fs::exists(boot / "kernel_2712.img"));
+    if (!kernel) {
+        missing.emplace_back(pi5 ? "kernel_2712.img or kernel8.img" : "kernel8.img");
+    }
+    if (c.model.empty()) {
+        bool anyDtb = false;
+        for (const auto& e : fs::directory_iterator(boot)) {
+            anyDtb = anyDtb || e.path().extension() == ".dtb";
+        }
+        if (!anyDtb) {
+            missing.emplace_back("a device tree (*.dtb)");
+        }
+    }
+    if (missing.empty()) {
+        out.push_back(ok(tag, fmt::format("boot tree complete for {} ({})",
+                                          c.model.empty() ? "an unknown model" : c.model,
+                                          boot.string())));
+    } else {
+        std::string list;
+        for (const auto& m : missing) {
+            list += (list.empty() ? "" : ", ") + m;
+        }
+        out.push_back(bad(tag, fmt::format("boot tree {} lacks {}", boot.string(), list),
+                          c.model.empty() ? "import an image with the firmware for this Pi, or pass "
+                                            "--model to check the right files"
+                                          : fmt::format("use an image whose boot partition has the {} "
+                                                        "files (pinetboot image list shows models)",
+                                                        c.model)));
+    }
+    auto cmd = io::readFile(boot / "cmdline.txt");
+    if (!cmd) {
+        return;
+    }
+    auto nfs = proto::netboot::nfsRootOf(std::string(cmd->begin(), cmd->end()));
+    std::string fixCmd = fmt::format("pinetboot client reset {} or re-add the client", c.serial);
+    if (!nfs) {
+        out.push_back(bad(tag, "cmdline.txt has no nfsroot= (the Pi will wait for its SD card)",
+                          fixCmd));
+        return;
+    }
+    bool exported = false;
+    for (const auto& e : exports) {
+        exported = exported || e.path == nfs->exportPath;
+    }
+    if (!s.serverIp.empty() && nfs->server != s.serverIp) {
+        out.push_back(bad(tag, fmt::format("cmdline.txt points at server {} but the server is {}",
+                                           nfs->server, s.serverIp),
+                          "re-add the client (pinetboot client remove/add) to rewrite cmdline.txt"));
+    } else if (!exported) {
+        out.push_back(bad(tag, fmt::format("cmdline.txt nfsroot={} is not one of the exports",
+                                           nfs->exportPath),
+                          "re-add the client (pinetboot client remove/add)"));
+    } else if (!fs::is_directory(nfs->exportPath)) {
+        out.push_back(bad(tag, fmt::format("nfsroot={} does not exist on disk", nfs->exportPath),
+                          c.rootMode == "overlay" ? "pinetboot nfs apply (mounts the overlay)"
+                                                  : "pinetboot client reset " + c.serial));
+    } else if (c.rootMode == "overlay" && !isMountPoint(nfs->exportPath)) {
+        out.push_back(bad(tag, fmt::format("overlay {} is not mounted", nfs->exportPath),
+                          "pinetboot nfs apply"));
+    } else {
+        out.push_back(ok(tag, fmt::format("cmdline.txt -> {}:{} ({})", nfs->server,
+                                          nfs->exportPath, nfs->options)));
+    }
+    auto fstab = readRootFile(c.rootMode == "overlay" ? fs::path(c.rootExport).parent_path() / "upper"
+                                                      : fs::path(c.rootExport),
+                              "etc/fstab");
+    if (fstab && *fstab) {
+        std::istringstream in(**fstab);
+        std::string line;
+        while (std::getline(in, line)) {
+            if (line.rfind("PARTUUID=", 0) == 0 || line.rfind("/dev/mmcblk", 0) == 0) {
+                out.push_back(warn(tag, "fstab still mounts an SD card partition: " + line,
+                                   "pinetboot client reset " + c.serial));
+                break;
+            }
+        }
+    }
+}
+
+}  // namespace
+
+std::string_view severityName(Severity s) {
+    switch (s) {
+        case Severity::Ok:
+            return "ok";
+        case Severity::Info:
+            return "info";
+        case Severity::Warn:
+            return "warn";
+        case Severity::Fail:
+            break;
+    }
+    return "FAIL";
+}
+
+std::vector<Finding> runDoctor(const fs::path& stateDir, io::Registry& reg, const ServerSettings& s,
+                               const DoctorOptions& opts) {
+    std::vector<Finding> out;
+    checkInterface(s, out);
+    probeDhcp(s, opts, out);
+    if (s.serverIp.empty()) {
+        out.push_back(bad("settings", "no server address for nfsroot=",
+                          "pinetboot nfs apply --server-ip A.B.C.D"));
+    }
+    auto clients = reg.list();
+    if (!clients) {
+        out.push_back(bad("registry", clients.error().message, "check the state directory"));
+        return out;
+    }
+    std::vector<io::ClientRecord> enrolled;
+    for (const auto& c : *clients) {
+        if (c.state == io::ClientState::Enrolled) {
+            enrolled.push_back(c);
+        } else {
+            out.push_back({Severity::Info, "client " + c.serial,
+                           fmt::format("discovered but not enrolled (model {}, MAC {})",
+                                       c.model.empty() ? "?" : c.model, c.mac.value_or("?")),
+                           fmt::format("pinetboot client add --serial {} --image NAME", c.serial)});
+        }
+    }
+    checkNfs(stateDir, s, enrolled, out);
+    auto exports = buildExports(enrolled, s);
+    for (const auto& c : enrolled) {
+        checkClient(s, c, exports ? *exports : std::vector<proto::nfs::Export>{}, out);
+    }
+    if (enrolled.empty()) {
+        out.push_back({Severity::Info, "clients", "no clients enrolled",
+                       "pinetboot client add --serial S --image NAME"});
+    }
+    return out;
+}
+
+}  // namespace pinet::app

@@ -1,0 +1,37 @@
+#pragma once
+// `pinetboot doctor`: the checks the seed's reader did by hand, each with a
+// fix: a static address on the boot interface, whether another DHCP server
+// answers (proxy mode is then the right choice), the NFS server answering
+// and exporting every client root, every boot tree complete for its model,
+// and every cmdline.txt pointing at an export that exists.
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "app/settings.h"
+#include "io/registry/registry.h"
+
+namespace pinet::app {
+
+enum class Severity { Ok, Info, Warn, Fail };
+
+struct Finding {
+    Severity severity = Severity::Ok;
+    std::string check;  ///< short name: "interface", "dhcp", "nfs", "boot 9ffefdef", ...
+    std::string message;
+    std::string fix;    ///< empty when nothing needs fixing
+};
+
+struct DoctorOptions {
+    bool dhcpProbe = true;
+    std::chrono::milliseconds dhcpWait{3000};
+};
+
+std::vector<Finding> runDoctor(const std::filesystem::path& stateDir, io::Registry& reg,
+                               const ServerSettings& s, const DoctorOptions& opts);
+
+std::string_view severityName(Severity s);
+
+}  // namespace pinet::app

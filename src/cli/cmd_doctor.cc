@@ -1,0 +1,87 @@
+// pinetboot doctor: checks the network-boot setup end to end and says how to
+// fix each problem.
+
+#include <iostream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "app/doctor/doctor.h"
+#include "cli/command.h"
+#include "cli/server_settings_flags.h"
+#include "io/registry/registry.h"
+
+namespace pinet::cli {
+
+namespace {
+
+struct DoctorOpts {
+    std::string stateDir;
+    bool noDhcpProbe = false;
+    int dhcpWaitMs = 3000;
+    bool json = false;
+    std::shared_ptr<SettingsFlags> settings = std::make_shared<SettingsFlags>();
+};
+
+void run(const DoctorOpts& o) {
+    std::string dir = stateDir(o.stateDir);
+    auto reg = io::Registry::open(dir);
+    if (!reg) {
+        printError(reg.error().message);
+        setExitCode(kExitFailure);
+        return;
+    }
+    auto s = resolveSettings(*reg, *o.settings);
+    if (!s) {
+        printError(s.error().message);
+        setExitCode(kExitFailure);
+        return;
+    }
+    app::DoctorOptions opts;
+    opts.dhcpProbe = !o.noDhcpProbe;
+    opts.dhcpWait = std::chrono::milliseconds(o.dhcpWaitMs);
+    auto findings = app::runDoctor(dir, *reg, *s, opts);
+    int failures = 0;
+    nlohmann::json arr = nlohmann::json::array();
+    for (const auto& f : findings) {
+        failures += f.severity == app::Severity::Fail ? 1 : 0;
+        if (o.json) {
+            arr.push_back({{"severity", std::string(app::severityName(f.severity))},
+                           {"check", f.check},
+                           {"message", f.message},
+                           {"fix", f.fix}});
+            continue;
+        }
+        std::cout << fmt::format("[{:^4}] {}: {}\n", app::severityName(f.severity), f.check,
+                                 f.message);
+        if (!f.fix.empty()) {
+            std::cout << fmt::format("       fix: {}\n", f.fix);
+        }
+    }
+    if (o.json) {
+        std::cout << arr.dump(2) << '\n';
+    } else {
+        std::cout << fmt::format("{} problem(s) found\n", failures);
+    }
+    if (failures > 0) {
+        setExitCode(kExitFailure);
+    }
+}
+
+void setup(CLI::App& app) {
+    auto o = std::make_shared<DoctorOpts>();
+    auto* cmd = app.add_subcommand("doctor", "Check interface, DHCP, NFS exports and boot trees");
+    cmd->add_option("--state-dir", o->stateDir, "State directory");
+    cmd->add_flag("--no-dhcp-probe", o->noDhcpProbe, "Do not send a DHCPDISCOVER on the interface");
+    cmd->add_option("--dhcp-wait-ms", o->dhcpWaitMs, "How long to wait for DHCP offers")
+        ->check(CLI::Range(100, 30000));
+    cmd->add_flag("--json", o->json, "JSON output");
+    addSettingsFlags(cmd, o->settings);
+    cmd->callback([o] { run(*o); });
+}
+
+}  // namespace
+
+PINET_COMMAND(80, setup);
+
+}  // namespace pinet::cli
