@@ -18,7 +18,7 @@ namespace {
 struct DoctorOpts {
     std::string stateDir;
     bool noDhcpProbe = false;
-    int dhcpWaitMs = 3000;
+    int dhcpWaitMs = 5000;
     bool json = false;
     std::shared_ptr<SettingsFlags> settings = std::make_shared<SettingsFlags>();
 };

@@ -26,7 +26,8 @@ struct Finding {
 
 struct DoctorOptions {
     bool dhcpProbe = true;
-    std::chrono::milliseconds dhcpWait{3000};
+    // dnsmasq and ISC dhcpd ping-check an address (up to 3 s) before offering it.
+    std::chrono::milliseconds dhcpWait{5000};
 };
 
 std::vector<Finding> runDoctor(const std::filesystem::path& stateDir, io::Registry& reg,

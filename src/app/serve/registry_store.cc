@@ -1,16 +1,87 @@
 #include "app/serve/registry_store.h"
 
+#include <chrono>
+#include <mutex>
+#include <stdexcept>
+
 #include <spdlog/spdlog.h>
+
+#include "io/registry/registry.h"
+#include "proto/netboot/ids.h"
 
 namespace pinet::app::serve {
 
-// Interim until the SQLite client registry (io/registry) is in main: serve
-// runs with per-client folders under the TFTP root only, and says so.
+namespace {
+
+/// ClientStore over the SQLite registry (io/registry). version() is the
+/// registry's generation counter, bumped by every write from any process
+/// (`pinetboot client add` while serve runs shows up on the next poll).
+class SqliteClientStore final : public ClientStore {
+public:
+    explicit SqliteClientStore(io::Registry reg) : reg_(std::move(reg)) {}
+
+    std::int64_t version() override {
+        auto g = reg_.generation();
+        if (!g) {
+            throw std::runtime_error(g.error().message);
+        }
+        return *g;
+    }
+
+    std::vector<daemon::KnownClient> list() override {
+        auto all = reg_.list();
+        if (!all) {
+            throw std::runtime_error(all.error().message);
+        }
+        std::vector<daemon::KnownClient> out;
+        out.reserve(all->size());
+        for (const auto& c : *all) {
+            daemon::KnownClient k;
+            k.serial = c.serial;
+            k.mac = c.mac.value_or("");
+            k.model = c.model;
+            k.name = c.name;
+            k.bootDir = c.bootDir;
+            k.rootExport = c.rootExport;
+            k.notes = c.notes;
+            k.discovered = c.state == io::ClientState::Discovered;
+            k.firstSeen = c.firstSeen;
+            k.lastSeen = c.lastSeen;
+            out.push_back(std::move(k));
+        }
+        return out;
+    }
+
+    void recordSeen(const std::string& serial, const std::string& mac,
+                    const std::string& model) override {
+        auto s = proto::netboot::normalizeSerial(serial);
+        if (!s) {
+            return;  // not a Pi serial: nothing to record
+        }
+        std::optional<std::string> m;
+        if (!mac.empty()) {
+            m = proto::netboot::normalizeMac(mac);
+        }
+        auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+        if (auto r = reg_.upsertDiscovered(*s, m, model, now); !r) {
+            spdlog::warn("REGISTRY_WRITE_FAILED serial={} error={}", *s, r.error().message);
+        }
+    }
+
+private:
+    io::Registry reg_;
+};
+
+}  // namespace
+
 std::unique_ptr<ClientStore> openRegistryStore(const std::string& stateDir) {
-    spdlog::warn("REGISTRY_UNAVAILABLE state_dir={} (this build has no client registry; "
-                 "per-client folders under the TFTP root are used)",
-                 stateDir);
-    return nullptr;
+    auto reg = io::Registry::open(stateDir);
+    if (!reg) {
+        throw std::runtime_error(reg.error().message);
+    }
+    return std::make_unique<SqliteClientStore>(std::move(*reg));
 }
 
 }  // namespace pinet::app::serve
