@@ -9,13 +9,14 @@
 #     against dnsmasq (DHCP + pxe-service + TFTP): time until every board has its kernel,
 #     per-board kernel time p50 / p99.
 #
-# Usage: bench/dhcp-bench.sh [BUILD_DIR]   (env: RATE=4000 RANGE=60000 PERIOD=10 STORM=200 KERNEL_MB=8)
+# Usage: bench/dhcp-bench.sh [BUILD_DIR]   (env: RATE=4000 RANGE=60000 PERIOD=10 STORM=200 KERNEL_MB=8
+#        PARTS="perf storm": which parts to run)
 # Needs root. Everything is bounded: perfdhcp -p PERIOD, probe with its own timeouts.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 BUILD=${1:-$HERE/../build}
 PINETBOOT=$(cd "$BUILD" && pwd)/pinetboot
-RATE=${RATE:-4000}; RANGE=${RANGE:-60000}; PERIOD=${PERIOD:-10}; STORM=${STORM:-200}; KERNEL_MB=${KERNEL_MB:-8}
+PARTS=${PARTS:-perf storm}; RATE=${RATE:-4000}; RANGE=${RANGE:-60000}; PERIOD=${PERIOD:-10}; STORM=${STORM:-200}; KERNEL_MB=${KERNEL_MB:-8}
 SRV="pnb-dbench-$$-srv"; CLI="pnb-dbench-$$-cli"
 W=$(mktemp -d /tmp/pnb-dbench-XXXXXX); chmod 755 "$W"
 PIDS=""
@@ -26,7 +27,7 @@ cleanup() {
         pids=$(ip netns pids "$ns" 2>/dev/null); [ -n "$pids" ] && kill -9 $pids 2>/dev/null
         ip netns del "$ns" 2>/dev/null
     done
-    rm -rf "$W"
+    [ -n "${KEEP:-}" ] && cp -r "$W" "$KEEP"; rm -rf "$W"
 }
 trap cleanup EXIT
 trap "exit 1" INT TERM
@@ -57,6 +58,7 @@ perf() {  # name
 }
 
 mkdir -p "$W/tftp"
+if [[ " $PARTS " == *" perf "* ]]; then
 echo "## perfdhcp: DORA rate $RATE/s, $RANGE clients, ${PERIOD}s"
 echo
 echo "| server | offered rate/s | REQUESTs sent | ACKs received | leases/s | drops (DO/RA) |"
@@ -93,6 +95,7 @@ EOC
 KEA_PIDFILE_DIR=$W KEA_LOCKFILE_DIR=$W bg "$SRV" "$W/kea.out" env KEA_PIDFILE_DIR=$W KEA_LOCKFILE_DIR=$W kea-dhcp4 -c "$W/kea.json"
 P=$LAST; sleep 2
 perf kea; stop "$P"
+fi
 
 # ---- boot storm ----------------------------------------------------------------------
 mkdir -p "$W/boot/overlays"
@@ -111,6 +114,7 @@ storm() {  # name
     echo "$out" | grep '^verdict [0-9a-f]*:' | sed 's/^verdict [0-9a-f]*: //; s/[0-9][0-9.]*/N/g' \
         | sort | uniq -c | sed "s/^/    $1 failures: /" >&2
 }
+if [[ " $PARTS " == *" storm "* ]]; then
 echo
 echo "## boot storm: probe --count $STORM (pi4, $KERNEL_MB MB kernel, files at the TFTP root)"
 echo
@@ -136,3 +140,4 @@ EOC
 bg "$SRV" "$W/dnsmasq2.out" dnsmasq --conf-file="$W/dnsmasq2.conf" --keep-in-foreground --pid-file=
 P=$LAST; sleep 1.5
 storm dnsmasq; stop "$P"
+fi

@@ -61,7 +61,8 @@ int runProbe(const ProbeOptions& o) {
         return kExitUsage;
     }
     if (o.count < 1 || o.count > 4096) {
-        // 4096: one event loop, one UDP socket per active transfer; far above any lab.
+        // 4096: one event loop for all boards; far above any lab (and past 1024 boards the
+        // server's kernel needs a bigger ARP table: net.ipv4.neigh.default.gc_thresh3).
         printError("--count must be 1..4096");
         return kExitUsage;
     }
@@ -123,7 +124,8 @@ int runProbe(const ProbeOptions& o) {
         std::size_t shown = 0;
         for (const auto& b : report.boards) {
             if (o.timelines || (!b.booted && shown < 3)) {
-                std::cout << fmt::format("board {} ({}):\n", b.serial, b.mac);
+                std::cout << fmt::format("board {} ({}{}{}):\n", b.serial, b.mac,
+                                         b.ip.empty() ? "" : " ", b.ip);
                 printTimeline(b);
                 ++shown;
             }

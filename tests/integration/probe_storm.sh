@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A small boot storm: `probe --count 25` (distinct serials and MACs, one process) against
-# `pinetboot serve --dhcp full`. Every board must get its own lease and its kernel; the
-# lease database then holds 25 distinct addresses with the boards' serials.
+# `pinetboot serve --dhcp full`. Every board must get its own lease and its kernel, fetched
+# from its own address; the lease database then holds 25 distinct addresses with the
+# boards' serials.
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib/dhcp_lab.sh"
 . "$HERE/lib/boot_tree.sh"
@@ -29,5 +30,11 @@ print(len({r[0] for r in rows}), len({r[1] for r in rows if r[1]}))
 P
 )
 [ "$leases" = "$N $N" ] && ok "$N distinct leases with $N distinct serials in the database" || bad "leases/serials: $leases"
+# Every board is a host of its own on the wire: its kernel came from its own leased
+# address (ARP answered by the probe), not from the probe namespace's one address.
+srcs=$(grep -E "TFTP_DONE tftp ok ([0-9a-f]+/)?kernel8.img " "$W/serve.log" | grep -o 'client=[0-9.]*' | sort -u | wc -l)
+[ "$srcs" = "$N" ] && ok "kernels went to $N distinct board addresses" || bad "distinct TFTP client addresses: $srcs"
+grep -q "client=$NET.2:" "$W/serve.log" && bad "a transfer came from the namespace's own address $NET.2" \
+    || ok "no transfer from the probe namespace's own address"
 grep -qE "dhcp_sent_ACK $N$" "$W/serve.log" && ok "$N ACKs" || bad "ACKs: $(grep dhcp_sent_ACK "$W/serve.log")"
 finish probe_storm

@@ -3,15 +3,14 @@
 #include <poll.h>
 
 #include <array>
-#include <map>
 #include <random>
 #include <stdexcept>
 #include <unordered_map>
 
 #include "io/net/interface.h"
 #include "io/net/packet_socket.h"
-#include "io/net/udp_socket.h"
 #include "proto/dhcp/dhcp_packet.h"
+#include "proto/net/arp.h"
 
 namespace pinet::app {
 
@@ -22,11 +21,52 @@ using Clock = cp::Clock;
 namespace {
 // A full Ethernet frame (1514) plus slack; TFTP DATA of blksize 1468 fits with room.
 constexpr std::size_t kFrameBuffer = 2048;
-constexpr std::size_t kTftpBuffer = 65536;
+// The bootloader's TFTP source ports: a fresh one per RRQ (new TID, RFC 1350), taken
+// from the IANA dynamic range (RFC 6335).
+constexpr std::uint16_t kFirstPort = 49152;
+// Datagrams held per board while its ARP request is unanswered: the board sends one
+// datagram at a time (lockstep), so a handful covers a retransmission or two.
+constexpr std::size_t kMaxPendingPerBoard = 8;
+// ARP requests for the same hop are repeated at most this often; the board's own 2 s
+// RRQ retransmission (spec §4.1) drives the repeats.
+constexpr auto kArpRetry = std::chrono::milliseconds(1000);
+
+using Mac = proto::net::Mac;
 
 struct Session {
     std::size_t board = 0;
-    io::UdpSocket socket;
+    std::uint16_t port = 0;  ///< the board's source port (its TID)
+};
+
+/// What a board's own IP stack holds: its ARP cache and datagrams waiting for an answer.
+struct BoardNet {
+    std::vector<std::pair<proto::dhcp::Ip4, Mac>> arp;  ///< usually one entry: the server
+    struct Pending {
+        proto::dhcp::Ip4 hop = 0;
+        proto::net::UdpFrame frame;  ///< dstMac filled on resolution
+        std::vector<std::uint8_t> payload;
+    };
+    std::vector<Pending> pending;
+    std::vector<std::pair<proto::dhcp::Ip4, Clock::time_point>> arpAsked;
+    std::uint16_t nextPort = kFirstPort;
+
+    const Mac* lookup(proto::dhcp::Ip4 ip) const {
+        for (const auto& [a, m] : arp) {
+            if (a == ip) {
+                return &m;
+            }
+        }
+        return nullptr;
+    }
+    void learn(proto::dhcp::Ip4 ip, const Mac& mac) {
+        for (auto& [a, m] : arp) {
+            if (a == ip) {
+                m = mac;
+                return;
+            }
+        }
+        arp.emplace_back(ip, mac);
+    }
 };
 
 class Runner {
@@ -41,6 +81,11 @@ public:
             throw std::runtime_error(ps.error().message);
         }
         raw_.emplace(std::move(*ps));
+        auto as = io::PacketSocket::open(config.interface, proto::net::kEtherTypeArp);
+        if (!as) {
+            throw std::runtime_error(as.error().message);
+        }
+        arpSocket_.emplace(std::move(*as));
         std::random_device rd;
         std::mt19937 rng(rd());
         for (int i = 0; i < config.count; ++i) {
@@ -59,6 +104,9 @@ public:
             } while (xid == 0 || byXid_.count(xid) != 0);
             byXid_[xid] = boards_.size();
             boards_.emplace_back(bc, xid, static_cast<int>(boards_.size()) * cp::PiBoard::kSessionsPerBoard);
+            BoardNet net;
+            net.nextPort = static_cast<std::uint16_t>(kFirstPort + rng() % 8192);
+            nets_.push_back(std::move(net));
         }
     }
 
@@ -71,7 +119,6 @@ public:
         const auto& bc = config_.board;
         const auto cap = t0 + bc.dhcpTimeout + 25 * bc.tftpFileTimeout + std::chrono::seconds(10);
         std::array<std::uint8_t, kFrameBuffer> frame{};
-        std::vector<std::uint8_t> dgram(kTftpBuffer);
         while (!allFinished() && Clock::now() < cap) {
             auto next = Clock::time_point::max();
             for (const auto& b : boards_) {
@@ -85,50 +132,25 @@ public:
                 const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(next - now).count();
                 timeoutMs = static_cast<int>(std::clamp<long long>(ms + 1, 0, 1000));
             }
-            std::vector<pollfd> fds;
-            std::vector<int> ids;
-            fds.push_back({raw_->fd(), POLLIN, 0});
-            for (auto& [id, s] : sessions_) {
-                fds.push_back({s.socket.fd(), POLLIN, 0});
-                ids.push_back(id);
-            }
+            std::array<pollfd, 2> fds{{{raw_->fd(), POLLIN, 0}, {arpSocket_->fd(), POLLIN, 0}}};
             ::poll(fds.data(), fds.size(), timeoutMs);
-            if ((fds[0].revents & POLLIN) != 0) {
+            if ((fds[1].revents & POLLIN) != 0) {
                 for (int k = 0; k < 512; ++k) {
+                    auto f = arpSocket_->receiveRaw(frame);
+                    if (!f) {
+                        break;
+                    }
+                    onArp(*f);
+                }
+            }
+            if ((fds[0].revents & POLLIN) != 0) {
+                // Bounded per turn so that timers still run under a flood.
+                for (int k = 0; k < 4096; ++k) {
                     auto f = raw_->receive(frame);
                     if (!f) {
                         break;
                     }
-                    if (f->dstPort != d::kClientPort || f->srcPort != d::kServerPort) {
-                        continue;
-                    }
-                    auto p = d::parse(f->payload);
-                    if (!p) {
-                        continue;
-                    }
-                    auto it = byXid_.find(p->xid);
-                    if (it != byXid_.end()) {
-                        apply(it->second, boards_[it->second].onDhcp(*p, f->srcIp, Clock::now()));
-                    }
-                }
-            }
-            for (std::size_t k = 1; k < fds.size(); ++k) {
-                if ((fds[k].revents & POLLIN) == 0) {
-                    continue;
-                }
-                const int id = ids[k - 1];
-                for (int n = 0; n < 64; ++n) {
-                    auto it = sessions_.find(id);
-                    if (it == sessions_.end()) {
-                        break;
-                    }
-                    auto dg = it->second.socket.receive(dgram);
-                    if (!dg) {
-                        break;
-                    }
-                    const std::size_t b = it->second.board;
-                    apply(b, boards_[b].onTftp(id, dg->srcPort, std::span(dgram.data(), dg->size),
-                                               Clock::now()));
+                    onFrame(*f);
                 }
             }
             const auto after = Clock::now();
@@ -141,10 +163,13 @@ public:
         ProbeReport report;
         report.wall = Clock::now() - t0;
         report.badChecksums = raw_->badChecksums();
+        report.arpRequestsSent = arpRequestsSent_;
+        report.arpRepliesSent = arpRepliesSent_;
         for (const auto& b : boards_) {
             ProbeBoardResult r;
             r.serial = b.serialHex();
             r.mac = d::macToString(b.config().mac);
+            r.ip = b.address() != 0 ? d::ipToString(b.address()) : "";
             r.booted = b.booted();
             r.verdict = b.finished() ? b.verdict() : "does not boot: probe stopped (time cap)";
             r.timeline = b.timeline();
@@ -160,7 +185,148 @@ private:
         return std::all_of(boards_.begin(), boards_.end(), [](const auto& b) { return b.finished(); });
     }
 
+    void onFrame(const proto::net::UdpFrame& f) {
+        if (f.dstPort == d::kClientPort && f.srcPort == d::kServerPort) {
+            auto p = d::parse(f.payload);
+            if (!p) {
+                return;
+            }
+            auto it = byXid_.find(p->xid);
+            if (it != byXid_.end()) {
+                apply(it->second, boards_[it->second].onDhcp(*p, f.srcIp, Clock::now()));
+            }
+            return;
+        }
+        auto b = byIp_.find(f.dstIp);
+        if (b == byIp_.end() || f.dstMac != boards_[b->second].config().mac) {
+            return;  // for another host: a board's NIC drops it
+        }
+        auto s = byEndpoint_.find(endpointKey(f.dstIp, f.dstPort));
+        if (s == byEndpoint_.end()) {
+            return;  // no open TID (a late datagram after the transfer ended)
+        }
+        const std::size_t board = b->second;
+        apply(board, boards_[board].onTftp(s->second, f.srcPort, f.payload, Clock::now()));
+    }
+
+    void onArp(std::span<const std::uint8_t> bytes) {
+        auto a = proto::net::parseArpFrame(bytes);
+        if (!a) {
+            return;
+        }
+        auto b = byIp_.find(a->targetIp);
+        if (b == byIp_.end()) {
+            return;  // not one of our boards' addresses
+        }
+        const std::size_t board = b->second;
+        const Mac& mine = boards_[board].config().mac;
+        BoardNet& net = nets_[board];
+        net.learn(a->senderIp, a->senderMac);  // RFC 826: merge the sender's pair
+        if (a->op == proto::net::ArpOp::Request) {
+            proto::net::ArpPacket reply;
+            reply.op = proto::net::ArpOp::Reply;
+            reply.senderMac = mine;
+            reply.senderIp = a->targetIp;
+            reply.targetMac = a->senderMac;
+            reply.targetIp = a->senderIp;
+            if (arpSocket_->send(proto::net::buildArpFrame(reply))) {
+                ++arpRepliesSent_;
+            }
+        }
+        flushPending(board);
+    }
+
+    void flushPending(std::size_t board) {
+        BoardNet& net = nets_[board];
+        auto it = net.pending.begin();
+        while (it != net.pending.end()) {
+            if (const Mac* mac = net.lookup(it->hop)) {
+                it->frame.dstMac = *mac;
+                it->frame.payload = it->payload;
+                (void)raw_->send(proto::net::buildUdpFrame(it->frame));
+                it = net.pending.erase(it);
+            } else {
+                ++it;
+            }
+        }
+    }
+
+    void sendArpRequest(std::size_t board, proto::dhcp::Ip4 hop) {
+        BoardNet& net = nets_[board];
+        const auto now = Clock::now();
+        for (auto& [ip, at] : net.arpAsked) {
+            if (ip == hop) {
+                if (now - at < kArpRetry) {
+                    return;
+                }
+                at = now;
+                return doSendArp(board, hop);
+            }
+        }
+        net.arpAsked.emplace_back(hop, now);
+        doSendArp(board, hop);
+    }
+
+    void doSendArp(std::size_t board, proto::dhcp::Ip4 hop) {
+        proto::net::ArpPacket req;
+        req.op = proto::net::ArpOp::Request;
+        req.senderMac = boards_[board].config().mac;
+        req.senderIp = boards_[board].address();
+        req.targetIp = hop;
+        if (arpSocket_->send(proto::net::buildArpFrame(req))) {
+            ++arpRequestsSent_;
+        }
+    }
+
+    static std::uint64_t endpointKey(proto::dhcp::Ip4 ip, std::uint16_t port) {
+        return (std::uint64_t{ip} << 16) | port;
+    }
+
+    /// The board's next source port that no open session of it uses.
+    std::uint16_t allocatePort(std::size_t board) {
+        BoardNet& net = nets_[board];
+        const auto ip = boards_[board].address();
+        for (;;) {
+            const std::uint16_t p = net.nextPort;
+            net.nextPort = net.nextPort == 65535 ? kFirstPort : static_cast<std::uint16_t>(p + 1);
+            if (byEndpoint_.count(endpointKey(ip, p)) == 0) {
+                return p;
+            }
+        }
+    }
+
+    void sendTftp(std::size_t board, const cp::SendTftp& tf) {
+        const auto ip = boards_[board].address();
+        auto it = sessions_.find(tf.session);
+        if (it == sessions_.end()) {
+            it = sessions_.emplace(tf.session, Session{board, allocatePort(board)}).first;
+            byEndpoint_[endpointKey(ip, it->second.port)] = tf.session;
+        }
+        proto::net::UdpFrame f;
+        f.srcMac = boards_[board].config().mac;
+        f.srcIp = ip;
+        f.dstIp = tf.ip;
+        f.srcPort = it->second.port;
+        f.dstPort = tf.port;
+        const auto hop = boards_[board].nextHop(tf.ip);
+        BoardNet& net = nets_[board];
+        if (const Mac* mac = net.lookup(hop)) {
+            f.dstMac = *mac;
+            f.payload = tf.bytes;
+            (void)raw_->send(proto::net::buildUdpFrame(f));
+            return;
+        }
+        if (net.pending.size() >= kMaxPendingPerBoard) {
+            net.pending.erase(net.pending.begin());  // the oldest is stale by now
+        }
+        net.pending.push_back({hop, f, tf.bytes});
+        sendArpRequest(board, hop);
+    }
+
     void apply(std::size_t board, const std::vector<cp::Action>& actions) {
+        if (const auto ip = boards_[board].address(); ip != 0) {
+            byIp_[ip] = board;  // from the ACK on, the board answers ARP for its lease
+        }
         for (const auto& a : actions) {
             if (const auto* dh = std::get_if<cp::SendDhcp>(&a)) {
                 proto::net::UdpFrame f;
@@ -173,26 +339,29 @@ private:
                 f.payload = dh->payload;
                 (void)raw_->send(proto::net::buildUdpFrame(f));
             } else if (const auto* tf = std::get_if<cp::SendTftp>(&a)) {
-                auto it = sessions_.find(tf->session);
-                if (it == sessions_.end()) {
-                    auto s = io::UdpSocket::open(config_.interface, 0, false);
-                    if (!s) {
-                        continue;  // the board's retransmission/timeout reports the failure
-                    }
-                    it = sessions_.emplace(tf->session, Session{board, std::move(*s)}).first;
-                }
-                (void)it->second.socket.sendTo(tf->bytes, tf->ip, tf->port);
+                sendTftp(board, *tf);
             } else if (const auto* cl = std::get_if<cp::CloseTftp>(&a)) {
-                sessions_.erase(cl->session);
+                auto it = sessions_.find(cl->session);
+                if (it != sessions_.end()) {
+                    byEndpoint_.erase(endpointKey(boards_[it->second.board].address(),
+                                                  it->second.port));
+                    sessions_.erase(it);
+                }
             }
         }
     }
 
     const ProbeConfig& config_;
     std::optional<io::PacketSocket> raw_;
+    std::optional<io::PacketSocket> arpSocket_;
     std::vector<cp::PiBoard> boards_;
+    std::vector<BoardNet> nets_;
     std::unordered_map<std::uint32_t, std::size_t> byXid_;
-    std::map<int, Session> sessions_;
+    std::unordered_map<proto::dhcp::Ip4, std::size_t> byIp_;
+    std::unordered_map<std::uint64_t, int> byEndpoint_;  ///< (board IP, port) -> session
+    std::unordered_map<int, Session> sessions_;
+    std::uint64_t arpRequestsSent_ = 0;
+    std::uint64_t arpRepliesSent_ = 0;
 };
 
 }  // namespace

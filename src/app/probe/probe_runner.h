@@ -2,13 +2,14 @@
 // `pinetboot probe`: runs one or many virtual Pi bootloaders (core::probe::PiBoard)
 // against the network on one interface, in a single poll() event loop.
 //
-// DHCP goes through one AF_PACKET socket: each board sends from 0.0.0.0 with its
-// own MAC and xid, and replies are matched by xid, so boards without an address
-// can run side by side. After the ACK, TFTP uses ordinary UDP sockets bound to
-// the interface, so the datagrams leave from the interface's own address rather
-// than the board's leased one (the test namespaces have a single address on the
-// probe side; a real board would use its lease). One socket per RRQ gives each
-// transfer a new TID, as the bootloader does.
+// Every board is a host of its own on the wire (spec §12.2), with no help from the
+// kernel's IP stack: frames go out and come in through two AF_PACKET sockets (IPv4
+// and ARP) in promiscuous mode. DHCP is sent from 0.0.0.0 with the board's MAC and
+// matched by xid; after the ACK the board answers ARP for its leased address, ARPs
+// for its TFTP server (or the router, off-link), and runs TFTP from its own address
+// with a fresh source port per RRQ (a new TID, as the bootloader does). So a storm
+// of 200 boards is 200 MACs and 200 addresses to the server, and per-source limits
+// see what they would see with real boards.
 
 #include <chrono>
 #include <cstdint>
@@ -29,6 +30,7 @@ struct ProbeConfig {
 struct ProbeBoardResult {
     std::string serial;
     std::string mac;
+    std::string ip;  ///< leased address ("" before the ACK)
     bool booted = false;
     std::string verdict;
     std::vector<core::probe::TimelineEntry> timeline;
@@ -40,6 +42,8 @@ struct ProbeReport {
     std::vector<ProbeBoardResult> boards;
     std::chrono::steady_clock::duration wall{};
     std::uint64_t badChecksums = 0;
+    std::uint64_t arpRequestsSent = 0;
+    std::uint64_t arpRepliesSent = 0;
 };
 
 /// Throws std::runtime_error (naming the interface) when sockets cannot be opened.

@@ -214,6 +214,8 @@ std::vector<Action> PiBoard::onDhcp(const d::Packet& packet, Ip4 sourceIp, Clock
         return {};
     }
     ip_ = packet.yiaddr;
+    netmask_ = packet.ipOption(d::opt::SubnetMask).value_or(0);
+    router_ = packet.ipOption(d::opt::Router).value_or(0);
     dhcpTime_ = now - started_;
     // Spec §3.2: TFTP_IP > option 66 (dotted decimal only) > siaddr > option 54 of the PXE offer.
     const d::Packet& px = pxeOffer_->packet;

@@ -95,6 +95,13 @@ public:
     [[nodiscard]] std::string prefix() const { return prefix_; }
     [[nodiscard]] Ip4 address() const { return ip_; }
     [[nodiscard]] Ip4 tftpServer() const { return tftpIp_; }
+    /// The hop a datagram to @p to goes through on the wire: @p to itself on the
+    /// leased subnet (option 1), else the router (option 3), as an IP stack decides
+    /// whom to ARP for. Without a mask every address counts as on-link.
+    [[nodiscard]] Ip4 nextHop(Ip4 to) const {
+        const bool onLink = netmask_ == 0 || (to & netmask_) == (ip_ & netmask_);
+        return onLink || router_ == 0 ? to : router_;
+    }
     /// Highest session id this board may use (ids are firstSession .. firstSession+999).
     static constexpr int kSessionsPerBoard = 1000;
 
@@ -156,6 +163,8 @@ private:
     std::optional<Offer> addressOffer_;
     std::vector<std::string> offerProblems_;  ///< why offers were not PXE offers
     Ip4 ip_ = 0;
+    Ip4 netmask_ = 0;
+    Ip4 router_ = 0;
     Ip4 tftpIp_ = 0;
     std::string prefix_;
     std::deque<Step> plan_;

@@ -353,3 +353,29 @@ TEST(PiBoard, NakRestartsDiscovery) {
 
 }  // namespace
 }  // namespace pinet::core::probe
+
+namespace pinet::core::probe {
+namespace {
+
+TEST(PiBoard, NextHopIsTheServerOnLinkAndTheRouterOffLink) {
+    PiBoard b(pi4(), 9, 0);
+    b.start(kT0);
+    b.onDhcp(proxyOffer(b), kProxy, kT0);
+    b.onDhcp(reply(b, d::MessageType::Offer, kRouter, 0x0a630064), kRouter, kT0);
+    auto ack = reply(b, d::MessageType::Ack, kRouter, 0x0a630064);
+    ack.setIp(d::opt::SubnetMask, 0xffffff00);  // 10.99.0.0/24
+    ack.setIp(d::opt::Router, kRouter);
+    b.onDhcp(ack, kRouter, kT0);
+    ASSERT_EQ(b.address(), 0x0a630064u);
+    EXPECT_EQ(b.nextHop(kProxy), kProxy);         // same /24: ARP for the server itself
+    EXPECT_EQ(b.nextHop(0x0a640001), kRouter);    // 10.100.0.1: through the router
+}
+
+TEST(PiBoard, NextHopWithoutMaskTreatsEverythingAsOnLink) {
+    std::vector<Action> acts;
+    PiBoard b = bootToTftp(pi4(), acts);
+    EXPECT_EQ(b.nextHop(0x0a640001), 0x0a640001u);
+}
+
+}  // namespace
+}  // namespace pinet::core::probe
