@@ -25,6 +25,11 @@ struct ProbeOptions {
     double dhcpTimeout = 45.0;
     double fileTimeout = 30.0;
     bool timelines = false;
+    std::string mode = "tftp";
+    std::string httpHost;
+    std::string httpPath = "net_install";
+    std::string pubkey;
+    double httpTimeout = 120.0;
 };
 
 double secs(std::chrono::steady_clock::duration d) {
@@ -67,6 +72,41 @@ int runProbe(const ProbeOptions& o) {
         return kExitUsage;
     }
     pc.count = o.count;
+    if (o.mode == "http" || o.mode == "7") {
+        pc.board.mode = core::probe::BootMode::Http;
+        // HTTP_HOST[:HTTP_PORT]; the probe does no DNS, so an IPv4 literal (spec §5
+        // recommends one for the same reason on the board).
+        std::string host = o.httpHost;
+        std::uint16_t port = 80;
+        if (const auto colon = host.find(':'); colon != std::string::npos) {
+            char* end = nullptr;
+            const unsigned long p = std::strtoul(host.c_str() + colon + 1, &end, 10);
+            if (*end != '\0' || p == 0 || p > 65535) {
+                printError("--http-host " + o.httpHost + ": bad port");
+                return kExitUsage;
+            }
+            port = static_cast<std::uint16_t>(p);
+            host.resize(colon);
+        }
+        auto ip = proto::dhcp::parseIp(host);
+        if (!ip) {
+            printError(o.httpHost.empty() ? "--mode http needs --http-host ADDR[:PORT]"
+                                          : "--http-host " + o.httpHost +
+                                                ": expected an IPv4 address (the probe does no DNS)");
+            return kExitUsage;
+        }
+        pc.board.httpHost = *ip;
+        pc.board.httpPort = port;
+        pc.board.httpPath = o.httpPath;
+        pc.board.httpTimeout = std::chrono::milliseconds(static_cast<long>(o.httpTimeout * 1000));
+        pc.pubkey = o.pubkey;
+    } else if (o.mode != "tftp" && o.mode != "2") {
+        printError("--mode " + o.mode + ": expected tftp (BOOT_ORDER 2) or http (BOOT_ORDER 7)");
+        return kExitUsage;
+    } else if (!o.httpHost.empty() || !o.pubkey.empty()) {
+        printError("--http-host and --pubkey need --mode http");
+        return kExitUsage;
+    }
     pc.board.model = *model;
     pc.board.bootloader = *bl;
     pc.board.pxeMatch = o.pxeMatch;
@@ -100,7 +140,12 @@ int runProbe(const ProbeOptions& o) {
         return kExitUsage;
     }
 
-    const auto report = app::runProbe(pc);
+    auto reportOr = app::runProbe(pc);
+    if (!reportOr) {
+        printError(reportOr.error().message);
+        return kExitFailure;
+    }
+    const auto& report = *reportOr;
     std::size_t ok = 0;
     std::vector<double> kernel;
     std::vector<double> dhcp;
@@ -164,6 +209,13 @@ void setupProbe(CLI::App& app) {
     cmd->add_option("--dhcp-timeout", o->dhcpTimeout, "DHCP_TIMEOUT in seconds (default 45)");
     cmd->add_option("--file-timeout", o->fileTimeout, "TFTP_FILE_TIMEOUT in seconds (default 30)");
     cmd->add_flag("--timelines", o->timelines, "Print every board's timeline with --count");
+    cmd->add_option("--mode", o->mode,
+                    "tftp (BOOT_ORDER 2, default) or http (BOOT_ORDER 7: boot.sig + boot.img)");
+    cmd->add_option("--http-host", o->httpHost, "HTTP_HOST[:HTTP_PORT] as an IPv4 address (--mode http)");
+    cmd->add_option("--http-path", o->httpPath, "HTTP_PATH (default net_install)");
+    cmd->add_option("--pubkey", o->pubkey,
+                    "PEM public key the board holds: boot.sig must carry a valid rsa2048 line");
+    cmd->add_option("--http-timeout", o->httpTimeout, "Per HTTP request, seconds (default 120)");
     cmd->callback([o] { setExitCode(runProbe(*o)); });
 }
 

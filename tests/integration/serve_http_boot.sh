@@ -6,7 +6,10 @@
 #    <path>/boot.img with Content-Length, no chunking, no redirect;
 #  - a client in the other namespace downloads both (as the bootloader does: sig
 #    first), and the signature verifies (openssl and `pinetboot eeprom verify`);
-#  - the downloads are in the boot record (protocol http) and in /metrics.
+#  - the downloads are in the boot record (protocol http) and in /metrics;
+#  - `pinetboot probe --mode http` (a virtual board with BOOT_ORDER 7 and the public
+#    key) gets its address from serve's DHCP, downloads boot.sig then boot.img, and the
+#    signature verifies; a tampered boot.img and an unsigned boot.sig are rejected.
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib/dhcp_lab.sh"
 . "$HERE/lib/boot_tree.sh"
@@ -31,7 +34,8 @@ out=$("$PINETBOOT" image bootimg "$W/nope" -o "$W/x.img" 2>&1); rc=$?
 
 PORT=$(( 20000 + ($$ % 20000) ))
 lab_bg "$SRV" "$W/serve.log" "$PINETBOOT" serve --interface s0 --root "$W/tftp" --state-dir "$W/state" \
-    --http "127.0.0.1:$PORT" --http-boot "$SRV_IP:8080" --boot-root "$W/http"
+    --http "127.0.0.1:$PORT" --http-boot "$SRV_IP:8080" --boot-root "$W/http" \
+    --dhcp full --range "$NET.10,$NET.50" --lease-db "$W/leases.sqlite"
 SERVE_PID=$LAST_PID
 wait_for "$W/serve.log" "serve: ready" 10 || { bad "serve start: $(tail -3 "$W/serve.log")"; finish serve_http_boot; }
 
@@ -72,5 +76,35 @@ P
 ip netns exec "$SRV" curl -sf "http://127.0.0.1:$PORT/metrics" > "$W/metrics.txt"
 grep -q '^pinetboot_transfers_total{protocol="http",result="ok"} 2$' "$W/metrics.txt" && ok "metrics: 2 http transfers ok" \
     || bad "metrics: $(grep 'protocol="http"' "$W/metrics.txt" | tr '\n' ' ')"
+
+# A virtual board in HTTP mode (BOOT_ORDER 7) holding the public key.
+probe_http() {  # path, extra args...
+    local path=$1; shift
+    ip netns exec "$CLI" timeout 120 "$PINETBOOT" probe --interface c0 --model pi5 --serial "$SERIAL" \
+        --mode http --http-host "$SRV_IP:8080" --http-path "$path" --dhcp-timeout 20 "$@" 2>&1
+}
+out=$(probe_http "$SERIAL" --pubkey "$W/pub.pem"); rc=$?
+echo "$out" | sed 's/^/    /'
+[ $rc = 0 ] && echo "$out" | grep -q "^verdict: boots: .*boot.sig + boot.img ($size bytes) over HTTP from $SRV_IP, signature sha256 and rsa2048 verified" \
+    && ok "probe --mode http: boot.sig then boot.img downloaded, rsa2048 verified" || bad "probe http (rc $rc)"
+[ "$(echo "$out" | grep -o 'HTTP GET [^ ]*' | head -2 | sed 's|.*/||' | tr '\n' ' ')" = "boot.sig boot.img " ] \
+    && ok "probe asked for boot.sig before boot.img" || bad "request order: $(echo "$out" | grep "HTTP GET")"
+# Tampered image beside the original signature: the board refuses it.
+mkdir -p "$W/http/tampered"; cp "$W/bad.img" "$W/http/tampered/boot.img"; cp "$W/http/$SERIAL/boot.sig" "$W/http/tampered/"
+out=$(probe_http tampered --pubkey "$W/pub.pem"); rc=$?
+[ $rc != 0 ] && echo "$out" | grep -q "^verdict: does not boot: boot.img rejected: .*sha256" \
+    && ok "probe rejects a tampered boot.img: $(echo "$out" | grep '^verdict' | cut -c1-90)" || bad "tampered (rc $rc): $(echo "$out" | tail -2)"
+# Hash-only boot.sig while the board holds a key: refused; without a key: accepted.
+mkdir -p "$W/http/unsigned"; cp "$W/http/$SERIAL/boot.img" "$W/http/unsigned/"
+"$PINETBOOT" eeprom digest "$W/http/unsigned/boot.img" -o "$W/http/unsigned/boot.sig" > /dev/null 2>&1 || bad "eeprom digest"
+out=$(probe_http unsigned --pubkey "$W/pub.pem"); rc=$?
+[ $rc != 0 ] && echo "$out" | grep -q "^verdict: does not boot: boot.img rejected: .*rsa2048" \
+    && ok "probe with a key refuses an unsigned boot.sig" || bad "unsigned with key (rc $rc): $(echo "$out" | tail -2)"
+out=$(probe_http unsigned); rc=$?
+[ $rc = 0 ] && echo "$out" | grep -q "signature sha256 verified (unsigned)" \
+    && ok "probe without a key accepts a hash-only boot.sig" || bad "unsigned without key (rc $rc): $(echo "$out" | tail -2)"
+out=$(probe_http nowhere); rc=$?
+[ $rc != 0 ] && echo "$out" | grep -q "^verdict: does not boot: HTTP GET .*/nowhere/boot.sig: HTTP 404" \
+    && ok "missing boot.sig: HTTP 404 verdict" || bad "missing (rc $rc): $(echo "$out" | tail -2)"
 lab_kill "$SERVE_PID"
 finish serve_http_boot

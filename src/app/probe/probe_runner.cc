@@ -1,12 +1,20 @@
 #include "app/probe/probe_runner.h"
 
 #include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <array>
 #include <random>
+#include <mutex>
 #include <stdexcept>
+#include <thread>
 #include <unordered_map>
 
+#include "app/eeprom/eeprom.h"
+#include "io/crypto.h"
+#include "io/fd.h"
+#include "io/net/http_get.h"
 #include "io/net/interface.h"
 #include "io/net/packet_socket.h"
 #include "proto/dhcp/dhcp_packet.h"
@@ -86,6 +94,10 @@ public:
             throw std::runtime_error(as.error().message);
         }
         arpSocket_.emplace(std::move(*as));
+        wake_ = io::Fd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+        if (!wake_) {
+            throw std::runtime_error("eventfd failed");
+        }
         std::random_device rd;
         std::mt19937 rng(rd());
         for (int i = 0; i < config.count; ++i) {
@@ -132,8 +144,22 @@ public:
                 const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(next - now).count();
                 timeoutMs = static_cast<int>(std::clamp<long long>(ms + 1, 0, 1000));
             }
-            std::array<pollfd, 2> fds{{{raw_->fd(), POLLIN, 0}, {arpSocket_->fd(), POLLIN, 0}}};
+            std::array<pollfd, 3> fds{{{raw_->fd(), POLLIN, 0},
+                                       {arpSocket_->fd(), POLLIN, 0},
+                                       {wake_.get(), POLLIN, 0}}};
             ::poll(fds.data(), fds.size(), timeoutMs);
+            if ((fds[2].revents & POLLIN) != 0) {
+                std::uint64_t n = 0;
+                (void)::read(wake_.get(), &n, sizeof n);
+                std::vector<HttpDone> done;
+                {
+                    std::lock_guard lock(httpMutex_);
+                    done.swap(httpDone_);
+                }
+                for (auto& h : done) {
+                    apply(h.board, boards_[h.board].onHttp(h.request, h.result, Clock::now()));
+                }
+            }
             if ((fds[1].revents & POLLIN) != 0) {
                 for (int k = 0; k < 512; ++k) {
                     auto f = arpSocket_->receiveRaw(frame);
@@ -180,7 +206,43 @@ public:
         return report;
     }
 
+    ~Runner() {
+        for (auto& t : httpThreads_) {
+            t.join();  // each GET is bounded by its own timeout
+        }
+    }
+    Runner(const Runner&) = delete;
+    Runner& operator=(const Runner&) = delete;
+
 private:
+    struct HttpDone {
+        std::size_t board = 0;
+        int request = 0;
+        cp::HttpResult result;
+    };
+
+    /// HTTP goes through the kernel's TCP stack (a TCP stack of our own per board would
+    /// be out of all proportion), so it leaves from the interface's own address; one
+    /// worker thread per GET keeps the event loop free.
+    void startHttp(std::size_t board, const cp::HttpGet& get) {
+        httpThreads_.emplace_back([this, board, get] {
+            const auto r = io::httpGet(d::ipToString(get.ip), get.port, get.path, config_.interface,
+                                       get.timeout);
+            HttpDone done{board, get.request, {}};
+            done.result.status = r.status;
+            done.result.error = r.error;
+            done.result.body = r.body;
+            done.result.redirect = r.redirect;
+            done.result.contentLength = r.contentLength;
+            {
+                std::lock_guard lock(httpMutex_);
+                httpDone_.push_back(std::move(done));
+            }
+            const std::uint64_t one = 1;
+            (void)::write(wake_.get(), &one, sizeof one);
+        });
+    }
+
     bool allFinished() const {
         return std::all_of(boards_.begin(), boards_.end(), [](const auto& b) { return b.finished(); });
     }
@@ -340,6 +402,8 @@ private:
                 (void)raw_->send(proto::net::buildUdpFrame(f));
             } else if (const auto* tf = std::get_if<cp::SendTftp>(&a)) {
                 sendTftp(board, *tf);
+            } else if (const auto* hg = std::get_if<cp::HttpGet>(&a)) {
+                startHttp(board, *hg);
             } else if (const auto* cl = std::get_if<cp::CloseTftp>(&a)) {
                 auto it = sessions_.find(cl->session);
                 if (it != sessions_.end()) {
@@ -362,13 +426,45 @@ private:
     std::unordered_map<int, Session> sessions_;
     std::uint64_t arpRequestsSent_ = 0;
     std::uint64_t arpRepliesSent_ = 0;
+    io::Fd wake_;  ///< eventfd: an HTTP worker finished
+    std::mutex httpMutex_;
+    std::vector<HttpDone> httpDone_;
+    std::vector<std::thread> httpThreads_;
 };
 
 }  // namespace
 
-ProbeReport runProbe(const ProbeConfig& config) {
-    Runner runner(config);
-    return runner.run();
+Result<ProbeReport> runProbe(const ProbeConfig& config) {
+    ProbeConfig pc = config;
+    if (pc.board.mode == cp::BootMode::Http) {
+        // The board checks boot.img against boot.sig with the same code as `eeprom verify`:
+        // sha256 always, rsa2048 when it holds a key (then the line must be there).
+        std::shared_ptr<io::RsaKey> key;
+        if (!pc.pubkey.empty()) {
+            auto k = io::RsaKey::loadPemFile(pc.pubkey);
+            if (!k) {
+                return tl::unexpected(k.error());
+            }
+            key = std::make_shared<io::RsaKey>(std::move(*k));
+        }
+        pc.board.verifyBootImage = [key](std::span<const std::uint8_t> image, std::string_view sig,
+                                         std::string& detail) -> std::string {
+            auto r = eeprom::verifyDigest(image, sig, key.get());
+            if (!r) {
+                return r.error().message;
+            }
+            detail = r->signatureChecked ? "sha256 and rsa2048 verified"
+                     : r->signaturePresent ? "sha256 verified (rsa2048 present, no key to check it)"
+                                           : "sha256 verified (unsigned)";
+            return "";
+        };
+    }
+    try {
+        Runner runner(pc);
+        return runner.run();
+    } catch (const std::runtime_error& e) {
+        return fail(e.what());
+    }
 }
 
 }  // namespace pinet::app

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/probe/pi_board.h"
+#include "proto/error.h"
 
 namespace pinet::app {
 
@@ -25,6 +26,8 @@ struct ProbeConfig {
     std::string interface;
     core::probe::BoardConfig board;  ///< first board; serial and MAC step by one for the others
     int count = 1;
+    /// HTTP mode: the PEM public key the board holds (empty: sha256 check only).
+    std::string pubkey;
 };
 
 struct ProbeBoardResult {
@@ -46,7 +49,8 @@ struct ProbeReport {
     std::uint64_t arpRepliesSent = 0;
 };
 
-/// Throws std::runtime_error (naming the interface) when sockets cannot be opened.
-ProbeReport runProbe(const ProbeConfig& config);
+/// Fails (naming the interface or key file) when sockets cannot be opened or the
+/// public key cannot be read.
+Result<ProbeReport> runProbe(const ProbeConfig& config);
 
 }  // namespace pinet::app

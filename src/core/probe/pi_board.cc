@@ -190,7 +190,8 @@ std::vector<Action> PiBoard::onDhcp(const d::Packet& packet, Ip4 sourceIp, Clock
         if (packet.yiaddr != 0 && !addressOffer_) {
             addressOffer_ = offer;
         }
-        if (pxeOffer_ && addressOffer_) {
+        // HTTP boot needs an address only (spec §5: no option 43).
+        if (addressOffer_ && (pxeOffer_ || config_.mode == BootMode::Http)) {
             return sendRequest(now);
         }
         return {};
@@ -217,6 +218,11 @@ std::vector<Action> PiBoard::onDhcp(const d::Packet& packet, Ip4 sourceIp, Clock
     netmask_ = packet.ipOption(d::opt::SubnetMask).value_or(0);
     router_ = packet.ipOption(d::opt::Router).value_or(0);
     dhcpTime_ = now - started_;
+    if (config_.mode == BootMode::Http) {
+        log(now, fmt::format("DHCP ACK: NET {} {} gw {}", d::ipToString(ip_), d::ipToString(netmask_),
+                             d::ipToString(router_)));
+        return beginHttp(now);
+    }
     // Spec §3.2: TFTP_IP > option 66 (dotted decimal only) > siaddr > option 54 of the PXE offer.
     const d::Packet& px = pxeOffer_->packet;
     std::string source;
@@ -294,6 +300,88 @@ std::vector<Action> PiBoard::beginTftp(Clock::time_point now) {
     phase_ = Phase::Tftp;
     buildPlan();
     return nextStep(now);
+}
+
+std::string PiBoard::httpUrl(const std::string& name) const {
+    std::string path = config_.httpPath;
+    while (!path.empty() && path.front() == '/') {
+        path.erase(path.begin());
+    }
+    while (!path.empty() && path.back() == '/') {
+        path.pop_back();
+    }
+    return fmt::format("/{}{}{}", path, path.empty() ? "" : "/", name);
+}
+
+std::vector<Action> PiBoard::beginHttp(Clock::time_point now) {
+    phase_ = Phase::Http;
+    // Spec §5: boot.sig first, then boot.img.
+    return httpGet("boot.sig", now);
+}
+
+std::vector<Action> PiBoard::httpGet(const std::string& name, Clock::time_point now) {
+    httpRequest_ = nextSession_++;
+    httpName_ = name;
+    httpStarted_ = now;
+    // The app's HTTP client times out first; this deadline only catches a lost answer.
+    deadline_ = now + config_.httpTimeout + std::chrono::seconds(5);
+    const std::string url = httpUrl(name);
+    log(now, fmt::format("HTTP GET http://{}:{}{}", d::ipToString(config_.httpHost),
+                         config_.httpPort, url));
+    return {HttpGet{httpRequest_, config_.httpHost, config_.httpPort, url, config_.httpTimeout}};
+}
+
+std::vector<Action> PiBoard::onHttp(int request, const HttpResult& r, Clock::time_point now) {
+    if (phase_ != Phase::Http || request != httpRequest_) {
+        return {};
+    }
+    const std::string what = fmt::format("HTTP GET http://{}:{}{}", d::ipToString(config_.httpHost),
+                                         config_.httpPort, httpUrl(httpName_));
+    if (r.status == 0) {
+        fail(now, fmt::format("{}: {}", what, r.error));
+        return {};
+    }
+    if (r.redirect) {
+        fail(now, fmt::format("{}: {} redirect, which the bootloader does not follow "
+                              "(rpi-eeprom#475)", what, r.status));
+        return {};
+    }
+    if (r.status != 200) {
+        fail(now, fmt::format("{}: HTTP {}", what, r.status));
+        return {};
+    }
+    log(now, fmt::format("{}: 200, {} bytes in {:.3f} s", httpName_, r.body.size(),
+                         seconds(now - httpStarted_)));
+    if (!r.contentLength) {
+        // Spec §5: serve with Content-Length, no chunked encoding.
+        log(now, "warning: no Content-Length (chunked?); the bootloader may not accept it");
+    }
+    ++filesFetched_;
+    bytesFetched_ += r.body.size();
+    if (httpName_ == "boot.sig") {
+        bootSig_ = r.body;
+        return httpGet("boot.img", now);
+    }
+    std::string detail = "not checked";
+    if (config_.verifyBootImage) {
+        const std::string_view sig(reinterpret_cast<const char*>(bootSig_.data()), bootSig_.size());
+        const std::string problem = config_.verifyBootImage(r.body, sig, detail);
+        if (!problem.empty()) {
+            fail(now, "boot.img rejected: " + problem);
+            return {};
+        }
+    }
+    kernelTime_ = now - started_;
+    kernelName_ = "boot.img";
+    phase_ = Phase::Done;
+    deadline_ = Clock::time_point::max();
+    verdict_ = fmt::format(
+        "boots: DHCP {:.3f} s, boot.sig + boot.img ({} bytes) over HTTP from {}, signature {}, "
+        "boot file system loaded after {:.3f} s",
+        seconds(dhcpTime_.value_or(Clock::duration{})), r.body.size(),
+        d::ipToString(config_.httpHost), detail, seconds(*kernelTime_));
+    log(now, verdict_);
+    return {};
 }
 
 std::vector<Action> PiBoard::nextStep(Clock::time_point now) {
@@ -543,6 +631,12 @@ std::vector<Action> PiBoard::onTimer(Clock::time_point now) {
             return sendRequest(now);
         }
         return sendDiscover(now);
+    }
+    if (phase_ == Phase::Http) {
+        fail(now, fmt::format("HTTP GET {}: no answer within {} s", httpUrl(httpName_),
+                              std::chrono::duration_cast<std::chrono::seconds>(
+                                  config_.httpTimeout).count()));
+        return {};
     }
     if (phase_ == Phase::Tftp && transfer_) {
         Transfer& tr = *transfer_;

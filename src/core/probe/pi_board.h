@@ -9,7 +9,9 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <variant>
 #include <vector>
@@ -23,6 +25,9 @@ using proto::dhcp::Ip4;
 
 enum class Model { Cm4, Pi4, Pi5 };
 enum class Bootloader { V2020, V2022, Latest };
+/// What the board does after DHCP: BOOT_ORDER nibble 2 (TFTP, spec §4) or nibble 7
+/// (HTTP boot.sig + boot.img, spec §5).
+enum class BootMode { Tftp, Http };
 const char* toString(Model model);
 std::optional<Model> parseModel(std::string_view text);
 std::optional<Bootloader> parseBootloader(std::string_view text);
@@ -40,6 +45,22 @@ struct BoardConfig {
     std::chrono::milliseconds dhcpTimeout{45000};    ///< DHCP_TIMEOUT default (spec §2.3)
     std::chrono::milliseconds tftpRetransmit{2000};  ///< RRQ re-sent every ~2 s (spec §4.1)
     std::chrono::milliseconds tftpFileTimeout{30000};  ///< TFTP_FILE_TIMEOUT (spec §4.1)
+
+    BootMode mode = BootMode::Tftp;
+    /// HTTP_HOST as an IPv4 literal (spec §5: an IP literal avoids DNS), HTTP_PORT and
+    /// HTTP_PATH; a custom host means plain HTTP on port 80 unless told otherwise.
+    Ip4 httpHost = 0;
+    std::uint16_t httpPort = 80;
+    std::string httpPath = "net_install";
+    /// Per request; boot.img may be up to 96 MB (spec §5).
+    std::chrono::milliseconds httpTimeout{120000};
+    /// Checks boot.img against boot.sig (sha256, and rsa2048 when the board holds a
+    /// public key); returns what is wrong, or "" with @p detail saying what held.
+    /// Injected by the app so that this state machine stays free of crypto. Unset:
+    /// the download alone counts.
+    std::function<std::string(std::span<const std::uint8_t> image, std::string_view sig,
+                              std::string& detail)>
+        verifyBootImage;
 };
 
 /// Revision default per model (used when BoardConfig::boardRevision is 0).
@@ -61,7 +82,24 @@ struct SendTftp {
 struct CloseTftp {
     int session = 0;
 };
-using Action = std::variant<SendDhcp, SendTftp, CloseTftp>;
+/// HTTP/1.1 GET http://@p ip:@p port@p path (spec §5), answered with onHttp(request, ...).
+struct HttpGet {
+    int request = 0;
+    Ip4 ip = 0;
+    std::uint16_t port = 80;
+    std::string path;
+    std::chrono::milliseconds timeout{};
+};
+using Action = std::variant<SendDhcp, SendTftp, CloseTftp, HttpGet>;
+
+/// The outcome of one HttpGet: a status and body, or a transport error (status 0).
+struct HttpResult {
+    int status = 0;
+    std::string error;  ///< when status is 0: why there is no response
+    std::vector<std::uint8_t> body;
+    bool redirect = false;  ///< a 3xx with Location: the bootloader does not follow it
+    bool contentLength = true;  ///< the response said how long it is (no chunking)
+};
 
 struct TimelineEntry {
     Clock::duration at{};  ///< since start()
@@ -80,6 +118,8 @@ public:
     std::vector<Action> onTftp(int session, std::uint16_t fromPort,
                                std::span<const std::uint8_t> bytes, Clock::time_point now);
     std::vector<Action> onTimer(Clock::time_point now);
+    /// The answer to HttpGet @p request.
+    std::vector<Action> onHttp(int request, const HttpResult& result, Clock::time_point now);
 
     [[nodiscard]] Clock::time_point nextDeadline() const { return deadline_; }
     [[nodiscard]] bool finished() const { return phase_ == Phase::Done || phase_ == Phase::Failed; }
@@ -109,7 +149,7 @@ public:
     [[nodiscard]] proto::dhcp::Packet buildDiscover() const;
 
 private:
-    enum class Phase { Discovering, Requesting, Tftp, Done, Failed };
+    enum class Phase { Discovering, Requesting, Tftp, Http, Done, Failed };
     struct Offer {
         Ip4 from = 0;
         proto::dhcp::Packet packet;
@@ -143,6 +183,9 @@ private:
     std::vector<Action> sendDiscover(Clock::time_point now);
     std::vector<Action> sendRequest(Clock::time_point now);
     std::vector<Action> beginTftp(Clock::time_point now);
+    std::vector<Action> beginHttp(Clock::time_point now);
+    std::vector<Action> httpGet(const std::string& name, Clock::time_point now);
+    [[nodiscard]] std::string httpUrl(const std::string& name) const;
     std::vector<Action> nextStep(Clock::time_point now);
     std::vector<Action> startTransfer(const Step& step, Clock::time_point now);
     std::vector<Action> finishTransfer(FileResult result, std::string detail,
@@ -169,6 +212,10 @@ private:
     std::string prefix_;
     std::deque<Step> plan_;
     std::optional<Transfer> transfer_;
+    int httpRequest_ = 0;               ///< the outstanding HttpGet
+    std::string httpName_;              ///< "boot.sig" or "boot.img"
+    Clock::time_point httpStarted_{};
+    std::vector<std::uint8_t> bootSig_;
     std::string kernelName_;
     std::size_t filesFetched_ = 0;
     std::uint64_t bytesFetched_ = 0;

@@ -379,3 +379,125 @@ TEST(PiBoard, NextHopWithoutMaskTreatsEverythingAsOnLink) {
 
 }  // namespace
 }  // namespace pinet::core::probe
+
+namespace pinet::core::probe {
+namespace {
+
+std::optional<HttpGet> httpGetOf(const std::vector<Action>& acts) {
+    for (const auto& a : acts) {
+        if (const auto* g = std::get_if<HttpGet>(&a)) {
+            return *g;
+        }
+    }
+    return std::nullopt;
+}
+
+struct HttpBoard {
+    BoardConfig cfg = pi4();
+    std::string seenSig;
+    std::size_t seenImage = 0;
+    std::string verifyProblem;
+
+    HttpBoard() {
+        cfg.mode = BootMode::Http;
+        cfg.httpHost = kProxy;
+        cfg.httpPort = 8080;
+        cfg.httpPath = "/boards/1234abcd/";
+        cfg.verifyBootImage = [this](std::span<const std::uint8_t> img, std::string_view sig,
+                                     std::string& detail) {
+            seenSig = std::string(sig);
+            seenImage = img.size();
+            detail = "checked by the test";
+            return verifyProblem;
+        };
+    }
+};
+
+// Mode 7 needs an address only: no option 43, then boot.sig, then boot.img (spec §5).
+PiBoard httpToSig(HttpBoard& h, std::optional<HttpGet>& get) {
+    PiBoard b(h.cfg, 11, 0);
+    b.start(kT0);
+    auto acts = b.onDhcp(reply(b, d::MessageType::Offer, kRouter, 0x0a630064), kRouter, kT0);
+    EXPECT_EQ(dhcpSends(acts).size(), 1u);  // REQUEST at once: no PXE offer needed
+    acts = b.onDhcp(reply(b, d::MessageType::Ack, kRouter, 0x0a630064), kRouter, kT0 + 1ms);
+    get = httpGetOf(acts);
+    return b;
+}
+
+TEST(PiBoardHttp, AddressOnlyThenSigThenImageThenVerify) {
+    HttpBoard h;
+    std::optional<HttpGet> get;
+    PiBoard b = httpToSig(h, get);
+    ASSERT_TRUE(get);
+    EXPECT_EQ(get->ip, kProxy);
+    EXPECT_EQ(get->port, 8080);
+    EXPECT_EQ(get->path, "/boards/1234abcd/boot.sig");
+    HttpResult sig{200, "", {'a', 'b', 'c', '\n'}};
+    auto acts = b.onHttp(get->request, sig, kT0 + 2ms);
+    auto img = httpGetOf(acts);
+    ASSERT_TRUE(img);
+    EXPECT_EQ(img->path, "/boards/1234abcd/boot.img");
+    EXPECT_NE(img->request, get->request);
+    // A late answer to the first request changes nothing.
+    EXPECT_TRUE(b.onHttp(get->request, sig, kT0 + 3ms).empty());
+    EXPECT_FALSE(b.finished());
+    b.onHttp(img->request, HttpResult{200, "", std::vector<std::uint8_t>(5000, 7)}, kT0 + 50ms);
+    EXPECT_TRUE(b.booted());
+    EXPECT_EQ(h.seenSig, "abc\n");
+    EXPECT_EQ(h.seenImage, 5000u);
+    EXPECT_NE(b.verdict().find("boot.sig + boot.img (5000 bytes) over HTTP from 10.99.0.1, "
+                               "signature checked by the test"),
+              std::string::npos)
+        << b.verdict();
+    ASSERT_TRUE(b.kernelTime());
+    EXPECT_EQ(*b.kernelTime(), 50ms);
+}
+
+TEST(PiBoardHttp, VerifierRejectionFailsTheBoot) {
+    HttpBoard h;
+    h.verifyProblem = "sha256 mismatch";
+    std::optional<HttpGet> get;
+    PiBoard b = httpToSig(h, get);
+    ASSERT_TRUE(get);
+    auto img = httpGetOf(b.onHttp(get->request, HttpResult{200, "", {'x'}}, kT0));
+    ASSERT_TRUE(img);
+    b.onHttp(img->request, HttpResult{200, "", {'y'}}, kT0);
+    EXPECT_TRUE(b.finished());
+    EXPECT_FALSE(b.booted());
+    EXPECT_EQ(b.verdict(), "does not boot: boot.img rejected: sha256 mismatch");
+}
+
+TEST(PiBoardHttp, RedirectErrorStatusAndSilenceAreVerdicts) {
+    {
+        HttpBoard h;
+        std::optional<HttpGet> get;
+        PiBoard b = httpToSig(h, get);
+        HttpResult r{302, "", {}};
+        r.redirect = true;
+        b.onHttp(get->request, r, kT0);
+        EXPECT_NE(b.verdict().find("302 redirect, which the bootloader does not follow"),
+                  std::string::npos)
+            << b.verdict();
+    }
+    {
+        HttpBoard h;
+        std::optional<HttpGet> get;
+        PiBoard b = httpToSig(h, get);
+        b.onHttp(get->request, HttpResult{404, "", {}}, kT0);
+        EXPECT_EQ(b.verdict(),
+                  "does not boot: HTTP GET http://10.99.0.1:8080/boards/1234abcd/boot.sig: HTTP 404");
+    }
+    {
+        HttpBoard h;
+        std::optional<HttpGet> get;
+        PiBoard b = httpToSig(h, get);
+        EXPECT_TRUE(b.onTimer(kT0 + h.cfg.httpTimeout).empty());
+        EXPECT_FALSE(b.finished());  // the app's own timeout answers first
+        b.onTimer(kT0 + h.cfg.httpTimeout + 6s);
+        EXPECT_TRUE(b.finished());
+        EXPECT_NE(b.verdict().find("no answer within 120 s"), std::string::npos) << b.verdict();
+    }
+}
+
+}  // namespace
+}  // namespace pinet::core::probe

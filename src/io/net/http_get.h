@@ -1,0 +1,25 @@
+#pragma once
+// One blocking HTTP/1.1 GET (cpp-httplib), as the bootloader's HTTP boot does it
+// (spec netboot-protocol §5): plain HTTP, no redirects followed, no compression
+// asked for. Used by the probe's mode-7 boards on worker threads.
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace pinet::io {
+
+struct HttpGetResult {
+    int status = 0;     ///< 0: no response (error says why)
+    std::string error;
+    std::vector<std::uint8_t> body;
+    bool redirect = false;       ///< 3xx with a Location header
+    bool contentLength = false;  ///< the response carried Content-Length
+};
+
+/// GET http://@p host:@p port@p path, leaving through @p interface (empty: any).
+HttpGetResult httpGet(const std::string& host, std::uint16_t port, const std::string& path,
+                      const std::string& interface, std::chrono::milliseconds timeout);
+
+}  // namespace pinet::io
