@@ -66,6 +66,22 @@ std::vector<std::uint8_t> readInput(const std::string& path, std::string_view wh
     return must(io::readFile(path));
 }
 
+/// The image of apply/set: mapped privately (edited in place while the file stays
+/// untouched; see io::PrivateFileMap for why not readFile) and parsed.
+struct MappedImage {
+    io::PrivateFileMap map;
+    pe::ImageLayout layout;
+};
+
+MappedImage mapImage(const std::string& path) {
+    auto m = must(io::PrivateFileMap::open(path));
+    auto l = pe::parseImage(m.bytes());
+    if (!l) {
+        throw Failure{fmt::format("{}: {}", path, l.error().message)};
+    }
+    return MappedImage{std::move(m), std::move(*l)};
+}
+
 std::string asText(const std::vector<std::uint8_t>& b) { return {b.begin(), b.end()}; }
 std::span<const std::uint8_t> asBytes(std::string_view s) {
     return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
@@ -309,7 +325,7 @@ void setupApply(CLI::App& eeprom) {
             if (o->config.empty() && (!o->pubkey.empty() || !o->digest.empty())) {
                 throw Failure{"apply: --pubkey and --digest need --config"};
             }
-            auto img = must(ae::loadImage(o->image));
+            auto img = mapImage(o->image);
             if (!o->config.empty()) {
                 opt.config = ae::NamedBytes{o->config, readInput(o->config, "config")};
                 lintBeforeWrite(asText(opt.config->bytes), o->config, o->force);
@@ -320,12 +336,12 @@ void setupApply(CLI::App& eeprom) {
             if (!o->pubkey.empty()) {
                 opt.pubkeyPem = ae::NamedBytes{o->pubkey, readInput(o->pubkey, "public key")};
             }
-            // In place: the loaded copy is ours, and a 2 MiB copy is a third of the run time.
-            if (auto r = ae::applyConfigInPlace(img.bytes, opt); !r) {
+            // In place: the mapping is a private copy, and a 2 MiB copy is a third of the run time.
+            if (auto r = ae::applyConfigInPlace(img.map.bytes(), opt); !r) {
                 throw Failure{fmt::format("{}: {}", o->image, r.error().message)};
             }
-            writeOutput(o->out, img.bytes);
-            std::cout << fmt::format("{}: written ({} bytes)\n", o->out, img.bytes.size());
+            writeOutput(o->out, img.map.bytes());
+            std::cout << fmt::format("{}: written ({} bytes)\n", o->out, img.map.bytes().size());
         });
     });
 }
@@ -345,8 +361,8 @@ void setupSet(CLI::App& eeprom) {
     cmd->add_flag("--force", o->force, "Write even if the result has lint errors");
     cmd->callback([o] {
         guarded([&] {
-            auto img = must(ae::loadImage(o->image));
-            auto conf = pe::readFile(img.bytes, img.layout, "bootconf.txt");
+            auto img = mapImage(o->image);
+            auto conf = pe::readFile(img.map.bytes(), img.layout, "bootconf.txt");
             if (!conf) {
                 throw Failure{fmt::format("{}: no bootconf.txt in the image", o->image)};
             }
@@ -368,15 +384,15 @@ void setupSet(CLI::App& eeprom) {
             lintBeforeWrite(text, name, o->force);
             ae::ApplyOptions opt;
             opt.config = ae::NamedBytes{name, {text.begin(), text.end()}};
-            if (auto r = ae::applyConfigInPlace(img.bytes, opt); !r) {
+            if (auto r = ae::applyConfigInPlace(img.map.bytes(), opt); !r) {
                 throw Failure{fmt::format("{}: {}", o->image, r.error().message)};
             }
-            writeOutput(o->out, img.bytes);
+            writeOutput(o->out, img.map.bytes());
             for (const auto& c : changes) {
                 std::cout << c << '\n';
             }
             std::cout << fmt::format("{}: written ({} bytes, config {} bytes)\n", o->out,
-                                     img.bytes.size(), text.size());
+                                     img.map.bytes().size(), text.size());
         });
     });
 }

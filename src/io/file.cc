@@ -1,6 +1,7 @@
 #include "io/file.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -47,6 +48,38 @@ Result<std::vector<std::uint8_t>> readFile(const fs::path& path) {
     }
     return out;
 }
+
+Result<PrivateFileMap> PrivateFileMap::open(const fs::path& path) {
+    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) {
+        return fail(fmt::format("{}: cannot open: {}", path.string(), std::strerror(errno)));
+    }
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) {
+        return fail(fmt::format("{}: cannot stat: {}", path.string(), std::strerror(errno)));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        return fail(fmt::format("{}: not a regular file", path.string()));
+    }
+    const auto size = static_cast<std::size_t>(st.st_size);
+    if (size == 0) {
+        return PrivateFileMap(nullptr, 0);  // mmap cannot map nothing
+    }
+    void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_POPULATE, fd.get(), 0);
+    if (p == MAP_FAILED) {
+        return fail(fmt::format("{}: cannot map: {}", path.string(), std::strerror(errno)));
+    }
+    return PrivateFileMap(static_cast<std::uint8_t*>(p), size);
+}
+
+PrivateFileMap::~PrivateFileMap() {
+    if (data_ != nullptr) {
+        ::munmap(data_, size_);
+    }
+}
+
+PrivateFileMap::PrivateFileMap(PrivateFileMap&& other) noexcept
+    : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
 
 Result<void> writeFileAtomic(const fs::path& path, std::span<const std::uint8_t> data, unsigned mode) {
     fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
