@@ -15,7 +15,10 @@
 #
 # Env: CONC (default "1 16 64 256"), SIZE_MIB (default 32), BUILD_DIR (default
 # build), TFTPD_HPA (default /opt/pinetboot-peers/tftpd-hpa/usr/sbin/in.tftpd),
-# SERVERS (default "pinetboot dnsmasq tftpd-hpa"), DEADLINE_S per run (600).
+# SERVERS (default "pinetboot dnsmasq tftpd-hpa"), DEADLINE_S per run (600),
+# WINDOWS for pinetboot (default "1 16"), PIN_SERVER / PIN_LOAD: CPU lists for
+# taskset (e.g. PIN_SERVER=1 PIN_LOAD=0 gives each its own CPU, so that other
+# work on the machine and the load client do not take the server's CPU).
 # Packages: dnsmasq, tftpd-hpa (unpacked by scripts/setup.sh), iproute2.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -28,6 +31,10 @@ CONC=${CONC:-"1 16 64 256"}
 SIZE_MIB=${SIZE_MIB:-32}
 SERVERS=${SERVERS:-"pinetboot dnsmasq tftpd-hpa"}
 DEADLINE_S=${DEADLINE_S:-600}
+WINDOWS=${WINDOWS:-"1 16"}
+PIN_S=(); PIN_L=()
+[ -n "${PIN_SERVER:-}" ] && PIN_S=(taskset -c "$PIN_SERVER")
+[ -n "${PIN_LOAD:-}" ] && PIN_L=(taskset -c "$PIN_LOAD")
 NS=pnb-tftpbench-$$
 W=/tmp/pnb-tftpbench-$$
 CG=/sys/fs/cgroup/cpuacct/pnb-tftpbench-$$
@@ -79,18 +86,18 @@ start_server() {
     case $1 in
     pinetboot)
         # Limits raised: all bench clients share one source address.
-        ip netns exec "$NS" "$PINETBOOT" tftp --root "$W/root" --listen 127.0.0.1:69 \
+        ip netns exec "$NS" "${PIN_S[@]}" "$PINETBOOT" tftp --root "$W/root" --listen 127.0.0.1:69 \
             --max-per-source 100000 --rate-per-source 1000000 --max-transfers 100000 ${PINETBOOT_ARGS:-} \
             >"$W/pinetboot.out" 2>"$W/pinetboot.log" &
         SPID=$! ;;
     dnsmasq)
-        ip netns exec "$NS" dnsmasq --keep-in-foreground --conf-file=/dev/null --port=0 \
+        ip netns exec "$NS" "${PIN_S[@]}" dnsmasq --keep-in-foreground --conf-file=/dev/null --port=0 \
             --listen-address=127.0.0.1 --bind-interfaces --enable-tftp --tftp-root="$W/root" \
             --tftp-max=1000 --pid-file="$W/dnsmasq.pid" --log-facility="$W/dnsmasq.log" &
         SPID=$! ;;
     tftpd-hpa)
         # -L: standalone, foreground; forks one child per transfer.
-        ip netns exec "$NS" "$TFTPD_HPA" -4 -L -a 127.0.0.1:69 -u nobody -s "$W/root" &
+        ip netns exec "$NS" "${PIN_S[@]}" "$TFTPD_HPA" -4 -L -a 127.0.0.1:69 -u nobody -s "$W/root" &
         SPID=$! ;;
     esac
     echo "$SPID" > "$CG/cgroup.procs"
@@ -116,11 +123,11 @@ for s in $SERVERS; do
     rm -f "$W/rss-sum"
     start_server "$s" || continue
     wins="1"
-    [ "$s" = pinetboot ] && wins="1 16"
+    [ "$s" = pinetboot ] && wins="$WINDOWS"
     for win in $wins; do
         for n in $CONC; do
             c0=$(cg_ns)
-            out=$(ip netns exec "$NS" "$LOAD" --server 127.0.0.1:69 --file big.bin --clients "$n" \
+            out=$(ip netns exec "$NS" "${PIN_L[@]}" "$LOAD" --server 127.0.0.1:69 --file big.bin --clients "$n" \
                 --blksize 1468 --windowsize "$win" --verify "$W/root/big.bin" \
                 --deadline-s "$DEADLINE_S" 2>&1)
             c1=$(cg_ns)
