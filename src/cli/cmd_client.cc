@@ -55,12 +55,11 @@ bool fails(const Error& e) {
     return true;
 }
 
-void applyAfterChange(const std::string& dir, io::Registry& reg, const app::ServerSettings& s,
-                      bool skip) {
+void applyAfterChange(SettingsSession& ss, bool skip) {
     if (skip) {
         return;
     }
-    auto rep = app::applyNfs(dir, reg, s);
+    auto rep = app::applyNfs(ss.stateDir, ss.registry, ss.settings);
     if (!rep) {
         printError("nfs apply: " + rep.error().message);
         setExitCode(kExitFailure);
@@ -132,13 +131,8 @@ void doShow(const ClientOpts& o) {
 }
 
 void doAdd(const ClientOpts& o) {
-    std::string dir = stateDir(o.stateDir);
-    auto reg = io::Registry::open(dir);
-    if (!reg && fails(reg.error())) {
-        return;
-    }
-    auto s = resolveSettings(*reg, *o.settings);
-    if (!s && fails(s.error())) {
+    auto ss = openSettingsSession(o.stateDir, *o.settings);
+    if (!ss) {
         return;
     }
     app::AddClientRequest req;
@@ -153,7 +147,7 @@ void doAdd(const ClientOpts& o) {
     req.address = o.address;
     req.notes = o.notes;
     req.enableSsh = o.ssh;
-    auto r = app::addClient(dir, *reg, *s, req);
+    auto r = app::addClient(ss->stateDir, ss->registry, ss->settings, req);
     if (!r && fails(r.error())) {
         return;
     }
@@ -161,20 +155,15 @@ void doAdd(const ClientOpts& o) {
     for (const auto& m : r->messages) {
         std::cout << "  " << m << '\n';
     }
-    applyAfterChange(dir, *reg, *s, o.noApply);
+    applyAfterChange(*ss, o.noApply);
 }
 
 void doReset(const ClientOpts& o) {
-    std::string dir = stateDir(o.stateDir);
-    auto reg = io::Registry::open(dir);
-    if (!reg && fails(reg.error())) {
+    auto ss = openSettingsSession(o.stateDir, *o.settings);
+    if (!ss) {
         return;
     }
-    auto s = resolveSettings(*reg, *o.settings);
-    if (!s && fails(s.error())) {
-        return;
-    }
-    auto r = app::resetClient(dir, *reg, *s, o.serial);
+    auto r = app::resetClient(ss->stateDir, ss->registry, ss->settings, o.serial);
     if (!r && fails(r.error())) {
         return;
     }
@@ -182,27 +171,22 @@ void doReset(const ClientOpts& o) {
     for (const auto& m : r->messages) {
         std::cout << "  " << m << '\n';
     }
-    applyAfterChange(dir, *reg, *s, o.noApply);
+    applyAfterChange(*ss, o.noApply);
 }
 
 void doRemove(const ClientOpts& o) {
-    std::string dir = stateDir(o.stateDir);
-    auto reg = io::Registry::open(dir);
-    if (!reg && fails(reg.error())) {
+    auto ss = openSettingsSession(o.stateDir, *o.settings);
+    if (!ss) {
         return;
     }
-    auto s = resolveSettings(*reg, *o.settings);
-    if (!s && fails(s.error())) {
-        return;
-    }
-    auto r = app::removeClient(dir, *reg, o.serial);
+    auto r = app::removeClient(ss->stateDir, ss->registry, o.serial);
     if (!r && fails(r.error())) {
         return;
     }
     for (const auto& m : *r) {
         std::cout << m << '\n';
     }
-    applyAfterChange(dir, *reg, *s, o.noApply);
+    applyAfterChange(*ss, o.noApply);
 }
 
 void setup(CLI::App& app) {

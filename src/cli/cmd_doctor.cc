@@ -24,23 +24,14 @@ struct DoctorOpts {
 };
 
 void run(const DoctorOpts& o) {
-    std::string dir = stateDir(o.stateDir);
-    auto reg = io::Registry::open(dir);
-    if (!reg) {
-        printError(reg.error().message);
-        setExitCode(kExitFailure);
-        return;
-    }
-    auto s = resolveSettings(*reg, *o.settings);
-    if (!s) {
-        printError(s.error().message);
-        setExitCode(kExitFailure);
+    auto ss = openSettingsSession(o.stateDir, *o.settings);
+    if (!ss) {
         return;
     }
     app::DoctorOptions opts;
     opts.dhcpProbe = !o.noDhcpProbe;
     opts.dhcpWait = std::chrono::milliseconds(o.dhcpWaitMs);
-    auto findings = app::runDoctor(dir, *reg, *s, opts);
+    auto findings = app::runDoctor(ss->stateDir, ss->registry, ss->settings, opts);
     int failures = 0;
     nlohmann::json arr = nlohmann::json::array();
     for (const auto& f : findings) {

@@ -20,20 +20,11 @@ struct NfsOpts {
 };
 
 void doApply(const NfsOpts& o) {
-    std::string dir = stateDir(o.stateDir);
-    auto reg = io::Registry::open(dir);
-    if (!reg) {
-        printError(reg.error().message);
-        setExitCode(kExitFailure);
+    auto ss = openSettingsSession(o.stateDir, *o.settings);
+    if (!ss) {
         return;
     }
-    auto s = resolveSettings(*reg, *o.settings);
-    if (!s) {
-        printError(s.error().message);
-        setExitCode(kExitFailure);
-        return;
-    }
-    auto rep = app::applyNfs(dir, *reg, *s);
+    auto rep = app::applyNfs(ss->stateDir, ss->registry, ss->settings);
     if (!rep) {
         printError(rep.error().message);
         setExitCode(kExitFailure);
@@ -46,20 +37,11 @@ void doApply(const NfsOpts& o) {
 }
 
 void doStatus(const NfsOpts& o) {
-    std::string dir = stateDir(o.stateDir);
-    auto reg = io::Registry::open(dir);
-    if (!reg) {
-        printError(reg.error().message);
-        setExitCode(kExitFailure);
+    auto ss = openSettingsSession(o.stateDir, *o.settings);
+    if (!ss) {
         return;
     }
-    auto s = resolveSettings(*reg, *o.settings);
-    if (!s) {
-        printError(s.error().message);
-        setExitCode(kExitFailure);
-        return;
-    }
-    auto st = app::nfsStatus(dir, *reg, *s);
+    auto st = app::nfsStatus(ss->stateDir, ss->registry, ss->settings);
     if (!st) {
         printError(st.error().message);
         setExitCode(kExitFailure);

@@ -1,5 +1,7 @@
 #include "cli/server_settings_flags.h"
 
+#include "cli/command.h"
+
 namespace pinet::cli {
 
 void addSettingsFlags(CLI::App* cmd, const std::shared_ptr<SettingsFlags>& f) {
@@ -54,6 +56,24 @@ Result<app::ServerSettings> resolveSettings(io::Registry& reg, const SettingsFla
         }
     }
     return s;
+}
+
+std::optional<SettingsSession> openSettingsSession(const std::string& stateDirFlag,
+                                                   const SettingsFlags& f) {
+    std::string dir = stateDir(stateDirFlag);
+    auto reg = io::Registry::open(dir);
+    if (!reg) {
+        printError(reg.error().message);
+        setExitCode(kExitFailure);
+        return std::nullopt;
+    }
+    auto s = resolveSettings(*reg, f);
+    if (!s) {
+        printError(s.error().message);
+        setExitCode(kExitFailure);
+        return std::nullopt;
+    }
+    return SettingsSession{std::move(dir), std::move(*reg), std::move(*s)};
 }
 
 }  // namespace pinet::cli

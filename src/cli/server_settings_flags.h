@@ -33,4 +33,18 @@ void addSettingsFlags(CLI::App* cmd, const std::shared_ptr<SettingsFlags>& f);
 /// Loads the stored settings, applies the given flags, validates and stores them.
 Result<app::ServerSettings> resolveSettings(io::Registry& reg, const SettingsFlags& f);
 
+/// The registry of the state directory and the settings resolved against it:
+/// what `client`, `nfs` and `doctor` start from.
+struct SettingsSession {
+    std::string stateDir;
+    io::Registry registry;
+    app::ServerSettings settings;
+};
+
+/// Opens the registry in stateDir(@p stateDirFlag) and resolves @p f against
+/// it. On failure prints the error, sets exit code kExitFailure and returns
+/// nullopt.
+std::optional<SettingsSession> openSettingsSession(const std::string& stateDirFlag,
+                                                   const SettingsFlags& f);
+
 }  // namespace pinet::cli
