@@ -2,13 +2,12 @@
 // command (the seed's rpi-eeprom-config + rpi-eeprom-digest + rpiboot flow).
 
 #include <iostream>
-#include <thread>
 
 #include <fmt/format.h>
 
 #include "app/usbboot/flash.h"
-#include "app/usbboot/signals.h"
 #include "cli/command.h"
+#include "cli/usb_run.h"
 #include "io/file.h"
 #include "io/usb/disk_fs_view.h"
 #include "io/usb/libusb_source.h"
@@ -16,7 +15,6 @@
 namespace pinet::cli {
 namespace {
 
-namespace fs = std::filesystem;
 namespace pu = proto::usbboot;
 
 struct FlashArgs {
@@ -28,10 +26,8 @@ struct FlashArgs {
     std::string key;
     std::string dryRun;
     unsigned chip = 0;
-    std::string port;
     std::size_t count = 0;
-    std::string metadataDir;
-    double timeoutSeconds = 0;
+    UsbRunFlags run;
     bool force = false;
 };
 
@@ -83,38 +79,16 @@ void runFlash(const FlashArgs& args) {
         return;
     }
     std::cout << app::describePlan(*plan, folder.path()) << std::flush;
-    if (!args.metadataDir.empty()) {
-        std::error_code ec;
-        fs::create_directories(args.metadataDir, ec);
-    }
-
     io::DiskFsView view(folder.path());
-    app::RunnerOptions opt;
+    app::RunnerOptions opt = consoleRunnerOptions(args.run);
     opt.providerFor = [&view](const core::usbboot::DeviceInfo& d) {
         return std::make_unique<core::usbboot::LookupFileProvider>(
             view, std::string(pu::chipPrefix(d.product)));
     };
-    opt.port = args.port;
     opt.maxBoards = args.count;
-    opt.metadataDir = args.metadataDir;
-    opt.noDeviceTimeout =
-        std::chrono::milliseconds(static_cast<long long>(args.timeoutSeconds * 1000));
-    opt.pause = [](core::usbboot::Millis m) { std::this_thread::sleep_for(m); };
-    opt.print = [](const std::string& line) { std::cout << line << std::endl; };
-    opt.stop = &app::installStopSignals();
 
     const auto summary = app::runUsbboot(**source, opt);
-    if (!summary.fatal.empty()) {
-        printError(summary.fatal);
-        setExitCode(kExitFailure);
-        return;
-    }
-    if (summary.noDevice) {
-        printError(fmt::format(
-            "no Raspberry Pi in USB boot mode appeared within {} s: check the USB cable, the "
-            "nRPIBOOT jumper/button, and `lsusb | grep 0a5c`",
-            args.timeoutSeconds));
-        setExitCode(kExitFailure);
+    if (reportRunFailure(summary, args.run)) {
         return;
     }
     const auto results = app::flashResults(summary, *plan);
@@ -147,12 +121,8 @@ void setupFlash(CLI::App& app) {
     sub->add_option("--chip", args->chip, "2711 (Pi 4/CM4) or 2712 (Pi 5/CM5); default from image");
     sub->add_option("--dry-run", args->dryRun,
                     "Write the recovery folder to DIR, print the plan, do not touch USB");
-    sub->add_option("-p,--port", args->port, "Only the board at this USB path, e.g. 1-1.3");
     sub->add_option("-n,--count", args->count, "Stop after this many boards (default: when idle)");
-    sub->add_option("-j,--metadata-dir", args->metadataDir,
-                    "Write each board's metadata report as <serial>.json here");
-    sub->add_option("--timeout", args->timeoutSeconds,
-                    "Give up if no board appears within this many seconds (0 = wait forever)");
+    addUsbRunFlags(sub, args->run);
     sub->add_flag("--force", args->force, "Flash even if the config has lint errors");
     sub->callback([args] { runFlash(*args); });
 }

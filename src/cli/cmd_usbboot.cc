@@ -3,13 +3,12 @@
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
-#include <thread>
 
 #include <fmt/format.h>
 
 #include "app/usbboot/runner.h"
-#include "app/usbboot/signals.h"
 #include "cli/command.h"
+#include "cli/usb_run.h"
 #include "io/file.h"
 #include "io/usb/disk_fs_view.h"
 #include "io/usb/libusb_source.h"
@@ -22,13 +21,11 @@ namespace pu = proto::usbboot;
 
 struct UsbbootArgs {
     std::string dir;
-    std::string port;
     bool loop = false;
     bool list = false;
     bool overlay = false;
-    std::string metadataDir;
     std::string transcriptDir;
-    double timeoutSeconds = 0;
+    UsbRunFlags run;
 };
 
 int listDevices(core::usbboot::DeviceSource& source) {
@@ -84,11 +81,9 @@ void runUsbbootCommand(const UsbbootArgs& args) {
         setExitCode(kExitUsage);
         return;
     }
-    for (const auto& d : {args.metadataDir, args.transcriptDir}) {
-        if (!d.empty()) {
-            std::error_code ec;
-            fs::create_directories(d, ec);
-        }
+    if (!args.transcriptDir.empty()) {
+        std::error_code ec;
+        fs::create_directories(args.transcriptDir, ec);
     }
     io::DiskFsView view(args.dir);
     // rpiboot's bootfiles mode (spec 2.6 step 1): DIR/bootfiles.bin is a tar of <chip>/NAME.
@@ -105,35 +100,18 @@ void runUsbbootCommand(const UsbbootArgs& args) {
                                  bootfiles->members.size())
                   << std::endl;
     }
-    app::RunnerOptions opt;
+    app::RunnerOptions opt = consoleRunnerOptions(args.run);
     opt.providerFor = [&view, &args, bootfiles](const core::usbboot::DeviceInfo& d) {
         return std::make_unique<core::usbboot::LookupFileProvider>(
             view, std::string(pu::chipPrefix(d.product)), args.overlay ? d.location : "",
             bootfiles);
     };
     opt.loop = args.loop;
-    opt.port = args.port;
-    opt.metadataDir = args.metadataDir;
     opt.recordTranscripts = !args.transcriptDir.empty();
-    opt.noDeviceTimeout =
-        std::chrono::milliseconds(static_cast<long long>(args.timeoutSeconds * 1000));
-    opt.pause = [](core::usbboot::Millis m) { std::this_thread::sleep_for(m); };
-    opt.print = [](const std::string& line) { std::cout << line << std::endl; };
-    opt.stop = &app::installStopSignals();
 
     const auto summary = app::runUsbboot(**source, opt);
     writeTranscripts(args.transcriptDir, summary);
-    if (!summary.fatal.empty()) {
-        printError(summary.fatal);
-        setExitCode(kExitFailure);
-        return;
-    }
-    if (summary.noDevice) {
-        printError(fmt::format(
-            "no Raspberry Pi in USB boot mode appeared within {} s: check the USB cable (data, "
-            "not charge-only), the nRPIBOOT jumper/button, and `lsusb | grep 0a5c`",
-            args.timeoutSeconds));
-        setExitCode(kExitFailure);
+    if (reportRunFailure(summary, args.run)) {
         return;
     }
     bool ok = true;
@@ -150,16 +128,12 @@ void setupUsbboot(CLI::App& app) {
     auto* sub = app.add_subcommand(
         "usbboot", "Boot Raspberry Pis over USB (rpiboot): send the second stage, serve files");
     sub->add_option("-d,--dir", args->dir, "Boot directory (bootcode4.bin / bootcode5.bin, ...)");
-    sub->add_option("-p,--port", args->port, "Only the device at this USB path, e.g. 1-1.3");
     sub->add_flag("-l,--loop", args->loop, "Keep serving boards as they appear (Ctrl-C ends)");
     sub->add_flag("--list", args->list, "List boot-mode devices and exit");
     sub->add_flag("-o,--overlay", args->overlay, "Look in DIR/<usb-path>/ first (rpiboot -o)");
-    sub->add_option("-j,--metadata-dir", args->metadataDir,
-                    "Write each board's metadata as <serial>.json here");
     sub->add_option("--transcript", args->transcriptDir,
                     "Write a transfer-by-transfer transcript per session here");
-    sub->add_option("--timeout", args->timeoutSeconds,
-                    "Give up if no device appears within this many seconds (0 = wait forever)");
+    addUsbRunFlags(sub, args->run);
     sub->callback([args] { runUsbbootCommand(*args); });
 }
 
