@@ -59,14 +59,11 @@ Result<Registry> Registry::open(const fs::path& stateDir) {
 }
 
 Result<void> Registry::migrate() {
-    auto st = db_.prepare("PRAGMA user_version");
-    if (!st) {
-        return tl::unexpected(st.error());
+    auto v = queryInt("PRAGMA user_version");
+    if (!v) {
+        return tl::unexpected(v.error());
     }
-    if (auto r = st->step(); !r) {
-        return tl::unexpected(r.error());
-    }
-    std::int64_t version = st->int64(0);
+    std::int64_t version = *v;
     if (version > kSchemaVersion) {
         return fail(fmt::format("registry schema version {} is newer than this pinetboot "
                                 "understands ({})",
@@ -217,8 +214,9 @@ Result<std::vector<ClientRecord>> Registry::query(const std::string& where,
     return out;
 }
 
-Result<std::optional<ClientRecord>> Registry::findBySerial(const std::string& serial) {
-    auto r = query("WHERE serial = ?1", serial);
+Result<std::optional<ClientRecord>> Registry::queryOne(const std::string& where,
+                                                      const std::string& arg) {
+    auto r = query(where, arg);
     if (!r) {
         return tl::unexpected(r.error());
     }
@@ -228,21 +226,18 @@ Result<std::optional<ClientRecord>> Registry::findBySerial(const std::string& se
     return std::optional<ClientRecord>{std::move(r->front())};
 }
 
+Result<std::optional<ClientRecord>> Registry::findBySerial(const std::string& serial) {
+    return queryOne("WHERE serial = ?1", serial);
+}
+
 Result<std::optional<ClientRecord>> Registry::findByMac(const std::string& mac) {
-    auto r = query("WHERE mac = ?1", mac);
-    if (!r) {
-        return tl::unexpected(r.error());
-    }
-    if (r->empty()) {
-        return std::optional<ClientRecord>{};
-    }
-    return std::optional<ClientRecord>{std::move(r->front())};
+    return queryOne("WHERE mac = ?1", mac);
 }
 
 Result<std::vector<ClientRecord>> Registry::list() { return query("", ""); }
 
-Result<std::int64_t> Registry::generation() {
-    auto st = db_.prepare("SELECT value FROM meta WHERE key = 'generation'");
+Result<std::int64_t> Registry::queryInt(const char* sql) {
+    auto st = db_.prepare(sql);
     if (!st) {
         return tl::unexpected(st.error());
     }
@@ -253,17 +248,11 @@ Result<std::int64_t> Registry::generation() {
     return *r ? st->int64(0) : 0;
 }
 
-Result<std::int64_t> Registry::dataVersion() {
-    auto st = db_.prepare("PRAGMA data_version");
-    if (!st) {
-        return tl::unexpected(st.error());
-    }
-    auto r = st->step();
-    if (!r) {
-        return tl::unexpected(r.error());
-    }
-    return st->int64(0);
+Result<std::int64_t> Registry::generation() {
+    return queryInt("SELECT value FROM meta WHERE key = 'generation'");
 }
+
+Result<std::int64_t> Registry::dataVersion() { return queryInt("PRAGMA data_version"); }
 
 Result<std::optional<std::string>> Registry::setting(const std::string& key) {
     auto st = db_.prepare("SELECT value FROM settings WHERE key = ?1");

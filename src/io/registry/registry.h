@@ -76,7 +76,13 @@ private:
     Registry(Database db, std::filesystem::path p) : db_(std::move(db)), path_(std::move(p)) {}
     Result<void> migrate();
     Result<void> bump();
+    /// Clients matching @p where ("WHERE col = ?1", or "" for all), ?1 bound to
+    /// @p arg unless it is empty, in serial order.
     Result<std::vector<ClientRecord>> query(const std::string& where, const std::string& arg);
+    /// The first of query(): for lookups by a unique column.
+    Result<std::optional<ClientRecord>> queryOne(const std::string& where, const std::string& arg);
+    /// Column 0 of the first row of @p sql as an integer (0 if there is no row).
+    Result<std::int64_t> queryInt(const char* sql);
 
     Database db_;
     std::filesystem::path path_;
