@@ -11,9 +11,12 @@
 //   handed out as shared_ptr<const Blob>; a hundred boards fetching the same
 //   kernel share one mapping. A replaced file (new inode or mtime) gets a new
 //   entry, and in-flight transfers keep the old mapping alive.
-// - Caveat: a file truncated *in place* while mapped makes readers fault
-//   (SIGBUS). Update boot files by writing a new file and renaming it over
-//   the old one (what every tool in pinetboot does).
+// - A file truncated *in place* while mapped: only the kernel reads octet
+//   mappings (sendmmsg), so the loss shows up as EFAULT, not SIGBUS, and the
+//   server ends that transfer with an ERROR (udp_batch, TftpServer). Netascii
+//   content is converted into an owned buffer when opened. Still, update boot
+//   files by writing a new file and renaming it over the old one (what every
+//   tool in pinetboot does): in-flight transfers then finish the old content.
 
 #include <sys/types.h>
 

@@ -222,6 +222,7 @@ SendQueue::FlushResult SendQueue::flush(int fd, std::uint32_t dropEvery,
     }
     msgs_.resize(count_);
     iovs_.resize(count_ * 2);
+    slotOf_.resize(count_);
     std::size_t n = 0;
     for (std::size_t i = 0; i < count_; ++i) {
         Slot& s = slots_[i];
@@ -247,6 +248,7 @@ SendQueue::FlushResult SendQueue::flush(int fd, std::uint32_t dropEvery,
         h.msg_iov = iov;
         h.msg_iovlen = iovlen;
         r.bytes += iov[0].iov_len + (iovlen > 1 ? iov[1].iov_len : 0);
+        slotOf_[n] = i;
         ++n;
     }
     std::size_t done = 0;
@@ -260,7 +262,11 @@ SendQueue::FlushResult SendQueue::flush(int fd, std::uint32_t dropEvery,
             }
             // EAGAIN (buffer full) or a per-destination error (ECONNREFUSED
             // from an ICMP for an earlier datagram): skip this datagram; the
-            // transfer's retransmit timer recovers it.
+            // transfer's retransmit timer recovers it. EFAULT is different: the payload
+            // cannot be read, and a retransmission would fail the same way.
+            if (errno == EFAULT && !slots_[slotOf_[done]].payload.empty()) {
+                r.faulted.push_back(slots_[slotOf_[done]].payload.data());
+            }
             ++r.failed;
             ++done;
             continue;

@@ -82,6 +82,10 @@ public:
         std::uint64_t failed = 0;   ///< datagrams the kernel refused (counted, retransmit recovers)
         std::uint64_t dropped = 0;  ///< removed by the test loss hook
         std::uint64_t bytes = 0;
+        /// Payloads of datagrams refused with EFAULT: their memory could not be read (a
+        /// mapped file truncated in place). The kernel reports it instead of SIGBUS because
+        /// only the kernel touches the mapping; the owner ends those transfers.
+        std::vector<const std::uint8_t*> faulted;
     };
     /// Sends everything queued. @p dropEvery > 0 drops every Nth datagram
     /// (counted across calls in @p dropCounter): a test hook for loss.
@@ -102,6 +106,7 @@ private:
     std::size_t count_ = 0;
     std::vector<mmsghdr> msgs_;
     std::vector<iovec> iovs_;
+    std::vector<std::size_t> slotOf_;  ///< message index -> slot (the loss hook skips slots)
 };
 
 }  // namespace pinet::io

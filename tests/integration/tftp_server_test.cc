@@ -417,5 +417,51 @@ TEST_F(TftpServerTest, GracefulStopDrainsRunningTransfers) {
     server_.reset();
 }
 
+TEST_F(TftpServerTest, FileTruncatedInPlaceEndsTheTransferWithAnError) {
+    // 200 blocks of 1468 bytes, then the file is cut to 10 KiB in place (not a rename)
+    // while it is being served: the server must not crash (the mapping is only read by
+    // the kernel), must tell the client, and must keep serving everything else.
+    write(root_ / "kernel8.img", std::string(200 * 1468, 'k'));
+    start();
+    Client c;
+    c.sendTo(port_, rrq("kernel8.img", {{"blksize", "1468"}}));
+    auto oack = c.receive(2s);
+    ASSERT_TRUE(oack);
+    const std::uint16_t tid = oack->second;
+    c.sendTo(tid, pt::buildAck(0));
+    std::uint16_t block = 0;
+    for (; block < 5; ++block) {
+        auto d = c.receive(2s);
+        ASSERT_TRUE(d);
+        auto dp = pt::parse(d->first);
+        ASSERT_TRUE(dp && std::holds_alternative<pt::Data>(*dp));
+        c.sendTo(tid, pt::buildAck(std::get<pt::Data>(*dp).block));
+        if (block == 2) {
+            fs::resize_file(root_ / "kernel8.img", 10240);  // blocks 7.. now lie past EOF
+        }
+    }
+    std::optional<pt::ErrorPacket> error;
+    for (int i = 0; i < 10 && !error; ++i) {
+        auto d = c.receive(2s);
+        ASSERT_TRUE(d) << "no ERROR after the truncation";
+        auto dp = pt::parse(d->first);
+        ASSERT_TRUE(dp);
+        if (auto* e = std::get_if<pt::ErrorPacket>(&*dp)) {
+            error = *e;
+        } else if (auto* data = std::get_if<pt::Data>(&*dp)) {
+            c.sendTo(tid, pt::buildAck(data->block));  // blocks still inside the file
+        }
+    }
+    ASSERT_TRUE(error);
+    EXPECT_EQ(error->message, "File changed while being read");
+    ASSERT_TRUE(sink_.waitFor(1));
+    EXPECT_EQ(sink_.records()[0].result, Result::ServerError);
+    EXPECT_NE(sink_.records()[0].detail.find("truncated in place"), std::string::npos)
+        << sink_.records()[0].detail;
+    EXPECT_EQ(server_->counters().refusedCount(TftpRefusal::IoError), 1u);
+    // The server is alive and serves other files.
+    EXPECT_EQ(fetch("start4.elf"), std::string(3000, 's'));
+}
+
 }  // namespace
 }  // namespace pinet::app

@@ -136,6 +136,7 @@ struct TftpServer::Impl {
     void retire(std::unique_ptr<Session> s);
     void scanTimers(Clock::time_point now);
     void flush();
+    void endFaulted(const std::vector<const std::uint8_t*>& faulted);
     void reap();
     void publish();
     void record(const TransferRecord& rec);
@@ -628,6 +629,37 @@ void TftpServer::Impl::flush() {
         local.sendFailures += r.failed;
         local.testDropped += r.dropped;
         local.bytesOut += r.bytes;
+        if (!r.faulted.empty()) {
+            endFaulted(r.faulted);
+        }
+    }
+}
+
+void TftpServer::Impl::endFaulted(const std::vector<const std::uint8_t*>& faulted) {
+    // Rare (a boot file truncated in place while served), so a scan of the sessions
+    // is fine. Retrying would fail the same way: tell the client and end the transfer.
+    std::vector<ClientKey> hit;
+    for (auto& [key, s] : sessions) {
+        const auto bytes = s->blob->bytes();
+        for (const auto* p : faulted) {
+            if (!bytes.empty() && p >= bytes.data() && p < bytes.data() + bytes.size()) {
+                hit.push_back(key);
+                break;
+            }
+        }
+    }
+    for (const auto& key : hit) {
+        auto it = sessions.find(key);
+        if (it == sessions.end()) {
+            continue;
+        }
+        Session& s = *it->second;
+        count(TftpRefusal::IoError);
+        queues[1 + s.socketIndex].pushOwned(
+            s.client, ptftp::buildError(ptftp::ErrorCode::NotDefined, "File changed while being read"));
+        s.transfer.abort(TransferRecord::Result::ServerError,
+                         "file shrank while being served (truncated in place?)");
+        endSession(key);
     }
 }
 
