@@ -194,10 +194,25 @@ cat <<EOF
 
 EOF
 
+# Each board's verdict, as it arrives (the dashboard shows the timelines).
+declare -A REPORTED
+report_verdicts() {
+    local f serial v
+    for f in "$W"/probe-*.log; do
+        [ -e "$f" ] || continue
+        v=$(grep -m1 '^verdict:' "$f" 2>/dev/null) || continue
+        [ "${REPORTED[$f]:-}" = "$v" ] && continue
+        REPORTED[$f]=$v
+        serial=${f##*/probe-}; serial=${serial%.log}
+        echo "  board $serial: ${v#verdict: }" | cut -c1-160
+    done
+}
+
 start=$(date +%s)
 next=$((start + 20))
 i=0
 while :; do
+    report_verdicts
     now=$(date +%s)
     if [ "$SECONDS_LIMIT" -gt 0 ] && [ $((now - start)) -ge "$SECONDS_LIMIT" ]; then
         echo "demo.sh: DEMO_SECONDS=$SECONDS_LIMIT reached"
