@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "app/config/config.h"
 #include "proto/nfs/exports.h"
 
 namespace pinet::app {
@@ -72,6 +73,57 @@ Result<void> validateSettings(const ServerSettings& s) {
                                 s.clientSubnet));
     }
     return {};
+}
+
+SettingsOverrides settingsFromConfig(const config::Config& c) {
+    SettingsOverrides o;
+    o.serverIp = c.nfsServer;
+    o.nfsVersion = c.nfsVersion;
+    o.nfsBackend = c.nfsBackend;
+    if (!c.interfaces.empty()) {
+        // doctor checks one interface: the first the daemon serves.
+        o.interface = c.interfaces.front().name;
+    }
+    return o;
+}
+
+void applyOverrides(ServerSettings& s, const SettingsOverrides& o) {
+    auto set = [](std::string& dst, const std::string& v) {
+        if (!v.empty()) {
+            dst = v;
+        }
+    };
+    set(s.serverIp, o.serverIp);
+    set(s.nfsVersion, o.nfsVersion);
+    set(s.nfsBackend, o.nfsBackend);
+    set(s.clientSubnet, o.clientSubnet);
+    set(s.interface, o.interface);
+    set(s.kernelExportsFile, o.kernelExportsFile);
+    set(s.exportfsCommand, o.exportfsCommand);
+    set(s.ganeshaCommand, o.ganeshaCommand);
+    if (o.bootExport) {
+        s.bootExport = *o.bootExport;
+    }
+}
+
+Result<ServerSettings> resolveSettings(io::Registry& reg, const SettingsOverrides& fromConfig,
+                                       const SettingsOverrides& fromFlags) {
+    auto s = loadSettings(reg);
+    if (!s) {
+        return tl::unexpected(s.error());
+    }
+    const ServerSettings stored = *s;
+    applyOverrides(*s, fromConfig);
+    applyOverrides(*s, fromFlags);
+    if (auto r = validateSettings(*s); !r) {
+        return tl::unexpected(r.error());
+    }
+    if (*s != stored) {
+        if (auto r = saveSettings(reg, *s); !r) {
+            return tl::unexpected(r.error());
+        }
+    }
+    return s;
 }
 
 }  // namespace pinet::app

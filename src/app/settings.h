@@ -1,15 +1,21 @@
 #pragma once
-// Server settings the image/client/nfs commands need. Until the TOML config
-// exists they come from CLI flags and persist in the registry's settings
-// table; the daemon's config can fill the same struct later.
+// Server settings the client/nfs/doctor commands need. They persist in the
+// registry's settings table; each command may override them from its
+// --config file (pinetboot.toml) and its flags: flags > config file > stored
+// settings > defaults (resolveSettings).
 
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include "io/registry/registry.h"
 #include "proto/error.h"
 
 namespace pinet::app {
+
+namespace config {
+struct Config;
+}
 
 struct ServerSettings {
     std::string serverIp;          ///< address put into nfsroot= (and the boot mount)
@@ -21,12 +27,41 @@ struct ServerSettings {
     std::string kernelExportsFile = "/etc/exports.d/pinetboot.exports";
     std::string exportfsCommand = "exportfs";
     std::string ganeshaCommand = "ganesha.nfsd";
+
+    bool operator==(const ServerSettings&) const = default;
 };
 
 Result<ServerSettings> loadSettings(io::Registry& reg);
 Result<void> saveSettings(io::Registry& reg, const ServerSettings& s);
 /// Checks values (IPv4 address, version, backend, subnet).
 Result<void> validateSettings(const ServerSettings& s);
+
+/// The settings one source (command-line flags, a config file) gives: an
+/// empty string or nullopt means "not given", so the next source shows through.
+struct SettingsOverrides {
+    std::string serverIp;
+    std::string nfsVersion;
+    std::string nfsBackend;
+    std::string clientSubnet;
+    std::string interface;
+    std::string kernelExportsFile;
+    std::string exportfsCommand;
+    std::string ganeshaCommand;
+    std::optional<bool> bootExport;
+};
+
+/// What a pinetboot.toml says about the settings: [nfs] server, version and
+/// backend, and the first [[interface]]'s name. Keys the file lacks stay unset.
+SettingsOverrides settingsFromConfig(const config::Config& c);
+
+/// Applies the given fields of @p o on top of @p s.
+void applyOverrides(ServerSettings& s, const SettingsOverrides& o);
+
+/// The stored settings, @p fromConfig on top, then @p fromFlags on top of
+/// that (flags > config file > stored > defaults); validates the result and
+/// stores it when it differs from what was stored.
+Result<ServerSettings> resolveSettings(io::Registry& reg, const SettingsOverrides& fromConfig,
+                                       const SettingsOverrides& fromFlags);
 
 /// Paths inside the state directory.
 struct StatePaths {

@@ -74,7 +74,11 @@ void applyAfterChange(SettingsSession& ss, bool skip) {
 }
 
 void doList(const ClientOpts& o) {
-    auto reg = io::Registry::open(stateDir(o.stateDir));
+    auto dir = stateDirWithConfig(o.stateDir, *o.settings);
+    if (!dir) {
+        return;
+    }
+    auto reg = io::Registry::open(*dir);
     if (!reg && fails(reg.error())) {
         return;
     }
@@ -102,7 +106,11 @@ void doList(const ClientOpts& o) {
 }
 
 void doShow(const ClientOpts& o) {
-    auto reg = io::Registry::open(stateDir(o.stateDir));
+    auto dir = stateDirWithConfig(o.stateDir, *o.settings);
+    if (!dir) {
+        return;
+    }
+    auto reg = io::Registry::open(*dir);
     if (!reg && fails(reg.error())) {
         return;
     }
@@ -196,12 +204,14 @@ void setup(CLI::App& app) {
 
     auto* ls = cmd->add_subcommand("list", "List enrolled and discovered clients");
     ls->add_option("--state-dir", o->stateDir, "State directory");
+    addConfigFlag(ls, o->settings);
     ls->add_flag("--json", o->json, "JSON output");
     ls->callback([o] { doList(*o); });
 
     auto* show = cmd->add_subcommand("show", "Show one client (by serial or MAC)");
     show->add_option("client", o->serial, "Serial or MAC")->required();
     show->add_option("--state-dir", o->stateDir, "State directory");
+    addConfigFlag(show, o->settings);
     show->add_flag("--json", o->json, "JSON output");
     show->callback([o] { doShow(*o); });
 
@@ -225,12 +235,14 @@ void setup(CLI::App& app) {
     auto* reset = cmd->add_subcommand("reset", "Return a private root to the image's state");
     reset->add_option("serial", o->serial, "Serial number")->required();
     reset->add_option("--state-dir", o->stateDir, "State directory");
+    addConfigFlag(reset, o->settings);
     reset->add_flag("--no-apply", o->noApply, "Do not run nfs apply afterwards");
     reset->callback([o] { doReset(*o); });
 
     auto* rm = cmd->add_subcommand("remove", "Remove a client, its boot tree and private root");
     rm->add_option("serial", o->serial, "Serial number")->required();
     rm->add_option("--state-dir", o->stateDir, "State directory");
+    addConfigFlag(rm, o->settings);
     rm->add_flag("--no-apply", o->noApply, "Do not run nfs apply afterwards");
     rm->callback([o] { doRemove(*o); });
 }

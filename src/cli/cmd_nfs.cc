@@ -64,8 +64,12 @@ void doStatus(const NfsOpts& o) {
 }
 
 void doStop(const NfsOpts& o) {
+    auto dir = stateDirWithConfig(o.stateDir, *o.settings);
+    if (!dir) {
+        return;
+    }
     io::GaneshaConfig g;
-    g.dir = app::StatePaths{stateDir(o.stateDir)}.nfs();
+    g.dir = app::StatePaths{*dir}.nfs();
     auto r = io::stopGanesha(g);
     if (!r) {
         printError(r.error().message);
@@ -89,6 +93,7 @@ void setup(CLI::App& app) {
     status->callback([o] { doStatus(*o); });
     auto* stop = cmd->add_subcommand("stop", "Stop the nfs-ganesha started by nfs apply");
     stop->add_option("--state-dir", o->stateDir, "State directory");
+    addConfigFlag(stop, o->settings);
     stop->callback([o] { doStop(*o); });
 }
 

@@ -18,7 +18,6 @@
 #include <cerrno>
 #include <cstring>
 
-#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 
@@ -86,10 +85,7 @@ cfg::ListenAddress listenOrThrow(const std::string& text, const std::string& fla
 cfg::Config buildConfig(const ServeOptions& o) {
     cfg::Config c = o.configPath.empty() ? cfg::Config{} : cfg::loadConfigFile(o.configPath);
     // State dir: --state-dir > $PINETBOOT_STATE_DIR > [server] state_dir > default.
-    const char* env = std::getenv("PINETBOOT_STATE_DIR");
-    if (!o.stateDirFlag.empty() || (env != nullptr && *env != '\0') || c.stateDir.empty()) {
-        c.stateDir = stateDir(o.stateDirFlag);
-    }
+    c.stateDir = stateDir(o.stateDirFlag, c.stateDir);
     if (!o.root.empty()) {
         c.tftpRoot = o.root;
     }

@@ -43,6 +43,10 @@ void printError(const std::string& msg);
 /// else /var/lib/pinetboot.
 std::string stateDir(const std::string& flagValue);
 
+/// As above, with a config file's [server] state_dir (empty = none) between
+/// $PINETBOOT_STATE_DIR and the default: the order `serve` documents.
+std::string stateDir(const std::string& flagValue, const std::string& configValue);
+
 }  // namespace pinet::cli
 
 #define PINET_CONCAT_INNER(a, b) a##b

@@ -37,6 +37,14 @@ std::string stateDir(const std::string& flagValue) {
     return "/var/lib/pinetboot";
 }
 
+std::string stateDir(const std::string& flagValue, const std::string& configValue) {
+    const char* env = std::getenv("PINETBOOT_STATE_DIR");
+    if (flagValue.empty() && (env == nullptr || *env == '\0') && !configValue.empty()) {
+        return configValue;
+    }
+    return stateDir(flagValue);
+}
+
 }  // namespace pinet::cli
 
 int main(int argc, char** argv) {

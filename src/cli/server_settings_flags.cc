@@ -1,73 +1,84 @@
 #include "cli/server_settings_flags.h"
 
+#include <iostream>
+
 #include "cli/command.h"
 
 namespace pinet::cli {
 
+namespace {
+
+namespace cfg = app::config;
+
+/// The --config file, or an empty Config without one. Prints a bad file's
+/// "FILE:LINE: message" like serve and check-config do.
+std::optional<cfg::Config> loadConfig(const SettingsFlags& f) {
+    if (f.configFile.empty()) {
+        return cfg::Config{};
+    }
+    try {
+        auto c = cfg::loadConfigFile(f.configFile);
+        cfg::validate(c);
+        return c;
+    } catch (const cfg::ConfigError& e) {
+        std::cerr << e.what() << '\n';
+        setExitCode(kExitFailure);
+        return std::nullopt;
+    }
+}
+
+}  // namespace
+
+void addConfigFlag(CLI::App* cmd, const std::shared_ptr<SettingsFlags>& f) {
+    cmd->add_option("--config", f->configFile,
+                    "pinetboot.toml: [server] state_dir, [nfs] keys, first [[interface]] name "
+                    "(flags override it; see docs/configuration.md)");
+}
+
 void addSettingsFlags(CLI::App* cmd, const std::shared_ptr<SettingsFlags>& f) {
-    cmd->add_option("--server-ip", f->serverIp, "Server IPv4 address used in nfsroot= (stored)");
-    cmd->add_option("--nfs-version", f->nfsVersion, "NFS version for nfsroot=: 3 or 4.1 (stored)")
+    addConfigFlag(cmd, f);
+    auto& v = f->values;
+    cmd->add_option("--server-ip", v.serverIp, "Server IPv4 address used in nfsroot= (stored)");
+    cmd->add_option("--nfs-version", v.nfsVersion, "NFS version for nfsroot=: 3 or 4.1 (stored)")
         ->check(CLI::IsMember({"3", "4.1"}));
-    cmd->add_option("--nfs-backend", f->nfsBackend, "kernel, ganesha or none (stored)")
+    cmd->add_option("--nfs-backend", v.nfsBackend, "kernel, ganesha or none (stored)")
         ->check(CLI::IsMember({"kernel", "ganesha", "none"}));
-    cmd->add_option("--client-subnet", f->clientSubnet,
+    cmd->add_option("--client-subnet", v.clientSubnet,
                     "Subnet exports are limited to for clients without --address (stored)");
-    cmd->add_option("--interface", f->interface, "Boot network interface (stored; doctor checks it)");
-    cmd->add_option("--exports-file", f->exportsFile,
+    cmd->add_option("--interface", v.interface, "Boot network interface (stored; doctor checks it)");
+    cmd->add_option("--exports-file", v.kernelExportsFile,
                     "Kernel backend exports file (stored; default /etc/exports.d/pinetboot.exports)");
-    cmd->add_option("--exportfs-command", f->exportfsCommand, "exportfs program (stored)");
-    cmd->add_option("--ganesha-command", f->ganeshaCommand, "ganesha.nfsd program (stored)");
+    cmd->add_option("--exportfs-command", v.exportfsCommand, "exportfs program (stored)");
+    cmd->add_option("--ganesha-command", v.ganeshaCommand, "ganesha.nfsd program (stored)");
     cmd->add_flag_function(
         "--boot-export,!--no-boot-export",
-        [f](std::int64_t n) { f->bootExport = n > 0; },
+        [f](std::int64_t n) { f->values.bootExport = n > 0; },
         "Export boot dirs and mount them at /boot/firmware in client roots (stored)");
 }
 
-Result<app::ServerSettings> resolveSettings(io::Registry& reg, const SettingsFlags& f) {
-    auto s = app::loadSettings(reg);
-    if (!s) {
-        return tl::unexpected(s.error());
+std::optional<std::string> stateDirWithConfig(const std::string& stateDirFlag,
+                                              const SettingsFlags& f) {
+    auto c = loadConfig(f);
+    if (!c) {
+        return std::nullopt;
     }
-    bool changed = false;
-    auto set = [&](std::string& dst, const std::string& v) {
-        if (!v.empty() && dst != v) {
-            dst = v;
-            changed = true;
-        }
-    };
-    set(s->serverIp, f.serverIp);
-    set(s->nfsVersion, f.nfsVersion);
-    set(s->nfsBackend, f.nfsBackend);
-    set(s->clientSubnet, f.clientSubnet);
-    set(s->interface, f.interface);
-    set(s->kernelExportsFile, f.exportsFile);
-    set(s->exportfsCommand, f.exportfsCommand);
-    set(s->ganeshaCommand, f.ganeshaCommand);
-    if (f.bootExport && *f.bootExport != s->bootExport) {
-        s->bootExport = *f.bootExport;
-        changed = true;
-    }
-    if (auto r = app::validateSettings(*s); !r) {
-        return tl::unexpected(r.error());
-    }
-    if (changed) {
-        if (auto r = app::saveSettings(reg, *s); !r) {
-            return tl::unexpected(r.error());
-        }
-    }
-    return s;
+    return stateDir(stateDirFlag, c->stateDir);
 }
 
 std::optional<SettingsSession> openSettingsSession(const std::string& stateDirFlag,
                                                    const SettingsFlags& f) {
-    std::string dir = stateDir(stateDirFlag);
+    auto c = loadConfig(f);
+    if (!c) {
+        return std::nullopt;
+    }
+    std::string dir = stateDir(stateDirFlag, c->stateDir);
     auto reg = io::Registry::open(dir);
     if (!reg) {
         printError(reg.error().message);
         setExitCode(kExitFailure);
         return std::nullopt;
     }
-    auto s = resolveSettings(*reg, f);
+    auto s = app::resolveSettings(*reg, app::settingsFromConfig(*c), f.values);
     if (!s) {
         printError(s.error().message);
         setExitCode(kExitFailure);

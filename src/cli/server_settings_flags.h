@@ -1,8 +1,9 @@
 #pragma once
 // CLI flags that set the persistent server settings (app::ServerSettings),
-// shared by `client add`, `nfs apply` and `doctor`. Flags given on the
-// command line are validated and stored in the registry; the rest come from
-// what an earlier command stored.
+// shared by `client`, `nfs` and `doctor`: --config FILE (the pinetboot.toml
+// `serve --config` reads) and the settings flags. Precedence: flags > config
+// file > what an earlier command stored in the registry > defaults; the
+// result is validated and stored (app::resolveSettings).
 
 #include <memory>
 #include <optional>
@@ -10,28 +11,30 @@
 
 #include <CLI/CLI.hpp>
 
+#include "app/config/config.h"
 #include "app/settings.h"
 #include "io/registry/registry.h"
-#include "proto/error.h"
 
 namespace pinet::cli {
 
 struct SettingsFlags {
-    std::string serverIp;
-    std::string nfsVersion;
-    std::string nfsBackend;
-    std::string clientSubnet;
-    std::string interface;
-    std::string exportsFile;
-    std::string exportfsCommand;
-    std::string ganeshaCommand;
-    std::optional<bool> bootExport;
+    std::string configFile;         ///< --config; empty = none
+    app::SettingsOverrides values;  ///< the settings flags; empty = not given
 };
 
+/// Adds --config FILE alone (for subcommands without settings flags: the file
+/// can still name the state directory and the NFS backend they use).
+void addConfigFlag(CLI::App* cmd, const std::shared_ptr<SettingsFlags>& f);
+
+/// Adds --config FILE and every settings flag.
 void addSettingsFlags(CLI::App* cmd, const std::shared_ptr<SettingsFlags>& f);
 
-/// Loads the stored settings, applies the given flags, validates and stores them.
-Result<app::ServerSettings> resolveSettings(io::Registry& reg, const SettingsFlags& f);
+/// The state directory: --state-dir > $PINETBOOT_STATE_DIR > the config
+/// file's [server] state_dir > /var/lib/pinetboot. On a bad config file
+/// prints "FILE:LINE: message" (as serve does), sets kExitFailure and
+/// returns nullopt.
+std::optional<std::string> stateDirWithConfig(const std::string& stateDirFlag,
+                                              const SettingsFlags& f);
 
 /// The registry of the state directory and the settings resolved against it:
 /// what `client`, `nfs` and `doctor` start from.
@@ -41,9 +44,9 @@ struct SettingsSession {
     app::ServerSettings settings;
 };
 
-/// Opens the registry in stateDir(@p stateDirFlag) and resolves @p f against
-/// it. On failure prints the error, sets exit code kExitFailure and returns
-/// nullopt.
+/// Reads --config (if given), opens the registry in the state directory (as
+/// stateDirWithConfig) and resolves the settings. On failure prints the
+/// error, sets exit code kExitFailure and returns nullopt.
 std::optional<SettingsSession> openSettingsSession(const std::string& stateDirFlag,
                                                    const SettingsFlags& f);
 

@@ -389,20 +389,43 @@ std::vector<KeyDef> buildTable() {
                                                        : std::nullopt;
                  }});
     // ---- [nfs]
-    t.push_back({Scope::Nfs, "server", KeyType::String, "(tftp address)",
-                 "NFS server address written into clients' cmdline.txt (`nfsroot=`).", true,
-                 [](const toml::node& n, Config& c, InterfaceConfig*) {
-                     return getString(n, c.nfsServer);
-                 }});
-    t.push_back({Scope::Nfs, "version", KeyType::Integer, "3", "NFS version for root exports: 3 or 4.",
+    // The three [nfs] keys take the values of `--server-ip`, `--nfs-version` and
+    // `--nfs-backend` (app/settings.h), so the file and the flags mean the same.
+    t.push_back({Scope::Nfs, "server", KeyType::String, "(stored --server-ip)",
+                 "NFS server IPv4 address written into clients' cmdline.txt (`nfsroot=`) by "
+                 "`client add`.",
                  true, [](const toml::node& n, Config& c, InterfaceConfig*) {
-                     return getInt(n, 3, 4, c.nfsVersion);
+                     return getIpv4(n, c.nfsServer);
                  }});
-    t.push_back({Scope::Nfs, "backend", KeyType::String, "ganesha",
-                 "How exports are served: `ganesha` (userspace nfs-ganesha), `kernel` "
-                 "(/etc/exports) or `external` (you run it).",
-                 true, [](const toml::node& n, Config& c, InterfaceConfig*) {
-                     return getOneOf(n, {"ganesha", "kernel", "external"}, c.nfsBackend);
+    t.push_back({Scope::Nfs, "version", KeyType::String, "(stored --nfs-version, else 3)",
+                 "NFS version clients mount their root with: `\"3\"` or `\"4.1\"` (the "
+                 "integer `3` is accepted too).",
+                 true, [](const toml::node& n, Config& c, InterfaceConfig*) -> Err {
+                     // "4.1", not 4: cmdline.txt and fstab carry the string as vers=4.1,
+                     // the NFSv4 root recipe of spec netboot-protocol.md (NFS root part).
+                     if (n.is_integer()) {
+                         const auto v = *n.value<std::int64_t>();
+                         if (v == 3) {
+                             c.nfsVersion = "3";
+                             return std::nullopt;
+                         }
+                         return fmt::format("{} is not \"3\" or \"4.1\"", v);
+                     }
+                     return getOneOf(n, {"3", "4.1"}, c.nfsVersion);
+                 }});
+    t.push_back({Scope::Nfs, "backend", KeyType::String, "(stored --nfs-backend, else none)",
+                 "How `nfs apply` serves the exports: `ganesha` (starts userspace nfs-ganesha), "
+                 "`kernel` (writes an exports file, runs exportfs) or `none` (prints them; you "
+                 "run the server). `external` is accepted as another name for `none`.",
+                 true, [](const toml::node& n, Config& c, InterfaceConfig*) -> Err {
+                     if (auto e = getOneOf(n, {"ganesha", "kernel", "none", "external"},
+                                           c.nfsBackend)) {
+                         return e;
+                     }
+                     if (c.nfsBackend == "external") {
+                         c.nfsBackend = "none";
+                     }
+                     return std::nullopt;
                  }});
     return t;
 }
@@ -599,7 +622,15 @@ std::string renderConfigDocs() {
            "dropped.\n\n"
            "Command-line flags override the file: `--interface IF` adds IF (proxy mode) if the "
            "file does not list it, `--root DIR` sets `tftp.root`, `--state-dir DIR` (or "
-           "`PINETBOOT_STATE_DIR`) sets `server.state_dir`.\n";
+           "`PINETBOOT_STATE_DIR`) sets `server.state_dir`.\n\n"
+           "`pinetboot client`, `pinetboot nfs` and `pinetboot doctor` take the same "
+           "`--config FILE`. They read `server.state_dir`, the `[nfs]` keys and the `name` of the "
+           "first `[[interface]]` (the interface `doctor` checks). Precedence: their flags "
+           "(`--server-ip`, `--nfs-version`, `--nfs-backend`, `--interface`, `--state-dir`) > the "
+           "file > the settings an earlier command stored in the registry > defaults. The "
+           "result is stored again, so a later command without `--config` keeps it. A bad file "
+           "is refused with `FILE:LINE: message`, as `serve` does. `serve` itself does not use "
+           "the `[nfs]` keys: they take effect at the next of those commands.\n";
     const Scope order[] = {Scope::Server, Scope::Interface, Scope::Tftp, Scope::Http, Scope::Pxe,
                            Scope::Nfs};
     for (auto scope : order) {

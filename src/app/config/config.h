@@ -79,10 +79,12 @@ struct Config {
     std::string pxeMenuText = "Raspberry Pi Boot";
     std::string pxeBootfile;
 
-    // [nfs]
-    std::string nfsServer;
-    std::uint32_t nfsVersion = 3;
-    std::string nfsBackend = "ganesha";
+    // [nfs]: read by `client`, `nfs` and `doctor --config` (app::ServerSettings),
+    // not by serve. Empty = not in the file: those commands then keep their
+    // stored setting. Values use the same spelling as the CLI flags.
+    std::string nfsServer;   ///< IPv4 address for nfsroot=
+    std::string nfsVersion;  ///< "3" or "4.1"
+    std::string nfsBackend;  ///< "kernel", "ganesha" or "none"
 
     /// Where the file was read from ("" for a Config built from flags only).
     std::string sourcePath;
