@@ -45,7 +45,8 @@ void addSettingsFlags(CLI::App* cmd, const std::shared_ptr<SettingsFlags>& f) {
         ->check(CLI::IsMember({"kernel", "ganesha", "none"}));
     cmd->add_option("--client-subnet", v.clientSubnet,
                     "Subnet exports are limited to for clients without --address (stored)");
-    cmd->add_option("--interface", v.interface, "Boot network interface (stored; doctor checks it)");
+    cmd->add_option("--interface", v.interface,
+                    "Boot network interface (stored; doctor checks it)");
     cmd->add_option("--exports-file", v.kernelExportsFile,
                     "Kernel backend exports file (stored; default /etc/exports.d/pinetboot.exports)");
     cmd->add_option("--exportfs-command", v.exportfsCommand, "exportfs program (stored)");

@@ -40,7 +40,8 @@ backend = "kernel"
 }
 
 TEST(SettingsFromConfig, KeysTheFileLacksStayUnset) {
-    const auto o = settingsFromConfig(cfg::parseConfig("[server]\nlog_level = \"debug\"\n", "t.toml"));
+    const auto o =
+        settingsFromConfig(cfg::parseConfig("[server]\nlog_level = \"debug\"\n", "t.toml"));
     EXPECT_TRUE(o.serverIp.empty());
     EXPECT_TRUE(o.nfsVersion.empty());
     EXPECT_TRUE(o.nfsBackend.empty());
