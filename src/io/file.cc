@@ -18,7 +18,14 @@ namespace pinet::io {
 
 namespace fs = std::filesystem;
 
-Result<std::vector<std::uint8_t>> readFile(const fs::path& path) {
+namespace {
+struct OpenedFile {
+    Fd fd;
+    std::size_t size = 0;
+};
+
+/// Opens @p path for reading; only regular files (errors name the file and the reason).
+Result<OpenedFile> openRegular(const fs::path& path) {
     Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) {
         return fail(fmt::format("{}: cannot open: {}", path.string(), std::strerror(errno)));
@@ -30,7 +37,17 @@ Result<std::vector<std::uint8_t>> readFile(const fs::path& path) {
     if (!S_ISREG(st.st_mode)) {
         return fail(fmt::format("{}: not a regular file", path.string()));
     }
-    std::vector<std::uint8_t> out(static_cast<std::size_t>(st.st_size));
+    return OpenedFile{std::move(fd), static_cast<std::size_t>(st.st_size)};
+}
+}  // namespace
+
+Result<std::vector<std::uint8_t>> readFile(const fs::path& path) {
+    auto f = openRegular(path);
+    if (!f) {
+        return tl::unexpected(f.error());
+    }
+    Fd& fd = f->fd;
+    std::vector<std::uint8_t> out(f->size);
     std::size_t done = 0;
     while (done < out.size()) {
         ssize_t n = ::read(fd.get(), out.data() + done, out.size() - done);
@@ -50,22 +67,15 @@ Result<std::vector<std::uint8_t>> readFile(const fs::path& path) {
 }
 
 Result<PrivateFileMap> PrivateFileMap::open(const fs::path& path) {
-    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) {
-        return fail(fmt::format("{}: cannot open: {}", path.string(), std::strerror(errno)));
+    auto f = openRegular(path);
+    if (!f) {
+        return tl::unexpected(f.error());
     }
-    struct stat st {};
-    if (::fstat(fd.get(), &st) != 0) {
-        return fail(fmt::format("{}: cannot stat: {}", path.string(), std::strerror(errno)));
-    }
-    if (!S_ISREG(st.st_mode)) {
-        return fail(fmt::format("{}: not a regular file", path.string()));
-    }
-    const auto size = static_cast<std::size_t>(st.st_size);
+    const std::size_t size = f->size;
     if (size == 0) {
         return PrivateFileMap(nullptr, 0);  // mmap cannot map nothing
     }
-    void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_POPULATE, fd.get(), 0);
+    void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_POPULATE, f->fd.get(), 0);
     if (p == MAP_FAILED) {
         return fail(fmt::format("{}: cannot map: {}", path.string(), std::strerror(errno)));
     }
