@@ -18,17 +18,9 @@ struct BootImgOptions {
     std::string key;
 };
 
-void setup(CLI::App& app) {
-    // `image` belongs to cmd_image.cc (order 60, set up before this one); make
-    // it here only in a build without it.
-    CLI::App* image = nullptr;
-    for (auto* sub : app.get_subcommands([](CLI::App* a) { return a->get_name() == "image"; })) {
-        image = sub;
-    }
-    if (image == nullptr) {
-        image = app.add_subcommand("image", "OS images and boot images");
-        image->require_subcommand(1);
-    }
+// `image` is shared with cmd_image.cc: main sets up both on the same
+// subcommand when `image` is invoked.
+void setup(CLI::App* image) {
     auto o = std::make_shared<BootImgOptions>();
     auto* cmd = image->add_subcommand(
         "bootimg", "Build boot.img (FAT) and boot.sig from a boot folder, for HTTP boot");
@@ -57,5 +49,5 @@ void setup(CLI::App& app) {
 }
 
 }  // namespace
-PINET_COMMAND(96, setup);
+PINET_COMMAND(96, "image", "", setup);
 }  // namespace pinet::cli

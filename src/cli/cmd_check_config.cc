@@ -11,8 +11,7 @@
 namespace pinet::cli {
 namespace {
 
-void setup(CLI::App& app) {
-    auto* cmd = app.add_subcommand("check-config", "Check a pinetboot.toml without starting");
+void setup(CLI::App* cmd) {
     auto file = std::make_shared<std::string>();
     auto docs = std::make_shared<bool>(false);
     cmd->add_option("FILE", *file, "Config file to check");
@@ -44,5 +43,7 @@ void setup(CLI::App& app) {
 }
 
 }  // namespace
-PINET_COMMAND(90, setup);
+PINET_COMMAND(90, "check-config",
+              "Check a pinetboot.toml without starting",
+              setup);
 }  // namespace pinet::cli

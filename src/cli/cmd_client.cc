@@ -197,9 +197,8 @@ void doRemove(const ClientOpts& o) {
     applyAfterChange(*ss, o.noApply);
 }
 
-void setup(CLI::App& app) {
+void setup(CLI::App* cmd) {
     auto o = std::make_shared<ClientOpts>();
-    auto* cmd = app.add_subcommand("client", "Enrol Pis: boot trees, root file systems, registry");
     cmd->require_subcommand(1);
 
     auto* ls = cmd->add_subcommand("list", "List enrolled and discovered clients");
@@ -249,6 +248,8 @@ void setup(CLI::App& app) {
 
 }  // namespace
 
-PINET_COMMAND(70, setup);
+PINET_COMMAND(70, "client",
+              "Enrol Pis: boot trees, root file systems, registry",
+              setup);
 
 }  // namespace pinet::cli

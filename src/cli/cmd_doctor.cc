@@ -59,9 +59,8 @@ void run(const DoctorOpts& o) {
     }
 }
 
-void setup(CLI::App& app) {
+void setup(CLI::App* cmd) {
     auto o = std::make_shared<DoctorOpts>();
-    auto* cmd = app.add_subcommand("doctor", "Check interface, DHCP, NFS exports and boot trees");
     cmd->add_option("--state-dir", o->stateDir, "State directory");
     cmd->add_flag("--no-dhcp-probe", o->noDhcpProbe, "Do not send a DHCPDISCOVER on the interface");
     cmd->add_option("--dhcp-wait-ms", o->dhcpWaitMs, "How long to wait for DHCP offers")
@@ -73,6 +72,8 @@ void setup(CLI::App& app) {
 
 }  // namespace
 
-PINET_COMMAND(80, setup);
+PINET_COMMAND(80, "doctor",
+              "Check interface, DHCP, NFS exports and boot trees",
+              setup);
 
 }  // namespace pinet::cli

@@ -503,9 +503,7 @@ void setupBootOrder(CLI::App& eeprom) {
     });
 }
 
-void setup(CLI::App& app) {
-    auto* eeprom = app.add_subcommand(
-        "eeprom", "Raspberry Pi bootloader EEPROM images (rpi-eeprom-config compatible)");
+void setup(CLI::App* eeprom) {
     eeprom->require_subcommand(1);
     setupShow(*eeprom);
     setupInfo(*eeprom);
@@ -519,5 +517,7 @@ void setup(CLI::App& app) {
 }
 
 }  // namespace
-PINET_COMMAND(10, setup);
+PINET_COMMAND(10, "eeprom",
+              "Raspberry Pi bootloader EEPROM images (rpi-eeprom-config compatible)",
+              setup);
 }  // namespace pinet::cli

@@ -106,10 +106,8 @@ void runFlash(const FlashArgs& args) {
     setExitCode(allOk ? kExitOk : kExitFailure);
 }
 
-void setupFlash(CLI::App& app) {
+void setupFlash(CLI::App* sub) {
     auto args = std::make_shared<FlashArgs>();
-    auto* sub = app.add_subcommand(
-        "flash", "Flash bootloader EEPROMs over USB: config, pieeprom.sig and rpiboot in one step");
     sub->add_option("--set", args->sets, "KEY=VALUE bootloader setting (repeatable)");
     sub->add_option("-c,--config", args->config, "Boot config file (default: the image's own)");
     sub->add_option("-i,--image", args->image, "EEPROM image (pieeprom-*.bin)");
@@ -127,7 +125,9 @@ void setupFlash(CLI::App& app) {
     sub->callback([args] { runFlash(*args); });
 }
 
-PINET_COMMAND(61, setupFlash);
+PINET_COMMAND(61, "flash",
+              "Flash bootloader EEPROMs over USB: config, pieeprom.sig and rpiboot in one step",
+              setupFlash);
 
 }  // namespace
 }  // namespace pinet::cli

@@ -110,9 +110,8 @@ void doRemove(const ImageOpts& o) {
     std::cout << "removed image " << o.name << '\n';
 }
 
-void setup(CLI::App& app) {
+void setup(CLI::App* cmd) {
     auto opts = std::make_shared<ImageOpts>();
-    auto* cmd = app.add_subcommand("image", "Import OS images (.img, .img.xz) and manage them");
     cmd->require_subcommand(1);
     auto* imp = cmd->add_subcommand("import", "Import FILE.img[.xz] without mounting it");
     imp->add_option("file", opts->file, "Image file (.img or .img.xz)")->required();
@@ -131,6 +130,8 @@ void setup(CLI::App& app) {
 
 }  // namespace
 
-PINET_COMMAND(60, setup);
+PINET_COMMAND(60, "image",
+              "Import OS images (.img, .img.xz) and manage them",
+              setup);
 
 }  // namespace pinet::cli

@@ -79,9 +79,8 @@ void doStop(const NfsOpts& o) {
     std::cout << (*r ? "nfs-ganesha stopped\n" : "nfs-ganesha was not running\n");
 }
 
-void setup(CLI::App& app) {
+void setup(CLI::App* cmd) {
     auto o = std::make_shared<NfsOpts>();
-    auto* cmd = app.add_subcommand("nfs", "NFS exports of the client roots");
     cmd->require_subcommand(1);
     auto* apply = cmd->add_subcommand("apply", "Bring the NFS server in line with the registry");
     apply->add_option("--state-dir", o->stateDir, "State directory");
@@ -99,6 +98,8 @@ void setup(CLI::App& app) {
 
 }  // namespace
 
-PINET_COMMAND(75, setup);
+PINET_COMMAND(75, "nfs",
+              "NFS exports of the client roots",
+              setup);
 
 }  // namespace pinet::cli

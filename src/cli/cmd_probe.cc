@@ -194,10 +194,8 @@ int runProbe(const ProbeOptions& o) {
     return ok == report.boards.size() ? kExitOk : kExitFailure;
 }
 
-void setupProbe(CLI::App& app) {
+void setupProbe(CLI::App* cmd) {
     auto o = std::make_shared<ProbeOptions>();
-    auto* cmd = app.add_subcommand(
-        "probe", "Virtual Pi bootloader: DHCP + TFTP like a real board, with a verdict");
     cmd->add_option("--interface,-i", o->interface, "Interface to probe on")->required();
     cmd->add_option("--model", o->model, "cm4, pi4 or pi5 (default pi4)");
     cmd->add_option("--serial", o->serial, "Board serial, 8 hex digits (default random)");
@@ -221,6 +219,8 @@ void setupProbe(CLI::App& app) {
 
 }  // namespace
 
-PINET_COMMAND(45, setupProbe);
+PINET_COMMAND(45, "probe",
+              "Virtual Pi bootloader: DHCP + TFTP like a real board, with a verdict",
+              setupProbe);
 
 }  // namespace pinet::cli

@@ -233,10 +233,8 @@ int runServe(const ServeOptions& o) {
     return kExitOk;
 }
 
-void setupServe(CLI::App& app) {
+void setupServe(CLI::App* cmd) {
     auto opts = std::make_shared<ServeOptions>();
-    auto* cmd = app.add_subcommand(
-        "serve", "Run the netboot daemon: DHCP (proxy or full), TFTP, HTTP boot, dashboard");
     cmd->add_option("--config,-c", opts->configPath, "pinetboot.toml (see docs/configuration.md)");
     cmd->add_option("--interface,-i", opts->interfaces,
                     "Interface to serve (repeatable; added to the file's [[interface]] list)");
@@ -271,6 +269,8 @@ void setupServe(CLI::App& app) {
 
 }  // namespace
 
-PINET_COMMAND(40, setupServe);
+PINET_COMMAND(40, "serve",
+              "Run the netboot daemon: DHCP (proxy or full), TFTP, HTTP boot, dashboard",
+              setupServe);
 
 }  // namespace pinet::cli

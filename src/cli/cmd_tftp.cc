@@ -110,9 +110,8 @@ void runTftp(const TftpOptions& o) {
     setExitCode(kExitOk);
 }
 
-void setup(CLI::App& app) {
+void setup(CLI::App* cmd) {
     auto opts = std::make_shared<TftpOptions>();
-    auto* cmd = app.add_subcommand("tftp", "Run the TFTP server alone (read-only, per-client trees)");
     cmd->add_option("--root", opts->root, "Folder to serve; per-client folders beneath it")
         ->required()
         ->check(CLI::ExistingDirectory);
@@ -155,7 +154,9 @@ void setup(CLI::App& app) {
     cmd->callback([opts] { runTftp(*opts); });
 }
 
-PINET_COMMAND(20, setup);
+PINET_COMMAND(20, "tftp",
+              "Run the TFTP server alone (read-only, per-client trees)",
+              setup);
 
 }  // namespace
 }  // namespace pinet::cli

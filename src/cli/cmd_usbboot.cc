@@ -123,10 +123,8 @@ void runUsbbootCommand(const UsbbootArgs& args) {
     setExitCode(ok ? kExitOk : kExitFailure);
 }
 
-void setupUsbboot(CLI::App& app) {
+void setupUsbboot(CLI::App* sub) {
     auto args = std::make_shared<UsbbootArgs>();
-    auto* sub = app.add_subcommand(
-        "usbboot", "Boot Raspberry Pis over USB (rpiboot): send the second stage, serve files");
     sub->add_option("-d,--dir", args->dir, "Boot directory (bootcode4.bin / bootcode5.bin, ...)");
     sub->add_flag("-l,--loop", args->loop, "Keep serving boards as they appear (Ctrl-C ends)");
     sub->add_flag("--list", args->list, "List boot-mode devices and exit");
@@ -137,7 +135,9 @@ void setupUsbboot(CLI::App& app) {
     sub->callback([args] { runUsbbootCommand(*args); });
 }
 
-PINET_COMMAND(60, setupUsbboot);
+PINET_COMMAND(60, "usbboot",
+              "Boot Raspberry Pis over USB (rpiboot): send the second stage, serve files",
+              setupUsbboot);
 
 }  // namespace
 }  // namespace pinet::cli

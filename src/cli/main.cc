@@ -1,9 +1,19 @@
-// pinetboot entry point: builds the CLI from the registered commands.
+// pinetboot entry point: builds the CLI from the registered commands. The same
+// file makes both programs: pinetboot-full, and with PINET_CLI_FRONT the front
+// `pinetboot`, which runs its few commands itself and hands over the rest.
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
+#include <filesystem>
 #include <iostream>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include <unistd.h>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -45,10 +55,70 @@ std::string stateDir(const std::string& flagValue, const std::string& configValu
     return stateDir(flagValue);
 }
 
+namespace {
+
+/// The top-level command named on the command line: the first argument that
+/// is not an option (pinetboot's own options take no values), or "" for none.
+std::string invokedCommand(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        if (arg == "--") {
+            return i + 1 < argc ? argv[i + 1] : "";
+        }
+        if (!arg.starts_with('-')) {
+            return std::string(arg);
+        }
+    }
+    return "";
+}
+
+#ifdef PINET_CLI_FRONT
+/// The front (see src/CMakeLists.txt) hands every command it lacks, and bare
+/// --help or --version, to pinetboot-full: next to itself in a build tree,
+/// in ../lib/pinetboot when installed. execv keeps the PID (systemd, tests
+/// that signal the daemon) and argv, so the hand-over is invisible.
+[[noreturn]] void handOver(char** argv) {
+    std::error_code ec;
+    const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+    const std::filesystem::path dir = ec ? std::filesystem::path(".") : self.parent_path();
+    const std::filesystem::path candidates[] = {dir / "pinetboot-full",
+                                                dir.parent_path() / "lib/pinetboot/pinetboot-full"};
+    int err = ENOENT;
+    for (const auto& path : candidates) {
+        ::execv(path.c_str(), argv);
+        err = errno;
+        if (err != ENOENT) {
+            printError("cannot run " + path.string() + ": " + std::strerror(err));
+            std::exit(kExitFailure);
+        }
+    }
+    printError("cannot find pinetboot-full next to " + self.string() + " or in " +
+               (dir.parent_path() / "lib/pinetboot").string() + ": " + std::strerror(err));
+    std::exit(kExitFailure);
+}
+#endif
+
+}  // namespace
+
 }  // namespace pinet::cli
 
 int main(int argc, char** argv) {
     using namespace pinet::cli;
+    auto& table = commandTable();
+    const std::string invoked = invokedCommand(argc, argv);
+    const bool known = std::any_of(table.begin(), table.end(),
+                                   [&](const CommandEntry& e) { return e.name == invoked; });
+#ifdef PINET_CLI_FRONT
+    if (!known) {
+        handOver(argv);
+    }
+#else
+    if (!known && !invoked.empty()) {
+        // CLI11 would only say "A subcommand is required".
+        printError("unknown command '" + invoked + "' (pinetboot --help lists them)");
+        return kExitUsage;
+    }
+#endif
     // Logs go to stderr (journald picks them up); stdout is for command output.
     auto logger = spdlog::stderr_color_mt("pinetboot");
     spdlog::set_default_logger(logger);
@@ -65,11 +135,19 @@ int main(int argc, char** argv) {
     app.add_flag_callback(
         "-v,--verbose", [] { spdlog::set_level(spdlog::level::debug); }, "Debug logging");
 
-    auto& table = commandTable();
     std::stable_sort(table.begin(), table.end(),
                      [](const CommandEntry& a, const CommandEntry& b) { return a.order < b.order; });
-    for (auto& entry : table) {
-        entry.setup(app);
+    std::map<std::string, CLI::App*> made;
+    for (const auto& entry : table) {
+        CLI::App*& cmd = made[entry.name];
+        if (cmd == nullptr) {
+            cmd = app.add_subcommand(entry.name, entry.summary);
+        } else if (cmd->get_description().empty()) {
+            cmd->description(entry.summary);
+        }
+        if (entry.name == invoked) {
+            entry.setup(cmd);
+        }
     }
 
     try {

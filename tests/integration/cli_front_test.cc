@@ -1,0 +1,96 @@
+// The two programs behind `pinetboot` (src/CMakeLists.txt): the front runs the
+// eeprom commands itself with a short list of shared libraries, and hands
+// every other command line to pinetboot-full.
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "lib/test_env.h"
+
+namespace pinet {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string exe() { return test::pinetbootExe().string(); }
+
+/// The DT_NEEDED entries of an ELF file, as readelf prints them.
+std::vector<std::string> neededLibraries(const fs::path& elf) {
+    const auto r = test::run({"readelf", "-d", elf.string()});
+    EXPECT_EQ(r.exitCode, 0) << r.err;
+    std::vector<std::string> libs;
+    std::size_t pos = 0;
+    while ((pos = r.out.find("Shared library: [", pos)) != std::string::npos) {
+        pos += 17;
+        libs.push_back(r.out.substr(pos, r.out.find(']', pos) - pos));
+    }
+    return libs;
+}
+
+bool mentions(const std::vector<std::string>& libs, const std::string& stem) {
+    for (const auto& lib : libs) {
+        if (lib.starts_with(stem)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+TEST(CliFront, LoadsNoneOfTheServerLibraries) {
+    const auto front = neededLibraries(exe());
+    ASSERT_FALSE(front.empty());
+    EXPECT_TRUE(mentions(front, "libcrypto.so")) << "eeprom digests need libcrypto";
+    for (const char* heavy : {"libssl.so", "libcpp-httplib.so", "libsqlite3.so", "libusb-1.0.so",
+                              "libext2fs.so", "liblzma.so", "libtomlplusplus.so"}) {
+        EXPECT_FALSE(mentions(front, heavy)) << heavy << " is loaded by the front";
+    }
+    // The full program does link them: the test would pass vacuously otherwise.
+    const auto full = neededLibraries(test::pinetbootExe().parent_path() / "pinetboot-full");
+    EXPECT_TRUE(mentions(full, "libsqlite3.so"));
+    EXPECT_TRUE(mentions(full, "libcpp-httplib.so"));
+}
+
+TEST(CliFront, HandsOtherCommandsToTheFullProgram) {
+    // tftp lives only in pinetboot-full; its help still says `pinetboot tftp`.
+    auto r = test::run({exe(), "tftp", "--help"});
+    EXPECT_EQ(r.exitCode, 0) << r.err;
+    EXPECT_NE(r.out.find("Usage: pinetboot tftp"), std::string::npos) << r.out;
+    // Global options before the command are skipped when looking for it.
+    r = test::run({exe(), "-v", "check-config", "--help"});
+    EXPECT_EQ(r.exitCode, 0) << r.err;
+    EXPECT_NE(r.out.find("check-config"), std::string::npos) << r.out;
+    // Bare --help lists every command, not only the front's.
+    r = test::run({exe(), "--help"});
+    EXPECT_EQ(r.exitCode, 0) << r.err;
+    for (const char* cmd : {"eeprom", "tftp", "serve", "probe", "image", "client", "doctor"}) {
+        EXPECT_NE(r.out.find(std::string("  ") + cmd + " "), std::string::npos) << cmd;
+    }
+    // Unknown commands get the full program's usage error.
+    r = test::run({exe(), "no-such-command"});
+    EXPECT_EQ(r.exitCode, 2);
+    EXPECT_NE(r.err.find("no-such-command"), std::string::npos) << r.err;
+}
+
+TEST(CliFront, RunsEepromItselfAndSaysSoWhenTheFullProgramIsMissing) {
+    char tmpl[] = "/tmp/pinet-front.XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    const fs::path dir = tmpl;
+    fs::copy_file(exe(), dir / "pinetboot");
+    // Without pinetboot-full beside it, eeprom still works...
+    auto r = test::run({(dir / "pinetboot").string(), "eeprom", "boot-order", "0xf21"});
+    EXPECT_EQ(r.exitCode, 0) << r.err;
+    EXPECT_NE(r.out.find("SD card, then network, then restart"), std::string::npos) << r.out;
+    // ...and a command that needs it fails with one line naming what is missing.
+    r = test::run({(dir / "pinetboot").string(), "serve", "--help"});
+    EXPECT_EQ(r.exitCode, 1);
+    EXPECT_NE(r.err.find("cannot find pinetboot-full"), std::string::npos) << r.err;
+    fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace pinet
