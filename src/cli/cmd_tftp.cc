@@ -29,7 +29,7 @@ struct TftpOptions {
     std::size_t maxTransfers = 4096;
     std::size_t replySockets = 4;
     std::uint32_t testDropEvery = 0;
-    std::uint32_t coalesceUs = 300;
+    std::uint32_t coalesceUs = 0;  // off: see TftpServerConfig::coalesce
 };
 
 class LogSink final : public core::BootEventSink {
@@ -102,11 +102,11 @@ void runTftp(const TftpOptions& o) {
         }
     }
     spdlog::info("tftp: {} transfers, {} ok, {} probes, {} timeouts, {} packets out, "
-                 "{} retransmitted; refused:{}",
+                 "{} retransmitted, {} coalescing pauses; refused:{}",
                  c.transfersStarted, c.finishedCount(core::TransferRecord::Result::Ok),
                  c.finishedCount(core::TransferRecord::Result::Probe),
                  c.finishedCount(core::TransferRecord::Result::Timeout), c.packetsOut,
-                 c.retransmits, refused.empty() ? " none" : refused);
+                 c.retransmits, c.coalescePauses, refused.empty() ? " none" : refused);
     setExitCode(kExitOk);
 }
 
@@ -146,7 +146,8 @@ void setup(CLI::App* cmd) {
         ->capture_default_str()
         ->check(CLI::Range(std::size_t{1}, std::size_t{256}));
     cmd->add_option("--coalesce-us", opts->coalesceUs,
-                    "Under load, wait this long between loop turns to batch datagrams (0: off)")
+                    "Under load, pause this long between loop turns to batch datagrams: less CPU, "
+                    "slower lockstep clients (0: off)")
         ->capture_default_str()
         ->check(CLI::Range(0u, 10000u));
     // Test hook, hidden from --help: drop every Nth outgoing datagram.

@@ -231,6 +231,41 @@ TEST_F(TftpServerTest, ProbeAndAbortThenFullFetch) {
     EXPECT_EQ(c2.retransmits, 0u);
 }
 
+TEST_F(TftpServerTest, CoalescingPausesStillDeliverEveryByte) {
+    // Off by default (it slows lockstep clients); when turned on, the loop sleeps
+    // and then drains every socket without epoll. Many transfers at once, each
+    // byte compared.
+    std::string big;
+    for (int i = 0; i < 200000; ++i) {
+        big.push_back(static_cast<char>((i * 7919) >> 3));
+    }
+    write(root_ / "kernel8.img", big);
+    ASSERT_EQ(TftpServerConfig{}.coalesce.count(), 0);
+    TftpServerConfig cfg;
+    cfg.coalesce = 200us;
+    cfg.coalesceThreshold = 1;
+    cfg.coalesceMinTransfers = 2;
+    start(cfg);
+    constexpr int kClients = 8;
+    std::vector<std::optional<std::string>> got(kClients);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kClients; ++i) {
+        threads.emplace_back([&, i] { got[static_cast<std::size_t>(i)] = fetch("kernel8.img"); });
+    }
+    for (auto& t : threads) {
+        t.join();
+    }
+    for (int i = 0; i < kClients; ++i) {
+        ASSERT_TRUE(got[static_cast<std::size_t>(i)].has_value()) << "client " << i;
+        EXPECT_TRUE(*got[static_cast<std::size_t>(i)] == big) << "client " << i;
+    }
+    // The clients are done at the last DATA; the server counts at the last ACK.
+    ASSERT_TRUE(sink_.waitFor(kClients));
+    auto c = server_->counters();
+    EXPECT_GT(c.coalescePauses, 0u) << "the pause path never ran";
+    EXPECT_EQ(c.finishedCount(Result::Ok), static_cast<std::uint64_t>(kClients));
+}
+
 TEST_F(TftpServerTest, MissingFileGetsError1AtOnce) {
     start();
     Client c;

@@ -290,6 +290,7 @@ void TftpServer::Impl::run() {
             sessions.size() >= config.coalesceMinTransfers && timeoutMs != 0) {
             timespec ts{0, static_cast<long>(config.coalesce.count()) * 1000};
             ::nanosleep(&ts, nullptr);
+            ++local.coalescePauses;
             // Under load every socket has datagrams after the pause: drain
             // them all without asking epoll (one syscall less per turn).
             events[0].data.u64 = 0;

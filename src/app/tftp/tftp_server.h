@@ -43,14 +43,15 @@ struct TftpServerConfig {
     /// SO_RCVBUF/SO_SNDBUF per socket: room for a burst of ACKs from hundreds
     /// of clients between two loop turns.
     int socketBufferBytes = 4 << 20;
-    /// Interrupt moderation: with at least coalesceMinTransfers transfers
-    /// running and a loop turn that handled at least coalesceThreshold
+    /// Interrupt moderation, off by default: with at least coalesceMinTransfers
+    /// transfers running and a loop turn that handled at least coalesceThreshold
     /// datagrams, sleep this long before waiting again, so the next turn
-    /// drains a bigger batch. Each sleep/wake is a context switch, which
-    /// dominated the per-packet CPU under load in profiles (docs/benchmarks.md).
-    /// With fewer transfers, lockstep clients wait on every round trip, so the
-    /// loop never sleeps then. 0 = off.
-    std::chrono::microseconds coalesce{300};
+    /// drains a bigger batch (fewer sleep/wake context switches per datagram).
+    /// It trades boot time for CPU: every lockstep client waits out the pause
+    /// on each block. Measured (docs/benchmarks.md, 64 lockstep clients):
+    /// 300 us saves about 10 % CPU per GiB and costs half the throughput, so
+    /// only a CPU-starved server should turn it on. 0 = off.
+    std::chrono::microseconds coalesce{0};
     std::uint32_t coalesceThreshold = 8;
     std::size_t coalesceMinTransfers = 32;
     /// Test hook: drop every Nth outgoing datagram (0 = off).
@@ -89,6 +90,7 @@ struct TftpCounters {
     std::uint64_t sendFailures = 0;
     std::uint64_t testDropped = 0;
     std::uint64_t retransmits = 0;
+    std::uint64_t coalescePauses = 0;  ///< loop turns that slept `coalesce` first
     std::uint64_t transfersStarted = 0;
     std::uint64_t transfersActive = 0;
     /// Finished transfers by TransferRecord::Result.
