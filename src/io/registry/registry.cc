@@ -103,90 +103,97 @@ Result<void> Registry::bump() {
     return db_.exec("UPDATE meta SET value = value + 1 WHERE key = 'generation'");
 }
 
+Result<void> Registry::writeTransaction(const std::function<Result<bool>()>& work) {
+    if (auto r = db_.exec("BEGIN IMMEDIATE"); !r) {
+        return r;
+    }
+    auto changed = work();
+    Result<void> r = changed ? Result<void>{} : Result<void>(tl::unexpected(changed.error()));
+    if (r && *changed) {
+        r = bump();
+    }
+    if (r) {
+        r = db_.exec("COMMIT");
+    }
+    if (!r) {
+        (void)db_.exec("ROLLBACK");
+    }
+    return r;
+}
+
 Result<void> Registry::upsertDiscovered(const std::string& serial,
                                         const std::optional<std::string>& mac,
                                         const std::string& model, std::int64_t now) {
-    if (auto r = db_.exec("BEGIN IMMEDIATE"); !r) {
-        return r;
-    }
-    auto st = db_.prepare(
-        "INSERT INTO clients(serial, mac, model, state, first_seen, last_seen) "
-        "VALUES (?1, ?2, ?3, 'discovered', ?4, ?4) "
-        "ON CONFLICT(serial) DO UPDATE SET last_seen = ?4, "
-        "  first_seen = CASE WHEN first_seen = 0 THEN ?4 ELSE first_seen END, "
-        "  mac = COALESCE(mac, ?2), model = CASE WHEN model = '' THEN ?3 ELSE model END");
-    if (!st) {
-        (void)db_.exec("ROLLBACK");
-        return tl::unexpected(st.error());
-    }
-    st->bind(1, serial).bindOpt(2, mac).bind(3, model).bind(4, now);
-    if (auto r = st->run(); !r) {
-        (void)db_.exec("ROLLBACK");
-        return r;
-    }
-    if (auto r = bump(); !r) {
-        (void)db_.exec("ROLLBACK");
-        return r;
-    }
-    return db_.exec("COMMIT");
+    return writeTransaction([&]() -> Result<bool> {
+        auto st = db_.prepare(
+            "INSERT INTO clients(serial, mac, model, state, first_seen, last_seen) "
+            "VALUES (?1, ?2, ?3, 'discovered', ?4, ?4) "
+            "ON CONFLICT(serial) DO UPDATE SET last_seen = ?4, "
+            "  first_seen = CASE WHEN first_seen = 0 THEN ?4 ELSE first_seen END, "
+            "  mac = COALESCE(mac, ?2), model = CASE WHEN model = '' THEN ?3 ELSE model END");
+        if (!st) {
+            return tl::unexpected(st.error());
+        }
+        st->bind(1, serial).bindOpt(2, mac).bind(3, model).bind(4, now);
+        if (auto r = st->run(); !r) {
+            return tl::unexpected(r.error());
+        }
+        return true;
+    });
 }
 
 Result<void> Registry::enroll(const ClientRecord& rec) {
-    if (auto r = db_.exec("BEGIN IMMEDIATE"); !r) {
-        return r;
-    }
-    auto st = db_.prepare(
-        "INSERT INTO clients(serial, mac, model, name, image, root_mode, boot_dir, root_export, "
-        "  address, notes, state, first_seen, last_seen) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'enrolled', ?11, ?12) "
-        "ON CONFLICT(serial) DO UPDATE SET mac = ?2, model = ?3, name = ?4, image = ?5, "
-        "  root_mode = ?6, boot_dir = ?7, root_export = ?8, address = ?9, notes = ?10, "
-        "  state = 'enrolled'");
-    if (!st) {
-        (void)db_.exec("ROLLBACK");
-        return tl::unexpected(st.error());
-    }
-    st->bind(1, rec.serial)
-        .bindOpt(2, rec.mac)
-        .bind(3, rec.model)
-        .bind(4, rec.name)
-        .bind(5, rec.image)
-        .bind(6, rec.rootMode)
-        .bind(7, rec.bootDir)
-        .bind(8, rec.rootExport)
-        .bind(9, rec.address)
-        .bind(10, rec.notes)
-        .bind(11, rec.firstSeen)
-        .bind(12, rec.lastSeen);
-    auto r = st->run();
-    if (!r) {
-        (void)db_.exec("ROLLBACK");
-        if (r.error().message.find("UNIQUE constraint failed: clients.mac") != std::string::npos) {
-            return fail(fmt::format("MAC {} already belongs to another client", rec.mac.value_or("")));
+    return writeTransaction([&]() -> Result<bool> {
+        auto st = db_.prepare(
+            "INSERT INTO clients(serial, mac, model, name, image, root_mode, boot_dir, "
+            "  root_export, address, notes, state, first_seen, last_seen) "
+            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'enrolled', ?11, ?12) "
+            "ON CONFLICT(serial) DO UPDATE SET mac = ?2, model = ?3, name = ?4, image = ?5, "
+            "  root_mode = ?6, boot_dir = ?7, root_export = ?8, address = ?9, notes = ?10, "
+            "  state = 'enrolled'");
+        if (!st) {
+            return tl::unexpected(st.error());
         }
-        return r;
-    }
-    if (auto b = bump(); !b) {
-        (void)db_.exec("ROLLBACK");
-        return b;
-    }
-    return db_.exec("COMMIT");
+        st->bind(1, rec.serial)
+            .bindOpt(2, rec.mac)
+            .bind(3, rec.model)
+            .bind(4, rec.name)
+            .bind(5, rec.image)
+            .bind(6, rec.rootMode)
+            .bind(7, rec.bootDir)
+            .bind(8, rec.rootExport)
+            .bind(9, rec.address)
+            .bind(10, rec.notes)
+            .bind(11, rec.firstSeen)
+            .bind(12, rec.lastSeen);
+        if (auto r = st->run(); !r) {
+            if (r.error().message.find("UNIQUE constraint failed: clients.mac") !=
+                std::string::npos) {
+                return fail(fmt::format("MAC {} already belongs to another client",
+                                        rec.mac.value_or("")));
+            }
+            return tl::unexpected(r.error());
+        }
+        return true;
+    });
 }
 
 Result<bool> Registry::remove(const std::string& serial) {
-    auto st = db_.prepare("DELETE FROM clients WHERE serial = ?1");
-    if (!st) {
-        return tl::unexpected(st.error());
-    }
-    st->bind(1, serial);
-    if (auto r = st->run(); !r) {
-        return tl::unexpected(r.error());
-    }
-    bool removed = db_.changes() > 0;
-    if (removed) {
-        if (auto r = bump(); !r) {
-            return tl::unexpected(r.error());
+    bool removed = false;
+    auto r = writeTransaction([&]() -> Result<bool> {
+        auto st = db_.prepare("DELETE FROM clients WHERE serial = ?1");
+        if (!st) {
+            return tl::unexpected(st.error());
         }
+        st->bind(1, serial);
+        if (auto run = st->run(); !run) {
+            return tl::unexpected(run.error());
+        }
+        removed = db_.changes() > 0;
+        return removed;
+    });
+    if (!r) {
+        return tl::unexpected(r.error());
     }
     return removed;
 }
@@ -271,17 +278,19 @@ Result<std::optional<std::string>> Registry::setting(const std::string& key) {
 }
 
 Result<void> Registry::setSetting(const std::string& key, const std::string& value) {
-    auto st = db_.prepare(
-        "INSERT INTO settings(key, value) VALUES (?1, ?2) "
-        "ON CONFLICT(key) DO UPDATE SET value = ?2");
-    if (!st) {
-        return tl::unexpected(st.error());
-    }
-    st->bind(1, key).bind(2, value);
-    if (auto r = st->run(); !r) {
-        return r;
-    }
-    return bump();
+    return writeTransaction([&]() -> Result<bool> {
+        auto st = db_.prepare(
+            "INSERT INTO settings(key, value) VALUES (?1, ?2) "
+            "ON CONFLICT(key) DO UPDATE SET value = ?2");
+        if (!st) {
+            return tl::unexpected(st.error());
+        }
+        st->bind(1, key).bind(2, value);
+        if (auto r = st->run(); !r) {
+            return tl::unexpected(r.error());
+        }
+        return true;
+    });
 }
 
 Result<std::map<std::string, std::string>> Registry::settings() {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -76,6 +77,11 @@ private:
     Registry(Database db, std::filesystem::path p) : db_(std::move(db)), path_(std::move(p)) {}
     Result<void> migrate();
     Result<void> bump();
+    /// Runs @p work in one BEGIN IMMEDIATE transaction, with the generation
+    /// bump when it reports a change, so that readers polling generation()
+    /// never see one without the other. ROLLBACK on any error, a failed
+    /// COMMIT included.
+    Result<void> writeTransaction(const std::function<Result<bool>()>& work);
     /// Clients matching @p where ("WHERE col = ?1", or "" for all), ?1 bound to
     /// @p arg unless it is empty, in serial order.
     Result<std::vector<ClientRecord>> query(const std::string& where, const std::string& arg);

@@ -50,6 +50,38 @@ TEST(RegistryTest, EnrollFindListRemove) {
     EXPECT_FALSE(*reg->remove("9ffefdef"));
 }
 
+TEST(RegistryTest, WritesAndGenerationMoveTogether) {
+    // Every write and its generation bump are one transaction: `serve` polls the
+    // generation, so a change without a bump would never be picked up.
+    TempDir dir("pnb-registry-test");
+    auto reg = Registry::open(dir.path());
+    ASSERT_TRUE(reg);
+    ClientRecord c;
+    c.serial = "9ffefdef";
+    c.mac = "dc:a6:32:01:36:c2";
+    ASSERT_TRUE(reg->enroll(c));
+    const auto g1 = *reg->generation();
+    // A refused write (MAC taken) changes neither the data nor the generation.
+    ClientRecord d = c;
+    d.serial = "11111111";
+    ASSERT_FALSE(reg->enroll(d));
+    EXPECT_EQ(*reg->generation(), g1);
+    EXPECT_FALSE(*reg->findBySerial("11111111"));
+    // Removing nothing is not a change; removing something is.
+    EXPECT_FALSE(*reg->remove("00000000"));
+    EXPECT_EQ(*reg->generation(), g1);
+    EXPECT_TRUE(*reg->remove("9ffefdef"));
+    const auto g2 = *reg->generation();
+    EXPECT_GT(g2, g1);
+    ASSERT_TRUE(reg->setSetting("nfs.version", "3"));
+    EXPECT_GT(*reg->generation(), g2);
+    // No transaction is left open: another connection can write at once.
+    auto other = Registry::open(dir.path());
+    ASSERT_TRUE(other);
+    ASSERT_TRUE(other->upsertDiscovered("abcdef01", std::nullopt, "cm4", 1000));
+    EXPECT_TRUE(*reg->findBySerial("abcdef01"));
+}
+
 TEST(RegistryTest, DiscoveredThenEnrolledKeepsFirstSeen) {
     TempDir dir("pnb-registry-test");
     auto reg = Registry::open(dir.path());
