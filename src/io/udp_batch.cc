@@ -3,7 +3,9 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -214,65 +216,163 @@ void SendQueue::pushOwned(const SockAddr& to, std::vector<std::uint8_t> packet) 
     s.owned = std::move(packet);
 }
 
+std::size_t SendQueue::datagramLength(const Slot& s) {
+    return (s.owned.empty() ? s.headerLen : s.owned.size()) + s.payload.size();
+}
+
+void SendQueue::noteFault(std::size_t keptIndex, FlushResult& r) const {
+    const Slot& s = slots_[kept_[keptIndex]];
+    if (!s.payload.empty()) {
+        r.faulted.push_back(s.payload.data());
+    }
+}
+
+void SendQueue::sendOneByOne(int fd, const Message& m, FlushResult& r) {
+    for (std::size_t k = m.first; k < m.first + m.count; ++k) {
+        const Slot& s = slots_[kept_[k]];
+        msghdr h{};
+        h.msg_name = const_cast<sockaddr_storage*>(&s.to.storage);
+        h.msg_namelen = s.to.length;
+        h.msg_iov = &iovs_[slotIov_[k].first];
+        h.msg_iovlen = slotIov_[k].second;
+        ssize_t rc = 0;
+        do {
+            rc = ::sendmsg(fd, &h, MSG_DONTWAIT);
+        } while (rc < 0 && errno == EINTR);
+        if (rc < 0) {
+            if (errno == EFAULT) {
+                noteFault(k, r);
+            }
+            ++r.failed;
+        } else {
+            ++r.sent;
+        }
+    }
+}
+
 SendQueue::FlushResult SendQueue::flush(int fd, std::uint32_t dropEvery,
                                         std::uint64_t& dropCounter) {
     FlushResult r;
     if (count_ == 0) {
         return r;
     }
-    msgs_.resize(count_);
-    iovs_.resize(count_ * 2);
-    slotOf_.resize(count_);
-    std::size_t n = 0;
+    kept_.clear();
     for (std::size_t i = 0; i < count_; ++i) {
-        Slot& s = slots_[i];
         if (dropEvery > 0 && (++dropCounter % dropEvery) == 0) {
             ++r.dropped;
             continue;
         }
-        iovec* iov = &iovs_[n * 2];
-        std::size_t iovlen = 0;
+        kept_.push_back(i);
+    }
+    // Every kept datagram's iovecs, in order: header (or owned packet), then payload.
+    iovs_.resize(kept_.size() * 2);
+    slotIov_.resize(kept_.size());
+    std::size_t nIov = 0;
+    for (std::size_t k = 0; k < kept_.size(); ++k) {
+        Slot& s = slots_[kept_[k]];
+        const std::size_t start = nIov;
         if (!s.owned.empty()) {
-            iov[iovlen++] = iovec{s.owned.data(), s.owned.size()};
+            iovs_[nIov++] = iovec{s.owned.data(), s.owned.size()};
         } else {
-            iov[iovlen++] = iovec{s.header.data(), s.headerLen};
+            iovs_[nIov++] = iovec{s.header.data(), s.headerLen};
         }
         if (!s.payload.empty()) {
             // sendmmsg takes non-const iovecs but never writes through them.
-            iov[iovlen++] = iovec{const_cast<std::uint8_t*>(s.payload.data()), s.payload.size()};
+            iovs_[nIov++] = iovec{const_cast<std::uint8_t*>(s.payload.data()), s.payload.size()};
         }
-        msghdr& h = msgs_[n].msg_hdr;
+        slotIov_[k] = {start, nIov - start};
+        r.bytes += datagramLength(s);
+    }
+    // Messages: a run of equal-length datagrams to one address becomes one GSO
+    // message (a shorter datagram may end a run, as the kernel allows).
+    messages_.clear();
+    for (std::size_t k = 0; k < kept_.size();) {
+        const Slot& first = slots_[kept_[k]];
+        const std::size_t segment = datagramLength(first);
+        const std::size_t mtuPayload = first.to.family() == AF_INET6 ? 1452 : 1472;
+        std::size_t count = 1;
+        if (gso_ && segment > 0 && segment <= mtuPayload) {
+            const std::size_t limit = std::min(kMaxSegments, kMaxMessageBytes / segment);
+            while (k + count < kept_.size() && count < limit) {
+                const Slot& next = slots_[kept_[k + count]];
+                const std::size_t len = datagramLength(next);
+                if (len == 0 || len > segment || next.to.length != first.to.length ||
+                    std::memcmp(&next.to.storage, &first.to.storage, first.to.length) != 0) {
+                    break;
+                }
+                ++count;
+                if (len < segment) {
+                    break;
+                }
+            }
+        }
+        messages_.push_back({k, count});
+        k += count;
+    }
+    msgs_.resize(messages_.size());
+    controls_.resize(messages_.size());
+    for (std::size_t m = 0; m < messages_.size(); ++m) {
+        const Message& g = messages_[m];
+        Slot& first = slots_[kept_[g.first]];
+        const auto& last = slotIov_[g.first + g.count - 1];
+        msghdr& h = msgs_[m].msg_hdr;
         h = msghdr{};
-        h.msg_name = &s.to.storage;
-        h.msg_namelen = s.to.length;
-        h.msg_iov = iov;
-        h.msg_iovlen = iovlen;
-        r.bytes += iov[0].iov_len + (iovlen > 1 ? iov[1].iov_len : 0);
-        slotOf_[n] = i;
-        ++n;
+        h.msg_name = &first.to.storage;
+        h.msg_namelen = first.to.length;
+        h.msg_iov = &iovs_[slotIov_[g.first].first];
+        h.msg_iovlen = last.first + last.second - slotIov_[g.first].first;
+        if (g.count > 1) {
+            // Linux UDP GSO (udp(7)): cmsg SOL_UDP / UDP_SEGMENT carries the segment size.
+            auto& c = controls_[m];
+            c.bytes.fill(0);
+            h.msg_control = c.bytes.data();
+            h.msg_controllen = c.bytes.size();
+            cmsghdr* cm = CMSG_FIRSTHDR(&h);
+            cm->cmsg_level = SOL_UDP;
+            cm->cmsg_type = UDP_SEGMENT;
+            cm->cmsg_len = CMSG_LEN(sizeof(std::uint16_t));
+            const auto segment = static_cast<std::uint16_t>(datagramLength(first));
+            std::memcpy(CMSG_DATA(cm), &segment, sizeof(segment));
+        }
     }
     std::size_t done = 0;
-    while (done < n) {
+    while (done < messages_.size()) {
         // UIO_MAXIOV (1024) bounds vlen per call.
-        unsigned chunk = static_cast<unsigned>(std::min<std::size_t>(n - done, 1024));
+        unsigned chunk = static_cast<unsigned>(std::min<std::size_t>(messages_.size() - done, 1024));
         int rc = ::sendmmsg(fd, msgs_.data() + done, chunk, MSG_DONTWAIT);
         if (rc < 0) {
             if (errno == EINTR) {
                 continue;
             }
+            const Message& g = messages_[done];
+            if (g.count > 1 && (errno == EINVAL || errno == EIO || errno == ENOPROTOOPT ||
+                                errno == EOPNOTSUPP || errno == EMSGSIZE)) {
+                // GSO refused (old kernel, a device without checksum offload, a smaller
+                // MTU): send this group plainly and stop grouping on this socket.
+                gso_ = false;
+                sendOneByOne(fd, g, r);
+                ++done;
+                continue;
+            }
             // EAGAIN (buffer full) or a per-destination error (ECONNREFUSED
-            // from an ICMP for an earlier datagram): skip this datagram; the
+            // from an ICMP for an earlier datagram): skip this message; the
             // transfer's retransmit timer recovers it. EFAULT is different: the payload
             // cannot be read, and a retransmission would fail the same way.
-            if (errno == EFAULT && !slots_[slotOf_[done]].payload.empty()) {
-                r.faulted.push_back(slots_[slotOf_[done]].payload.data());
+            if (errno == EFAULT) {
+                for (std::size_t k = g.first; k < g.first + g.count; ++k) {
+                    noteFault(k, r);
+                }
             }
-            ++r.failed;
+            r.failed += g.count;
             ++done;
             continue;
         }
+        for (int j = 0; j < rc; ++j) {
+            const auto count = messages_[done + static_cast<std::size_t>(j)].count;
+            r.sent += count;
+            r.segmented += count > 1 ? count : 0;
+        }
         done += static_cast<std::size_t>(rc);
-        r.sent += static_cast<std::uint64_t>(rc);
     }
     for (std::size_t i = 0; i < count_; ++i) {
         if (slots_[i].owned.capacity() > 4096) {

@@ -70,6 +70,15 @@ private:
 
 /// Datagrams queued for one socket, flushed with sendmmsg. The payload spans
 /// must stay valid until flush() returns.
+///
+/// Consecutive datagrams of equal length to the same address (an RFC 7440
+/// window of DATA blocks) leave as one UDP GSO message (UDP_SEGMENT, Linux
+/// 4.18): the kernel walks its send path once for the group and cuts it into
+/// the same datagrams on the wire. Only up to the Ethernet payload (1472 bytes
+/// IPv4, 1452 IPv6), because a segment larger than the route's MTU is refused
+/// and an unconnected socket cannot ask for the MTU. If the kernel or device
+/// refuses GSO, that group is sent one datagram at a time and the queue stops
+/// grouping.
 class SendQueue {
 public:
     /// Queues header (copied, up to kInlineHeader bytes, else owned) + payload (referenced).
@@ -82,6 +91,7 @@ public:
         std::uint64_t failed = 0;   ///< datagrams the kernel refused (counted, retransmit recovers)
         std::uint64_t dropped = 0;  ///< removed by the test loss hook
         std::uint64_t bytes = 0;
+        std::uint64_t segmented = 0;  ///< datagrams that left inside a GSO group
         /// Payloads of datagrams refused with EFAULT: their memory could not be read (a
         /// mapped file truncated in place). The kernel reports it instead of SIGBUS because
         /// only the kernel touches the mapping; the owner ends those transfers.
@@ -92,9 +102,17 @@ public:
     FlushResult flush(int fd, std::uint32_t dropEvery, std::uint64_t& dropCounter);
     [[nodiscard]] bool empty() const { return count_ == 0; }
     [[nodiscard]] std::size_t size() const { return count_; }
+    /// Whether flushes may still group datagrams (false after the kernel refused GSO).
+    [[nodiscard]] bool segmentationEnabled() const { return gso_; }
+    /// Test hook: never group (the path of a kernel without UDP GSO).
+    void disableSegmentation() { gso_ = false; }
 
 private:
     static constexpr std::size_t kInlineHeader = 4;
+    /// Linux's UDP_MAX_SEGMENTS (64 up to 6.9, 128 after): the older, lower bound.
+    static constexpr std::size_t kMaxSegments = 64;
+    /// Largest UDP payload of one message: 65535 - 20 (IPv4) - 8 (UDP).
+    static constexpr std::size_t kMaxMessageBytes = 65507;
     struct Slot {
         SockAddr to;
         std::array<std::uint8_t, kInlineHeader> header{};
@@ -102,11 +120,29 @@ private:
         std::vector<std::uint8_t> owned;
         std::span<const std::uint8_t> payload;
     };
+    /// One sendmmsg entry: kept_[first .. first + count) (count > 1 = a GSO group).
+    struct Message {
+        std::size_t first = 0;
+        std::size_t count = 0;
+    };
+    /// Control buffer for one UDP_SEGMENT cmsg.
+    struct Control {
+        alignas(cmsghdr) std::array<std::uint8_t, CMSG_SPACE(sizeof(std::uint16_t))> bytes{};
+    };
+    static std::size_t datagramLength(const Slot& s);
+    /// Sends kept_[m.first .. +count) one datagram each (after a refused GSO message).
+    void sendOneByOne(int fd, const Message& m, FlushResult& r);
+    void noteFault(std::size_t keptIndex, FlushResult& r) const;
+
     std::vector<Slot> slots_;
     std::size_t count_ = 0;
+    bool gso_ = true;
+    std::vector<std::size_t> kept_;  ///< slots left by the loss hook, in order
+    std::vector<std::pair<std::size_t, std::size_t>> slotIov_;  ///< kept index -> (iov start, n)
+    std::vector<Message> messages_;
     std::vector<mmsghdr> msgs_;
     std::vector<iovec> iovs_;
-    std::vector<std::size_t> slotOf_;  ///< message index -> slot (the loss hook skips slots)
+    std::vector<Control> controls_;
 };
 
 }  // namespace pinet::io
