@@ -4,6 +4,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -26,6 +27,7 @@ struct TftpOptions {
     std::uint32_t maxBlockSize = 65464;
     std::uint32_t maxWindowSize = 64;
     std::uint32_t timeoutMs = 1000;
+    std::uint32_t minTimeoutMs = 50;
     std::size_t maxTransfers = 4096;
     std::size_t replySockets = 4;
     std::uint32_t testDropEvery = 0;
@@ -63,6 +65,8 @@ void runTftp(const TftpOptions& o) {
     cfg.transfer.maxBlockSize = o.maxBlockSize;
     cfg.transfer.maxWindowSize = o.maxWindowSize;
     cfg.transfer.defaultTimeout = std::chrono::milliseconds(o.timeoutMs);
+    cfg.transfer.minAdaptiveTimeout =
+        std::chrono::milliseconds(std::min(o.minTimeoutMs, o.timeoutMs));
     cfg.maxTransfers = o.maxTransfers;
     cfg.replySockets = o.replySockets;
     cfg.testDropEvery = o.testDropEvery;
@@ -134,6 +138,11 @@ void setup(CLI::App* cmd) {
                     "Largest windowsize granted (RFC 7440)")
         ->capture_default_str()
         ->check(CLI::Range(1u, 65535u));
+    cmd->add_option("--min-timeout-ms", opts->minTimeoutMs,
+                    "Floor of the adaptive retransmit timeout once a client answers "
+                    "(RFC 1123 4.2.3.2; = --timeout-ms turns adaptation off)")
+        ->capture_default_str()
+        ->check(CLI::Range(1u, 255000u));
     cmd->add_option("--timeout-ms", opts->timeoutMs,
                     "Retransmit timeout when the client sends no timeout option")
         ->capture_default_str()

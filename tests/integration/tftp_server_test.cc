@@ -417,7 +417,11 @@ TEST_F(TftpServerTest, PerSourceRateLimit) {
 }
 
 TEST_F(TftpServerTest, DuplicateAckNeverDuplicatesData) {
-    start();
+    // Fixed 1 s timer here, so that any DATA within 300 ms could only be a
+    // reply to the duplicate ACKs (the adaptive timer would resend at ~50 ms).
+    TftpServerConfig cfg;
+    cfg.transfer.minAdaptiveTimeout = cfg.transfer.defaultTimeout;
+    start(cfg);
     Client c;
     c.sendTo(port_, rrq("start4.elf"));  // no options: DATA 1 (512 bytes) first
     auto d1 = c.receive(1s);
@@ -436,6 +440,44 @@ TEST_F(TftpServerTest, DuplicateAckNeverDuplicatesData) {
     stranger.sendTo(tid, pt::buildAck(2));
     EXPECT_FALSE(c.receive(200ms));
     EXPECT_GE(server_->counters().refusedCount(TftpRefusal::UnknownTid), 1u);
+}
+
+TEST_F(TftpServerTest, ALostBlockIsResentAfterTheAdaptiveTimeoutNotASecond) {
+    // A client on a LAN answers at once; when it then loses a block, the server's
+    // adaptive timer (RFC 1123 4.2.3.2) resends it long before the 1 s default.
+    start();
+    Client c;
+    c.sendTo(port_, rrq("start4.elf"));  // no options: 512-byte blocks, fixed first reply
+    auto d1 = c.receive(1s);
+    ASSERT_TRUE(d1);
+    const std::uint16_t tid = d1->second;
+    c.sendTo(tid, pt::buildAck(1));
+    auto d2 = c.receive(1s);
+    ASSERT_TRUE(d2);
+    ASSERT_EQ(std::get<pt::Data>(*pt::parse(d2->first)).block, 2);
+    const auto lostAt = std::chrono::steady_clock::now();  // "lose" DATA 2: no ACK
+    auto again = c.receive(2s);
+    const auto waited = std::chrono::steady_clock::now() - lostAt;
+    ASSERT_TRUE(again);
+    EXPECT_EQ(std::get<pt::Data>(*pt::parse(again->first)).block, 2);
+    EXPECT_GE(waited, 40ms);
+    EXPECT_LT(waited, 500ms) << "resent after the fixed 1 s, not the adaptive timeout";
+    // The transfer goes on and completes.
+    c.sendTo(tid, pt::buildAck(2));
+    for (std::uint16_t b = 3;; ++b) {
+        auto d = c.receive(1s);
+        ASSERT_TRUE(d);
+        auto data = std::get<pt::Data>(*pt::parse(d->first));
+        if (data.block != b) {
+            continue;  // a late duplicate
+        }
+        c.sendTo(tid, pt::buildAck(b));
+        if (data.payload.size() < 512) {
+            break;
+        }
+    }
+    ASSERT_TRUE(sink_.waitFor(1));
+    EXPECT_EQ(sink_.records().back().result, Result::Ok);
 }
 
 TEST_F(TftpServerTest, GracefulStopDrainsRunningTransfers) {

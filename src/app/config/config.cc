@@ -335,9 +335,18 @@ std::vector<KeyDef> buildTable() {
                      return getInt(n, 1, 64, c.tftpMaxWindowsize);
                  }});
     t.push_back({Scope::Tftp, "timeout_ms", KeyType::Integer, "1000",
-                 "Retransmit timeout in milliseconds; 100..10000.", false,
+                 "Retransmit timeout in milliseconds; 100..10000. The first reply waits this "
+                 "long; later blocks wait an adaptive timeout up to it.", false,
                  [](const toml::node& n, Config& c, InterfaceConfig*) {
                      return getInt(n, 100, 10000, c.tftpTimeoutMs);
+                 }});
+    t.push_back({Scope::Tftp, "min_timeout_ms", KeyType::Integer, "50",
+                 "Floor of the adaptive retransmit timeout (RFC 1123 4.2.3.2: from each "
+                 "transfer's round trips, doubled on every timeout) once a client answered and "
+                 "unless it set its own `timeout`; a lost block is resent after about this long "
+                 "instead of `timeout_ms`. Set it to `timeout_ms` for fixed timeouts; 10..10000.",
+                 false, [](const toml::node& n, Config& c, InterfaceConfig*) {
+                     return getInt(n, 10, 10000, c.tftpMinTimeoutMs);
                  }});
     t.push_back({Scope::Tftp, "retries", KeyType::Integer, "5",
                  "Retransmissions before a transfer is given up; 1..20.", false,
@@ -597,6 +606,7 @@ std::vector<std::string> restartOnlyChanges(const Config& a, const Config& b) {
     cmp(a.tftpMaxBlksize == b.tftpMaxBlksize, "tftp.max_blksize");
     cmp(a.tftpMaxWindowsize == b.tftpMaxWindowsize, "tftp.max_windowsize");
     cmp(a.tftpTimeoutMs == b.tftpTimeoutMs, "tftp.timeout_ms");
+    cmp(a.tftpMinTimeoutMs == b.tftpMinTimeoutMs, "tftp.min_timeout_ms");
     cmp(a.tftpRetries == b.tftpRetries, "tftp.retries");
     cmp(a.httpListen.text() == b.httpListen.text(), "http.listen");
     cmp(a.httpBootListen.text() == b.httpBootListen.text(), "http.boot_listen");

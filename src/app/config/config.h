@@ -68,6 +68,7 @@ struct Config {
     std::uint32_t tftpMaxBlksize = 1468;
     std::uint32_t tftpMaxWindowsize = 16;
     std::uint32_t tftpTimeoutMs = 1000;
+    std::uint32_t tftpMinTimeoutMs = 50;
     std::uint32_t tftpRetries = 5;
 
     // [http]

@@ -555,6 +555,8 @@ void TftpServer::Impl::handleReply(std::size_t socketIndex, const io::SockAddr& 
     }
     if (auto* ack = std::get_if<ptftp::Ack>(&*packet)) {
         emit(s, s.transfer.onAck(ack->block, now));
+        // The adaptive timeout can put this deadline before every other one.
+        earliestDeadline = std::min(earliestDeadline, s.transfer.deadline());
     } else if (auto* err = std::get_if<ptftp::ErrorPacket>(&*packet)) {
         s.transfer.onError(err->code, err->message, now);
     } else {

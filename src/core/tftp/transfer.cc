@@ -23,6 +23,7 @@ Negotiated negotiate(const proto::tftp::RequestOptions& requested, std::uint64_t
     if (requested.timeout) {
         // RFC 2349: the timeout both sides use for retransmission.
         n.timeout = std::chrono::seconds(*requested.timeout);
+        n.timeoutRequested = true;
         n.oack.push_back({"timeout", std::to_string(*requested.timeout)});
     }
     if (requested.windowsize) {
@@ -39,7 +40,38 @@ Transfer::Transfer(std::uint64_t contentSize, Negotiated negotiated, const Trans
       limits_(limits),
       // RFC 1350 section 6: a block shorter than blksize ends the transfer, so a
       // size that is an exact multiple (including 0) ends with an empty block.
-      totalBlocks_(contentSize / neg_.blockSize + 1) {}
+      totalBlocks_(contentSize / neg_.blockSize + 1),
+      adaptive_(!neg_.timeoutRequested && limits.minAdaptiveTimeout < neg_.timeout),
+      rto_(neg_.timeout) {}
+
+std::chrono::microseconds Transfer::currentTimeout() const {
+    return adaptive() ? rto_ : std::chrono::microseconds(neg_.timeout);
+}
+
+void Transfer::onProgress(Clock::time_point now) {
+    progressAt_ = now;
+    if (!adaptive_ || resent_) {
+        // Karn: an answer to a retransmission could belong to either copy. The
+        // backed-off timeout stays until a clean sample (RFC 6298 section 5.7).
+        return;
+    }
+    using std::chrono::microseconds;
+    const auto r = std::chrono::duration_cast<microseconds>(now - sentAt_);
+    if (!haveRtt_) {
+        // RFC 6298 section 2.2: the first measurement.
+        srtt_ = r;
+        rttvar_ = r / 2;
+        haveRtt_ = true;
+    } else {
+        // Section 2.3, alpha = 1/8, beta = 1/4.
+        const auto err = srtt_ > r ? srtt_ - r : r - srtt_;
+        rttvar_ = (3 * rttvar_ + err) / 4;
+        srtt_ = (7 * srtt_ + r) / 8;
+    }
+    // RTO = SRTT + max(G, 4 RTTVAR), G = 1 ms (the loop's timer granularity).
+    const auto rto = srtt_ + std::max(microseconds(1000), 4 * rttvar_);
+    rto_ = std::clamp(rto, microseconds(limits_.minAdaptiveTimeout), microseconds(neg_.timeout));
+}
 
 std::uint64_t Transfer::blockOffset(std::uint64_t block) const {
     return (block - 1) * neg_.blockSize;
@@ -59,17 +91,26 @@ std::uint64_t Transfer::bytesAcked() const {
 
 Emit Transfer::start(Clock::time_point now) {
     retries_ = 0;
+    progressAt_ = now;
     if (!neg_.oack.empty()) {
         state_ = State::AwaitingOackAck;
+        sentAt_ = now;
+        resent_ = false;
         deadline_ = now + neg_.timeout;
         return Emit{true, 0, 0};
     }
     state_ = State::Sending;
-    return sendWindow(now);
+    return sendWindow(now, false);
 }
 
-Emit Transfer::sendWindow(Clock::time_point now) {
-    deadline_ = now + neg_.timeout;
+Emit Transfer::sendWindow(Clock::time_point now, bool resend) {
+    if (resend) {
+        resent_ = true;
+    } else {
+        sentAt_ = now;
+        resent_ = false;
+    }
+    deadline_ = now + currentTimeout();
     std::uint64_t left = totalBlocks_ - acked_;
     return Emit{false, acked_ + 1,
                 static_cast<std::uint32_t>(std::min<std::uint64_t>(neg_.windowSize, left))};
@@ -87,7 +128,8 @@ Emit Transfer::onAck(std::uint16_t block, Clock::time_point now) {
         clientAnswered_ = true;
         state_ = State::Sending;
         retries_ = 0;
-        return sendWindow(now);
+        onProgress(now);  // the OACK's round trip is the first sample
+        return sendWindow(now, false);
     }
     // Distance from the last acknowledged block, modulo the 16-bit wire number.
     std::uint32_t d = static_cast<std::uint16_t>(block - wireBlock(acked_));
@@ -108,7 +150,8 @@ Emit Transfer::onAck(std::uint16_t block, Clock::time_point now) {
         finish(Result::Ok, {});
         return {};
     }
-    return sendWindow(now);
+    onProgress(now);
+    return sendWindow(now, false);
 }
 
 void Transfer::onError(std::uint16_t code, std::string_view message, Clock::time_point /*now*/) {
@@ -129,17 +172,29 @@ Emit Transfer::onTimeout(Clock::time_point now) {
         return {};
     }
     ++retries_;
-    int limit = clientAnswered_ ? limits_.maxRetries : limits_.maxFirstReplyRetries;
-    if (retries_ > limit) {
-        finish(Result::Timeout, "no answer after " + std::to_string(limit) + " retransmissions");
-        return {};
+    if (adaptive()) {
+        // Same give-up moment as the fixed schedule, however short the timeouts were.
+        if (now - progressAt_ >= neg_.timeout * (limits_.maxRetries + 1)) {
+            finish(Result::Timeout, "no answer after " + std::to_string(retries_ - 1) +
+                                        " retransmissions");
+            return {};
+        }
+        // RFC 6298 section 5.5: back off, up to the fixed interval.
+        rto_ = std::min(2 * rto_, std::chrono::microseconds(neg_.timeout));
+    } else {
+        int limit = clientAnswered_ ? limits_.maxRetries : limits_.maxFirstReplyRetries;
+        if (retries_ > limit) {
+            finish(Result::Timeout, "no answer after " + std::to_string(limit) + " retransmissions");
+            return {};
+        }
     }
     if (state_ == State::AwaitingOackAck) {
         ++retransmits_;
+        resent_ = true;
         deadline_ = now + neg_.timeout;
         return Emit{true, 0, 0};
     }
-    Emit e = sendWindow(now);
+    Emit e = sendWindow(now, true);
     retransmits_ += e.blockCount;
     return e;
 }

@@ -29,6 +29,7 @@ TEST(Config, EmptyFileGivesDefaults) {
     EXPECT_TRUE(c.httpBootListen.empty());
     EXPECT_EQ(c.pxeMenuText, "Raspberry Pi Boot");
     EXPECT_EQ(c.bootHistory, 20u);
+    EXPECT_EQ(c.tftpMinTimeoutMs, 50u);
     EXPECT_TRUE(c.interfaces.empty());
 }
 
@@ -50,6 +51,7 @@ name = "eth2"
 root = "/srv/tftp"
 default_dir = "default"
 max_windowsize = 8
+min_timeout_ms = 1000
 [http]
 listen = "0.0.0.0:9090"
 boot_listen = "10.0.0.1:80"
@@ -63,6 +65,7 @@ boot_listen = "10.0.0.1:80"
     EXPECT_EQ(c.interfaces[1].dhcp, cfg::DhcpMode::Proxy);
     EXPECT_EQ(c.tftpRoot, "/srv/tftp");
     EXPECT_EQ(c.tftpMaxWindowsize, 8u);
+    EXPECT_EQ(c.tftpMinTimeoutMs, 1000u);
     EXPECT_EQ(c.httpListen.port, 9090);
     EXPECT_EQ(c.httpBootListen.text(), "10.0.0.1:80");
     EXPECT_EQ(c.logLevel, "debug");
@@ -78,6 +81,8 @@ TEST(Config, UnknownKeyNamesItsLine) {
 
 TEST(Config, BadValuesNameTheirLine) {
     EXPECT_EQ(errorOf("[tftp]\nmax_blksize = 100\n"), "t.toml:2: tftp.max_blksize: 100 is out of range 512..65464");
+    EXPECT_EQ(errorOf("[tftp]\nmin_timeout_ms = 5\n"),
+              "t.toml:2: tftp.min_timeout_ms: 5 is out of range 10..10000");
     EXPECT_EQ(errorOf("[http]\n\nlisten = \"localhost:80\"\n"),
               "t.toml:3: http.listen: 'localhost:80' is not \"IPv4:port\" (port 1..65535)");
     EXPECT_EQ(errorOf("[[interface]]\nname = \"e\"\ndhcp = \"maybe\"\n"),

@@ -87,10 +87,15 @@ TEST(TftpTransferTest, DuplicateAckSendsNothing) {
 }
 
 TEST(TftpTransferTest, TimeoutRetransmitsThenGivesUp) {
+    // With the client's own timeout (RFC 2349) the interval is fixed.
     TransferLimits lim;
     lim.maxRetries = 2;
     lim.maxFirstReplyRetries = 1;
-    Transfer t(5000, negotiate({}, 5000, lim), lim);
+    proto::tftp::RequestOptions o;
+    o.timeout = 1;
+    auto neg = negotiate(o, 5000, lim);
+    neg.oack.clear();  // straight to DATA 1, as the test below without options
+    Transfer t(5000, neg, lim);
     t.start(t0);
     t.onAck(1, t0);
     EXPECT_EQ(t.deadline(), t0 + 1s);
@@ -101,6 +106,97 @@ TEST(TftpTransferTest, TimeoutRetransmitsThenGivesUp) {
     EXPECT_TRUE(t.onTimeout(t0 + 3s).empty());
     EXPECT_EQ(t.result(), Result::Timeout);
     EXPECT_EQ(t.retransmits(), 2u);
+}
+
+TEST(TftpTransferTest, AdaptiveTimeoutFollowsTheRoundTrip) {
+    // RFC 1123 4.2.3.2 / RFC 6298: once the client answered, the next window
+    // waits SRTT + 4 RTTVAR, clamped to [minAdaptiveTimeout, defaultTimeout].
+    TransferLimits lim;  // 50 ms .. 1 s
+    Transfer t(100000, negotiate({}, 100000, lim), lim);
+    t.start(t0);
+    EXPECT_EQ(t.deadline(), t0 + 1s) << "DATA 1 before any answer: the fixed interval";
+    auto now = t0 + 2ms;
+    t.onAck(1, now);  // first sample 2 ms: RTO = 2 + 4 x 1 = 6 ms -> the 50 ms floor
+    EXPECT_EQ(t.deadline(), now + 50ms);
+    // A slow client: round trips of 300 ms lift the timeout above the floor.
+    for (std::uint16_t b = 2; b < 12; ++b) {
+        now += 300ms;
+        t.onAck(b, now);
+    }
+    EXPECT_GT(t.currentTimeout(), 300ms);
+    EXPECT_LE(t.currentTimeout(), 1s);
+    EXPECT_EQ(t.deadline(), now + t.currentTimeout());
+}
+
+TEST(TftpTransferTest, AdaptiveTimeoutBacksOffAndGivesUpAtTheFixedHorizon) {
+    TransferLimits lim;  // maxRetries 6 x 1 s: the fixed schedule gives up 7 s after progress
+    Transfer t(100000, negotiate({}, 100000, lim), lim);
+    t.start(t0);
+    auto now = t0 + 1ms;
+    t.onAck(1, now);
+    const auto progress = now;
+    std::vector<std::chrono::microseconds> waits;
+    int resends = 0;
+    while (!t.done() && resends < 100) {
+        const auto wait = t.deadline() - now;
+        waits.push_back(std::chrono::duration_cast<std::chrono::microseconds>(wait));
+        now = t.deadline();
+        auto e = t.onTimeout(now);
+        if (e.blockCount > 0) {
+            EXPECT_EQ(e.firstBlock, 2u);
+            ++resends;
+        }
+    }
+    ASSERT_TRUE(t.done());
+    EXPECT_EQ(t.result(), Result::Timeout);
+    // 50, 100, 200, 400, 800 ms, then the 1 s ceiling.
+    ASSERT_GE(waits.size(), 7u);
+    EXPECT_EQ(waits[0], 50ms);
+    EXPECT_EQ(waits[1], 100ms);
+    EXPECT_EQ(waits[4], 800ms);
+    EXPECT_EQ(waits[5], 1s);
+    EXPECT_EQ(waits.back(), 1s);
+    EXPECT_GE(now - progress, 7s);
+    EXPECT_LT(now - progress, 8s);
+    EXPECT_EQ(t.retransmits(), static_cast<std::uint64_t>(resends));
+}
+
+TEST(TftpTransferTest, AnAnswerToARetransmissionIsNoSample) {
+    // Karn: the ACK after a resend may answer the first copy; measuring it would
+    // shrink the timeout wrongly. The backed-off value stays until a clean sample.
+    TransferLimits lim;
+    Transfer t(100000, negotiate({}, 100000, lim), lim);
+    t.start(t0);
+    auto now = t0 + 1ms;
+    t.onAck(1, now);                 // RTO 50 ms
+    now = t.deadline();
+    t.onTimeout(now);                // resend block 2, RTO 100 ms
+    now += 1ms;
+    t.onAck(2, now);                 // progress, but no sample
+    EXPECT_EQ(t.deadline(), now + 100ms);
+    now += 1ms;
+    t.onAck(3, now);                 // a clean 1 ms sample: back to the floor
+    EXPECT_EQ(t.deadline(), now + 50ms);
+}
+
+TEST(TftpTransferTest, ClientTimeoutOptionKeepsTheIntervalFixed) {
+    TransferLimits lim;
+    proto::tftp::RequestOptions o;
+    o.timeout = 2;
+    Transfer t(100000, negotiate(o, 100000, lim), lim);
+    EXPECT_TRUE(t.start(t0).oack);
+    auto now = t0 + 1ms;
+    t.onAck(0, now);
+    EXPECT_EQ(t.deadline(), now + 2s);
+    now += 1ms;
+    t.onAck(1, now);
+    EXPECT_EQ(t.deadline(), now + 2s);
+    // And adaptation can be switched off by the server.
+    lim.minAdaptiveTimeout = lim.defaultTimeout;
+    Transfer u(100000, negotiate({}, 100000, lim), lim);
+    u.start(t0);
+    u.onAck(1, t0 + 1ms);
+    EXPECT_EQ(u.deadline(), t0 + 1ms + 1s);
 }
 
 TEST(TftpTransferTest, FirstReplyToSilentSourceIsBounded) {
