@@ -7,10 +7,13 @@
 // TFTP server on this kernel pays: docs/benchmarks.md compares it with
 // pinetboot's and dnsmasq's cost per datagram.
 //
-//   udp_floor [--clients 64] [--seconds 5] [--payload 1472] [--pause-us 0]
+//   udp_floor [--clients 64] [--seconds 5] [--payload 1472] [--pause-us 0] [--connected]
 //
-// Loopback only (127.0.0.1, ephemeral ports); bounded by --seconds. Prints one
-// table row: clients, payload, pause, datagrams/s, responder CPU s, µs per datagram.
+// --connected: the other design, one server socket per client, connect()ed (the
+// route is looked up once), recv + send per datagram instead of the batches.
+//
+// Loopback only (127.0.0.1, ephemeral ports); bounded by --seconds. Prints one table
+// row: sockets, clients, payload, pause, datagrams/s, responder CPU s, µs per datagram.
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -36,6 +39,7 @@ struct Options {
     double seconds = 5;
     std::size_t payload = 1472;  ///< 4-byte TFTP header + blksize 1468, as a Pi asks
     long pauseUs = 0;            ///< > 0: sleep this long before each batch (coalescing)
+    bool connected = false;      ///< one connected server socket per client
 };
 
 constexpr unsigned kBatch = 64;  ///< datagrams per recvmmsg/sendmmsg, as io::RecvBatch
@@ -118,6 +122,30 @@ double cpuSeconds(pid_t pid) {
     ::_exit(0);
 }
 
+/// The --connected responder: one socket per client, recv + send per datagram.
+[[noreturn]] void respondConnected(const std::vector<int>& fds, const Options& o, double until) {
+    std::vector<std::uint8_t> data(o.payload, 0x5a);
+    std::array<std::uint8_t, 64> ackBuf{};
+    int ep = ::epoll_create1(0);
+    for (std::size_t i = 0; i < fds.size(); ++i) {
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.u32 = static_cast<std::uint32_t>(i);
+        ::epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &ev);
+    }
+    std::array<epoll_event, 64> evs{};
+    while (monotonicSeconds() < until) {
+        int n = ::epoll_wait(ep, evs.data(), static_cast<int>(evs.size()), 100);
+        for (int i = 0; i < n; ++i) {
+            int fd = fds[evs[static_cast<std::size_t>(i)].data.u32];
+            while (::recv(fd, ackBuf.data(), ackBuf.size(), MSG_DONTWAIT) > 0) {
+                ::send(fd, data.data(), data.size(), MSG_DONTWAIT);
+            }
+        }
+    }
+    ::_exit(0);
+}
+
 int udpSocket(sockaddr_in& bound) {
     int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int buf = 4 << 20;
@@ -139,19 +167,24 @@ int udpSocket(sockaddr_in& bound) {
 
 int main(int argc, char** argv) {
     Options o;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        std::string k = argv[i];
-        if (k == "--clients") {
-            o.clients = std::atoi(argv[i + 1]);
-        } else if (k == "--seconds") {
-            o.seconds = std::atof(argv[i + 1]);
-        } else if (k == "--payload") {
-            o.payload = static_cast<std::size_t>(std::atol(argv[i + 1]));
-        } else if (k == "--pause-us") {
-            o.pauseUs = std::atol(argv[i + 1]);
+    for (int i = 1; i < argc; ++i) {
+        const std::string k = argv[i];
+        if (k == "--connected") {
+            o.connected = true;
+            continue;
+        }
+        const char* v = i + 1 < argc ? argv[++i] : nullptr;
+        if (v != nullptr && k == "--clients") {
+            o.clients = std::atoi(v);
+        } else if (v != nullptr && k == "--seconds") {
+            o.seconds = std::atof(v);
+        } else if (v != nullptr && k == "--payload") {
+            o.payload = static_cast<std::size_t>(std::atol(v));
+        } else if (v != nullptr && k == "--pause-us") {
+            o.pauseUs = std::atol(v);
         } else {
             std::fprintf(stderr, "usage: udp_floor [--clients N] [--seconds S] [--payload B] "
-                                 "[--pause-us U]\n");
+                                 "[--pause-us U] [--connected]\n");
             return 2;
         }
     }
@@ -162,26 +195,40 @@ int main(int argc, char** argv) {
                              "4-65507, pause-us <= 100000)\n");
         return 2;
     }
+    // Sockets first (the responder inherits them), then the responder process.
     sockaddr_in server{};
     int serverFd = udpSocket(server);
-    const double start = monotonicSeconds();
-    pid_t pid = ::fork();
-    if (pid == 0) {
-        respond(serverFd, o, start + o.seconds + 1);
-    }
-    int ep = ::epoll_create1(EPOLL_CLOEXEC);
     std::vector<int> fds;
-    const std::array<std::uint8_t, 4> ack{0, 4, 0, 0};
+    std::vector<int> serverFds;
     for (int i = 0; i < o.clients; ++i) {
         sockaddr_in mine{};
         int fd = udpSocket(mine);
-        ::connect(fd, reinterpret_cast<sockaddr*>(&server), sizeof(server));
+        sockaddr_in peer = server;
+        if (o.connected) {
+            int sfd = udpSocket(peer);
+            ::connect(sfd, reinterpret_cast<sockaddr*>(&mine), sizeof(mine));
+            serverFds.push_back(sfd);
+        }
+        ::connect(fd, reinterpret_cast<sockaddr*>(&peer), sizeof(peer));
+        fds.push_back(fd);
+    }
+    const double start = monotonicSeconds();
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        if (o.connected) {
+            respondConnected(serverFds, o, start + o.seconds + 1);
+        }
+        respond(serverFd, o, start + o.seconds + 1);
+    }
+    int ep = ::epoll_create1(EPOLL_CLOEXEC);
+    const std::array<std::uint8_t, 4> ack{0, 4, 0, 0};
+    for (int i = 0; i < o.clients; ++i) {
         epoll_event ev{};
         ev.events = EPOLLIN;
         ev.data.u32 = static_cast<std::uint32_t>(i);
-        ::epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
-        fds.push_back(fd);
-        ::send(fd, ack.data(), ack.size(), 0);  // each client starts one lockstep exchange
+        ::epoll_ctl(ep, EPOLL_CTL_ADD, fds[static_cast<std::size_t>(i)], &ev);
+        // Each client starts one lockstep exchange.
+        ::send(fds[static_cast<std::size_t>(i)], ack.data(), ack.size(), 0);
     }
     // Half a second of warm-up, then count datagrams and the responder's CPU.
     const double warm = start + 0.5;
@@ -209,7 +256,9 @@ int main(int argc, char** argv) {
     const long datagrams = count - count0;
     ::kill(pid, SIGKILL);
     ::waitpid(pid, nullptr, 0);
-    std::printf("| %d | %zu | %ld | %.0f | %.2f | %.2f |\n", o.clients, o.payload, o.pauseUs,
+    std::printf("| %s | %d | %zu | %ld | %.0f | %.2f | %.2f |\n",
+                o.connected ? "one per client, connected" : "one, batched", o.clients, o.payload,
+                o.pauseUs,
                 static_cast<double>(datagrams) / elapsed, cpu,
                 datagrams > 0 ? cpu * 1e6 / static_cast<double>(datagrams) : 0.0);
     return datagrams > 0 ? 0 : 1;
