@@ -105,12 +105,13 @@ void runTftp(const TftpOptions& o) {
                                    c.refused[i]);
         }
     }
-    spdlog::info("tftp: {} transfers, {} ok, {} probes, {} timeouts, {} packets out, "
-                 "{} retransmitted, {} coalescing pauses; refused:{}",
+    spdlog::info("tftp: {} transfers, {} ok, {} probes, {} timeouts, {} packets out "
+                 "({} in GSO groups), {} retransmitted, {} coalescing pauses; refused:{}",
                  c.transfersStarted, c.finishedCount(core::TransferRecord::Result::Ok),
                  c.finishedCount(core::TransferRecord::Result::Probe),
                  c.finishedCount(core::TransferRecord::Result::Timeout), c.packetsOut,
-                 c.retransmits, c.coalescePauses, refused.empty() ? " none" : refused);
+                 c.packetsOutSegmented, c.retransmits, c.coalescePauses,
+                 refused.empty() ? " none" : refused);
     setExitCode(kExitOk);
 }
 

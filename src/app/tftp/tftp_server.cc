@@ -629,6 +629,7 @@ void TftpServer::Impl::flush() {
         int fd = i == 0 ? listenFd.get() : replyFds[i - 1].get();
         auto r = queues[i].flush(fd, config.testDropEvery, dropCounter);
         local.packetsOut += r.sent;
+        local.packetsOutSegmented += r.segmented;
         local.sendFailures += r.failed;
         local.testDropped += r.dropped;
         local.bytesOut += r.bytes;

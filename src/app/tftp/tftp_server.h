@@ -86,6 +86,7 @@ const char* toString(TftpRefusal r);
 struct TftpCounters {
     std::uint64_t packetsIn = 0;
     std::uint64_t packetsOut = 0;
+    std::uint64_t packetsOutSegmented = 0;  ///< of packetsOut, sent inside UDP GSO groups
     std::uint64_t bytesOut = 0;
     std::uint64_t sendFailures = 0;
     std::uint64_t testDropped = 0;
