@@ -2,7 +2,9 @@
 # test-all.sh - install what is needed, build, and run every test:
 #   1. the normal build (build/): unit tests, fuzz-corpus replays, integration
 #      tests with real peers in network namespaces the tests create;
-#   2. the ASan + UBSan build (build-asan/): unit tests and corpus replays;
+#   2. the ASan + UBSan build (build-asan/): unit tests, corpus replays and the
+#      in-process integration tests (TFTP server on real sockets, web API, the
+#      eeprom CLI through an ASan pinetboot);
 #   3. the libFuzzer build (build-fuzz/): a bounded fuzz run of every target.
 # Must run as root on Debian 12 (network namespaces, apt-get).
 set -euo pipefail
@@ -25,6 +27,9 @@ stage "build (asan)"
 stage "unit tests under ASan + UBSan"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --test-dir build-asan -L unit --output-on-failure -j "$(nproc)" --timeout 600
+stage "in-process integration tests under ASan + UBSan"
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    ctest --test-dir build-asan -L integration --output-on-failure -j 1 --timeout 600
 
 stage "build (fuzz)"
 ./scripts/build.sh fuzz
