@@ -156,23 +156,30 @@ RecvBatch::RecvBatch() : buffers_(kSlots * kBufferSize) {
     for (unsigned i = 0; i < kSlots; ++i) {
         iovs_[i].iov_base = buffers_.data() + i * kBufferSize;
         iovs_[i].iov_len = kBufferSize;
-    }
-}
-
-int RecvBatch::receive(int fd) {
-    for (unsigned i = 0; i < kSlots; ++i) {
         auto& h = msgs_[i].msg_hdr;
         h = msghdr{};
         h.msg_name = &addrs_[i];
         h.msg_namelen = sizeof(sockaddr_storage);
         h.msg_iov = &iovs_[i];
         h.msg_iovlen = 1;
+    }
+}
+
+int RecvBatch::receive(int fd) {
+    // The kernel writes msg_namelen, msg_flags and msg_len of the entries it
+    // filled, and nothing else: reset just those (a turn on a lockstep socket
+    // usually fills one entry, so rebuilding all 64 would dominate the call).
+    for (unsigned i = 0; i < filled_; ++i) {
+        msgs_[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+        msgs_[i].msg_hdr.msg_flags = 0;
         msgs_[i].msg_len = 0;
     }
     int n = ::recvmmsg(fd, msgs_.data(), kSlots, MSG_DONTWAIT, nullptr);
     if (n < 0) {
+        filled_ = 0;
         return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -errno;
     }
+    filled_ = static_cast<unsigned>(n);
     return n;
 }
 

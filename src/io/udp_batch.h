@@ -66,6 +66,7 @@ private:
     std::array<mmsghdr, kSlots> msgs_{};
     std::array<iovec, kSlots> iovs_{};
     std::array<sockaddr_storage, kSlots> addrs_{};
+    unsigned filled_ = 0;  ///< entries the last call filled (to reset before the next)
 };
 
 /// Datagrams queued for one socket, flushed with sendmmsg. The payload spans

@@ -266,6 +266,30 @@ TEST_F(TftpServerTest, CoalescingPausesStillDeliverEveryByte) {
     EXPECT_EQ(c.finishedCount(Result::Ok), static_cast<std::uint64_t>(kClients));
 }
 
+TEST_F(TftpServerTest, ARequestRightAfterAnAbortFromTheSamePortIsServed) {
+    // A client that keeps its port (the Pi takes a new one per RRQ; others do not):
+    // ERROR 0 and the next RRQ can reach the server in one loop turn. The abort
+    // must be seen first, or the RRQ would pass for a retransmission and be dropped.
+    // With the coalescing pause on, the loop drains every socket without epoll's
+    // readiness order, which is where the order of the drain matters.
+    TftpServerConfig cfg;
+    cfg.coalesce = 200us;
+    cfg.coalesceThreshold = 1;
+    cfg.coalesceMinTransfers = 1;
+    start(cfg);
+    Client c;
+    for (int i = 0; i < 8; ++i) {
+        c.sendTo(port_, rrq("start4.elf", {{"tsize", "0"}}));
+        auto oack = c.receive(500ms);  // this test client never retransmits
+        ASSERT_TRUE(oack) << "request " << i << " was not answered";
+        ASSERT_TRUE(std::holds_alternative<pt::Oack>(*pt::parse(oack->first)));
+        EXPECT_NE(oack->second, port_);
+        c.sendTo(oack->second, pt::buildError(0, "Early terminate"));
+    }
+    ASSERT_TRUE(sink_.waitFor(8));
+    EXPECT_EQ(server_->counters().refusedCount(TftpRefusal::DuplicateRequest), 0u);
+}
+
 TEST_F(TftpServerTest, MissingFileGetsError1AtOnce) {
     start();
     Client c;

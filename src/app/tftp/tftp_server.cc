@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <ctime>
 #include <cstring>
@@ -294,11 +295,11 @@ void TftpServer::Impl::run() {
             // Under load every socket has datagrams after the pause: drain
             // them all without asking epoll (one syscall less per turn).
             events[0].data.u64 = 0;
-            events[1].data.u64 = 1;
-            n = 2;
+            n = 1;
             for (std::size_t i = 0; i < replyFds.size(); ++i) {
                 events[static_cast<std::size_t>(n++)].data.u64 = 2 + i;
             }
+            events[static_cast<std::size_t>(n++)].data.u64 = 1;
         } else {
             n = ::epoll_wait(epollFd.get(), events.data(), static_cast<int>(events.size()),
                              timeoutMs);
@@ -308,6 +309,11 @@ void TftpServer::Impl::run() {
             spdlog::error("tftp: epoll_wait: {}", std::strerror(errno));
             break;
         }
+        // New requests last: a client that ends a transfer (ERROR, last ACK) and
+        // asks again from the same port in the same turn must find it ended, or
+        // its RRQ would be taken for a retransmission of the old one.
+        std::stable_partition(events.begin(), events.begin() + std::max(n, 0),
+                              [](const epoll_event& e) { return e.data.u64 != 1; });
         now = Clock::now();
         for (int i = 0; i < n; ++i) {
             std::uint64_t tag = events[static_cast<std::size_t>(i)].data.u64;
