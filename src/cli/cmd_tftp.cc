@@ -65,8 +65,7 @@ void runTftp(const TftpOptions& o) {
     cfg.transfer.maxBlockSize = o.maxBlockSize;
     cfg.transfer.maxWindowSize = o.maxWindowSize;
     cfg.transfer.defaultTimeout = std::chrono::milliseconds(o.timeoutMs);
-    cfg.transfer.minAdaptiveTimeout =
-        std::chrono::milliseconds(std::min(o.minTimeoutMs, o.timeoutMs));
+    cfg.transfer.minAdaptiveTimeout = std::chrono::milliseconds(o.minTimeoutMs);
     cfg.maxTransfers = o.maxTransfers;
     cfg.replySockets = o.replySockets;
     cfg.testDropEvery = o.testDropEvery;

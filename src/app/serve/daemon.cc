@@ -2,7 +2,6 @@
 
 #include <arpa/inet.h>
 
-#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -140,8 +139,7 @@ void ServeDaemon::start(const std::function<void()>& afterDashboard) {
         tc.transfer.maxBlockSize = cfg->tftpMaxBlksize;
         tc.transfer.maxWindowSize = cfg->tftpMaxWindowsize;
         tc.transfer.defaultTimeout = std::chrono::milliseconds(cfg->tftpTimeoutMs);
-        tc.transfer.minAdaptiveTimeout =
-            std::chrono::milliseconds(std::min(cfg->tftpMinTimeoutMs, cfg->tftpTimeoutMs));
+        tc.transfer.minAdaptiveTimeout = std::chrono::milliseconds(cfg->tftpMinTimeoutMs);
         tc.transfer.maxRetries = static_cast<int>(cfg->tftpRetries);
         tc.maxTransfers = cfg->tftpMaxSessions;
         auto tftp = TftpServer::create(tc);

@@ -44,7 +44,8 @@ struct TransferLimits {
     /// deadline. 50 ms is far above a LAN
     /// round trip (well under 1 ms) and a loaded loop's scheduling jitter, so
     /// spurious resends stay rare; one costs a duplicate block, which the Pi
-    /// re-ACKs and the server ignores. Equal to defaultTimeout = adaptation off.
+    /// re-ACKs and the server ignores. At or above defaultTimeout = adaptation
+    /// off (Transfer decides; callers pass the configured value as it is).
     std::chrono::milliseconds minAdaptiveTimeout{50};
     /// Retransmissions of the first reply (OACK or DATA 1) to a client that has
     /// never answered. Small on purpose: an RRQ with a spoofed source must not
