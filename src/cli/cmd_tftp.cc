@@ -18,18 +18,23 @@
 namespace pinet::cli {
 namespace {
 
+// Defaults are the engine's, the same as serve's (core::tftp::EngineConfig).
+const core::tftp::EngineConfig kDefaults{};
+
 struct TftpOptions {
     std::string root;
     std::string listen = "0.0.0.0:69";
     std::string defaultDir;
-    std::uint32_t maxPerSource = 16;
-    double ratePerSource = 50;
-    std::uint32_t maxBlockSize = 65464;
-    std::uint32_t maxWindowSize = 64;
-    std::uint32_t timeoutMs = 1000;
-    std::uint32_t minTimeoutMs = 50;
-    std::size_t maxTransfers = 4096;
-    std::size_t replySockets = 4;
+    std::uint32_t maxPerSource = kDefaults.source.maxConcurrent;
+    double ratePerSource = kDefaults.source.requestsPerSecond;
+    std::uint32_t maxBlockSize = kDefaults.transfer.maxBlockSize;
+    std::uint32_t maxWindowSize = kDefaults.transfer.maxWindowSize;
+    std::uint32_t timeoutMs = static_cast<std::uint32_t>(kDefaults.transfer.defaultTimeout.count());
+    std::uint32_t minTimeoutMs =
+        static_cast<std::uint32_t>(kDefaults.transfer.minAdaptiveTimeout.count());
+    std::uint32_t retries = static_cast<std::uint32_t>(kDefaults.transfer.maxRetries);
+    std::size_t maxTransfers = kDefaults.maxTransfers;
+    std::size_t replySockets = kDefaults.replySockets;
     std::uint32_t testDropEvery = 0;
     std::uint32_t coalesceUs = 0;  // off: see TftpServerConfig::coalesce
 };
@@ -66,6 +71,7 @@ void runTftp(const TftpOptions& o) {
     cfg.transfer.maxWindowSize = o.maxWindowSize;
     cfg.transfer.defaultTimeout = std::chrono::milliseconds(o.timeoutMs);
     cfg.transfer.minAdaptiveTimeout = std::chrono::milliseconds(o.minTimeoutMs);
+    cfg.transfer.maxRetries = static_cast<int>(o.retries);
     cfg.maxTransfers = o.maxTransfers;
     cfg.replySockets = o.replySockets;
     cfg.testDropEvery = o.testDropEvery;
@@ -100,7 +106,7 @@ void runTftp(const TftpOptions& o) {
     std::string refused;
     for (std::size_t i = 0; i < c.refused.size(); ++i) {
         if (c.refused[i] != 0) {
-            refused += fmt::format(" {}={}", app::toString(static_cast<app::TftpRefusal>(i)),
+            refused += fmt::format(" {}={}", core::tftp::toString(static_cast<core::tftp::TftpRefusal>(i)),
                                    c.refused[i]);
         }
     }
@@ -147,6 +153,10 @@ void setup(CLI::App* cmd) {
                     "Retransmit timeout when the client sends no timeout option")
         ->capture_default_str()
         ->check(CLI::Range(10u, 255000u));
+    cmd->add_option("--retries", opts->retries,
+                    "Retransmissions of a window before a silent client is given up")
+        ->capture_default_str()
+        ->check(CLI::Range(1u, 20u));
     cmd->add_option("--max-transfers", opts->maxTransfers, "Concurrent transfers in total")
         ->capture_default_str()
         ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));

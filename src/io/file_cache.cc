@@ -8,7 +8,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include "proto/tftp/netascii.h"
 
@@ -24,6 +27,19 @@ const char* toString(OpenError e) {
         case OpenError::Io: return "I/O error";
     }
     return "?";
+}
+
+core::tftp::FileError toFileError(OpenError e) {
+    using F = core::tftp::FileError;
+    switch (e) {
+        case OpenError::NotFound: return F::NotFound;
+        case OpenError::Escape: return F::Escape;
+        case OpenError::NotRegular: return F::NotRegular;
+        case OpenError::AccessDenied: return F::AccessDenied;
+        case OpenError::TooLarge: return F::TooLarge;
+        case OpenError::Io: return F::Io;
+    }
+    return F::Io;
 }
 
 namespace {
@@ -85,6 +101,19 @@ private:
 
 }  // namespace
 
+Result<Fd> openRoot(const std::string& dir) {
+    Fd fd(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!fd) {
+        return fail(fmt::format("{}: {}", dir, std::strerror(errno)));
+    }
+    return fd;
+}
+
+bool isDirectoryBeneath(int rootFd, const std::string& relPath) {
+    Fd fd(openat2Beneath(rootFd, relPath, O_PATH | O_DIRECTORY));
+    return static_cast<bool>(fd);
+}
+
 tl::expected<Fd, OpenError> openBeneath(int rootFd, const std::string& relPath) {
     // O_PATH first: fstat tells us what it is without opening a FIFO (which
     // would block) or a device (which may have side effects on open).
@@ -116,6 +145,19 @@ tl::expected<Fd, OpenError> openBeneath(int rootFd, const std::string& relPath) 
 
 FileCache::FileCache() : FileCache(Options{}) {}
 FileCache::FileCache(Options options) : options_(options) {}
+FileCache::FileCache(Fd root, Options options) : options_(options), root_(std::move(root)) {}
+
+tl::expected<std::shared_ptr<const core::tftp::FileContent>, core::tftp::FileError> FileCache::open(
+    const std::string& relPath, bool netascii) {
+    if (!root_) {
+        return tl::unexpected(core::tftp::FileError::Io);
+    }
+    auto blob = get(root_.get(), relPath, netascii);
+    if (!blob) {
+        return tl::unexpected(toFileError(blob.error()));
+    }
+    return std::move(*blob);
+}
 
 tl::expected<std::shared_ptr<const Blob>, OpenError> FileCache::get(int rootFd,
                                                                      const std::string& relPath,

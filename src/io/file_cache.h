@@ -30,17 +30,14 @@
 
 #include <tl/expected.hpp>
 
+#include "core/tftp/file_source.h"
 #include "io/fd.h"
 #include "proto/error.h"
 
 namespace pinet::io {
 
 /// Immutable bytes: an mmap'ed file or an owned buffer.
-class Blob {
-public:
-    virtual ~Blob() = default;
-    [[nodiscard]] virtual std::span<const std::uint8_t> bytes() const = 0;
-};
+using Blob = core::tftp::FileContent;
 
 enum class OpenError {
     NotFound,      ///< ENOENT / ENOTDIR
@@ -52,11 +49,20 @@ enum class OpenError {
 };
 
 const char* toString(OpenError e);
+/// The TFTP engine's name for the same failure.
+core::tftp::FileError toFileError(OpenError e);
+
+/// Opens @p dir as an O_PATH directory fd: the root that openBeneath resolves beneath.
+Result<Fd> openRoot(const std::string& dir);
+/// Whether @p relPath, resolved beneath @p rootFd, is a directory.
+bool isDirectoryBeneath(int rootFd, const std::string& relPath);
 
 /// Opens @p relPath beneath @p rootFd for reading (see the header comment).
 tl::expected<Fd, OpenError> openBeneath(int rootFd, const std::string& relPath);
 
-class FileCache {
+/// Also the TFTP engine's FileSource when constructed with a root: open() is
+/// get() beneath that root.
+class FileCache final : public core::tftp::FileSource {
 public:
     struct Options {
         /// Mapped bytes kept after their last transfer ended. Mappings share
@@ -76,6 +82,12 @@ public:
 
     FileCache();
     explicit FileCache(Options options);
+    /// A cache whose open() serves files beneath @p root (an O_PATH directory fd).
+    FileCache(Fd root, Options options);
+
+    /// core::tftp::FileSource: get() beneath the root given at construction.
+    tl::expected<std::shared_ptr<const core::tftp::FileContent>, core::tftp::FileError> open(
+        const std::string& relPath, bool netascii) override;
 
     /// Content of @p relPath beneath @p rootFd (netascii-encoded if asked).
     tl::expected<std::shared_ptr<const Blob>, OpenError> get(int rootFd, const std::string& relPath,
@@ -98,6 +110,7 @@ private:
     void evictLocked();
 
     Options options_;
+    Fd root_;
     mutable std::mutex mutex_;
     std::map<Key, Entry> entries_;
     std::uint64_t useCounter_ = 0;

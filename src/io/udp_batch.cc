@@ -83,6 +83,26 @@ SockAddr SockAddr::from(const sockaddr_storage& ss, socklen_t len) {
     return a;
 }
 
+SockAddr SockAddr::fromEndpoint(const core::tftp::Endpoint& e, int family) {
+    SockAddr out;
+    if (family == AF_INET) {
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(e.port);
+        std::memcpy(&a.sin_addr, e.address.data() + 12, 4);
+        std::memcpy(&out.storage, &a, sizeof(a));
+        out.length = sizeof(a);
+    } else {
+        sockaddr_in6 a{};
+        a.sin6_family = AF_INET6;
+        a.sin6_port = htons(e.port);
+        std::memcpy(&a.sin6_addr, e.address.data(), 16);
+        std::memcpy(&out.storage, &a, sizeof(a));
+        out.length = sizeof(a);
+    }
+    return out;
+}
+
 Result<SockAddr> parseEndpoint(std::string_view text) {
     std::string host;
     std::string portText;
@@ -192,6 +212,25 @@ bool RecvBatch::truncated(unsigned i) const { return (msgs_[i].msg_hdr.msg_flags
 
 SockAddr RecvBatch::from(unsigned i) const {
     return SockAddr::from(addrs_[i], msgs_[i].msg_hdr.msg_namelen);
+}
+
+core::tftp::Endpoint RecvBatch::endpoint(unsigned i) const {
+    core::tftp::Endpoint e;
+    const auto& ss = addrs_[i];
+    if (ss.ss_family == AF_INET) {
+        sockaddr_in a{};
+        std::memcpy(&a, &ss, sizeof(a));
+        e.address[10] = 0xff;
+        e.address[11] = 0xff;
+        std::memcpy(e.address.data() + 12, &a.sin_addr, 4);
+        e.port = ntohs(a.sin_port);
+    } else if (ss.ss_family == AF_INET6) {
+        sockaddr_in6 a{};
+        std::memcpy(&a, &ss, sizeof(a));
+        std::memcpy(e.address.data(), &a.sin6_addr, 16);
+        e.port = ntohs(a.sin6_port);
+    }
+    return e;
 }
 
 void SendQueue::push(const SockAddr& to, std::span<const std::uint8_t> header,

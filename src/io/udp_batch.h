@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/tftp/endpoint.h"
 #include "io/fd.h"
 #include "proto/error.h"
 
@@ -35,6 +36,12 @@ struct SockAddr {
     /// The same address with another port.
     [[nodiscard]] SockAddr withPort(std::uint16_t port) const;
     static SockAddr from(const sockaddr_storage& ss, socklen_t len);
+    /// The TFTP engine's value form (address as addressKey(), port).
+    [[nodiscard]] core::tftp::Endpoint endpoint() const { return {addressKey(), port()}; }
+    /// Back to a socket address of @p family (AF_INET needs a v4-mapped endpoint;
+    /// AF_INET6 takes any, v4-mapped for a dual-stack socket). An IPv6 scope id is
+    /// not kept: boot clients are IPv4 (the Pi bootloader has no IPv6 TFTP).
+    static SockAddr fromEndpoint(const core::tftp::Endpoint& e, int family);
 };
 
 /// Parses "ADDR:PORT", "[V6ADDR]:PORT" or ":PORT"/"PORT" (any IPv4 address).
@@ -60,6 +67,7 @@ public:
     [[nodiscard]] std::span<const std::uint8_t> data(unsigned i) const;
     [[nodiscard]] bool truncated(unsigned i) const;
     [[nodiscard]] SockAddr from(unsigned i) const;
+    [[nodiscard]] core::tftp::Endpoint endpoint(unsigned i) const;
 
 private:
     std::vector<std::uint8_t> buffers_;

@@ -1,25 +1,22 @@
 #pragma once
-// The TFTP server: one epoll loop on its own thread driving the listen socket
-// and a small pool of reply sockets with batched recvmmsg/sendmmsg, the
-// per-transfer state machines of core/tftp, and the shared file cache.
+// The TFTP server's I/O: one io::EventLoop on its own thread driving the
+// listen socket and a small pool of reply sockets with batched
+// recvmmsg/sendmmsg. Every decision is core::tftp::TftpEngine's; this file
+// only moves datagrams between the sockets and the engine, and owns the file
+// cache (the engine's FileSource).
 // `pinetboot tftp` runs it alone; `serve` embeds it (resolver from its client
 // registry, events into its BootEvent stream, counters into its metrics).
 
-#include <array>
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "core/boot_events.h"
 #include "core/tftp/client_dirs.h"
-#include "core/tftp/source_limiter.h"
-#include "core/tftp/transfer.h"
+#include "core/tftp/tftp_engine.h"
 #include "proto/error.h"
 
 namespace pinet::app {
@@ -31,15 +28,14 @@ struct TftpServerConfig {
     std::filesystem::path root;
     /// Boot directory for unknown serial/MAC prefixes, relative to root; empty = none.
     std::string defaultDir;
-    core::tftp::TransferLimits transfer;
-    core::tftp::SourceLimits source;
-    /// Concurrent transfers in total. Each costs a few hundred bytes; the
-    /// limit bounds memory and CPU under a flood, not normal use.
-    std::size_t maxTransfers = 4096;
+    // Policy limits: the engine's defaults, shared by `pinetboot tftp` and `serve`.
+    core::tftp::TransferLimits transfer = core::tftp::EngineConfig{}.transfer;
+    core::tftp::SourceLimits source = core::tftp::EngineConfig{}.source;
+    std::size_t maxTransfers = core::tftp::EngineConfig{}.maxTransfers;
     /// Reply sockets (ephemeral ports) shared by transfers, round robin. Each
     /// transfer gets a port other than the listen port (RFC 1350 TID); a
     /// client port reused within a few transfers still sees a new server port.
-    std::size_t replySockets = 4;
+    std::size_t replySockets = core::tftp::EngineConfig{}.replySockets;
     /// SO_RCVBUF/SO_SNDBUF per socket: room for a burst of ACKs from hundreds
     /// of clients between two loop turns.
     int socketBufferBytes = 4 << 20;
@@ -58,55 +54,9 @@ struct TftpServerConfig {
     std::uint32_t testDropEvery = 0;
 };
 
-/// Why a request or packet was refused or dropped. Each has a counter.
-enum class TftpRefusal : std::size_t {
-    Malformed,          ///< not a valid TFTP packet
-    Truncated,          ///< datagram larger than the receive buffer
-    WriteRequest,       ///< WRQ: the server is read-only
-    BadMode,            ///< mode "mail"
-    BadPath,            ///< empty, control characters, too long
-    PathEscape,         ///< "..", absolute, backslash, or a symlink out of the root
-    NotFound,           ///< no such file (ERROR 1)
-    SpecialFile,        ///< directory, FIFO, device, socket
-    AccessDenied,       ///< permission denied on our side
-    RateLimited,        ///< per-source request rate
-    TooManyConcurrent,  ///< per-source concurrent transfers
-    SourceTableFull,    ///< too many distinct sources tracked
-    ServerFull,         ///< maxTransfers reached
-    ShuttingDown,       ///< request during drain
-    DuplicateRequest,   ///< retransmitted RRQ for a transfer already under way
-    UnknownTid,         ///< packet for no transfer (late, or another port's)
-    UnexpectedPacket,   ///< DATA/OACK sent to a server, or non-RRQ on the listen port
-    IoError,            ///< open/mmap failed
-    kCount
-};
-
-const char* toString(TftpRefusal r);
-
-struct TftpCounters {
-    std::uint64_t packetsIn = 0;
-    std::uint64_t packetsOut = 0;
-    std::uint64_t packetsOutSegmented = 0;  ///< of packetsOut, sent inside UDP GSO groups
-    std::uint64_t bytesOut = 0;
-    std::uint64_t sendFailures = 0;
-    std::uint64_t testDropped = 0;
-    std::uint64_t retransmits = 0;
-    std::uint64_t coalescePauses = 0;  ///< loop turns that slept `coalesce` first
-    std::uint64_t transfersStarted = 0;
-    std::uint64_t transfersActive = 0;
-    /// Finished transfers by TransferRecord::Result.
-    std::array<std::uint64_t, 7> finished{};
-    std::array<std::uint64_t, static_cast<std::size_t>(TftpRefusal::kCount)> refused{};
-    std::uint64_t cacheHits = 0;
-    std::uint64_t cacheMisses = 0;
-
-    [[nodiscard]] std::uint64_t refusedCount(TftpRefusal r) const {
-        return refused[static_cast<std::size_t>(r)];
-    }
-    [[nodiscard]] std::uint64_t finishedCount(core::TransferRecord::Result r) const {
-        return finished[static_cast<std::size_t>(r)];
-    }
-};
+// The policy's names, where the server's users (serve, tests) expect them.
+using TftpRefusal = core::tftp::TftpRefusal;
+using TftpCounters = core::tftp::TftpCounters;
 
 class TftpServer {
 public:

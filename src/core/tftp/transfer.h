@@ -24,12 +24,16 @@ using Clock = std::chrono::steady_clock;
 
 /// Server-side limits applied when negotiating options.
 struct TransferLimits {
-    /// Largest blksize granted (RFC 2348 allows 65464). Loopback tests use it all.
-    std::uint32_t maxBlockSize = proto::tftp::kMaxBlockSize;
-    /// Largest windowsize granted. RFC 7440 allows 65535; 64 blocks of 1468 bytes
-    /// is ~94 KB in flight per client, well under a socket buffer, and more does
-    /// not help on a LAN (RFC 7440 section 5 measured gains flatten past 16-32).
-    std::uint32_t maxWindowSize = 64;
+    /// Largest blksize granted (RFC 2348 allows 65464). 1468 = 1500 (Ethernet
+    /// MTU) - 20 (IPv4) - 8 (UDP) - 4 (TFTP): the largest block that is never
+    /// IP-fragmented on a LAN, and what the Pi bootloader asks for since 2022
+    /// (netboot-protocol.md 4). Larger blocks only pay off on loopback.
+    std::uint32_t maxBlockSize = 1468;
+    /// Largest windowsize granted. RFC 7440 allows 65535; 16 blocks of 1468
+    /// bytes is ~23 KB in flight per client, far under a socket buffer even for
+    /// hundreds of clients, and RFC 7440 section 5 measured gains flattening
+    /// past 16-32 on a LAN. (The Pi bootloader asks for none: lockstep.)
+    std::uint32_t maxWindowSize = 16;
     /// Retransmit interval when the client asked for no timeout. 1 s: the Pi
     /// retransmits its RRQ every ~2 s and gives a file 30 s (spec 4.1). It is
     /// the first reply's interval and the ceiling of the adaptive one.
@@ -52,10 +56,11 @@ struct TransferLimits {
     /// turn the server into an amplifier (reflection bound).
     int maxFirstReplyRetries = 3;
     /// Retransmissions of a window once the client has answered at least once.
-    /// 6 x 1 s stays well inside the Pi's 30 s per-file deadline. With the
+    /// 5 x 1 s stays well inside the Pi's 30 s per-file deadline, and a board
+    /// that went silent for 6 s has rebooted or lost its link. With the
     /// adaptive timeout the transfer instead gives up when nothing advanced for
     /// (maxRetries + 1) x defaultTimeout, the moment the fixed schedule would.
-    int maxRetries = 6;
+    int maxRetries = 5;
 };
 
 /// What was agreed for one transfer.

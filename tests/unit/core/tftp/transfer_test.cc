@@ -129,7 +129,8 @@ TEST(TftpTransferTest, AdaptiveTimeoutFollowsTheRoundTrip) {
 }
 
 TEST(TftpTransferTest, AdaptiveTimeoutBacksOffAndGivesUpAtTheFixedHorizon) {
-    TransferLimits lim;  // maxRetries 6 x 1 s: the fixed schedule gives up 7 s after progress
+    TransferLimits lim;
+    lim.maxRetries = 6;  // 6 x 1 s: the fixed schedule gives up 7 s after progress
     Transfer t(100000, negotiate({}, 100000, lim), lim);
     t.start(t0);
     auto now = t0 + 1ms;

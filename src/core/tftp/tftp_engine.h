@@ -1,0 +1,231 @@
+#pragma once
+// The TFTP server's policy with no sockets, like core::dhcp::DhcpResponder:
+// datagrams + the time in, datagrams to send, transfer records and the next
+// timer deadline out. app/tftp owns the sockets, the batched flush and the
+// thread; this class decides everything else:
+//   - admission: per-source limits, the global transfer cap, shutdown;
+//   - duplicate and superseded RRQs from the same client port;
+//   - path mapping (per-client prefixes), files through a FileSource, and
+//     every refusal through one table (reason -> ERROR code, text, record);
+//   - the session table, each session a core::tftp::Transfer, and its timers.
+//
+// Single-threaded: one thread calls everything. Nothing here throws on
+// packet input (std::bad_alloc aside); bad packets are counted by reason.
+//
+// One loop turn: feed the turn's datagrams (reply sockets before the listen
+// socket, so a client that ends a transfer and asks again from the same port
+// in one turn is not taken for a retransmission), tick(), send
+// outbox().datagrams, report send faults, then endTurn(): that releases the
+// content of transfers that ended, which queued datagrams may still point
+// into, and moves their records into outbox().records.
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/boot_events.h"
+#include "core/tftp/client_dirs.h"
+#include "core/tftp/endpoint.h"
+#include "core/tftp/file_source.h"
+#include "core/tftp/source_limiter.h"
+#include "core/tftp/transfer.h"
+#include "proto/tftp/packet.h"
+
+namespace pinet::core::tftp {
+
+/// Why a request or packet was refused or dropped. Each has a counter.
+enum class TftpRefusal : std::size_t {
+    Malformed,          ///< not a valid TFTP packet
+    Truncated,          ///< datagram larger than the receive buffer
+    WriteRequest,       ///< WRQ: the server is read-only
+    BadMode,            ///< mode "mail"
+    BadPath,            ///< empty, control characters, too long
+    PathEscape,         ///< "..", absolute, backslash, or a symlink out of the root
+    NotFound,           ///< no such file (ERROR 1)
+    SpecialFile,        ///< directory, FIFO, device, socket
+    AccessDenied,       ///< permission denied on our side
+    RateLimited,        ///< per-source request rate
+    TooManyConcurrent,  ///< per-source concurrent transfers
+    SourceTableFull,    ///< too many distinct sources tracked
+    ServerFull,         ///< maxTransfers reached
+    ShuttingDown,       ///< request during drain
+    DuplicateRequest,   ///< retransmitted RRQ for a transfer already under way
+    UnknownTid,         ///< packet for no transfer (late, or another port's)
+    UnexpectedPacket,   ///< DATA/OACK sent to a server, or non-RRQ on the listen port
+    IoError,            ///< open/mmap failed, or the file changed while served
+    kCount
+};
+inline constexpr std::size_t kRefusalCount = static_cast<std::size_t>(TftpRefusal::kCount);
+
+/// Metric label: "path_escape".
+const char* toString(TftpRefusal r);
+
+/// What the server does for each refusal: the one table behind every refusal.
+struct RefusalRule {
+    TftpRefusal reason;
+    /// Send one ERROR with this code and text (never retransmitted, RFC 1350
+    /// section 7), or stay silent: floods and spoofable inputs get nothing, so
+    /// the server cannot be used as a reflector, and a Pi whose request was
+    /// dropped retransmits its RRQ about 2 s later (netboot-protocol.md 4.1).
+    bool answer;
+    proto::tftp::ErrorCode code;
+    const char* text;
+    /// Record the refused request as a TransferRecord with this result (so the
+    /// dashboard shows it), or only count it.
+    std::optional<TransferRecord::Result> record;
+};
+
+/// The rule for @p r (the table is checked complete at compile time).
+const RefusalRule& refusalRule(TftpRefusal r);
+
+/// Counters kept by the engine; app/tftp adds its socket counters beside them.
+struct TftpCounters {
+    std::uint64_t packetsIn = 0;
+    std::uint64_t packetsOut = 0;
+    std::uint64_t packetsOutSegmented = 0;  ///< of packetsOut, sent inside UDP GSO groups
+    std::uint64_t bytesOut = 0;
+    std::uint64_t sendFailures = 0;
+    std::uint64_t testDropped = 0;
+    std::uint64_t retransmits = 0;
+    std::uint64_t coalescePauses = 0;  ///< loop turns that slept `coalesce` first
+    std::uint64_t transfersStarted = 0;
+    std::uint64_t transfersActive = 0;
+    /// Finished transfers by TransferRecord::Result.
+    std::array<std::uint64_t, 7> finished{};
+    std::array<std::uint64_t, kRefusalCount> refused{};
+    std::uint64_t cacheHits = 0;
+    std::uint64_t cacheMisses = 0;
+
+    [[nodiscard]] std::uint64_t refusedCount(TftpRefusal r) const {
+        return refused[static_cast<std::size_t>(r)];
+    }
+    [[nodiscard]] std::uint64_t finishedCount(TransferRecord::Result r) const {
+        return finished[static_cast<std::size_t>(r)];
+    }
+};
+
+/// Shared defaults of `pinetboot tftp` and `serve` (one place: issue #12).
+struct EngineConfig {
+    TransferLimits transfer;
+    SourceLimits source;
+    /// Boot directory for unknown serial/MAC prefixes, relative to the root,
+    /// already sanitised (sanitizePath); empty = none.
+    std::string defaultDir;
+    /// Concurrent transfers in total. Each costs a few hundred bytes plus its
+    /// share of the wire: 256 lockstep Pis are several racks booting at once,
+    /// and the cap bounds memory and CPU under a flood. At the cap a new RRQ
+    /// is dropped silently and the Pi retransmits it about 2 s later.
+    std::size_t maxTransfers = 256;
+    /// Reply sockets (server TIDs, RFC 1350) that transfers are spread over, round robin.
+    std::size_t replySockets = 4;
+};
+
+/// A moment as the engine sees it: the steady clock for timers, the wall clock for records.
+struct Instant {
+    Clock::time_point steady{};
+    WallTime wall{};
+};
+
+/// One datagram to send from reply socket `socket`: a whole packet the engine
+/// built (OACK, ERROR) or a 4-byte DATA header plus a slice of file content.
+struct OutDatagram {
+    std::size_t socket = 0;
+    Endpoint to;
+    std::array<std::uint8_t, proto::tftp::kDataHeaderSize> header{};
+    std::uint8_t headerLength = 0;
+    std::vector<std::uint8_t> packet;  ///< non-empty: the whole datagram (no header/payload)
+    /// Valid until endTurn(): the content stays alive while a datagram refers to it.
+    std::span<const std::uint8_t> payload;
+};
+
+/// A serial or MAC that asked for files but is not enrolled (for the app's log).
+struct UnknownClientSeen {
+    std::string id;
+    bool isMac = false;
+    Endpoint from;
+    bool usedDefault = false;
+};
+
+struct Outbox {
+    std::vector<OutDatagram> datagrams;
+    std::vector<TransferRecord> records;
+    std::vector<UnknownClientSeen> unknownClients;
+    void clear() {
+        datagrams.clear();
+        records.clear();
+        unknownClients.clear();
+    }
+};
+
+class TftpEngine {
+public:
+    TftpEngine(EngineConfig config, FileSource& files);
+    ~TftpEngine();
+    TftpEngine(const TftpEngine&) = delete;
+    TftpEngine& operator=(const TftpEngine&) = delete;
+
+    /// Maps serial/MAC prefixes to boot directories; may be null (no per-client trees).
+    void setResolver(std::shared_ptr<const ClientDirectoryResolver> resolver);
+
+    /// A datagram received on the listen port (new requests).
+    void onRequestDatagram(const Endpoint& from, std::span<const std::uint8_t> bytes,
+                           const Instant& now);
+    /// A datagram received on reply socket @p socket (ACKs and ERRORs of transfers).
+    void onReplyDatagram(std::size_t socket, const Endpoint& from,
+                         std::span<const std::uint8_t> bytes, const Instant& now);
+    /// A datagram that did not fit the receive buffer (counted, never parsed).
+    void onTruncatedDatagram();
+    /// Retransmissions and give-ups that are due, and the source table's upkeep.
+    void tick(const Instant& now);
+    /// Payload pointers of datagrams the kernel could not read (EFAULT: a mapped
+    /// file truncated in place): their transfers end with ERROR 0.
+    void onSendFaulted(std::span<const std::uint8_t* const> payloads);
+    /// After the outbox's datagrams are sent: frees what ended, adds its records.
+    void endTurn(const Instant& now);
+
+    /// Refuse new requests from now on (counted as ShuttingDown).
+    void stopAccepting() { accepting_ = false; }
+    /// Ends every transfer (shutdown after the drain time); records at endTurn().
+    void abortAll(std::string_view why);
+
+    /// When tick() has work next; time_point::max() when there is none.
+    [[nodiscard]] Clock::time_point nextDeadline(Clock::time_point now) const;
+    [[nodiscard]] std::size_t activeTransfers() const { return sessions_.size(); }
+    [[nodiscard]] const TftpCounters& counters() const { return counters_; }
+    [[nodiscard]] Outbox& outbox() { return outbox_; }
+    [[nodiscard]] const EngineConfig& config() const { return config_; }
+
+private:
+    struct Session;
+
+    void handleRequest(const Endpoint& from, const proto::tftp::Request& req, const Instant& now);
+    void refuse(TftpRefusal why, const Endpoint& to, const proto::tftp::Request& req,
+                const Instant& now, const MappedPath* mapped = nullptr,
+                std::string_view because = {});
+    void emit(Session& s, const Emit& e);
+    void endSession(const Endpoint& key);
+    void scanTimers(Clock::time_point now);
+    std::size_t pickSocket();
+    void count(TftpRefusal r) { ++counters_.refused[static_cast<std::size_t>(r)]; }
+
+    EngineConfig config_;
+    FileSource& files_;
+    std::shared_ptr<const ClientDirectoryResolver> resolver_;
+    SourceLimiter limiter_;
+    std::unordered_map<Endpoint, std::unique_ptr<Session>, EndpointHash> sessions_;
+    std::vector<std::unique_ptr<Session>> retired_;  ///< ended; freed at endTurn()
+    Outbox outbox_;
+    TftpCounters counters_;
+    std::size_t nextSocket_ = 0;
+    bool accepting_ = true;
+    Clock::time_point earliestDeadline_ = Clock::time_point::max();
+    Clock::time_point nextExpire_{};
+};
+
+}  // namespace pinet::core::tftp
