@@ -119,7 +119,8 @@ std::int64_t fatTimeToUnix(std::uint16_t date, std::uint16_t time) {
     y -= m <= 2 ? 1 : 0;
     std::int64_t era = y / 400;
     auto yoe = static_cast<unsigned>(y - era * 400);
-    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    // m > 2 ? m - 3 : m + 9, without a negative unsigned (m is 1..12).
+    unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
     unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     std::int64_t days = era * 146097 + static_cast<std::int64_t>(doe) - 719468;
     std::int64_t secs = std::int64_t{(time >> 11) & 0x1F} * 3600 + ((time >> 5) & 0x3F) * 60 +

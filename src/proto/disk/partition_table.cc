@@ -207,7 +207,7 @@ Result<PartitionTable> parsePartitionTable(const ReadAt& read, std::uint64_t ima
     std::uint32_t diskSig = *sig.u32le();
     PartitionTable table;
     table.diskId = fmt::format("{:08x}", diskSig);
-    for (int i = 0; i < 4; ++i) {
+    for (std::size_t i = 0; i < 4; ++i) {
         ByteReader er(std::span<const std::uint8_t>(mbr).subspan(kMbrEntries + 16 * i, 16));
         std::uint8_t status = *er.u8();
         er.skip(3);  // CHS first
@@ -225,7 +225,7 @@ Result<PartitionTable> parsePartitionTable(const ReadAt& read, std::uint64_t ima
             return fail(fmt::format("MBR entry {} has invalid status byte 0x{:02x}", i + 1, status));
         }
         Partition p;
-        p.number = i + 1;
+        p.number = static_cast<int>(i) + 1;
         p.offset = std::uint64_t{lba} * kSectorSize;
         p.size = std::uint64_t{count} * kSectorSize;
         p.type = fmt::format("0x{:02x}", type);
