@@ -448,8 +448,9 @@ const KeyDef* findKey(Scope scope, std::string_view name) {
     return nullptr;
 }
 
-[[noreturn]] void fail(const std::string& file, const toml::source_region& where,
-                       const std::string& msg) {
+/// Throws ConfigError "FILE:LINE: msg" (or "FILE: msg" without a line).
+[[noreturn]] void throwAt(const std::string& file, const toml::source_region& where,
+                          const std::string& msg) {
     if (where.begin.line > 0) {
         throw ConfigError(fmt::format("{}:{}: {}", file, where.begin.line, msg));
     }
@@ -461,10 +462,11 @@ void applyTable(const toml::table& table, Scope scope, const std::string& file,
     for (auto&& [key, node] : table) {
         const auto* def = findKey(scope, key.str());
         if (def == nullptr) {
-            fail(file, key.source(), fmt::format("unknown key '{}' in {}", key.str(), where));
+            throwAt(file, key.source(), fmt::format("unknown key '{}' in {}", key.str(), where));
         }
         if (auto err = def->apply(node, cfg, iface)) {
-            fail(file, node.source(), fmt::format("{}.{}: {}", sectionName(scope), key.str(), *err));
+            throwAt(file, node.source(),
+                    fmt::format("{}.{}: {}", sectionName(scope), key.str(), *err));
         }
     }
 }
@@ -487,7 +489,7 @@ Config parseConfig(std::string_view text, const std::string& fileName) {
     try {
         root = toml::parse(text, fileName);
     } catch (const toml::parse_error& e) {
-        fail(fileName, e.source(), std::string(e.description()));
+        throwAt(fileName, e.source(), std::string(e.description()));
     }
     Config cfg;
     cfg.sourcePath = fileName;
@@ -497,26 +499,26 @@ Config parseConfig(std::string_view text, const std::string& fileName) {
         if (key.str() == "interface") {
             const auto* arr = node.as_array();
             if (arr == nullptr) {
-                fail(fileName, key.source(),
-                     "'interface' must be an array of tables: write [[interface]]");
+                throwAt(fileName, key.source(),
+                        "'interface' must be an array of tables: write [[interface]]");
             }
             for (const auto& el : *arr) {
                 const auto* tbl = el.as_table();
                 if (tbl == nullptr) {
-                    fail(fileName, el.source(), "each [[interface]] entry must be a table");
+                    throwAt(fileName, el.source(), "each [[interface]] entry must be a table");
                 }
                 InterfaceConfig ic;
                 applyTable(*tbl, Scope::Interface, fileName, "[[interface]]", cfg, &ic);
                 if (ic.name.empty()) {
-                    fail(fileName, tbl->source(), "[[interface]] without a name");
+                    throwAt(fileName, tbl->source(), "[[interface]] without a name");
                 }
                 if (!names.insert(ic.name).second) {
-                    fail(fileName, tbl->source(), fmt::format("interface {} listed twice", ic.name));
+                    throwAt(fileName, tbl->source(), fmt::format("interface {} listed twice", ic.name));
                 }
                 try {
                     validateInterface(ic, "");
                 } catch (const ConfigError& e) {
-                    fail(fileName, tbl->source(), e.what());
+                    throwAt(fileName, tbl->source(), e.what());
                 }
                 cfg.interfaces.push_back(std::move(ic));
             }
@@ -529,12 +531,12 @@ Config parseConfig(std::string_view text, const std::string& fileName) {
             }
         }
         if (scope == nullptr) {
-            fail(fileName, key.source(), fmt::format("unknown section or key '{}'", key.str()));
+            throwAt(fileName, key.source(), fmt::format("unknown section or key '{}'", key.str()));
         }
         const auto* tbl = node.as_table();
         if (tbl == nullptr) {
-            fail(fileName, key.source(), fmt::format("'{}' must be a table: write [{}]", key.str(),
-                                                     key.str()));
+            throwAt(fileName, key.source(),
+                    fmt::format("'{}' must be a table: write [{}]", key.str(), key.str()));
         }
         applyTable(*tbl, *scope, fileName, fmt::format("[{}]", key.str()), cfg, nullptr);
     }
