@@ -513,7 +513,8 @@ Config parseConfig(std::string_view text, const std::string& fileName) {
                     throwAt(fileName, tbl->source(), "[[interface]] without a name");
                 }
                 if (!names.insert(ic.name).second) {
-                    throwAt(fileName, tbl->source(), fmt::format("interface {} listed twice", ic.name));
+                    throwAt(fileName, tbl->source(),
+                            fmt::format("interface {} listed twice", ic.name));
                 }
                 try {
                     validateInterface(ic, "");
