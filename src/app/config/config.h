@@ -2,9 +2,11 @@
 // pinetboot.toml: the one configuration file of `pinetboot serve`.
 //
 // Every key lives in one table (keyTable()): name, type, default, documentation,
-// whether it can change on SIGHUP, and the function that validates and stores it.
-// The parser, `check-config` and docs/configuration.md (renderConfigDocs()) all
-// read that table, so a key cannot exist without being documented.
+// whether it can change on SIGHUP, the Config field it is stored in, and the
+// function that validates and stores it. The parser, `check-config`,
+// docs/configuration.md (renderConfigDocs()) and reload (restartOnlyChanges(),
+// keepRestartOnly()) all read that table, so a key cannot exist without being
+// documented, and "restart-only" is written in one place.
 //
 // Parsing is strict: an unknown key, a wrong type or a bad value is refused with
 // "FILE:LINE: ..." (exceptions are fine here: this is start-up/reload time, never
@@ -33,6 +35,7 @@ struct ListenAddress {
     std::uint16_t port = 0;
     std::string text() const;
     bool empty() const { return host.empty(); }
+    bool operator==(const ListenAddress&) const = default;
 };
 
 /// One [[interface]] table: where DHCP and TFTP answer.
@@ -104,6 +107,21 @@ const char* toString(KeyType type);
 enum class Scope { Server, Interface, Tftp, Http, Pxe, Nfs };
 const char* sectionName(Scope scope);  ///< "server", "interface", ...
 
+/// Where a key's value lives in a Config, so reload can compare and copy keys
+/// without a hand-written list of fields. For Scope::Interface the value is in
+/// the InterfaceConfig passed (the Config is not used); for the other scopes
+/// the InterfaceConfig is nullptr.
+struct KeyField {
+    /// True if the key has the same value in (@p a, @p ia) and (@p b, @p ib).
+    std::function<bool(const Config& a, const InterfaceConfig* ia, const Config& b,
+                       const InterfaceConfig* ib)>
+        same;
+    /// Sets the key in (@p to, @p ito) to its value in (@p from, @p ifrom).
+    std::function<void(Config& to, InterfaceConfig* ito, const Config& from,
+                       const InterfaceConfig* ifrom)>
+        copy;
+};
+
 struct KeyDef {
     Scope scope;
     std::string_view name;
@@ -111,6 +129,7 @@ struct KeyDef {
     std::string_view defaultText;  ///< as shown in the docs; "" = empty/none
     std::string_view doc;
     bool reloadable;  ///< takes effect on SIGHUP; otherwise needs a restart
+    KeyField field;   ///< the Config field(s) apply() stores into
     /// Validates and stores the value; returns an error message (without the
     /// location) or nullopt. @p iface is set only for Scope::Interface.
     std::function<std::optional<std::string>(const toml::node&, Config&, InterfaceConfig*)> apply;
@@ -118,6 +137,7 @@ struct KeyDef {
 
 /// The one table of keys.
 const std::vector<KeyDef>& keyTable();
+
 
 /// Parses TOML text. @p fileName is used in error messages.
 /// @throw ConfigError with "FILE:LINE: ..." on any problem.
@@ -130,9 +150,18 @@ Config loadConfigFile(const std::string& path);
 /// parsers; call again after applying command-line overrides. @throw ConfigError.
 void validate(const Config& config);
 
-/// The names ("tftp.listen", "interface[eth1].dhcp") of restart-only keys that
-/// differ between @p running and @p reloaded.
+/// The names ("tftp.listen", "interface[eth1].dhcp", "interface[eth2] (added)")
+/// of restart-only keys that differ between @p running and @p reloaded. Every
+/// key not marked reloadable in keyTable() is compared; interfaces are matched
+/// by name, and adding or removing one needs a restart too.
 std::vector<std::string> restartOnlyChanges(const Config& running, const Config& reloaded);
+
+/// The config a reload runs with: @p reloaded, with every restart-only key set
+/// back to its value in @p running (the engines keep using those until a
+/// restart, so the config the daemon reports must say so). The running list
+/// of interfaces is kept, with their command-line-only settings; reloadable
+/// interface keys are taken from @p reloaded.
+Config keepRestartOnly(const Config& running, Config reloaded);
 
 /// docs/configuration.md, generated from keyTable().
 std::string renderConfigDocs();
