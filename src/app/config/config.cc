@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 namespace pinet::app::config {
 
@@ -352,11 +353,11 @@ std::vector<KeyDef> buildTable() {
                  [](const toml::node& n, Config& c, InterfaceConfig*) {
                      return getAddress(n, c.tftpListen, false);
                  }});
-    t.push_back({Scope::Tftp, "max_sessions", KeyType::Integer, "256",
+    t.push_back({Scope::Tftp, "max_transfers", KeyType::Integer, "256",
                  "Concurrent transfers; more are refused (a Pi retries). 1..65535.",
-                 false, at(&Config::tftpMaxSessions),
+                 false, at(&Config::tftpMaxTransfers),
                  [](const toml::node& n, Config& c, InterfaceConfig*) {
-                     return getInt(n, 1, 65535, c.tftpMaxSessions);
+                     return getInt(n, 1, 65535, c.tftpMaxTransfers);
                  }});
     t.push_back({Scope::Tftp, "max_blksize", KeyType::Integer, "1468",
                  "Largest blksize granted (RFC 2348). 1468 fills a 1500-byte Ethernet frame; "
@@ -506,10 +507,33 @@ const KeyDef* findKey(Scope scope, std::string_view name) {
     throw ConfigError(fmt::format("{}: {}", file, msg));
 }
 
+const KeyRename* findRename(Scope scope, std::string_view oldName) {
+    for (const auto& r : renamedKeys()) {
+        if (r.scope == scope && r.oldName == oldName) {
+            return &r;
+        }
+    }
+    return nullptr;
+}
+
 void applyTable(const toml::table& table, Scope scope, const std::string& file,
                 const std::string& where, Config& cfg, InterfaceConfig* iface) {
     for (auto&& [key, node] : table) {
         const auto* def = findKey(scope, key.str());
+        if (const auto* renamed = def == nullptr ? findRename(scope, key.str()) : nullptr) {
+            const auto section = sectionName(scope);
+            if (table.contains(renamed->newName)) {
+                throwAt(file, key.source(),
+                        fmt::format("{}.{} was renamed to {}.{}; give only {}.{}", section,
+                                    renamed->oldName, section, renamed->newName, section,
+                                    renamed->newName));
+            }
+            const auto line = key.source().begin.line;
+            cfg.warnings.push_back(fmt::format(
+                "{}:{}: {}.{} is deprecated: renamed to {}.{} (the old name still works for now)",
+                file, line, section, renamed->oldName, section, renamed->newName));
+            def = findKey(scope, renamed->newName);
+        }
         if (def == nullptr) {
             throwAt(file, key.source(), fmt::format("unknown key '{}' in {}", key.str(), where));
         }
@@ -531,6 +555,15 @@ void validateInterface(const InterfaceConfig& i, const std::string& prefix) {
 const std::vector<KeyDef>& keyTable() {
     static const std::vector<KeyDef> table = buildTable();
     return table;
+}
+
+const std::vector<KeyRename>& renamedKeys() {
+    // The key and its --max-transfers flag (`pinetboot tftp`) and TftpServerConfig
+    // field now share one name (issue #12).
+    static const std::vector<KeyRename> renames = {
+        {Scope::Tftp, "max_sessions", "max_transfers"},
+    };
+    return renames;
 }
 
 Config parseConfig(std::string_view text, const std::string& fileName) {
@@ -600,7 +633,11 @@ Config loadConfigFile(const std::string& path) {
     }
     std::stringstream ss;
     ss << in.rdbuf();
-    return parseConfig(ss.str(), path);
+    auto config = parseConfig(ss.str(), path);
+    for (const auto& w : config.warnings) {
+        spdlog::warn("CONFIG_DEPRECATED {}", w);
+    }
+    return config;
 }
 
 void validate(const Config& config) {
@@ -727,10 +764,16 @@ std::string renderConfigDocs() {
             if (k.scope != scope) {
                 continue;
             }
+            std::string doc(k.doc);
+            for (const auto& r : renamedKeys()) {
+                if (r.scope == scope && r.newName == k.name) {
+                    doc += fmt::format(" Formerly `{}` (still read, with a warning).", r.oldName);
+                }
+            }
             out += fmt::format("| `{}` | {} | {} | {} | {} |\n", k.name, toString(k.type),
                                k.defaultText.empty() ? std::string("(none)")
                                                      : fmt::format("`{}`", k.defaultText),
-                               k.reloadable ? "reload" : "restart", k.doc);
+                               k.reloadable ? "reload" : "restart", doc);
         }
     }
     out += "\n## Example\n\n```toml\n"

@@ -67,7 +67,7 @@ struct Config {
     std::string tftpRoot;
     std::string tftpDefaultDir;
     ListenAddress tftpListen{"0.0.0.0", 69};
-    std::uint32_t tftpMaxSessions = 256;
+    std::uint32_t tftpMaxTransfers = 256;
     std::uint32_t tftpMaxBlksize = 1468;
     std::uint32_t tftpMaxWindowsize = 16;
     std::uint32_t tftpTimeoutMs = 1000;
@@ -92,6 +92,9 @@ struct Config {
 
     /// Where the file was read from ("" for a Config built from flags only).
     std::string sourcePath;
+    /// "FILE:LINE: ..." notes that do not stop start-up (a key under its former
+    /// name). loadConfigFile() logs them; parseConfig() only collects them.
+    std::vector<std::string> warnings;
 };
 
 /// A config error: what() is "FILE:LINE: message" (or "FILE: message").
@@ -138,12 +141,21 @@ struct KeyDef {
 /// The one table of keys.
 const std::vector<KeyDef>& keyTable();
 
+/// A key that was renamed: a file with the old name still loads (an install
+/// must not break on upgrade), with a warning in Config::warnings naming the
+/// new key.
+struct KeyRename {
+    Scope scope;
+    std::string_view oldName;
+    std::string_view newName;  ///< a key of keyTable() in the same scope
+};
+const std::vector<KeyRename>& renamedKeys();
 
 /// Parses TOML text. @p fileName is used in error messages.
 /// @throw ConfigError with "FILE:LINE: ..." on any problem.
 Config parseConfig(std::string_view text, const std::string& fileName);
 
-/// Reads and parses a file. @throw ConfigError.
+/// Reads and parses a file; logs its warnings (CONFIG_DEPRECATED). @throw ConfigError.
 Config loadConfigFile(const std::string& path);
 
 /// Checks rules that span keys (e.g. full DHCP needs a range). Called by the

@@ -141,7 +141,7 @@ void ServeDaemon::start(const std::function<void()>& afterDashboard) {
         tc.transfer.defaultTimeout = std::chrono::milliseconds(cfg->tftpTimeoutMs);
         tc.transfer.minAdaptiveTimeout = std::chrono::milliseconds(cfg->tftpMinTimeoutMs);
         tc.transfer.maxRetries = static_cast<int>(cfg->tftpRetries);
-        tc.maxTransfers = cfg->tftpMaxSessions;
+        tc.maxTransfers = cfg->tftpMaxTransfers;
         auto tftp = TftpServer::create(tc);
         if (!tftp) {
             throw std::runtime_error(tftp.error().message);

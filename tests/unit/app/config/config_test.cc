@@ -136,7 +136,7 @@ tftp_address = "10.0.0.2"
 root = "/srv/tftp"
 default_dir = "default"
 listen = "0.0.0.0:1069"
-max_sessions = 32
+max_transfers = 32
 max_blksize = 512
 max_windowsize = 4
 timeout_ms = 2000
@@ -280,6 +280,34 @@ TEST(ConfigReload, RunningInterfacesAreKept) {
     EXPECT_EQ(kept.interfaces[0].leaseDb, "/tmp/leases.sqlite");
     EXPECT_EQ(kept.interfaces[0].reservations.size(), 1u);
     EXPECT_EQ(kept.logLevel, "debug");
+}
+
+// tftp.max_sessions was renamed; an old file must keep loading on upgrade.
+TEST(Config, RenamedKeyStillLoadsWithAWarning) {
+    const auto c = cfg::parseConfig("[tftp]\nroot = \"/x\"\nmax_sessions = 12\n", "t.toml");
+    EXPECT_EQ(c.tftpMaxTransfers, 12u);
+    ASSERT_EQ(c.warnings.size(), 1u);
+    EXPECT_EQ(c.warnings[0],
+              "t.toml:3: tftp.max_sessions is deprecated: renamed to tftp.max_transfers (the old "
+              "name still works for now)");
+    EXPECT_TRUE(cfg::parseConfig("[tftp]\nmax_transfers = 12\n", "t.toml").warnings.empty());
+    // The old name is checked like the new one, and naming both is an error.
+    EXPECT_EQ(errorOf("[tftp]\nmax_sessions = 0\n"),
+              "t.toml:2: tftp.max_sessions: 0 is out of range 1..65535");
+    EXPECT_EQ(errorOf("[tftp]\nmax_transfers = 5\nmax_sessions = 6\n"),
+              "t.toml:3: tftp.max_sessions was renamed to tftp.max_transfers; give only "
+              "tftp.max_transfers");
+    // Old names are not keys, and each points at one.
+    for (const auto& r : cfg::renamedKeys()) {
+        bool oldIsKey = false;
+        bool newIsKey = false;
+        for (const auto& k : cfg::keyTable()) {
+            oldIsKey = oldIsKey || (k.scope == r.scope && k.name == r.oldName);
+            newIsKey = newIsKey || (k.scope == r.scope && k.name == r.newName);
+        }
+        EXPECT_FALSE(oldIsKey) << r.oldName;
+        EXPECT_TRUE(newIsKey) << r.newName;
+    }
 }
 
 // docs/configuration.md is generated from the key table; this keeps them equal,
