@@ -219,7 +219,8 @@ KeyField at(T InterfaceConfig::*... members) {
 std::vector<KeyDef> buildTable() {
     std::vector<KeyDef> t;
     // ---- [server]
-    t.push_back({Scope::Server, "state_dir", KeyType::String, "/var/lib/pinetboot",
+    t.push_back({Scope::Server, "state_dir", KeyType::String,
+                 "(PINETBOOT_STATE_DIR, else /var/lib/pinetboot)",
                  "Directory for the client registry (SQLite) and other state. The command-line "
                  "`--state-dir` and `PINETBOOT_STATE_DIR` override it.",
                  false, at(&Config::stateDir),
@@ -364,7 +365,8 @@ std::vector<KeyDef> buildTable() {
                  "512..65464.",
                  false, at(&Config::tftpMaxBlksize),
                  [](const toml::node& n, Config& c, InterfaceConfig*) {
-                     return getInt(n, 512, 65464, c.tftpMaxBlksize);
+                     return getInt(n, proto::tftp::kDefaultBlockSize, proto::tftp::kMaxBlockSize,
+                                   c.tftpMaxBlksize);
                  }});
     t.push_back({Scope::Tftp, "max_windowsize", KeyType::Integer, "16",
                  "Largest windowsize granted (RFC 7440). Pis do not ask for it; other clients do. "

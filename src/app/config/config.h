@@ -24,6 +24,8 @@
 
 #include <toml++/toml.h>
 
+#include "core/tftp/transfer.h"
+
 namespace pinet::app::config {
 
 enum class DhcpMode { Proxy, Full, Off };
@@ -67,11 +69,17 @@ struct Config {
     std::string tftpRoot;
     std::string tftpDefaultDir;
     ListenAddress tftpListen{"0.0.0.0", 69};
+    // The timeouts are the engine's own defaults (core::tftp::TransferLimits).
+    // Max transfers, blksize, windowsize and retries still differ from those of
+    // `pinetboot tftp` (TftpServerConfig, TransferLimits: 4096, 65464, 64, 6);
+    // 1468 fills one 1500-byte Ethernet frame. Issue #12 unifies them.
     std::uint32_t tftpMaxTransfers = 256;
     std::uint32_t tftpMaxBlksize = 1468;
     std::uint32_t tftpMaxWindowsize = 16;
-    std::uint32_t tftpTimeoutMs = 1000;
-    std::uint32_t tftpMinTimeoutMs = 50;
+    std::uint32_t tftpTimeoutMs =
+        static_cast<std::uint32_t>(core::tftp::TransferLimits{}.defaultTimeout.count());
+    std::uint32_t tftpMinTimeoutMs =
+        static_cast<std::uint32_t>(core::tftp::TransferLimits{}.minAdaptiveTimeout.count());
     std::uint32_t tftpRetries = 5;
 
     // [http]

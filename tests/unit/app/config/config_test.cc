@@ -282,6 +282,30 @@ TEST(ConfigReload, RunningInterfacesAreKept) {
     EXPECT_EQ(kept.logLevel, "debug");
 }
 
+// The docs' default column is checked against Config{}: a literal default
+// (not "(...)" or empty) parsed as the key's value gives what an empty file
+// gives. Config takes some TFTP defaults from core::tftp::TransferLimits, so
+// changing those there shows up here.
+TEST(Config, DocumentedDefaultsAreTheStructDefaults) {
+    const auto defaults = cfg::parseConfig(kBase, "base");
+    for (const auto& k : cfg::keyTable()) {
+        const std::string text(k.defaultText);
+        if (text.empty() || text.front() == '(') {
+            continue;
+        }
+        const bool quoted = k.type == cfg::KeyType::String || k.type == cfg::KeyType::Address;
+        const std::string value = quoted ? "\"" + text + "\"" : text;
+        const std::string toml =
+            k.scope == cfg::Scope::Interface
+                ? std::string(kBase) + std::string(k.name) + " = " + value + "\n"
+                : "[" + std::string(cfg::sectionName(k.scope)) + "]\n" + std::string(k.name) +
+                      " = " + value + "\n" + kBase;
+        const auto parsed = cfg::parseConfig(toml, "t.toml");
+        EXPECT_TRUE(sameKey(k, parsed, defaults))
+            << keyName(k) << ": documented default " << text << " is not Config's default";
+    }
+}
+
 // tftp.max_sessions was renamed; an old file must keep loading on upgrade.
 TEST(Config, RenamedKeyStillLoadsWithAWarning) {
     const auto c = cfg::parseConfig("[tftp]\nroot = \"/x\"\nmax_sessions = 12\n", "t.toml");
