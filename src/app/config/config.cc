@@ -5,11 +5,11 @@
 #include <algorithm>
 #include <charconv>
 #include <fstream>
-#include <map>
 #include <set>
 #include <sstream>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 namespace pinet::app::config {
 
@@ -193,20 +193,46 @@ uint32_t ipToU32(const std::string& s) {
     return ntohl(a.s_addr);
 }
 
+/// The KeyField of a key stored in one Config member.
+template <class T>
+KeyField at(T Config::*member) {
+    return {[member](const Config& a, const InterfaceConfig*, const Config& b,
+                     const InterfaceConfig*) { return a.*member == b.*member; },
+            [member](Config& to, InterfaceConfig*, const Config& from, const InterfaceConfig*) {
+                to.*member = from.*member;
+            }};
+}
+
+/// The KeyField of an [[interface]] key stored in InterfaceConfig members
+/// (`range` fills two).
+template <class... T>
+KeyField at(T InterfaceConfig::*... members) {
+    return {[members...](const Config&, const InterfaceConfig* a, const Config&,
+                         const InterfaceConfig* b) {
+                return ((a->*members == b->*members) && ...);
+            },
+            [members...](Config&, InterfaceConfig* to, const Config&, const InterfaceConfig* from) {
+                ((to->*members = from->*members), ...);
+            }};
+}
+
 std::vector<KeyDef> buildTable() {
     std::vector<KeyDef> t;
     // ---- [server]
-    t.push_back({Scope::Server, "state_dir", KeyType::String, "/var/lib/pinetboot",
+    t.push_back({Scope::Server, "state_dir", KeyType::String,
+                 "(PINETBOOT_STATE_DIR, else /var/lib/pinetboot)",
                  "Directory for the client registry (SQLite) and other state. The command-line "
                  "`--state-dir` and `PINETBOOT_STATE_DIR` override it.",
-                 false, [](const toml::node& n, Config& c, InterfaceConfig*) -> Err {
+                 false, at(&Config::stateDir),
+                 [](const toml::node& n, Config& c, InterfaceConfig*) -> Err {
                      if (auto e = getString(n, c.stateDir)) {
                          return e;
                      }
                      return c.stateDir.empty() ? Err("must not be empty") : std::nullopt;
                  }});
     t.push_back({Scope::Server, "log_level", KeyType::String, "info",
-                 "One of trace, debug, info, warn, error, critical, off.", true,
+                 "One of trace, debug, info, warn, error, critical, off.",
+                 true, at(&Config::logLevel),
                  [](const toml::node& n, Config& c, InterfaceConfig*) {
                      return getOneOf(n, {"trace", "debug", "info", "warn", "error", "critical", "off"},
                                      c.logLevel);
@@ -214,14 +240,16 @@ std::vector<KeyDef> buildTable() {
     t.push_back({Scope::Server, "boot_history", KeyType::Integer, "20",
                  "Boot records kept in memory per client (oldest dropped first). 20 covers a day "
                  "of reboots of a flaky board while bounding memory; 1..1000.",
-                 true, [](const toml::node& n, Config& c, InterfaceConfig*) {
+                 true, at(&Config::bootHistory),
+                 [](const toml::node& n, Config& c, InterfaceConfig*) {
                      return getInt(n, 1, 1000, c.bootHistory);
                  }});
     // ---- [[interface]]
     t.push_back({Scope::Interface, "name", KeyType::String, "(required)",
                  "Network interface to serve DHCP and TFTP on, e.g. `eth1`. Never your uplink "
                  "if `dhcp = \"full\"`.",
-                 false, [](const toml::node& n, Config&, InterfaceConfig* i) -> Err {
+                 false, at(&InterfaceConfig::name),
+                 [](const toml::node& n, Config&, InterfaceConfig* i) -> Err {
                      if (auto e = getString(n, i->name)) {
                          return e;
                      }
@@ -235,7 +263,8 @@ std::vector<KeyDef> buildTable() {
     t.push_back({Scope::Interface, "dhcp", KeyType::String, "proxy",
                  "`proxy`: answer only PXE clients, without addresses, next to an existing DHCP "
                  "server (spec 3.3). `full`: also hand out addresses from `range`. `off`: TFTP only.",
-                 false, [](const toml::node& n, Config&, InterfaceConfig* i) -> Err {
+                 false, at(&InterfaceConfig::dhcp),
+                 [](const toml::node& n, Config&, InterfaceConfig* i) -> Err {
                      std::string s;
                      if (auto e = getOneOf(n, {"proxy", "full", "off"}, s)) {
                          return e;
@@ -246,7 +275,8 @@ std::vector<KeyDef> buildTable() {
                      return std::nullopt;
                  }});
     t.push_back({Scope::Interface, "range", KeyType::StringArray, "",
-                 "`[\"FIRST\", \"LAST\"]`: the address pool in full mode (required there).", false,
+                 "`[\"FIRST\", \"LAST\"]`: the address pool in full mode (required there).",
+                 false, at(&InterfaceConfig::rangeFirst, &InterfaceConfig::rangeLast),
                  [](const toml::node& n, Config&, InterfaceConfig* i) -> Err {
                      std::vector<std::string> v;
                      if (auto e = getStringArray(n, v)) {
@@ -263,10 +293,12 @@ std::vector<KeyDef> buildTable() {
                      return std::nullopt;
                  }});
     t.push_back({Scope::Interface, "router", KeyType::String, "",
-                 "Default gateway handed out in full mode (option 3).", false,
+                 "Default gateway handed out in full mode (option 3).",
+                 false, at(&InterfaceConfig::router),
                  [](const toml::node& n, Config&, InterfaceConfig* i) { return getIpv4(n, i->router); }});
     t.push_back({Scope::Interface, "dns", KeyType::StringArray, "[]",
-                 "DNS servers handed out in full mode (option 6).", false,
+                 "DNS servers handed out in full mode (option 6).",
+                 false, at(&InterfaceConfig::dns),
                  [](const toml::node& n, Config&, InterfaceConfig* i) -> Err {
                      if (auto e = getStringArray(n, i->dns)) {
                          return e;
@@ -279,7 +311,8 @@ std::vector<KeyDef> buildTable() {
                      return std::nullopt;
                  }});
     t.push_back({Scope::Interface, "domain", KeyType::String, "",
-                 "Domain name handed out in full mode (option 15).", false,
+                 "Domain name handed out in full mode (option 15).",
+                 false, at(&InterfaceConfig::domain),
                  [](const toml::node& n, Config&, InterfaceConfig* i) -> Err {
                      if (auto e = getString(n, i->domain)) {
                          return e;
@@ -288,12 +321,14 @@ std::vector<KeyDef> buildTable() {
                      return i->domain.size() > 255 ? Err("longer than 255 bytes") : std::nullopt;
                  }});
     t.push_back({Scope::Interface, "lease_time", KeyType::Integer, "3600",
-                 "Lease time in seconds in full mode (option 51); 60..31536000.", false,
+                 "Lease time in seconds in full mode (option 51); 60..31536000.",
+                 false, at(&InterfaceConfig::leaseTime),
                  [](const toml::node& n, Config&, InterfaceConfig* i) {
                      return getInt(n, 60, 31536000, i->leaseTime);
                  }});
     t.push_back({Scope::Interface, "tftp_address", KeyType::String, "(interface address)",
-                 "TFTP server address advertised to clients (siaddr, options 54/66).", false,
+                 "TFTP server address advertised to clients (siaddr, options 54/66).",
+                 false, at(&InterfaceConfig::tftpAddress),
                  [](const toml::node& n, Config&, InterfaceConfig* i) {
                      return getIpv4(n, i->tftpAddress);
                  }});
@@ -303,40 +338,47 @@ std::vector<KeyDef> buildTable() {
                  "is answered from the client's registry boot directory (which must lie under the "
                  "root), else `<root>/<serial>/` or `<root>/<mac-with-dashes>/`, else `default_dir`. "
                  "`--root` overrides it.",
-                 false, [](const toml::node& n, Config& c, InterfaceConfig*) {
+                 false, at(&Config::tftpRoot),
+                 [](const toml::node& n, Config& c, InterfaceConfig*) {
                      return getString(n, c.tftpRoot);
                  }});
     t.push_back({Scope::Tftp, "default_dir", KeyType::String, "",
                  "Directory below `root` for clients with no directory of their own "
                  "(empty = none: the Pi then drops the prefix and reads the root, spec 4.2).",
-                 false, [](const toml::node& n, Config& c, InterfaceConfig*) {
+                 false, at(&Config::tftpDefaultDir),
+                 [](const toml::node& n, Config& c, InterfaceConfig*) {
                      return getRelativeDir(n, c.tftpDefaultDir);
                  }});
     t.push_back({Scope::Tftp, "listen", KeyType::Address, "0.0.0.0:69",
-                 "UDP address the TFTP server binds.", false,
+                 "UDP address the TFTP server binds.", false, at(&Config::tftpListen),
                  [](const toml::node& n, Config& c, InterfaceConfig*) {
                      return getAddress(n, c.tftpListen, false);
                  }});
-    t.push_back({Scope::Tftp, "max_sessions", KeyType::Integer, "256",
-                 "Concurrent transfers; more are refused (a Pi retries). 1..65535.", false,
+    t.push_back({Scope::Tftp, "max_transfers", KeyType::Integer, "256",
+                 "Concurrent transfers; more are refused (a Pi retries). 1..65535.",
+                 false, at(&Config::tftpMaxTransfers),
                  [](const toml::node& n, Config& c, InterfaceConfig*) {
-                     return getInt(n, 1, 65535, c.tftpMaxSessions);
+                     return getInt(n, 1, 65535, c.tftpMaxTransfers);
                  }});
     t.push_back({Scope::Tftp, "max_blksize", KeyType::Integer, "1468",
                  "Largest blksize granted (RFC 2348). 1468 fills a 1500-byte Ethernet frame; "
                  "512..65464.",
-                 false, [](const toml::node& n, Config& c, InterfaceConfig*) {
-                     return getInt(n, 512, 65464, c.tftpMaxBlksize);
+                 false, at(&Config::tftpMaxBlksize),
+                 [](const toml::node& n, Config& c, InterfaceConfig*) {
+                     return getInt(n, proto::tftp::kDefaultBlockSize, proto::tftp::kMaxBlockSize,
+                                   c.tftpMaxBlksize);
                  }});
     t.push_back({Scope::Tftp, "max_windowsize", KeyType::Integer, "16",
                  "Largest windowsize granted (RFC 7440). Pis do not ask for it; other clients do. "
                  "Capped at 64 to bound bursts; 1..64.",
-                 false, [](const toml::node& n, Config& c, InterfaceConfig*) {
+                 false, at(&Config::tftpMaxWindowsize),
+                 [](const toml::node& n, Config& c, InterfaceConfig*) {
                      return getInt(n, 1, 64, c.tftpMaxWindowsize);
                  }});
     t.push_back({Scope::Tftp, "timeout_ms", KeyType::Integer, "1000",
                  "Retransmit timeout in milliseconds; 100..10000. The first reply waits this "
-                 "long; later blocks wait an adaptive timeout up to it.", false,
+                 "long; later blocks wait an adaptive timeout up to it.",
+                 false, at(&Config::tftpTimeoutMs),
                  [](const toml::node& n, Config& c, InterfaceConfig*) {
                      return getInt(n, 100, 10000, c.tftpTimeoutMs);
                  }});
@@ -345,11 +387,13 @@ std::vector<KeyDef> buildTable() {
                  "transfer's round trips, doubled on every timeout) once a client answered and "
                  "unless it set its own `timeout`; a lost block is resent after about this long "
                  "instead of `timeout_ms`. Set it to `timeout_ms` for fixed timeouts; 10..10000.",
-                 false, [](const toml::node& n, Config& c, InterfaceConfig*) {
+                 false, at(&Config::tftpMinTimeoutMs),
+                 [](const toml::node& n, Config& c, InterfaceConfig*) {
                      return getInt(n, 10, 10000, c.tftpMinTimeoutMs);
                  }});
     t.push_back({Scope::Tftp, "retries", KeyType::Integer, "5",
-                 "Retransmissions before a transfer is given up; 1..20.", false,
+                 "Retransmissions before a transfer is given up; 1..20.",
+                 false, at(&Config::tftpRetries),
                  [](const toml::node& n, Config& c, InterfaceConfig*) {
                      return getInt(n, 1, 20, c.tftpRetries);
                  }});
@@ -357,26 +401,30 @@ std::vector<KeyDef> buildTable() {
     t.push_back({Scope::Http, "listen", KeyType::Address, "127.0.0.1:8080",
                  "Dashboard, JSON API (`/api/v1/...`), `/metrics` and `/healthz`. There is no "
                  "authentication: keep it on loopback or a management network.",
-                 false, [](const toml::node& n, Config& c, InterfaceConfig*) {
+                 false, at(&Config::httpListen),
+                 [](const toml::node& n, Config& c, InterfaceConfig*) {
                      return getAddress(n, c.httpListen, false);
                  }});
     t.push_back({Scope::Http, "boot_listen", KeyType::Address, "",
                  "HTTP boot (BOOT_ORDER mode 7) listener on the boot LAN, e.g. `10.0.0.1:80`; "
                  "empty = off. Serves only `<path>/boot.img` and `<path>/boot.sig`.",
-                 false, [](const toml::node& n, Config& c, InterfaceConfig*) {
+                 false, at(&Config::httpBootListen),
+                 [](const toml::node& n, Config& c, InterfaceConfig*) {
                      return getAddress(n, c.httpBootListen, true);
                  }});
     t.push_back({Scope::Http, "boot_root", KeyType::String, "(tftp.root)",
                  "Directory HTTP boot files are served from: GET /P/boot.img reads "
                  "`<boot_root>/P/boot.img`.",
-                 true, [](const toml::node& n, Config& c, InterfaceConfig*) {
+                 true, at(&Config::httpBootRoot),
+                 [](const toml::node& n, Config& c, InterfaceConfig*) {
                      return getString(n, c.httpBootRoot);
                  }});
     // ---- [pxe]
     t.push_back({Scope::Pxe, "menu_text", KeyType::String, "Raspberry Pi Boot",
                  "PXE boot menu text in option 43 sub-option 9. The Pi bootloader looks for "
                  "`Raspberry Pi Boot` unless its PXE_OPTION43 says otherwise.",
-                 false, [](const toml::node& n, Config& c, InterfaceConfig*) -> Err {
+                 false, at(&Config::pxeMenuText),
+                 [](const toml::node& n, Config& c, InterfaceConfig*) -> Err {
                      if (auto e = getString(n, c.pxeMenuText)) {
                          return e;
                      }
@@ -389,7 +437,8 @@ std::vector<KeyDef> buildTable() {
     t.push_back({Scope::Pxe, "bootfile", KeyType::String, "",
                  "Boot file name (option 67 / `file`) for generic PXE clients such as iPXE; "
                  "Pis ignore it.",
-                 false, [](const toml::node& n, Config& c, InterfaceConfig*) -> Err {
+                 false, at(&Config::pxeBootfile),
+                 [](const toml::node& n, Config& c, InterfaceConfig*) -> Err {
                      if (auto e = getString(n, c.pxeBootfile)) {
                          return e;
                      }
@@ -403,13 +452,15 @@ std::vector<KeyDef> buildTable() {
     t.push_back({Scope::Nfs, "server", KeyType::String, "(stored --server-ip)",
                  "NFS server IPv4 address written into clients' cmdline.txt (`nfsroot=`) by "
                  "`client add`.",
-                 true, [](const toml::node& n, Config& c, InterfaceConfig*) {
+                 true, at(&Config::nfsServer),
+                 [](const toml::node& n, Config& c, InterfaceConfig*) {
                      return getIpv4(n, c.nfsServer);
                  }});
     t.push_back({Scope::Nfs, "version", KeyType::String, "(stored --nfs-version, else 3)",
                  "NFS version clients mount their root with: `\"3\"` or `\"4.1\"` (the "
                  "integer `3` is accepted too).",
-                 true, [](const toml::node& n, Config& c, InterfaceConfig*) -> Err {
+                 true, at(&Config::nfsVersion),
+                 [](const toml::node& n, Config& c, InterfaceConfig*) -> Err {
                      // "4.1", not 4: cmdline.txt and fstab carry the string as vers=4.1,
                      // the NFSv4 root recipe of spec netboot-protocol.md (NFS root part).
                      if (n.is_integer()) {
@@ -426,7 +477,8 @@ std::vector<KeyDef> buildTable() {
                  "How `nfs apply` serves the exports: `ganesha` (starts userspace nfs-ganesha), "
                  "`kernel` (writes an exports file, runs exportfs) or `none` (prints them; you "
                  "run the server). `external` is accepted as another name for `none`.",
-                 true, [](const toml::node& n, Config& c, InterfaceConfig*) -> Err {
+                 true, at(&Config::nfsBackend),
+                 [](const toml::node& n, Config& c, InterfaceConfig*) -> Err {
                      if (auto e = getOneOf(n, {"ganesha", "kernel", "none", "external"},
                                            c.nfsBackend)) {
                          return e;
@@ -448,23 +500,48 @@ const KeyDef* findKey(Scope scope, std::string_view name) {
     return nullptr;
 }
 
-[[noreturn]] void fail(const std::string& file, const toml::source_region& where,
-                       const std::string& msg) {
+/// Throws ConfigError "FILE:LINE: msg" (or "FILE: msg" without a line).
+[[noreturn]] void throwAt(const std::string& file, const toml::source_region& where,
+                          const std::string& msg) {
     if (where.begin.line > 0) {
         throw ConfigError(fmt::format("{}:{}: {}", file, where.begin.line, msg));
     }
     throw ConfigError(fmt::format("{}: {}", file, msg));
 }
 
+const KeyRename* findRename(Scope scope, std::string_view oldName) {
+    for (const auto& r : renamedKeys()) {
+        if (r.scope == scope && r.oldName == oldName) {
+            return &r;
+        }
+    }
+    return nullptr;
+}
+
 void applyTable(const toml::table& table, Scope scope, const std::string& file,
                 const std::string& where, Config& cfg, InterfaceConfig* iface) {
     for (auto&& [key, node] : table) {
         const auto* def = findKey(scope, key.str());
+        if (const auto* renamed = def == nullptr ? findRename(scope, key.str()) : nullptr) {
+            const auto section = sectionName(scope);
+            if (table.contains(renamed->newName)) {
+                throwAt(file, key.source(),
+                        fmt::format("{}.{} was renamed to {}.{}; give only {}.{}", section,
+                                    renamed->oldName, section, renamed->newName, section,
+                                    renamed->newName));
+            }
+            const auto line = key.source().begin.line;
+            cfg.warnings.push_back(fmt::format(
+                "{}:{}: {}.{} is deprecated: renamed to {}.{} (the old name still works for now)",
+                file, line, section, renamed->oldName, section, renamed->newName));
+            def = findKey(scope, renamed->newName);
+        }
         if (def == nullptr) {
-            fail(file, key.source(), fmt::format("unknown key '{}' in {}", key.str(), where));
+            throwAt(file, key.source(), fmt::format("unknown key '{}' in {}", key.str(), where));
         }
         if (auto err = def->apply(node, cfg, iface)) {
-            fail(file, node.source(), fmt::format("{}.{}: {}", sectionName(scope), key.str(), *err));
+            throwAt(file, node.source(),
+                    fmt::format("{}.{}: {}", sectionName(scope), key.str(), *err));
         }
     }
 }
@@ -482,12 +559,21 @@ const std::vector<KeyDef>& keyTable() {
     return table;
 }
 
+const std::vector<KeyRename>& renamedKeys() {
+    // The key and its --max-transfers flag (`pinetboot tftp`) and TftpServerConfig
+    // field now share one name (issue #12).
+    static const std::vector<KeyRename> renames = {
+        {Scope::Tftp, "max_sessions", "max_transfers"},
+    };
+    return renames;
+}
+
 Config parseConfig(std::string_view text, const std::string& fileName) {
     toml::table root;
     try {
         root = toml::parse(text, fileName);
     } catch (const toml::parse_error& e) {
-        fail(fileName, e.source(), std::string(e.description()));
+        throwAt(fileName, e.source(), std::string(e.description()));
     }
     Config cfg;
     cfg.sourcePath = fileName;
@@ -497,26 +583,27 @@ Config parseConfig(std::string_view text, const std::string& fileName) {
         if (key.str() == "interface") {
             const auto* arr = node.as_array();
             if (arr == nullptr) {
-                fail(fileName, key.source(),
-                     "'interface' must be an array of tables: write [[interface]]");
+                throwAt(fileName, key.source(),
+                        "'interface' must be an array of tables: write [[interface]]");
             }
             for (const auto& el : *arr) {
                 const auto* tbl = el.as_table();
                 if (tbl == nullptr) {
-                    fail(fileName, el.source(), "each [[interface]] entry must be a table");
+                    throwAt(fileName, el.source(), "each [[interface]] entry must be a table");
                 }
                 InterfaceConfig ic;
                 applyTable(*tbl, Scope::Interface, fileName, "[[interface]]", cfg, &ic);
                 if (ic.name.empty()) {
-                    fail(fileName, tbl->source(), "[[interface]] without a name");
+                    throwAt(fileName, tbl->source(), "[[interface]] without a name");
                 }
                 if (!names.insert(ic.name).second) {
-                    fail(fileName, tbl->source(), fmt::format("interface {} listed twice", ic.name));
+                    throwAt(fileName, tbl->source(),
+                            fmt::format("interface {} listed twice", ic.name));
                 }
                 try {
                     validateInterface(ic, "");
                 } catch (const ConfigError& e) {
-                    fail(fileName, tbl->source(), e.what());
+                    throwAt(fileName, tbl->source(), e.what());
                 }
                 cfg.interfaces.push_back(std::move(ic));
             }
@@ -529,12 +616,12 @@ Config parseConfig(std::string_view text, const std::string& fileName) {
             }
         }
         if (scope == nullptr) {
-            fail(fileName, key.source(), fmt::format("unknown section or key '{}'", key.str()));
+            throwAt(fileName, key.source(), fmt::format("unknown section or key '{}'", key.str()));
         }
         const auto* tbl = node.as_table();
         if (tbl == nullptr) {
-            fail(fileName, key.source(), fmt::format("'{}' must be a table: write [{}]", key.str(),
-                                                     key.str()));
+            throwAt(fileName, key.source(),
+                    fmt::format("'{}' must be a table: write [{}]", key.str(), key.str()));
         }
         applyTable(*tbl, *scope, fileName, fmt::format("[{}]", key.str()), cfg, nullptr);
     }
@@ -548,7 +635,11 @@ Config loadConfigFile(const std::string& path) {
     }
     std::stringstream ss;
     ss << in.rdbuf();
-    return parseConfig(ss.str(), path);
+    auto config = parseConfig(ss.str(), path);
+    for (const auto& w : config.warnings) {
+        spdlog::warn("CONFIG_DEPRECATED {}", w);
+    }
+    return config;
 }
 
 void validate(const Config& config) {
@@ -562,56 +653,82 @@ void validate(const Config& config) {
     }
 }
 
-std::vector<std::string> restartOnlyChanges(const Config& a, const Config& b) {
-    std::vector<std::string> out;
-    auto cmp = [&](bool same, const std::string& name) {
-        if (!same) {
-            out.push_back(name);
+namespace {
+
+/// The order keys are listed in: the docs' sections and restartOnlyChanges().
+constexpr Scope kScopeOrder[] = {Scope::Server, Scope::Interface, Scope::Tftp,
+                                 Scope::Http,   Scope::Pxe,       Scope::Nfs};
+
+const InterfaceConfig* findInterface(const Config& c, const std::string& name) {
+    for (const auto& i : c.interfaces) {
+        if (i.name == name) {
+            return &i;
         }
-    };
-    cmp(a.stateDir == b.stateDir, "server.state_dir");
-    std::map<std::string, const InterfaceConfig*> ia;
-    std::map<std::string, const InterfaceConfig*> ib;
-    for (const auto& i : a.interfaces) {
-        ia[i.name] = &i;
     }
-    for (const auto& i : b.interfaces) {
-        ib[i.name] = &i;
-    }
-    for (const auto& [name, i] : ia) {
-        auto it = ib.find(name);
-        if (it == ib.end()) {
-            out.push_back(fmt::format("interface[{}] (removed)", name));
+    return nullptr;
+}
+
+}  // namespace
+
+std::vector<std::string> restartOnlyChanges(const Config& running, const Config& reloaded) {
+    std::vector<std::string> out;
+    for (auto scope : kScopeOrder) {
+        if (scope != Scope::Interface) {
+            for (const auto& k : keyTable()) {
+                if (k.scope == scope && !k.reloadable &&
+                    !k.field.same(running, nullptr, reloaded, nullptr)) {
+                    out.push_back(fmt::format("{}.{}", sectionName(scope), k.name));
+                }
+            }
             continue;
         }
-        const auto& j = *it->second;
-        const std::string p = fmt::format("interface[{}].", name);
-        cmp(i->dhcp == j.dhcp, p + "dhcp");
-        cmp(i->rangeFirst == j.rangeFirst && i->rangeLast == j.rangeLast, p + "range");
-        cmp(i->router == j.router, p + "router");
-        cmp(i->dns == j.dns, p + "dns");
-        cmp(i->domain == j.domain, p + "domain");
-        cmp(i->leaseTime == j.leaseTime, p + "lease_time");
-        cmp(i->tftpAddress == j.tftpAddress, p + "tftp_address");
-    }
-    for (const auto& [name, i] : ib) {
-        if (ia.count(name) == 0) {
-            out.push_back(fmt::format("interface[{}] (added)", name));
+        // Interfaces are matched by name, so `name` itself never differs here:
+        // renaming one shows as removed + added.
+        for (const auto& i : running.interfaces) {
+            const auto* j = findInterface(reloaded, i.name);
+            if (j == nullptr) {
+                out.push_back(fmt::format("interface[{}] (removed)", i.name));
+                continue;
+            }
+            for (const auto& k : keyTable()) {
+                if (k.scope == Scope::Interface && !k.reloadable &&
+                    !k.field.same(running, &i, reloaded, j)) {
+                    out.push_back(fmt::format("interface[{}].{}", i.name, k.name));
+                }
+            }
+        }
+        for (const auto& j : reloaded.interfaces) {
+            if (findInterface(running, j.name) == nullptr) {
+                out.push_back(fmt::format("interface[{}] (added)", j.name));
+            }
         }
     }
-    cmp(a.tftpRoot == b.tftpRoot, "tftp.root");
-    cmp(a.tftpDefaultDir == b.tftpDefaultDir, "tftp.default_dir");
-    cmp(a.tftpListen.text() == b.tftpListen.text(), "tftp.listen");
-    cmp(a.tftpMaxSessions == b.tftpMaxSessions, "tftp.max_sessions");
-    cmp(a.tftpMaxBlksize == b.tftpMaxBlksize, "tftp.max_blksize");
-    cmp(a.tftpMaxWindowsize == b.tftpMaxWindowsize, "tftp.max_windowsize");
-    cmp(a.tftpTimeoutMs == b.tftpTimeoutMs, "tftp.timeout_ms");
-    cmp(a.tftpMinTimeoutMs == b.tftpMinTimeoutMs, "tftp.min_timeout_ms");
-    cmp(a.tftpRetries == b.tftpRetries, "tftp.retries");
-    cmp(a.httpListen.text() == b.httpListen.text(), "http.listen");
-    cmp(a.httpBootListen.text() == b.httpBootListen.text(), "http.boot_listen");
-    cmp(a.pxeMenuText == b.pxeMenuText, "pxe.menu_text");
-    cmp(a.pxeBootfile == b.pxeBootfile, "pxe.bootfile");
+    return out;
+}
+
+Config keepRestartOnly(const Config& running, Config reloaded) {
+    Config out = std::move(reloaded);
+    for (const auto& k : keyTable()) {
+        if (k.scope != Scope::Interface && !k.reloadable) {
+            k.field.copy(out, nullptr, running, nullptr);
+        }
+    }
+    // The sockets are bound per interface at start, so the running list stays
+    // (with its command-line-only lease DB and reservations); only reloadable
+    // interface keys come from the file.
+    std::vector<InterfaceConfig> interfaces = running.interfaces;
+    for (auto& i : interfaces) {
+        const auto* next = findInterface(out, i.name);
+        if (next == nullptr) {
+            continue;
+        }
+        for (const auto& k : keyTable()) {
+            if (k.scope == Scope::Interface && k.reloadable) {
+                k.field.copy(out, &i, out, next);
+            }
+        }
+    }
+    out.interfaces = std::move(interfaces);
     return out;
 }
 
@@ -641,9 +758,7 @@ std::string renderConfigDocs() {
            "result is stored again, so a later command without `--config` keeps it. A bad file "
            "is refused with `FILE:LINE: message`, as `serve` does. `serve` itself does not use "
            "the `[nfs]` keys: they take effect at the next of those commands.\n";
-    const Scope order[] = {Scope::Server, Scope::Interface, Scope::Tftp, Scope::Http, Scope::Pxe,
-                           Scope::Nfs};
-    for (auto scope : order) {
+    for (auto scope : kScopeOrder) {
         out += scope == Scope::Interface ? "\n## `[[interface]]` (one table per interface)\n\n"
                                          : fmt::format("\n## `[{}]`\n\n", sectionName(scope));
         out += "| key | type | default | on SIGHUP | meaning |\n|---|---|---|---|---|\n";
@@ -651,10 +766,16 @@ std::string renderConfigDocs() {
             if (k.scope != scope) {
                 continue;
             }
+            std::string doc(k.doc);
+            for (const auto& r : renamedKeys()) {
+                if (r.scope == scope && r.newName == k.name) {
+                    doc += fmt::format(" Formerly `{}` (still read, with a warning).", r.oldName);
+                }
+            }
             out += fmt::format("| `{}` | {} | {} | {} | {} |\n", k.name, toString(k.type),
                                k.defaultText.empty() ? std::string("(none)")
                                                      : fmt::format("`{}`", k.defaultText),
-                               k.reloadable ? "reload" : "restart", k.doc);
+                               k.reloadable ? "reload" : "restart", doc);
         }
     }
     out += "\n## Example\n\n```toml\n"

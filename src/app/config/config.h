@@ -2,9 +2,11 @@
 // pinetboot.toml: the one configuration file of `pinetboot serve`.
 //
 // Every key lives in one table (keyTable()): name, type, default, documentation,
-// whether it can change on SIGHUP, and the function that validates and stores it.
-// The parser, `check-config` and docs/configuration.md (renderConfigDocs()) all
-// read that table, so a key cannot exist without being documented.
+// whether it can change on SIGHUP, the Config field it is stored in, and the
+// function that validates and stores it. The parser, `check-config`,
+// docs/configuration.md (renderConfigDocs()) and reload (restartOnlyChanges(),
+// keepRestartOnly()) all read that table, so a key cannot exist without being
+// documented, and "restart-only" is written in one place.
 //
 // Parsing is strict: an unknown key, a wrong type or a bad value is refused with
 // "FILE:LINE: ..." (exceptions are fine here: this is start-up/reload time, never
@@ -22,6 +24,8 @@
 
 #include <toml++/toml.h>
 
+#include "core/tftp/transfer.h"
+
 namespace pinet::app::config {
 
 enum class DhcpMode { Proxy, Full, Off };
@@ -33,6 +37,7 @@ struct ListenAddress {
     std::uint16_t port = 0;
     std::string text() const;
     bool empty() const { return host.empty(); }
+    bool operator==(const ListenAddress&) const = default;
 };
 
 /// One [[interface]] table: where DHCP and TFTP answer.
@@ -64,11 +69,17 @@ struct Config {
     std::string tftpRoot;
     std::string tftpDefaultDir;
     ListenAddress tftpListen{"0.0.0.0", 69};
-    std::uint32_t tftpMaxSessions = 256;
+    // The timeouts are the engine's own defaults (core::tftp::TransferLimits).
+    // Max transfers, blksize, windowsize and retries still differ from those of
+    // `pinetboot tftp` (TftpServerConfig, TransferLimits: 4096, 65464, 64, 6);
+    // 1468 fills one 1500-byte Ethernet frame. Issue #12 unifies them.
+    std::uint32_t tftpMaxTransfers = 256;
     std::uint32_t tftpMaxBlksize = 1468;
     std::uint32_t tftpMaxWindowsize = 16;
-    std::uint32_t tftpTimeoutMs = 1000;
-    std::uint32_t tftpMinTimeoutMs = 50;
+    std::uint32_t tftpTimeoutMs =
+        static_cast<std::uint32_t>(core::tftp::TransferLimits{}.defaultTimeout.count());
+    std::uint32_t tftpMinTimeoutMs =
+        static_cast<std::uint32_t>(core::tftp::TransferLimits{}.minAdaptiveTimeout.count());
     std::uint32_t tftpRetries = 5;
 
     // [http]
@@ -89,6 +100,9 @@ struct Config {
 
     /// Where the file was read from ("" for a Config built from flags only).
     std::string sourcePath;
+    /// "FILE:LINE: ..." notes that do not stop start-up (a key under its former
+    /// name). loadConfigFile() logs them; parseConfig() only collects them.
+    std::vector<std::string> warnings;
 };
 
 /// A config error: what() is "FILE:LINE: message" (or "FILE: message").
@@ -104,6 +118,21 @@ const char* toString(KeyType type);
 enum class Scope { Server, Interface, Tftp, Http, Pxe, Nfs };
 const char* sectionName(Scope scope);  ///< "server", "interface", ...
 
+/// Where a key's value lives in a Config, so reload can compare and copy keys
+/// without a hand-written list of fields. For Scope::Interface the value is in
+/// the InterfaceConfig passed (the Config is not used); for the other scopes
+/// the InterfaceConfig is nullptr.
+struct KeyField {
+    /// True if the key has the same value in (@p a, @p ia) and (@p b, @p ib).
+    std::function<bool(const Config& a, const InterfaceConfig* ia, const Config& b,
+                       const InterfaceConfig* ib)>
+        same;
+    /// Sets the key in (@p to, @p ito) to its value in (@p from, @p ifrom).
+    std::function<void(Config& to, InterfaceConfig* ito, const Config& from,
+                       const InterfaceConfig* ifrom)>
+        copy;
+};
+
 struct KeyDef {
     Scope scope;
     std::string_view name;
@@ -111,6 +140,7 @@ struct KeyDef {
     std::string_view defaultText;  ///< as shown in the docs; "" = empty/none
     std::string_view doc;
     bool reloadable;  ///< takes effect on SIGHUP; otherwise needs a restart
+    KeyField field;   ///< the Config field(s) apply() stores into
     /// Validates and stores the value; returns an error message (without the
     /// location) or nullopt. @p iface is set only for Scope::Interface.
     std::function<std::optional<std::string>(const toml::node&, Config&, InterfaceConfig*)> apply;
@@ -119,20 +149,39 @@ struct KeyDef {
 /// The one table of keys.
 const std::vector<KeyDef>& keyTable();
 
+/// A key that was renamed: a file with the old name still loads (an install
+/// must not break on upgrade), with a warning in Config::warnings naming the
+/// new key.
+struct KeyRename {
+    Scope scope;
+    std::string_view oldName;
+    std::string_view newName;  ///< a key of keyTable() in the same scope
+};
+const std::vector<KeyRename>& renamedKeys();
+
 /// Parses TOML text. @p fileName is used in error messages.
 /// @throw ConfigError with "FILE:LINE: ..." on any problem.
 Config parseConfig(std::string_view text, const std::string& fileName);
 
-/// Reads and parses a file. @throw ConfigError.
+/// Reads and parses a file; logs its warnings (CONFIG_DEPRECATED). @throw ConfigError.
 Config loadConfigFile(const std::string& path);
 
 /// Checks rules that span keys (e.g. full DHCP needs a range). Called by the
 /// parsers; call again after applying command-line overrides. @throw ConfigError.
 void validate(const Config& config);
 
-/// The names ("tftp.listen", "interface[eth1].dhcp") of restart-only keys that
-/// differ between @p running and @p reloaded.
+/// The names ("tftp.listen", "interface[eth1].dhcp", "interface[eth2] (added)")
+/// of restart-only keys that differ between @p running and @p reloaded. Every
+/// key not marked reloadable in keyTable() is compared; interfaces are matched
+/// by name, and adding or removing one needs a restart too.
 std::vector<std::string> restartOnlyChanges(const Config& running, const Config& reloaded);
+
+/// The config a reload runs with: @p reloaded, with every restart-only key set
+/// back to its value in @p running (the engines keep using those until a
+/// restart, so the config the daemon reports must say so). The running list
+/// of interfaces is kept, with their command-line-only settings; reloadable
+/// interface keys are taken from @p reloaded.
+Config keepRestartOnly(const Config& running, Config reloaded);
 
 /// docs/configuration.md, generated from keyTable().
 std::string renderConfigDocs();

@@ -141,7 +141,7 @@ void ServeDaemon::start(const std::function<void()>& afterDashboard) {
         tc.transfer.defaultTimeout = std::chrono::milliseconds(cfg->tftpTimeoutMs);
         tc.transfer.minAdaptiveTimeout = std::chrono::milliseconds(cfg->tftpMinTimeoutMs);
         tc.transfer.maxRetries = static_cast<int>(cfg->tftpRetries);
-        tc.maxTransfers = cfg->tftpMaxSessions;
+        tc.maxTransfers = cfg->tftpMaxTransfers;
         auto tftp = TftpServer::create(tc);
         if (!tftp) {
             throw std::runtime_error(tftp.error().message);
@@ -363,22 +363,9 @@ void ServeDaemon::reload(config::Config next) {
         }
         spdlog::warn("CONFIG_RESTART_NEEDED keys={} (running values kept until restart)", list);
     }
-    // Keep what cannot change while running; take everything else.
-    config::Config merged = next;
-    merged.stateDir = running->stateDir;
-    merged.interfaces = running->interfaces;
-    merged.tftpRoot = running->tftpRoot;
-    merged.tftpDefaultDir = running->tftpDefaultDir;
-    merged.tftpListen = running->tftpListen;
-    merged.tftpMaxSessions = running->tftpMaxSessions;
-    merged.tftpMaxBlksize = running->tftpMaxBlksize;
-    merged.tftpMaxWindowsize = running->tftpMaxWindowsize;
-    merged.tftpTimeoutMs = running->tftpTimeoutMs;
-    merged.tftpRetries = running->tftpRetries;
-    merged.httpListen = running->httpListen;
-    merged.httpBootListen = running->httpBootListen;
-    merged.pxeMenuText = running->pxeMenuText;
-    merged.pxeBootfile = running->pxeBootfile;
+    // Restart-only keys keep their running values, so config() reports what the
+    // engines use; the key table says which keys those are.
+    config::Config merged = config::keepRestartOnly(*running, std::move(next));
     {
         std::lock_guard lock(configMutex_);
         config_ = std::make_shared<const config::Config>(std::move(merged));

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -112,6 +113,225 @@ TEST(Config, RestartOnlyChangesAreListed) {
     EXPECT_EQ(diff[1], "tftp.root");
     EXPECT_EQ(diff[2], "tftp.listen");
     EXPECT_TRUE(cfg::restartOnlyChanges(a, a).empty());
+}
+
+// Every key of the table set to a value that is not its default, on an
+// interface named eth1. A key added to the table must be added here too
+// (EveryKeyDiffersFromBase says which).
+constexpr const char* kEveryKey = R"(
+[server]
+state_dir = "/srv/state"
+log_level = "debug"
+boot_history = 7
+[[interface]]
+name = "eth1"
+dhcp = "full"
+range = ["10.0.0.100", "10.0.0.200"]
+router = "10.0.0.1"
+dns = ["10.0.0.1"]
+domain = "lab"
+lease_time = 600
+tftp_address = "10.0.0.2"
+[tftp]
+root = "/srv/tftp"
+default_dir = "default"
+listen = "0.0.0.0:1069"
+max_transfers = 32
+max_blksize = 512
+max_windowsize = 4
+timeout_ms = 2000
+min_timeout_ms = 1000
+retries = 3
+[http]
+listen = "127.0.0.1:9090"
+boot_listen = "10.0.0.1:80"
+boot_root = "/srv/http"
+[pxe]
+menu_text = "Other menu"
+bootfile = "ipxe.efi"
+[nfs]
+server = "10.0.0.1"
+version = "4.1"
+backend = "kernel"
+)";
+
+constexpr const char* kBase = "[[interface]]\nname = \"eth0\"\n";
+
+// Is key @p k the same in @p a and @p b (interface keys: in their first interface)?
+bool sameKey(const cfg::KeyDef& k, const cfg::Config& a, const cfg::Config& b) {
+    if (k.scope != cfg::Scope::Interface) {
+        return k.field.same(a, nullptr, b, nullptr);
+    }
+    return k.field.same(a, &a.interfaces.at(0), b, &b.interfaces.at(0));
+}
+
+// @p base with key @p k taken from @p from (interface keys: first interface to first).
+cfg::Config withKey(const cfg::KeyDef& k, const cfg::Config& base, const cfg::Config& from) {
+    cfg::Config out = base;
+    if (k.scope != cfg::Scope::Interface) {
+        k.field.copy(out, nullptr, from, nullptr);
+    } else {
+        k.field.copy(out, &out.interfaces.at(0), from, &from.interfaces.at(0));
+    }
+    return out;
+}
+
+std::string keyName(const cfg::KeyDef& k) {
+    return std::string(cfg::sectionName(k.scope)) + "." + std::string(k.name);
+}
+
+TEST(ConfigReload, EveryKeyDiffersFromBase) {
+    const auto base = cfg::parseConfig(kBase, "base");
+    const auto every = cfg::parseConfig(kEveryKey, "every");
+    for (const auto& k : cfg::keyTable()) {
+        EXPECT_TRUE(sameKey(k, base, base)) << keyName(k);
+        EXPECT_FALSE(sameKey(k, base, every))
+            << keyName(k) << ": give it a non-default value in kEveryKey";
+    }
+}
+
+// Changing one key alone: copy() touches that key only, restartOnlyChanges()
+// names it iff the table says restart, and keepRestartOnly() puts back exactly
+// the restart-only keys.
+TEST(ConfigReload, EachKeyAloneFollowsTheTable) {
+    const auto base = cfg::parseConfig(kBase, "base");
+    const auto every = cfg::parseConfig(kEveryKey, "every");
+    for (const auto& k : cfg::keyTable()) {
+        SCOPED_TRACE(keyName(k));
+        const auto changed = withKey(k, base, every);
+        for (const auto& other : cfg::keyTable()) {
+            EXPECT_EQ(sameKey(other, base, changed), &other != &k) << keyName(other);
+        }
+
+        const auto diff = cfg::restartOnlyChanges(base, changed);
+        if (k.reloadable) {
+            EXPECT_TRUE(diff.empty()) << "reloadable, yet reported: " << diff.front();
+        } else if (k.scope != cfg::Scope::Interface) {
+            EXPECT_EQ(diff, std::vector<std::string>{keyName(k)});
+        } else if (changed.interfaces[0].name == base.interfaces[0].name) {
+            EXPECT_EQ(diff, std::vector<std::string>{"interface[eth0]." + std::string(k.name)});
+        } else {
+            // The key that names the interface: another interface replaced it.
+            EXPECT_EQ(diff, (std::vector<std::string>{"interface[eth0] (removed)",
+                                                      "interface[eth1] (added)"}));
+        }
+
+        const auto kept = cfg::keepRestartOnly(base, changed);
+        ASSERT_EQ(kept.interfaces.size(), 1u);
+        for (const auto& j : cfg::keyTable()) {
+            EXPECT_TRUE(sameKey(j, kept, j.reloadable ? changed : base))
+                << keyName(j) << (j.reloadable ? " should take the reloaded value"
+                                               : " should keep the running value");
+        }
+    }
+}
+
+// All keys changed at once: every restart-only key is reported once and kept,
+// every reloadable key is taken.
+TEST(ConfigReload, AllKeysChangedAtOnce) {
+    auto base = cfg::parseConfig(kBase, "base");
+    auto every = cfg::parseConfig(kEveryKey, "every");
+    every.interfaces[0].name = "eth0";  // the same interface, every other key changed
+    std::vector<std::string> expected;
+    for (const auto& k : cfg::keyTable()) {
+        if (!k.reloadable && k.scope != cfg::Scope::Interface) {
+            expected.push_back(keyName(k));
+        } else if (!k.reloadable && !sameKey(k, base, every)) {
+            expected.push_back("interface[eth0]." + std::string(k.name));
+        }
+    }
+    auto diff = cfg::restartOnlyChanges(base, every);
+    std::sort(diff.begin(), diff.end());
+    std::sort(expected.begin(), expected.end());
+    EXPECT_EQ(diff, expected);
+    const auto kept = cfg::keepRestartOnly(base, every);
+    for (const auto& k : cfg::keyTable()) {
+        EXPECT_TRUE(sameKey(k, kept, k.reloadable ? every : base)) << keyName(k);
+    }
+    EXPECT_EQ(kept.sourcePath, "every");
+}
+
+// The drift issue #12 found: min_timeout_ms is restart-only, but reload used to
+// report the file's value while the engine kept the old one.
+TEST(ConfigReload, MinTimeoutKeepsTheRunningValue) {
+    const auto running = cfg::parseConfig("[tftp]\nmin_timeout_ms = 50\n", "t");
+    const auto next = cfg::parseConfig("[tftp]\nmin_timeout_ms = 1000\nretries = 2\n", "t");
+    EXPECT_EQ(cfg::restartOnlyChanges(running, next),
+              (std::vector<std::string>{"tftp.min_timeout_ms", "tftp.retries"}));
+    const auto kept = cfg::keepRestartOnly(running, next);
+    EXPECT_EQ(kept.tftpMinTimeoutMs, 50u);
+    EXPECT_EQ(kept.tftpRetries, 5u);
+}
+
+// Command-line-only interface settings are not keys: reload keeps the running
+// interfaces with them, and an added interface waits for a restart.
+TEST(ConfigReload, RunningInterfacesAreKept) {
+    auto running = cfg::parseConfig(kBase, "t");
+    running.interfaces[0].leaseDb = "/tmp/leases.sqlite";
+    running.interfaces[0].reservations = {"dc:a6:32:00:00:01=10.0.0.5"};
+    const auto next = cfg::parseConfig(
+        "[server]\nlog_level = \"debug\"\n[[interface]]\nname = \"eth0\"\n[[interface]]\nname = "
+        "\"eth9\"\n",
+        "t");
+    EXPECT_EQ(cfg::restartOnlyChanges(running, next),
+              std::vector<std::string>{"interface[eth9] (added)"});
+    const auto kept = cfg::keepRestartOnly(running, next);
+    ASSERT_EQ(kept.interfaces.size(), 1u);
+    EXPECT_EQ(kept.interfaces[0].leaseDb, "/tmp/leases.sqlite");
+    EXPECT_EQ(kept.interfaces[0].reservations.size(), 1u);
+    EXPECT_EQ(kept.logLevel, "debug");
+}
+
+// The docs' default column is checked against Config{}: a literal default
+// (not "(...)" or empty) parsed as the key's value gives what an empty file
+// gives. Config takes some TFTP defaults from core::tftp::TransferLimits, so
+// changing those there shows up here.
+TEST(Config, DocumentedDefaultsAreTheStructDefaults) {
+    const auto defaults = cfg::parseConfig(kBase, "base");
+    for (const auto& k : cfg::keyTable()) {
+        const std::string text(k.defaultText);
+        if (text.empty() || text.front() == '(') {
+            continue;
+        }
+        const bool quoted = k.type == cfg::KeyType::String || k.type == cfg::KeyType::Address;
+        const std::string value = quoted ? "\"" + text + "\"" : text;
+        const std::string toml =
+            k.scope == cfg::Scope::Interface
+                ? std::string(kBase) + std::string(k.name) + " = " + value + "\n"
+                : "[" + std::string(cfg::sectionName(k.scope)) + "]\n" + std::string(k.name) +
+                      " = " + value + "\n" + kBase;
+        const auto parsed = cfg::parseConfig(toml, "t.toml");
+        EXPECT_TRUE(sameKey(k, parsed, defaults))
+            << keyName(k) << ": documented default " << text << " is not Config's default";
+    }
+}
+
+// tftp.max_sessions was renamed; an old file must keep loading on upgrade.
+TEST(Config, RenamedKeyStillLoadsWithAWarning) {
+    const auto c = cfg::parseConfig("[tftp]\nroot = \"/x\"\nmax_sessions = 12\n", "t.toml");
+    EXPECT_EQ(c.tftpMaxTransfers, 12u);
+    ASSERT_EQ(c.warnings.size(), 1u);
+    EXPECT_EQ(c.warnings[0],
+              "t.toml:3: tftp.max_sessions is deprecated: renamed to tftp.max_transfers (the old "
+              "name still works for now)");
+    EXPECT_TRUE(cfg::parseConfig("[tftp]\nmax_transfers = 12\n", "t.toml").warnings.empty());
+    // The old name is checked like the new one, and naming both is an error.
+    EXPECT_EQ(errorOf("[tftp]\nmax_sessions = 0\n"),
+              "t.toml:2: tftp.max_sessions: 0 is out of range 1..65535");
+    EXPECT_EQ(errorOf("[tftp]\nmax_transfers = 5\nmax_sessions = 6\n"),
+              "t.toml:3: tftp.max_sessions was renamed to tftp.max_transfers; give only "
+              "tftp.max_transfers");
+    // Old names are not keys, and each points at one.
+    for (const auto& r : cfg::renamedKeys()) {
+        bool oldIsKey = false;
+        bool newIsKey = false;
+        for (const auto& k : cfg::keyTable()) {
+            oldIsKey = oldIsKey || (k.scope == r.scope && k.name == r.oldName);
+            newIsKey = newIsKey || (k.scope == r.scope && k.name == r.newName);
+        }
+        EXPECT_FALSE(oldIsKey) << r.oldName;
+        EXPECT_TRUE(newIsKey) << r.newName;
+    }
 }
 
 // docs/configuration.md is generated from the key table; this keeps them equal,
