@@ -56,7 +56,7 @@ TEST(BootTracker, FullPi4BootEndsWithKernelLoaded) {
     const auto ups = t.onEvent(file("kernel8.img", R::Ok, 2000ms));
     ASSERT_EQ(ups.size(), 1u);
     EXPECT_TRUE(ups[0].bootEnded);
-    EXPECT_EQ(ups[0].outcome, Outcome::KernelLoaded);
+    EXPECT_EQ(ups[0].outcome, BootOutcome::KernelLoaded);
     EXPECT_EQ(ups[0].duration, 2020ms);
     t.onEvent(file("initramfs8", R::Ok, 2100ms));  // still this boot
 
@@ -71,7 +71,7 @@ TEST(BootTracker, FullPi4BootEndsWithKernelLoaded) {
     const auto& b = c.boots[0];
     EXPECT_EQ(b.dhcp.size(), 4u);
     EXPECT_EQ(b.files.size(), 7u);
-    EXPECT_EQ(b.outcome, Outcome::KernelLoaded);
+    EXPECT_EQ(b.outcome, BootOutcome::KernelLoaded);
     EXPECT_EQ(b.kernelFile, "kernel8.img");
     EXPECT_EQ(t.findClient("DC-A6-32-01-02-03"), &c);
     EXPECT_EQ(t.findClient("10.0.0.50"), &c);
@@ -89,7 +89,7 @@ TEST(BootTracker, MissingStart4ElfFailsWithReasonOnRestart) {
     const auto ups = t.onEvent(dhcp(K::Discover, 5000ms));  // the Pi starts over
     ASSERT_EQ(ups.size(), 3u);
     EXPECT_TRUE(ups[0].bootEnded);
-    EXPECT_EQ(ups[0].outcome, Outcome::Failed);
+    EXPECT_EQ(ups[0].outcome, BootOutcome::Failed);
     EXPECT_EQ(ups[0].failure, "start4.elf not found");
     EXPECT_TRUE(ups[1].bootStarted);
     EXPECT_EQ(t.client("d9780558")->boots.size(), 2u);
@@ -103,7 +103,7 @@ TEST(BootTracker, PrefixMissThenRootHitIsNotAFailure) {
     t.onEvent(file("cmdline.txt", R::Ok, 300ms));
     const auto ups = t.tick(t0 + 300ms + 61s);
     ASSERT_EQ(ups.size(), 1u);
-    EXPECT_EQ(ups[0].outcome, Outcome::Failed);
+    EXPECT_EQ(ups[0].outcome, BootOutcome::Failed);
     EXPECT_EQ(ups[0].failure, "stopped after cmdline.txt (no activity for 60 s)");
 }
 
@@ -195,9 +195,33 @@ TEST(BootTracker, ClientCountIsBounded) {
     EXPECT_EQ(t.findClient("10.0.1.0"), nullptr);
 }
 
-TEST(BootTracker, NormalizeMacAndKernelFiles) {
-    EXPECT_EQ(normalizeMac("DC-A6-32-01-02-03"), "dc:a6:32:01:02:03");
-    EXPECT_EQ(normalizeMac("nonsense"), "nonsense");
+TEST(BootTracker, MacSpelledAnyWayFindsTheClient) {
+    BootTracker t;
+    t.onEvent(dhcp(DhcpEvent::Kind::Discover, 0ms));  // "DC:A6:..." in the event
+    const auto* c = t.findClient("dc-a6-32-01-02-03");
+    ASSERT_NE(c, nullptr);
+    EXPECT_EQ(c->mac, "dc:a6:32:01:02:03");
+    EXPECT_EQ(t.findClient("DCA632010203"), c);
+    EXPECT_EQ(t.findClient("nonsense"), nullptr);
+}
+
+TEST(BootTracker, UnansweredPacketKeepsItsTypeAndDropReason) {
+    BootTracker t;
+    t.onEvent(dhcp(DhcpEvent::Kind::Discover, 0ms));
+    auto req = dhcp(DhcpEvent::Kind::Request, 10ms);
+    req.drop = dhcp::Drop::ProxyNoAck;
+    t.onEvent(req);
+    const auto* c = t.client("d9780558");
+    ASSERT_NE(c, nullptr);
+    ASSERT_EQ(c->boots.size(), 1u);
+    const auto& steps = c->boots.back().dhcp;
+    ASSERT_EQ(steps.size(), 2u);
+    EXPECT_FALSE(steps[0].drop);
+    EXPECT_EQ(steps[1].kind, DhcpEvent::Kind::Request);
+    EXPECT_EQ(steps[1].drop, dhcp::Drop::ProxyNoAck);
+}
+
+TEST(BootTracker, KernelFiles) {
     EXPECT_TRUE(isKernelFile("abc/kernel_2712.img"));
     EXPECT_TRUE(isKernelFile("boot.img"));
     EXPECT_FALSE(isKernelFile("kernel8.img.bak"));
