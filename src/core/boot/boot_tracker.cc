@@ -211,6 +211,11 @@ std::vector<Update> BootTracker::onDhcp(const DhcpEvent& e) {
     const auto mac = macKey(e.mac);
     const bool hasIp = !e.clientIp.empty() && e.clientIp != "0.0.0.0" &&
                        (e.kind == DhcpEvent::Kind::Offer || e.kind == DhcpEvent::Kind::Ack);
+    if (e.drop && macToKey_.count(mac) == 0) {
+        // Packets left unanswered (a Pi's OS asking the site server, a REQUEST proxy
+        // mode leaves alone ...) never create a client: they are only noted on a boot.
+        return updates;
+    }
     bool created = false;
     auto& c = clientFor(e.serial, mac, hasIp ? e.clientIp : std::string(), e.time, created);
     if (e.model && !e.model->empty()) {
@@ -235,6 +240,9 @@ std::vector<Update> BootTracker::onDhcp(const DhcpEvent& e) {
         }
     }
     if (b == nullptr) {
+        if (e.drop) {
+            return updates;  // nor do they open a boot
+        }
         b = &openBoot(c, e.time, updates);
     }
     if (e.model && !e.model->empty()) {
