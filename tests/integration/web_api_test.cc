@@ -174,15 +174,23 @@ TEST(WebApi, ProxyDropsShowInMetricsByReason) {
     x86.setU8(d::opt::MessageType, static_cast<std::uint8_t>(d::MessageType::Discover));
     x86.setString(d::opt::VendorClass, "PXEClient:Arch:00000:UNDI:002001");
     EXPECT_FALSE(handle(x86).reply);
-    // A Pi's REQUEST (to the site's DHCP server): proxy mode never ACKs.
-    d::Packet pi;
-    pi.xid = 8;
-    pi.setMac(core::dhcp::Mac{0xdc, 0xa6, 0x32, 0x01, 0x02, 0x03});
-    pi.setU8(d::opt::MessageType, static_cast<std::uint8_t>(d::MessageType::Request));
-    d::PiGuid g;
-    g.serial = 0xd9780558;
-    pi.set(d::opt::ClientMachineId, d::buildPiGuid(g));
-    EXPECT_FALSE(handle(pi).reply);
+    // A Pi's PXE DISCOVER gets the proxy offer; its REQUEST (to the site's DHCP server)
+    // is left alone: proxy mode never ACKs.
+    auto piPacket = [](d::MessageType type) {
+        d::Packet p;
+        p.xid = 8;
+        p.setMac(core::dhcp::Mac{0xdc, 0xa6, 0x32, 0x01, 0x02, 0x03});
+        p.setU8(d::opt::MessageType, static_cast<std::uint8_t>(type));
+        d::PiGuid g;
+        g.serial = 0xd9780558;
+        p.set(d::opt::ClientMachineId, d::buildPiGuid(g));
+        if (type == d::MessageType::Discover) {  // spec 2.3: the REQUEST has no option 60
+            p.setString(d::opt::VendorClass, d::kPiVendorClass);
+        }
+        return p;
+    };
+    EXPECT_TRUE(handle(piPacket(d::MessageType::Discover)).reply);
+    EXPECT_FALSE(handle(piPacket(d::MessageType::Request)).reply);
     monitor.flush();
 
     httplib::Client cli("127.0.0.1", web.port());
@@ -193,22 +201,27 @@ TEST(WebApi, ProxyDropsShowInMetricsByReason) {
               std::string::npos) << m;
     EXPECT_NE(m.find("pinetboot_dhcp_dropped_total{interface=\"veth0\",reason=\"proxy_no_ack\"} 1\n"),
               std::string::npos) << m;
-    EXPECT_NE(m.find("pinetboot_dhcp_received_total{interface=\"veth0\",type=\"discover\"} 1\n"),
-              std::string::npos) << m;
     EXPECT_NE(m.find("# TYPE pinetboot_dhcp_dropped_total counter\n"), std::string::npos);
     // The Pi's packet is in the event stream, with its drop reason instead of "ok".
     EXPECT_NE(m.find("pinetboot_dhcp_packets_total{type=\"request\",result=\"proxy_no_ack\"} 1\n"),
               std::string::npos) << m;
-    EXPECT_EQ(m.find("result=\"ok\""), std::string::npos) << m;
-    EXPECT_EQ(m.find("pinetboot_dhcp_sent_total{"), std::string::npos) << m;  // nothing was sent
+    EXPECT_EQ(m.find("type=\"request\",result=\"ok\""), std::string::npos) << m;
+    EXPECT_NE(m.find("pinetboot_dhcp_packets_total{type=\"discover\",result=\"ok\"} 1\n"),
+              std::string::npos) << m;
+    EXPECT_NE(m.find("pinetboot_dhcp_sent_total{interface=\"veth0\",type=\"offer\"} 1\n"),
+              std::string::npos) << m;  // the Pi's offer, and only that
+    EXPECT_NE(m.find("pinetboot_dhcp_received_total{interface=\"veth0\",type=\"discover\"} 2\n"),
+              std::string::npos) << m;
 
     // The API carries the reason as a value on the boot's DHCP step.
     res = cli.Get("/api/v1/clients/d9780558");
     ASSERT_TRUE(res);
     ASSERT_EQ(res->status, 200);
-    const auto step = json::parse(res->body)["boots"][0]["dhcp"][0];
-    EXPECT_EQ(step["kind"], "request");
-    EXPECT_EQ(step["drop"], "proxy_no_ack");
+    const auto steps = json::parse(res->body)["boots"][0]["dhcp"];
+    ASSERT_EQ(steps.size(), 3u);  // DISCOVER, OFFER, REQUEST
+    EXPECT_EQ(steps[0]["drop"], nullptr);
+    EXPECT_EQ(steps[2]["kind"], "request");
+    EXPECT_EQ(steps[2]["drop"], "proxy_no_ack");
     web.stop();
     monitor.stop();
 }
