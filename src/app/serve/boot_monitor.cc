@@ -201,9 +201,9 @@ void BootMonitor::logEvent(const core::BootEvent& event) {
     // A stable event name first (grep-able, journald-friendly), then the
     // event in the key=value form shared with the other commands (core::describe).
     if (const auto* d = std::get_if<DhcpEvent>(&event)) {
-        const auto level = d->drop ? spdlog::level::debug : spdlog::level::info;
-        spdlog::log(level, "{} if={} {}", dhcpLogName(d->kind), kv(d->interface),
-                    core::describe(event));
+        // Unanswered packets stay at info: a Pi's REQUEST left to the site server is part of
+        // its boot story (only Pis produce events, so this is not a flood of strangers).
+        spdlog::info("{} if={} {}", dhcpLogName(d->kind), kv(d->interface), core::describe(event));
         return;
     }
     const auto& r = std::get<TransferRecord>(event);
