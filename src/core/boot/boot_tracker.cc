@@ -393,13 +393,12 @@ const ClientInfo* BootTracker::findClient(const std::string& id) const {
     if (const auto* c = client(id)) {
         return c;
     }
-    std::string lower = id;
-    std::transform(lower.begin(), lower.end(), lower.begin(),
-                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
-    if (const auto* c = client(lower)) {
-        return c;
+    if (const auto serial = proto::netboot::normalizeSerial(id)) {
+        if (const auto* c = client(*serial)) {
+            return c;
+        }
     }
-    if (const auto mac = macKey(lower); !mac.empty()) {
+    if (const auto mac = macKey(id); !mac.empty()) {
         if (auto it = macToKey_.find(mac); it != macToKey_.end()) {
             return client(it->second);
         }

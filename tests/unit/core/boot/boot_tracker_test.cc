@@ -220,6 +220,7 @@ TEST(BootTracker, MacSpelledAnyWayFindsTheClient) {
     EXPECT_EQ(c->mac, "dc:a6:32:01:02:03");
     EXPECT_EQ(t.findClient("DCA632010203"), c);
     EXPECT_EQ(t.findClient("nonsense"), nullptr);
+    EXPECT_EQ(t.findClient("D9780558"), c);  // a serial in upper case, too
 }
 
 TEST(BootTracker, UnansweredPacketKeepsItsTypeAndDropReason) {
