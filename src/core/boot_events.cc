@@ -1,5 +1,7 @@
 #include "core/boot_events.h"
 
+#include <fmt/format.h>
+
 namespace pinet::core {
 
 const char* toString(DhcpEvent::Kind kind) {
@@ -12,7 +14,6 @@ const char* toString(DhcpEvent::Kind kind) {
         case DhcpEvent::Kind::Release: return "release";
         case DhcpEvent::Kind::Decline: return "decline";
         case DhcpEvent::Kind::Inform: return "inform";
-        case DhcpEvent::Kind::Dropped: return "dropped";
     }
     return "unknown";
 }
@@ -28,6 +29,25 @@ const char* toString(TransferRecord::Result result) {
         case TransferRecord::Result::ServerError: return "server_error";
     }
     return "unknown";
+}
+
+const char* toString(TransferRecord::Protocol protocol) {
+    return protocol == TransferRecord::Protocol::Http ? "http" : "tftp";
+}
+
+std::string describe(const BootEvent& event) {
+    if (const auto* d = std::get_if<DhcpEvent>(&event)) {
+        // A drop's reason is already in the detail ("no reply: ignored_client").
+        return fmt::format("dhcp {} mac={} serial={} model={} xid={:08x} ip={}{}{}",
+                           toString(d->kind), d->mac, d->serial.value_or("-"),
+                           d->model.value_or("-"), d->xid, d->clientIp.empty() ? "-" : d->clientIp,
+                           d->proxy ? " proxy" : "",
+                           d->detail.empty() ? "" : " (" + d->detail + ")");
+    }
+    const auto& t = std::get<TransferRecord>(event);
+    return fmt::format("{} {} {} client={} bytes={} serial={}{}", toString(t.protocol),
+                       toString(t.result), t.requestedPath, t.clientAddr, t.bytes,
+                       t.serial.value_or("-"), t.detail.empty() ? "" : " (" + t.detail + ")");
 }
 
 }  // namespace pinet::core

@@ -10,13 +10,16 @@
 #include <string>
 #include <variant>
 
+#include "core/dhcp/drop.h"
+
 namespace pinet::core {
 
 using WallTime = std::chrono::system_clock::time_point;
 
 /// A DHCP packet seen from, or sent to, a client.
 struct DhcpEvent {
-    enum class Kind { Discover, Offer, Request, Ack, Nak, Release, Decline, Inform, Dropped };
+    /// The message type. A received packet left unanswered keeps its type and sets `drop`.
+    enum class Kind { Discover, Offer, Request, Ack, Nak, Release, Decline, Inform };
     Kind kind = Kind::Discover;
     WallTime time{};
     std::string interface;          ///< receiving interface name
@@ -26,7 +29,9 @@ struct DhcpEvent {
     std::uint32_t xid = 0;
     std::string clientIp;           ///< yiaddr/ciaddr as text, empty if none
     bool proxy = false;             ///< a proxyDHCP offer (no address)
-    std::string detail;             ///< why dropped / NAK reason / free text
+    /// Set when the responder deliberately sent no reply to this packet, and why.
+    std::optional<dhcp::Drop> drop;
+    std::string detail;             ///< for humans: why dropped / NAK reason / free text
 };
 
 /// One finished file transfer (TFTP or HTTP).
@@ -68,5 +73,10 @@ public:
 
 const char* toString(DhcpEvent::Kind kind);
 const char* toString(TransferRecord::Result result);
+const char* toString(TransferRecord::Protocol protocol);  ///< "tftp", "http"
+
+/// One line for logs, key=value after the protocol:
+/// "dhcp discover mac=... serial=... model=... xid=... ip=... [proxy] [(detail)]".
+std::string describe(const BootEvent& event);
 
 }  // namespace pinet::core

@@ -58,6 +58,16 @@ grep -qE "tftp ok 1234abcd/kernel8.img .* serial=1234abcd" "$W/serve.log" \
 out=$(ip netns exec "$CLI" timeout 20 busybox udhcpc -i br0 -f -q -n -t 3 -T 1 -s /bin/true \
         -V "PXEClient:Arch:00000:UNDI:002001" 2>&1)
 echo "$out" | grep -q "obtained from $SITE_IP" && ok "x86 PXE client leased by dnsmasq" || bad "udhcpc: $out"
+# /metrics (the dashboard listens on 127.0.0.1:8080 inside the server's namespace): the PC's
+# DISCOVER is counted as a drop with its reason, and the Pi's unanswered REQUEST is not "ok".
+metrics=$(ip netns exec "$SRV" curl -sf http://127.0.0.1:8080/metrics)
+echo "$metrics" | grep -qE '^pinetboot_dhcp_dropped_total\{interface="s0",reason="ignored_client"\} [1-9]' \
+    && ok "/metrics: the non-Pi PXE DISCOVER is a drop with reason ignored_client" \
+    || bad "/metrics dhcp drops: $(echo "$metrics" | grep pinetboot_dhcp_ | tr '\n' ' ')"
+echo "$metrics" | grep -qE '^pinetboot_dhcp_packets_total\{type="request",result="proxy_no_ack"\} [1-9]' \
+    && ! echo "$metrics" | grep -q 'type="request",result="ok"' \
+    && ok "/metrics: the Pi's REQUEST counted as proxy_no_ack, not ok" \
+    || bad "/metrics Pi packets: $(echo "$metrics" | grep pinetboot_dhcp_packets | tr '\n' ' ')"
 out=$(ip netns exec "$CLI" timeout 20 busybox udhcpc -i br0 -f -q -n -t 3 -T 1 -s /bin/true 2>&1)
 echo "$out" | grep -q "obtained from $SITE_IP" && ok "plain client leased by dnsmasq" || bad "udhcpc: $out"
 # The kernel's ip=dhcp: the Pi's MAC, no PXE options.

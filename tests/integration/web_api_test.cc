@@ -11,10 +11,13 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
-#include "app/daemon/boot_monitor.h"
+#include "app/serve/boot_monitor.h"
 #include "app/http/http_boot.h"
 #include "app/http/web_server.h"
+#include "core/dhcp/dhcp_responder.h"
 #include "io/file.h"
+#include "proto/dhcp/dhcp_packet.h"
+#include "proto/dhcp/pxe.h"
 
 using namespace pinet;
 using namespace std::chrono_literals;
@@ -51,7 +54,7 @@ core::TransferRecord file(const std::string& path, core::TransferRecord::Result 
     return r;
 }
 
-void feedPi4Boot(app::daemon::BootMonitor& m) {
+void feedPi4Boot(app::serve::BootMonitor& m) {
     using K = core::DhcpEvent::Kind;
     using R = core::TransferRecord::Result;
     const auto t = std::chrono::system_clock::now();
@@ -71,9 +74,9 @@ void feedPi4Boot(app::daemon::BootMonitor& m) {
 }  // namespace
 
 TEST(WebApi, ClientsBootsAndMetricsReflectABoot) {
-    app::daemon::BootMonitor monitor;
+    app::serve::BootMonitor monitor;
     monitor.start();
-    app::daemon::KnownClient enrolled;
+    app::serve::KnownClient enrolled;
     enrolled.serial = "aaaa0001";
     enrolled.name = "never-booted";
     enrolled.model = "cm4";
@@ -139,8 +142,92 @@ TEST(WebApi, ClientsBootsAndMetricsReflectABoot) {
     monitor.stop();
 }
 
+// Issue #12: a packet proxy mode deliberately leaves unanswered shows in /metrics with its
+// reason, not as result="ok". Real datagrams through the responder, its events and counters
+// into the monitor the way serve wires them, read back over HTTP.
+TEST(WebApi, ProxyDropsShowInMetricsByReason) {
+    namespace cd = core::dhcp;
+    namespace d = proto::dhcp;
+    cd::ResponderConfig rc;
+    rc.mode = cd::Mode::Proxy;
+    rc.serverIp = 0x0a000001;
+    cd::DhcpResponder responder(rc, nullptr);
+    app::serve::BootMonitor monitor;
+    monitor.setScrapeHook([&](core::metrics::Registry& m) {
+        app::serve::exportDhcpCounters(m, "veth0", responder.counters(), 0);
+    });
+    monitor.start();
+    app::http::WebServer web(monitor, monitor.hub());
+    web.start("127.0.0.1", 0);
+
+    auto handle = [&](const d::Packet& p) {
+        auto out = responder.handle(d::serialize(p), "veth0", std::chrono::system_clock::now());
+        for (const auto& e : out.events) {
+            monitor.onEvent(e);
+        }
+        return out;
+    };
+    // A non-Pi PXE client (an x86 PC's PXE ROM) sends DISCOVER; no boot file is configured.
+    d::Packet x86;
+    x86.xid = 7;
+    x86.setMac(core::dhcp::Mac{0x52, 0x54, 0x00, 0x12, 0x34, 0x56});
+    x86.setU8(d::opt::MessageType, static_cast<std::uint8_t>(d::MessageType::Discover));
+    x86.setString(d::opt::VendorClass, "PXEClient:Arch:00000:UNDI:002001");
+    EXPECT_FALSE(handle(x86).reply);
+    // A Pi's PXE DISCOVER gets the proxy offer; its REQUEST (to the site's DHCP server)
+    // is left alone: proxy mode never ACKs.
+    auto piPacket = [](d::MessageType type) {
+        d::Packet p;
+        p.xid = 8;
+        p.setMac(core::dhcp::Mac{0xdc, 0xa6, 0x32, 0x01, 0x02, 0x03});
+        p.setU8(d::opt::MessageType, static_cast<std::uint8_t>(type));
+        d::PiGuid g;
+        g.serial = 0xd9780558;
+        p.set(d::opt::ClientMachineId, d::buildPiGuid(g));
+        if (type == d::MessageType::Discover) {  // spec 2.3: the REQUEST has no option 60
+            p.setString(d::opt::VendorClass, d::kPiVendorClass);
+        }
+        return p;
+    };
+    EXPECT_TRUE(handle(piPacket(d::MessageType::Discover)).reply);
+    EXPECT_FALSE(handle(piPacket(d::MessageType::Request)).reply);
+    monitor.flush();
+
+    httplib::Client cli("127.0.0.1", web.port());
+    auto res = cli.Get("/metrics");
+    ASSERT_TRUE(res);
+    const auto& m = res->body;
+    EXPECT_NE(m.find("pinetboot_dhcp_dropped_total{interface=\"veth0\",reason=\"ignored_client\"} 1\n"),
+              std::string::npos) << m;
+    EXPECT_NE(m.find("pinetboot_dhcp_dropped_total{interface=\"veth0\",reason=\"proxy_no_ack\"} 1\n"),
+              std::string::npos) << m;
+    EXPECT_NE(m.find("# TYPE pinetboot_dhcp_dropped_total counter\n"), std::string::npos);
+    // The Pi's packet is in the event stream, with its drop reason instead of "ok".
+    EXPECT_NE(m.find("pinetboot_dhcp_packets_total{type=\"request\",result=\"proxy_no_ack\"} 1\n"),
+              std::string::npos) << m;
+    EXPECT_EQ(m.find("type=\"request\",result=\"ok\""), std::string::npos) << m;
+    EXPECT_NE(m.find("pinetboot_dhcp_packets_total{type=\"discover\",result=\"ok\"} 1\n"),
+              std::string::npos) << m;
+    EXPECT_NE(m.find("pinetboot_dhcp_sent_total{interface=\"veth0\",type=\"offer\"} 1\n"),
+              std::string::npos) << m;  // the Pi's offer, and only that
+    EXPECT_NE(m.find("pinetboot_dhcp_received_total{interface=\"veth0\",type=\"discover\"} 2\n"),
+              std::string::npos) << m;
+
+    // The API carries the reason as a value on the boot's DHCP step.
+    res = cli.Get("/api/v1/clients/d9780558");
+    ASSERT_TRUE(res);
+    ASSERT_EQ(res->status, 200);
+    const auto steps = json::parse(res->body)["boots"][0]["dhcp"];
+    ASSERT_EQ(steps.size(), 3u);  // DISCOVER, OFFER, REQUEST
+    EXPECT_EQ(steps[0]["drop"], nullptr);
+    EXPECT_EQ(steps[2]["kind"], "request");
+    EXPECT_EQ(steps[2]["drop"], "proxy_no_ack");
+    web.stop();
+    monitor.stop();
+}
+
 TEST(WebApi, ServerSentEventsDeliverLiveEvents) {
-    app::daemon::BootMonitor monitor;
+    app::serve::BootMonitor monitor;
     monitor.start();
     app::http::WebServer web(monitor, monitor.hub());
     web.start("127.0.0.1", 0);
@@ -195,7 +282,7 @@ TEST(WebApi, HttpBootServesWithContentLengthAndReports) {
     std::ofstream(dir.path() / "d9780558" / "boot.img", std::ios::binary) << img;
     std::ofstream(dir.path() / "d9780558" / "boot.sig") << "abc\nts: 1\n";
 
-    app::daemon::BootMonitor monitor;
+    app::serve::BootMonitor monitor;
     monitor.start();
     const std::string root = dir.path().string();
     app::http::HttpBootServer boot([root] { return root; }, &monitor);

@@ -58,6 +58,7 @@ public:
     void stop();
 
     [[nodiscard]] DhcpServerCounters counters() const;
+    [[nodiscard]] const std::string& interfaceName() const { return config_.interface; }
     /// Effective responder config (server address, pool) after start().
     [[nodiscard]] const core::dhcp::ResponderConfig& responderConfig() const;
 

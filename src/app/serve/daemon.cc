@@ -18,6 +18,7 @@
 #include "core/tftp/client_dirs.h"
 #include "io/net/interface.h"
 #include "proto/dhcp/dhcp_packet.h"
+#include "proto/netboot/ids.h"
 
 namespace pinet::app::serve {
 
@@ -73,13 +74,8 @@ core::dhcp::Reservation parseReservation(const std::string& text) {
     r.ip = ip4(text.substr(eq + 1), "--reserve " + text);
     if (auto mac = proto::dhcp::parseMac(key)) {
         r.mac = *mac;
-    } else if (key.size() == 8 &&
-               key.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos) {
-        std::string s = key;
-        for (auto& c : s) {
-            c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        }
-        r.serial = s;
+    } else if (auto serial = proto::netboot::normalizeSerial(key); serial && key.size() == 8) {
+        r.serial = *serial;
     } else {
         throw std::runtime_error("--reserve " + text + ": '" + key +
                                  "' is neither a MAC nor an 8-digit hex serial");
@@ -212,13 +208,16 @@ void ServeDaemon::start(const std::function<void()>& afterDashboard) {
         throw;
     }
 
-    monitor_.setGaugeProbe([this](core::metrics::Registry& m) {
+    // Counters the servers keep themselves, read at scrape time (metrics declared in BootMonitor).
+    monitor_.setScrapeHook([this](core::metrics::Registry& m) {
+        for (const auto& d : dhcp_) {
+            const auto c = d->counters();
+            exportDhcpCounters(m, d->interfaceName(), c.dhcp, c.sendErrors);
+        }
         if (tftp_) {
             const auto c = tftp_->counters();
             m.set("pinetboot_transfers_in_flight", {{"protocol", "tftp"}},
                   static_cast<double>(c.transfersActive));
-            m.declare("pinetboot_tftp_refused_total",
-                      "TFTP requests or packets refused or dropped, by reason", core::metrics::Kind::Counter);
             for (std::size_t i = 0; i < c.refused.size(); ++i) {
                 if (c.refused[i] != 0) {
                     m.setTotal("pinetboot_tftp_refused_total",
@@ -226,8 +225,6 @@ void ServeDaemon::start(const std::function<void()>& afterDashboard) {
                                static_cast<double>(c.refused[i]));
                 }
             }
-            m.declare("pinetboot_tftp_retransmits_total", "TFTP packets sent again after a timeout",
-                      core::metrics::Kind::Counter);
             m.setTotal("pinetboot_tftp_retransmits_total", {}, static_cast<double>(c.retransmits));
         }
         if (httpBoot_) {
@@ -235,20 +232,14 @@ void ServeDaemon::start(const std::function<void()>& afterDashboard) {
                   static_cast<double>(httpBoot_->inFlight()));
         }
     });
-    monitor_.setSeenHook([this](const std::string& serial, const std::string& mac,
-                                const std::string& model) {
-        bool isNew = false;
-        {
-            std::lock_guard lock(watchMutex_);
-            isNew = knownSerials_.count(serial) == 0;
-        }
-        if (isNew) {
-            spdlog::info("CLIENT_DISCOVERED serial={} mac={} model={}", serial, mac.empty() ? "-" : mac,
-                         model.empty() ? "-" : model);
+    monitor_.setSeenHook([this](const SeenClient& seen) {
+        if (!seen.registered) {
+            spdlog::info("CLIENT_DISCOVERED serial={} mac={} model={}", seen.serial,
+                         seen.mac.empty() ? "-" : seen.mac, seen.model.empty() ? "-" : seen.model);
         }
         std::lock_guard lock(storeMutex_);
         if (store_) {
-            store_->recordSeen(serial, mac, model);
+            store_->recordSeen(seen.serial, seen.mac, seen.model);
         }
     });
     {
@@ -261,7 +252,7 @@ void ServeDaemon::start(const std::function<void()>& afterDashboard) {
                  cfg->httpListen.host, web_->port());
 }
 
-void ServeDaemon::installResolver(const std::vector<daemon::KnownClient>& clients) {
+void ServeDaemon::installResolver(const std::vector<KnownClient>& clients) {
     const auto cfg = config();
     const fs::path root = fs::weakly_canonical(cfg->tftpRoot);
     std::map<std::string, std::string> bySerial;
@@ -288,12 +279,8 @@ void ServeDaemon::installResolver(const std::vector<daemon::KnownClient>& client
         if (!c.serial.empty()) {
             bySerial[c.serial] = rel;
         }
-        if (!c.mac.empty()) {
-            std::string dashed = c.mac;
-            for (auto& ch : dashed) {
-                ch = ch == ':' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-            }
-            byMac[dashed] = rel;
+        if (auto mac = proto::netboot::normalizeMac(c.mac)) {
+            byMac[proto::netboot::macPrefixDir(*mac)] = rel;
         }
     }
     if (tftp_) {
@@ -303,7 +290,7 @@ void ServeDaemon::installResolver(const std::vector<daemon::KnownClient>& client
 }
 
 void ServeDaemon::refreshRegistry(bool force) {
-    std::vector<daemon::KnownClient> clients;
+    std::vector<KnownClient> clients;
     std::int64_t version = 0;
     {
         std::lock_guard lock(storeMutex_);
@@ -323,10 +310,6 @@ void ServeDaemon::refreshRegistry(bool force) {
     {
         std::lock_guard wl(watchMutex_);
         seenVersion_ = version;
-        knownSerials_.clear();
-        for (const auto& c : clients) {
-            knownSerials_.insert(c.serial);
-        }
     }
     installResolver(clients);
     const auto n = clients.size();
@@ -399,7 +382,6 @@ void ServeDaemon::stop() {
         d->stop();
         counters += formatCounters(d->counters());
     }
-    dhcp_.clear();
     if (tftp_) {
         // The Pi gives a file 30 s (spec 4.1), but a stopping service should not
         // hang for that long: 5 s finishes any file of a normal boot on a LAN.
@@ -412,6 +394,7 @@ void ServeDaemon::stop() {
     if (web_) {
         web_->stop();
     }
+    dhcp_.clear();  // after the dashboard: a scrape reads the (stopped) servers' counters
     monitor_.stop();
     if (tftp_ && wasStarted) {
         const auto c = tftp_->counters();

@@ -19,13 +19,13 @@
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "app/config/config.h"
-#include "app/daemon/boot_monitor.h"
+#include "app/serve/boot_monitor.h"
+#include "app/serve/client_store.h"
 
 namespace pinet::app {
 class DhcpServer;
@@ -37,19 +37,6 @@ class HttpBootServer;
 }  // namespace pinet::app
 
 namespace pinet::app::serve {
-
-/// The client registry as the daemon needs it. Implemented over SQLite
-/// (registry_store.cc); tests may use a fake.
-class ClientStore {
-public:
-    virtual ~ClientStore() = default;
-    /// Changes whenever any process changed the registry (cheap to call).
-    virtual std::int64_t version() = 0;
-    virtual std::vector<daemon::KnownClient> list() = 0;
-    /// An unknown Pi showed up (or a known one was seen again).
-    virtual void recordSeen(const std::string& serial, const std::string& mac,
-                            const std::string& model) = 0;
-};
 
 class ServeDaemon {
 public:
@@ -75,18 +62,18 @@ public:
     std::uint16_t httpPort() const;
     std::uint16_t httpBootPort() const;
     std::string tftpAddress() const;
-    daemon::BootMonitor& monitor() { return monitor_; }
+    BootMonitor& monitor() { return monitor_; }
 
 private:
     void watchRegistry();
-    void installResolver(const std::vector<daemon::KnownClient>& clients);
+    void installResolver(const std::vector<KnownClient>& clients);
 
     mutable std::mutex configMutex_;
     std::shared_ptr<const config::Config> config_;
     std::unique_ptr<ClientStore> store_;
     std::mutex storeMutex_;  ///< the store is used from the watcher and the monitor
 
-    daemon::BootMonitor monitor_;
+    BootMonitor monitor_;
     std::vector<std::unique_ptr<DhcpServer>> dhcp_;
     std::unique_ptr<TftpServer> tftp_;
     std::unique_ptr<http::HttpBootServer> httpBoot_;
@@ -97,7 +84,6 @@ private:
     std::condition_variable watchCv_;
     bool stopping_ = false;
     std::int64_t seenVersion_ = -1;
-    std::set<std::string> knownSerials_;
     bool started_ = false;
 };
 

@@ -28,15 +28,15 @@ public:
         return *g;
     }
 
-    std::vector<daemon::KnownClient> list() override {
+    std::vector<KnownClient> list() override {
         auto all = reg_.list();
         if (!all) {
             throw std::runtime_error(all.error().message);
         }
-        std::vector<daemon::KnownClient> out;
+        std::vector<KnownClient> out;
         out.reserve(all->size());
         for (const auto& c : *all) {
-            daemon::KnownClient k;
+            KnownClient k;
             k.serial = c.serial;
             k.mac = c.mac.value_or("");
             k.model = c.model;

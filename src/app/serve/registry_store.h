@@ -4,7 +4,7 @@
 #include <memory>
 #include <string>
 
-#include "app/serve/daemon.h"
+#include "app/serve/client_store.h"
 
 namespace pinet::app::serve {
 

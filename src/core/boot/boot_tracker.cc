@@ -2,16 +2,18 @@
 
 #include <algorithm>
 
+#include "proto/netboot/ids.h"
+
 namespace pinet::core::boot {
 
 using std::chrono::duration_cast;
 using std::chrono::microseconds;
 
-const char* toString(Outcome outcome) {
+const char* toString(BootOutcome outcome) {
     switch (outcome) {
-        case Outcome::InProgress: return "in_progress";
-        case Outcome::KernelLoaded: return "kernel_loaded";
-        case Outcome::Failed: return "failed";
+        case BootOutcome::InProgress: return "in_progress";
+        case BootOutcome::KernelLoaded: return "kernel_loaded";
+        case BootOutcome::Failed: return "failed";
     }
     return "?";
 }
@@ -21,28 +23,12 @@ microseconds BootRecord::duration() const {
     return stop > start ? duration_cast<microseconds>(stop - start) : microseconds{0};
 }
 
-std::string normalizeMac(const std::string& mac) {
-    if (mac.size() != 17) {
-        return mac;
-    }
-    std::string out = mac;
-    for (std::size_t i = 0; i < out.size(); ++i) {
-        char& c = out[i];
-        if (i % 3 == 2) {
-            if (c != ':' && c != '-') {
-                return mac;
-            }
-            c = ':';
-        } else if (c >= 'A' && c <= 'F') {
-            c = static_cast<char>(c - 'A' + 'a');
-        } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-            return mac;
-        }
-    }
-    return out;
-}
-
 namespace {
+
+/// The tracker's MAC spelling (proto::netboot::normalizeMac); empty when it is not a MAC.
+std::string macKey(const std::string& mac) {
+    return proto::netboot::normalizeMac(mac).value_or(std::string());
+}
 
 std::string baseName(const std::string& path) {
     const auto slash = path.find_last_of('/');
@@ -179,7 +165,7 @@ BootRecord& BootTracker::openBoot(ClientInfo& c, WallTime start, std::vector<Upd
 
 void BootTracker::closeFailed(ClientInfo& c, BootRecord& b, std::string reason,
                               std::vector<Update>& updates) {
-    b.outcome = Outcome::Failed;
+    b.outcome = BootOutcome::Failed;
     b.failure = std::move(reason);
     b.end = b.last;
     Update u;
@@ -222,16 +208,13 @@ std::vector<Update> BootTracker::onEvent(const BootEvent& event) {
 
 std::vector<Update> BootTracker::onDhcp(const DhcpEvent& e) {
     std::vector<Update> updates;
-    const auto mac = normalizeMac(e.mac);
+    const auto mac = macKey(e.mac);
     const bool hasIp = !e.clientIp.empty() && e.clientIp != "0.0.0.0" &&
                        (e.kind == DhcpEvent::Kind::Offer || e.kind == DhcpEvent::Kind::Ack);
-    if (e.kind == DhcpEvent::Kind::Dropped) {
-        // Dropped packets (not PXE, malformed ...) never create a client: only
-        // note them on a boot already open.
-        auto it = macToKey_.find(mac);
-        if (it == macToKey_.end()) {
-            return updates;
-        }
+    if (e.drop && macToKey_.count(mac) == 0) {
+        // Packets left unanswered (a Pi's OS asking the site server, a REQUEST proxy
+        // mode leaves alone ...) never create a client: they are only noted on a boot.
+        return updates;
     }
     bool created = false;
     auto& c = clientFor(e.serial, mac, hasIp ? e.clientIp : std::string(), e.time, created);
@@ -243,11 +226,11 @@ std::vector<Update> BootTracker::onDhcp(const DhcpEvent& e) {
     }
     BootRecord* b = c.boots.empty() ? nullptr : &c.boots.back();
     if (b != nullptr) {
-        const bool open = b->outcome == Outcome::InProgress;
+        const bool open = b->outcome == BootOutcome::InProgress;
         // Linux's own ip=dhcp carries no option 97 (no model): it belongs to the
         // boot that loaded the kernel. A bootloader DISCOVER (model known) is a new boot.
         const bool bootloader = e.kind == DhcpEvent::Kind::Discover && e.model && !e.model->empty();
-        const bool kernelDhcp = !bootloader && b->outcome == Outcome::KernelLoaded && b->end &&
+        const bool kernelDhcp = !bootloader && b->outcome == BootOutcome::KernelLoaded && b->end &&
                                 e.time - *b->end < options_.kernelDhcpWindow;
         if (open && e.kind == DhcpEvent::Kind::Discover && !b->files.empty()) {
             closeFailed(c, *b, failureReason(*b, "board restarted"), updates);
@@ -257,8 +240,8 @@ std::vector<Update> BootTracker::onDhcp(const DhcpEvent& e) {
         }
     }
     if (b == nullptr) {
-        if (e.kind == DhcpEvent::Kind::Dropped) {
-            return updates;
+        if (e.drop) {
+            return updates;  // nor do they open a boot
         }
         b = &openBoot(c, e.time, updates);
     }
@@ -273,7 +256,7 @@ std::vector<Update> BootTracker::onDhcp(const DhcpEvent& e) {
         b->ip = e.clientIp;
     }
     if (b->dhcp.size() + b->files.size() < options_.maxStepsPerBoot) {
-        b->dhcp.push_back(DhcpStep{e.kind, e.time, e.interface, e.clientIp, e.proxy, e.detail});
+        b->dhcp.push_back(DhcpStep{e.kind, e.time, e.interface, e.clientIp, e.proxy, e.drop, e.detail});
     } else {
         ++b->droppedSteps;
     }
@@ -289,7 +272,7 @@ std::vector<Update> BootTracker::onDhcp(const DhcpEvent& e) {
 std::vector<Update> BootTracker::onTransfer(const TransferRecord& r) {
     std::vector<Update> updates;
     const auto ip = ipOf(r.clientAddr);
-    const std::string mac = r.mac ? normalizeMac(*r.mac) : std::string();
+    const std::string mac = r.mac ? macKey(*r.mac) : std::string();
     bool created = false;
     auto& c = clientFor(r.serial, mac, ip, endOf(r), created);
     if (c.ip.empty()) {
@@ -297,8 +280,8 @@ std::vector<Update> BootTracker::onTransfer(const TransferRecord& r) {
     }
     BootRecord* b = c.boots.empty() ? nullptr : &c.boots.back();
     if (b != nullptr) {
-        const bool open = b->outcome == Outcome::InProgress;
-        const bool tail = b->outcome == Outcome::KernelLoaded && b->end &&
+        const bool open = b->outcome == BootOutcome::InProgress;
+        const bool tail = b->outcome == BootOutcome::KernelLoaded && b->end &&
                           r.start - *b->end < options_.afterKernel;
         if (!open && !tail) {
             b = nullptr;
@@ -333,8 +316,8 @@ std::vector<Update> BootTracker::onTransfer(const TransferRecord& r) {
             b->lastError.clear();
             b->lastErrorFile.clear();
         }
-        if (b->outcome == Outcome::InProgress && isKernelFile(r.requestedPath)) {
-            b->outcome = Outcome::KernelLoaded;
+        if (b->outcome == BootOutcome::InProgress && isKernelFile(r.requestedPath)) {
+            b->outcome = BootOutcome::KernelLoaded;
             b->kernelFile = r.requestedPath;
             b->end = endOf(r);
             u.bootEnded = true;
@@ -368,7 +351,7 @@ std::vector<Update> BootTracker::tick(WallTime now) {
             continue;
         }
         auto& b = c.boots.back();
-        if (b.outcome == Outcome::InProgress && now - b.last >= options_.idleTimeout) {
+        if (b.outcome == BootOutcome::InProgress && now - b.last >= options_.idleTimeout) {
             closeFailed(c, b,
                         failureReason(b, ("no activity for " +
                                           std::to_string(options_.idleTimeout.count()) + " s")
@@ -410,14 +393,15 @@ const ClientInfo* BootTracker::findClient(const std::string& id) const {
     if (const auto* c = client(id)) {
         return c;
     }
-    std::string lower = id;
-    std::transform(lower.begin(), lower.end(), lower.begin(),
-                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
-    if (const auto* c = client(lower)) {
-        return c;
+    if (const auto serial = proto::netboot::normalizeSerial(id)) {
+        if (const auto* c = client(*serial)) {
+            return c;
+        }
     }
-    if (auto it = macToKey_.find(normalizeMac(lower)); it != macToKey_.end()) {
-        return client(it->second);
+    if (const auto mac = macKey(id); !mac.empty()) {
+        if (auto it = macToKey_.find(mac); it != macToKey_.end()) {
+            return client(it->second);
+        }
     }
     if (auto it = ipToKey_.find(id); it != ipToKey_.end()) {
         return client(it->second);

@@ -40,6 +40,7 @@ struct DhcpStep {
     std::string interface;
     std::string clientIp;
     bool proxy = false;
+    std::optional<dhcp::Drop> drop;  ///< the packet got no reply, and why
     std::string detail;
 };
 
@@ -55,8 +56,8 @@ struct FileStep {
     std::string detail;
 };
 
-enum class Outcome { InProgress, KernelLoaded, Failed };
-const char* toString(Outcome outcome);  ///< "in_progress", "kernel_loaded", "failed"
+enum class BootOutcome { InProgress, KernelLoaded, Failed };
+const char* toString(BootOutcome outcome);  ///< "in_progress", "kernel_loaded", "failed"
 
 struct BootRecord {
     std::uint64_t id = 0;  ///< unique, increasing
@@ -68,9 +69,9 @@ struct BootRecord {
     WallTime start{};
     WallTime last{};  ///< time of the last event (end of the last transfer)
     std::optional<WallTime> end;
-    Outcome outcome = Outcome::InProgress;
-    std::string failure;     ///< why it failed (Outcome::Failed)
-    std::string kernelFile;  ///< what was loaded (Outcome::KernelLoaded)
+    BootOutcome outcome = BootOutcome::InProgress;
+    std::string failure;     ///< why it failed (BootOutcome::Failed)
+    std::string kernelFile;  ///< what was loaded (BootOutcome::KernelLoaded)
     std::vector<DhcpStep> dhcp;
     std::vector<FileStep> files;
     std::uint64_t droppedSteps = 0;  ///< beyond maxStepsPerBoot
@@ -115,7 +116,7 @@ struct Update {
     std::uint64_t bootId = 0;
     bool bootStarted = false;
     bool bootEnded = false;  ///< outcome became KernelLoaded or Failed just now
-    Outcome outcome = Outcome::InProgress;
+    BootOutcome outcome = BootOutcome::InProgress;
     std::chrono::microseconds duration{0};  ///< when bootEnded
     std::string failure;
     bool newClient = false;
@@ -155,8 +156,6 @@ private:
     std::map<std::string, std::string> ipToKey_;
 };
 
-/// "dc-a6-32-01-02-03" or "DC:A6:..." -> "dc:a6:32:01:02:03"; other text unchanged.
-std::string normalizeMac(const std::string& mac);
 /// True for files whose successful transfer means the kernel (or the whole boot
 /// file system) is loaded: kernel*.img, boot.img.
 bool isKernelFile(const std::string& path);

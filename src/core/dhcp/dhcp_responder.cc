@@ -12,6 +12,9 @@ namespace {
 // Enough for every board of a large lab; beyond it the cache is simply restarted.
 constexpr std::size_t kMaxSerialCache = 65536;
 
+std::size_t typeIndex(d::MessageType t) { return static_cast<std::size_t>(t) - 1; }
+}  // namespace
+
 DhcpEvent::Kind eventKind(d::MessageType t) {
     switch (t) {
         case d::MessageType::Discover: return DhcpEvent::Kind::Discover;
@@ -23,36 +26,10 @@ DhcpEvent::Kind eventKind(d::MessageType t) {
         case d::MessageType::Release: return DhcpEvent::Kind::Release;
         case d::MessageType::Inform: return DhcpEvent::Kind::Inform;
     }
-    return DhcpEvent::Kind::Dropped;
+    return DhcpEvent::Kind::Discover;  // unreachable: MessageType has eight values
 }
-
-std::size_t typeIndex(d::MessageType t) { return static_cast<std::size_t>(t) - 1; }
-}  // namespace
 
 const char* toString(Mode mode) { return mode == Mode::Proxy ? "proxy" : "full"; }
-
-const char* toString(Drop drop) {
-    switch (drop) {
-        case Drop::Truncated: return "truncated";
-        case Drop::BadMagic: return "bad_magic";
-        case Drop::BadOptionLength: return "bad_option_length";
-        case Drop::MissingEnd: return "missing_end";
-        case Drop::BadOverload: return "bad_overload";
-        case Drop::BadHardware: return "bad_hardware_length";
-        case Drop::AbsurdHops: return "absurd_hops";
-        case Drop::NoMessageType: return "no_message_type";
-        case Drop::NotRequest: return "not_request";
-        case Drop::NotEthernet: return "not_ethernet";
-        case Drop::IgnoredClient: return "ignored_client";
-        case Drop::NotForUs: return "not_for_us";
-        case Drop::ProxyNoAck: return "proxy_no_ack";
-        case Drop::PoolExhausted: return "pool_exhausted";
-        case Drop::Count_: break;
-    }
-    return "unknown";
-}
-
-bool isMalformed(Drop drop) { return static_cast<int>(drop) <= static_cast<int>(Drop::NotEthernet); }
 
 std::uint64_t DhcpCounters::malformed() const {
     std::uint64_t n = 0;
@@ -98,7 +75,9 @@ DhcpCounters DhcpResponder::counters() const {
 Outcome DhcpResponder::dropped(Outcome out, Drop drop) {
     dropped_[static_cast<std::size_t>(drop)].fetch_add(1, std::memory_order_relaxed);
     out.drop = drop;
+    // Only the received packet's event exists yet: it is the one left unanswered.
     for (auto& e : out.events) {
+        e.drop = drop;
         if (e.detail.empty()) {
             e.detail = std::string("no reply: ") + toString(drop);
         }
@@ -127,7 +106,7 @@ Outcome DhcpResponder::handle(std::span<const std::uint8_t> datagram, const std:
     Outcome out;
     auto parsed = d::parse(datagram);
     if (!parsed) {
-        return dropped(std::move(out), static_cast<Drop>(parsed.error()));
+        return dropped(std::move(out), fromParseError(parsed.error()));
     }
     const d::Packet& req = *parsed;
     if (req.op != d::Op::BootRequest) {
@@ -167,6 +146,7 @@ Outcome DhcpResponder::handle(std::span<const std::uint8_t> datagram, const std:
             e.kind = eventKind(*rp.messageType());
             e.proxy = config_.mode == Mode::Proxy;
             e.clientIp = rp.yiaddr != 0 ? d::ipToString(rp.yiaddr) : std::string();
+            e.drop.reset();
             e.detail.clear();
             if (auto m = rp.stringOption(d::opt::Message)) {
                 e.detail = std::string(*m);

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/boot_events.h"
+#include "core/dhcp/drop.h"
 #include "core/dhcp/lease_allocator.h"
 #include "core/dhcp/pi_client.h"
 #include "proto/dhcp/dhcp_packet.h"
@@ -40,29 +41,6 @@ struct ResponderConfig {
     PoolConfig pool;              ///< Full mode
 };
 
-/// Why a datagram got no reply. Malformed ones come first (the parser's reasons).
-enum class Drop : std::uint8_t {
-    Truncated,
-    BadMagic,
-    BadOptionLength,
-    MissingEnd,
-    BadOverload,
-    BadHardware,
-    AbsurdHops,
-    NoMessageType,
-    NotRequest,       ///< op is BOOTREPLY (another server's answer seen on port 67)
-    NotEthernet,      ///< htype/hlen not Ethernet
-    IgnoredClient,    ///< Proxy mode: not a PXE Pi (nor a configured generic PXE client)
-    NotForUs,         ///< REQUEST for another server, or a server-to-client type
-    ProxyNoAck,       ///< Proxy mode never ACKs (the site DHCP server does)
-    PoolExhausted,
-    Count_
-};
-inline constexpr std::size_t kDropCount = static_cast<std::size_t>(Drop::Count_);
-const char* toString(Drop drop);
-/// True for the reasons that mean "malformed packet" (vs a policy decision).
-bool isMalformed(Drop drop);
-
 /// Counters snapshot; index by (message type - 1) and Drop.
 struct DhcpCounters {
     std::array<std::uint64_t, 8> received{};
@@ -78,6 +56,9 @@ struct Reply {
     Ip4 unicastIp = 0;
     std::uint16_t port = proto::dhcp::kClientPort;
 };
+
+/// The event kind of a DHCP message type ("discover", ... by core::toString).
+DhcpEvent::Kind eventKind(proto::dhcp::MessageType type);
 
 struct Outcome {
     std::optional<Reply> reply;

@@ -51,27 +51,6 @@ std::string formatValue(double v) {
     return fmt::format("{}", v);
 }
 
-std::string reasonLabel(std::string_view text) {
-    std::string out;
-    for (char c : text) {
-        if (c >= 'A' && c <= 'Z') {
-            c = static_cast<char>(c - 'A' + 'a');
-        }
-        const bool word = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-        if (!word) {
-            if (out.empty()) {
-                continue;
-            }
-            break;
-        }
-        out += c == '-' ? '_' : c;
-        if (out.size() == 32) {
-            break;
-        }
-    }
-    return out.empty() ? "unknown" : out;
-}
-
 void Registry::declare(std::string name, std::string help, Kind kind, std::vector<double> buckets) {
     std::lock_guard lock(mutex_);
     if (find(name) != nullptr) {

@@ -71,8 +71,5 @@ std::string escapeLabelValue(std::string_view value);
 std::string escapeHelp(std::string_view value);
 /// Formats a sample value: integers without a fraction, +Inf/-Inf/NaN spelled out.
 std::string formatValue(double value);
-/// Turns free text into a bounded label value: lowercase [a-z0-9_], first word
-/// only, at most 32 characters ("" -> "unknown").
-std::string reasonLabel(std::string_view text);
 
 }  // namespace pinet::core::metrics

@@ -1,5 +1,7 @@
 #include "core/tftp/client_dirs.h"
 
+#include "proto/netboot/ids.h"
+
 namespace pinet::core::tftp {
 
 const char* toString(PathError e) {
@@ -64,46 +66,13 @@ tl::expected<std::string, PathError> sanitizePath(std::string_view requested) {
     return out;
 }
 
-namespace {
-bool isHex(char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
-}  // namespace
-
+// Spec 4.2: TFTP_PREFIX=0 is the serial as 8 hex digits; TFTP_PREFIX=2 the dashed MAC.
 std::optional<std::string> parseSerialPrefix(std::string_view component) {
-    // Spec 4.2: TFTP_PREFIX=0 is the serial as 8 lowercase hex digits.
-    if (component.size() != 8) {
-        return std::nullopt;
-    }
-    std::string out;
-    for (char c : component) {
-        if (!isHex(c)) {
-            return std::nullopt;
-        }
-        out.push_back(lower(c));
-    }
-    return out;
+    return proto::netboot::parseSerialDir(component);
 }
 
 std::optional<std::string> parseMacPrefix(std::string_view component) {
-    // Spec 4.2: TFTP_PREFIX=2 is "%02x-%02x-%02x-%02x-%02x-%02x".
-    if (component.size() != 17) {
-        return std::nullopt;
-    }
-    std::string out;
-    for (std::size_t i = 0; i < component.size(); ++i) {
-        char c = component[i];
-        if (i % 3 == 2) {
-            if (c != '-') {
-                return std::nullopt;
-            }
-        } else if (!isHex(c)) {
-            return std::nullopt;
-        }
-        out.push_back(lower(c));
-    }
-    return out;
+    return proto::netboot::parseMacDir(component);
 }
 
 tl::expected<MappedPath, PathError> mapRequest(std::string_view requested,

@@ -67,6 +67,34 @@ std::string macPrefixDir(std::string_view mac) {
     return out;
 }
 
+std::optional<std::string> parseSerialDir(std::string_view c) {
+    if (c.size() != 8) {
+        return std::nullopt;
+    }
+    std::string out;
+    for (char ch : c) {
+        if (!isHex(ch)) {
+            return std::nullopt;
+        }
+        out.push_back(lower(ch));
+    }
+    return out;
+}
+
+std::optional<std::string> parseMacDir(std::string_view c) {
+    if (c.size() != 17) {
+        return std::nullopt;
+    }
+    std::string out;
+    for (std::size_t i = 0; i < c.size(); ++i) {
+        if (i % 3 == 2 ? c[i] != '-' : !isHex(c[i])) {
+            return std::nullopt;
+        }
+        out.push_back(lower(c[i]));
+    }
+    return out;
+}
+
 bool isValidHostLabel(std::string_view s) {
     if (s.empty() || s.size() > 63 || s.front() == '-' || s.back() == '-') {
         return false;

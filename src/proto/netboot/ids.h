@@ -19,6 +19,12 @@ std::optional<std::string> normalizeMac(std::string_view s);
 /// "dc:a6:32:01:36:c2" -> "dc-a6-32-01-36-c2" (the TFTP prefix directory).
 std::string macPrefixDir(std::string_view normalizedMac);
 
+/// A TFTP/HTTP prefix directory exactly as the bootloader spells it (spec 4.2), strict:
+/// TFTP_PREFIX=0, 8 hex digits ("D9780558" -> "d9780558"); nothing else.
+std::optional<std::string> parseSerialDir(std::string_view component);
+/// TFTP_PREFIX=2, "%02x-%02x-%02x-%02x-%02x-%02x" in either case -> lower-case, dashed.
+std::optional<std::string> parseMacDir(std::string_view component);
+
 /// A client or image name usable as a directory and a hostname (RFC 1123
 /// label: letters, digits, '-', 1..63 chars, not starting or ending in '-').
 bool isValidHostLabel(std::string_view s);

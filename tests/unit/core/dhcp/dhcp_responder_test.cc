@@ -90,6 +90,8 @@ TEST(ProxyResponder, AnswersPxePiDiscoverWithExactOffer) {
     EXPECT_EQ(out.events[0].mac, "dc:a6:32:01:02:03");
     EXPECT_EQ(out.events[1].kind, DhcpEvent::Kind::Offer);
     EXPECT_TRUE(out.events[1].proxy);
+    EXPECT_FALSE(out.events[0].drop);  // answered: neither event is a drop
+    EXPECT_FALSE(out.events[1].drop);
 }
 
 // The proxy decision table: which DISCOVERs get an offer.
@@ -146,6 +148,36 @@ TEST(ProxyResponder, DecisionTable) {
     }
 }
 
+TEST(ProxyResponder, PiThatIsNotPxeBootingIsReportedAsIgnored) {
+    // A Pi by OUI whose OS runs DHCP itself (no PXEClient): reported, with its drop.
+    DhcpResponder r(proxyConfig(), nullptr);
+    Client os;
+    os.pxe = false;
+    os.guid = false;
+    auto out = send(r, request(os, d::MessageType::Discover));
+    EXPECT_FALSE(out.reply);
+    ASSERT_EQ(out.events.size(), 1u);
+    EXPECT_EQ(out.events[0].kind, DhcpEvent::Kind::Discover);
+    EXPECT_EQ(out.events[0].drop, Drop::IgnoredClient);
+    EXPECT_EQ(r.counters().dropped[static_cast<std::size_t>(Drop::IgnoredClient)], 1u);
+}
+
+TEST(Drop, ParseErrorsMapOneToOneAndNamesAreSnakeCase) {
+    for (std::size_t i = 0; i < d::kParseErrorCount; ++i) {
+        const auto drop = fromParseError(static_cast<d::ParseError>(i));
+        EXPECT_EQ(static_cast<std::size_t>(drop), i);
+        EXPECT_TRUE(isMalformed(drop));
+    }
+    EXPECT_EQ(fromParseError(d::ParseError::NoMessageType), Drop::NoMessageType);
+    EXPECT_FALSE(isMalformed(Drop::IgnoredClient));
+    for (std::size_t i = 0; i < kDropCount; ++i) {
+        const std::string name = toString(static_cast<Drop>(i));
+        EXPECT_NE(name, "unknown");
+        EXPECT_EQ(name.find_first_not_of("abcdefghijklmnopqrstuvwxyz_"), std::string::npos) << name;
+    }
+    EXPECT_STREQ(toString(Drop::IgnoredClient), "ignored_client");
+}
+
 TEST(ProxyResponder, GenericPxeGetsBootfileAndNextServer) {
     auto cfg = proxyConfig();
     cfg.pxeBootfile = "boot.ipxe";
@@ -169,6 +201,8 @@ TEST(ProxyResponder, NeverAcksAndCountsDrops) {
     EXPECT_EQ(out.drop, Drop::ProxyNoAck);
     ASSERT_EQ(out.events.size(), 1u);  // the Pi's REQUEST is still reported
     EXPECT_EQ(out.events[0].kind, DhcpEvent::Kind::Request);
+    EXPECT_EQ(out.events[0].drop, Drop::ProxyNoAck);  // as a value, not only as text
+    EXPECT_EQ(out.events[0].detail, "no reply: proxy_no_ack");
 
     const std::vector<std::uint8_t> junk(10, 0);
     EXPECT_EQ(r.handle(junk, "s0", kT0).drop, Drop::Truncated);

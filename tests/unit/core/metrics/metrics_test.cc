@@ -47,13 +47,6 @@ TEST(Metrics, LabelValuesAndHelpAreEscaped) {
                           "x_total{reason=\"say \\\"hi\\\"\\\\\\n\"} 1\n");
 }
 
-TEST(Metrics, ReasonLabelIsBounded) {
-    EXPECT_EQ(reasonLabel("Not PXE: option 60 missing"), "not");
-    EXPECT_EQ(reasonLabel("  bad-option 43"), "bad_option");
-    EXPECT_EQ(reasonLabel(""), "unknown");
-    EXPECT_EQ(reasonLabel(std::string(100, 'a')).size(), 32u);
-}
-
 TEST(Metrics, UndeclaredOrWrongKindIsIgnored) {
     Registry r;
     r.declare("g", "g", Kind::Gauge);

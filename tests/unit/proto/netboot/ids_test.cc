@@ -33,3 +33,18 @@ TEST(IdsTest, HostLabels) {
 
 }  // namespace
 }  // namespace pinet::proto::netboot
+
+TEST(Ids, PrefixDirectoriesAreStrict) {
+    using namespace pinet::proto::netboot;
+    EXPECT_EQ(parseSerialDir("D9780558"), "d9780558");
+    EXPECT_FALSE(parseSerialDir("0xd9780558"));  // the bootloader never spells it so
+    EXPECT_FALSE(parseSerialDir("d978055"));
+    EXPECT_FALSE(parseSerialDir("d978055g"));
+    EXPECT_EQ(parseMacDir("DC-A6-32-01-36-C2"), "dc-a6-32-01-36-c2");
+    EXPECT_FALSE(parseMacDir("dc:a6:32:01:36:c2"));
+    EXPECT_FALSE(parseMacDir("dc-a6-32-01-36-c"));
+    EXPECT_FALSE(parseMacDir("dc-a6-32-01-36-cg"));
+    // Round trip with the general normaliser.
+    EXPECT_EQ(normalizeMac(*parseMacDir("DC-A6-32-01-36-C2")), "dc:a6:32:01:36:c2");
+    EXPECT_EQ(macPrefixDir(*normalizeMac("dc:a6:32:01:36:c2")), parseMacDir("dc-a6-32-01-36-c2"));
+}

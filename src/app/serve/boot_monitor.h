@@ -3,17 +3,17 @@
 // HTTP boot report into it (onEvent only queues, so packet threads never wait);
 // its worker thread fans each event out to
 //   - the BootTracker (boot records, failure reasons, bounded history),
-//   - the metrics registry (Prometheus /metrics),
+//   - the metrics registry (Prometheus /metrics; every metric is declared here),
 //   - the log (stable event names: DHCP_OFFER, TFTP_DONE, BOOT_DONE, ...),
 //   - the EventHub (server-sent events for the dashboard),
-//   - the client registry hook (an unknown Pi is recorded as discovered).
-// It also implements the web server's backend (JSON API, metrics, health).
+//   - the client registry hook (a Pi seen on the wire is recorded as discovered).
+// It is the web server's backend under a lock; the JSON itself is built by
+// app/http/api_json.
 
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -22,33 +22,29 @@
 
 #include "app/http/event_hub.h"
 #include "app/http/web_server.h"
+#include "app/serve/client_store.h"
 #include "core/boot/boot_tracker.h"
 #include "core/boot_events.h"
+#include "core/dhcp/dhcp_responder.h"
 #include "core/metrics/metrics.h"
 
-namespace pinet::app::daemon {
+namespace pinet::app::serve {
 
-/// A client as the registry knows it (a copy; the registry lives in SQLite).
-struct KnownClient {
+/// A Pi seen on the wire, for the registry (serial, and its MAC when known).
+struct SeenClient {
     std::string serial;
     std::string mac;
     std::string model;
-    std::string name;
-    std::string bootDir;
-    std::string rootExport;
-    std::string notes;
-    bool discovered = false;  ///< seen on the wire, not enrolled by a user
-    std::int64_t firstSeen = 0;
-    std::int64_t lastSeen = 0;
+    bool registered = false;  ///< already in the registry snapshot (setKnownClients)
 };
 
 class BootMonitor final : public core::BootEventSink, public http::WebBackend {
 public:
-    /// Gauges read at scrape time (transfers in flight, ...): name -> labels -> value.
-    using GaugeProbe = std::function<void(core::metrics::Registry&)>;
-    /// Called on the worker thread for a Pi seen on the wire (serial, mac, model).
-    using SeenHook = std::function<void(const std::string& serial, const std::string& mac,
-                                        const std::string& model)>;
+    /// Runs at scrape time to export what other parts count themselves
+    /// (transfers in flight, TFTP refusals, DHCP counters).
+    using ScrapeHook = std::function<void(core::metrics::Registry&)>;
+    /// Called on the worker thread when a Pi is first seen, its MAC changes or it boots again.
+    using SeenHook = std::function<void(const SeenClient&)>;
 
     explicit BootMonitor(core::boot::TrackerOptions options = {});
     ~BootMonitor() override;
@@ -62,7 +58,7 @@ public:
 
     /// Replaces the registry snapshot shown by the API (after a registry change).
     void setKnownClients(std::vector<KnownClient> clients);
-    void setGaugeProbe(GaugeProbe probe);
+    void setScrapeHook(ScrapeHook hook);
     void setSeenHook(SeenHook hook);
     void setHistoryPerClient(std::size_t n);
     /// Publishes a "reload" event to dashboards and logs it.
@@ -105,11 +101,12 @@ private:
     bool stopping_ = false;
     std::thread worker_;
 
-    std::mutex stateMutex_;  ///< guards tracker_, known_, seenSerials_
+    std::mutex stateMutex_;  ///< guards tracker_, known_ and the hooks
+    /// The one place a client's serial <-> MAC pairing is remembered on the
+    /// monitor side (bounded by TrackerOptions::maxClients).
     core::boot::BootTracker tracker_;
     std::vector<KnownClient> known_;
-    std::map<std::string, std::string> seenSerials_;  ///< serial -> mac already reported
-    GaugeProbe gaugeProbe_;
+    ScrapeHook scrapeHook_;
     SeenHook seenHook_;
     bool healthy_ = true;
     std::string healthReason_;
@@ -118,4 +115,12 @@ private:
     http::EventHub hub_;
 };
 
-}  // namespace pinet::app::daemon
+/// Exports one DHCP server's counters (absolute totals, at scrape time):
+/// pinetboot_dhcp_received_total / _sent_total {interface, type} and
+/// pinetboot_dhcp_dropped_total {interface, reason} (core::dhcp::toString(Drop)).
+/// Every drop, of any client, is counted here; pinetboot_dhcp_packets_total
+/// counts only the Pis' packets, from the event stream.
+void exportDhcpCounters(core::metrics::Registry& metrics, const std::string& interface,
+                        const core::dhcp::DhcpCounters& counters, std::uint64_t sendErrors);
+
+}  // namespace pinet::app::serve

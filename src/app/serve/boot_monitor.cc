@@ -1,0 +1,390 @@
+#include "app/serve/boot_monitor.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "app/http/api_json.h"
+#include "proto/netboot/ids.h"
+
+namespace pinet::app::serve {
+
+using core::DhcpEvent;
+using core::TransferRecord;
+using core::boot::BootOutcome;
+using core::metrics::Kind;
+
+namespace {
+
+std::string kv(const std::string& s) {
+    // Log values with spaces are quoted so key=value parsing stays simple.
+    return s.find_first_of(" \t\"") == std::string::npos ? (s.empty() ? "-" : s)
+                                                         : "\"" + s + "\"";
+}
+
+/// "DHCP_DISCOVER", ...: the kind's name in upper case.
+std::string dhcpLogName(DhcpEvent::Kind kind) {
+    std::string name = "DHCP_";
+    for (const char* p = core::toString(kind); *p != '\0'; ++p) {
+        name += static_cast<char>(*p >= 'a' && *p <= 'z' ? *p - 'a' + 'A' : *p);
+    }
+    return name;
+}
+
+}  // namespace
+
+void exportDhcpCounters(core::metrics::Registry& m, const std::string& interface,
+                        const core::dhcp::DhcpCounters& c, std::uint64_t sendErrors) {
+    namespace d = proto::dhcp;
+    for (std::size_t i = 0; i < c.received.size(); ++i) {
+        const char* type = core::toString(core::dhcp::eventKind(static_cast<d::MessageType>(i + 1)));
+        if (c.received[i] != 0) {
+            m.setTotal("pinetboot_dhcp_received_total", {{"interface", interface}, {"type", type}},
+                       static_cast<double>(c.received[i]));
+        }
+        if (c.sent[i] != 0) {
+            m.setTotal("pinetboot_dhcp_sent_total", {{"interface", interface}, {"type", type}},
+                       static_cast<double>(c.sent[i]));
+        }
+    }
+    for (std::size_t i = 0; i < c.dropped.size(); ++i) {
+        if (c.dropped[i] != 0) {
+            m.setTotal("pinetboot_dhcp_dropped_total",
+                       {{"interface", interface},
+                        {"reason", core::dhcp::toString(static_cast<core::dhcp::Drop>(i))}},
+                       static_cast<double>(c.dropped[i]));
+        }
+    }
+    m.setTotal("pinetboot_dhcp_send_errors_total", {{"interface", interface}},
+               static_cast<double>(sendErrors));
+}
+
+BootMonitor::BootMonitor(core::boot::TrackerOptions options) : tracker_(options) {
+    // Every metric /metrics can show is declared here, so the list is in one place.
+    metrics_.declare("pinetboot_dhcp_packets_total",
+                     "DHCP packets of Raspberry Pis by type (discover/offer/request/ack/nak/...) "
+                     "and result (ok, or the reason no reply was sent)",
+                     Kind::Counter);
+    metrics_.declare("pinetboot_dhcp_received_total",
+                     "DHCP packets received from any client, by interface and type", Kind::Counter);
+    metrics_.declare("pinetboot_dhcp_sent_total", "DHCP replies sent, by interface and type",
+                     Kind::Counter);
+    metrics_.declare("pinetboot_dhcp_dropped_total",
+                     "DHCP packets from any client left without a reply, by interface and reason",
+                     Kind::Counter);
+    metrics_.declare("pinetboot_dhcp_send_errors_total", "DHCP replies that failed to send",
+                     Kind::Counter);
+    metrics_.declare("pinetboot_tftp_refused_total",
+                     "TFTP requests or packets refused or dropped, by reason", Kind::Counter);
+    metrics_.declare("pinetboot_tftp_retransmits_total", "TFTP packets sent again after a timeout",
+                     Kind::Counter);
+    metrics_.declare("pinetboot_transfers_total", "Finished file transfers by protocol and result",
+                     Kind::Counter);
+    metrics_.declare("pinetboot_transfer_bytes_total", "Payload bytes delivered by protocol",
+                     Kind::Counter);
+    metrics_.declare("pinetboot_transfer_errors_total",
+                     "Failed transfers by protocol and reason (probes are not errors)", Kind::Counter);
+    metrics_.declare("pinetboot_transfers_in_flight", "Transfers in progress by protocol", Kind::Gauge);
+    metrics_.declare("pinetboot_boots_total", "Finished boots by outcome", Kind::Counter);
+    // Pi boots take 2-60 s over TFTP (spec 4.3); buckets span that with room both sides.
+    metrics_.declare("pinetboot_boot_duration_seconds",
+                     "Time from the first DHCP packet (or file) of a boot to its end, by outcome",
+                     Kind::Histogram, {0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300});
+    metrics_.declare("pinetboot_clients", "Clients known to the running daemon by state", Kind::Gauge);
+    metrics_.declare("pinetboot_events_dropped_total",
+                     "Boot events dropped because the monitor queue was full", Kind::Counter);
+    metrics_.declare("pinetboot_sse_subscribers", "Connected live-event (SSE) subscribers",
+                     Kind::Gauge);
+    metrics_.declare("pinetboot_sse_subscribers_dropped_total",
+                     "SSE subscribers dropped for reading too slowly", Kind::Counter);
+    metrics_.set("pinetboot_transfers_in_flight", {{"protocol", "tftp"}}, 0);
+    metrics_.set("pinetboot_transfers_in_flight", {{"protocol", "http"}}, 0);
+}
+
+BootMonitor::~BootMonitor() { stop(); }
+
+void BootMonitor::start() {
+    std::lock_guard lock(queueMutex_);
+    if (worker_.joinable()) {
+        return;
+    }
+    stopping_ = false;
+    worker_ = std::thread([this] { run(); });
+}
+
+void BootMonitor::stop() {
+    {
+        std::lock_guard lock(queueMutex_);
+        stopping_ = true;
+    }
+    queueCv_.notify_all();
+    if (worker_.joinable()) {
+        worker_.join();
+    }
+    idleCv_.notify_all();
+}
+
+void BootMonitor::onEvent(const core::BootEvent& event) {
+    {
+        std::lock_guard lock(queueMutex_);
+        if (queue_.size() >= kQueueLimit) {
+            ++dropped_;
+            return;
+        }
+        queue_.push_back(event);
+        ++enqueued_;
+    }
+    queueCv_.notify_one();
+}
+
+void BootMonitor::flush() {
+    std::unique_lock lock(queueMutex_);
+    const auto target = enqueued_;
+    idleCv_.wait_for(lock, std::chrono::seconds(10),
+                     [&] { return processed_ >= target || !worker_.joinable(); });
+}
+
+std::uint64_t BootMonitor::eventsDropped() const {
+    std::lock_guard lock(queueMutex_);
+    return dropped_;
+}
+
+void BootMonitor::run() {
+    auto nextTick = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    for (;;) {
+        std::deque<core::BootEvent> batch;
+        {
+            std::unique_lock lock(queueMutex_);
+            queueCv_.wait_until(lock, nextTick, [&] { return stopping_ || !queue_.empty(); });
+            batch.swap(queue_);
+            if (batch.empty() && stopping_) {
+                return;
+            }
+        }
+        for (const auto& e : batch) {
+            process(e);
+        }
+        {
+            std::lock_guard lock(queueMutex_);
+            processed_ += batch.size();
+        }
+        idleCv_.notify_all();
+        if (std::chrono::steady_clock::now() >= nextTick) {
+            nextTick = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+            std::vector<core::boot::Update> ups;
+            {
+                std::lock_guard lock(stateMutex_);
+                ups = tracker_.tick(std::chrono::system_clock::now());
+            }
+            handleUpdates(ups);
+        }
+    }
+}
+
+void BootMonitor::countEvent(const core::BootEvent& event) {
+    if (const auto* d = std::get_if<DhcpEvent>(&event)) {
+        metrics_.add("pinetboot_dhcp_packets_total",
+                     {{"type", core::toString(d->kind)},
+                      {"result", d->drop ? core::dhcp::toString(*d->drop) : "ok"}});
+        return;
+    }
+    const auto& r = std::get<TransferRecord>(event);
+    const std::string proto = core::toString(r.protocol);
+    const std::string result = core::toString(r.result);
+    metrics_.add("pinetboot_transfers_total", {{"protocol", proto}, {"result", result}});
+    metrics_.add("pinetboot_transfer_bytes_total", {{"protocol", proto}}, static_cast<double>(r.bytes));
+    if (r.result != TransferRecord::Result::Ok && r.result != TransferRecord::Result::Probe) {
+        metrics_.add("pinetboot_transfer_errors_total", {{"protocol", proto}, {"reason", result}});
+    }
+}
+
+void BootMonitor::logEvent(const core::BootEvent& event) {
+    // A stable event name first (grep-able, journald-friendly), then the
+    // event in the key=value form shared with the other commands (core::describe).
+    if (const auto* d = std::get_if<DhcpEvent>(&event)) {
+        // Unanswered packets stay at info: a Pi's REQUEST left to the site server is part of
+        // its boot story (only Pis produce events, so this is not a flood of strangers).
+        spdlog::info("{} if={} {}", dhcpLogName(d->kind), kv(d->interface), core::describe(event));
+        return;
+    }
+    const auto& r = std::get<TransferRecord>(event);
+    const auto level = r.result == TransferRecord::Result::Probe ? spdlog::level::debug
+                                                                 : spdlog::level::info;
+    spdlog::log(level, "{}_DONE {} size={} ms={:.1f} blksize={}",
+                r.protocol == TransferRecord::Protocol::Http ? "HTTP" : "TFTP", core::describe(event),
+                r.fileSize, std::chrono::duration<double, std::milli>(r.duration).count(),
+                r.blockSize);
+}
+
+void BootMonitor::process(const core::BootEvent& event) {
+    countEvent(event);
+    logEvent(event);
+    std::vector<core::boot::Update> ups;
+    std::optional<SeenClient> seen;
+    std::string brief;
+    SeenHook hook;
+    {
+        std::lock_guard lock(stateMutex_);
+        // The tracker is the one memory of which serial goes with which MAC: ask it
+        // before the event whether this is news for the registry.
+        std::optional<std::string> serial;
+        const core::boot::ClientInfo* before = nullptr;
+        if (const auto* d = std::get_if<DhcpEvent>(&event)) {
+            if (d->serial && !d->serial->empty() && d->kind == DhcpEvent::Kind::Discover) {
+                serial = d->serial;
+            }
+        } else if (const auto& r = std::get<TransferRecord>(event); r.serial) {
+            serial = r.serial;
+        }
+        if (serial) {
+            before = tracker_.client(*serial);
+        }
+        const std::string macBefore = before != nullptr ? before->mac : std::string();
+        ups = tracker_.onEvent(event);
+        if (serial) {
+            const auto* after = tracker_.client(*serial);
+            const bool dhcp = std::holds_alternative<DhcpEvent>(event);
+            const bool newBoot = !ups.empty() && ups.front().bootStarted;
+            // A transfer tells the registry about a serial it has not seen; DHCP also
+            // about a new MAC or a new boot (last_seen).
+            if (before == nullptr || (dhcp && (newBoot || (after != nullptr && after->mac != macBefore)))) {
+                SeenClient s;
+                s.serial = *serial;
+                s.mac = after != nullptr ? after->mac : std::string();
+                if (const auto* d = std::get_if<DhcpEvent>(&event)) {
+                    s.model = d->model.value_or("");
+                    if (s.mac.empty()) {  // a drop is not tracked, but the registry may learn it
+                        s.mac = proto::netboot::normalizeMac(d->mac).value_or("");
+                    }
+                }
+                for (const auto& k : known_) {
+                    s.registered = s.registered || k.serial == s.serial;
+                }
+                seen = std::move(s);
+                hook = seenHook_;
+            }
+        }
+        brief = http::api::eventBrief(event, ups.empty() ? nullptr : &ups.back());
+    }
+    hub_.publish(std::holds_alternative<DhcpEvent>(event) ? "dhcp" : "transfer", brief);
+    if (seen && hook) {
+        hook(*seen);
+    }
+    handleUpdates(ups);
+}
+
+void BootMonitor::handleUpdates(const std::vector<core::boot::Update>& updates) {
+    for (const auto& u : updates) {
+        if (u.newClient) {
+            spdlog::info("CLIENT_SEEN client={}", u.clientKey);
+            hub_.publish("client", fmt::format("{{\"client\":\"{}\"}}", u.clientKey));
+        }
+        if (u.bootStarted) {
+            spdlog::info("BOOT_START client={} boot={}", u.clientKey, u.bootId);
+            hub_.publish("boot", http::api::bootUpdateJson(u));
+        }
+        if (u.bootEnded) {
+            const double secs = std::chrono::duration<double>(u.duration).count();
+            const std::string outcome = core::boot::toString(u.outcome);
+            metrics_.add("pinetboot_boots_total", {{"outcome", outcome}});
+            metrics_.observe("pinetboot_boot_duration_seconds", {{"outcome", outcome}}, secs);
+            if (u.outcome == BootOutcome::KernelLoaded) {
+                std::string kernel;
+                {
+                    std::lock_guard lock(stateMutex_);
+                    if (const auto* b = tracker_.boot(u.bootId)) {
+                        kernel = b->kernelFile;
+                    }
+                }
+                spdlog::info("BOOT_DONE client={} boot={} kernel={} seconds={:.2f}", u.clientKey,
+                             u.bootId, kv(kernel), secs);
+            } else {
+                spdlog::warn("BOOT_FAILED client={} boot={} seconds={:.2f} reason={}", u.clientKey,
+                             u.bootId, secs, kv(u.failure));
+            }
+            hub_.publish("boot", http::api::bootUpdateJson(u));
+        }
+    }
+}
+
+void BootMonitor::setKnownClients(std::vector<KnownClient> clients) {
+    {
+        std::lock_guard lock(stateMutex_);
+        known_ = std::move(clients);
+    }
+    hub_.publish("client", "{\"registry\":true}");
+}
+
+void BootMonitor::setScrapeHook(ScrapeHook hook) {
+    std::lock_guard lock(stateMutex_);
+    scrapeHook_ = std::move(hook);
+}
+
+void BootMonitor::setSeenHook(SeenHook hook) {
+    std::lock_guard lock(stateMutex_);
+    seenHook_ = std::move(hook);
+}
+
+void BootMonitor::setHistoryPerClient(std::size_t n) {
+    std::lock_guard lock(stateMutex_);
+    tracker_.setHistoryPerClient(n);
+}
+
+void BootMonitor::announce(const std::string& event, const std::string& data) {
+    hub_.publish(event, data);
+}
+
+void BootMonitor::setHealth(bool ok, std::string reason) {
+    std::lock_guard lock(stateMutex_);
+    healthy_ = ok;
+    healthReason_ = std::move(reason);
+}
+
+std::string BootMonitor::clientsJson() {
+    std::lock_guard lock(stateMutex_);
+    return http::api::clientsJson(tracker_, known_);
+}
+
+std::optional<std::string> BootMonitor::clientJson(const std::string& id) {
+    std::lock_guard lock(stateMutex_);
+    return http::api::clientJson(tracker_, known_, id);
+}
+
+std::string BootMonitor::bootsJson(std::size_t limit, const std::string& clientId) {
+    std::lock_guard lock(stateMutex_);
+    return http::api::bootsJson(tracker_, limit, clientId);
+}
+
+std::string BootMonitor::metricsText() {
+    ScrapeHook hook;
+    {
+        std::lock_guard lock(stateMutex_);
+        hook = scrapeHook_;
+        for (const auto& [s, n] : http::api::clientStates(tracker_, known_)) {
+            metrics_.set("pinetboot_clients", {{"state", s}}, n);
+        }
+    }
+    if (hook) {
+        hook(metrics_);
+    }
+    metrics_.set("pinetboot_sse_subscribers", {}, static_cast<double>(hub_.subscriberCount()));
+    const auto droppedSubs = hub_.droppedSubscribers();
+    const auto seenDrops = metrics_.value("pinetboot_sse_subscribers_dropped_total", {});
+    if (static_cast<double>(droppedSubs) > seenDrops) {
+        metrics_.add("pinetboot_sse_subscribers_dropped_total", {},
+                     static_cast<double>(droppedSubs) - seenDrops);
+    }
+    const auto dropped = static_cast<double>(eventsDropped());
+    const auto seenEv = metrics_.value("pinetboot_events_dropped_total", {});
+    if (dropped > seenEv) {
+        metrics_.add("pinetboot_events_dropped_total", {}, dropped - seenEv);
+    }
+    return metrics_.render();
+}
+
+bool BootMonitor::healthy(std::string& reason) {
+    std::lock_guard lock(stateMutex_);
+    reason = healthReason_;
+    return healthy_;
+}
+
+}  // namespace pinet::app::serve

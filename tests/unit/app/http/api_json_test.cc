@@ -1,0 +1,58 @@
+#include "app/http/api_json.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+namespace pinet::app::http::api {
+namespace {
+
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+core::DhcpEvent event(core::DhcpEvent::Kind kind, core::WallTime t) {
+    core::DhcpEvent e;
+    e.kind = kind;
+    e.time = t;
+    e.mac = "dc:a6:32:01:02:03";
+    e.serial = "d9780558";
+    e.model = "RPi4";
+    return e;
+}
+
+TEST(ApiJson, DhcpStepsCarryTheDropReason) {
+    core::boot::BootTracker tracker;
+    const auto t = core::WallTime{} + 1'000'000s;
+    tracker.onEvent(event(core::DhcpEvent::Kind::Discover, t));
+    auto req = event(core::DhcpEvent::Kind::Request, t + 1s);
+    req.drop = core::dhcp::Drop::ProxyNoAck;
+    tracker.onEvent(req);
+    const auto body = clientJson(tracker, {}, "DC-A6-32-01-02-03");
+    ASSERT_TRUE(body);
+    const auto steps = json::parse(*body)["boots"][0]["dhcp"];
+    ASSERT_EQ(steps.size(), 2u);
+    EXPECT_EQ(steps[0]["kind"], "discover");
+    EXPECT_TRUE(steps[0]["drop"].is_null());
+    EXPECT_EQ(steps[1]["kind"], "request");
+    EXPECT_EQ(steps[1]["drop"], "proxy_no_ack");
+    EXPECT_EQ(json::parse(eventBrief(req, nullptr))["drop"], "proxy_no_ack");
+}
+
+TEST(ApiJson, RegistryRowsAreFoundAndCountedByState) {
+    core::boot::BootTracker tracker;
+    serve::KnownClient k;
+    k.serial = "aaaa0001";
+    k.mac = "dc:a6:32:aa:aa:01";
+    k.name = "rack1";
+    k.discovered = true;
+    const Known known{k};
+    EXPECT_TRUE(clientJson(tracker, known, "rack1"));
+    EXPECT_TRUE(clientJson(tracker, known, "DC-A6-32-AA-AA-01"));
+    EXPECT_FALSE(clientJson(tracker, known, "ffffffff"));
+    const auto states = clientStates(tracker, known);
+    EXPECT_EQ(states.at("discovered"), 1);
+    EXPECT_EQ(states.at("booting"), 0);
+}
+
+}  // namespace
+}  // namespace pinet::app::http::api
