@@ -12,6 +12,7 @@
 #include "app/client/root_edit.h"
 #include "app/nfs/nfs_manager.h"
 #include "io/file.h"
+#include "io/fs/mount.h"
 #include "io/net/interface.h"
 #include "io/net/udp_socket.h"
 #include "io/nfs/nfs_backend.h"
@@ -343,7 +344,7 @@ void checkClient(const ServerSettings& s, const io::ClientRecord& c,
         out.push_back(bad(tag, fmt::format("nfsroot={} does not exist on disk", nfs->exportPath),
                           c.rootMode == "overlay" ? "pinetboot nfs apply (mounts the overlay)"
                                                   : "pinetboot client reset " + c.serial));
-    } else if (c.rootMode == "overlay" && !isMountPoint(nfs->exportPath)) {
+    } else if (c.rootMode == "overlay" && !io::isMountPoint(nfs->exportPath)) {
         out.push_back(bad(tag, fmt::format("overlay {} is not mounted", nfs->exportPath),
                           "pinetboot nfs apply"));
     } else {
