@@ -67,6 +67,35 @@ std::string macPrefixDir(std::string_view mac) {
     return out;
 }
 
+std::optional<std::string> serialFromPrefixDir(std::string_view component) {
+    if (component.size() != 8) {
+        return std::nullopt;
+    }
+    std::string out;
+    for (char c : component) {
+        if (!isHex(c)) {
+            return std::nullopt;
+        }
+        out.push_back(lower(c));
+    }
+    return out;
+}
+
+std::optional<std::string> macFromPrefixDir(std::string_view component) {
+    if (component.size() != 17) {
+        return std::nullopt;
+    }
+    std::string out;
+    for (std::size_t i = 0; i < component.size(); ++i) {
+        const char c = component[i];
+        if (i % 3 == 2 ? c != '-' : !isHex(c)) {
+            return std::nullopt;
+        }
+        out.push_back(lower(c));
+    }
+    return out;
+}
+
 bool isValidHostLabel(std::string_view s) {
     if (s.empty() || s.size() > 63 || s.front() == '-' || s.back() == '-') {
         return false;

@@ -19,6 +19,15 @@ std::optional<std::string> normalizeMac(std::string_view s);
 /// "dc:a6:32:01:36:c2" -> "dc-a6-32-01-36-c2" (the TFTP prefix directory).
 std::string macPrefixDir(std::string_view normalizedMac);
 
+/// A prefix directory as the bootloader names it (TFTP_PREFIX=0, HTTP_PATH): exactly
+/// 8 hex digits, either case -> lower-case serial; nullopt for anything else. Stricter
+/// than normalizeSerial: a directory name has one spelling.
+std::optional<std::string> serialFromPrefixDir(std::string_view component);
+
+/// A TFTP_PREFIX=2 directory: "DC-A6-32-01-36-C2" (dashes, either case) ->
+/// "dc-a6-32-01-36-c2"; nullopt for anything else (colons, no separators).
+std::optional<std::string> macFromPrefixDir(std::string_view component);
+
 /// A client or image name usable as a directory and a hostname (RFC 1123
 /// label: letters, digits, '-', 1..63 chars, not starting or ending in '-').
 bool isValidHostLabel(std::string_view s);

@@ -31,5 +31,18 @@ TEST(IdsTest, HostLabels) {
     EXPECT_FALSE(isValidHostLabel(std::string(64, 'a')));
 }
 
+TEST(IdsTest, PrefixDirectoriesHaveOneSpelling) {
+    EXPECT_EQ(serialFromPrefixDir("D9780558"), "d9780558");
+    EXPECT_FALSE(serialFromPrefixDir("0xd9780558"));  // normalizeSerial would take these
+    EXPECT_FALSE(serialFromPrefixDir("10000000d9780558"));
+    EXPECT_FALSE(serialFromPrefixDir("d978055"));
+    EXPECT_FALSE(serialFromPrefixDir("d978055g"));
+    EXPECT_EQ(macFromPrefixDir("DC-A6-32-01-36-C2"), "dc-a6-32-01-36-c2");
+    EXPECT_FALSE(macFromPrefixDir("dc:a6:32:01:36:c2"));
+    EXPECT_FALSE(macFromPrefixDir("dca6320136c2"));
+    EXPECT_FALSE(macFromPrefixDir("dc-a6-32-01-36-cz"));
+    EXPECT_FALSE(macFromPrefixDir("dc-a6-32-01-36-c2-"));
+}
+
 }  // namespace
 }  // namespace pinet::proto::netboot
