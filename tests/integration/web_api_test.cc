@@ -325,6 +325,41 @@ TEST(WebApi, HttpBootServesWithContentLengthAndReports) {
     monitor.stop();
 }
 
+// Regression: HTTP boot used a plain open() of root + path, so a symlink inside the
+// boot root served a file from anywhere; it now opens beneath the root (as TFTP).
+TEST(WebApi, HttpBootRefusesSymlinksLeadingOutOfTheRoot) {
+    io::TempDir dir("pnb-httpboot");
+    io::TempDir outside("pnb-httpboot-outside");
+    std::filesystem::create_directories(dir.path() / "d9780558");
+    std::filesystem::create_directories(dir.path() / "inside");
+    std::ofstream(outside.path() / "boot.img", std::ios::binary) << "secret";
+    std::ofstream(dir.path() / "inside" / "boot.img", std::ios::binary) << "fine";
+    // A file symlink, a directory symlink (both absolute, out of the root), a relative
+    // one climbing out, and a relative one that stays inside.
+    std::filesystem::create_symlink(outside.path() / "boot.img", dir.path() / "d9780558" / "boot.img");
+    std::filesystem::create_directory_symlink(outside.path(), dir.path() / "dc-a6-32-01-36-c2");
+    std::filesystem::create_symlink("../../" + outside.path().filename().string() + "/boot.img",
+                                    dir.path() / "inside" / "boot.sig");
+    std::filesystem::create_directory_symlink("inside", dir.path() / "alias");
+
+    const std::string root = dir.path().string();
+    app::http::HttpBootServer boot([root] { return root; }, nullptr);
+    boot.start("127.0.0.1", 0);
+    httplib::Client cli("127.0.0.1", boot.port());
+    cli.set_follow_location(false);
+    for (const char* path : {"/d9780558/boot.img", "/dc-a6-32-01-36-c2/boot.img", "/inside/boot.sig"}) {
+        auto res = cli.Get(path);
+        ASSERT_TRUE(res) << path;
+        EXPECT_TRUE(res->status == 403 || res->status == 404) << path << ": " << res->status;
+        EXPECT_EQ(res->body.find("secret"), std::string::npos) << path;
+    }
+    auto res = cli.Get("/alias/boot.img");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200);
+    EXPECT_EQ(res->body, "fine");
+    boot.stop();
+}
+
 TEST(HttpBootPath, OnlyBootFilesWithPlainPrefixes) {
     std::string prefix;
     std::string name;
@@ -337,4 +372,9 @@ TEST(HttpBootPath, OnlyBootFilesWithPlainPrefixes) {
     EXPECT_FALSE(app::http::parseBootPath("/a/kernel8.img", prefix, name));
     EXPECT_FALSE(app::http::parseBootPath("/a b/boot.img", prefix, name));
     EXPECT_FALSE(app::http::parseBootPath("boot.img", prefix, name));
+    // TFTP's sanitiser: "//" and "." are dropped, control bytes refused.
+    EXPECT_TRUE(app::http::parseBootPath("//a/./b//boot.img", prefix, name));
+    EXPECT_EQ(prefix, "a/b");
+    EXPECT_FALSE(app::http::parseBootPath(std::string("/a\x01/boot.img"), prefix, name));
+    EXPECT_FALSE(app::http::parseBootPath("/a/../boot.img", prefix, name));
 }

@@ -1,12 +1,5 @@
 #include "app/bootimg/boot_image.h"
 
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 #include <fstream>
 #include <vector>
 
@@ -15,8 +8,8 @@
 #include "app/eeprom/eeprom.h"
 #include "io/crypto.h"
 #include "io/file.h"
-
-extern char** environ;
+#include "io/fs/file_ops.h"
+#include "io/process/process.h"
 
 namespace pinet::app::bootimg {
 
@@ -31,33 +24,28 @@ namespace fs = std::filesystem;
 
 namespace {
 
-/// Runs argv (no shell), stdout/stderr to /dev/null except the first error line
-/// we return. Returns the exit status or an error.
+/// Runs argv (no shell); on failure returns the command and the first line it printed
+/// on stderr.
 Result<void> runTool(const std::vector<std::string>& args) {
-    std::vector<char*> argv;
-    for (const auto& a : args) {
-        argv.push_back(const_cast<char*>(a.c_str()));
+    if (!io::programExists(args[0])) {
+        return fail(fmt::format("{}: cannot run (not found in PATH); install dosfstools and mtools "
+                                "(scripts/setup.sh)",
+                                args[0]));
     }
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-    pid_t pid = 0;
-    const int rc = posix_spawnp(&pid, argv[0], &fa, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0) {
-        return fail(fmt::format("{}: cannot run ({}); install dosfstools and mtools (scripts/setup.sh)",
-                                args[0], std::strerror(rc)));
+    // Formatting a few MiB and copying a boot tree take seconds; the bound only stops a
+    // hung tool.
+    auto r = io::runProcess(args, std::chrono::minutes(10));
+    if (!r) {
+        return fail(r.error().message);
     }
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    if (r->exitCode != 0) {
         std::string cmd;
         for (const auto& a : args) {
             cmd += (cmd.empty() ? "" : " ") + a;
         }
-        return fail(fmt::format("{} failed (status {})", cmd, status));
+        const std::string firstLine = r->err.substr(0, r->err.find('\n'));
+        return fail(fmt::format("{} failed (exit {}){}", cmd, r->exitCode,
+                                firstLine.empty() ? std::string() : ": " + firstLine));
     }
     return {};
 }
@@ -144,10 +132,9 @@ Result<BootImageResult> buildBootImage(const BootImageOptions& o) {
         cleanup();
         return fail(sigText.error().message);
     }
-    fs::rename(tmp, out, ec);
-    if (ec) {
+    if (auto moved = io::renamePath(tmp, out); !moved) {
         cleanup();
-        return fail(fmt::format("{}: {}", out.string(), ec.message()));
+        return fail(moved.error().message);
     }
     const std::vector<std::uint8_t> sigBytes(sigText->begin(), sigText->end());
     if (auto w = io::writeFileAtomic(sig, sigBytes); !w) {

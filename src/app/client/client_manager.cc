@@ -1,12 +1,5 @@
 #include "app/client/client_manager.h"
 
-#include <fcntl.h>
-#include <sys/mount.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <system_error>
@@ -16,6 +9,8 @@
 #include "app/client/root_edit.h"
 #include "app/image/image_store.h"
 #include "io/file.h"
+#include "io/fs/file_ops.h"
+#include "io/fs/mount.h"
 #include "io/fs/tree_copy.h"
 #include "proto/netboot/cmdline.h"
 #include "proto/netboot/fstab.h"
@@ -158,14 +153,16 @@ Result<void> writeBootTree(const fs::path& stateDir, const ImageInfo& img,
             return r;
         }
     }
-    ::chmod(build.c_str(), 0755);
+    (void)io::setMode(build, 0755);
     fs::path dest = rec.bootDir;
     fs::path old = tmp.path() / "old";
-    if (fs::exists(dest, ec) && ::rename(dest.c_str(), old.c_str()) != 0) {
-        return fail(fmt::format("{}: {}", dest.string(), std::strerror(errno)));
+    if (fs::exists(dest, ec)) {
+        if (auto r = io::renamePath(dest, old); !r) {
+            return r;
+        }
     }
-    if (::rename(build.c_str(), dest.c_str()) != 0) {
-        return fail(fmt::format("{}: {}", dest.string(), std::strerror(errno)));
+    if (auto r = io::renamePath(build, dest); !r) {
+        return r;
     }
     msgs.push_back(fmt::format("boot: {} ({} files linked to the image), cmdline.txt -> "
                                "nfsroot={}:{},vers={}",
@@ -179,17 +176,14 @@ Result<void> writeMacLink(const fs::path& stateDir, const io::ClientRecord& rec)
         return {};
     }
     fs::path link = StatePaths{stateDir}.tftp() / proto::netboot::macPrefixDir(*rec.mac);
-    struct stat st {};
-    if (::lstat(link.c_str(), &st) == 0) {
-        if (!S_ISLNK(st.st_mode)) {
+    auto st = io::statNoFollow(link);
+    if (st && *st) {
+        if ((*st)->kind != io::EntryKind::Symlink) {
             return fail(fmt::format("{} exists and is not a pinetboot link", link.string()));
         }
-        ::unlink(link.c_str());
+        (void)io::removeLink(link);
     }
-    if (::symlink(rec.serial.c_str(), link.c_str()) != 0) {
-        return fail(fmt::format("{}: symlink: {}", link.string(), std::strerror(errno)));
-    }
-    return {};
+    return io::makeSymlink(rec.serial, link);
 }
 
 /// Files a client replaces (dpkg installs by rename) rather than edits in
@@ -212,8 +206,8 @@ Result<std::string> buildCopyRoot(const fs::path& stateDir, const ImageInfo& img
     if (!stats) {
         return tl::unexpected(stats.error());
     }
-    if (::rename((tmp.path() / "root").c_str(), dest.c_str()) != 0) {
-        return fail(fmt::format("{}: {}", dest.string(), std::strerror(errno)));
+    if (auto r = io::renamePath(tmp.path() / "root", dest); !r) {
+        return tl::unexpected(r.error());
     }
     return fmt::format("root: private copy {} ({} reflinked, {} hard-linked from /usr, {} copied, "
                        "{:.1f} MiB of copies)",
@@ -222,8 +216,8 @@ Result<std::string> buildCopyRoot(const fs::path& stateDir, const ImageInfo& img
 }
 
 Result<void> unmountIfMounted(const fs::path& p) {
-    if (isMountPoint(p) && ::umount2(p.c_str(), MNT_DETACH) != 0) {
-        return fail(fmt::format("{}: umount: {}", p.string(), std::strerror(errno)));
+    if (io::isMountPoint(p)) {
+        return io::unmountDetach(p);
     }
     return {};
 }
@@ -249,28 +243,13 @@ std::optional<std::string> modelDtb(const std::string& model) {
     return std::nullopt;
 }
 
-bool isMountPoint(const fs::path& p) {
-    std::ifstream in("/proc/self/mountinfo");
-    std::string line;
-    std::string want = fs::weakly_canonical(p).string();
-    while (std::getline(in, line)) {
-        std::istringstream ls(line);
-        std::string id, parent, devno, root, mnt;
-        ls >> id >> parent >> devno >> root >> mnt;
-        if (mnt == want) {
-            return true;
-        }
-    }
-    return false;
-}
-
 Result<bool> ensureOverlayMounted(const fs::path& stateDir, const io::ClientRecord& rec) {
     if (rec.rootMode != "overlay") {
         return false;
     }
     fs::path base = overlayDir(stateDir, rec.serial);
     fs::path merged = base / "merged";
-    if (isMountPoint(merged)) {
+    if (io::isMountPoint(merged)) {
         return false;
     }
     auto img = findImage(stateDir, rec.image);
@@ -282,9 +261,8 @@ Result<bool> ensureOverlayMounted(const fs::path& stateDir, const io::ClientReco
     std::string opts = fmt::format("lowerdir={},upperdir={},workdir={},index=on,nfs_export=on",
                                    img->root().string(), (base / "upper").string(),
                                    (base / "work").string());
-    if (::mount("overlay", merged.c_str(), "overlay", 0, opts.c_str()) != 0) {
-        return fail(fmt::format("{}: cannot mount the overlay ({}): {}", merged.string(), opts,
-                                std::strerror(errno)));
+    if (auto r = io::mountOverlay(merged, opts); !r) {
+        return tl::unexpected(r.error());
     }
     return true;
 }
@@ -473,9 +451,10 @@ Result<ClientResult> resetClient(const fs::path& stateDir, io::Registry& reg,
         // Swap: the old root disappears in one rename, then is deleted.
         fs::path trash = StatePaths{stateDir}.roots() / (".trash-" + rec.serial);
         (void)io::removeTree(trash);
-        if (::rename(root.c_str(), trash.c_str()) != 0 || ::rename(fresh.c_str(), root.c_str()) != 0) {
+        auto swapped = io::renamePath(root, trash).and_then([&] { return io::renamePath(fresh, root); });
+        if (!swapped) {
             return fail(fmt::format("{}: cannot swap in the fresh root: {}", root.string(),
-                                    std::strerror(errno)));
+                                    swapped.error().message));
         }
         if (auto r = io::removeTree(trash); !r) {
             return tl::unexpected(r.error());
@@ -538,9 +517,8 @@ Result<std::vector<std::string>> removeClient(const fs::path& stateDir, io::Regi
         msgs.push_back("removed " + boot.string());
         if (rec.mac) {
             fs::path link = paths.tftp() / proto::netboot::macPrefixDir(*rec.mac);
-            struct stat st {};
-            if (::lstat(link.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
-                ::unlink(link.c_str());
+            auto st = io::statNoFollow(link);
+            if (st && *st && (*st)->kind == io::EntryKind::Symlink && io::removeLink(link)) {
                 msgs.push_back("removed " + link.string());
             }
         }

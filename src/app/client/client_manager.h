@@ -58,7 +58,6 @@ Result<std::vector<std::string>> removeClient(const std::filesystem::path& state
 /// Mounts the overlay of an overlay-mode client if it is not mounted yet.
 Result<bool> ensureOverlayMounted(const std::filesystem::path& stateDir,
                                   const io::ClientRecord& rec);
-bool isMountPoint(const std::filesystem::path& p);
 
 /// Device tree file each model's firmware loads (netboot-protocol.md 4.3/4.4).
 std::optional<std::string> modelDtb(const std::string& model);

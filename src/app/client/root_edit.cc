@@ -1,15 +1,11 @@
 #include "app/client/root_edit.h"
 
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 #include <vector>
 
 #include <fmt/format.h>
 
 #include "io/file.h"
+#include "io/fs/file_ops.h"
 #include "io/fs/tree_copy.h"
 
 namespace pinet::app {
@@ -17,6 +13,12 @@ namespace pinet::app {
 namespace fs = std::filesystem;
 
 namespace {
+
+/// The entry exists (lstat) and is of @p kind.
+bool isKind(const fs::path& p, io::EntryKind kind) {
+    auto st = io::statNoFollow(p);
+    return st && *st && (*st)->kind == kind;
+}
 
 Result<std::vector<std::string>> components(const std::string& rel) {
     std::vector<std::string> out;
@@ -43,22 +45,21 @@ Result<fs::path> ensureParents(const fs::path& writeRoot, const fs::path& templa
     for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
         cur /= parts[i];
         tmpl /= parts[i];
-        struct stat st {};
-        if (::lstat(cur.c_str(), &st) == 0) {
-            if (!S_ISDIR(st.st_mode)) {
+        auto st = io::statNoFollow(cur);
+        if (!st) {
+            return tl::unexpected(st.error());
+        }
+        if (*st) {
+            if ((*st)->kind != io::EntryKind::Directory) {
                 return fail(fmt::format("{}: is a symlink or not a directory; refusing to write "
                                         "through it", cur.string()));
             }
             continue;
         }
-        if (errno != ENOENT) {
-            return fail(fmt::format("{}: {}", cur.string(), std::strerror(errno)));
+        if (auto r = io::makeDirectory(cur, 0755); !r) {
+            return tl::unexpected(r.error());
         }
-        if (::mkdir(cur.c_str(), 0755) != 0) {
-            return fail(fmt::format("{}: mkdir: {}", cur.string(), std::strerror(errno)));
-        }
-        struct stat ts {};
-        if (tmplValid && ::lstat(tmpl.c_str(), &ts) == 0 && S_ISDIR(ts.st_mode)) {
+        if (tmplValid && isKind(tmpl, io::EntryKind::Directory)) {
             if (auto r = io::copyMetadata(tmpl, cur); !r) {
                 return tl::unexpected(r.error());
             }
@@ -79,11 +80,11 @@ bool rootPathExists(const fs::path& root, const std::string& rel) {
     fs::path cur = root;
     for (std::size_t i = 0; i < parts->size(); ++i) {
         cur /= (*parts)[i];
-        struct stat st {};
-        if (::lstat(cur.c_str(), &st) != 0) {
+        auto st = io::statNoFollow(cur);
+        if (!st || !*st) {
             return false;
         }
-        if (i + 1 < parts->size() && !S_ISDIR(st.st_mode)) {
+        if (i + 1 < parts->size() && (*st)->kind != io::EntryKind::Directory) {
             return false;
         }
     }
@@ -98,12 +99,8 @@ Result<std::optional<std::string>> readRootFile(const fs::path& root, const std:
     fs::path cur = root;
     for (std::size_t i = 0; i < parts->size(); ++i) {
         cur /= (*parts)[i];
-        struct stat st {};
-        if (::lstat(cur.c_str(), &st) != 0) {
-            return std::optional<std::string>{};
-        }
-        bool last = i + 1 == parts->size();
-        if ((!last && !S_ISDIR(st.st_mode)) || (last && !S_ISREG(st.st_mode))) {
+        const bool last = i + 1 == parts->size();
+        if (!isKind(cur, last ? io::EntryKind::Regular : io::EntryKind::Directory)) {
             return std::optional<std::string>{};
         }
     }
@@ -128,25 +125,27 @@ Result<void> writeRootFile(const fs::path& writeRoot, const fs::path& templateRo
     // Owner and mode from the file being replaced (in this tree or the template).
     uid_t uid = 0;
     gid_t gid = 0;
-    struct stat st {};
     fs::path tmplFile = templateRoot.empty() ? fs::path() : templateRoot / rel;
-    if (::lstat(target.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
-        mode = st.st_mode & 07777;
-        uid = st.st_uid;
-        gid = st.st_gid;
-    } else if (!tmplFile.empty() && rootPathExists(templateRoot, rel) &&
-               ::lstat(tmplFile.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
-        mode = st.st_mode & 07777;
-        uid = st.st_uid;
-        gid = st.st_gid;
+    auto regular = [](const fs::path& p) -> std::optional<io::EntryStat> {
+        auto st = io::statNoFollow(p);
+        if (st && *st && (*st)->kind == io::EntryKind::Regular) {
+            return **st;
+        }
+        return std::nullopt;
+    };
+    std::optional<io::EntryStat> from = regular(target);
+    if (!from && !tmplFile.empty() && rootPathExists(templateRoot, rel)) {
+        from = regular(tmplFile);
+    }
+    if (from) {
+        mode = from->mode;
+        uid = from->uid;
+        gid = from->gid;
     }
     if (auto r = io::writeFileAtomic(target, content, mode); !r) {
         return r;
     }
-    if (::lchown(target.c_str(), uid, gid) != 0) {
-        return fail(fmt::format("{}: chown: {}", target.string(), std::strerror(errno)));
-    }
-    return {};
+    return io::setOwnerNoFollow(target, uid, gid);
 }
 
 Result<void> writeRootSymlink(const fs::path& writeRoot, const fs::path& templateRoot,
@@ -159,15 +158,7 @@ Result<void> writeRootSymlink(const fs::path& writeRoot, const fs::path& templat
     if (!parent) {
         return tl::unexpected(parent.error());
     }
-    fs::path link = *parent / parts->back();
-    fs::path tmp = *parent / ("." + parts->back() + ".pinetboot-new");
-    ::unlink(tmp.c_str());
-    if (::symlink(target.c_str(), tmp.c_str()) != 0 || ::rename(tmp.c_str(), link.c_str()) != 0) {
-        int e = errno;
-        ::unlink(tmp.c_str());
-        return fail(fmt::format("{}: symlink: {}", link.string(), std::strerror(e)));
-    }
-    return {};
+    return io::replaceWithSymlink(target, *parent / parts->back());
 }
 
 }  // namespace pinet::app

@@ -1,9 +1,5 @@
 #include "app/dhcp/dhcp_server.h"
 
-#include <poll.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
-
 #include <array>
 #include <stdexcept>
 
@@ -11,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "io/dhcp/sqlite_lease_store.h"
+#include "io/net/event_loop.h"
 #include "io/net/interface.h"
 #include "io/net/udp_socket.h"
 
@@ -23,8 +20,10 @@ namespace {
 // RFC 2131 §2: a client must accept 576-byte messages; jumbo requests are rare but legal,
 // so receive up to an Ethernet MTU and more.
 constexpr std::size_t kReceiveBuffer = 4096;
-// How often leases are expired and the stop flag is checked when idle.
-constexpr int kTickMs = 1000;
+// How often leases are expired when idle.
+constexpr std::chrono::milliseconds kTickMs{1000};
+// Tag of the port-67 socket in the event loop.
+constexpr io::EventLoop::Tag kSocketTag = 0;
 // Datagrams handled per turn: one lease transaction each; small enough that replies leave
 // within a millisecond or two of their request.
 constexpr std::size_t kBatch = 64;
@@ -91,9 +90,13 @@ void DhcpServer::start() {
         throw std::runtime_error("DHCP on " + config_.interface + ": " + sock.error().message);
     }
     socket_ = std::make_unique<io::UdpSocket>(std::move(*sock));
-    wake_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-    if (!wake_) {
-        throw std::runtime_error("eventfd failed");
+    auto loop = io::EventLoop::create();
+    if (!loop) {
+        throw std::runtime_error("DHCP on " + config_.interface + ": " + loop.error().message);
+    }
+    loop_.emplace(std::move(*loop));
+    if (auto r = loop_->watch(socket_->fd(), kSocketTag); !r) {
+        throw std::runtime_error("DHCP on " + config_.interface + ": " + r.error().message);
     }
     spdlog::info("dhcp: {} mode on {} ({}), port {}{}", cd::toString(config_.mode),
                  config_.interface, d::ipToString(info->ip), config_.port,
@@ -106,27 +109,31 @@ void DhcpServer::start() {
 
 void DhcpServer::stop() {
     if (thread_.joinable()) {
-        const std::uint64_t one = 1;
-        [[maybe_unused]] auto n = ::write(wake_.get(), &one, sizeof one);
+        loop_->wake();
         thread_.join();
     }
 }
 
 void DhcpServer::run() {
     std::array<std::uint8_t, kReceiveBuffer> buf{};
-    auto lastTick = core::WallTime::clock::now();
+    // The loop's deadlines are steady-clock; the responder's clock is wall time.
+    auto nextTick = io::EventLoop::Clock::now() + kTickMs;
     while (true) {
-        std::array<pollfd, 2> fds{{{socket_->fd(), POLLIN, 0}, {wake_.get(), POLLIN, 0}}};
-        const int n = ::poll(fds.data(), fds.size(), kTickMs);
-        if (n > 0 && (fds[1].revents & POLLIN) != 0) {
+        auto ready = loop_->wait(nextTick);
+        if (!ready) {
+            // epoll_wait fails only on a programming error (bad fd); do not spin on it.
+            spdlog::error("dhcp on {}: {}", config_.interface, ready.error().message);
+            return;
+        }
+        if (ready->woken) {
             return;
         }
         const auto now = core::WallTime::clock::now();
-        if (now - lastTick >= std::chrono::milliseconds(kTickMs)) {
+        if (io::EventLoop::Clock::now() >= nextTick) {
             responder_->tick(now);
-            lastTick = now;
+            nextTick = io::EventLoop::Clock::now() + kTickMs;
         }
-        if (n <= 0 || (fds[0].revents & POLLIN) == 0) {
+        if (ready->tags.empty()) {
             continue;
         }
         // Drain what is queued (bounded, so the stop request is seen under a flood). The

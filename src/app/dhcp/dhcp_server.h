@@ -12,7 +12,7 @@
 
 #include "core/boot_events.h"
 #include "core/dhcp/dhcp_responder.h"
-#include "io/fd.h"
+#include "io/net/event_loop.h"
 
 namespace pinet::io {
 class SqliteLeaseStore;
@@ -71,7 +71,7 @@ private:
     std::unique_ptr<io::SqliteLeaseStore> store_;
     std::unique_ptr<core::dhcp::DhcpResponder> responder_;
     std::unique_ptr<io::UdpSocket> socket_;
-    io::Fd wake_;  ///< eventfd that ends run()
+    std::optional<io::EventLoop> loop_;  ///< the socket + the wake-up that ends run()
     std::thread thread_;
     std::atomic<std::uint64_t> sendErrors_{0};
     std::atomic<std::uint64_t> wrongInterface_{0};

@@ -1,14 +1,5 @@
 #include "app/doctor/doctor.h"
 
-#include <arpa/inet.h>
-#include <net/if.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 #include <fstream>
 #include <random>
 #include <set>
@@ -20,9 +11,10 @@
 #include "app/client/client_manager.h"
 #include "app/client/root_edit.h"
 #include "app/nfs/nfs_manager.h"
-#include "io/fd.h"
 #include "io/file.h"
+#include "io/fs/mount.h"
 #include "io/net/interface.h"
+#include "io/net/udp_socket.h"
 #include "io/nfs/nfs_backend.h"
 #include "io/process/process.h"
 #include "proto/dhcp/dhcp_packet.h"
@@ -116,26 +108,23 @@ void probeDhcp(const ServerSettings& s, const DoctorOptions& opts, std::vector<F
     if (!info) {
         return;  // reported by checkInterface
     }
-    io::Fd sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    int one = 1;
-    ::setsockopt(sock.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    ::setsockopt(sock.get(), SOL_SOCKET, SO_BROADCAST, &one, sizeof(one));
     // Only the boot interface: never probe any other network.
-    if (::setsockopt(sock.get(), SOL_SOCKET, SO_BINDTODEVICE, s.interface.c_str(),
-                     static_cast<socklen_t>(s.interface.size())) != 0) {
-        out.push_back(warn("dhcp", fmt::format("cannot bind to {}: {}", s.interface,
-                                               std::strerror(errno)),
-                           "run doctor as root"));
-        return;
-    }
-    sockaddr_in local{};
-    local.sin_family = AF_INET;
-    local.sin_port = htons(proto::dhcp::kClientPort);
-    if (::bind(sock.get(), reinterpret_cast<const sockaddr*>(&local), sizeof(local)) != 0) {
-        out.push_back(warn("dhcp", fmt::format("cannot listen on UDP 68: {} (a DHCP client runs "
-                                               "here?)",
-                                               std::strerror(errno)),
-                           "stop the DHCP client on the boot interface (it should be static)"));
+    auto sock = io::UdpSocket::openDetailed(s.interface, proto::dhcp::kClientPort, true);
+    if (!sock) {
+        const auto& e = sock.error();
+        if (e.step == io::UdpSocket::OpenStep::Bind) {
+            out.push_back(warn("dhcp",
+                               fmt::format("cannot listen on UDP 68: {} (a DHCP client runs "
+                                           "here?)",
+                                           e.reason),
+                               "stop the DHCP client on the boot interface (it should be static)"));
+        } else if (e.step == io::UdpSocket::OpenStep::Device) {
+            out.push_back(warn("dhcp", fmt::format("cannot bind to {}: {}", s.interface, e.reason),
+                               "run doctor as root"));
+        } else {
+            out.push_back(warn("dhcp", fmt::format("cannot open a UDP socket: {}", e.message),
+                               "run doctor as root"));
+        }
         return;
     }
     proto::dhcp::Packet p;
@@ -147,14 +136,9 @@ void probeDhcp(const ServerSettings& s, const DoctorOptions& opts, std::vector<F
     p.set(proto::dhcp::opt::ParameterList, {1, 3, 6, 54});
     p.setString(proto::dhcp::opt::VendorClass, "pinetboot-doctor");
     auto bytes = proto::dhcp::serialize(p);
-    sockaddr_in dst{};
-    dst.sin_family = AF_INET;
-    dst.sin_port = htons(proto::dhcp::kServerPort);
-    dst.sin_addr.s_addr = htonl(INADDR_BROADCAST);
-    if (::sendto(sock.get(), bytes.data(), bytes.size(), 0, reinterpret_cast<const sockaddr*>(&dst),
-                 sizeof(dst)) < 0) {
+    if (auto r = sock->sendTo(bytes, 0xffffffffu, proto::dhcp::kServerPort); !r) {
         out.push_back(warn("dhcp", fmt::format("cannot send a DHCPDISCOVER on {}: {}", s.interface,
-                                               std::strerror(errno)),
+                                               r.error().message),
                            "check the interface"));
         return;
     }
@@ -167,15 +151,14 @@ void probeDhcp(const ServerSettings& s, const DoctorOptions& opts, std::vector<F
         if (left.count() <= 0) {
             break;
         }
-        pollfd pfd{sock.get(), POLLIN, 0};
-        if (::poll(&pfd, 1, static_cast<int>(left.count())) != 1) {
+        if (!sock->waitReadable(left)) {
             break;
         }
-        ssize_t n = ::recv(sock.get(), buf.data(), buf.size(), 0);
-        if (n <= 0) {
+        auto dg = sock->receive(buf);
+        if (!dg || dg->size == 0) {
             continue;
         }
-        auto reply = proto::dhcp::parse(std::span<const std::uint8_t>(buf.data(), static_cast<std::size_t>(n)));
+        auto reply = proto::dhcp::parse(std::span<const std::uint8_t>(buf.data(), dg->size));
         if (!reply || reply->xid != p.xid || reply->op != proto::dhcp::Op::BootReply ||
             reply->messageType() != proto::dhcp::MessageType::Offer) {
             continue;
@@ -361,7 +344,7 @@ void checkClient(const ServerSettings& s, const io::ClientRecord& c,
         out.push_back(bad(tag, fmt::format("nfsroot={} does not exist on disk", nfs->exportPath),
                           c.rootMode == "overlay" ? "pinetboot nfs apply (mounts the overlay)"
                                                   : "pinetboot client reset " + c.serial));
-    } else if (c.rootMode == "overlay" && !isMountPoint(nfs->exportPath)) {
+    } else if (c.rootMode == "overlay" && !io::isMountPoint(nfs->exportPath)) {
         out.push_back(bad(tag, fmt::format("overlay {} is not mounted", nfs->exportPath),
                           "pinetboot nfs apply"));
     } else {

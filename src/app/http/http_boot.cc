@@ -1,51 +1,29 @@
 #include "app/http/http_boot.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
+#include <array>
 #include <chrono>
 #include <stdexcept>
 
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include "core/tftp/client_dirs.h"
 #include "io/fd.h"
+#include "io/file_cache.h"
+#include "io/fs/file_ops.h"
+#include "proto/netboot/ids.h"
 
 namespace pinet::app::http {
 
 namespace {
 
+/// HTTP_PATH components are URL path segments: a narrower set than a TFTP name.
 bool plainName(const std::string& s) {
-    if (s.empty() || s == "." || s == ".." || s.size() > 128) {
+    if (s.empty() || s.size() > 128) {
         return false;
     }
     for (unsigned char c : s) {
         if (!std::isalnum(c) && c != '.' && c != '_' && c != '-') {
-            return false;
-        }
-    }
-    return true;
-}
-
-bool isSerial(const std::string& s) {
-    if (s.size() != 8) {
-        return false;
-    }
-    for (unsigned char c : s) {
-        if (!std::isxdigit(c)) {
-            return false;
-        }
-    }
-    return true;
-}
-
-bool isDashMac(const std::string& s) {
-    if (s.size() != 17) {
-        return false;
-    }
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (i % 3 == 2 ? s[i] != '-' : !std::isxdigit(static_cast<unsigned char>(s[i]))) {
             return false;
         }
     }
@@ -68,24 +46,26 @@ bool parseBootPath(const std::string& path, std::string& prefix, std::string& na
     if (path.empty() || path[0] != '/') {
         return false;
     }
-    const auto slash = path.rfind('/');
-    name = path.substr(slash + 1);
+    // TFTP's rules (no "..", control bytes, over-long names; "//" and "." dropped),
+    // then HTTP boot's own: only the two boot files, below plain names.
+    // A URL path is absolute; "//" at its start is tolerated like any other "//".
+    auto clean = core::tftp::sanitizePath(
+        std::string_view(path).substr(std::min(path.find_first_not_of('/'), path.size())));
+    if (!clean) {
+        return false;
+    }
+    const auto slash = clean->rfind('/');
+    name = slash == std::string::npos ? *clean : clean->substr(slash + 1);
     if (name != "boot.img" && name != "boot.sig") {
         return false;
     }
-    prefix.clear();
-    std::size_t pos = 1;
-    while (pos < slash) {
-        auto next = path.find('/', pos);
-        const auto part = path.substr(pos, next - pos);
-        if (part.empty()) {  // tolerate "//"
-            pos = next + 1;
-            continue;
-        }
-        if (!plainName(part)) {
+    prefix = slash == std::string::npos ? std::string() : clean->substr(0, slash);
+    std::size_t pos = 0;
+    while (pos < prefix.size()) {
+        const auto next = std::min(prefix.find('/', pos), prefix.size());
+        if (!plainName(prefix.substr(pos, next - pos))) {
             return false;
         }
-        prefix += prefix.empty() ? part : "/" + part;
         pos = next + 1;
     }
     return true;
@@ -128,25 +108,39 @@ HttpBootServer::HttpBootServer(RootProvider rootProvider, core::BootEventSink* e
         }
         rec.requestedPath = prefix.empty() ? name : prefix + "/" + name;
         const auto last = prefix.substr(prefix.rfind('/') == std::string::npos ? 0 : prefix.rfind('/') + 1);
-        if (isSerial(last)) {
-            rec.serial = last;
-            for (auto& c : *rec.serial) {
-                c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-            }
-        } else if (isDashMac(last)) {
-            rec.mac = last;
+        if (auto serial = proto::netboot::parseSerialDir(last)) {
+            rec.serial = std::move(*serial);
+        } else if (auto mac = proto::netboot::parseMacDir(last)) {
+            rec.mac = std::move(*mac);
         }
-        const std::string root = root_();
-        const std::string file = root + "/" + rec.requestedPath;
-        io::Fd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
-        struct stat st {};
-        if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+        // Resolved beneath the root in the kernel (as TFTP): a symlink that leads out of
+        // the root is refused, whatever the path string looked like.
+        auto notFound = [&] {
             finishEarly(core::TransferRecord::Result::NotFound, 404, rec.requestedPath + " not found");
+        };
+        auto rootFd = io::openDirectory(root_());
+        if (!rootFd) {
+            notFound();
+            return;
+        }
+        auto fd = io::openBeneath(rootFd->get(), rec.requestedPath);
+        if (!fd) {
+            if (fd.error() == io::OpenError::Escape) {
+                finishEarly(core::TransferRecord::Result::Refused, 403,
+                            rec.requestedPath + " leads outside the boot root");
+            } else {
+                notFound();
+            }
+            return;
+        }
+        auto size = io::fileSize(fd->get());
+        if (!size) {
+            notFound();
             return;
         }
         auto t = std::make_shared<Transfer>();
-        t->fd = std::move(fd);
-        t->size = static_cast<std::uint64_t>(st.st_size);
+        t->fd = std::move(*fd);
+        t->size = *size;
         t->record = rec;
         t->record.fileSize = t->size;
         t->started = t0;
@@ -160,17 +154,17 @@ HttpBootServer::HttpBootServer(RootProvider rootProvider, core::BootEventSink* e
             t->size, "application/octet-stream",
             [t](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
                 // 64 KiB reads: few syscalls, small per-connection buffer.
-                char buf[65536];
-                const auto want = std::min<std::size_t>(length, sizeof(buf));
-                const auto n = ::pread(t->fd.get(), buf, want, static_cast<off_t>(offset));
-                if (n <= 0) {
+                std::array<std::uint8_t, 65536> buf;
+                const auto want = std::min<std::size_t>(length, buf.size());
+                const auto n = io::readAt(t->fd.get(), std::span(buf.data(), want), offset);
+                if (!n || *n == 0) {
                     t->record.detail = "read error";
                     return false;
                 }
-                if (!sink.write(buf, static_cast<std::size_t>(n))) {
+                if (!sink.write(reinterpret_cast<const char*>(buf.data()), *n)) {
                     return false;
                 }
-                t->sent = offset + static_cast<std::uint64_t>(n);
+                t->sent = offset + *n;
                 return true;
             },
             [this, t](bool success) {

@@ -1,12 +1,8 @@
 #include "app/image/image_store.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <system_error>
 
 #include <fmt/format.h>
@@ -14,8 +10,8 @@
 
 #include "app/settings.h"
 #include "io/ext4/ext4_extract.h"
-#include "io/fd.h"
 #include "io/file.h"
+#include "io/fs/file_ops.h"
 #include "io/fs/read_at_file.h"
 #include "io/fs/tree_copy.h"
 #include "io/xz/xz_reader.h"
@@ -64,19 +60,19 @@ Result<std::uint64_t> extractFat(const proto::disk::ReadAt& disk,
     auto r = vol->walk([&](const std::string& path, const proto::disk::FatEntry& e) -> Result<void> {
         fs::path p = dest / path;
         if (e.directory) {
-            if (::mkdir(p.c_str(), 0755) != 0) {
-                return fail(fmt::format("{}: mkdir: {}", p.string(), std::strerror(errno)));
+            if (auto made = io::makeDirectory(p, 0755); !made) {
+                return made;
             }
             dirTimes.emplace_back(p, e.mtime);
             return {};
         }
-        io::Fd out(::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+        auto out = io::createExclusive(p, 0644);
         if (!out) {
-            return fail(fmt::format("{}: create: {}", p.string(), std::strerror(errno)));
+            return tl::unexpected(out.error());
         }
         auto w = vol->readFile(e, [&](std::span<const std::uint8_t> d) -> Result<void> {
-            if (::write(out.get(), d.data(), d.size()) != static_cast<ssize_t>(d.size())) {
-                return fail(fmt::format("{}: write: {}", p.string(), std::strerror(errno)));
+            if (auto wrote = io::writeAll(out->get(), d); !wrote) {
+                return fail(fmt::format("{}: {}", p.string(), wrote.error().message));
             }
             bytes += d.size();
             if (progress) {
@@ -87,8 +83,7 @@ Result<std::uint64_t> extractFat(const proto::disk::ReadAt& disk,
         if (!w) {
             return fail(fmt::format("boot partition: {}: {}", path, w.error().message));
         }
-        std::array<timespec, 2> t = {timespec{e.mtime, 0}, timespec{e.mtime, 0}};
-        ::futimens(out.get(), t.data());
+        (void)io::setTimes(out->get(), e.mtime);
         files++;
         return {};
     });
@@ -97,8 +92,7 @@ Result<std::uint64_t> extractFat(const proto::disk::ReadAt& disk,
     }
     // Directory times last: creating files inside changed them.
     for (auto it = dirTimes.rbegin(); it != dirTimes.rend(); ++it) {
-        std::array<timespec, 2> t = {timespec{it->second, 0}, timespec{it->second, 0}};
-        ::utimensat(AT_FDCWD, it->first.c_str(), t.data(), 0);
+        (void)io::setTimes(it->first, it->second);
     }
     return files;
 }
@@ -205,8 +199,8 @@ Result<ImageInfo> importImage(const fs::path& stateDir, const fs::path& file,
     info.rootPartuuid = root->partuuid;
 
     fs::path bootDir = tmp.path() / "boot";
-    if (::mkdir(bootDir.c_str(), 0755) != 0) {
-        return fail(fmt::format("{}: mkdir: {}", bootDir.string(), std::strerror(errno)));
+    if (auto r = io::makeDirectory(bootDir, 0755); !r) {
+        return tl::unexpected(r.error());
     }
     auto bootFiles = extractFat(reader->read, *boot, bootDir, info.bootFs, progress);
     if (!bootFiles) {
@@ -215,8 +209,8 @@ Result<ImageInfo> importImage(const fs::path& stateDir, const fs::path& file,
     info.bootFiles = *bootFiles;
 
     fs::path rootDir = tmp.path() / "root";
-    if (::mkdir(rootDir.c_str(), 0700) != 0) {
-        return fail(fmt::format("{}: mkdir: {}", rootDir.string(), std::strerror(errno)));
+    if (auto r = io::makeDirectory(rootDir, 0700); !r) {
+        return tl::unexpected(r.error());
     }
     auto stats = io::extractExt4(disk, root->offset, root->size, rootDir,
                                  [&](std::uint64_t d, std::uint64_t t) {
@@ -250,10 +244,12 @@ Result<ImageInfo> importImage(const fs::path& stateDir, const fs::path& file,
     if (auto w = io::writeFileAtomic(tmp.path() / "image.json", j.dump(2) + "\n"); !w) {
         return tl::unexpected(w.error());
     }
-    if (::chmod(tmp.path().c_str(), 0755) != 0 ||
-        ::rename(tmp.path().c_str(), final.c_str()) != 0) {
+    auto moved = io::setMode(tmp.path(), 0755).and_then([&] {
+        return io::renamePath(tmp.path(), final);
+    });
+    if (!moved) {
         return fail(fmt::format("{}: cannot move the import into place: {}", final.string(),
-                                std::strerror(errno)));
+                                moved.error().message));
     }
     tmp.release();
     return info;
@@ -307,8 +303,8 @@ Result<void> removeImage(const fs::path& stateDir, const std::string& name) {
     }
     // Rename first so the image disappears at once, even if deleting takes long.
     fs::path trash = StatePaths{stateDir}.images() / (".trash-" + name + "-" + std::to_string(::getpid()));
-    if (::rename(info->dir.c_str(), trash.c_str()) != 0) {
-        return fail(fmt::format("{}: cannot remove: {}", info->dir.string(), std::strerror(errno)));
+    if (auto r = io::renamePath(info->dir, trash); !r) {
+        return fail(fmt::format("{}: cannot remove: {}", info->dir.string(), r.error().message));
     }
     return io::removeTree(trash);
 }

@@ -1,9 +1,5 @@
 #include "app/probe/probe_runner.h"
 
-#include <poll.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
-
 #include <array>
 #include <random>
 #include <mutex>
@@ -14,6 +10,7 @@
 #include "app/eeprom/eeprom.h"
 #include "io/crypto.h"
 #include "io/fd.h"
+#include "io/net/event_loop.h"
 #include "io/net/http_get.h"
 #include "io/net/interface.h"
 #include "io/net/packet_socket.h"
@@ -38,6 +35,9 @@ constexpr std::size_t kMaxPendingPerBoard = 8;
 // ARP requests for the same hop are repeated at most this often; the board's own 2 s
 // RRQ retransmission (spec §4.1) drives the repeats.
 constexpr auto kArpRetry = std::chrono::milliseconds(1000);
+// Event-loop tags of the IPv4 and the ARP packet socket.
+constexpr io::EventLoop::Tag kRawTag = 0;
+constexpr io::EventLoop::Tag kArpTag = 1;
 
 using Mac = proto::net::Mac;
 
@@ -94,9 +94,15 @@ public:
             throw std::runtime_error(as.error().message);
         }
         arpSocket_.emplace(std::move(*as));
-        wake_ = io::Fd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
-        if (!wake_) {
-            throw std::runtime_error("eventfd failed");
+        auto loop = io::EventLoop::create();
+        if (!loop) {
+            throw std::runtime_error(loop.error().message);
+        }
+        loop_.emplace(std::move(*loop));
+        for (auto [fd, tag] : {std::pair{raw_->fd(), kRawTag}, std::pair{arpSocket_->fd(), kArpTag}}) {
+            if (auto r = loop_->watch(fd, tag); !r) {
+                throw std::runtime_error(r.error().message);
+            }
         }
         std::random_device rd;
         std::mt19937 rng(rd());
@@ -138,19 +144,19 @@ public:
                     next = std::min(next, b.nextDeadline());
                 }
             }
-            const auto now = Clock::now();
-            int timeoutMs = 1000;
-            if (next != Clock::time_point::max()) {
-                const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(next - now).count();
-                timeoutMs = static_cast<int>(std::clamp<long long>(ms + 1, 0, 1000));
+            // Wake at least once a second so the time cap is checked.
+            const auto deadline = std::min(next, Clock::now() + std::chrono::seconds(1));
+            auto ready = loop_->wait(deadline);
+            if (!ready) {
+                throw std::runtime_error(ready.error().message);
             }
-            std::array<pollfd, 3> fds{{{raw_->fd(), POLLIN, 0},
-                                       {arpSocket_->fd(), POLLIN, 0},
-                                       {wake_.get(), POLLIN, 0}}};
-            ::poll(fds.data(), fds.size(), timeoutMs);
-            if ((fds[2].revents & POLLIN) != 0) {
-                std::uint64_t n = 0;
-                (void)::read(wake_.get(), &n, sizeof n);
+            bool rawReady = false;
+            bool arpReady = false;
+            for (const auto tag : ready->tags) {
+                rawReady = rawReady || tag == kRawTag;
+                arpReady = arpReady || tag == kArpTag;
+            }
+            if (ready->woken) {
                 std::vector<HttpDone> done;
                 {
                     std::lock_guard lock(httpMutex_);
@@ -160,7 +166,7 @@ public:
                     apply(h.board, boards_[h.board].onHttp(h.request, h.result, Clock::now()));
                 }
             }
-            if ((fds[1].revents & POLLIN) != 0) {
+            if (arpReady) {
                 for (int k = 0; k < 512; ++k) {
                     auto f = arpSocket_->receiveRaw(frame);
                     if (!f) {
@@ -169,7 +175,7 @@ public:
                     onArp(*f);
                 }
             }
-            if ((fds[0].revents & POLLIN) != 0) {
+            if (rawReady) {
                 // Bounded per turn so that timers still run under a flood.
                 for (int k = 0; k < 4096; ++k) {
                     auto f = raw_->receive(frame);
@@ -238,8 +244,7 @@ private:
                 std::lock_guard lock(httpMutex_);
                 httpDone_.push_back(std::move(done));
             }
-            const std::uint64_t one = 1;
-            (void)::write(wake_.get(), &one, sizeof one);
+            loop_->wake();
         });
     }
 
@@ -426,7 +431,8 @@ private:
     std::unordered_map<int, Session> sessions_;
     std::uint64_t arpRequestsSent_ = 0;
     std::uint64_t arpRepliesSent_ = 0;
-    io::Fd wake_;  ///< eventfd: an HTTP worker finished
+    /// The two packet sockets, and the wake-up an HTTP worker sends when it finished.
+    std::optional<io::EventLoop> loop_;
     std::mutex httpMutex_;
     std::vector<HttpDone> httpDone_;
     std::vector<std::thread> httpThreads_;

@@ -1,6 +1,6 @@
 #pragma once
 // `pinetboot probe`: runs one or many virtual Pi bootloaders (core::probe::PiBoard)
-// against the network on one interface, in a single poll() event loop.
+// against the network on one interface, in a single io::EventLoop.
 //
 // Every board is a host of its own on the wire (spec §12.2), with no help from the
 // kernel's IP stack: frames go out and come in through two AF_PACKET sockets (IPv4

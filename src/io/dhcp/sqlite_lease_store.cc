@@ -13,105 +13,88 @@ std::int64_t toUnix(core::WallTime t) {
 }  // namespace
 
 SqliteLeaseStore::SqliteLeaseStore(const std::string& path) : path_(path) {
-    sqlite3* raw = nullptr;
-    const int rc = sqlite3_open_v2(path.c_str(), &raw,
-                                   SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                                   nullptr);
-    db_.reset(raw);
-    if (rc != SQLITE_OK) {
-        throw std::runtime_error(error("open"));
-    }
-    const char* setup =
-        "PRAGMA journal_mode=WAL;"
-        "PRAGMA synchronous=NORMAL;"
-        "CREATE TABLE IF NOT EXISTS leases("
-        "  mac TEXT PRIMARY KEY, ip TEXT NOT NULL, expires INTEGER NOT NULL,"
-        "  serial TEXT NOT NULL DEFAULT '', hostname TEXT NOT NULL DEFAULT '');";
-    char* msg = nullptr;
-    if (sqlite3_exec(db_.get(), setup, nullptr, nullptr, &msg) != SQLITE_OK) {
-        std::string m = msg != nullptr ? msg : "unknown error";
-        sqlite3_free(msg);
-        throw std::runtime_error("lease database " + path_ + ": " + m);
-    }
     // A short busy timeout: another pinetboot (or sqlite3 CLI) reading the file must not
-    // block the packet path for long.
-    sqlite3_busy_timeout(db_.get(), 200);
-    put_ = prepare(
+    // block the packet path for long. Only the DHCP thread uses the connection.
+    Database::Options options;
+    options.busyTimeout = std::chrono::milliseconds(200);
+    options.serialized = false;
+    options.synchronousNormal = true;
+    auto db = Database::open(path, options);
+    if (!db) {
+        throw std::runtime_error("lease database " + db.error().message);
+    }
+    db_ = std::move(*db);
+    if (auto r = db_.exec(
+            "CREATE TABLE IF NOT EXISTS leases("
+            "  mac TEXT PRIMARY KEY, ip TEXT NOT NULL, expires INTEGER NOT NULL,"
+            "  serial TEXT NOT NULL DEFAULT '', hostname TEXT NOT NULL DEFAULT '');");
+        !r) {
+        throw std::runtime_error(error("create table", r.error()));
+    }
+    auto put = db_.prepare(
         "INSERT INTO leases(mac, ip, expires, serial, hostname) VALUES(?1, ?2, ?3, ?4, ?5) "
         "ON CONFLICT(mac) DO UPDATE SET ip=?2, expires=?3, serial=?4, hostname=?5");
-    erase_ = prepare("DELETE FROM leases WHERE mac=?1");
-}
-
-std::string SqliteLeaseStore::error(const std::string& what) const {
-    return "lease database " + path_ + ": " + what + ": " +
-           (db_ ? sqlite3_errmsg(db_.get()) : "out of memory");
-}
-
-SqliteLeaseStore::Stmt SqliteLeaseStore::prepare(const char* sql) {
-    sqlite3_stmt* s = nullptr;
-    if (sqlite3_prepare_v2(db_.get(), sql, -1, &s, nullptr) != SQLITE_OK) {
-        throw std::runtime_error(error("prepare"));
+    auto erase = db_.prepare("DELETE FROM leases WHERE mac=?1");
+    if (!put || !erase) {
+        throw std::runtime_error(error("prepare", !put ? put.error() : erase.error()));
     }
-    return Stmt(s);
+    put_ = std::move(*put);
+    erase_ = std::move(*erase);
+}
+
+std::string SqliteLeaseStore::error(const std::string& what, const Error& e) const {
+    return "lease database " + path_ + ": " + what + ": " + e.message;
 }
 
 Result<std::vector<core::dhcp::Lease>> SqliteLeaseStore::loadAll() {
-    Stmt s;
-    sqlite3_stmt* raw = nullptr;
-    if (sqlite3_prepare_v2(db_.get(), "SELECT mac, ip, expires, serial, hostname FROM leases", -1,
-                           &raw, nullptr) != SQLITE_OK) {
-        return fail(error("select"));
+    auto s = db_.prepare("SELECT mac, ip, expires, serial, hostname FROM leases");
+    if (!s) {
+        return fail(error("select", s.error()));
     }
-    s.reset(raw);
     std::vector<core::dhcp::Lease> out;
-    int rc = 0;
-    while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
-        auto text = [&](int col) {
-            const auto* p = sqlite3_column_text(s.get(), col);
-            return p != nullptr ? std::string(reinterpret_cast<const char*>(p)) : std::string();
-        };
-        auto mac = proto::dhcp::parseMac(text(0));
-        auto ip = proto::dhcp::parseIp(text(1));
+    while (true) {
+        auto row = s->step();
+        if (!row) {
+            return fail(error("read", row.error()));
+        }
+        if (!*row) {
+            break;
+        }
+        auto mac = proto::dhcp::parseMac(s->text(0));
+        auto ip = proto::dhcp::parseIp(s->text(1));
         if (!mac || !ip) {
             continue;  // a row edited by hand into nonsense is skipped, not fatal
         }
         core::dhcp::Lease l;
         l.mac = *mac;
         l.ip = *ip;
-        l.expires = core::WallTime(std::chrono::seconds(sqlite3_column_int64(s.get(), 2)));
-        l.serial = text(3);
-        l.hostname = text(4);
+        l.expires = core::WallTime(std::chrono::seconds(s->int64(2)));
+        l.serial = s->text(3);
+        l.hostname = s->text(4);
         out.push_back(std::move(l));
-    }
-    if (rc != SQLITE_DONE) {
-        return fail(error("read"));
     }
     return out;
 }
 
 Result<void> SqliteLeaseStore::put(const core::dhcp::Lease& lease) {
-    sqlite3_stmt* s = put_.get();
-    sqlite3_reset(s);
     const std::string mac = proto::dhcp::macToString(lease.mac);
-    const std::string ip = proto::dhcp::ipToString(lease.ip);
-    sqlite3_bind_text(s, 1, mac.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 2, ip.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(s, 3, toUnix(lease.expires));
-    sqlite3_bind_text(s, 4, lease.serial.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 5, lease.hostname.c_str(), -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(s) != SQLITE_DONE) {
-        return fail(error("write lease " + mac));
+    auto r = put_.reset()
+                 .bind(1, mac)
+                 .bind(2, proto::dhcp::ipToString(lease.ip))
+                 .bind(3, toUnix(lease.expires))
+                 .bind(4, lease.serial)
+                 .bind(5, lease.hostname)
+                 .run();
+    if (!r) {
+        return fail(error("write lease " + mac, r.error()));
     }
     return {};
 }
 
 Result<void> SqliteLeaseStore::erase(const core::dhcp::Mac& mac) {
-    sqlite3_stmt* s = erase_.get();
-    sqlite3_reset(s);
     const std::string m = proto::dhcp::macToString(mac);
-    sqlite3_bind_text(s, 1, m.c_str(), -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(s) != SQLITE_DONE) {
-        return fail(error("delete lease " + m));
+    if (auto r = erase_.reset().bind(1, m).run(); !r) {
+        return fail(error("delete lease " + m, r.error()));
     }
     return {};
 }
@@ -120,8 +103,8 @@ Result<void> SqliteLeaseStore::beginBatch() {
     if (inBatch_) {
         return {};
     }
-    if (sqlite3_exec(db_.get(), "BEGIN", nullptr, nullptr, nullptr) != SQLITE_OK) {
-        return fail(error("begin"));
+    if (auto r = db_.exec("BEGIN"); !r) {
+        return fail(error("begin", r.error()));
     }
     inBatch_ = true;
     return {};
@@ -132,10 +115,9 @@ Result<void> SqliteLeaseStore::commitBatch() {
         return {};
     }
     inBatch_ = false;
-    if (sqlite3_exec(db_.get(), "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
-        auto e = error("commit");
-        sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
-        return fail(e);
+    if (auto r = db_.exec("COMMIT"); !r) {
+        (void)db_.exec("ROLLBACK");
+        return fail(error("commit", r.error()));
     }
     return {};
 }

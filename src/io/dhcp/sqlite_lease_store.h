@@ -4,12 +4,10 @@
 // (no fsync per transaction) while a crash loses at most the last few leases,
 // which clients simply renew.
 
-#include <memory>
 #include <string>
 
-#include <sqlite3.h>
-
 #include "core/dhcp/lease_allocator.h"
+#include "io/sqlite/sqlite.h"
 
 namespace pinet::io {
 
@@ -26,21 +24,12 @@ public:
     Result<void> commitBatch() override;
 
 private:
-    struct DbClose {
-        void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
-    };
-    struct StmtFinalize {
-        void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
-    };
-    using Stmt = std::unique_ptr<sqlite3_stmt, StmtFinalize>;
-
-    Stmt prepare(const char* sql);
-    std::string error(const std::string& what) const;
+    std::string error(const std::string& what, const Error& e) const;
 
     std::string path_;
-    std::unique_ptr<sqlite3, DbClose> db_;
-    Stmt put_;
-    Stmt erase_;
+    Database db_;
+    Statement put_;
+    Statement erase_;
     bool inBatch_ = false;
 };
 

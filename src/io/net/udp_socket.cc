@@ -12,28 +12,43 @@ namespace pinet::io {
 
 namespace {
 std::string sysError(const std::string& what) { return what + ": " + std::strerror(errno); }
+
+tl::unexpected<UdpSocket::OpenError> openFailed(UdpSocket::OpenStep step, const std::string& what) {
+    const int err = errno;
+    return tl::unexpected(UdpSocket::OpenError{step, std::strerror(err),
+                                               what + ": " + std::strerror(err)});
+}
 }  // namespace
 
 Result<UdpSocket> UdpSocket::open(const std::string& interface, std::uint16_t port,
                                   bool broadcast) {
+    auto s = openDetailed(interface, port, broadcast);
+    if (!s) {
+        return fail(std::move(s.error().message));
+    }
+    return std::move(*s);
+}
+
+tl::expected<UdpSocket, UdpSocket::OpenError> UdpSocket::openDetailed(
+    const std::string& interface, std::uint16_t port, bool broadcast) {
     Fd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!fd) {
-        return fail(sysError("socket"));
+        return openFailed(OpenStep::Socket, "socket");
     }
     const int one = 1;
     if (::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0) {
-        return fail(sysError("SO_REUSEADDR"));
+        return openFailed(OpenStep::Option, "SO_REUSEADDR");
     }
     if (broadcast && ::setsockopt(fd.get(), SOL_SOCKET, SO_BROADCAST, &one, sizeof one) != 0) {
-        return fail(sysError("SO_BROADCAST"));
+        return openFailed(OpenStep::Option, "SO_BROADCAST");
     }
     if (::setsockopt(fd.get(), IPPROTO_IP, IP_PKTINFO, &one, sizeof one) != 0) {
-        return fail(sysError("IP_PKTINFO"));
+        return openFailed(OpenStep::Option, "IP_PKTINFO");
     }
     if (!interface.empty() &&
         ::setsockopt(fd.get(), SOL_SOCKET, SO_BINDTODEVICE, interface.c_str(),
                      static_cast<socklen_t>(interface.size())) != 0) {
-        return fail(sysError("SO_BINDTODEVICE " + interface));
+        return openFailed(OpenStep::Device, "SO_BINDTODEVICE " + interface);
     }
     // Room for a burst (a boot storm, a load test) between two turns of the event loop;
     // the kernel caps it at net.core.rmem_max/wmem_max.
@@ -45,8 +60,9 @@ Result<UdpSocket> UdpSocket::open(const std::string& interface, std::uint16_t po
     sin.sin_port = htons(port);
     sin.sin_addr.s_addr = htonl(INADDR_ANY);
     if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&sin), sizeof sin) != 0) {
-        return fail(sysError("bind UDP port " + std::to_string(port) +
-                             (interface.empty() ? std::string() : " on " + interface)));
+        return openFailed(OpenStep::Bind,
+                          "bind UDP port " + std::to_string(port) +
+                              (interface.empty() ? std::string() : " on " + interface));
     }
     return UdpSocket(std::move(fd));
 }

@@ -26,9 +26,21 @@ struct Datagram {
 
 class UdpSocket {
 public:
+    /// Which step of open() failed, for callers that advise differently on each
+    /// (doctor: SO_BINDTODEVICE needs root, a busy port means another client runs).
+    enum class OpenStep { Socket, Option, Device, Bind };
+    struct OpenError {
+        OpenStep step = OpenStep::Socket;
+        std::string reason;   ///< the system's words (strerror), without context
+        std::string message;  ///< one line with context, as open() reports it
+    };
+
     /// Binds 0.0.0.0:@p port on @p interface (empty = no device binding), non-blocking.
     static Result<UdpSocket> open(const std::string& interface, std::uint16_t port,
                                   bool broadcast);
+    /// open(), with the failing step kept apart.
+    static tl::expected<UdpSocket, OpenError> openDetailed(const std::string& interface,
+                                                           std::uint16_t port, bool broadcast);
 
     /// Receives one datagram into @p buf; nullopt when none is pending (EAGAIN) or on error.
     std::optional<Datagram> receive(std::span<std::uint8_t> buf);

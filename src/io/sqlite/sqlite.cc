@@ -4,24 +4,26 @@
 
 namespace pinet::io {
 
-namespace {
-// How long a writer waits for another process's transaction (the CLI while
-// the daemon records a discovery) before giving up with "database is locked".
-constexpr int kBusyTimeoutMs = 5000;
-}  // namespace
+// The default busy timeout (Options) is how long a writer waits for another process's
+// transaction (the CLI while the daemon records a discovery).
+Result<Database> Database::open(const std::string& path) { return open(path, Options{}); }
 
-Result<Database> Database::open(const std::string& path) {
+Result<Database> Database::open(const std::string& path, const Options& options) {
     sqlite3* raw = nullptr;
-    int rc = sqlite3_open_v2(path.c_str(), &raw,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+    const int mutex = options.serialized ? SQLITE_OPEN_FULLMUTEX : SQLITE_OPEN_NOMUTEX;
+    int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | mutex,
                              nullptr);
     Database db(raw);  // owns it even on failure
     if (rc != SQLITE_OK) {
         return fail(fmt::format("{}: cannot open database: {}", path,
                                 raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
     }
-    sqlite3_busy_timeout(raw, kBusyTimeoutMs);
-    if (auto r = db.exec("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;"); !r) {
+    sqlite3_busy_timeout(raw, static_cast<int>(options.busyTimeout.count()));
+    std::string pragmas = "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;";
+    if (options.synchronousNormal) {
+        pragmas += " PRAGMA synchronous=NORMAL;";
+    }
+    if (auto r = db.exec(pragmas); !r) {
         return fail(fmt::format("{}: {}", path, r.error().message));
     }
     return db;
@@ -106,6 +108,11 @@ Result<bool> Statement::step() {
         return false;
     }
     return fail(std::string("sqlite: ") + sqlite3_errmsg(sqlite3_db_handle(st_)));
+}
+
+Statement& Statement::reset() {
+    sqlite3_reset(st_);
+    return *this;
 }
 
 Result<void> Statement::run() {

@@ -4,6 +4,7 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -17,9 +18,22 @@ class Statement;
 
 class Database {
 public:
+    struct Options {
+        /// How long a writer waits for another connection's transaction before
+        /// "database is locked". The registry waits for the CLI; a packet path keeps it short.
+        std::chrono::milliseconds busyTimeout{5000};
+        /// SQLITE_OPEN_FULLMUTEX: the connection may be used from several threads. Off
+        /// (NOMUTEX) for a connection only one thread at a time uses.
+        bool serialized = true;
+        /// PRAGMA synchronous=NORMAL: with WAL, no fsync per transaction; a crash may
+        /// lose the last transactions but never corrupts the file.
+        bool synchronousNormal = false;
+    };
+
     /// Opens (creating if needed) @p path with WAL journaling and a busy
     /// timeout, so a daemon and the CLI can use it at the same time.
     static Result<Database> open(const std::string& path);
+    static Result<Database> open(const std::string& path, const Options& options);
 
     Database() = default;
     ~Database();
@@ -56,6 +70,8 @@ public:
 
     /// @return true if a row is available, false when done.
     Result<bool> step();
+    /// Makes the statement ready to run again (bindings are kept until re-bound).
+    Statement& reset();
     Result<void> run();  ///< step to completion (for writes)
 
     [[nodiscard]] std::string text(int col) const;

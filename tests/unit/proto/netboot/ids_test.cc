@@ -31,6 +31,19 @@ TEST(IdsTest, HostLabels) {
     EXPECT_FALSE(isValidHostLabel(std::string(64, 'a')));
 }
 
+TEST(IdsTest, PrefixDirectoriesHaveOneSpelling) {
+    EXPECT_EQ(parseSerialDir("D9780558"), "d9780558");
+    EXPECT_FALSE(parseSerialDir("0xd9780558"));  // normalizeSerial would take these
+    EXPECT_FALSE(parseSerialDir("10000000d9780558"));
+    EXPECT_FALSE(parseSerialDir("d978055"));
+    EXPECT_FALSE(parseSerialDir("d978055g"));
+    EXPECT_EQ(parseMacDir("DC-A6-32-01-36-C2"), "dc-a6-32-01-36-c2");
+    EXPECT_FALSE(parseMacDir("dc:a6:32:01:36:c2"));
+    EXPECT_FALSE(parseMacDir("dca6320136c2"));
+    EXPECT_FALSE(parseMacDir("dc-a6-32-01-36-cz"));
+    EXPECT_FALSE(parseMacDir("dc-a6-32-01-36-c2-"));
+}
+
 }  // namespace
 }  // namespace pinet::proto::netboot
 
