@@ -95,17 +95,30 @@ int main(int argc, char** argv) {
             }
             return argv[++i];
         };
-        if (a == "--server") { o.server = next(); }
-        else if (a == "--file") { o.file = next(); }
-        else if (a == "--clients") { o.clients = std::stoi(next()); }
-        else if (a == "--blksize") { o.blksize = static_cast<std::uint32_t>(std::stoul(next())); }
-        else if (a == "--windowsize") { o.windowsize = static_cast<std::uint32_t>(std::stoul(next())); }
-        else if (a == "--timeout-ms") { o.timeoutMs = std::stoi(next()); }
-        else if (a == "--retries") { o.retries = std::stoi(next()); }
-        else if (a == "--deadline-s") { o.deadlineS = std::stoi(next()); }
-        else if (a == "--expect-size") { o.expectSize = std::stoll(next()); }
-        else if (a == "--verify") { o.verify = next(); }
-        else { usage(); return 2; }
+        if (a == "--server") {
+            o.server = next();
+        } else if (a == "--file") {
+            o.file = next();
+        } else if (a == "--clients") {
+            o.clients = std::stoi(next());
+        } else if (a == "--blksize") {
+            o.blksize = static_cast<std::uint32_t>(std::stoul(next()));
+        } else if (a == "--windowsize") {
+            o.windowsize = static_cast<std::uint32_t>(std::stoul(next()));
+        } else if (a == "--timeout-ms") {
+            o.timeoutMs = std::stoi(next());
+        } else if (a == "--retries") {
+            o.retries = std::stoi(next());
+        } else if (a == "--deadline-s") {
+            o.deadlineS = std::stoi(next());
+        } else if (a == "--expect-size") {
+            o.expectSize = std::stoll(next());
+        } else if (a == "--verify") {
+            o.verify = next();
+        } else {
+            usage();
+            return 2;
+        }
     }
     sockaddr_in server{};
     if (o.file.empty() || o.clients < 1 || !parseServer(o.server, server)) {
@@ -116,7 +129,7 @@ int main(int argc, char** argv) {
     std::size_t refSize = 0;
     if (!o.verify.empty()) {
         int vfd = ::open(o.verify.c_str(), O_RDONLY | O_CLOEXEC);
-        struct stat st{};
+        struct stat st {};
         if (vfd < 0 || ::fstat(vfd, &st) != 0) {
             std::fprintf(stderr, "tftp_load: %s: %s\n", o.verify.c_str(), std::strerror(errno));
             return 2;
@@ -182,10 +195,9 @@ int main(int argc, char** argv) {
             for (;;) {
                 sockaddr_in from{};
                 socklen_t flen = sizeof(from);
-                ssize_t got = t.connected
-                                  ? ::recv(t.fd, buf.data(), buf.size(), 0)
-                                  : ::recvfrom(t.fd, buf.data(), buf.size(), 0,
-                                               reinterpret_cast<sockaddr*>(&from), &flen);
+                ssize_t got = t.connected ? ::recv(t.fd, buf.data(), buf.size(), 0)
+                                          : ::recvfrom(t.fd, buf.data(), buf.size(), 0,
+                                                       reinterpret_cast<sockaddr*>(&from), &flen);
                 if (got < 0 || t.done) {
                     break;
                 }
@@ -196,8 +208,8 @@ int main(int argc, char** argv) {
                 }
                 t.lastRx = now;
                 t.retries = 0;
-                auto p = pt::parse(std::span<const std::uint8_t>(buf.data(),
-                                                                 static_cast<std::size_t>(got)));
+                auto p = pt::parse(
+                    std::span<const std::uint8_t>(buf.data(), static_cast<std::size_t>(got)));
                 if (!p) {
                     continue;
                 }
@@ -241,7 +253,8 @@ int main(int argc, char** argv) {
                         sendAck(t, d->block);
                     }
                     if (last) {
-                        if (o.expectSize >= 0 && static_cast<std::int64_t>(t.bytes) != o.expectSize) {
+                        if (o.expectSize >= 0 &&
+                            static_cast<std::int64_t>(t.bytes) != o.expectSize) {
                             finish(t, false, "size mismatch");
                         } else {
                             finish(t, true, {});

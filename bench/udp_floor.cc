@@ -68,8 +68,8 @@ double cpuSeconds(pid_t pid) {
     }
     unsigned long utime = 0;
     unsigned long stime = 0;
-    if (std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime,
-                    &stime) != 2) {
+    if (std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) !=
+        2) {
         return 0;
     }
     return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
@@ -183,16 +183,18 @@ int main(int argc, char** argv) {
         } else if (v != nullptr && k == "--pause-us") {
             o.pauseUs = std::atol(v);
         } else {
-            std::fprintf(stderr, "usage: udp_floor [--clients N] [--seconds S] [--payload B] "
-                                 "[--pause-us U] [--connected]\n");
+            std::fprintf(stderr,
+                         "usage: udp_floor [--clients N] [--seconds S] [--payload B] "
+                         "[--pause-us U] [--connected]\n");
             return 2;
         }
     }
     // Bounds: a load loop must stop by itself and stay on a few hundred sockets.
     if (o.clients < 1 || o.clients > 1024 || o.seconds <= 0 || o.seconds > 60 || o.payload < 4 ||
         o.payload > 65507 || o.pauseUs < 0 || o.pauseUs > 100000) {
-        std::fprintf(stderr, "udp_floor: out of range (clients 1-1024, seconds <= 60, payload "
-                             "4-65507, pause-us <= 100000)\n");
+        std::fprintf(stderr,
+                     "udp_floor: out of range (clients 1-1024, seconds <= 60, payload "
+                     "4-65507, pause-us <= 100000)\n");
         return 2;
     }
     // Sockets first (the responder inherits them), then the responder process.
@@ -258,8 +260,7 @@ int main(int argc, char** argv) {
     ::waitpid(pid, nullptr, 0);
     std::printf("| %s | %d | %zu | %ld | %.0f | %.2f | %.2f |\n",
                 o.connected ? "one per client, connected" : "one, batched", o.clients, o.payload,
-                o.pauseUs,
-                static_cast<double>(datagrams) / elapsed, cpu,
+                o.pauseUs, static_cast<double>(datagrams) / elapsed, cpu,
                 datagrams > 0 ? cpu * 1e6 / static_cast<double>(datagrams) : 0.0);
     return datagrams > 0 ? 0 : 1;
 }

@@ -24,21 +24,25 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             __builtin_trap();
         }
     }
-    static cd::DhcpResponder proxy([] {
-        cd::ResponderConfig c;
-        c.serverIp = 0x0a630001;
-        c.pxeBootfile = "boot.ipxe";
-        return c;
-    }(), nullptr);
-    static cd::DhcpResponder full([] {
-        cd::ResponderConfig c;
-        c.mode = cd::Mode::Full;
-        c.serverIp = 0x0a630001;
-        c.pool.first = 0x0a630064;
-        c.pool.last = 0x0a630070;
-        c.pool.reservations.push_back({std::nullopt, std::string("1234abcd"), 0x0a630005});
-        return c;
-    }(), nullptr);
+    static cd::DhcpResponder proxy(
+        [] {
+            cd::ResponderConfig c;
+            c.serverIp = 0x0a630001;
+            c.pxeBootfile = "boot.ipxe";
+            return c;
+        }(),
+        nullptr);
+    static cd::DhcpResponder full(
+        [] {
+            cd::ResponderConfig c;
+            c.mode = cd::Mode::Full;
+            c.serverIp = 0x0a630001;
+            c.pool.first = 0x0a630064;
+            c.pool.last = 0x0a630070;
+            c.pool.reservations.push_back({std::nullopt, std::string("1234abcd"), 0x0a630005});
+            return c;
+        }(),
+        nullptr);
     const auto now = pinet::core::WallTime(std::chrono::seconds(1'800'000'000));
     (void)proxy.handle(in, "fuzz0", now);
     (void)full.handle(in, "fuzz0", now);

@@ -58,7 +58,8 @@ constexpr std::uint32_t kMaxBlock = 1468;
 
 ct::Endpoint client(std::uint8_t i) {
     // Four hosts, two ports each: per-source limits and same-port supersedes both happen.
-    return ct::Endpoint::v4(0x0a000010u + (i % kClients) / 2, static_cast<std::uint16_t>(40000 + i % 2));
+    return ct::Endpoint::v4(0x0a000010u + (i % kClients) / 2,
+                            static_cast<std::uint16_t>(40000 + i % 2));
 }
 
 void check(bool ok) {
@@ -169,7 +170,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             }
             case 3: {
                 const auto c = in.byte();
-                engine.onReplyDatagram(socketOf[c % kClients], client(c), pt::buildAck(in.u16()), now);
+                engine.onReplyDatagram(socketOf[c % kClients], client(c), pt::buildAck(in.u16()),
+                                       now);
                 break;
             }
             case 4: {
@@ -200,9 +202,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 }
                 break;
             }
-            case 7:
-                turn();
-                break;
+            case 7: turn(); break;
             case 8:
                 if ((in.byte() & 1) != 0) {
                     engine.stopAccepting();

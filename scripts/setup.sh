@@ -10,7 +10,7 @@ set -euo pipefail
 [ "$(id -u)" = 0 ] || { echo "setup.sh: must run as root" >&2; exit 1; }
 
 BUILD_PKGS=(build-essential cmake ninja-build pkg-config ccache git
-    clang-14 libclang-rt-14-dev
+    clang-14 libclang-rt-14-dev clang-format clang-tidy
     libasio-dev libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev
     nlohmann-json3-dev libexpected-dev libcpp-httplib-dev libsqlite3-dev
     libssl-dev libusb-1.0-0-dev libext2fs-dev comerr-dev liblzma-dev

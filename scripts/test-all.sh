@@ -15,8 +15,12 @@ stage() { echo; echo "=== $* ($(( $(date +%s) - start )) s)"; }
 stage "setup"
 ./scripts/setup.sh
 
+stage "style: clang-format, clang-tidy"
+./scripts/format.sh --check
+
 stage "build (default)"
 ./scripts/build.sh default
+./scripts/tidy.sh build
 stage "unit tests"
 ctest --test-dir build -L unit --output-on-failure -j "$(nproc)" --timeout 300
 stage "integration tests"

@@ -58,8 +58,8 @@ Result<void> saveSettings(io::Registry& reg, const ServerSettings& in) {
 }
 
 Result<void> validateSettings(const ServerSettings& s) {
-    if (!s.serverIp.empty() && (!proto::nfs::isIpv4OrSubnet(s.serverIp) ||
-                                s.serverIp.find('/') != std::string::npos)) {
+    if (!s.serverIp.empty() &&
+        (!proto::nfs::isIpv4OrSubnet(s.serverIp) || s.serverIp.find('/') != std::string::npos)) {
         return fail(fmt::format("server address \"{}\" is not an IPv4 address", s.serverIp));
     }
     if (s.nfsVersion != "3" && s.nfsVersion != "4.1") {
@@ -69,8 +69,8 @@ Result<void> validateSettings(const ServerSettings& s) {
         return fail(fmt::format("NFS backend \"{}\" is not kernel, ganesha or none", s.nfsBackend));
     }
     if (!s.clientSubnet.empty() && !proto::nfs::isIpv4OrSubnet(s.clientSubnet)) {
-        return fail(fmt::format("client subnet \"{}\" is not an IPv4 address or subnet",
-                                s.clientSubnet));
+        return fail(
+            fmt::format("client subnet \"{}\" is not an IPv4 address or subnet", s.clientSubnet));
     }
     return {};
 }

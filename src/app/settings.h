@@ -18,12 +18,12 @@ struct Config;
 }
 
 struct ServerSettings {
-    std::string serverIp;          ///< address put into nfsroot= (and the boot mount)
-    std::string nfsVersion = "3";  ///< "3" or "4.1"
+    std::string serverIp;             ///< address put into nfsroot= (and the boot mount)
+    std::string nfsVersion = "3";     ///< "3" or "4.1"
     std::string nfsBackend = "none";  ///< "kernel", "ganesha" or "none"
-    std::string clientSubnet;      ///< export restriction for clients without --address
-    std::string interface;         ///< the boot network interface (doctor checks it)
-    bool bootExport = false;       ///< export boot dirs and mount them at /boot/firmware
+    std::string clientSubnet;         ///< export restriction for clients without --address
+    std::string interface;            ///< the boot network interface (doctor checks it)
+    bool bootExport = false;          ///< export boot dirs and mount them at /boot/firmware
     std::string kernelExportsFile = "/etc/exports.d/pinetboot.exports";
     std::string exportfsCommand = "exportfs";
     std::string ganeshaCommand = "ganesha.nfsd";

@@ -41,8 +41,8 @@ void setup(CLI::App* image) {
             setExitCode(kExitFailure);
             return;
         }
-        std::cout << fmt::format("{}: {} bytes ({} bytes of files)\n{}: sha256{}\n", r->image.string(),
-                                 r->imageBytes, r->contentBytes, r->sig.string(),
+        std::cout << fmt::format("{}: {} bytes ({} bytes of files)\n{}: sha256{}\n",
+                                 r->image.string(), r->imageBytes, r->contentBytes, r->sig.string(),
                                  r->signedWithKey ? " + rsa2048 signature" : "");
         setExitCode(kExitOk);
     });

@@ -43,7 +43,5 @@ void setup(CLI::App* cmd) {
 }
 
 }  // namespace
-PINET_COMMAND(90, "check-config",
-              "Check a pinetboot.toml without starting",
-              setup);
+PINET_COMMAND(90, "check-config", "Check a pinetboot.toml without starting", setup);
 }  // namespace pinet::cli

@@ -134,7 +134,8 @@ void doShow(const ClientOpts& o) {
         return;
     }
     for (auto& [k, v] : j.items()) {
-        std::cout << fmt::format("{:<12} {}\n", k + ":", v.is_string() ? v.get<std::string>() : v.dump());
+        std::cout << fmt::format("{:<12} {}\n", k + ":",
+                                 v.is_string() ? v.get<std::string>() : v.dump());
     }
 }
 
@@ -248,8 +249,6 @@ void setup(CLI::App* cmd) {
 
 }  // namespace
 
-PINET_COMMAND(70, "client",
-              "Enrol Pis: boot trees, root file systems, registry",
-              setup);
+PINET_COMMAND(70, "client", "Enrol Pis: boot trees, root file systems, registry", setup);
 
 }  // namespace pinet::cli

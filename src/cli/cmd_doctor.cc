@@ -72,8 +72,6 @@ void setup(CLI::App* cmd) {
 
 }  // namespace
 
-PINET_COMMAND(80, "doctor",
-              "Check interface, DHCP, NFS exports and boot trees",
-              setup);
+PINET_COMMAND(80, "doctor", "Check interface, DHCP, NFS exports and boot trees", setup);
 
 }  // namespace pinet::cli

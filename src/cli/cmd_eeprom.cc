@@ -82,7 +82,9 @@ MappedImage mapImage(const std::string& path) {
     return MappedImage{std::move(m), std::move(*l)};
 }
 
-std::string asText(const std::vector<std::uint8_t>& b) { return {b.begin(), b.end()}; }
+std::string asText(const std::vector<std::uint8_t>& b) {
+    return {b.begin(), b.end()};
+}
 std::span<const std::uint8_t> asBytes(std::string_view s) {
     return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
 }
@@ -111,8 +113,8 @@ void lintBeforeWrite(std::string_view text, const std::string& name, bool force)
         return;  // applyConfig reports it with the upstream wording
     }
     if (reportLint(pe::lintConfig(text), name, std::cerr) && !force) {
-        throw Failure{fmt::format("{}: config has errors (see above); --force writes it anyway",
-                                  name)};
+        throw Failure{
+            fmt::format("{}: config has errors (see above); --force writes it anyway", name)};
     }
 }
 
@@ -187,9 +189,9 @@ void setupInfo(CLI::App& eeprom) {
             auto conf = pe::readFile(img.bytes, L, "bootconf.txt");
             std::optional<std::string> order;
             if (conf) {
-                order = pe::getKey(std::string_view(reinterpret_cast<const char*>(conf->data()),
-                                                    conf->size()),
-                                   "BOOT_ORDER");
+                order = pe::getKey(
+                    std::string_view(reinterpret_cast<const char*>(conf->data()), conf->size()),
+                    "BOOT_ORDER");
             }
             if (*json) {
                 nlohmann::json j;
@@ -236,12 +238,12 @@ void setupInfo(CLI::App& eeprom) {
             std::cout << fmt::format("image:      {} ({} bytes)\n", *image, L.size);
             std::cout << fmt::format("chip:       BCM{}\n", chip);
             std::cout << fmt::format("layout:     {}\n", ab ? "A/B" : "classic");
-            std::cout << fmt::format("public key: {}\n",
-                                     !pk            ? "no pubkey.bin section"
-                                     : pubkeyPresent ? "present (pubkey.bin is set)"
-                                                     : "none (pubkey.bin is all zeros)");
-            std::cout << fmt::format("BOOT_ORDER: {}\n", conf ? bootOrderLine(order)
-                                                              : std::string("no bootconf.txt"));
+            std::cout << fmt::format("public key: {}\n", !pk ? "no pubkey.bin section"
+                                                         : pubkeyPresent
+                                                             ? "present (pubkey.bin is set)"
+                                                             : "none (pubkey.bin is all zeros)");
+            std::cout << fmt::format("BOOT_ORDER: {}\n",
+                                     conf ? bootOrderLine(order) : std::string("no bootconf.txt"));
             std::cout << "sections:\n";
             std::cout << fmt::format("  {:>8}  {:8}  {:8}  {:>8}  {}\n", "offset", "magic", "kind",
                                      "length", "file");
@@ -294,7 +296,8 @@ void setupExtract(CLI::App& eeprom) {
             for (const auto& n : names) {
                 auto c = *pe::readFile(img.bytes, img.layout, n);
                 writeOutput((fs::path(*dir) / n).string(), c);
-                std::cout << fmt::format("{} ({} bytes)\n", (fs::path(*dir) / n).string(), c.size());
+                std::cout << fmt::format("{} ({} bytes)\n", (fs::path(*dir) / n).string(),
+                                         c.size());
             }
         });
     });
@@ -461,9 +464,10 @@ void setupVerify(CLI::App& eeprom) {
             if (r->signatureChecked) {
                 std::cout << fmt::format("{}: RSA signature OK ({})\n", o->image, o->pubkey);
             } else if (r->signaturePresent) {
-                std::cout << fmt::format("{}: rsa2048 signature present but not checked "
-                                         "(give --pubkey)\n",
-                                         o->image);
+                std::cout << fmt::format(
+                    "{}: rsa2048 signature present but not checked "
+                    "(give --pubkey)\n",
+                    o->image);
             }
         });
     });
@@ -517,7 +521,6 @@ void setup(CLI::App* eeprom) {
 }
 
 }  // namespace
-PINET_COMMAND(10, "eeprom",
-              "Raspberry Pi bootloader EEPROM images (rpi-eeprom-config compatible)",
+PINET_COMMAND(10, "eeprom", "Raspberry Pi bootloader EEPROM images (rpi-eeprom-config compatible)",
               setup);
 }  // namespace pinet::cli

@@ -96,8 +96,8 @@ void runFlash(const FlashArgs& args) {
     bool allOk = !results.empty();
     for (const auto& r : results) {
         std::cout << fmt::format("  {:<10} serial {:<16} {:<4} {}{}\n", r.location,
-                                 r.serial.empty() ? "-" : r.serial, r.ok ? "OK" : "FAIL",
-                                 r.message, r.flashed.empty() ? "" : " (" + r.flashed + ")");
+                                 r.serial.empty() ? "-" : r.serial, r.ok ? "OK" : "FAIL", r.message,
+                                 r.flashed.empty() ? "" : " (" + r.flashed + ")");
         allOk = allOk && r.ok;
     }
     if (results.empty()) {
@@ -115,7 +115,8 @@ void setupFlash(CLI::App* sub) {
     sub->add_option("-f,--firmware-dir", args->firmwareDir,
                     "rpi-eeprom checkout: newest firmware-<chip>/default/pieeprom-*.bin and "
                     "recovery.bin");
-    sub->add_option("-k,--key", args->key, "RSA-2048 private key: sign pieeprom.bin (rsa2048 line)");
+    sub->add_option("-k,--key", args->key,
+                    "RSA-2048 private key: sign pieeprom.bin (rsa2048 line)");
     sub->add_option("--chip", args->chip, "2711 (Pi 4/CM4) or 2712 (Pi 5/CM5); default from image");
     sub->add_option("--dry-run", args->dryRun,
                     "Write the recovery folder to DIR, print the plan, do not touch USB");

@@ -29,10 +29,9 @@ void doImport(const ImageOpts& o) {
     auto now = std::chrono::duration_cast<std::chrono::seconds>(
                    std::chrono::system_clock::now().time_since_epoch())
                    .count();
-    auto r = app::importImage(dir, o.file, o.name, now,
-                              [&](const std::string& s, std::uint64_t d, std::uint64_t t) {
-                                  bar.update(s, d, t);
-                              });
+    auto r = app::importImage(
+        dir, o.file, o.name, now,
+        [&](const std::string& s, std::uint64_t d, std::uint64_t t) { bar.update(s, d, t); });
     bar.finish();
     if (!r) {
         printError(r.error().message);
@@ -71,8 +70,8 @@ void doList(const ImageOpts& o) {
         return;
     }
     for (const auto& i : *r) {
-        std::cout << fmt::format("{:<20} {:>4} {:>10.1f} MiB  models: {:<20} {}\n", i.name,
-                                 i.table, static_cast<double>(i.rootBytes) / 1048576.0,
+        std::cout << fmt::format("{:<20} {:>4} {:>10.1f} MiB  models: {:<20} {}\n", i.name, i.table,
+                                 static_cast<double>(i.rootBytes) / 1048576.0,
                                  i.models.empty() ? "-" : i.models, i.source);
     }
 }
@@ -98,7 +97,8 @@ void doRemove(const ImageOpts& o) {
         }
     }
     if (!users.empty()) {
-        printError(fmt::format("image {} is used by client(s) {}: remove them first", o.name, users));
+        printError(
+            fmt::format("image {} is used by client(s) {}: remove them first", o.name, users));
         setExitCode(kExitFailure);
         return;
     }
@@ -130,8 +130,6 @@ void setup(CLI::App* cmd) {
 
 }  // namespace
 
-PINET_COMMAND(60, "image",
-              "Import OS images (.img, .img.xz) and manage them",
-              setup);
+PINET_COMMAND(60, "image", "Import OS images (.img, .img.xz) and manage them", setup);
 
 }  // namespace pinet::cli

@@ -98,8 +98,6 @@ void setup(CLI::App* cmd) {
 
 }  // namespace
 
-PINET_COMMAND(75, "nfs",
-              "NFS exports of the client roots",
-              setup);
+PINET_COMMAND(75, "nfs", "NFS exports of the client roots", setup);
 
 }  // namespace pinet::cli

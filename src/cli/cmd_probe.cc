@@ -42,7 +42,8 @@ double percentile(std::vector<double> v, double p) {
     }
     std::sort(v.begin(), v.end());
     // Nearest-rank percentile.
-    const auto rank = static_cast<std::size_t>(std::ceil(p / 100.0 * static_cast<double>(v.size())));
+    const auto rank =
+        static_cast<std::size_t>(std::ceil(p / 100.0 * static_cast<double>(v.size())));
     return v[std::clamp<std::size_t>(rank, 1, v.size()) - 1];
 }
 
@@ -90,9 +91,10 @@ int runProbe(const ProbeOptions& o) {
         }
         auto ip = proto::dhcp::parseIp(host);
         if (!ip) {
-            printError(o.httpHost.empty() ? "--mode http needs --http-host ADDR[:PORT]"
-                                          : "--http-host " + o.httpHost +
-                                                ": expected an IPv4 address (the probe does no DNS)");
+            printError(o.httpHost.empty()
+                           ? "--mode http needs --http-host ADDR[:PORT]"
+                           : "--http-host " + o.httpHost +
+                                 ": expected an IPv4 address (the probe does no DNS)");
             return kExitUsage;
         }
         pc.board.httpHost = *ip;
@@ -186,10 +188,10 @@ int runProbe(const ProbeOptions& o) {
                 std::cout << fmt::format("verdict {}: {}\n", b.serial, b.verdict);
             }
         }
-        std::cout << fmt::format("verdict: {}\n", ok == report.boards.size()
-                                                      ? "every board boots"
-                                                      : fmt::format("{} boards do not boot",
-                                                                    report.boards.size() - ok));
+        std::cout << fmt::format(
+            "verdict: {}\n", ok == report.boards.size()
+                                 ? "every board boots"
+                                 : fmt::format("{} boards do not boot", report.boards.size() - ok));
     }
     return ok == report.boards.size() ? kExitOk : kExitFailure;
 }
@@ -209,7 +211,8 @@ void setupProbe(CLI::App* cmd) {
     cmd->add_flag("--timelines", o->timelines, "Print every board's timeline with --count");
     cmd->add_option("--mode", o->mode,
                     "tftp (BOOT_ORDER 2, default) or http (BOOT_ORDER 7: boot.sig + boot.img)");
-    cmd->add_option("--http-host", o->httpHost, "HTTP_HOST[:HTTP_PORT] as an IPv4 address (--mode http)");
+    cmd->add_option("--http-host", o->httpHost,
+                    "HTTP_HOST[:HTTP_PORT] as an IPv4 address (--mode http)");
     cmd->add_option("--http-path", o->httpPath, "HTTP_PATH (default net_install)");
     cmd->add_option("--pubkey", o->pubkey,
                     "PEM public key the board holds: boot.sig must carry a valid rsa2048 line");
@@ -219,8 +222,7 @@ void setupProbe(CLI::App* cmd) {
 
 }  // namespace
 
-PINET_COMMAND(45, "probe",
-              "Virtual Pi bootloader: DHCP + TFTP like a real board, with a verdict",
+PINET_COMMAND(45, "probe", "Virtual Pi bootloader: DHCP + TFTP like a real board, with a verdict",
               setupProbe);
 
 }  // namespace pinet::cli

@@ -161,7 +161,8 @@ cfg::Config buildConfig(const ServeOptions& o) {
         }
     }
     if (c.interfaces.empty()) {
-        throw cfg::ConfigError("no interface to serve: give --interface IF or an [[interface]] table");
+        throw cfg::ConfigError(
+            "no interface to serve: give --interface IF or an [[interface]] table");
     }
     cfg::validate(c);
     return c;
@@ -204,8 +205,8 @@ int runServe(const ServeOptions& o) {
         return kExitFailure;
     }
     // One line on stdout for scripts: where things are.
-    std::cout << "pinetboot serve: ready: dashboard http://" << c.httpListen.host << ":" << daemon.httpPort()
-              << "/ tftp " << daemon.tftpAddress();
+    std::cout << "pinetboot serve: ready: dashboard http://" << c.httpListen.host << ":"
+              << daemon.httpPort() << "/ tftp " << daemon.tftpAddress();
     if (daemon.httpBootPort() != 0) {
         std::cout << " http-boot " << c.httpBootListen.host << ":" << daemon.httpBootPort();
     }

@@ -106,17 +106,18 @@ void runTftp(const TftpOptions& o) {
     std::string refused;
     for (std::size_t i = 0; i < c.refused.size(); ++i) {
         if (c.refused[i] != 0) {
-            refused += fmt::format(" {}={}", core::tftp::toString(static_cast<core::tftp::TftpRefusal>(i)),
-                                   c.refused[i]);
+            refused +=
+                fmt::format(" {}={}", core::tftp::toString(static_cast<core::tftp::TftpRefusal>(i)),
+                            c.refused[i]);
         }
     }
-    spdlog::info("tftp: {} transfers, {} ok, {} probes, {} timeouts, {} packets out "
-                 "({} in GSO groups), {} retransmitted, {} coalescing pauses; refused:{}",
-                 c.transfersStarted, c.finishedCount(core::TransferRecord::Result::Ok),
-                 c.finishedCount(core::TransferRecord::Result::Probe),
-                 c.finishedCount(core::TransferRecord::Result::Timeout), c.packetsOut,
-                 c.packetsOutSegmented, c.retransmits, c.coalescePauses,
-                 refused.empty() ? " none" : refused);
+    spdlog::info(
+        "tftp: {} transfers, {} ok, {} probes, {} timeouts, {} packets out "
+        "({} in GSO groups), {} retransmitted, {} coalescing pauses; refused:{}",
+        c.transfersStarted, c.finishedCount(core::TransferRecord::Result::Ok),
+        c.finishedCount(core::TransferRecord::Result::Probe),
+        c.finishedCount(core::TransferRecord::Result::Timeout), c.packetsOut, c.packetsOutSegmented,
+        c.retransmits, c.coalescePauses, refused.empty() ? " none" : refused);
     setExitCode(kExitOk);
 }
 
@@ -174,9 +175,7 @@ void setup(CLI::App* cmd) {
     cmd->callback([opts] { runTftp(*opts); });
 }
 
-PINET_COMMAND(20, "tftp",
-              "Run the TFTP server alone (read-only, per-client trees)",
-              setup);
+PINET_COMMAND(20, "tftp", "Run the TFTP server alone (read-only, per-client trees)", setup);
 
 }  // namespace
 }  // namespace pinet::cli

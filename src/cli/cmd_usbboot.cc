@@ -57,8 +57,8 @@ void writeTranscripts(const std::string& dir, const app::RunSummary& summary) {
         }
         std::string loc = s.device.location;
         std::replace(loc.begin(), loc.end(), '.', '_');
-        const auto path = fs::path(dir) / fmt::format("{:02}-{}-{}.txt", ++n, loc,
-                                                      pu::stageName(s.stage));
+        const auto path =
+            fs::path(dir) / fmt::format("{:02}-{}-{}.txt", ++n, loc, pu::stageName(s.stage));
         if (auto w = io::writeFileAtomic(path, s.transcript); !w) {
             printError(w.error().message);
         }

@@ -59,6 +59,6 @@ std::string stateDir(const std::string& flagValue, const std::string& configValu
 #define PINET_CONCAT_INNER(a, b) a##b
 #define PINET_CONCAT(a, b) PINET_CONCAT_INNER(a, b)
 /// Registers a top-level command at static-init time.
-#define PINET_COMMAND(order, name, summary, fn)                                              \
+#define PINET_COMMAND(order, name, summary, fn)                                                    \
     static const ::pinet::cli::CommandRegistrar PINET_CONCAT(pinetCommand_, __LINE__)(order, name, \
-                                                                                     summary, fn)
+                                                                                      summary, fn)

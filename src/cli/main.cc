@@ -32,10 +32,16 @@ namespace {
 int gExitCode = kExitOk;
 }
 
-void setExitCode(int code) { gExitCode = code; }
-int exitCode() { return gExitCode; }
+void setExitCode(int code) {
+    gExitCode = code;
+}
+int exitCode() {
+    return gExitCode;
+}
 
-void printError(const std::string& msg) { std::cerr << "pinetboot: error: " << msg << '\n'; }
+void printError(const std::string& msg) {
+    std::cerr << "pinetboot: error: " << msg << '\n';
+}
 
 std::string stateDir(const std::string& flagValue) {
     if (!flagValue.empty()) {
@@ -135,8 +141,9 @@ int main(int argc, char** argv) {
     app.add_flag_callback(
         "-v,--verbose", [] { spdlog::set_level(spdlog::level::debug); }, "Debug logging");
 
-    std::stable_sort(table.begin(), table.end(),
-                     [](const CommandEntry& a, const CommandEntry& b) { return a.order < b.order; });
+    std::stable_sort(table.begin(), table.end(), [](const CommandEntry& a, const CommandEntry& b) {
+        return a.order < b.order;
+    });
     std::map<std::string, CLI::App*> made;
     for (const auto& entry : table) {
         CLI::App*& cmd = made[entry.name];

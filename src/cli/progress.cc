@@ -11,13 +11,16 @@ namespace pinet::cli {
 
 ProgressBar::ProgressBar() : tty_(::isatty(STDERR_FILENO) == 1) {}
 
-ProgressBar::~ProgressBar() { finish(); }
+ProgressBar::~ProgressBar() {
+    finish();
+}
 
 void ProgressBar::update(const std::string& stage, std::uint64_t done, std::uint64_t total) {
     if (!tty_) {
         return;
     }
-    int permille = total == 0 ? 0 : static_cast<int>(std::min<std::uint64_t>(done * 1000 / total, 1000));
+    int permille =
+        total == 0 ? 0 : static_cast<int>(std::min<std::uint64_t>(done * 1000 / total, 1000));
     if (stage == stage_ && permille == lastPermille_) {
         return;  // redraw only on a visible change
     }

@@ -30,8 +30,12 @@ app::RunnerOptions consoleRunnerOptions(const UsbRunFlags& f) {
     opt.metadataDir = f.metadataDir;
     opt.noDeviceTimeout =
         std::chrono::milliseconds(static_cast<long long>(f.timeoutSeconds * 1000));
-    opt.pause = [](core::usbboot::Millis m) { std::this_thread::sleep_for(m); };
-    opt.print = [](const std::string& line) { std::cout << line << std::endl; };
+    opt.pause = [](core::usbboot::Millis m) {
+        std::this_thread::sleep_for(m);
+    };
+    opt.print = [](const std::string& line) {
+        std::cout << line << std::endl;
+    };
     opt.stop = &app::installStopSignals();
     return opt;
 }

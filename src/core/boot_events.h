@@ -22,16 +22,16 @@ struct DhcpEvent {
     enum class Kind { Discover, Offer, Request, Ack, Nak, Release, Decline, Inform };
     Kind kind = Kind::Discover;
     WallTime time{};
-    std::string interface;          ///< receiving interface name
-    std::string mac;                ///< "dc:a6:32:01:02:03" (lowercase, colons)
+    std::string interface;              ///< receiving interface name
+    std::string mac;                    ///< "dc:a6:32:01:02:03" (lowercase, colons)
     std::optional<std::string> serial;  ///< 8 lowercase hex digits, from option 97 (Pi only)
     std::optional<std::string> model;   ///< "RPi4" / "RPi5" from option 97, when known
     std::uint32_t xid = 0;
-    std::string clientIp;           ///< yiaddr/ciaddr as text, empty if none
-    bool proxy = false;             ///< a proxyDHCP offer (no address)
+    std::string clientIp;  ///< yiaddr/ciaddr as text, empty if none
+    bool proxy = false;    ///< a proxyDHCP offer (no address)
     /// Set when the responder deliberately sent no reply to this packet, and why.
     std::optional<dhcp::Drop> drop;
-    std::string detail;             ///< for humans: why dropped / NAK reason / free text
+    std::string detail;  ///< for humans: why dropped / NAK reason / free text
 };
 
 /// One finished file transfer (TFTP or HTTP).
@@ -50,11 +50,11 @@ struct TransferRecord {
     Result result = Result::Ok;
     WallTime start{};
     std::chrono::microseconds duration{0};
-    std::string clientAddr;     ///< "ip:port"
-    std::string requestedPath;  ///< as sent by the client
+    std::string clientAddr;             ///< "ip:port"
+    std::string requestedPath;          ///< as sent by the client
     std::optional<std::string> serial;  ///< prefix directory, when the request had one
     std::optional<std::string> mac;     ///< MAC prefix directory ("dc-a6-32-..."), when used
-    std::uint64_t bytes = 0;    ///< payload bytes delivered
+    std::uint64_t bytes = 0;            ///< payload bytes delivered
     std::uint64_t fileSize = 0;
     std::uint32_t blockSize = 0;   ///< negotiated TFTP blksize (0 for HTTP)
     std::uint32_t windowSize = 0;  ///< negotiated RFC 7440 windowsize (1 if none)

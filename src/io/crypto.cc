@@ -71,20 +71,24 @@ Sha256Digest sha256(std::span<const std::uint8_t> data) {
     return md;
 }
 
-std::string sha256Hex(std::span<const std::uint8_t> data) { return proto::toHex(sha256(data)); }
+std::string sha256Hex(std::span<const std::uint8_t> data) {
+    return proto::toHex(sha256(data));
+}
 
 bool equalConstantTime(std::span<const std::uint8_t> a, std::span<const std::uint8_t> b) {
     return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
-void RsaKey::PkeyDeleter::operator()(evp_pkey_st* p) const { EVP_PKEY_free(p); }
+void RsaKey::PkeyDeleter::operator()(evp_pkey_st* p) const {
+    EVP_PKEY_free(p);
+}
 
 Result<RsaKey> RsaKey::loadPem(std::span<const std::uint8_t> pem, std::string_view what,
                                unsigned requiredBits) {
     EVP_PKEY* raw = nullptr;
     // selection 0 = any of private key, public key, parameters; structure auto-detected.
-    std::unique_ptr<OSSL_DECODER_CTX, DecoderCtxDeleter> dctx(OSSL_DECODER_CTX_new_for_pkey(
-        &raw, "PEM", nullptr, "RSA", 0, nullptr, nullptr));
+    std::unique_ptr<OSSL_DECODER_CTX, DecoderCtxDeleter> dctx(
+        OSSL_DECODER_CTX_new_for_pkey(&raw, "PEM", nullptr, "RSA", 0, nullptr, nullptr));
     if (!dctx) {
         return fail(fmt::format("{}: cannot set up PEM decoder: {}", what, lastOpensslError()));
     }
@@ -115,7 +119,8 @@ Result<RsaKey> RsaKey::fromPublicNumbers(std::span<const std::uint8_t> modulusBe
     BnPtr n(BN_bin2bn(modulusBe.data(), static_cast<int>(modulusBe.size()), nullptr));
     BnPtr e(BN_bin2bn(exponentBe.data(), static_cast<int>(exponentBe.size()), nullptr));
     std::unique_ptr<OSSL_PARAM_BLD, ParamBldDeleter> bld(OSSL_PARAM_BLD_new());
-    if (!n || !e || !bld || OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, n.get()) != 1 ||
+    if (!n || !e || !bld ||
+        OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, n.get()) != 1 ||
         OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, e.get()) != 1) {
         return fail("cannot build RSA parameters: " + lastOpensslError());
     }
@@ -130,9 +135,13 @@ Result<RsaKey> RsaKey::fromPublicNumbers(std::span<const std::uint8_t> modulusBe
     return RsaKey{PkeyPtr(raw)};
 }
 
-unsigned RsaKey::bits() const { return static_cast<unsigned>(EVP_PKEY_get_bits(key_.get())); }
+unsigned RsaKey::bits() const {
+    return static_cast<unsigned>(EVP_PKEY_get_bits(key_.get()));
+}
 
-bool RsaKey::hasPrivate() const { return !bnParam(key_.get(), OSSL_PKEY_PARAM_RSA_D).empty(); }
+bool RsaKey::hasPrivate() const {
+    return !bnParam(key_.get(), OSSL_PKEY_PARAM_RSA_D).empty();
+}
 
 std::vector<std::uint8_t> RsaKey::modulus() const {
     return bnParam(key_.get(), OSSL_PKEY_PARAM_RSA_N);
@@ -173,8 +182,8 @@ bool RsaKey::verify(std::span<const std::uint8_t> data,
         ERR_clear_error();
         return false;
     }
-    int rc = EVP_DigestVerify(ctx.get(), signature.data(), signature.size(), data.data(),
-                              data.size());
+    int rc =
+        EVP_DigestVerify(ctx.get(), signature.data(), signature.size(), data.data(), data.size());
     ERR_clear_error();
     return rc == 1;
 }

@@ -75,7 +75,8 @@ Result<PrivateFileMap> PrivateFileMap::open(const fs::path& path) {
     if (size == 0) {
         return PrivateFileMap(nullptr, 0);  // mmap cannot map nothing
     }
-    void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_POPULATE, f->fd.get(), 0);
+    void* p =
+        ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_POPULATE, f->fd.get(), 0);
     if (p == MAP_FAILED) {
         return fail(fmt::format("{}: cannot map: {}", path.string(), std::strerror(errno)));
     }
@@ -91,7 +92,8 @@ PrivateFileMap::~PrivateFileMap() {
 PrivateFileMap::PrivateFileMap(PrivateFileMap&& other) noexcept
     : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
 
-Result<void> writeFileAtomic(const fs::path& path, std::span<const std::uint8_t> data, unsigned mode) {
+Result<void> writeFileAtomic(const fs::path& path, std::span<const std::uint8_t> data,
+                             unsigned mode) {
     fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
     std::string tmpl = (dir / ("." + path.filename().string() + ".tmpXXXXXX")).string();
     Fd fd(::mkstemp(tmpl.data()));
@@ -142,7 +144,9 @@ TempDir::TempDir(const std::string& prefix, const fs::path& parent) {
     path_ = tmpl;
 }
 
-TempDir::TempDir(TempDir&& other) noexcept : path_(std::move(other.path_)) { other.path_.clear(); }
+TempDir::TempDir(TempDir&& other) noexcept : path_(std::move(other.path_)) {
+    other.path_.clear();
+}
 
 TempDir::~TempDir() {
     if (!path_.empty()) {

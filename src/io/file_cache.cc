@@ -48,16 +48,12 @@ OpenError classify(int err) {
     switch (err) {
         case ENOENT:
         case ENOTDIR:
-        case ENAMETOOLONG:
-            return OpenError::NotFound;
+        case ENAMETOOLONG: return OpenError::NotFound;
         case EXDEV:
-        case ELOOP:
-            return OpenError::Escape;
+        case ELOOP: return OpenError::Escape;
         case EACCES:
-        case EPERM:
-            return OpenError::AccessDenied;
-        default:
-            return OpenError::Io;
+        case EPERM: return OpenError::AccessDenied;
+        default: return OpenError::Io;
     }
 }
 
@@ -121,7 +117,7 @@ tl::expected<Fd, OpenError> openBeneath(int rootFd, const std::string& relPath) 
     if (!pathFd) {
         return tl::unexpected(classify(errno));
     }
-    struct stat st{};
+    struct stat st {};
     if (::fstat(pathFd.get(), &st) != 0) {
         return tl::unexpected(classify(errno));
     }
@@ -132,7 +128,7 @@ tl::expected<Fd, OpenError> openBeneath(int rootFd, const std::string& relPath) 
     if (!fd) {
         return tl::unexpected(classify(errno));
     }
-    struct stat st2{};
+    struct stat st2 {};
     if (::fstat(fd.get(), &st2) != 0) {
         return tl::unexpected(classify(errno));
     }
@@ -160,13 +156,13 @@ tl::expected<std::shared_ptr<const core::tftp::FileContent>, core::tftp::FileErr
 }
 
 tl::expected<std::shared_ptr<const Blob>, OpenError> FileCache::get(int rootFd,
-                                                                     const std::string& relPath,
-                                                                     bool netascii) {
+                                                                    const std::string& relPath,
+                                                                    bool netascii) {
     auto fd = openBeneath(rootFd, relPath);
     if (!fd) {
         return tl::unexpected(fd.error());
     }
-    struct stat st{};
+    struct stat st {};
     if (::fstat(fd->get(), &st) != 0) {
         return tl::unexpected(classify(errno));
     }

@@ -208,7 +208,9 @@ std::span<const std::uint8_t> RecvBatch::data(unsigned i) const {
     return {buffers_.data() + i * kBufferSize, len};
 }
 
-bool RecvBatch::truncated(unsigned i) const { return (msgs_[i].msg_hdr.msg_flags & MSG_TRUNC) != 0; }
+bool RecvBatch::truncated(unsigned i) const {
+    return (msgs_[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
+}
 
 SockAddr RecvBatch::from(unsigned i) const {
     return SockAddr::from(addrs_[i], msgs_[i].msg_hdr.msg_namelen);
@@ -384,7 +386,8 @@ SendQueue::FlushResult SendQueue::flush(int fd, std::uint32_t dropEvery,
     std::size_t done = 0;
     while (done < messages_.size()) {
         // UIO_MAXIOV (1024) bounds vlen per call.
-        unsigned chunk = static_cast<unsigned>(std::min<std::size_t>(messages_.size() - done, 1024));
+        unsigned chunk =
+            static_cast<unsigned>(std::min<std::size_t>(messages_.size() - done, 1024));
         int rc = ::sendmmsg(fd, msgs_.data() + done, chunk, MSG_DONTWAIT);
         if (rc < 0) {
             if (errno == EINTR) {

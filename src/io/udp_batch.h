@@ -26,7 +26,9 @@ struct SockAddr {
     sockaddr_storage storage{};
     socklen_t length = 0;
 
-    [[nodiscard]] const sockaddr* get() const { return reinterpret_cast<const sockaddr*>(&storage); }
+    [[nodiscard]] const sockaddr* get() const {
+        return reinterpret_cast<const sockaddr*>(&storage);
+    }
     [[nodiscard]] int family() const { return storage.ss_family; }
     [[nodiscard]] std::uint16_t port() const;
     /// "1.2.3.4:69" or "[::1]:69".

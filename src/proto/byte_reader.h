@@ -13,6 +13,13 @@
 
 namespace pinet::proto {
 
+/// Bytes seen as text, without a copy. The one byte-to-char cast of the pure
+/// layers: char may alias any object, so this is no cast onto a struct.
+inline std::string_view asText(std::span<const std::uint8_t> bytes) {
+    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast)
+    return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
 class ByteReader {
 public:
     explicit ByteReader(std::span<const std::uint8_t> data) : data_(data) {}
@@ -57,7 +64,7 @@ public:
     std::optional<std::string_view> cstring() {
         for (std::size_t i = pos_; i < data_.size(); ++i) {
             if (data_[i] == 0) {
-                std::string_view s(reinterpret_cast<const char*>(data_.data() + pos_), i - pos_);
+                const std::string_view s = asText(data_.subspan(pos_, i - pos_));
                 pos_ = i + 1;
                 return s;
             }

@@ -17,7 +17,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string exe() { return test::pinetbootExe().string(); }
+std::string exe() {
+    return test::pinetbootExe().string();
+}
 
 /// The DT_NEEDED entries of an ELF file, as readelf prints them.
 std::vector<std::string> neededLibraries(const fs::path& elf) {

@@ -51,8 +51,12 @@ const Img kImages[] = {
      "f8b6c03e0e4d8b667ac25526cbb07592c04eb0dfdfc5d12404daa71281b3fe51", "2712"},
 };
 
-std::string td(const std::string& f) { return (eepromTestData() / f).string(); }
-std::string exe() { return test::pinetbootExe().string(); }
+std::string td(const std::string& f) {
+    return (eepromTestData() / f).string();
+}
+std::string exe() {
+    return test::pinetbootExe().string();
+}
 
 test::ProcessResult eeprom(std::vector<std::string> args, const fs::path& cwd = {}) {
     args.insert(args.begin(), {exe(), "eeprom"});
@@ -97,8 +101,8 @@ TEST_F(EepromCli, ShowPrintsEmbeddedConfigAndLoopbackIsIdentity) {
         auto r2 = eeprom({"show", bin, "-o", out("c.conf").string()});
         ASSERT_EQ(r2.exitCode, 0) << r2.err;
         EXPECT_EQ(sha256Hex(readAll(out("c.conf"))), img.confSha);
-        auto r3 = eeprom({"apply", bin, "--config", out("c.conf").string(), "-o",
-                          out("loop.bin").string()});
+        auto r3 = eeprom(
+            {"apply", bin, "--config", out("c.conf").string(), "-o", out("loop.bin").string()});
         ASSERT_EQ(r3.exitCode, 0) << r3.err;
         EXPECT_EQ(readAll(out("loop.bin")), readAll(bin)) << img.name;
     }
@@ -129,8 +133,8 @@ TEST_F(EepromCli, ApplyConfigMatchesUpstream) {
 TEST_F(EepromCli, DigestMatchesUpstream) {
     for (const auto& img : kImages) {
         const auto nb = out("nb.bin");
-        ASSERT_EQ(eeprom({"apply", td(std::string(img.name) + ".bin"), "--config",
-                          td("boot.conf"), "-o", nb.string()})
+        ASSERT_EQ(eeprom({"apply", td(std::string(img.name) + ".bin"), "--config", td("boot.conf"),
+                          "-o", nb.string()})
                       .exitCode,
                   0);
         auto r = test::run({"/usr/bin/env", "SOURCE_DATE_EPOCH=1700000000", exe(), "eeprom",
@@ -178,19 +182,30 @@ TEST_F(EepromCli, ExtractAll) {
     const std::string zeros1024 = "5f70bf18a086";
     const std::vector<Case> cases = {
         {"pieeprom-2711-2021-07-06",
-         {{"bootcode.bin", 122500, "b84adfc8a03d"}, {"bootconf.sig", 1024, "5f70bf18a086"},
-          {"bootconf.txt", 54, "81dd11165298"}, {"pubkey.bin", 1024, "5f70bf18a086"}}},
+         {{"bootcode.bin", 122500, "b84adfc8a03d"},
+          {"bootconf.sig", 1024, "5f70bf18a086"},
+          {"bootconf.txt", 54, "81dd11165298"},
+          {"pubkey.bin", 1024, "5f70bf18a086"}}},
         {"pieeprom-2711-2026-05-17",
-         {{"bootcode.bin", 73120, "a7f55570"}, {"bootconf.sig", 1024, "5f70bf18a086"},
-          {"bootconf.txt", 79, "43fe5e1d"}, {"cacert.der", 2048, "e5a00aa9"},
-          {"pubkey.bin", 512, "076a27c7"}, {"updatetime", 8, "5981693c"}}},
+         {{"bootcode.bin", 73120, "a7f55570"},
+          {"bootconf.sig", 1024, "5f70bf18a086"},
+          {"bootconf.txt", 79, "43fe5e1d"},
+          {"cacert.der", 2048, "e5a00aa9"},
+          {"pubkey.bin", 512, "076a27c7"},
+          {"updatetime", 8, "5981693c"}}},
         {"pieeprom-2712-2023-12-06",
-         {{"bootcode.bin", 68288, "e6e6a234"}, {"bootconf.sig", 1024, "5f70bf18a086"},
-          {"bootconf.txt", 56, "dc558983"}, {"pubkey.bin", 1024, "5f70bf18a086"}}},
+         {{"bootcode.bin", 68288, "e6e6a234"},
+          {"bootconf.sig", 1024, "5f70bf18a086"},
+          {"bootconf.txt", 56, "dc558983"},
+          {"pubkey.bin", 1024, "5f70bf18a086"}}},
         {"pieeprom-2712-2026-05-26",
-         {{"bootcode.bin", 25984, "78c1035a"}, {"bootconf.sig", 1024, ""},
-          {"bootconf.txt", 62, "545d607b"}, {"bootsys", 78332, "cb726811"},
-          {"cacert.der", 2048, ""}, {"pubkey.bin", 512, "076a27c7"}, {"updatetime", 8, ""}}},
+         {{"bootcode.bin", 25984, "78c1035a"},
+          {"bootconf.sig", 1024, ""},
+          {"bootconf.txt", 62, "545d607b"},
+          {"bootsys", 78332, "cb726811"},
+          {"cacert.der", 2048, ""},
+          {"pubkey.bin", 512, "076a27c7"},
+          {"updatetime", 8, ""}}},
     };
     for (const auto& c : cases) {
         const auto dir = out(c.image);
@@ -241,8 +256,9 @@ TEST_F(EepromCli, RsaSignedDigestAndVerify) {
 // 8. Signed image (--digest + --pubkey), stored as a patch.
 TEST_F(EepromCli, SignedImage) {
     const std::string bin = td("pieeprom-2711-2026-05-17.bin");
-    auto r = eeprom({"apply", bin, "--config", td("boot.conf"), "--digest", td("boot.rsa.sig"),
-                     "--pubkey", td("test-key-shared.public.pem"), "-o", out("signed.bin").string()});
+    auto r =
+        eeprom({"apply", bin, "--config", td("boot.conf"), "--digest", td("boot.rsa.sig"),
+                "--pubkey", td("test-key-shared.public.pem"), "-o", out("signed.bin").string()});
     ASSERT_EQ(r.exitCode, 0) << r.err;
     auto got = readAll(out("signed.bin"));
     EXPECT_EQ(sha256Hex(got), "23837b43b3c83306624f18bb6497a2ccd878268708c7bb636bb7c45a63c07199");
@@ -268,8 +284,8 @@ TEST_F(EepromCli, MaxSizeConfigEdge) {
                  {"pieeprom-2712-2026-05-26.bin",
                   "5ef89d0440ab7ce4bc87a5e4e7a14b90e0048af5354a224146bf2694ae877a05"}};
     for (const auto& c : cases) {
-        auto r = eeprom({"apply", td(c.image), "--config", td("max-4076.conf"), "-o",
-                         out("max.bin").string()});
+        auto r = eeprom(
+            {"apply", td(c.image), "--config", td("max-4076.conf"), "-o", out("max.bin").string()});
         ASSERT_EQ(r.exitCode, 0) << r.err;
         EXPECT_EQ(sha256Hex(readAll(out("max.bin"))), c.sha);
         EXPECT_EQ(eeprom({"show", out("max.bin").string()}).out, textOf(td("max-4076.conf")));
@@ -279,9 +295,9 @@ TEST_F(EepromCli, MaxSizeConfigEdge) {
 TEST_F(EepromCli, TooLargeConfigIsRefused) {
     for (const auto& img : kImages) {
         const std::string bin = td(std::string(img.name) + ".bin");
-        auto r = eeprom({"apply", bin, "--config", "toolarge-4077.conf", "-o",
-                         out("big.bin").string()},
-                        eepromTestData());
+        auto r =
+            eeprom({"apply", bin, "--config", "toolarge-4077.conf", "-o", out("big.bin").string()},
+                   eepromTestData());
         expectFailure(r,
                       "src file toolarge-4077.conf is too large (4077 bytes). The maximum size "
                       "is 4076 bytes.",
@@ -359,7 +375,8 @@ TEST_F(EepromCli, BrokenSectionChainAndNoConfig) {
     expectFailure(r, "EEPROM is corrupted", out("o.bin"));
     // Chain ends before any bootconf.txt.
     writeBytes(out("noconf.bin"), test::buildSyntheticImage(524288, 64, {}));
-    r = eeprom({"set", out("noconf.bin").string(), "BOOT_ORDER=0xf21", "-o", out("o.bin").string()});
+    r = eeprom(
+        {"set", out("noconf.bin").string(), "BOOT_ORDER=0xf21", "-o", out("o.bin").string()});
     expectFailure(r, "no bootconf.txt in the image", out("o.bin"));
 }
 
@@ -415,8 +432,8 @@ TEST_F(EepromCli, SetBootOrder) {
     expectFailure(bad, "config has errors", out("bad.bin"));
     EXPECT_NE(bad.err.find("unknown boot mode 0x9"), std::string::npos);
     // --force writes it anyway; a typo only warns.
-    auto typo = eeprom({"set", td("pieeprom-2711-2021-07-06.bin"), "BOOT_ODER=0xf21",
-                        "--section", "pi4", "-o", out("typo.bin").string()});
+    auto typo = eeprom({"set", td("pieeprom-2711-2021-07-06.bin"), "BOOT_ODER=0xf21", "--section",
+                        "pi4", "-o", out("typo.bin").string()});
     EXPECT_EQ(typo.exitCode, 0) << typo.err;
     EXPECT_NE(typo.err.find("did you mean BOOT_ORDER?"), std::string::npos) << typo.err;
     EXPECT_NE(eeprom({"show", out("typo.bin").string()}).out.find("[pi4]\nBOOT_ODER=0xf21\n"),

@@ -337,8 +337,8 @@ TEST_F(TftpServerTest, PathEscapesAndSpecialFilesAreRefused) {
     // Over-long names never parse; NUL splits the name so the "mode" is bogus:
     // both are dropped without any reply.
     EXPECT_EQ(errorFor(rrq(std::string(300, 'a'))), -2);
-    std::vector<std::uint8_t> nul = {0, 1, 's', 't', 0, '.', '.', '/', 'x', 0, 'o', 'c',
-                                     't', 'e', 't', 0};
+    std::vector<std::uint8_t> nul = {0,   1, 's', 't', 0,   '.', '.', '/',
+                                     'x', 0, 'o', 'c', 't', 'e', 't', 0};
     EXPECT_EQ(errorFor(nul), -2);
     // A symlink that stays inside the root is fine.
     EXPECT_EQ(fetch("inside-link"), std::string(3000, 's'));

@@ -89,7 +89,8 @@ protected:
             auto h = header(static_cast<std::uint16_t>(firstBlock + i));
             EXPECT_TRUE(std::equal(h.begin(), h.end(), d.begin())) << "header of " << i;
             const std::size_t offset = static_cast<std::size_t>(i) * blksize;
-            EXPECT_TRUE(std::equal(d.begin() + 4, d.end(), file_.begin() + static_cast<long>(offset)))
+            EXPECT_TRUE(
+                std::equal(d.begin() + 4, d.end(), file_.begin() + static_cast<long>(offset)))
                 << "payload of " << i;
         }
     }

@@ -11,9 +11,9 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
-#include "app/serve/boot_monitor.h"
 #include "app/http/http_boot.h"
 #include "app/http/web_server.h"
+#include "app/serve/boot_monitor.h"
 #include "core/dhcp/dhcp_responder.h"
 #include "io/file.h"
 #include "proto/dhcp/dhcp_packet.h"
@@ -121,14 +121,25 @@ TEST(WebApi, ClientsBootsAndMetricsReflectABoot) {
     ASSERT_TRUE(res);
     EXPECT_EQ(res->get_header_value("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
     const auto& m = res->body;
-    EXPECT_NE(m.find("pinetboot_dhcp_packets_total{type=\"discover\",result=\"ok\"} 1\n"), std::string::npos) << m;
-    EXPECT_NE(m.find("pinetboot_transfers_total{protocol=\"tftp\",result=\"ok\"} 4\n"), std::string::npos);
-    EXPECT_NE(m.find("pinetboot_transfers_total{protocol=\"tftp\",result=\"probe\"} 1\n"), std::string::npos);
-    EXPECT_NE(m.find("pinetboot_transfer_errors_total{protocol=\"tftp\",reason=\"not_found\"} 1\n"), std::string::npos);
-    EXPECT_NE(m.find("pinetboot_transfer_bytes_total{protocol=\"tftp\"} 16384\n"), std::string::npos);
-    EXPECT_NE(m.find("pinetboot_boot_duration_seconds_count{outcome=\"kernel_loaded\"} 1\n"), std::string::npos);
-    EXPECT_NE(m.find("pinetboot_boot_duration_seconds_bucket{outcome=\"kernel_loaded\",le=\"2\"} 1\n"), std::string::npos);
-    EXPECT_NE(m.find("pinetboot_boot_duration_seconds_bucket{outcome=\"kernel_loaded\",le=\"1\"} 0\n"), std::string::npos);
+    EXPECT_NE(m.find("pinetboot_dhcp_packets_total{type=\"discover\",result=\"ok\"} 1\n"),
+              std::string::npos)
+        << m;
+    EXPECT_NE(m.find("pinetboot_transfers_total{protocol=\"tftp\",result=\"ok\"} 4\n"),
+              std::string::npos);
+    EXPECT_NE(m.find("pinetboot_transfers_total{protocol=\"tftp\",result=\"probe\"} 1\n"),
+              std::string::npos);
+    EXPECT_NE(m.find("pinetboot_transfer_errors_total{protocol=\"tftp\",reason=\"not_found\"} 1\n"),
+              std::string::npos);
+    EXPECT_NE(m.find("pinetboot_transfer_bytes_total{protocol=\"tftp\"} 16384\n"),
+              std::string::npos);
+    EXPECT_NE(m.find("pinetboot_boot_duration_seconds_count{outcome=\"kernel_loaded\"} 1\n"),
+              std::string::npos);
+    EXPECT_NE(
+        m.find("pinetboot_boot_duration_seconds_bucket{outcome=\"kernel_loaded\",le=\"2\"} 1\n"),
+        std::string::npos);
+    EXPECT_NE(
+        m.find("pinetboot_boot_duration_seconds_bucket{outcome=\"kernel_loaded\",le=\"1\"} 0\n"),
+        std::string::npos);
     EXPECT_NE(m.find("# TYPE pinetboot_transfers_in_flight gauge\n"), std::string::npos);
 
     EXPECT_EQ(cli.Get("/healthz")->body, "ok\n");
@@ -197,21 +208,29 @@ TEST(WebApi, ProxyDropsShowInMetricsByReason) {
     auto res = cli.Get("/metrics");
     ASSERT_TRUE(res);
     const auto& m = res->body;
-    EXPECT_NE(m.find("pinetboot_dhcp_dropped_total{interface=\"veth0\",reason=\"ignored_client\"} 1\n"),
-              std::string::npos) << m;
-    EXPECT_NE(m.find("pinetboot_dhcp_dropped_total{interface=\"veth0\",reason=\"proxy_no_ack\"} 1\n"),
-              std::string::npos) << m;
+    EXPECT_NE(
+        m.find("pinetboot_dhcp_dropped_total{interface=\"veth0\",reason=\"ignored_client\"} 1\n"),
+        std::string::npos)
+        << m;
+    EXPECT_NE(
+        m.find("pinetboot_dhcp_dropped_total{interface=\"veth0\",reason=\"proxy_no_ack\"} 1\n"),
+        std::string::npos)
+        << m;
     EXPECT_NE(m.find("# TYPE pinetboot_dhcp_dropped_total counter\n"), std::string::npos);
     // The Pi's packet is in the event stream, with its drop reason instead of "ok".
     EXPECT_NE(m.find("pinetboot_dhcp_packets_total{type=\"request\",result=\"proxy_no_ack\"} 1\n"),
-              std::string::npos) << m;
+              std::string::npos)
+        << m;
     EXPECT_EQ(m.find("type=\"request\",result=\"ok\""), std::string::npos) << m;
     EXPECT_NE(m.find("pinetboot_dhcp_packets_total{type=\"discover\",result=\"ok\"} 1\n"),
-              std::string::npos) << m;
+              std::string::npos)
+        << m;
     EXPECT_NE(m.find("pinetboot_dhcp_sent_total{interface=\"veth0\",type=\"offer\"} 1\n"),
-              std::string::npos) << m;  // the Pi's offer, and only that
+              std::string::npos)
+        << m;  // the Pi's offer, and only that
     EXPECT_NE(m.find("pinetboot_dhcp_received_total{interface=\"veth0\",type=\"discover\"} 2\n"),
-              std::string::npos) << m;
+              std::string::npos)
+        << m;
 
     // The API carries the reason as a value on the boot's DHCP step.
     res = cli.Get("/api/v1/clients/d9780558");
@@ -319,9 +338,12 @@ TEST(WebApi, HttpBootServesWithContentLengthAndReports) {
     EXPECT_EQ(files[0]["result"], "ok");
     EXPECT_EQ(json::parse(*detail)["client"]["state"], "booted");  // boot.img = kernel loaded
     const auto m = monitor.metricsText();
-    EXPECT_NE(m.find("pinetboot_transfers_total{protocol=\"http\",result=\"ok\"} 2\n"), std::string::npos);
-    EXPECT_NE(m.find("pinetboot_transfers_total{protocol=\"http\",result=\"not_found\"} 1\n"), std::string::npos);
-    EXPECT_NE(m.find("pinetboot_transfers_total{protocol=\"http\",result=\"refused\"} 2\n"), std::string::npos);
+    EXPECT_NE(m.find("pinetboot_transfers_total{protocol=\"http\",result=\"ok\"} 2\n"),
+              std::string::npos);
+    EXPECT_NE(m.find("pinetboot_transfers_total{protocol=\"http\",result=\"not_found\"} 1\n"),
+              std::string::npos);
+    EXPECT_NE(m.find("pinetboot_transfers_total{protocol=\"http\",result=\"refused\"} 2\n"),
+              std::string::npos);
     monitor.stop();
 }
 
@@ -336,7 +358,8 @@ TEST(WebApi, HttpBootRefusesSymlinksLeadingOutOfTheRoot) {
     std::ofstream(dir.path() / "inside" / "boot.img", std::ios::binary) << "fine";
     // A file symlink, a directory symlink (both absolute, out of the root), a relative
     // one climbing out, and a relative one that stays inside.
-    std::filesystem::create_symlink(outside.path() / "boot.img", dir.path() / "d9780558" / "boot.img");
+    std::filesystem::create_symlink(outside.path() / "boot.img",
+                                    dir.path() / "d9780558" / "boot.img");
     std::filesystem::create_directory_symlink(outside.path(), dir.path() / "dc-a6-32-01-36-c2");
     std::filesystem::create_symlink("../../" + outside.path().filename().string() + "/boot.img",
                                     dir.path() / "inside" / "boot.sig");
@@ -347,7 +370,8 @@ TEST(WebApi, HttpBootRefusesSymlinksLeadingOutOfTheRoot) {
     boot.start("127.0.0.1", 0);
     httplib::Client cli("127.0.0.1", boot.port());
     cli.set_follow_location(false);
-    for (const char* path : {"/d9780558/boot.img", "/dc-a6-32-01-36-c2/boot.img", "/inside/boot.sig"}) {
+    for (const char* path :
+         {"/d9780558/boot.img", "/dc-a6-32-01-36-c2/boot.img", "/inside/boot.sig"}) {
         auto res = cli.Get(path);
         ASSERT_TRUE(res) << path;
         EXPECT_TRUE(res->status == 403 || res->status == 404) << path << ": " << res->status;

@@ -11,7 +11,9 @@ void putBe(std::vector<std::uint8_t>& img, std::size_t at, std::uint32_t v) {
         img.at(at + static_cast<std::size_t>(i)) = static_cast<std::uint8_t>(v >> (24 - 8 * i));
     }
 }
-std::size_t align8(std::size_t v) { return (v + 7) & ~std::size_t{7}; }
+std::size_t align8(std::size_t v) {
+    return (v + 7) & ~std::size_t{7};
+}
 }  // namespace
 
 std::vector<std::uint8_t> buildSyntheticImage(std::size_t size, std::size_t bootcodeLen,
@@ -35,9 +37,11 @@ std::vector<std::uint8_t> buildSyntheticImage(std::size_t size, std::size_t boot
         putBe(img, pos, 0x55AAF11F);
         putBe(img, pos + 4, static_cast<std::uint32_t>(f.content.size() + 16));
         for (std::size_t i = 0; i < 16; ++i) {
-            img.at(pos + 8 + i) = i < f.name.size() && i < 12 ? static_cast<std::uint8_t>(f.name[i]) : 0;
+            img.at(pos + 8 + i) =
+                i < f.name.size() && i < 12 ? static_cast<std::uint8_t>(f.name[i]) : 0;
         }
-        std::copy(f.content.begin(), f.content.end(), img.begin() + static_cast<std::ptrdiff_t>(pos + 24));
+        std::copy(f.content.begin(), f.content.end(),
+                  img.begin() + static_cast<std::ptrdiff_t>(pos + 24));
         pos = align8(pos + 24 + f.content.size());
     }
     return img;

@@ -18,11 +18,21 @@ namespace pinet::test {
 
 namespace fs = std::filesystem;
 
-fs::path sharedDir() { return fs::path(PINET_SHARED_DIR); }
-fs::path eepromTestData() { return sharedDir() / "testdata" / "eeprom"; }
-fs::path pinetbootExe() { return fs::path(PINET_EXE); }
-fs::path sourceDir() { return fs::path(PINET_SOURCE_DIR); }
-fs::path binaryDir() { return fs::path(PINET_BINARY_DIR); }
+fs::path sharedDir() {
+    return fs::path(PINET_SHARED_DIR);
+}
+fs::path eepromTestData() {
+    return sharedDir() / "testdata" / "eeprom";
+}
+fs::path pinetbootExe() {
+    return fs::path(PINET_EXE);
+}
+fs::path sourceDir() {
+    return fs::path(PINET_SOURCE_DIR);
+}
+fs::path binaryDir() {
+    return fs::path(PINET_BINARY_DIR);
+}
 
 std::vector<std::uint8_t> readAll(const fs::path& path) {
     std::ifstream in(path, std::ios::binary);

@@ -18,10 +18,17 @@ using core::usbboot::UsbStatus;
 
 std::vector<SimRequest> recoveryScript() {
     return {
-        {0, "config.txt"},   {1, "config.txt"},   {0, "vl805.sig"},
-        {0, "pieeprom.sig"}, {1, "pieeprom.sig"}, {0, "pieeprom.upd"},
-        {0, "pieeprom.bin"}, {1, "pieeprom.bin"}, {0, "*EEPROM_UPDATE*success"},
-        {0, "*MAC_ADDR*d8:3a:dd:00:00:01"},       {2, ""},
+        {0, "config.txt"},
+        {1, "config.txt"},
+        {0, "vl805.sig"},
+        {0, "pieeprom.sig"},
+        {1, "pieeprom.sig"},
+        {0, "pieeprom.upd"},
+        {0, "pieeprom.bin"},
+        {1, "pieeprom.bin"},
+        {0, "*EEPROM_UPDATE*success"},
+        {0, "*MAC_ADDR*d8:3a:dd:00:00:01"},
+        {2, ""},
     };
 }
 
@@ -58,9 +65,8 @@ UsbResult<void> SimBoard::controlOut(std::uint32_t value, Millis /*timeout*/) {
             return {};
         case Phase::RomWantFileLen:
             if (value != expectLen_) {
-                return tl::unexpected(violation(
-                    fmt::format("ROM: second stage announced {} but boot message said {}", value,
-                                expectLen_)));
+                return tl::unexpected(violation(fmt::format(
+                    "ROM: second stage announced {} but boot message said {}", value, expectLen_)));
             }
             secondStage_.clear();
             phase_ = Phase::RomWantFile;
@@ -86,9 +92,9 @@ UsbResult<void> SimBoard::controlOut(std::uint32_t value, Millis /*timeout*/) {
                 auto it = sizes_.find(req.name);
                 const std::uint32_t expect = it == sizes_.end() ? 0 : it->second;
                 if (value != expect) {
-                    return tl::unexpected(violation(fmt::format(
-                        "ReadFile {}: announced {} bytes, GetFileSize said {}", req.name, value,
-                        expect)));
+                    return tl::unexpected(violation(
+                        fmt::format("ReadFile {}: announced {} bytes, GetFileSize said {}",
+                                    req.name, value, expect)));
                 }
                 if (value == 0) {
                     phase_ = Phase::Stage2WantRead;
@@ -103,10 +109,8 @@ UsbResult<void> SimBoard::controlOut(std::uint32_t value, Millis /*timeout*/) {
         }
         case Phase::RomDone:
         case Phase::Finished:
-        case Phase::Gone:
-            return tl::unexpected(gone());
-        default:
-            return tl::unexpected(violation(fmt::format("unexpected control OUT {}", value)));
+        case Phase::Gone: return tl::unexpected(gone());
+        default: return tl::unexpected(violation(fmt::format("unexpected control OUT {}", value)));
     }
 }
 
@@ -153,8 +157,8 @@ UsbResult<std::size_t> SimBoard::bulkOut(std::span<const std::uint8_t> data, Mil
             std::size_t take = data.size();
             if (receiving_ == faults_.shortBulkDuring && !shortBulkDone_ &&
                 buffer_.size() + data.size() > faults_.shortBulkAt) {
-                take = faults_.shortBulkAt > buffer_.size() ? faults_.shortBulkAt - buffer_.size()
-                                                            : 0;
+                take =
+                    faults_.shortBulkAt > buffer_.size() ? faults_.shortBulkAt - buffer_.size() : 0;
                 shortBulkDone_ = true;
             }
             if (buffer_.size() + take > want) {
@@ -169,8 +173,7 @@ UsbResult<std::size_t> SimBoard::bulkOut(std::span<const std::uint8_t> data, Mil
         }
         case Phase::RomDone:
         case Phase::Finished:
-        case Phase::Gone:
-            return tl::unexpected(gone());
+        case Phase::Gone: return tl::unexpected(gone());
         default:
             return tl::unexpected(violation(fmt::format("unexpected bulk OUT of {}", data.size())));
     }
@@ -209,9 +212,8 @@ UsbResult<std::vector<std::uint8_t>> SimBoard::controlIn(std::uint16_t length, M
                 current_ = SimRequest{0, "*"};  // answered by a zero-length write
                 phase_ = Phase::Stage2WantReply;
                 return std::vector<std::uint8_t>(
-                    bytes.begin(),
-                    bytes.begin() + static_cast<long>(std::min(faults_.shortRequestBytes,
-                                                               bytes.size())));
+                    bytes.begin(), bytes.begin() + static_cast<long>(std::min(
+                                                       faults_.shortRequestBytes, bytes.size())));
             }
             ++next_;
             if (current_.command == 2 && !current_.name.empty()) {
@@ -223,10 +225,8 @@ UsbResult<std::vector<std::uint8_t>> SimBoard::controlIn(std::uint16_t length, M
         }
         case Phase::RomDone:
         case Phase::Finished:
-        case Phase::Gone:
-            return tl::unexpected(gone());
-        default:
-            return tl::unexpected(violation(fmt::format("unexpected control IN {}", length)));
+        case Phase::Gone: return tl::unexpected(gone());
+        default: return tl::unexpected(violation(fmt::format("unexpected control IN {}", length)));
     }
 }
 
@@ -344,8 +344,7 @@ UsbResult<std::unique_ptr<core::usbboot::OpenDevice>> SimBus::open(const DeviceI
     }
     for (auto& b : boards_) {
         if (b->present() && b->info().key() == info.key()) {
-            return std::unique_ptr<core::usbboot::OpenDevice>(
-                std::make_unique<SimOpenDevice>(b));
+            return std::unique_ptr<core::usbboot::OpenDevice>(std::make_unique<SimOpenDevice>(b));
         }
     }
     return tl::unexpected(UsbError{UsbStatus::NoDevice, "no such simulated device"});

@@ -87,8 +87,17 @@ public:
 
 private:
     enum class Phase {
-        RomWantBootLen, RomWantBootMsg, RomWantFileLen, RomWantFile, RomWantResultRead,
-        RomDone, Stage2WantRead, Stage2WantReply, Stage2WantData, Finished, Gone
+        RomWantBootLen,
+        RomWantBootMsg,
+        RomWantFileLen,
+        RomWantFile,
+        RomWantResultRead,
+        RomDone,
+        Stage2WantRead,
+        Stage2WantReply,
+        Stage2WantData,
+        Finished,
+        Gone
     };
     core::usbboot::UsbError violation(const std::string& what);
     core::usbboot::UsbError gone();
@@ -110,8 +119,8 @@ private:
     std::vector<std::uint8_t> bootMsg_;
     std::vector<std::uint8_t> secondStage_;
     // stage 2
-    std::size_t next_ = 0;      // next script entry
-    std::size_t reads_ = 0;     // request reads answered
+    std::size_t next_ = 0;   // next script entry
+    std::size_t reads_ = 0;  // request reads answered
     int timeoutsLeft_ = 0;
     SimRequest current_;
     std::map<std::string, std::uint32_t> sizes_;  // from GetFileSize answers

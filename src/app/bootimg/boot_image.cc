@@ -28,9 +28,10 @@ namespace {
 /// on stderr.
 Result<void> runTool(const std::vector<std::string>& args) {
     if (!io::programExists(args[0])) {
-        return fail(fmt::format("{}: cannot run (not found in PATH); install dosfstools and mtools "
-                                "(scripts/setup.sh)",
-                                args[0]));
+        return fail(
+            fmt::format("{}: cannot run (not found in PATH); install dosfstools and mtools "
+                        "(scripts/setup.sh)",
+                        args[0]));
     }
     // Formatting a few MiB and copying a boot tree take seconds; the bound only stops a
     // hung tool.
@@ -66,7 +67,8 @@ Result<BootImageResult> buildBootImage(const BootImageOptions& o) {
          it.increment(ec)) {
         ++entries;
         if (it->is_symlink(ec)) {
-            return fail(fmt::format("{}: symlinks are not copied into a FAT image", it->path().string()));
+            return fail(
+                fmt::format("{}: symlinks are not copied into a FAT image", it->path().string()));
         }
         if (it->is_regular_file(ec)) {
             const auto sz = it->file_size(ec);
@@ -80,9 +82,10 @@ Result<BootImageResult> buildBootImage(const BootImageOptions& o) {
     const std::uint64_t overhead = rounded / 16 + entries * 4096 + (1u << 20);
     std::uint64_t kib = std::max<std::uint64_t>((rounded + overhead) / 1024 + 1, 4096);
     if (kib * 1024 > kMaxBootImageBytes) {
-        return fail(fmt::format("{}: {} bytes of files make a boot.img over the {} byte limit the "
-                                "bootloader loads (spec 5); use a smaller folder",
-                                o.sourceDir.string(), content, kMaxBootImageBytes));
+        return fail(
+            fmt::format("{}: {} bytes of files make a boot.img over the {} byte limit the "
+                        "bootloader loads (spec 5); use a smaller folder",
+                        o.sourceDir.string(), content, kMaxBootImageBytes));
     }
     std::optional<io::RsaKey> key;
     if (o.keyPem) {
@@ -101,14 +104,19 @@ Result<BootImageResult> buildBootImage(const BootImageOptions& o) {
     sig.replace_extension(".sig");
     const fs::path tmp = out.parent_path() / ("." + out.filename().string() + ".tmp");
     fs::remove(tmp, ec);
-    auto cleanup = [&] { fs::remove(tmp, ec); };
-    if (auto r = runTool({"mkfs.fat", "-C", "-n", o.volumeLabel, tmp.string(), std::to_string(kib)}); !r) {
+    auto cleanup = [&] {
+        fs::remove(tmp, ec);
+    };
+    if (auto r =
+            runTool({"mkfs.fat", "-C", "-n", o.volumeLabel, tmp.string(), std::to_string(kib)});
+        !r) {
         cleanup();
         return fail(r.error().message);
     }
     for (const auto& entry : fs::directory_iterator(o.sourceDir, ec)) {
         // -s recursive, -p keep attributes, -Q stop at the first error, -m keep times.
-        if (auto r = runTool({"mcopy", "-i", tmp.string(), "-s", "-p", "-Q", "-m", entry.path().string(), "::/"});
+        if (auto r = runTool({"mcopy", "-i", tmp.string(), "-s", "-p", "-Q", "-m",
+                              entry.path().string(), "::/"});
             !r) {
             cleanup();
             return fail(r.error().message);

@@ -13,7 +13,7 @@ namespace pinet::app::bootimg {
 
 struct BootImageOptions {
     std::filesystem::path sourceDir;
-    std::filesystem::path output;          ///< boot.img; the .sig goes next to it
+    std::filesystem::path output;                 ///< boot.img; the .sig goes next to it
     std::optional<std::filesystem::path> keyPem;  ///< RSA-2048 private key -> rsa2048 line
     std::string volumeLabel = "BOOT";
 };

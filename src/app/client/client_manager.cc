@@ -74,9 +74,9 @@ Result<std::vector<std::string>> applyRootEdits(const fs::path& readRoot, const 
     if (auto r = writeRootFile(writeRoot, readRoot, "etc/fstab", fres.text); !r) {
         return tl::unexpected(r.error());
     }
-    msgs.push_back(fmt::format("fstab: {} SD-card line(s) disabled{}", fres.commented,
-                               fo.bootSource ? ", /boot/firmware mounted from " + *fo.bootSource
-                                             : std::string()));
+    msgs.push_back(fmt::format(
+        "fstab: {} SD-card line(s) disabled{}", fres.commented,
+        fo.bootSource ? ", /boot/firmware mounted from " + *fo.bootSource : std::string()));
     if (perClient) {
         if (auto r = writeRootFile(writeRoot, readRoot, "etc/hostname", rec.name + "\n"); !r) {
             return tl::unexpected(r.error());
@@ -88,8 +88,9 @@ Result<std::vector<std::string>> applyRootEdits(const fs::path& readRoot, const 
         if (!hosts) {
             return tl::unexpected(hosts.error());
         }
-        if (auto r = writeRootFile(writeRoot, readRoot, "etc/hosts",
-                                   rewriteHosts(hosts->value_or("127.0.0.1\tlocalhost\n"), rec.name));
+        if (auto r =
+                writeRootFile(writeRoot, readRoot, "etc/hosts",
+                              rewriteHosts(hosts->value_or("127.0.0.1\tlocalhost\n"), rec.name));
             !r) {
             return tl::unexpected(r.error());
         }
@@ -97,17 +98,20 @@ Result<std::vector<std::string>> applyRootEdits(const fs::path& readRoot, const 
     }
     if (enableSsh) {
         std::string unit;
-        for (const char* cand : {"usr/lib/systemd/system/ssh.service", "lib/systemd/system/ssh.service"}) {
+        for (const char* cand :
+             {"usr/lib/systemd/system/ssh.service", "lib/systemd/system/ssh.service"}) {
             if (rootPathExists(readRoot, cand)) {
                 unit = std::string("/") + cand;
                 break;
             }
         }
         if (unit.empty()) {
-            return fail("--ssh: the image has no ssh.service (install openssh-server in the image)");
+            return fail(
+                "--ssh: the image has no ssh.service (install openssh-server in the image)");
         }
-        if (auto r = writeRootSymlink(writeRoot, readRoot,
-                                      "etc/systemd/system/multi-user.target.wants/ssh.service", unit);
+        if (auto r =
+                writeRootSymlink(writeRoot, readRoot,
+                                 "etc/systemd/system/multi-user.target.wants/ssh.service", unit);
             !r) {
             return tl::unexpected(r.error());
         }
@@ -116,8 +120,8 @@ Result<std::vector<std::string>> applyRootEdits(const fs::path& readRoot, const 
     return msgs;
 }
 
-Result<void> writeBootTree(const fs::path& stateDir, const ImageInfo& img,
-                           const ServerSettings& s, const io::ClientRecord& rec, bool enableSsh,
+Result<void> writeBootTree(const fs::path& stateDir, const ImageInfo& img, const ServerSettings& s,
+                           const io::ClientRecord& rec, bool enableSsh,
                            std::vector<std::string>& msgs) {
     StatePaths paths{stateDir};
     std::error_code ec;
@@ -129,8 +133,8 @@ Result<void> writeBootTree(const fs::path& stateDir, const ImageInfo& img,
     fs::path build = tmp.path() / "boot";
     // Boot files are shared with the image by hard links; the files written
     // per client below are replaced by rename, which breaks the link.
-    auto stats = io::copyTree(img.boot(), build,
-                              [](const std::string&) { return io::FileShare::Hardlink; });
+    auto stats =
+        io::copyTree(img.boot(), build, [](const std::string&) { return io::FileShare::Hardlink; });
     if (!stats) {
         return tl::unexpected(stats.error());
     }
@@ -164,10 +168,10 @@ Result<void> writeBootTree(const fs::path& stateDir, const ImageInfo& img,
     if (auto r = io::renamePath(build, dest); !r) {
         return r;
     }
-    msgs.push_back(fmt::format("boot: {} ({} files linked to the image), cmdline.txt -> "
-                               "nfsroot={}:{},vers={}",
-                               dest.string(), stats->hardlinked, s.serverIp, rec.rootExport,
-                               s.nfsVersion));
+    msgs.push_back(
+        fmt::format("boot: {} ({} files linked to the image), cmdline.txt -> "
+                    "nfsroot={}:{},vers={}",
+                    dest.string(), stats->hardlinked, s.serverIp, rec.rootExport, s.nfsVersion));
     return {};
 }
 
@@ -190,7 +194,9 @@ Result<void> writeMacLink(const fs::path& stateDir, const io::ClientRecord& rec)
 /// place: safe to share by hard link. Everything else is copied.
 io::SharePolicy copyPolicy(bool reflink) {
     if (reflink) {
-        return [](const std::string&) { return io::FileShare::Reflink; };
+        return [](const std::string&) {
+            return io::FileShare::Reflink;
+        };
     }
     return [](const std::string& rel) {
         return rel.rfind("usr/", 0) == 0 ? io::FileShare::Hardlink : io::FileShare::Copy;
@@ -209,10 +215,11 @@ Result<std::string> buildCopyRoot(const fs::path& stateDir, const ImageInfo& img
     if (auto r = io::renamePath(tmp.path() / "root", dest); !r) {
         return tl::unexpected(r.error());
     }
-    return fmt::format("root: private copy {} ({} reflinked, {} hard-linked from /usr, {} copied, "
-                       "{:.1f} MiB of copies)",
-                       dest.string(), stats->reflinked, stats->hardlinked, stats->copied,
-                       static_cast<double>(stats->bytesCopied) / 1048576.0);
+    return fmt::format(
+        "root: private copy {} ({} reflinked, {} hard-linked from /usr, {} copied, "
+        "{:.1f} MiB of copies)",
+        dest.string(), stats->reflinked, stats->hardlinked, stats->copied,
+        static_cast<double>(stats->bytesCopied) / 1048576.0);
 }
 
 Result<void> unmountIfMounted(const fs::path& p) {
@@ -258,17 +265,17 @@ Result<bool> ensureOverlayMounted(const fs::path& stateDir, const io::ClientReco
     }
     // index=on,nfs_export=on: overlayfs must hand out stable file handles to
     // be exportable over NFS (Documentation/filesystems/overlayfs.rst).
-    std::string opts = fmt::format("lowerdir={},upperdir={},workdir={},index=on,nfs_export=on",
-                                   img->root().string(), (base / "upper").string(),
-                                   (base / "work").string());
+    std::string opts =
+        fmt::format("lowerdir={},upperdir={},workdir={},index=on,nfs_export=on",
+                    img->root().string(), (base / "upper").string(), (base / "work").string());
     if (auto r = io::mountOverlay(merged, opts); !r) {
         return tl::unexpected(r.error());
     }
     return true;
 }
 
-Result<ClientResult> addClient(const fs::path& stateDir, io::Registry& reg,
-                               const ServerSettings& s, const AddClientRequest& req) {
+Result<ClientResult> addClient(const fs::path& stateDir, io::Registry& reg, const ServerSettings& s,
+                               const AddClientRequest& req) {
     auto serial = proto::netboot::normalizeSerial(req.serial);
     if (!serial) {
         return fail(fmt::format("serial \"{}\" is not 8 hex digits", req.serial));
@@ -295,8 +302,9 @@ Result<ClientResult> addClient(const fs::path& stateDir, io::Registry& reg,
     }
     std::string address = req.address.empty() ? s.clientSubnet : req.address;
     if (address.empty()) {
-        return fail("exports are limited to each client: pass --address A.B.C.D (or set "
-                    "--client-subnet A.B.C.0/24 once)");
+        return fail(
+            "exports are limited to each client: pass --address A.B.C.D (or set "
+            "--client-subnet A.B.C.0/24 once)");
     }
     if (!proto::nfs::isIpv4OrSubnet(address)) {
         return fail(fmt::format("address \"{}\" is not an IPv4 address or subnet", address));
@@ -356,8 +364,9 @@ Result<ClientResult> addClient(const fs::path& stateDir, io::Registry& reg,
         }
         res.messages.push_back("root: the image's root, shared read-only by all its clients");
         res.messages.insert(res.messages.end(), edits->begin(), edits->end());
-        res.messages.push_back("note: a shared root has no per-client hostname or boot mount; the "
-                               "hostname comes from DHCP");
+        res.messages.push_back(
+            "note: a shared root has no per-client hostname or boot mount; the "
+            "hostname comes from DHCP");
     } else if (req.rootMode == "copy") {
         rec.rootExport = root.string();
         auto msg = buildCopyRoot(stateDir, *img, root);
@@ -387,9 +396,8 @@ Result<ClientResult> addClient(const fs::path& stateDir, io::Registry& reg,
             (void)io::removeTree(root);
             return tl::unexpected(edits.error());
         }
-        res.messages.push_back(fmt::format("root: overlay {} (lower {}, upper {})",
-                                           rec.rootExport, img->root().string(),
-                                           (root / "upper").string()));
+        res.messages.push_back(fmt::format("root: overlay {} (lower {}, upper {})", rec.rootExport,
+                                           img->root().string(), (root / "upper").string()));
         res.messages.insert(res.messages.end(), edits->begin(), edits->end());
     }
     if (auto r = writeBootTree(stateDir, *img, s, rec, req.enableSsh, res.messages); !r) {
@@ -427,8 +435,8 @@ Result<ClientResult> resetClient(const fs::path& stateDir, io::Registry& reg,
     res.record = **found;
     const auto& rec = res.record;
     if (rec.rootMode == "shared") {
-        return fail(fmt::format("client {} uses the shared read-only root: nothing to reset",
-                                rec.serial));
+        return fail(
+            fmt::format("client {} uses the shared read-only root: nothing to reset", rec.serial));
     }
     auto img = findImage(stateDir, rec.image);
     if (!img) {
@@ -451,7 +459,8 @@ Result<ClientResult> resetClient(const fs::path& stateDir, io::Registry& reg,
         // Swap: the old root disappears in one rename, then is deleted.
         fs::path trash = StatePaths{stateDir}.roots() / (".trash-" + rec.serial);
         (void)io::removeTree(trash);
-        auto swapped = io::renamePath(root, trash).and_then([&] { return io::renamePath(fresh, root); });
+        auto swapped =
+            io::renamePath(root, trash).and_then([&] { return io::renamePath(fresh, root); });
         if (!swapped) {
             return fail(fmt::format("{}: cannot swap in the fresh root: {}", root.string(),
                                     swapped.error().message));

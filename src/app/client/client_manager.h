@@ -29,13 +29,13 @@
 namespace pinet::app {
 
 struct AddClientRequest {
-    std::string serial;               ///< normalized by the caller or here
+    std::string serial;  ///< normalized by the caller or here
     std::optional<std::string> mac;
-    std::string name;                 ///< hostname; default "pi-SERIAL"
+    std::string name;  ///< hostname; default "pi-SERIAL"
     std::string image;
-    std::string rootMode = "copy";    ///< shared | copy | overlay
-    std::string model;                ///< pi4, cm4, pi400, pi5, cm5 (optional)
-    std::string address;              ///< IPv4 or subnet the exports are limited to
+    std::string rootMode = "copy";  ///< shared | copy | overlay
+    std::string model;              ///< pi4, cm4, pi400, pi5, cm5 (optional)
+    std::string address;            ///< IPv4 or subnet the exports are limited to
     std::string notes;
     bool enableSsh = false;
 };

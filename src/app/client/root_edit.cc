@@ -51,8 +51,10 @@ Result<fs::path> ensureParents(const fs::path& writeRoot, const fs::path& templa
         }
         if (*st) {
             if ((*st)->kind != io::EntryKind::Directory) {
-                return fail(fmt::format("{}: is a symlink or not a directory; refusing to write "
-                                        "through it", cur.string()));
+                return fail(
+                    fmt::format("{}: is a symlink or not a directory; refusing to write "
+                                "through it",
+                                cur.string()));
             }
             continue;
         }

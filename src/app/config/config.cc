@@ -65,7 +65,8 @@ std::optional<ListenAddress> parseListenAddress(std::string_view text) {
     const auto host = text.substr(0, colon);
     const auto portText = text.substr(colon + 1);
     unsigned port = 0;
-    const auto [end, ec] = std::from_chars(portText.data(), portText.data() + portText.size(), port);
+    const auto [end, ec] =
+        std::from_chars(portText.data(), portText.data() + portText.size(), port);
     if (ec != std::errc() || end != portText.data() + portText.size() || port == 0 ||
         port > 65535 || !isIpv4(host)) {
         return std::nullopt;
@@ -207,13 +208,12 @@ KeyField at(T Config::*member) {
 /// (`range` fills two).
 template <class... T>
 KeyField at(T InterfaceConfig::*... members) {
-    return {[members...](const Config&, const InterfaceConfig* a, const Config&,
-                         const InterfaceConfig* b) {
-                return ((a->*members == b->*members) && ...);
-            },
-            [members...](Config&, InterfaceConfig* to, const Config&, const InterfaceConfig* from) {
-                ((to->*members = from->*members), ...);
-            }};
+    return {
+        [members...](const Config&, const InterfaceConfig* a, const Config&,
+                     const InterfaceConfig* b) { return ((a->*members == b->*members) && ...); },
+        [members...](Config&, InterfaceConfig* to, const Config&, const InterfaceConfig* from) {
+            ((to->*members = from->*members), ...);
+        }};
 }
 
 std::vector<KeyDef> buildTable() {
@@ -231,10 +231,10 @@ std::vector<KeyDef> buildTable() {
                      return c.stateDir.empty() ? Err("must not be empty") : std::nullopt;
                  }});
     t.push_back({Scope::Server, "log_level", KeyType::String, "info",
-                 "One of trace, debug, info, warn, error, critical, off.",
-                 true, at(&Config::logLevel),
-                 [](const toml::node& n, Config& c, InterfaceConfig*) {
-                     return getOneOf(n, {"trace", "debug", "info", "warn", "error", "critical", "off"},
+                 "One of trace, debug, info, warn, error, critical, off.", true,
+                 at(&Config::logLevel), [](const toml::node& n, Config& c, InterfaceConfig*) {
+                     return getOneOf(n,
+                                     {"trace", "debug", "info", "warn", "error", "critical", "off"},
                                      c.logLevel);
                  }});
     t.push_back({Scope::Server, "boot_history", KeyType::Integer, "20",
@@ -260,23 +260,24 @@ std::vector<KeyDef> buildTable() {
                      }
                      return std::nullopt;
                  }});
-    t.push_back({Scope::Interface, "dhcp", KeyType::String, "proxy",
-                 "`proxy`: answer only PXE clients, without addresses, next to an existing DHCP "
-                 "server (spec 3.3). `full`: also hand out addresses from `range`. `off`: TFTP only.",
-                 false, at(&InterfaceConfig::dhcp),
-                 [](const toml::node& n, Config&, InterfaceConfig* i) -> Err {
-                     std::string s;
-                     if (auto e = getOneOf(n, {"proxy", "full", "off"}, s)) {
-                         return e;
-                     }
-                     i->dhcp = s == "proxy" ? DhcpMode::Proxy
-                               : s == "full" ? DhcpMode::Full
-                                             : DhcpMode::Off;
-                     return std::nullopt;
-                 }});
+    t.push_back(
+        {Scope::Interface, "dhcp", KeyType::String, "proxy",
+         "`proxy`: answer only PXE clients, without addresses, next to an existing DHCP "
+         "server (spec 3.3). `full`: also hand out addresses from `range`. `off`: TFTP only.",
+         false, at(&InterfaceConfig::dhcp),
+         [](const toml::node& n, Config&, InterfaceConfig* i) -> Err {
+             std::string s;
+             if (auto e = getOneOf(n, {"proxy", "full", "off"}, s)) {
+                 return e;
+             }
+             i->dhcp = s == "proxy"  ? DhcpMode::Proxy
+                       : s == "full" ? DhcpMode::Full
+                                     : DhcpMode::Off;
+             return std::nullopt;
+         }});
     t.push_back({Scope::Interface, "range", KeyType::StringArray, "",
-                 "`[\"FIRST\", \"LAST\"]`: the address pool in full mode (required there).",
-                 false, at(&InterfaceConfig::rangeFirst, &InterfaceConfig::rangeLast),
+                 "`[\"FIRST\", \"LAST\"]`: the address pool in full mode (required there).", false,
+                 at(&InterfaceConfig::rangeFirst, &InterfaceConfig::rangeLast),
                  [](const toml::node& n, Config&, InterfaceConfig* i) -> Err {
                      std::vector<std::string> v;
                      if (auto e = getStringArray(n, v)) {
@@ -293,12 +294,14 @@ std::vector<KeyDef> buildTable() {
                      return std::nullopt;
                  }});
     t.push_back({Scope::Interface, "router", KeyType::String, "",
-                 "Default gateway handed out in full mode (option 3).",
-                 false, at(&InterfaceConfig::router),
-                 [](const toml::node& n, Config&, InterfaceConfig* i) { return getIpv4(n, i->router); }});
+                 "Default gateway handed out in full mode (option 3).", false,
+                 at(&InterfaceConfig::router),
+                 [](const toml::node& n, Config&, InterfaceConfig* i) {
+                     return getIpv4(n, i->router);
+                 }});
     t.push_back({Scope::Interface, "dns", KeyType::StringArray, "[]",
-                 "DNS servers handed out in full mode (option 6).",
-                 false, at(&InterfaceConfig::dns),
+                 "DNS servers handed out in full mode (option 6).", false,
+                 at(&InterfaceConfig::dns),
                  [](const toml::node& n, Config&, InterfaceConfig* i) -> Err {
                      if (auto e = getStringArray(n, i->dns)) {
                          return e;
@@ -311,8 +314,8 @@ std::vector<KeyDef> buildTable() {
                      return std::nullopt;
                  }});
     t.push_back({Scope::Interface, "domain", KeyType::String, "",
-                 "Domain name handed out in full mode (option 15).",
-                 false, at(&InterfaceConfig::domain),
+                 "Domain name handed out in full mode (option 15).", false,
+                 at(&InterfaceConfig::domain),
                  [](const toml::node& n, Config&, InterfaceConfig* i) -> Err {
                      if (auto e = getString(n, i->domain)) {
                          return e;
@@ -321,27 +324,27 @@ std::vector<KeyDef> buildTable() {
                      return i->domain.size() > 255 ? Err("longer than 255 bytes") : std::nullopt;
                  }});
     t.push_back({Scope::Interface, "lease_time", KeyType::Integer, "3600",
-                 "Lease time in seconds in full mode (option 51); 60..31536000.",
-                 false, at(&InterfaceConfig::leaseTime),
+                 "Lease time in seconds in full mode (option 51); 60..31536000.", false,
+                 at(&InterfaceConfig::leaseTime),
                  [](const toml::node& n, Config&, InterfaceConfig* i) {
                      return getInt(n, 60, 31536000, i->leaseTime);
                  }});
     t.push_back({Scope::Interface, "tftp_address", KeyType::String, "(interface address)",
-                 "TFTP server address advertised to clients (siaddr, options 54/66).",
-                 false, at(&InterfaceConfig::tftpAddress),
+                 "TFTP server address advertised to clients (siaddr, options 54/66).", false,
+                 at(&InterfaceConfig::tftpAddress),
                  [](const toml::node& n, Config&, InterfaceConfig* i) {
                      return getIpv4(n, i->tftpAddress);
                  }});
     // ---- [tftp]
-    t.push_back({Scope::Tftp, "root", KeyType::String, "",
-                 "TFTP root; nothing outside it is served. A request with a serial or MAC prefix "
-                 "is answered from the client's registry boot directory (which must lie under the "
-                 "root), else `<root>/<serial>/` or `<root>/<mac-with-dashes>/`, else `default_dir`. "
-                 "`--root` overrides it.",
-                 false, at(&Config::tftpRoot),
-                 [](const toml::node& n, Config& c, InterfaceConfig*) {
-                     return getString(n, c.tftpRoot);
-                 }});
+    t.push_back(
+        {Scope::Tftp, "root", KeyType::String, "",
+         "TFTP root; nothing outside it is served. A request with a serial or MAC prefix "
+         "is answered from the client's registry boot directory (which must lie under the "
+         "root), else `<root>/<serial>/` or `<root>/<mac-with-dashes>/`, else `default_dir`. "
+         "`--root` overrides it.",
+         false, at(&Config::tftpRoot), [](const toml::node& n, Config& c, InterfaceConfig*) {
+             return getString(n, c.tftpRoot);
+         }});
     t.push_back({Scope::Tftp, "default_dir", KeyType::String, "",
                  "Directory below `root` for clients with no directory of their own "
                  "(empty = none: the Pi then drops the prefix and reads the root, spec 4.2).",
@@ -355,8 +358,8 @@ std::vector<KeyDef> buildTable() {
                      return getAddress(n, c.tftpListen, false);
                  }});
     t.push_back({Scope::Tftp, "max_transfers", KeyType::Integer, "256",
-                 "Concurrent transfers; more are refused (a Pi retries). 1..65535.",
-                 false, at(&Config::tftpMaxTransfers),
+                 "Concurrent transfers; more are refused (a Pi retries). 1..65535.", false,
+                 at(&Config::tftpMaxTransfers),
                  [](const toml::node& n, Config& c, InterfaceConfig*) {
                      return getInt(n, 1, 65535, c.tftpMaxTransfers);
                  }});
@@ -392,9 +395,8 @@ std::vector<KeyDef> buildTable() {
                      return getInt(n, 10, 10000, c.tftpMinTimeoutMs);
                  }});
     t.push_back({Scope::Tftp, "retries", KeyType::Integer, "5",
-                 "Retransmissions before a transfer is given up; 1..20.",
-                 false, at(&Config::tftpRetries),
-                 [](const toml::node& n, Config& c, InterfaceConfig*) {
+                 "Retransmissions before a transfer is given up; 1..20.", false,
+                 at(&Config::tftpRetries), [](const toml::node& n, Config& c, InterfaceConfig*) {
                      return getInt(n, 1, 20, c.tftpRetries);
                  }});
     // ---- [http]
@@ -473,21 +475,21 @@ std::vector<KeyDef> buildTable() {
                      }
                      return getOneOf(n, {"3", "4.1"}, c.nfsVersion);
                  }});
-    t.push_back({Scope::Nfs, "backend", KeyType::String, "(stored --nfs-backend, else none)",
-                 "How `nfs apply` serves the exports: `ganesha` (starts userspace nfs-ganesha), "
-                 "`kernel` (writes an exports file, runs exportfs) or `none` (prints them; you "
-                 "run the server). `external` is accepted as another name for `none`.",
-                 true, at(&Config::nfsBackend),
-                 [](const toml::node& n, Config& c, InterfaceConfig*) -> Err {
-                     if (auto e = getOneOf(n, {"ganesha", "kernel", "none", "external"},
-                                           c.nfsBackend)) {
-                         return e;
-                     }
-                     if (c.nfsBackend == "external") {
-                         c.nfsBackend = "none";
-                     }
-                     return std::nullopt;
-                 }});
+    t.push_back(
+        {Scope::Nfs, "backend", KeyType::String, "(stored --nfs-backend, else none)",
+         "How `nfs apply` serves the exports: `ganesha` (starts userspace nfs-ganesha), "
+         "`kernel` (writes an exports file, runs exportfs) or `none` (prints them; you "
+         "run the server). `external` is accepted as another name for `none`.",
+         true, at(&Config::nfsBackend),
+         [](const toml::node& n, Config& c, InterfaceConfig*) -> Err {
+             if (auto e = getOneOf(n, {"ganesha", "kernel", "none", "external"}, c.nfsBackend)) {
+                 return e;
+             }
+             if (c.nfsBackend == "external") {
+                 c.nfsBackend = "none";
+             }
+             return std::nullopt;
+         }});
     return t;
 }
 
@@ -548,7 +550,8 @@ void applyTable(const toml::table& table, Scope scope, const std::string& file,
 
 void validateInterface(const InterfaceConfig& i, const std::string& prefix) {
     if (i.dhcp == DhcpMode::Full && i.rangeFirst.empty()) {
-        throw ConfigError(fmt::format("{}interface {}: dhcp = \"full\" needs a range", prefix, i.name));
+        throw ConfigError(
+            fmt::format("{}interface {}: dhcp = \"full\" needs a range", prefix, i.name));
     }
 }
 
@@ -735,29 +738,31 @@ Config keepRestartOnly(const Config& running, Config reloaded) {
 std::string renderConfigDocs() {
     std::string out;
     out += "# Configuration (`pinetboot.toml`)\n\n";
-    out += "<!-- Generated from src/app/config/config.cc by `pinetboot check-config --docs`; "
-           "a unit test keeps this file and the key table identical. -->\n\n";
-    out += "`pinetboot serve --config FILE` reads one TOML file. Every key is optional unless "
-           "marked required; with no file at all, `pinetboot serve --interface IF --root DIR` "
-           "serves proxyDHCP and TFTP from DIR on IF.\n\n"
-           "Checking is strict: an unknown section or key, a value of the wrong type or a value "
-           "out of range stops start-up (and `pinetboot check-config FILE`) with "
-           "`FILE:LINE: message`.\n\n"
-           "Reload: `SIGHUP` re-reads the file and the client registry. Keys marked *reload* take "
-           "effect at once; the others need a restart (the daemon logs `CONFIG_RESTART_NEEDED` "
-           "naming them and keeps their running values). Transfers in flight are never "
-           "dropped.\n\n"
-           "Command-line flags override the file: `--interface IF` adds IF (proxy mode) if the "
-           "file does not list it, `--root DIR` sets `tftp.root`, `--state-dir DIR` (or "
-           "`PINETBOOT_STATE_DIR`) sets `server.state_dir`.\n\n"
-           "`pinetboot client`, `pinetboot nfs` and `pinetboot doctor` take the same "
-           "`--config FILE`. They read `server.state_dir`, the `[nfs]` keys and the `name` of the "
-           "first `[[interface]]` (the interface `doctor` checks). Precedence: their flags "
-           "(`--server-ip`, `--nfs-version`, `--nfs-backend`, `--interface`, `--state-dir`) > the "
-           "file > the settings an earlier command stored in the registry > defaults. The "
-           "result is stored again, so a later command without `--config` keeps it. A bad file "
-           "is refused with `FILE:LINE: message`, as `serve` does. `serve` itself does not use "
-           "the `[nfs]` keys: they take effect at the next of those commands.\n";
+    out +=
+        "<!-- Generated from src/app/config/config.cc by `pinetboot check-config --docs`; "
+        "a unit test keeps this file and the key table identical. -->\n\n";
+    out +=
+        "`pinetboot serve --config FILE` reads one TOML file. Every key is optional unless "
+        "marked required; with no file at all, `pinetboot serve --interface IF --root DIR` "
+        "serves proxyDHCP and TFTP from DIR on IF.\n\n"
+        "Checking is strict: an unknown section or key, a value of the wrong type or a value "
+        "out of range stops start-up (and `pinetboot check-config FILE`) with "
+        "`FILE:LINE: message`.\n\n"
+        "Reload: `SIGHUP` re-reads the file and the client registry. Keys marked *reload* take "
+        "effect at once; the others need a restart (the daemon logs `CONFIG_RESTART_NEEDED` "
+        "naming them and keeps their running values). Transfers in flight are never "
+        "dropped.\n\n"
+        "Command-line flags override the file: `--interface IF` adds IF (proxy mode) if the "
+        "file does not list it, `--root DIR` sets `tftp.root`, `--state-dir DIR` (or "
+        "`PINETBOOT_STATE_DIR`) sets `server.state_dir`.\n\n"
+        "`pinetboot client`, `pinetboot nfs` and `pinetboot doctor` take the same "
+        "`--config FILE`. They read `server.state_dir`, the `[nfs]` keys and the `name` of the "
+        "first `[[interface]]` (the interface `doctor` checks). Precedence: their flags "
+        "(`--server-ip`, `--nfs-version`, `--nfs-backend`, `--interface`, `--state-dir`) > the "
+        "file > the settings an earlier command stored in the registry > defaults. The "
+        "result is stored again, so a later command without `--config` keeps it. A bad file "
+        "is refused with `FILE:LINE: message`, as `serve` does. `serve` itself does not use "
+        "the `[nfs]` keys: they take effect at the next of those commands.\n";
     for (auto scope : kScopeOrder) {
         out += scope == Scope::Interface ? "\n## `[[interface]]` (one table per interface)\n\n"
                                          : fmt::format("\n## `[{}]`\n\n", sectionName(scope));
@@ -772,29 +777,30 @@ std::string renderConfigDocs() {
                     doc += fmt::format(" Formerly `{}` (still read, with a warning).", r.oldName);
                 }
             }
-            out += fmt::format("| `{}` | {} | {} | {} | {} |\n", k.name, toString(k.type),
-                               k.defaultText.empty() ? std::string("(none)")
-                                                     : fmt::format("`{}`", k.defaultText),
-                               k.reloadable ? "reload" : "restart", doc);
+            out += fmt::format(
+                "| `{}` | {} | {} | {} | {} |\n", k.name, toString(k.type),
+                k.defaultText.empty() ? std::string("(none)") : fmt::format("`{}`", k.defaultText),
+                k.reloadable ? "reload" : "restart", doc);
         }
     }
-    out += "\n## Example\n\n```toml\n"
-           "[server]\n"
-           "log_level = \"info\"\n\n"
-           "[[interface]]\n"
-           "name = \"eth1\"\n"
-           "dhcp = \"full\"\n"
-           "range = [\"10.0.0.100\", \"10.0.0.200\"]\n"
-           "router = \"10.0.0.1\"\n"
-           "dns = [\"10.0.0.1\"]\n\n"
-           "[tftp]\n"
-           "root = \"/srv/pinetboot/tftp\"\n"
-           "default_dir = \"default\"\n\n"
-           "[http]\n"
-           "listen = \"127.0.0.1:8080\"\n"
-           "boot_listen = \"10.0.0.1:80\"\n"
-           "boot_root = \"/srv/pinetboot/http\"\n"
-           "```\n";
+    out +=
+        "\n## Example\n\n```toml\n"
+        "[server]\n"
+        "log_level = \"info\"\n\n"
+        "[[interface]]\n"
+        "name = \"eth1\"\n"
+        "dhcp = \"full\"\n"
+        "range = [\"10.0.0.100\", \"10.0.0.200\"]\n"
+        "router = \"10.0.0.1\"\n"
+        "dns = [\"10.0.0.1\"]\n\n"
+        "[tftp]\n"
+        "root = \"/srv/pinetboot/tftp\"\n"
+        "default_dir = \"default\"\n\n"
+        "[http]\n"
+        "listen = \"127.0.0.1:8080\"\n"
+        "boot_listen = \"10.0.0.1:80\"\n"
+        "boot_root = \"/srv/pinetboot/http\"\n"
+        "```\n";
     return out;
 }
 

@@ -53,7 +53,7 @@ struct InterfaceConfig {
     std::string tftpAddress;  ///< advertised TFTP server (siaddr/opt 54/66); empty = interface IP
 
     // Command-line only (serve flags kept from the first `serve`; not TOML keys):
-    std::string leaseDb;                    ///< --lease-db; empty = <state_dir>/dhcp-leases-IF.sqlite
+    std::string leaseDb;  ///< --lease-db; empty = <state_dir>/dhcp-leases-IF.sqlite
     std::vector<std::string> reservations;  ///< --reserve MAC=IP / SERIAL=IP
 };
 

@@ -32,7 +32,9 @@ constexpr std::size_t kBatch = 64;
 DhcpServer::DhcpServer(DhcpServerConfig config, core::BootEventSink* sink)
     : config_(std::move(config)), sink_(sink) {}
 
-DhcpServer::~DhcpServer() { stop(); }
+DhcpServer::~DhcpServer() {
+    stop();
+}
 
 void DhcpServer::start() {
     auto info = io::interfaceInfo(config_.interface, true);
@@ -63,12 +65,14 @@ void DhcpServer::start() {
             rc.pool.first = config_.rangeFirst;
             rc.pool.last = config_.rangeLast;
         }
-        auto inSubnet = [&](cd::Ip4 ip) { return (ip & rc.netmask) == net && ip != net && ip != bcast; };
+        auto inSubnet = [&](cd::Ip4 ip) {
+            return (ip & rc.netmask) == net && ip != net && ip != bcast;
+        };
         if (!inSubnet(rc.pool.first) || !inSubnet(rc.pool.last) || rc.pool.first > rc.pool.last) {
-            throw std::runtime_error(fmt::format(
-                "--range {},{} is not an ascending range inside {}/{} of interface {}",
-                d::ipToString(rc.pool.first), d::ipToString(rc.pool.last), d::ipToString(net),
-                __builtin_popcount(rc.netmask), config_.interface));
+            throw std::runtime_error(
+                fmt::format("--range {},{} is not an ascending range inside {}/{} of interface {}",
+                            d::ipToString(rc.pool.first), d::ipToString(rc.pool.last),
+                            d::ipToString(net), __builtin_popcount(rc.netmask), config_.interface));
         }
         for (const auto& r : rc.pool.reservations) {
             if (!inSubnet(r.ip)) {
@@ -98,12 +102,12 @@ void DhcpServer::start() {
     if (auto r = loop_->watch(socket_->fd(), kSocketTag); !r) {
         throw std::runtime_error("DHCP on " + config_.interface + ": " + r.error().message);
     }
-    spdlog::info("dhcp: {} mode on {} ({}), port {}{}", cd::toString(config_.mode),
-                 config_.interface, d::ipToString(info->ip), config_.port,
-                 config_.mode == cd::Mode::Full
-                     ? fmt::format(", pool {}-{}", d::ipToString(rc.pool.first),
-                                   d::ipToString(rc.pool.last))
-                     : std::string());
+    spdlog::info(
+        "dhcp: {} mode on {} ({}), port {}{}", cd::toString(config_.mode), config_.interface,
+        d::ipToString(info->ip), config_.port,
+        config_.mode == cd::Mode::Full
+            ? fmt::format(", pool {}-{}", d::ipToString(rc.pool.first), d::ipToString(rc.pool.last))
+            : std::string());
     thread_ = std::thread([this] { run(); });
 }
 
@@ -190,7 +194,9 @@ DhcpServerCounters DhcpServer::counters() const {
     return c;
 }
 
-const cd::ResponderConfig& DhcpServer::responderConfig() const { return responder_->config(); }
+const cd::ResponderConfig& DhcpServer::responderConfig() const {
+    return responder_->config();
+}
 
 std::string formatCounters(const DhcpServerCounters& c) {
     std::string s;

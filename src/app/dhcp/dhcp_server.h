@@ -22,16 +22,16 @@ class UdpSocket;
 namespace pinet::app {
 
 struct DhcpServerConfig {
-    std::string interface;                ///< required: the only interface served
+    std::string interface;  ///< required: the only interface served
     core::dhcp::Mode mode = core::dhcp::Mode::Proxy;
     /// Full mode pool; 0/0 = derive .100-.200 of the interface's /24-or-larger subnet.
     core::dhcp::Ip4 rangeFirst = 0;
     core::dhcp::Ip4 rangeLast = 0;
     std::chrono::seconds leaseTime{3600};
-    std::string leaseDb;                  ///< Full mode: SQLite file (required in Full mode)
-    core::dhcp::Ip4 tftpIp = 0;           ///< 0 = the interface address
+    std::string leaseDb;         ///< Full mode: SQLite file (required in Full mode)
+    core::dhcp::Ip4 tftpIp = 0;  ///< 0 = the interface address
     std::string pxeMenuText{proto::dhcp::kDefaultPxeMenuText};
-    std::string pxeBootfile;              ///< generic PXE clients; empty = off
+    std::string pxeBootfile;  ///< generic PXE clients; empty = off
     std::vector<core::dhcp::Ip4> routers;
     std::vector<core::dhcp::Ip4> dnsServers;
     std::string domainName;

@@ -42,8 +42,8 @@ void checkInterface(const ServerSettings& s, std::vector<Finding>& out) {
                            "pass --interface IFNAME (the port the Pis are cabled to)"));
         return;
     }
-    auto r = io::runProcess({"ip", "-j", "addr", "show", "dev", s.interface},
-                            std::chrono::seconds(10));
+    auto r =
+        io::runProcess({"ip", "-j", "addr", "show", "dev", s.interface}, std::chrono::seconds(10));
     if (!r || r->exitCode != 0) {
         out.push_back(bad("interface", fmt::format("interface {} not found", s.interface),
                           "check the name with `ip link` and pass --interface"));
@@ -132,14 +132,16 @@ void probeDhcp(const ServerSettings& s, const DoctorOptions& opts, std::vector<F
     p.xid = rd();
     p.flags = proto::dhcp::kFlagBroadcast;
     p.setMac(info->mac);
-    p.setU8(proto::dhcp::opt::MessageType, static_cast<std::uint8_t>(proto::dhcp::MessageType::Discover));
+    p.setU8(proto::dhcp::opt::MessageType,
+            static_cast<std::uint8_t>(proto::dhcp::MessageType::Discover));
     p.set(proto::dhcp::opt::ParameterList, {1, 3, 6, 54});
     p.setString(proto::dhcp::opt::VendorClass, "pinetboot-doctor");
     auto bytes = proto::dhcp::serialize(p);
     if (auto r = sock->sendTo(bytes, 0xffffffffu, proto::dhcp::kServerPort); !r) {
-        out.push_back(warn("dhcp", fmt::format("cannot send a DHCPDISCOVER on {}: {}", s.interface,
-                                               r.error().message),
-                           "check the interface"));
+        out.push_back(warn(
+            "dhcp",
+            fmt::format("cannot send a DHCPDISCOVER on {}: {}", s.interface, r.error().message),
+            "check the interface"));
         return;
     }
     std::set<std::string> servers;
@@ -229,10 +231,11 @@ void checkNfs(const fs::path& stateDir, const ServerSettings& s,
     if (ping) {
         out.push_back(ok("nfs", *ping));
     } else {
-        std::string fix = s.nfsBackend == "ganesha" ? "pinetboot nfs apply (starts nfs-ganesha; needs rpcbind)"
-                          : s.nfsBackend == "kernel" ? "systemctl start nfs-server, then pinetboot nfs apply"
-                                                     : "start your NFS server and export the roots "
-                                                       "(pinetboot nfs apply prints the lines)";
+        std::string fix =
+            s.nfsBackend == "ganesha"  ? "pinetboot nfs apply (starts nfs-ganesha; needs rpcbind)"
+            : s.nfsBackend == "kernel" ? "systemctl start nfs-server, then pinetboot nfs apply"
+                                       : "start your NFS server and export the roots "
+                                         "(pinetboot nfs apply prints the lines)";
         out.push_back(bad("nfs", "NFS server does not answer: " + ping.error().message, fix));
     }
     auto wanted = buildExports(clients, s);
@@ -252,12 +255,14 @@ void checkNfs(const fs::path& stateDir, const ServerSettings& s,
     for (const auto& e : *wanted) {
         if (have.count(e.path) == 0) {
             ++missing;
-            out.push_back(bad("nfs", fmt::format("{} is not exported ({} has no entry)", e.path, where),
+            out.push_back(bad("nfs",
+                              fmt::format("{} is not exported ({} has no entry)", e.path, where),
                               "pinetboot nfs apply"));
         }
     }
     if (missing == 0 && !wanted->empty()) {
-        out.push_back(ok("nfs", fmt::format("all {} export(s) present in {}", wanted->size(), where)));
+        out.push_back(
+            ok("nfs", fmt::format("all {} export(s) present in {}", wanted->size(), where)));
     }
 }
 
@@ -266,10 +271,11 @@ void checkClient(const ServerSettings& s, const io::ClientRecord& c,
     std::string tag = "client " + c.serial;
     fs::path boot = c.bootDir;
     if (!fs::is_directory(boot)) {
-        out.push_back(bad(tag, fmt::format("boot directory {} is missing", boot.string()),
-                          fmt::format("pinetboot client remove {0} && pinetboot client add --serial "
-                                      "{0} --image {1} ...",
-                                      c.serial, c.image)));
+        out.push_back(
+            bad(tag, fmt::format("boot directory {} is missing", boot.string()),
+                fmt::format("pinetboot client remove {0} && pinetboot client add --serial "
+                            "{0} --image {1} ...",
+                            c.serial, c.image)));
         return;
     }
     bool pi5 = c.model == "pi5" || c.model == "cm5";
@@ -302,20 +308,21 @@ void checkClient(const ServerSettings& s, const io::ClientRecord& c,
         }
     }
     if (missing.empty()) {
-        out.push_back(ok(tag, fmt::format("boot tree complete for {} ({})",
-                                          c.model.empty() ? "an unknown model" : c.model,
-                                          boot.string())));
+        out.push_back(
+            ok(tag, fmt::format("boot tree complete for {} ({})",
+                                c.model.empty() ? "an unknown model" : c.model, boot.string())));
     } else {
         std::string list;
         for (const auto& m : missing) {
             list += (list.empty() ? "" : ", ") + m;
         }
         out.push_back(bad(tag, fmt::format("boot tree {} lacks {}", boot.string(), list),
-                          c.model.empty() ? "import an image with the firmware for this Pi, or pass "
-                                            "--model to check the right files"
-                                          : fmt::format("use an image whose boot partition has the {} "
-                                                        "files (pinetboot image list shows models)",
-                                                        c.model)));
+                          c.model.empty()
+                              ? "import an image with the firmware for this Pi, or pass "
+                                "--model to check the right files"
+                              : fmt::format("use an image whose boot partition has the {} "
+                                            "files (pinetboot image list shows models)",
+                                            c.model)));
     }
     auto cmd = io::readFile(boot / "cmdline.txt");
     if (!cmd) {
@@ -324,8 +331,8 @@ void checkClient(const ServerSettings& s, const io::ClientRecord& c,
     auto nfs = proto::netboot::nfsRootOf(std::string(cmd->begin(), cmd->end()));
     std::string fixCmd = fmt::format("pinetboot client reset {} or re-add the client", c.serial);
     if (!nfs) {
-        out.push_back(bad(tag, "cmdline.txt has no nfsroot= (the Pi will wait for its SD card)",
-                          fixCmd));
+        out.push_back(
+            bad(tag, "cmdline.txt has no nfsroot= (the Pi will wait for its SD card)", fixCmd));
         return;
     }
     bool exported = false;
@@ -333,13 +340,15 @@ void checkClient(const ServerSettings& s, const io::ClientRecord& c,
         exported = exported || e.path == nfs->exportPath;
     }
     if (!s.serverIp.empty() && nfs->server != s.serverIp) {
-        out.push_back(bad(tag, fmt::format("cmdline.txt points at server {} but the server is {}",
-                                           nfs->server, s.serverIp),
-                          "re-add the client (pinetboot client remove/add) to rewrite cmdline.txt"));
+        out.push_back(
+            bad(tag,
+                fmt::format("cmdline.txt points at server {} but the server is {}", nfs->server,
+                            s.serverIp),
+                "re-add the client (pinetboot client remove/add) to rewrite cmdline.txt"));
     } else if (!exported) {
-        out.push_back(bad(tag, fmt::format("cmdline.txt nfsroot={} is not one of the exports",
-                                           nfs->exportPath),
-                          "re-add the client (pinetboot client remove/add)"));
+        out.push_back(bad(
+            tag, fmt::format("cmdline.txt nfsroot={} is not one of the exports", nfs->exportPath),
+            "re-add the client (pinetboot client remove/add)"));
     } else if (!fs::is_directory(nfs->exportPath)) {
         out.push_back(bad(tag, fmt::format("nfsroot={} does not exist on disk", nfs->exportPath),
                           c.rootMode == "overlay" ? "pinetboot nfs apply (mounts the overlay)"
@@ -348,12 +357,13 @@ void checkClient(const ServerSettings& s, const io::ClientRecord& c,
         out.push_back(bad(tag, fmt::format("overlay {} is not mounted", nfs->exportPath),
                           "pinetboot nfs apply"));
     } else {
-        out.push_back(ok(tag, fmt::format("cmdline.txt -> {}:{} ({})", nfs->server,
-                                          nfs->exportPath, nfs->options)));
+        out.push_back(ok(tag, fmt::format("cmdline.txt -> {}:{} ({})", nfs->server, nfs->exportPath,
+                                          nfs->options)));
     }
-    auto fstab = readRootFile(c.rootMode == "overlay" ? fs::path(c.rootExport).parent_path() / "upper"
-                                                      : fs::path(c.rootExport),
-                              "etc/fstab");
+    auto fstab =
+        readRootFile(c.rootMode == "overlay" ? fs::path(c.rootExport).parent_path() / "upper"
+                                             : fs::path(c.rootExport),
+                     "etc/fstab");
     if (fstab && *fstab) {
         std::istringstream in(**fstab);
         std::string line;
@@ -371,14 +381,10 @@ void checkClient(const ServerSettings& s, const io::ClientRecord& c,
 
 std::string_view severityName(Severity s) {
     switch (s) {
-        case Severity::Ok:
-            return "ok";
-        case Severity::Info:
-            return "info";
-        case Severity::Warn:
-            return "warn";
-        case Severity::Fail:
-            break;
+        case Severity::Ok: return "ok";
+        case Severity::Info: return "info";
+        case Severity::Warn: return "warn";
+        case Severity::Fail: break;
     }
     return "FAIL";
 }

@@ -21,7 +21,7 @@ struct Finding {
     Severity severity = Severity::Ok;
     std::string check;  ///< short name: "interface", "dhcp", "nfs", "boot 9ffefdef", ...
     std::string message;
-    std::string fix;    ///< empty when nothing needs fixing
+    std::string fix;  ///< empty when nothing needs fixing
 };
 
 struct DoctorOptions {

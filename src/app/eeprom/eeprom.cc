@@ -144,7 +144,8 @@ Result<std::uint64_t> defaultTimestamp() {
         return *v;
     }
     auto now = std::chrono::system_clock::now().time_since_epoch();
-    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(now).count());
+    return static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::seconds>(now).count());
 }
 
 Result<std::string> makeDigest(std::span<const std::uint8_t> data, const DigestOptions& options) {

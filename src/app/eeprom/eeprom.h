@@ -48,10 +48,11 @@ Result<LoadedImage> parseImage(std::vector<std::uint8_t> bytes, std::string_view
 
 /// What `rpi-eeprom-config --config C [--timestamp T] [--digest S] [--pubkey P]` does.
 struct ApplyOptions {
-    std::optional<NamedBytes> config;       ///< new bootconf.txt
-    std::optional<std::uint32_t> timestamp; ///< update timestamp (spec 1.8)
-    std::optional<NamedBytes> digest;       ///< new bootconf.sig (ignored without config, as upstream)
-    std::optional<NamedBytes> pubkeyPem;    ///< PEM RSA-2048 key -> pubkey.bin (ignored without config)
+    std::optional<NamedBytes> config;        ///< new bootconf.txt
+    std::optional<std::uint32_t> timestamp;  ///< update timestamp (spec 1.8)
+    std::optional<NamedBytes> digest;  ///< new bootconf.sig (ignored without config, as upstream)
+    std::optional<NamedBytes>
+        pubkeyPem;  ///< PEM RSA-2048 key -> pubkey.bin (ignored without config)
 };
 
 /// Applies @p options to @p image (which is not modified) in upstream order: timestamp, config,
@@ -97,13 +98,13 @@ Result<std::vector<std::uint8_t>> pubkeyBinFor(const io::RsaKey& key);
 
 /// Inputs for a recovery / USB-flash file pair (usbboot tools/update-pieeprom.sh).
 struct RecoveryOptions {
-    NamedBytes config;                       ///< boot.conf
-    std::optional<NamedBytes> digest;        ///< bootconf.sig for secure boot
-    std::optional<NamedBytes> pubkeyPem;     ///< public key for secure boot
+    NamedBytes config;                            ///< boot.conf
+    std::optional<NamedBytes> digest;             ///< bootconf.sig for secure boot
+    std::optional<NamedBytes> pubkeyPem;          ///< public key for secure boot
     std::optional<std::uint32_t> imageTimestamp;  ///< --timestamp on the image (optional)
-    std::uint64_t sigTimestamp = 0;          ///< ts: line of pieeprom.sig
-    std::optional<unsigned> targetSoc;       ///< usbboot passes none
-    const io::RsaKey* signingKey = nullptr;  ///< signs pieeprom.bin itself (rsa2048 line)
+    std::uint64_t sigTimestamp = 0;               ///< ts: line of pieeprom.sig
+    std::optional<unsigned> targetSoc;            ///< usbboot passes none
+    const io::RsaKey* signingKey = nullptr;       ///< signs pieeprom.bin itself (rsa2048 line)
 };
 
 struct RecoveryFiles {

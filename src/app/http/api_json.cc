@@ -22,12 +22,14 @@ using json = nlohmann::json;
 namespace {
 
 std::string isoTime(core::WallTime t) {
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+    const auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
     const std::time_t secs = static_cast<std::time_t>(ms / 1000);
     std::tm tm{};
     gmtime_r(&secs, &tm);
-    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
-                       tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
+    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900,
+                       tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                       static_cast<int>(ms % 1000));
 }
 
 std::string isoSeconds(std::int64_t unix) {
@@ -67,16 +69,17 @@ json bootJson(const BootRecord& b) {
     j["dhcp"] = std::move(dhcp);
     json files = json::array();
     for (const auto& f : b.files) {
-        files.push_back({{"protocol", core::toString(f.protocol)},
-                         {"path", f.path},
-                         {"result", core::toString(f.result)},
-                         {"time", isoTime(f.start)},
-                         {"t_ms", msBetween(b.start, f.start)},
-                         {"duration_ms", std::chrono::duration<double, std::milli>(f.duration).count()},
-                         {"bytes", f.bytes},
-                         {"size", f.fileSize},
-                         {"blksize", f.blockSize},
-                         {"detail", f.detail}});
+        files.push_back(
+            {{"protocol", core::toString(f.protocol)},
+             {"path", f.path},
+             {"result", core::toString(f.result)},
+             {"time", isoTime(f.start)},
+             {"t_ms", msBetween(b.start, f.start)},
+             {"duration_ms", std::chrono::duration<double, std::milli>(f.duration).count()},
+             {"bytes", f.bytes},
+             {"size", f.fileSize},
+             {"blksize", f.blockSize},
+             {"detail", f.detail}});
     }
     j["files"] = std::move(files);
     return j;
@@ -100,9 +103,11 @@ json clientSummary(const ClientInfo* info, const KnownClient* known) {
     json j;
     j["key"] = info != nullptr ? info->key : known->serial;
     j["serial"] = info != nullptr && !info->serial.empty() ? info->serial
-                  : known != nullptr                      ? known->serial
-                                                          : "";
-    j["mac"] = info != nullptr && !info->mac.empty() ? info->mac : known != nullptr ? known->mac : "";
+                  : known != nullptr                       ? known->serial
+                                                           : "";
+    j["mac"] = info != nullptr && !info->mac.empty() ? info->mac
+               : known != nullptr                    ? known->mac
+                                                     : "";
     std::string model = known != nullptr ? known->model : "";
     if (model.empty() && info != nullptr) {
         model = info->model;
@@ -128,13 +133,13 @@ json clientSummary(const ClientInfo* info, const KnownClient* known) {
     j["last_seen"] = last;
     if (info != nullptr && !info->boots.empty()) {
         const auto& b = info->boots.back();
-        j["last_boot"] = {{"id", b.id},
-                          {"start", isoTime(b.start)},
-                          {"outcome", core::boot::toString(b.outcome)},
-                          {"failure", b.failure},
-                          {"kernel", b.kernelFile},
-                          {"duration_ms",
-                           std::chrono::duration<double, std::milli>(b.duration()).count()}};
+        j["last_boot"] = {
+            {"id", b.id},
+            {"start", isoTime(b.start)},
+            {"outcome", core::boot::toString(b.outcome)},
+            {"failure", b.failure},
+            {"kernel", b.kernelFile},
+            {"duration_ms", std::chrono::duration<double, std::milli>(b.duration()).count()}};
         j["boots"] = info->boots.size();
     } else {
         j["last_boot"] = nullptr;
@@ -214,9 +219,10 @@ std::string bootsJson(const core::boot::BootTracker& tracker, std::size_t limit,
     return json{{"boots", std::move(boots)}}.dump();
 }
 
-std::map<std::string, int> clientStates(const core::boot::BootTracker& tracker, const Known& known) {
-    std::map<std::string, int> states{{"booting", 0}, {"booted", 0}, {"failed", 0},
-                                      {"discovered", 0}, {"known", 0}, {"seen", 0}};
+std::map<std::string, int> clientStates(const core::boot::BootTracker& tracker,
+                                        const Known& known) {
+    std::map<std::string, int> states{{"booting", 0},    {"booted", 0}, {"failed", 0},
+                                      {"discovered", 0}, {"known", 0},  {"seen", 0}};
     std::vector<const KnownClient*> matched;
     for (const auto* c : tracker.clients()) {
         const auto* k = matchKnown(known, *c);

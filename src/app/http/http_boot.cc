@@ -72,10 +72,14 @@ bool parseBootPath(const std::string& path, std::string& prefix, std::string& na
 }
 
 HttpBootServer::HttpBootServer(RootProvider rootProvider, core::BootEventSink* eventSink)
-    : root_(std::move(rootProvider)), sink_(eventSink), server_(std::make_unique<httplib::Server>()) {
+    : root_(std::move(rootProvider)),
+      sink_(eventSink),
+      server_(std::make_unique<httplib::Server>()) {
     // A Pi fetches boot.sig then boot.img (sometimes twice, spec 5); 16 workers
     // serve a room of boards at once.
-    server_->new_task_queue = [] { return new httplib::ThreadPool(16); };
+    server_->new_task_queue = [] {
+        return new httplib::ThreadPool(16);
+    };
     server_->set_read_timeout(30, 0);
     server_->set_write_timeout(30, 0);
     server_->set_payload_max_length(4096);
@@ -107,7 +111,8 @@ HttpBootServer::HttpBootServer(RootProvider rootProvider, core::BootEventSink* e
             return;
         }
         rec.requestedPath = prefix.empty() ? name : prefix + "/" + name;
-        const auto last = prefix.substr(prefix.rfind('/') == std::string::npos ? 0 : prefix.rfind('/') + 1);
+        const auto last =
+            prefix.substr(prefix.rfind('/') == std::string::npos ? 0 : prefix.rfind('/') + 1);
         if (auto serial = proto::netboot::parseSerialDir(last)) {
             rec.serial = std::move(*serial);
         } else if (auto mac = proto::netboot::parseMacDir(last)) {
@@ -116,7 +121,8 @@ HttpBootServer::HttpBootServer(RootProvider rootProvider, core::BootEventSink* e
         // Resolved beneath the root in the kernel (as TFTP): a symlink that leads out of
         // the root is refused, whatever the path string looked like.
         auto notFound = [&] {
-            finishEarly(core::TransferRecord::Result::NotFound, 404, rec.requestedPath + " not found");
+            finishEarly(core::TransferRecord::Result::NotFound, 404,
+                        rec.requestedPath + " not found");
         };
         auto rootFd = io::openDirectory(root_());
         if (!rootFd) {
@@ -146,8 +152,8 @@ HttpBootServer::HttpBootServer(RootProvider rootProvider, core::BootEventSink* e
         t->started = t0;
         t->head = req.method == "HEAD";
         ++inFlight_;
-        spdlog::debug("HTTP_BOOT_START client={} path={} size={}", rec.clientAddr, rec.requestedPath,
-                      t->size);
+        spdlog::debug("HTTP_BOOT_START client={} path={} size={}", rec.clientAddr,
+                      rec.requestedPath, t->size);
         res.set_header("Cache-Control", "no-store");
         // Content-Length from the size: never chunked (spec 5).
         res.set_content_provider(
@@ -173,10 +179,10 @@ HttpBootServer::HttpBootServer(RootProvider rootProvider, core::BootEventSink* e
                 r.duration = std::chrono::duration_cast<std::chrono::microseconds>(
                     std::chrono::steady_clock::now() - t->started);
                 using R = core::TransferRecord::Result;
-                r.result = t->head                              ? R::Probe
+                r.result = t->head                         ? R::Probe
                            : success && t->sent == t->size ? R::Ok
-                           : r.detail == "read error"    ? R::ServerError
-                                                         : R::ClientError;
+                           : r.detail == "read error"      ? R::ServerError
+                                                           : R::ClientError;
                 if (r.result == R::Probe) {
                     r.detail = "HEAD";
                 } else if (r.result == R::ClientError) {
@@ -190,7 +196,9 @@ HttpBootServer::HttpBootServer(RootProvider rootProvider, core::BootEventSink* e
     });
 }
 
-HttpBootServer::~HttpBootServer() { stop(); }
+HttpBootServer::~HttpBootServer() {
+    stop();
+}
 
 void HttpBootServer::start(const std::string& host, std::uint16_t port) {
     int bound = 0;
@@ -200,7 +208,8 @@ void HttpBootServer::start(const std::string& host, std::uint16_t port) {
         bound = server_->bind_to_port(host, port) ? port : -1;
     }
     if (bound <= 0) {
-        throw std::runtime_error("http boot: cannot listen on " + host + ":" + std::to_string(port));
+        throw std::runtime_error("http boot: cannot listen on " + host + ":" +
+                                 std::to_string(port));
     }
     port_ = static_cast<std::uint16_t>(bound);
     thread_ = std::thread([this] { server_->listen_after_bind(); });

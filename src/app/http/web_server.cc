@@ -48,7 +48,9 @@ std::string scriptSafe(const std::string& json) {
 
 WebServer::WebServer(WebBackend& backend, EventHub& hub)
     : backend_(backend), hub_(hub), server_(std::make_unique<httplib::Server>()) {
-    server_->new_task_queue = [] { return new httplib::ThreadPool(kWorkerThreads); };
+    server_->new_task_queue = [] {
+        return new httplib::ThreadPool(kWorkerThreads);
+    };
     // Slow or silent clients must not hold workers for long.
     server_->set_read_timeout(10, 0);
     server_->set_write_timeout(10, 0);
@@ -56,7 +58,9 @@ WebServer::WebServer(WebBackend& backend, EventHub& hub)
     routes();
 }
 
-WebServer::~WebServer() { stop(); }
+WebServer::~WebServer() {
+    stop();
+}
 
 void WebServer::routes() {
     auto& s = *server_;
@@ -154,19 +158,19 @@ void WebServer::routes() {
             res.set_content(std::to_string(res.status) + "\n", "text/plain");
         }
     });
-    s.set_exception_handler([](const httplib::Request& req, httplib::Response& res,
-                               std::exception_ptr ep) {
-        std::string what = "unknown";
-        try {
-            std::rethrow_exception(ep);
-        } catch (const std::exception& e) {
-            what = e.what();
-        } catch (...) {
-        }
-        spdlog::warn("HTTP_HANDLER_ERROR path={} error={}", req.path, what);
-        res.status = 500;
-        res.set_content("internal error\n", "text/plain");
-    });
+    s.set_exception_handler(
+        [](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+            std::string what = "unknown";
+            try {
+                std::rethrow_exception(ep);
+            } catch (const std::exception& e) {
+                what = e.what();
+            } catch (...) {
+            }
+            spdlog::warn("HTTP_HANDLER_ERROR path={} error={}", req.path, what);
+            res.status = 500;
+            res.set_content("internal error\n", "text/plain");
+        });
 }
 
 void WebServer::start(const std::string& host, std::uint16_t port) {

@@ -48,8 +48,8 @@ std::string supportedModels(const fs::path& boot) {
 Result<std::uint64_t> extractFat(const proto::disk::ReadAt& disk,
                                  const proto::disk::Partition& part, const fs::path& dest,
                                  std::string& fsName, const ImportProgress& progress) {
-    auto vol = proto::disk::FatVolume::open(
-        proto::disk::sliceReader(disk, part.offset, part.size), part.size);
+    auto vol = proto::disk::FatVolume::open(proto::disk::sliceReader(disk, part.offset, part.size),
+                                            part.size);
     if (!vol) {
         return fail(fmt::format("boot partition {}: {}", part.number, vol.error().message));
     }
@@ -57,36 +57,37 @@ Result<std::uint64_t> extractFat(const proto::disk::ReadAt& disk,
     std::uint64_t files = 0;
     std::uint64_t bytes = 0;
     std::vector<std::pair<fs::path, std::int64_t>> dirTimes;
-    auto r = vol->walk([&](const std::string& path, const proto::disk::FatEntry& e) -> Result<void> {
-        fs::path p = dest / path;
-        if (e.directory) {
-            if (auto made = io::makeDirectory(p, 0755); !made) {
-                return made;
+    auto r =
+        vol->walk([&](const std::string& path, const proto::disk::FatEntry& e) -> Result<void> {
+            fs::path p = dest / path;
+            if (e.directory) {
+                if (auto made = io::makeDirectory(p, 0755); !made) {
+                    return made;
+                }
+                dirTimes.emplace_back(p, e.mtime);
+                return {};
             }
-            dirTimes.emplace_back(p, e.mtime);
-            return {};
-        }
-        auto out = io::createExclusive(p, 0644);
-        if (!out) {
-            return tl::unexpected(out.error());
-        }
-        auto w = vol->readFile(e, [&](std::span<const std::uint8_t> d) -> Result<void> {
-            if (auto wrote = io::writeAll(out->get(), d); !wrote) {
-                return fail(fmt::format("{}: {}", p.string(), wrote.error().message));
+            auto out = io::createExclusive(p, 0644);
+            if (!out) {
+                return tl::unexpected(out.error());
             }
-            bytes += d.size();
-            if (progress) {
-                progress("boot", bytes, part.size);
+            auto w = vol->readFile(e, [&](std::span<const std::uint8_t> d) -> Result<void> {
+                if (auto wrote = io::writeAll(out->get(), d); !wrote) {
+                    return fail(fmt::format("{}: {}", p.string(), wrote.error().message));
+                }
+                bytes += d.size();
+                if (progress) {
+                    progress("boot", bytes, part.size);
+                }
+                return {};
+            });
+            if (!w) {
+                return fail(fmt::format("boot partition: {}: {}", path, w.error().message));
             }
+            (void)io::setTimes(out->get(), e.mtime);
+            files++;
             return {};
         });
-        if (!w) {
-            return fail(fmt::format("boot partition: {}: {}", path, w.error().message));
-        }
-        (void)io::setTimes(out->get(), e.mtime);
-        files++;
-        return {};
-    });
     if (!r) {
         return tl::unexpected(r.error());
     }
@@ -118,7 +119,8 @@ ImageInfo infoFromJson(const fs::path& dir, const nlohmann::json& j) {
 }  // namespace
 
 bool isValidImageName(const std::string& name) {
-    if (name.empty() || name.size() > 64 || std::isalnum(static_cast<unsigned char>(name[0])) == 0) {
+    if (name.empty() || name.size() > 64 ||
+        std::isalnum(static_cast<unsigned char>(name[0])) == 0) {
         return false;
     }
     return std::all_of(name.begin(), name.end(), [](char c) {
@@ -130,8 +132,8 @@ Result<ImageInfo> importImage(const fs::path& stateDir, const fs::path& file,
                               const std::string& name, std::int64_t now,
                               const ImportProgress& progress) {
     if (!isValidImageName(name)) {
-        return fail(fmt::format("image name \"{}\" is not valid (letters, digits, '.', '_', '-')",
-                                name));
+        return fail(
+            fmt::format("image name \"{}\" is not valid (letters, digits, '.', '_', '-')", name));
     }
     StatePaths paths{stateDir};
     fs::path final = paths.images() / name;
@@ -186,7 +188,8 @@ Result<ImageInfo> importImage(const fs::path& stateDir, const fs::path& file,
         return fail(fmt::format("{}: no FAT boot partition (partitions: {})", file.string(), seen));
     }
     if (root == nullptr) {
-        return fail(fmt::format("{}: no Linux root partition (partitions: {})", file.string(), seen));
+        return fail(
+            fmt::format("{}: no Linux root partition (partitions: {})", file.string(), seen));
     }
     ImageInfo info;
     info.name = name;
@@ -221,8 +224,8 @@ Result<ImageInfo> importImage(const fs::path& stateDir, const fs::path& file,
     if (!stats) {
         return fail(fmt::format("{}: {}", file.string(), stats.error().message));
     }
-    info.rootFiles = stats->files + stats->directories + stats->symlinks + stats->specials +
-                     stats->hardlinks;
+    info.rootFiles =
+        stats->files + stats->directories + stats->symlinks + stats->specials + stats->hardlinks;
     info.rootBytes = stats->bytes;
     info.models = supportedModels(bootDir);
     reader->read = nullptr;  // close the image before deleting a decompressed copy
@@ -244,9 +247,8 @@ Result<ImageInfo> importImage(const fs::path& stateDir, const fs::path& file,
     if (auto w = io::writeFileAtomic(tmp.path() / "image.json", j.dump(2) + "\n"); !w) {
         return tl::unexpected(w.error());
     }
-    auto moved = io::setMode(tmp.path(), 0755).and_then([&] {
-        return io::renamePath(tmp.path(), final);
-    });
+    auto moved =
+        io::setMode(tmp.path(), 0755).and_then([&] { return io::renamePath(tmp.path(), final); });
     if (!moved) {
         return fail(fmt::format("{}: cannot move the import into place: {}", final.string(),
                                 moved.error().message));
@@ -262,8 +264,8 @@ Result<ImageInfo> findImage(const fs::path& stateDir, const std::string& name) {
     fs::path dir = StatePaths{stateDir}.images() / name;
     auto raw = io::readFile(dir / "image.json");
     if (!raw) {
-        return fail(fmt::format("no image \"{}\" (pinetboot image list shows the imported ones)",
-                                name));
+        return fail(
+            fmt::format("no image \"{}\" (pinetboot image list shows the imported ones)", name));
     }
     auto j = nlohmann::json::parse(raw->begin(), raw->end(), nullptr, false);
     if (j.is_discarded() || !j.is_object()) {
@@ -302,7 +304,8 @@ Result<void> removeImage(const fs::path& stateDir, const std::string& name) {
         return tl::unexpected(info.error());
     }
     // Rename first so the image disappears at once, even if deleting takes long.
-    fs::path trash = StatePaths{stateDir}.images() / (".trash-" + name + "-" + std::to_string(::getpid()));
+    fs::path trash =
+        StatePaths{stateDir}.images() / (".trash-" + name + "-" + std::to_string(::getpid()));
     if (auto r = io::renamePath(info->dir, trash); !r) {
         return fail(fmt::format("{}: cannot remove: {}", info->dir.string(), r.error().message));
     }

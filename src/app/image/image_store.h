@@ -20,15 +20,15 @@ struct ImageInfo {
     std::filesystem::path dir;  ///< images/NAME
     std::string source;         ///< the imported file
     std::int64_t importedAt = 0;
-    std::string table;          ///< "mbr" or "gpt"
+    std::string table;  ///< "mbr" or "gpt"
     std::string diskId;
     std::string bootPartuuid;
     std::string rootPartuuid;
-    std::string bootFs;         ///< "FAT32" ...
+    std::string bootFs;  ///< "FAT32" ...
     std::uint64_t bootFiles = 0;
     std::uint64_t rootFiles = 0;
     std::uint64_t rootBytes = 0;
-    std::string models;         ///< which Pi models its boot files support ("pi4 cm4 pi5")
+    std::string models;  ///< which Pi models its boot files support ("pi4 cm4 pi5")
 
     [[nodiscard]] std::filesystem::path boot() const { return dir / "boot"; }
     [[nodiscard]] std::filesystem::path root() const { return dir / "root"; }

@@ -16,8 +16,12 @@ namespace fs = std::filesystem;
 namespace {
 // Export ids: roots 2*id+1, boot dirs 2*id+2 (unique, stable while the client exists;
 // ganesha reserves 0 for its pseudo root).
-std::uint32_t rootId(std::int64_t id) { return static_cast<std::uint32_t>(2 * id + 1); }
-std::uint32_t bootId(std::int64_t id) { return static_cast<std::uint32_t>(2 * id + 2); }
+std::uint32_t rootId(std::int64_t id) {
+    return static_cast<std::uint32_t>(2 * id + 1);
+}
+std::uint32_t bootId(std::int64_t id) {
+    return static_cast<std::uint32_t>(2 * id + 2);
+}
 
 io::GaneshaConfig ganeshaCfg(const fs::path& stateDir, const ServerSettings& s) {
     io::GaneshaConfig g;
@@ -121,9 +125,10 @@ Result<NfsApplyReport> applyNfs(const fs::path& stateDir, io::Registry& reg,
             return tl::unexpected(text.error());
         }
         rep.exportsText = *text;
-        rep.lines.push_back(fmt::format("backend none: {} export(s); add these lines to your NFS "
-                                        "server's exports",
-                                        exports->size()));
+        rep.lines.push_back(
+            fmt::format("backend none: {} export(s); add these lines to your NFS "
+                        "server's exports",
+                        exports->size()));
     }
     return rep;
 }

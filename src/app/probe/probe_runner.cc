@@ -1,8 +1,8 @@
 #include "app/probe/probe_runner.h"
 
 #include <array>
-#include <random>
 #include <mutex>
+#include <random>
 #include <stdexcept>
 #include <thread>
 #include <unordered_map>
@@ -99,7 +99,8 @@ public:
             throw std::runtime_error(loop.error().message);
         }
         loop_.emplace(std::move(*loop));
-        for (auto [fd, tag] : {std::pair{raw_->fd(), kRawTag}, std::pair{arpSocket_->fd(), kArpTag}}) {
+        for (auto [fd, tag] :
+             {std::pair{raw_->fd(), kRawTag}, std::pair{arpSocket_->fd(), kArpTag}}) {
             if (auto r = loop_->watch(fd, tag); !r) {
                 throw std::runtime_error(r.error().message);
             }
@@ -110,8 +111,8 @@ public:
             cp::BoardConfig bc = config.board;
             bc.serial = config.board.serial + static_cast<std::uint32_t>(i);
             // Step the low three MAC bytes (the OUI stays a Raspberry Pi one).
-            std::uint32_t low = (std::uint32_t{bc.mac[3]} << 16) | (std::uint32_t{bc.mac[4]} << 8) |
-                                bc.mac[5];
+            std::uint32_t low =
+                (std::uint32_t{bc.mac[3]} << 16) | (std::uint32_t{bc.mac[4]} << 8) | bc.mac[5];
             low = (low + static_cast<std::uint32_t>(i)) & 0xffffff;
             bc.mac[3] = static_cast<std::uint8_t>(low >> 16);
             bc.mac[4] = static_cast<std::uint8_t>(low >> 8);
@@ -121,7 +122,8 @@ public:
                 xid = static_cast<std::uint32_t>(rng());
             } while (xid == 0 || byXid_.count(xid) != 0);
             byXid_[xid] = boards_.size();
-            boards_.emplace_back(bc, xid, static_cast<int>(boards_.size()) * cp::PiBoard::kSessionsPerBoard);
+            boards_.emplace_back(bc, xid,
+                                 static_cast<int>(boards_.size()) * cp::PiBoard::kSessionsPerBoard);
             BoardNet net;
             net.nextPort = static_cast<std::uint16_t>(kFirstPort + rng() % 8192);
             nets_.push_back(std::move(net));
@@ -249,7 +251,8 @@ private:
     }
 
     bool allFinished() const {
-        return std::all_of(boards_.begin(), boards_.end(), [](const auto& b) { return b.finished(); });
+        return std::all_of(boards_.begin(), boards_.end(),
+                           [](const auto& b) { return b.finished(); });
     }
 
     void onFrame(const proto::net::UdpFrame& f) {
@@ -412,8 +415,8 @@ private:
             } else if (const auto* cl = std::get_if<cp::CloseTftp>(&a)) {
                 auto it = sessions_.find(cl->session);
                 if (it != sessions_.end()) {
-                    byEndpoint_.erase(endpointKey(boards_[it->second.board].address(),
-                                                  it->second.port));
+                    byEndpoint_.erase(
+                        endpointKey(boards_[it->second.board].address(), it->second.port));
                     sessions_.erase(it);
                 }
             }
@@ -459,7 +462,7 @@ Result<ProbeReport> runProbe(const ProbeConfig& config) {
             if (!r) {
                 return r.error().message;
             }
-            detail = r->signatureChecked ? "sha256 and rsa2048 verified"
+            detail = r->signatureChecked   ? "sha256 and rsa2048 verified"
                      : r->signaturePresent ? "sha256 verified (rsa2048 present, no key to check it)"
                                            : "sha256 verified (unsigned)";
             return "";

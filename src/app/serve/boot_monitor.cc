@@ -17,8 +17,7 @@ namespace {
 
 std::string kv(const std::string& s) {
     // Log values with spaces are quoted so key=value parsing stays simple.
-    return s.find_first_of(" \t\"") == std::string::npos ? (s.empty() ? "-" : s)
-                                                         : "\"" + s + "\"";
+    return s.find_first_of(" \t\"") == std::string::npos ? (s.empty() ? "-" : s) : "\"" + s + "\"";
 }
 
 /// "DHCP_DISCOVER", ...: the kind's name in upper case.
@@ -36,7 +35,8 @@ void exportDhcpCounters(core::metrics::Registry& m, const std::string& interface
                         const core::dhcp::DhcpCounters& c, std::uint64_t sendErrors) {
     namespace d = proto::dhcp;
     for (std::size_t i = 0; i < c.received.size(); ++i) {
-        const char* type = core::toString(core::dhcp::eventKind(static_cast<d::MessageType>(i + 1)));
+        const char* type =
+            core::toString(core::dhcp::eventKind(static_cast<d::MessageType>(i + 1)));
         if (c.received[i] != 0) {
             m.setTotal("pinetboot_dhcp_received_total", {{"interface", interface}, {"type", type}},
                        static_cast<double>(c.received[i]));
@@ -82,14 +82,17 @@ BootMonitor::BootMonitor(core::boot::TrackerOptions options) : tracker_(options)
     metrics_.declare("pinetboot_transfer_bytes_total", "Payload bytes delivered by protocol",
                      Kind::Counter);
     metrics_.declare("pinetboot_transfer_errors_total",
-                     "Failed transfers by protocol and reason (probes are not errors)", Kind::Counter);
-    metrics_.declare("pinetboot_transfers_in_flight", "Transfers in progress by protocol", Kind::Gauge);
+                     "Failed transfers by protocol and reason (probes are not errors)",
+                     Kind::Counter);
+    metrics_.declare("pinetboot_transfers_in_flight", "Transfers in progress by protocol",
+                     Kind::Gauge);
     metrics_.declare("pinetboot_boots_total", "Finished boots by outcome", Kind::Counter);
     // Pi boots take 2-60 s over TFTP (spec 4.3); buckets span that with room both sides.
     metrics_.declare("pinetboot_boot_duration_seconds",
                      "Time from the first DHCP packet (or file) of a boot to its end, by outcome",
                      Kind::Histogram, {0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300});
-    metrics_.declare("pinetboot_clients", "Clients known to the running daemon by state", Kind::Gauge);
+    metrics_.declare("pinetboot_clients", "Clients known to the running daemon by state",
+                     Kind::Gauge);
     metrics_.declare("pinetboot_events_dropped_total",
                      "Boot events dropped because the monitor queue was full", Kind::Counter);
     metrics_.declare("pinetboot_sse_subscribers", "Connected live-event (SSE) subscribers",
@@ -100,7 +103,9 @@ BootMonitor::BootMonitor(core::boot::TrackerOptions options) : tracker_(options)
     metrics_.set("pinetboot_transfers_in_flight", {{"protocol", "http"}}, 0);
 }
 
-BootMonitor::~BootMonitor() { stop(); }
+BootMonitor::~BootMonitor() {
+    stop();
+}
 
 void BootMonitor::start() {
     std::lock_guard lock(queueMutex_);
@@ -191,7 +196,8 @@ void BootMonitor::countEvent(const core::BootEvent& event) {
     const std::string proto = core::toString(r.protocol);
     const std::string result = core::toString(r.result);
     metrics_.add("pinetboot_transfers_total", {{"protocol", proto}, {"result", result}});
-    metrics_.add("pinetboot_transfer_bytes_total", {{"protocol", proto}}, static_cast<double>(r.bytes));
+    metrics_.add("pinetboot_transfer_bytes_total", {{"protocol", proto}},
+                 static_cast<double>(r.bytes));
     if (r.result != TransferRecord::Result::Ok && r.result != TransferRecord::Result::Probe) {
         metrics_.add("pinetboot_transfer_errors_total", {{"protocol", proto}, {"reason", result}});
     }
@@ -207,12 +213,12 @@ void BootMonitor::logEvent(const core::BootEvent& event) {
         return;
     }
     const auto& r = std::get<TransferRecord>(event);
-    const auto level = r.result == TransferRecord::Result::Probe ? spdlog::level::debug
-                                                                 : spdlog::level::info;
+    const auto level =
+        r.result == TransferRecord::Result::Probe ? spdlog::level::debug : spdlog::level::info;
     spdlog::log(level, "{}_DONE {} size={} ms={:.1f} blksize={}",
-                r.protocol == TransferRecord::Protocol::Http ? "HTTP" : "TFTP", core::describe(event),
-                r.fileSize, std::chrono::duration<double, std::milli>(r.duration).count(),
-                r.blockSize);
+                r.protocol == TransferRecord::Protocol::Http ? "HTTP" : "TFTP",
+                core::describe(event), r.fileSize,
+                std::chrono::duration<double, std::milli>(r.duration).count(), r.blockSize);
 }
 
 void BootMonitor::process(const core::BootEvent& event) {
@@ -246,7 +252,8 @@ void BootMonitor::process(const core::BootEvent& event) {
             const bool newBoot = !ups.empty() && ups.front().bootStarted;
             // A transfer tells the registry about a serial it has not seen; DHCP also
             // about a new MAC or a new boot (last_seen).
-            if (before == nullptr || (dhcp && (newBoot || (after != nullptr && after->mac != macBefore)))) {
+            if (before == nullptr ||
+                (dhcp && (newBoot || (after != nullptr && after->mac != macBefore)))) {
                 SeenClient s;
                 s.serial = *serial;
                 s.mac = after != nullptr ? after->mac : std::string();

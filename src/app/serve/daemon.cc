@@ -98,7 +98,9 @@ ServeDaemon::ServeDaemon(config::Config config, std::unique_ptr<ClientStore> sto
     monitor_.setHistoryPerClient(config_->bootHistory);
 }
 
-ServeDaemon::~ServeDaemon() { stop(); }
+ServeDaemon::~ServeDaemon() {
+    stop();
+}
 
 std::shared_ptr<const config::Config> ServeDaemon::config() const {
     std::lock_guard lock(configMutex_);
@@ -108,7 +110,8 @@ std::shared_ptr<const config::Config> ServeDaemon::config() const {
 void ServeDaemon::start(const std::function<void()>& afterDashboard) {
     const auto cfg = config();
     if (cfg->tftpRoot.empty() || !fs::is_directory(cfg->tftpRoot)) {
-        throw std::runtime_error("tftp root '" + cfg->tftpRoot + "' is not a directory (set [tftp] root or --root)");
+        throw std::runtime_error("tftp root '" + cfg->tftpRoot +
+                                 "' is not a directory (set [tftp] root or --root)");
     }
     spdlog::set_level(spdlog::level::from_str(cfg->logLevel));
     monitor_.start();
@@ -180,7 +183,8 @@ void ServeDaemon::start(const std::function<void()>& afterDashboard) {
                 } else {
                     fs::create_directories(cfg->stateDir);
                     dc.leaseDb =
-                        (fs::path(cfg->stateDir) / ("dhcp-leases-" + iface.name + ".sqlite")).string();
+                        (fs::path(cfg->stateDir) / ("dhcp-leases-" + iface.name + ".sqlite"))
+                            .string();
                 }
             }
             for (const auto& r : iface.reservations) {
@@ -268,8 +272,8 @@ void ServeDaemon::installResolver(const std::vector<KnownClient>& clients) {
         if (dir.is_absolute()) {
             const auto r = fs::weakly_canonical(dir).lexically_relative(root);
             if (r.empty() || *r.begin() == "..") {
-                spdlog::warn("REGISTRY_BOOT_DIR_OUTSIDE_ROOT serial={} boot_dir={} root={}", c.serial,
-                             c.bootDir, root.string());
+                spdlog::warn("REGISTRY_BOOT_DIR_OUTSIDE_ROOT serial={} boot_dir={} root={}",
+                             c.serial, c.bootDir, root.string());
                 continue;
             }
             rel = r.string();
@@ -402,15 +406,22 @@ void ServeDaemon::stop() {
         std::cerr << counters << "tftp_transfers_started " << c.transfersStarted << '\n'
                   << "tftp_transfers_ok " << c.finishedCount(core::TransferRecord::Result::Ok)
                   << '\n';
-        spdlog::info("SERVE_STOPPED tftp_transfers={} tftp_ok={} tftp_active={}", c.transfersStarted,
-                     c.finishedCount(core::TransferRecord::Result::Ok), c.transfersActive);
+        spdlog::info("SERVE_STOPPED tftp_transfers={} tftp_ok={} tftp_active={}",
+                     c.transfersStarted, c.finishedCount(core::TransferRecord::Result::Ok),
+                     c.transfersActive);
     }
     tftp_.reset();
     httpBoot_.reset();
 }
 
-std::uint16_t ServeDaemon::httpPort() const { return web_ ? web_->port() : 0; }
-std::uint16_t ServeDaemon::httpBootPort() const { return httpBoot_ ? httpBoot_->port() : 0; }
-std::string ServeDaemon::tftpAddress() const { return tftp_ ? tftp_->listenAddress() : ""; }
+std::uint16_t ServeDaemon::httpPort() const {
+    return web_ ? web_->port() : 0;
+}
+std::uint16_t ServeDaemon::httpBootPort() const {
+    return httpBoot_ ? httpBoot_->port() : 0;
+}
+std::string ServeDaemon::tftpAddress() const {
+    return tftp_ ? tftp_->listenAddress() : "";
+}
 
 }  // namespace pinet::app::serve

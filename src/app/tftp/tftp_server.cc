@@ -27,7 +27,9 @@ constexpr io::EventLoop::Tag kReplyTag = 1;
 /// one socket cannot starve the timers and the others.
 constexpr int kReceiveRounds = 16;
 
-ctftp::Instant instantNow() { return {Clock::now(), std::chrono::system_clock::now()}; }
+ctftp::Instant instantNow() {
+    return {Clock::now(), std::chrono::system_clock::now()};
+}
 
 }  // namespace
 
@@ -86,8 +88,9 @@ Result<std::unique_ptr<TftpServer>> TftpServer::create(TftpServerConfig config) 
     if (!config.defaultDir.empty()) {
         auto clean = ctftp::sanitizePath(config.defaultDir);
         if (!clean) {
-            return fail(fmt::format("tftp default dir '{}': {} (give a folder relative to the root)",
-                                    config.defaultDir, ctftp::toString(clean.error())));
+            return fail(
+                fmt::format("tftp default dir '{}': {} (give a folder relative to the root)",
+                            config.defaultDir, ctftp::toString(clean.error())));
         }
         config.defaultDir = *clean;
         if (!io::isDirectoryBeneath(rootFd->get(), *clean)) {
@@ -146,10 +149,16 @@ Result<std::unique_ptr<TftpServer>> TftpServer::create(TftpServerConfig config) 
 
 TftpServer::TftpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-TftpServer::~TftpServer() { stop(std::chrono::milliseconds(0)); }
+TftpServer::~TftpServer() {
+    stop(std::chrono::milliseconds(0));
+}
 
-std::string TftpServer::listenAddress() const { return impl_->bound.toString(); }
-std::uint16_t TftpServer::port() const { return impl_->bound.port(); }
+std::string TftpServer::listenAddress() const {
+    return impl_->bound.toString();
+}
+std::uint16_t TftpServer::port() const {
+    return impl_->bound.port();
+}
 
 void TftpServer::setResolver(std::shared_ptr<const ctftp::ClientDirectoryResolver> resolver) {
     {
@@ -161,7 +170,9 @@ void TftpServer::setResolver(std::shared_ptr<const ctftp::ClientDirectoryResolve
     impl_->loop.wake();
 }
 
-void TftpServer::setEventSink(core::BootEventSink* sink) { impl_->sink = sink; }
+void TftpServer::setEventSink(core::BootEventSink* sink) {
+    impl_->sink = sink;
+}
 
 void TftpServer::start() {
     if (!impl_->thread.joinable()) {
@@ -208,10 +219,9 @@ void TftpServer::Impl::run() {
         if (draining) {
             wakeAt = std::min(wakeAt, drainDeadline);
         }
-        const bool coalesce = lastTurnPackets >= config.coalesceThreshold &&
-                              config.coalesce.count() > 0 &&
-                              engine->activeTransfers() >= config.coalesceMinTransfers &&
-                              wakeAt > before;
+        const bool coalesce =
+            lastTurnPackets >= config.coalesceThreshold && config.coalesce.count() > 0 &&
+            engine->activeTransfers() >= config.coalesceMinTransfers && wakeAt > before;
         // Tags to drain this turn. Replies first, the listen socket last: a
         // client that ends a transfer (ERROR, last ACK) and asks again from the
         // same port in the same turn must find it ended, or its RRQ would be

@@ -51,7 +51,9 @@ std::string lineRef(std::size_t line) {
     return line == 0 ? std::string() : fmt::format(" line {}", line);
 }
 
-std::string shortSha(const std::string& hex) { return hex.substr(0, 16); }
+std::string shortSha(const std::string& hex) {
+    return hex.substr(0, 16);
+}
 
 }  // namespace
 
@@ -105,8 +107,9 @@ Result<FlashPlan> prepareFlash(const FlashInputs& in) {
         plan.bootcodePath =
             in.firmwareDir / fmt::format("firmware-{}", plan.chip) / "default" / "recovery.bin";
     } else {
-        return fail("no recovery second stage: give --bootcode FILE (recovery.bin) or "
-                    "--firmware-dir RPI_EEPROM_CHECKOUT");
+        return fail(
+            "no recovery second stage: give --bootcode FILE (recovery.bin) or "
+            "--firmware-dir RPI_EEPROM_CHECKOUT");
     }
     auto bootcode = io::readFile(plan.bootcodePath);
     if (!bootcode) {
@@ -230,16 +233,17 @@ std::string describePlan(const FlashPlan& plan, const fs::path& folder) {
     for (const auto& w : plan.warnings) {
         out += fmt::format("  warning: {}\n", w);
     }
-    out += fmt::format("  pieeprom.bin: {} bytes, sha256 {}\n", plan.files.at("pieeprom.bin").size(),
-                       plan.pieepromSha256);
+    out += fmt::format("  pieeprom.bin: {} bytes, sha256 {}\n",
+                       plan.files.at("pieeprom.bin").size(), plan.pieepromSha256);
     out += fmt::format("  pieeprom.sig: ts {}{}\n", plan.sigTimestamp,
                        plan.signedSig ? ", rsa2048 signature" : "");
     out += fmt::format("  recovery folder: {}\n", folder.string());
     for (const auto& [name, data] : plan.files) {
         out += fmt::format("    {} ({} bytes)\n", name, data.size());
     }
-    out += "  then: serve the folder to every board in USB boot mode "
-           "(nRPIBOOT jumper / button held at power-on)\n";
+    out +=
+        "  then: serve the folder to every board in USB boot mode "
+        "(nRPIBOOT jumper / button held at power-on)\n";
     return out;
 }
 

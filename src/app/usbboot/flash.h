@@ -28,7 +28,7 @@ struct FlashInputs {
     std::filesystem::path config;    ///< boot config file; default: the image's own bootconf.txt
     /// KEY=VALUE edits applied to the config (in the [all] section), in order.
     std::vector<std::pair<std::string, std::string>> sets;
-    std::filesystem::path keyPem;    ///< RSA-2048 private key: adds the rsa2048 line to pieeprom.sig
+    std::filesystem::path keyPem;  ///< RSA-2048 private key: adds the rsa2048 line to pieeprom.sig
     /// 2711 or 2712; 0 = from the image size (or 2711 with only --firmware-dir).
     unsigned chip = 0;
     /// Flash even if the config has lint errors (as `eeprom apply --force`).
@@ -39,8 +39,8 @@ struct FlashPlan {
     unsigned chip = 2711;
     std::filesystem::path imagePath;
     std::filesystem::path bootcodePath;
-    std::string configSource;  ///< human description of where the config came from
-    std::string configText;    ///< the bootconf.txt that will be flashed
+    std::string configSource;           ///< human description of where the config came from
+    std::string configText;             ///< the bootconf.txt that will be flashed
     std::vector<std::string> warnings;  ///< config lint warnings (not fatal)
     std::uint64_t sigTimestamp = 0;
     bool signedSig = false;

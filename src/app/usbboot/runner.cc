@@ -102,8 +102,8 @@ SessionReport serveDevice(DeviceSource& source, const RunnerOptions& opt, const 
     std::optional<RecordingTransport> rec;
     if (opt.recordTranscripts) {
         rec.emplace(*t);
-        rec->note(fmt::format("device {:04x}:{:04x} serial-index {} stage {}", d.vendor,
-                              d.product, d.serialIndex, pu::stageName(rep.stage)));
+        rec->note(fmt::format("device {:04x}:{:04x} serial-index {} stage {}", d.vendor, d.product,
+                              d.serialIndex, pu::stageName(rep.stage)));
         t = &*rec;
     }
     auto provider = opt.providerFor(d);

@@ -6,7 +6,9 @@ namespace pinet::app {
 
 namespace {
 std::atomic<bool> gStop{false};
-extern "C" void onStopSignal(int /*sig*/) { gStop.store(true); }
+extern "C" void onStopSignal(int /*sig*/) {
+    gStop.store(true);
+}
 }  // namespace
 
 const std::atomic<bool>& installStopSignals() {

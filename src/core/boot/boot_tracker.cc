@@ -35,7 +35,9 @@ std::string baseName(const std::string& path) {
     return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-bool startsWith(const std::string& s, std::string_view p) { return s.rfind(p, 0) == 0; }
+bool startsWith(const std::string& s, std::string_view p) {
+    return s.rfind(p, 0) == 0;
+}
 bool endsWith(const std::string& s, std::string_view p) {
     return s.size() >= p.size() && s.compare(s.size() - p.size(), p.size(), p) == 0;
 }
@@ -46,8 +48,9 @@ bool isOptionalFile(const std::string& path) {
     const auto b = baseName(path);
     return endsWith(b, ".sig") || endsWith(b, ".upd") || startsWith(b, "recover") ||
            b == "vl805.bin" || startsWith(b, "initramfs") || startsWith(b, "initrd") ||
-           endsWith(b, ".dtbo") || b == "overlay_map.dtb" || path.find("overlays/") != std::string::npos ||
-           startsWith(b, "armstub") || b == "start.elf";  // start.elf: probed after start4.elf
+           endsWith(b, ".dtbo") || b == "overlay_map.dtb" ||
+           path.find("overlays/") != std::string::npos || startsWith(b, "armstub") ||
+           b == "start.elf";  // start.elf: probed after start4.elf
 }
 
 std::string ipOf(const std::string& addr) {
@@ -256,7 +259,8 @@ std::vector<Update> BootTracker::onDhcp(const DhcpEvent& e) {
         b->ip = e.clientIp;
     }
     if (b->dhcp.size() + b->files.size() < options_.maxStepsPerBoot) {
-        b->dhcp.push_back(DhcpStep{e.kind, e.time, e.interface, e.clientIp, e.proxy, e.drop, e.detail});
+        b->dhcp.push_back(
+            DhcpStep{e.kind, e.time, e.interface, e.clientIp, e.proxy, e.drop, e.detail});
     } else {
         ++b->droppedSteps;
     }
@@ -298,7 +302,7 @@ std::vector<Update> BootTracker::onTransfer(const TransferRecord& r) {
     }
     if (b->dhcp.size() + b->files.size() < options_.maxStepsPerBoot) {
         b->files.push_back(FileStep{r.protocol, r.result, r.start, r.duration, r.requestedPath,
-                                   r.bytes, r.fileSize, r.blockSize, r.detail});
+                                    r.bytes, r.fileSize, r.blockSize, r.detail});
     } else {
         ++b->droppedSteps;
     }
@@ -335,7 +339,8 @@ std::vector<Update> BootTracker::onTransfer(const TransferRecord& r) {
                 b->lastError = "client aborted " + base + (r.detail.empty() ? "" : ": " + r.detail);
                 break;
             default:
-                b->lastError = "server error on " + base + (r.detail.empty() ? "" : ": " + r.detail);
+                b->lastError =
+                    "server error on " + base + (r.detail.empty() ? "" : ": " + r.detail);
                 break;
         }
         b->lastErrorFile = base;

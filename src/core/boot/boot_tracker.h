@@ -146,7 +146,8 @@ private:
     ClientInfo& clientFor(const std::optional<std::string>& serial, const std::string& mac,
                           const std::string& ip, WallTime now, bool& created);
     BootRecord& openBoot(ClientInfo& c, WallTime start, std::vector<Update>& updates);
-    void closeFailed(ClientInfo& c, BootRecord& b, std::string reason, std::vector<Update>& updates);
+    void closeFailed(ClientInfo& c, BootRecord& b, std::string reason,
+                     std::vector<Update>& updates);
     void trimClients();
 
     TrackerOptions options_;

@@ -12,7 +12,9 @@ namespace {
 // Enough for every board of a large lab; beyond it the cache is simply restarted.
 constexpr std::size_t kMaxSerialCache = 65536;
 
-std::size_t typeIndex(d::MessageType t) { return static_cast<std::size_t>(t) - 1; }
+std::size_t typeIndex(d::MessageType t) {
+    return static_cast<std::size_t>(t) - 1;
+}
 }  // namespace
 
 DhcpEvent::Kind eventKind(d::MessageType t) {
@@ -29,7 +31,9 @@ DhcpEvent::Kind eventKind(d::MessageType t) {
     return DhcpEvent::Kind::Discover;  // unreachable: MessageType has eight values
 }
 
-const char* toString(Mode mode) { return mode == Mode::Proxy ? "proxy" : "full"; }
+const char* toString(Mode mode) {
+    return mode == Mode::Proxy ? "proxy" : "full";
+}
 
 std::uint64_t DhcpCounters::malformed() const {
     std::uint64_t n = 0;
@@ -200,8 +204,8 @@ void DhcpResponder::addAddressOptions(d::Packet& reply, bool withLease) const {
     if (withLease) {
         const auto lt = static_cast<std::uint32_t>(config_.pool.leaseTime.count());
         reply.setU32(d::opt::LeaseTime, lt);
-        reply.setU32(d::opt::RenewalTime, lt / 2);           // RFC 2131 §4.4.5: T1 = 0.5
-        reply.setU32(d::opt::RebindingTime, lt / 8 * 7);     // RFC 2131 §4.4.5: T2 = 0.875
+        reply.setU32(d::opt::RenewalTime, lt / 2);        // RFC 2131 §4.4.5: T1 = 0.5
+        reply.setU32(d::opt::RebindingTime, lt / 8 * 7);  // RFC 2131 §4.4.5: T2 = 0.875
     }
     reply.setIp(d::opt::SubnetMask, mask);
     reply.setIp(d::opt::BroadcastAddress, (config_.serverIp & mask) | ~mask);
@@ -336,8 +340,7 @@ Outcome DhcpResponder::handleFull(const d::Packet& req, const ClientInfo& client
             out.reply = destination(req, std::move(reply));
             return out;
         }
-        default:
-            return dropped(std::move(out), Drop::NotForUs);
+        default: return dropped(std::move(out), Drop::NotForUs);
     }
 }
 

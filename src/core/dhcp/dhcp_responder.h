@@ -30,7 +30,7 @@ struct ResponderConfig {
     Mode mode = Mode::Proxy;
     Ip4 serverIp = 0;  ///< our address on the interface (option 54 in Full mode)
     Ip4 netmask = 0xffffff00;
-    Ip4 tftpIp = 0;    ///< TFTP server for siaddr / option 66 / proxy option 54; 0 = serverIp
+    Ip4 tftpIp = 0;  ///< TFTP server for siaddr / option 66 / proxy option 54; 0 = serverIp
     std::string pxeMenuText{proto::dhcp::kDefaultPxeMenuText};
     /// Boot file for generic (non-Pi) PXE clients; empty = they are ignored in Proxy mode
     /// and get no boot file in Full mode.

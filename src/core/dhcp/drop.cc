@@ -5,16 +5,16 @@ namespace pinet::core::dhcp {
 namespace {
 using PE = proto::dhcp::ParseError;
 // fromParseError is a cast: the first kParseErrorCount drops mirror ParseError one to one.
-static_assert(proto::dhcp::kParseErrorCount == 8 &&
-              static_cast<int>(PE::NoMessageType) == 7);
+static_assert(proto::dhcp::kParseErrorCount == 8 && static_cast<int>(PE::NoMessageType) == 7);
 static_assert(static_cast<int>(Drop::Truncated) == static_cast<int>(PE::Truncated) &&
-              static_cast<int>(Drop::BadMagic) == static_cast<int>(PE::BadMagic) &&
-              static_cast<int>(Drop::BadOptionLength) == static_cast<int>(PE::BadOptionLength) &&
-              static_cast<int>(Drop::MissingEnd) == static_cast<int>(PE::MissingEnd) &&
-              static_cast<int>(Drop::BadOverload) == static_cast<int>(PE::BadOverload) &&
-              static_cast<int>(Drop::BadHardware) == static_cast<int>(PE::BadHardware) &&
-              static_cast<int>(Drop::AbsurdHops) == static_cast<int>(PE::AbsurdHops) &&
-              static_cast<int>(Drop::NoMessageType) == static_cast<int>(PE::NoMessageType),
+                  static_cast<int>(Drop::BadMagic) == static_cast<int>(PE::BadMagic) &&
+                  static_cast<int>(Drop::BadOptionLength) ==
+                      static_cast<int>(PE::BadOptionLength) &&
+                  static_cast<int>(Drop::MissingEnd) == static_cast<int>(PE::MissingEnd) &&
+                  static_cast<int>(Drop::BadOverload) == static_cast<int>(PE::BadOverload) &&
+                  static_cast<int>(Drop::BadHardware) == static_cast<int>(PE::BadHardware) &&
+                  static_cast<int>(Drop::AbsurdHops) == static_cast<int>(PE::AbsurdHops) &&
+                  static_cast<int>(Drop::NoMessageType) == static_cast<int>(PE::NoMessageType),
               "Drop's malformed reasons must mirror proto::dhcp::ParseError");
 }  // namespace
 
@@ -39,8 +39,12 @@ const char* toString(Drop drop) {
     return "unknown";
 }
 
-bool isMalformed(Drop drop) { return static_cast<int>(drop) <= static_cast<int>(Drop::NotEthernet); }
+bool isMalformed(Drop drop) {
+    return static_cast<int>(drop) <= static_cast<int>(Drop::NotEthernet);
+}
 
-Drop fromParseError(proto::dhcp::ParseError error) { return static_cast<Drop>(error); }
+Drop fromParseError(proto::dhcp::ParseError error) {
+    return static_cast<Drop>(error);
+}
 
 }  // namespace pinet::core::dhcp

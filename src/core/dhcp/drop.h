@@ -20,11 +20,11 @@ enum class Drop : std::uint8_t {
     BadHardware,
     AbsurdHops,
     NoMessageType,
-    NotRequest,       ///< op is BOOTREPLY (another server's answer seen on port 67)
-    NotEthernet,      ///< htype/hlen not Ethernet
-    IgnoredClient,    ///< Proxy mode: not a PXE Pi (nor a configured generic PXE client)
-    NotForUs,         ///< REQUEST for another server, or a server-to-client type
-    ProxyNoAck,       ///< Proxy mode never ACKs (the site DHCP server does)
+    NotRequest,     ///< op is BOOTREPLY (another server's answer seen on port 67)
+    NotEthernet,    ///< htype/hlen not Ethernet
+    IgnoredClient,  ///< Proxy mode: not a PXE Pi (nor a configured generic PXE client)
+    NotForUs,       ///< REQUEST for another server, or a server-to-client type
+    ProxyNoAck,     ///< Proxy mode never ACKs (the site DHCP server does)
     PoolExhausted,
     Count_
 };

@@ -20,7 +20,9 @@ constexpr std::array<std::array<std::uint8_t, 3>, 8> kOuis{{
 }};
 }  // namespace
 
-std::span<const std::array<std::uint8_t, 3>> raspberryPiOuis() { return kOuis; }
+std::span<const std::array<std::uint8_t, 3>> raspberryPiOuis() {
+    return kOuis;
+}
 
 bool isRaspberryPiMac(const Mac& mac) {
     return std::any_of(kOuis.begin(), kOuis.end(), [&](const auto& o) {

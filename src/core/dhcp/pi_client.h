@@ -21,8 +21,8 @@ bool isRaspberryPiMac(const Mac& mac);
 
 struct ClientInfo {
     Mac mac{};
-    bool pxe = false;     ///< option 60 starts with "PXEClient"
-    bool piOui = false;   ///< chaddr has a Raspberry Pi OUI
+    bool pxe = false;                         ///< option 60 starts with "PXEClient"
+    bool piOui = false;                       ///< chaddr has a Raspberry Pi OUI
     std::optional<proto::dhcp::PiGuid> guid;  ///< option 97 in the Pi layout
 
     /// Any sign of a Pi (also the kernel's own `ip=dhcp`, which sends no PXE options).

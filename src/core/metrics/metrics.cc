@@ -168,7 +168,8 @@ std::string Registry::render() const {
         const char* type = f.kind == Kind::Counter ? "counter"
                            : f.kind == Kind::Gauge ? "gauge"
                                                    : "histogram";
-        out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", f.name, escapeHelp(f.help), f.name, type);
+        out +=
+            fmt::format("# HELP {} {}\n# TYPE {} {}\n", f.name, escapeHelp(f.help), f.name, type);
         for (const auto& [labels, s] : f.series) {
             if (f.kind != Kind::Histogram) {
                 out += fmt::format("{}{} {}\n", f.name, labelText(labels), formatValue(s.value));
@@ -180,7 +181,8 @@ std::string Registry::render() const {
                 out += fmt::format("{}_bucket{} {}\n", f.name,
                                    labelText(labels, "le", formatValue(f.buckets[i])), cumulative);
             }
-            out += fmt::format("{}_bucket{} {}\n", f.name, labelText(labels, "le", "+Inf"), s.count);
+            out +=
+                fmt::format("{}_bucket{} {}\n", f.name, labelText(labels, "le", "+Inf"), s.count);
             out += fmt::format("{}_sum{} {}\n", f.name, labelText(labels), formatValue(s.sum));
             out += fmt::format("{}_count{} {}\n", f.name, labelText(labels), s.count);
         }

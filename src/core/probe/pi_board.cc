@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "proto/byte_reader.h"
 #include "proto/dhcp/pxe.h"
 #include "proto/tftp/packet.h"
 
@@ -15,11 +16,14 @@ namespace t = proto::tftp;
 namespace {
 constexpr std::uint16_t kTftpPort = 69;  // RFC 1350
 // Spec §2.1: the Pi 4 parameter request list as captured (rpi-eeprom#69).
-constexpr std::uint8_t kParamList[] = {1, 3, 43, 60, 66, 67, 128, 129, 130, 131, 132, 133, 134, 135};
+constexpr std::uint8_t kParamList[] = {1,   3,   43,  60,  66,  67,  128,
+                                       129, 130, 131, 132, 133, 134, 135};
 // Spec §4.1: the client aborts a probe with ERROR 0 "Early terminate".
 constexpr std::string_view kEarlyTerminate = "Early terminate";
 
-double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+double seconds(Clock::duration d) {
+    return std::chrono::duration<double>(d).count();
+}
 }  // namespace
 
 const char* toString(Model model) {
@@ -74,13 +78,15 @@ PiBoard::PiBoard(BoardConfig config, std::uint32_t xid, int firstSession)
     prefix_ = serialHex() + "/";
 }
 
-std::string PiBoard::serialHex() const { return fmt::format("{:08x}", config_.serial); }
+std::string PiBoard::serialHex() const {
+    return fmt::format("{:08x}", config_.serial);
+}
 
 void PiBoard::log(Clock::time_point now, std::string text) {
     timeline_.push_back({now - started_, std::move(text)});
 }
 
-void PiBoard::fail(Clock::time_point now, std::string why) {
+void PiBoard::fail(Clock::time_point now, const std::string& why) {
     phase_ = Phase::Failed;
     verdict_ = "does not boot: " + why;
     log(now, verdict_);
@@ -94,8 +100,9 @@ d::Packet PiBoard::buildDiscover() const {
     p.flags = 0;  // spec §2.1: broadcast bit not set
     p.setMac(config_.mac);
     p.setU8(d::opt::MessageType, static_cast<std::uint8_t>(d::MessageType::Discover));
-    p.set(d::opt::ParameterList, std::vector<std::uint8_t>(std::begin(kParamList), std::end(kParamList)));
-    p.set(d::opt::ClientArch, {0x00, 0x00});     // spec §2.1: arch 0 ("IA x86 PC")
+    p.set(d::opt::ParameterList,
+          std::vector<std::uint8_t>(std::begin(kParamList), std::end(kParamList)));
+    p.set(d::opt::ClientArch, {0x00, 0x00});       // spec §2.1: arch 0 ("IA x86 PC")
     p.set(d::opt::ClientNdi, {0x01, 0x02, 0x01});  // spec §2.1: UNDI 2.1
     d::PiGuid g;
     g.modelDigit = config_.model == Model::Pi5 ? '5' : '4';
@@ -133,15 +140,17 @@ std::vector<Action> PiBoard::sendRequest(Clock::time_point now) {
     if (auto sid = addressOffer_->packet.ipOption(d::opt::ServerId)) {
         p.setIp(d::opt::ServerId, *sid);
     }
-    p.set(d::opt::ParameterList, std::vector<std::uint8_t>(std::begin(kParamList), std::end(kParamList)));
+    p.set(d::opt::ParameterList,
+          std::vector<std::uint8_t>(std::begin(kParamList), std::end(kParamList)));
     const d::Packet disc = buildDiscover();
     p.set(d::opt::ClientArch, disc.find(d::opt::ClientArch)->data);
     p.set(d::opt::ClientNdi, disc.find(d::opt::ClientNdi)->data);
     p.set(d::opt::ClientMachineId, disc.find(d::opt::ClientMachineId)->data);
-    log(now, fmt::format("DHCP REQUEST {} from server {}",
-                         d::ipToString(addressOffer_->packet.yiaddr),
-                         d::ipToString(addressOffer_->packet.ipOption(d::opt::ServerId)
-                                           .value_or(addressOffer_->from))));
+    log(now,
+        fmt::format(
+            "DHCP REQUEST {} from server {}", d::ipToString(addressOffer_->packet.yiaddr),
+            d::ipToString(
+                addressOffer_->packet.ipOption(d::opt::ServerId).value_or(addressOffer_->from))));
     return {SendDhcp{d::serialize(p)}};
 }
 
@@ -219,8 +228,8 @@ std::vector<Action> PiBoard::onDhcp(const d::Packet& packet, Ip4 sourceIp, Clock
     router_ = packet.ipOption(d::opt::Router).value_or(0);
     dhcpTime_ = now - started_;
     if (config_.mode == BootMode::Http) {
-        log(now, fmt::format("DHCP ACK: NET {} {} gw {}", d::ipToString(ip_), d::ipToString(netmask_),
-                             d::ipToString(router_)));
+        log(now, fmt::format("DHCP ACK: NET {} {} gw {}", d::ipToString(ip_),
+                             d::ipToString(netmask_), d::ipToString(router_)));
         return beginHttp(now);
     }
     // Spec §3.2: TFTP_IP > option 66 (dotted decimal only) > siaddr > option 54 of the PXE offer.
@@ -240,11 +249,11 @@ std::vector<Action> PiBoard::onDhcp(const d::Packet& packet, Ip4 sourceIp, Clock
         tftpIp_ = px.ipOption(d::opt::ServerId).value_or(pxeOffer_->from);
         source = "option 54";
     }
-    log(now, fmt::format("DHCP ACK: NET {} {} gw {} tftp {} ({} of the PXE offer)",
-                         d::ipToString(ip_),
-                         d::ipToString(packet.ipOption(d::opt::SubnetMask).value_or(0)),
-                         d::ipToString(packet.ipOption(d::opt::Router).value_or(0)),
-                         d::ipToString(tftpIp_), source));
+    log(now,
+        fmt::format("DHCP ACK: NET {} {} gw {} tftp {} ({} of the PXE offer)", d::ipToString(ip_),
+                    d::ipToString(packet.ipOption(d::opt::SubnetMask).value_or(0)),
+                    d::ipToString(packet.ipOption(d::opt::Router).value_or(0)),
+                    d::ipToString(tftpIp_), source));
     return beginTftp(now);
 }
 
@@ -343,7 +352,8 @@ std::vector<Action> PiBoard::onHttp(int request, const HttpResult& r, Clock::tim
     }
     if (r.redirect) {
         fail(now, fmt::format("{}: {} redirect, which the bootloader does not follow "
-                              "(rpi-eeprom#475)", what, r.status));
+                              "(rpi-eeprom#475)",
+                              what, r.status));
         return {};
     }
     if (r.status != 200) {
@@ -364,7 +374,7 @@ std::vector<Action> PiBoard::onHttp(int request, const HttpResult& r, Clock::tim
     }
     std::string detail = "not checked";
     if (config_.verifyBootImage) {
-        const std::string_view sig(reinterpret_cast<const char*>(bootSig_.data()), bootSig_.size());
+        const std::string_view sig = proto::asText(bootSig_);
         const std::string problem = config_.verifyBootImage(r.body, sig, detail);
         if (!problem.empty()) {
             fail(now, "boot.img rejected: " + problem);
@@ -440,9 +450,10 @@ std::vector<Action> PiBoard::finishTransfer(FileResult result, std::string detai
     switch (result) {
         case FileResult::Found:
             if (tr.step.probeOnly) {
-                log(now, fmt::format("TFTP {} {}: exists{} ({:.3f} s, aborted with 'Early terminate')",
-                                     what, tr.path,
-                                     tr.tsize ? fmt::format(", tsize {}", *tr.tsize) : "", took));
+                log(now,
+                    fmt::format("TFTP {} {}: exists{} ({:.3f} s, aborted with 'Early terminate')",
+                                what, tr.path, tr.tsize ? fmt::format(", tsize {}", *tr.tsize) : "",
+                                took));
             } else {
                 ++filesFetched_;
                 bytesFetched_ += tr.received;
@@ -469,14 +480,16 @@ std::vector<Action> PiBoard::finishTransfer(FileResult result, std::string detai
                     plan_.pop_front();
                 }
             } else if (plan_.empty() || plan_.front().role != R::PrefixProbeAlt) {
-                log(now, fmt::format("prefix '{}' not usable: requesting from the TFTP root", prefix_));
+                log(now,
+                    fmt::format("prefix '{}' not usable: requesting from the TFTP root", prefix_));
                 prefix_.clear();
             }
             break;
         case R::PrefixProbeAlt:
             if (!found) {
                 log(now, fmt::format("neither {}start4.elf nor {}start.elf: prefix cleared, "
-                                     "requesting from the TFTP root", prefix_, prefix_));
+                                     "requesting from the TFTP root",
+                                     prefix_, prefix_));
                 prefix_.clear();
             }
             break;
@@ -494,8 +507,7 @@ std::vector<Action> PiBoard::finishTransfer(FileResult result, std::string detai
                                      tr.step.name));
             }
             break;
-        case R::Normal:
-            break;
+        case R::Normal: break;
     }
     if (!found && tr.step.required) {
         const std::string original = serialHex() + "/";
@@ -593,7 +605,8 @@ std::vector<Action> PiBoard::onTftp(int session, std::uint16_t fromPort,
             if (tr.tsize && *tr.tsize != tr.received) {
                 auto fin = finishTransfer(
                     FileResult::Error,
-                    fmt::format("received {} bytes but tsize said {}", tr.received, *tr.tsize), now);
+                    fmt::format("received {} bytes but tsize said {}", tr.received, *tr.tsize),
+                    now);
                 acts.insert(acts.end(), fin.begin(), fin.end());
                 return acts;
             }
@@ -612,7 +625,8 @@ std::vector<Action> PiBoard::onTimer(Clock::time_point now) {
     if (phase_ == Phase::Discovering || phase_ == Phase::Requesting) {
         if (now >= dhcpDeadline_) {
             deadline_ = Clock::time_point::max();
-            const auto secs = std::chrono::duration_cast<std::chrono::seconds>(config_.dhcpTimeout).count();
+            const auto secs =
+                std::chrono::duration_cast<std::chrono::seconds>(config_.dhcpTimeout).count();
             if (phase_ == Phase::Requesting) {
                 fail(now, fmt::format("no DHCP ACK for {} within {} s",
                                       d::ipToString(addressOffer_->packet.yiaddr), secs));
@@ -633,19 +647,21 @@ std::vector<Action> PiBoard::onTimer(Clock::time_point now) {
         return sendDiscover(now);
     }
     if (phase_ == Phase::Http) {
-        fail(now, fmt::format("HTTP GET {}: no answer within {} s", httpUrl(httpName_),
-                              std::chrono::duration_cast<std::chrono::seconds>(
-                                  config_.httpTimeout).count()));
+        fail(now,
+             fmt::format(
+                 "HTTP GET {}: no answer within {} s", httpUrl(httpName_),
+                 std::chrono::duration_cast<std::chrono::seconds>(config_.httpTimeout).count()));
         return {};
     }
     if (phase_ == Phase::Tftp && transfer_) {
         Transfer& tr = *transfer_;
         if (now >= tr.fileDeadline) {
-            return finishTransfer(
-                FileResult::Timeout,
-                fmt::format("timeout: no complete answer within {} s",
-                            std::chrono::duration_cast<std::chrono::seconds>(config_.tftpFileTimeout).count()),
-                now);
+            return finishTransfer(FileResult::Timeout,
+                                  fmt::format("timeout: no complete answer within {} s",
+                                              std::chrono::duration_cast<std::chrono::seconds>(
+                                                  config_.tftpFileTimeout)
+                                                  .count()),
+                                  now);
         }
         if (now >= tr.retransmitAt) {
             tr.retransmitAt = now + config_.tftpRetransmit;

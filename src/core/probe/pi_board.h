@@ -40,10 +40,10 @@ struct BoardConfig {
     /// Board revision code in option 97 (spec §2.2): c03141 = CM4 rev 1.1, c03115 = Pi 4B,
     /// d04170 = Pi 5 (revision-code table of the Raspberry Pi documentation).
     std::uint32_t boardRevision = 0;
-    std::string pxeMatch = "Raspberry Pi Boot";  ///< PXE_OPTION43 (spec §3.4)
-    std::chrono::milliseconds dhcpReqTimeout{4000};  ///< DHCP_REQ_TIMEOUT default (spec §2.3)
-    std::chrono::milliseconds dhcpTimeout{45000};    ///< DHCP_TIMEOUT default (spec §2.3)
-    std::chrono::milliseconds tftpRetransmit{2000};  ///< RRQ re-sent every ~2 s (spec §4.1)
+    std::string pxeMatch = "Raspberry Pi Boot";        ///< PXE_OPTION43 (spec §3.4)
+    std::chrono::milliseconds dhcpReqTimeout{4000};    ///< DHCP_REQ_TIMEOUT default (spec §2.3)
+    std::chrono::milliseconds dhcpTimeout{45000};      ///< DHCP_TIMEOUT default (spec §2.3)
+    std::chrono::milliseconds tftpRetransmit{2000};    ///< RRQ re-sent every ~2 s (spec §4.1)
     std::chrono::milliseconds tftpFileTimeout{30000};  ///< TFTP_FILE_TIMEOUT (spec §4.1)
 
     BootMode mode = BootMode::Tftp;
@@ -97,7 +97,7 @@ struct HttpResult {
     int status = 0;
     std::string error;  ///< when status is 0: why there is no response
     std::vector<std::uint8_t> body;
-    bool redirect = false;  ///< a 3xx with Location: the bootloader does not follow it
+    bool redirect = false;      ///< a 3xx with Location: the bootloader does not follow it
     bool contentLength = true;  ///< the response said how long it is (no chunking)
 };
 
@@ -159,8 +159,13 @@ private:
         std::string name;
         bool probeOnly = false;  ///< probe-and-abort (OACK then "Early terminate")
         bool required = false;
-        enum class Role { Normal, PrefixProbe, PrefixProbeAlt, Kernel, KernelAlt } role =
-            Role::Normal;
+        enum class Role {
+            Normal,
+            PrefixProbe,
+            PrefixProbeAlt,
+            Kernel,
+            KernelAlt
+        } role = Role::Normal;
     };
     enum class FileResult { Found, NotFound, Error, Timeout };
     struct Transfer {
@@ -179,7 +184,7 @@ private:
     };
 
     void log(Clock::time_point now, std::string text);
-    void fail(Clock::time_point now, std::string why);
+    void fail(Clock::time_point now, const std::string& why);
     std::vector<Action> sendDiscover(Clock::time_point now);
     std::vector<Action> sendRequest(Clock::time_point now);
     std::vector<Action> beginTftp(Clock::time_point now);
@@ -212,8 +217,8 @@ private:
     std::string prefix_;
     std::deque<Step> plan_;
     std::optional<Transfer> transfer_;
-    int httpRequest_ = 0;               ///< the outstanding HttpGet
-    std::string httpName_;              ///< "boot.sig" or "boot.img"
+    int httpRequest_ = 0;   ///< the outstanding HttpGet
+    std::string httpName_;  ///< "boot.sig" or "boot.img"
     Clock::time_point httpStarted_{};
     std::vector<std::uint8_t> bootSig_;
     std::string kernelName_;

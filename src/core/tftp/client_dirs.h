@@ -77,7 +77,7 @@ tl::expected<MappedPath, PathError> mapRequest(std::string_view requested,
 class UnknownClientLog {
 public:
     struct Entry {
-        std::string id;          ///< serial or MAC
+        std::string id;  ///< serial or MAC
         bool isMac = false;
         std::string sourceAddr;  ///< last "ip:port" seen
         WallTime firstSeen{};

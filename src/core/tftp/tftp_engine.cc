@@ -23,8 +23,7 @@ constexpr std::array<RefusalRule, kRefusalCount> kRules{{
     {TftpRefusal::BadPath, true, Code::AccessViolation, "Access violation", Result::Refused},
     {TftpRefusal::PathEscape, true, Code::AccessViolation, "Access violation", Result::Refused},
     {TftpRefusal::NotFound, true, Code::FileNotFound, "File not found", Result::NotFound},
-    {TftpRefusal::SpecialFile, true, Code::AccessViolation, "Not a regular file",
-     Result::Refused},
+    {TftpRefusal::SpecialFile, true, Code::AccessViolation, "Not a regular file", Result::Refused},
     {TftpRefusal::AccessDenied, true, Code::AccessViolation, "Access violation", Result::Refused},
     // Floods: answering is what a reflector does; the Pi retransmits ~2 s later.
     {TftpRefusal::RateLimited, false, Code::NotDefined, "", std::nullopt},
@@ -191,8 +190,9 @@ void TftpEngine::refuse(TftpRefusal why, const Endpoint& to, const ptftp::Reques
             rec.serial = mapped->serial;
             rec.mac = mapped->mac;
         }
-        rec.detail = because.empty() ? fmt::format("{}: {}", toString(why), rule.text)
-                                     : fmt::format("{}: {} ({})", toString(why), rule.text, because);
+        rec.detail = because.empty()
+                         ? fmt::format("{}: {}", toString(why), rule.text)
+                         : fmt::format("{}: {} ({})", toString(why), rule.text, because);
         outbox_.records.push_back(std::move(rec));
     }
 }
@@ -258,9 +258,8 @@ void TftpEngine::handleRequest(const Endpoint& from, const ptftp::Request& req,
     const auto size = (*content)->bytes().size();
     auto negotiated = negotiate(ptftp::interpretOptions(req.options), size, config_.transfer);
     auto session = std::unique_ptr<Session>(new Session{
-        Transfer(size, std::move(negotiated), config_.transfer), std::move(*content),
-        pickSocket(), from, now, req.filename, std::move(mapped->serial),
-        std::move(mapped->mac)});
+        Transfer(size, std::move(negotiated), config_.transfer), std::move(*content), pickSocket(),
+        from, now, req.filename, std::move(mapped->serial), std::move(mapped->mac)});
     guard.keep = true;
     ++counters_.transfersStarted;
     emit(*session, session->transfer.start(now.steady));

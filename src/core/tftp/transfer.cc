@@ -164,7 +164,8 @@ void Transfer::onError(std::uint16_t code, std::string_view message, Clock::time
         finish(Result::Probe, std::string(message));
         return;
     }
-    finish(Result::ClientError, "client error " + std::to_string(code) + ": " + std::string(message));
+    finish(Result::ClientError,
+           "client error " + std::to_string(code) + ": " + std::string(message));
 }
 
 Emit Transfer::onTimeout(Clock::time_point now) {
@@ -175,8 +176,8 @@ Emit Transfer::onTimeout(Clock::time_point now) {
     if (adaptive()) {
         // Same give-up moment as the fixed schedule, however short the timeouts were.
         if (now - progressAt_ >= neg_.timeout * (limits_.maxRetries + 1)) {
-            finish(Result::Timeout, "no answer after " + std::to_string(retries_ - 1) +
-                                        " retransmissions");
+            finish(Result::Timeout,
+                   "no answer after " + std::to_string(retries_ - 1) + " retransmissions");
             return {};
         }
         // RFC 6298 section 5.5: back off, up to the fixed interval.
@@ -184,7 +185,8 @@ Emit Transfer::onTimeout(Clock::time_point now) {
     } else {
         int limit = clientAnswered_ ? limits_.maxRetries : limits_.maxFirstReplyRetries;
         if (retries_ > limit) {
-            finish(Result::Timeout, "no answer after " + std::to_string(limit) + " retransmissions");
+            finish(Result::Timeout,
+                   "no answer after " + std::to_string(limit) + " retransmissions");
             return {};
         }
     }

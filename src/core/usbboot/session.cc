@@ -56,9 +56,9 @@ RomResult runRomStage(UsbTransport& t, std::span<const std::uint8_t> secondStage
     }
     if (r->size() >= 4) {
         const auto& b = *r;
-        res.deviceResult = static_cast<std::int32_t>(std::uint32_t{b[0]} | std::uint32_t{b[1]} << 8 |
-                                                     std::uint32_t{b[2]} << 16 |
-                                                     std::uint32_t{b[3]} << 24);
+        res.deviceResult =
+            static_cast<std::int32_t>(std::uint32_t{b[0]} | std::uint32_t{b[1]} << 8 |
+                                      std::uint32_t{b[2]} << 16 | std::uint32_t{b[3]} << 24);
     }
     res.ok = true;
     return res;
@@ -135,14 +135,10 @@ std::optional<ServedFile> LookupFileProvider::open(std::string_view name) {
 
 const char* serverEndName(ServerEnd e) {
     switch (e) {
-        case ServerEnd::Done:
-            return "done";
-        case ServerEnd::EmptyName:
-            return "empty-name";
-        case ServerEnd::Disconnected:
-            return "disconnected";
-        case ServerEnd::Failed:
-            return "failed";
+        case ServerEnd::Done: return "done";
+        case ServerEnd::EmptyName: return "empty-name";
+        case ServerEnd::Disconnected: return "disconnected";
+        case ServerEnd::Failed: return "failed";
     }
     return "failed";
 }
@@ -220,10 +216,10 @@ FileServerResult serveFiles(UsbTransport& t, FileProvider& files, const FileServ
         if (!req) {
             ++res.badRequests;
             if (res.badRequests > options.maxBadRequests) {
-                return finish(ServerEnd::Failed,
-                              fmt::format("device sent {} undecodable requests (last: {}, {} bytes)",
-                                          res.badRequests, pu::requestErrorName(req.error()),
-                                          raw->size()));
+                return finish(
+                    ServerEnd::Failed,
+                    fmt::format("device sent {} undecodable requests (last: {}, {} bytes)",
+                                res.badRequests, pu::requestErrorName(req.error()), raw->size()));
             }
             // Answer like a missing file so the device is not left waiting.
             if (auto e = zeroLengthWrite()) {
@@ -267,8 +263,8 @@ FileServerResult serveFiles(UsbTransport& t, FileProvider& files, const FileServ
                     data.reset();  // cannot be described by an int32 size (spec 2.5)
                 }
                 if (observer != nullptr) {
-                    observer->onFileSize(req->name, data ? std::optional<std::size_t>(data->size())
-                                                         : std::nullopt);
+                    observer->onFileSize(
+                        req->name, data ? std::optional<std::size_t>(data->size()) : std::nullopt);
                 }
                 if (!data) {
                     res.missing.push_back(req->name);
@@ -279,9 +275,8 @@ FileServerResult serveFiles(UsbTransport& t, FileProvider& files, const FileServ
                 }
                 auto r = t.controlOut(static_cast<std::uint32_t>(data->size()), kControlOutTimeout);
                 if (!r) {
-                    return finish(ServerEnd::Failed,
-                                  fmt::format("sending the size of {}: {}", req->name,
-                                              describe(r.error())));
+                    return finish(ServerEnd::Failed, fmt::format("sending the size of {}: {}",
+                                                                 req->name, describe(r.error())));
                 }
                 open = std::move(data);
                 openName = req->name;
@@ -319,12 +314,10 @@ FileServerResult serveFiles(UsbTransport& t, FileProvider& files, const FileServ
                 }
                 break;
             }
-            case static_cast<std::int32_t>(pu::Command::Done):
-                return finish(ServerEnd::Done);
+            case static_cast<std::int32_t>(pu::Command::Done): return finish(ServerEnd::Done);
             default:
-                return finish(ServerEnd::Failed,
-                              fmt::format("unknown command {} (name \"{}\")", req->command,
-                                          req->name));
+                return finish(ServerEnd::Failed, fmt::format("unknown command {} (name \"{}\")",
+                                                             req->command, req->name));
         }
     }
 }

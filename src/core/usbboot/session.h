@@ -30,7 +30,7 @@ inline constexpr Millis kRomResultDelay{1000};
 struct RomResult {
     bool ok = false;
     std::optional<std::int32_t> deviceResult;  ///< the int32 the ROM answered (0 = success)
-    std::string error;                          ///< set when !ok
+    std::string error;                         ///< set when !ok
 };
 
 /// Stage 1 (spec 2.4): boot message, second stage, then read the 4-byte result.
@@ -131,14 +131,14 @@ struct SentFile {
 
 struct FileServerResult {
     ServerEnd end = ServerEnd::Failed;
-    std::string error;                                     ///< set when end == Failed
-    std::vector<SentFile> files;                           ///< ReadFile answers, in order
-    std::vector<std::string> missing;                      ///< GetFileSize names not found
+    std::string error;                                    ///< set when end == Failed
+    std::vector<SentFile> files;                          ///< ReadFile answers, in order
+    std::vector<std::string> missing;                     ///< GetFileSize names not found
     std::vector<proto::usbboot::MetadataEntry> metadata;  ///< `*KEY*VALUE` records, in order
     std::size_t requests = 0;
-    std::size_t badRequests = 0;    ///< undecodable requests (short/unterminated)
+    std::size_t badRequests = 0;  ///< undecodable requests (short/unterminated)
     std::size_t malformedMetadata = 0;
-    std::size_t readRetries = 0;    ///< request reads retried after timeout/stall
+    std::size_t readRetries = 0;  ///< request reads retried after timeout/stall
 
     /// The last complete send of @p name, if any.
     [[nodiscard]] const SentFile* sentFile(std::string_view name) const;

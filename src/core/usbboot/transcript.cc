@@ -12,8 +12,8 @@ namespace {
 
 std::string setupHex(const pu::SetupPacket& s) {
     const auto b = pu::encodeSetup(s);
-    return fmt::format("{:02x} {:02x} {:02x} {:02x} {:02x} {:02x} {:02x} {:02x}", b[0], b[1],
-                       b[2], b[3], b[4], b[5], b[6], b[7]);
+    return fmt::format("{:02x} {:02x} {:02x} {:02x} {:02x} {:02x} {:02x} {:02x}", b[0], b[1], b[2],
+                       b[3], b[4], b[5], b[6], b[7]);
 }
 
 std::string errorText(const UsbError& e) {
@@ -40,8 +40,8 @@ UsbResult<std::size_t> RecordingTransport::bulkOut(std::span<const std::uint8_t>
 UsbResult<std::vector<std::uint8_t>> RecordingTransport::controlIn(std::uint16_t length,
                                                                    Millis timeout) {
     auto r = inner_.controlIn(length, timeout);
-    std::string line = fmt::format("control-in {} len={} -> ", setupHex(pu::setupForRead(length)),
-                                   length);
+    std::string line =
+        fmt::format("control-in {} len={} -> ", setupHex(pu::setupForRead(length)), length);
     if (!r) {
         line += errorText(r.error());
     } else {
@@ -62,7 +62,9 @@ UsbResult<std::vector<std::uint8_t>> RecordingTransport::controlIn(std::uint16_t
     return r;
 }
 
-void RecordingTransport::note(const std::string& line) { add("# " + line); }
+void RecordingTransport::note(const std::string& line) {
+    add("# " + line);
+}
 
 std::vector<std::string> RecordingTransport::lines() const {
     std::lock_guard lock(mu_);

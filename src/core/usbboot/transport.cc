@@ -8,18 +8,12 @@ namespace pinet::core::usbboot {
 
 const char* usbStatusName(UsbStatus s) {
     switch (s) {
-        case UsbStatus::Timeout:
-            return "timeout";
-        case UsbStatus::NoDevice:
-            return "no-device";
-        case UsbStatus::Io:
-            return "io";
-        case UsbStatus::Pipe:
-            return "pipe";
-        case UsbStatus::Access:
-            return "access";
-        case UsbStatus::Other:
-            return "other";
+        case UsbStatus::Timeout: return "timeout";
+        case UsbStatus::NoDevice: return "no-device";
+        case UsbStatus::Io: return "io";
+        case UsbStatus::Pipe: return "pipe";
+        case UsbStatus::Access: return "access";
+        case UsbStatus::Other: return "other";
     }
     return "other";
 }

@@ -63,8 +63,8 @@ public:
 
 /// What rpiboot's write() achieved.
 struct WriteOutcome {
-    std::size_t sent = 0;                ///< bytes accepted by bulk OUT
-    std::optional<UsbError> error;       ///< set when a transfer failed
+    std::size_t sent = 0;           ///< bytes accepted by bulk OUT
+    std::optional<UsbError> error;  ///< set when a transfer failed
     [[nodiscard]] bool complete(std::size_t wanted) const { return !error && sent == wanted; }
 };
 

@@ -24,10 +24,9 @@ SqliteLeaseStore::SqliteLeaseStore(const std::string& path) : path_(path) {
         throw std::runtime_error("lease database " + db.error().message);
     }
     db_ = std::move(*db);
-    if (auto r = db_.exec(
-            "CREATE TABLE IF NOT EXISTS leases("
-            "  mac TEXT PRIMARY KEY, ip TEXT NOT NULL, expires INTEGER NOT NULL,"
-            "  serial TEXT NOT NULL DEFAULT '', hostname TEXT NOT NULL DEFAULT '');");
+    if (auto r = db_.exec("CREATE TABLE IF NOT EXISTS leases("
+                          "  mac TEXT PRIMARY KEY, ip TEXT NOT NULL, expires INTEGER NOT NULL,"
+                          "  serial TEXT NOT NULL DEFAULT '', hostname TEXT NOT NULL DEFAULT '');");
         !r) {
         throw std::runtime_error(error("create table", r.error()));
     }

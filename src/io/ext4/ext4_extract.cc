@@ -36,7 +36,9 @@ constexpr std::size_t kChunk = 1 << 20;
 // Directory nesting limit: a corrupt image could contain a directory cycle.
 constexpr int kMaxDepth = 256;
 
-std::string errText(errcode_t code) { return error_message(code); }
+std::string errText(errcode_t code) {
+    return error_message(code);
+}
 
 /// Owns an ext2_filsys.
 class FileSystem {
@@ -154,8 +156,8 @@ struct Walker {
                 return fail(fmt::format("{}: inode {} ends {} bytes early", dest, ino, left));
             }
             // Keep holes: all-zero chunks become a seek (the image is sparse too).
-            bool zero = std::all_of(buf.begin(), buf.begin() + got,
-                                    [](std::uint8_t b) { return b == 0; });
+            bool zero =
+                std::all_of(buf.begin(), buf.begin() + got, [](std::uint8_t b) { return b == 0; });
             if (zero) {
                 if (::lseek(out.get(), static_cast<off_t>(got), SEEK_CUR) < 0) {
                     return fail(fmt::format("{}: seek failed: {}", dest, std::strerror(errno)));
@@ -168,7 +170,8 @@ struct Walker {
                         if (errno == EINTR) {
                             continue;
                         }
-                        return fail(fmt::format("{}: write failed: {}", dest, std::strerror(errno)));
+                        return fail(
+                            fmt::format("{}: write failed: {}", dest, std::strerror(errno)));
                     }
                     done += static_cast<std::size_t>(n);
                 }
@@ -188,7 +191,8 @@ struct Walker {
 
     Result<std::string> symlinkTarget(ext2_ino_t ino, Inode& in) {
         std::uint64_t size = in.size();
-        if (size == 0 || size > static_cast<std::uint64_t>(EXT2_BLOCK_SIZE(fsys->super)) || size > std::uint64_t{PATH_MAX}) {
+        if (size == 0 || size > static_cast<std::uint64_t>(EXT2_BLOCK_SIZE(fsys->super)) ||
+            size > std::uint64_t{PATH_MAX}) {
             return fail(fmt::format("symlink inode {} has an invalid size {}", ino, size));
         }
         std::string target(static_cast<std::size_t>(size), '\0');
@@ -246,8 +250,8 @@ struct Walker {
                 return 0;
             }
             if (::lsetxattr(c->dest->c_str(), name, value, len, 0) != 0) {
-                c->error = fmt::format("{}: cannot set xattr {}: {}", *c->dest, n,
-                                       std::strerror(errno));
+                c->error =
+                    fmt::format("{}: cannot set xattr {}: {}", *c->dest, n, std::strerror(errno));
                 return XATTR_ABORT;
             }
             c->count++;
@@ -283,11 +287,10 @@ struct Walker {
                 return r;
             }
         }
-        std::array<timespec, 2> times = {
-            inodeTime(in.raw, in.raw.i_atime, in.raw.i_atime_extra,
-                      offsetof(ext2_inode_large, i_atime_extra)),
-            inodeTime(in.raw, in.raw.i_mtime, in.raw.i_mtime_extra,
-                      offsetof(ext2_inode_large, i_mtime_extra))};
+        std::array<timespec, 2> times = {inodeTime(in.raw, in.raw.i_atime, in.raw.i_atime_extra,
+                                                   offsetof(ext2_inode_large, i_atime_extra)),
+                                         inodeTime(in.raw, in.raw.i_mtime, in.raw.i_mtime_extra,
+                                                   offsetof(ext2_inode_large, i_mtime_extra))};
         if (::utimensat(AT_FDCWD, dest.c_str(), times.data(), AT_SYMLINK_NOFOLLOW) != 0) {
             return fail(fmt::format("{}: cannot set times: {}", dest, std::strerror(errno)));
         }
@@ -318,11 +321,13 @@ struct Walker {
             return fail(fmt::format("directory {} (inode {}): {}", dirPath, dirIno, errText(e)));
         }
         for (const auto& ent : entries) {
-            if (ent.name.find('/') != std::string::npos || ent.name.find('\0') != std::string::npos) {
+            if (ent.name.find('/') != std::string::npos ||
+                ent.name.find('\0') != std::string::npos) {
                 return fail(fmt::format("{}: directory entry with an invalid name", dirPath));
             }
             if (ent.ino > fsys->super->s_inodes_count) {
-                return fail(fmt::format("{}/{}: inode {} out of range", dirPath, ent.name, ent.ino));
+                return fail(
+                    fmt::format("{}/{}: inode {} out of range", dirPath, ent.name, ent.ino));
             }
             std::string path = dirPath + "/" + ent.name;
             Inode in;
@@ -347,8 +352,8 @@ struct Walker {
                 auto it = seen.find(ent.ino);
                 if (it != seen.end()) {
                     if (::link(it->second.c_str(), path.c_str()) != 0) {
-                        return fail(fmt::format("{}: hard link to {} failed: {}", path,
-                                                it->second, std::strerror(errno)));
+                        return fail(fmt::format("{}: hard link to {} failed: {}", path, it->second,
+                                                std::strerror(errno)));
                     }
                     stats.hardlinks++;
                     continue;
@@ -381,12 +386,12 @@ struct Walker {
                     std::uint32_t d = in.raw.i_block[1];
                     dev = makedev((d & 0xFFF00) >> 8, (d & 0xFF) | ((d >> 12) & 0xFFF00));
                 }
-                mode_t type = LINUX_S_ISCHR(m)   ? S_IFCHR
-                              : LINUX_S_ISBLK(m) ? S_IFBLK
+                mode_t type = LINUX_S_ISCHR(m)    ? S_IFCHR
+                              : LINUX_S_ISBLK(m)  ? S_IFBLK
                               : LINUX_S_ISFIFO(m) ? S_IFIFO
                                                   : S_IFSOCK;
-                if (::mknod(path.c_str(), type | 0600, (type == S_IFCHR || type == S_IFBLK) ? dev : 0) !=
-                    0) {
+                if (::mknod(path.c_str(), type | 0600,
+                            (type == S_IFCHR || type == S_IFBLK) ? dev : 0) != 0) {
                     return fail(fmt::format("{}: mknod failed: {}", path, std::strerror(errno)));
                 }
                 stats.specials++;
@@ -411,23 +416,25 @@ Result<Ext4Stats> extractExt4(const fs::path& image, std::uint64_t offset, std::
 
     std::string opts = fmt::format("offset={}", offset);
     ext2_filsys raw = nullptr;
-    errcode_t e = ext2fs_open2(image.c_str(), opts.c_str(), EXT2_FLAG_64BITS, 0, 0,
-                               unix_io_manager, &raw);
+    errcode_t e =
+        ext2fs_open2(image.c_str(), opts.c_str(), EXT2_FLAG_64BITS, 0, 0, unix_io_manager, &raw);
     if (e != 0) {
         if (raw != nullptr) {
             ext2fs_free(raw);
         }
-        return fail(fmt::format("root partition (offset {}): not a readable ext2/3/4 file system: {}",
-                                offset, errText(e)));
+        return fail(
+            fmt::format("root partition (offset {}): not a readable ext2/3/4 file system: {}",
+                        offset, errText(e)));
     }
     FileSystem fsys(raw);
     auto* sb = fsys.get()->super;
     std::uint64_t blockSize = EXT2_BLOCK_SIZE(sb);
     std::uint64_t fsBytes = ext2fs_blocks_count(sb) * blockSize;
     if (fsBytes > size) {
-        return fail(fmt::format("root file system claims {} bytes but its partition has only {} "
-                                "(truncated image?)",
-                                fsBytes, size));
+        return fail(
+            fmt::format("root file system claims {} bytes but its partition has only {} "
+                        "(truncated image?)",
+                        fsBytes, size));
     }
     Walker w{fsys.get(), progress, {}, {}};
     w.largeInodes = EXT2_INODE_SIZE(sb) > EXT2_GOOD_OLD_INODE_SIZE;

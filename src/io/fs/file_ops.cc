@@ -68,8 +68,8 @@ Result<void> setOwnerNoFollow(const fs::path& p, uid_t uid, gid_t gid) {
 
 Result<void> renamePath(const fs::path& from, const fs::path& to) {
     if (::rename(from.c_str(), to.c_str()) != 0) {
-        return fail(fmt::format("rename {} -> {}: {}", from.string(), to.string(),
-                                std::strerror(errno)));
+        return fail(
+            fmt::format("rename {} -> {}: {}", from.string(), to.string(), std::strerror(errno)));
     }
     return {};
 }

@@ -223,7 +223,8 @@ struct Copier {
 
 }  // namespace
 
-Result<TreeCopyStats> copyTree(const fs::path& src, const fs::path& dst, const SharePolicy& policy) {
+Result<TreeCopyStats> copyTree(const fs::path& src, const fs::path& dst,
+                               const SharePolicy& policy) {
     Copier c{policy, {}, {}};
     if (auto r = c.copyEntry(src.string(), dst.string(), "", 0); !r) {
         return tl::unexpected(r.error());

@@ -11,7 +11,7 @@
 namespace pinet::io {
 
 struct HttpGetResult {
-    int status = 0;     ///< 0: no response (error says why)
+    int status = 0;  ///< 0: no response (error says why)
     std::string error;
     std::vector<std::uint8_t> body;
     bool redirect = false;       ///< 3xx with a Location header

@@ -59,8 +59,7 @@ Result<void> PacketSocket::send(std::span<const std::uint8_t> frame) {
     return {};
 }
 
-std::optional<std::span<const std::uint8_t>> PacketSocket::receiveRaw(
-    std::span<std::uint8_t> buf) {
+std::optional<std::span<const std::uint8_t>> PacketSocket::receiveRaw(std::span<std::uint8_t> buf) {
     for (int skipped = 0; skipped < 256; ++skipped) {  // bounded, as in receive()
         sockaddr_ll from{};
         socklen_t len = sizeof from;

@@ -11,12 +11,14 @@
 namespace pinet::io {
 
 namespace {
-std::string sysError(const std::string& what) { return what + ": " + std::strerror(errno); }
+std::string sysError(const std::string& what) {
+    return what + ": " + std::strerror(errno);
+}
 
 tl::unexpected<UdpSocket::OpenError> openFailed(UdpSocket::OpenStep step, const std::string& what) {
     const int err = errno;
-    return tl::unexpected(UdpSocket::OpenError{step, std::strerror(err),
-                                               what + ": " + std::strerror(err)});
+    return tl::unexpected(
+        UdpSocket::OpenError{step, std::strerror(err), what + ": " + std::strerror(err)});
 }
 }  // namespace
 
@@ -29,8 +31,9 @@ Result<UdpSocket> UdpSocket::open(const std::string& interface, std::uint16_t po
     return std::move(*s);
 }
 
-tl::expected<UdpSocket, UdpSocket::OpenError> UdpSocket::openDetailed(
-    const std::string& interface, std::uint16_t port, bool broadcast) {
+tl::expected<UdpSocket, UdpSocket::OpenError> UdpSocket::openDetailed(const std::string& interface,
+                                                                      std::uint16_t port,
+                                                                      bool broadcast) {
     Fd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!fd) {
         return openFailed(OpenStep::Socket, "socket");
@@ -45,9 +48,8 @@ tl::expected<UdpSocket, UdpSocket::OpenError> UdpSocket::openDetailed(
     if (::setsockopt(fd.get(), IPPROTO_IP, IP_PKTINFO, &one, sizeof one) != 0) {
         return openFailed(OpenStep::Option, "IP_PKTINFO");
     }
-    if (!interface.empty() &&
-        ::setsockopt(fd.get(), SOL_SOCKET, SO_BINDTODEVICE, interface.c_str(),
-                     static_cast<socklen_t>(interface.size())) != 0) {
+    if (!interface.empty() && ::setsockopt(fd.get(), SOL_SOCKET, SO_BINDTODEVICE, interface.c_str(),
+                                           static_cast<socklen_t>(interface.size())) != 0) {
         return openFailed(OpenStep::Device, "SO_BINDTODEVICE " + interface);
     }
     // Room for a burst (a boot storm, a load test) between two turns of the event loop;

@@ -21,7 +21,7 @@ struct Datagram {
     std::size_t size = 0;
     std::uint32_t srcIp = 0;  ///< host byte order
     std::uint16_t srcPort = 0;
-    int ifindex = 0;          ///< from IP_PKTINFO
+    int ifindex = 0;  ///< from IP_PKTINFO
 };
 
 class UdpSocket {
@@ -36,8 +36,7 @@ public:
     };
 
     /// Binds 0.0.0.0:@p port on @p interface (empty = no device binding), non-blocking.
-    static Result<UdpSocket> open(const std::string& interface, std::uint16_t port,
-                                  bool broadcast);
+    static Result<UdpSocket> open(const std::string& interface, std::uint16_t port, bool broadcast);
     /// open(), with the failing step kept apart.
     static tl::expected<UdpSocket, OpenError> openDetailed(const std::string& interface,
                                                            std::uint16_t port, bool broadcast);

@@ -132,22 +132,23 @@ Result<int> applyGanesha(const GaneshaConfig& cfg, const std::vector<proto::nfs:
             std::istringstream ls(content);
             std::string line;
             while (std::getline(ls, line)) {
-                if (line.find(":MAJ :") != std::string::npos || line.find(":FATAL :") != std::string::npos) {
+                if (line.find(":MAJ :") != std::string::npos ||
+                    line.find(":FATAL :") != std::string::npos) {
                     why = line;
                 }
             }
-            std::string hint = why.find("Cannot register") != std::string::npos
-                                   ? " (is rpcbind running?)"
-                                   : "";
+            std::string hint =
+                why.find("Cannot register") != std::string::npos ? " (is rpcbind running?)" : "";
             fs::remove(cfg.dir / "ganesha.pid", ec);
             return fail(fmt::format("nfs-ganesha exited during start-up{}: {} (log {})", hint,
                                     why.empty() ? "no reason logged" : why, log.string()));
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-    return fail(fmt::format("nfs-ganesha (pid {}) did not report NFS SERVER INITIALIZED within "
-                            "{} s (log {})",
-                            *pid, cfg.startTimeout.count(), log.string()));
+    return fail(
+        fmt::format("nfs-ganesha (pid {}) did not report NFS SERVER INITIALIZED within "
+                    "{} s (log {})",
+                    *pid, cfg.startTimeout.count(), log.string()));
 }
 
 Result<std::string> pingNfs(const std::string& host, std::chrono::milliseconds timeout) {
@@ -169,7 +170,8 @@ Result<std::string> pingNfs(const std::string& host, std::chrono::milliseconds t
         }
         pollfd p{s.get(), POLLOUT, 0};
         if (::poll(&p, 1, static_cast<int>(timeout.count())) != 1) {
-            return fail(fmt::format("{}:{}: no answer within {} ms", host, kNfsPort, timeout.count()));
+            return fail(
+                fmt::format("{}:{}: no answer within {} ms", host, kNfsPort, timeout.count()));
         }
         int err = 0;
         socklen_t len = sizeof(err);
@@ -179,7 +181,8 @@ Result<std::string> pingNfs(const std::string& host, std::chrono::milliseconds t
         }
         std::uint32_t xid = 0x70696e00U + vers;
         auto call = proto::nfs::encodeNullCall(xid, proto::nfs::kNfsProgram, vers);
-        if (::send(s.get(), call.data(), call.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(call.size())) {
+        if (::send(s.get(), call.data(), call.size(), MSG_NOSIGNAL) !=
+            static_cast<ssize_t>(call.size())) {
             return fail(fmt::format("{}:{}: send failed", host, kNfsPort));
         }
         std::vector<std::uint8_t> buf(512);
@@ -208,7 +211,8 @@ Result<std::string> pingNfs(const std::string& host, std::chrono::milliseconds t
         }
     }
     if (versions.empty()) {
-        return fail(fmt::format("{}:{} answers but supports neither NFSv3 nor NFSv4", host, kNfsPort));
+        return fail(
+            fmt::format("{}:{} answers but supports neither NFSv3 nor NFSv4", host, kNfsPort));
     }
     return "NFS " + versions + " answer at " + host + ":2049";
 }

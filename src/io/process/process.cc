@@ -27,7 +27,8 @@ bool programExists(const std::string& name) {
     std::size_t start = 0;
     while (start <= p.size()) {
         auto end = p.find(':', start);
-        std::string dir = p.substr(start, end == std::string::npos ? std::string::npos : end - start);
+        std::string dir =
+            p.substr(start, end == std::string::npos ? std::string::npos : end - start);
         if (!dir.empty() && ::access((dir + "/" + name).c_str(), X_OK) == 0) {
             return true;
         }
@@ -118,8 +119,8 @@ Result<ProcessOutput> runProcess(const std::vector<std::string>& argv,
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
     if (timedOut) {
-        return fail(fmt::format("{} did not finish within {} ms (killed)", argv[0],
-                                timeout.count()));
+        return fail(
+            fmt::format("{} did not finish within {} ms (killed)", argv[0], timeout.count()));
     }
     res.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     return res;
@@ -176,6 +177,8 @@ Result<int> spawnDetached(const std::vector<std::string>& argv, const std::strin
     return static_cast<int>(pid);
 }
 
-bool processAlive(int pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM); }
+bool processAlive(int pid) {
+    return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM);
+}
 
 }  // namespace pinet::io

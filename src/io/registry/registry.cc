@@ -43,8 +43,8 @@ Result<Registry> Registry::open(const fs::path& stateDir) {
     std::error_code ec;
     fs::create_directories(stateDir, ec);
     if (ec) {
-        return fail(fmt::format("{}: cannot create state directory: {}", stateDir.string(),
-                                ec.message()));
+        return fail(
+            fmt::format("{}: cannot create state directory: {}", stateDir.string(), ec.message()));
     }
     fs::path p = stateDir / "registry.db";
     auto db = Database::open(p.string());
@@ -65,9 +65,10 @@ Result<void> Registry::migrate() {
     }
     std::int64_t version = *v;
     if (version > kSchemaVersion) {
-        return fail(fmt::format("registry schema version {} is newer than this pinetboot "
-                                "understands ({})",
-                                version, kSchemaVersion));
+        return fail(
+            fmt::format("registry schema version {} is newer than this pinetboot "
+                        "understands ({})",
+                        version, kSchemaVersion));
     }
     if (version == 0) {
         // BEGIN IMMEDIATE: two processes creating the schema at once serialize here.
@@ -169,8 +170,8 @@ Result<void> Registry::enroll(const ClientRecord& rec) {
         if (auto r = st->run(); !r) {
             if (r.error().message.find("UNIQUE constraint failed: clients.mac") !=
                 std::string::npos) {
-                return fail(fmt::format("MAC {} already belongs to another client",
-                                        rec.mac.value_or("")));
+                return fail(
+                    fmt::format("MAC {} already belongs to another client", rec.mac.value_or("")));
             }
             return tl::unexpected(r.error());
         }
@@ -200,7 +201,8 @@ Result<bool> Registry::remove(const std::string& serial) {
 
 Result<std::vector<ClientRecord>> Registry::query(const std::string& where,
                                                   const std::string& arg) {
-    auto st = db_.prepare(fmt::format("SELECT {} FROM clients {} ORDER BY serial", kColumns, where));
+    auto st =
+        db_.prepare(fmt::format("SELECT {} FROM clients {} ORDER BY serial", kColumns, where));
     if (!st) {
         return tl::unexpected(st.error());
     }
@@ -222,7 +224,7 @@ Result<std::vector<ClientRecord>> Registry::query(const std::string& where,
 }
 
 Result<std::optional<ClientRecord>> Registry::queryOne(const std::string& where,
-                                                      const std::string& arg) {
+                                                       const std::string& arg) {
     auto r = query(where, arg);
     if (!r) {
         return tl::unexpected(r.error());
@@ -241,7 +243,9 @@ Result<std::optional<ClientRecord>> Registry::findByMac(const std::string& mac) 
     return queryOne("WHERE mac = ?1", mac);
 }
 
-Result<std::vector<ClientRecord>> Registry::list() { return query("", ""); }
+Result<std::vector<ClientRecord>> Registry::list() {
+    return query("", "");
+}
 
 Result<std::int64_t> Registry::queryInt(const char* sql) {
     auto st = db_.prepare(sql);
@@ -259,7 +263,9 @@ Result<std::int64_t> Registry::generation() {
     return queryInt("SELECT value FROM meta WHERE key = 'generation'");
 }
 
-Result<std::int64_t> Registry::dataVersion() { return queryInt("PRAGMA data_version"); }
+Result<std::int64_t> Registry::dataVersion() {
+    return queryInt("PRAGMA data_version");
+}
 
 Result<std::optional<std::string>> Registry::setting(const std::string& key) {
     auto st = db_.prepare("SELECT value FROM settings WHERE key = ?1");

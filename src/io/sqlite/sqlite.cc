@@ -6,7 +6,9 @@ namespace pinet::io {
 
 // The default busy timeout (Options) is how long a writer waits for another process's
 // transaction (the CLI while the daemon records a discovery).
-Result<Database> Database::open(const std::string& path) { return open(path, Options{}); }
+Result<Database> Database::open(const std::string& path) {
+    return open(path, Options{});
+}
 
 Result<Database> Database::open(const std::string& path, const Options& options) {
     sqlite3* raw = nullptr;
@@ -45,9 +47,13 @@ Database& Database::operator=(Database&& o) noexcept {
     return *this;
 }
 
-std::string Database::lastError() const { return db_ != nullptr ? sqlite3_errmsg(db_) : "closed"; }
+std::string Database::lastError() const {
+    return db_ != nullptr ? sqlite3_errmsg(db_) : "closed";
+}
 
-std::int64_t Database::changes() const { return sqlite3_changes64(db_); }
+std::int64_t Database::changes() const {
+    return sqlite3_changes64(db_);
+}
 
 Result<void> Database::exec(const std::string& sql) {
     char* err = nullptr;
@@ -141,6 +147,8 @@ std::optional<std::string> Statement::optText(int col) const {
     return text(col);
 }
 
-std::int64_t Statement::int64(int col) const { return sqlite3_column_int64(st_, col); }
+std::int64_t Statement::int64(int col) const {
+    return sqlite3_column_int64(st_, col);
+}
 
 }  // namespace pinet::io

@@ -31,7 +31,9 @@ UsbError libusbError(int code, const std::string& what) {
                     fmt::format("{}: {}", what, libusb_strerror(static_cast<libusb_error>(code)))};
 }
 
-unsigned int timeoutMs(Millis t) { return static_cast<unsigned int>(t.count()); }
+unsigned int timeoutMs(Millis t) {
+    return static_cast<unsigned int>(t.count());
+}
 
 std::string locationOf(libusb_device* dev) {
     std::array<std::uint8_t, 8> ports{};  // USB 3 allows at most 7 tiers
@@ -107,19 +109,13 @@ private:
 
 UsbStatus statusFromLibusb(int code) {
     switch (code) {
-        case LIBUSB_ERROR_TIMEOUT:
-            return UsbStatus::Timeout;
+        case LIBUSB_ERROR_TIMEOUT: return UsbStatus::Timeout;
         case LIBUSB_ERROR_NO_DEVICE:
-        case LIBUSB_ERROR_NOT_FOUND:
-            return UsbStatus::NoDevice;
-        case LIBUSB_ERROR_IO:
-            return UsbStatus::Io;
-        case LIBUSB_ERROR_PIPE:
-            return UsbStatus::Pipe;
-        case LIBUSB_ERROR_ACCESS:
-            return UsbStatus::Access;
-        default:
-            return UsbStatus::Other;
+        case LIBUSB_ERROR_NOT_FOUND: return UsbStatus::NoDevice;
+        case LIBUSB_ERROR_IO: return UsbStatus::Io;
+        case LIBUSB_ERROR_PIPE: return UsbStatus::Pipe;
+        case LIBUSB_ERROR_ACCESS: return UsbStatus::Access;
+        default: return UsbStatus::Other;
     }
 }
 
@@ -144,7 +140,9 @@ UsbResult<std::unique_ptr<LibusbDeviceSource>> LibusbDeviceSource::create() {
     return std::unique_ptr<LibusbDeviceSource>(new LibusbDeviceSource(ctx));
 }
 
-LibusbDeviceSource::~LibusbDeviceSource() { libusb_exit(ctx_); }
+LibusbDeviceSource::~LibusbDeviceSource() {
+    libusb_exit(ctx_);
+}
 
 UsbResult<std::vector<DeviceInfo>> LibusbDeviceSource::list() {
     libusb_device** raw = nullptr;
@@ -192,8 +190,8 @@ UsbResult<std::unique_ptr<core::usbboot::OpenDevice>> LibusbDeviceSource::open(
         }
     }
     if (dev == nullptr) {
-        return tl::unexpected(UsbError{UsbStatus::NoDevice,
-                                       fmt::format("device {} went away", info.location)});
+        return tl::unexpected(
+            UsbError{UsbStatus::NoDevice, fmt::format("device {} went away", info.location)});
     }
     libusb_device_descriptor desc{};
     if (int rc = libusb_get_device_descriptor(dev, &desc); rc < 0) {
@@ -235,11 +233,11 @@ UsbResult<std::unique_ptr<core::usbboot::OpenDevice>> LibusbDeviceSource::open(
     if (int rc = libusb_claim_interface(h, iface); rc < 0) {
         libusb_close(h);
         if (rc == LIBUSB_ERROR_ACCESS || rc == LIBUSB_ERROR_BUSY) {
-            return tl::unexpected(UsbError{
-                statusFromLibusb(rc),
-                fmt::format("cannot claim interface {} of {}: {}", iface, info.location,
-                            rc == LIBUSB_ERROR_BUSY ? "another program (rpiboot?) has it"
-                                                    : noPermissionMessage(info))});
+            return tl::unexpected(
+                UsbError{statusFromLibusb(rc),
+                         fmt::format("cannot claim interface {} of {}: {}", iface, info.location,
+                                     rc == LIBUSB_ERROR_BUSY ? "another program (rpiboot?) has it"
+                                                             : noPermissionMessage(info))});
         }
         return tl::unexpected(libusbError(rc, "claiming the interface of " + info.location));
     }

@@ -42,20 +42,13 @@ private:
 
 std::string lzmaError(lzma_ret r) {
     switch (r) {
-        case LZMA_MEM_ERROR:
-            return "out of memory";
-        case LZMA_MEMLIMIT_ERROR:
-            return "needs more than 1 GiB of decoder memory";
-        case LZMA_FORMAT_ERROR:
-            return "not an xz stream";
-        case LZMA_OPTIONS_ERROR:
-            return "unsupported xz options";
-        case LZMA_DATA_ERROR:
-            return "corrupt xz data";
-        case LZMA_BUF_ERROR:
-            return "xz stream ends early (truncated file?)";
-        default:
-            return fmt::format("liblzma error {}", static_cast<int>(r));
+        case LZMA_MEM_ERROR: return "out of memory";
+        case LZMA_MEMLIMIT_ERROR: return "needs more than 1 GiB of decoder memory";
+        case LZMA_FORMAT_ERROR: return "not an xz stream";
+        case LZMA_OPTIONS_ERROR: return "unsupported xz options";
+        case LZMA_DATA_ERROR: return "corrupt xz data";
+        case LZMA_BUF_ERROR: return "xz stream ends early (truncated file?)";
+        default: return fmt::format("liblzma error {}", static_cast<int>(r));
     }
 }
 
@@ -92,8 +85,9 @@ Result<bool> isXzFile(const fs::path& path) {
     return n == static_cast<ssize_t>(head.size()) && head == kXzMagic;
 }
 
-Result<std::uint64_t> decompressXz(const fs::path& src, const fs::path& dest,
-                                   const std::function<void(std::uint64_t, std::uint64_t)>& progress) {
+Result<std::uint64_t> decompressXz(
+    const fs::path& src, const fs::path& dest,
+    const std::function<void(std::uint64_t, std::uint64_t)>& progress) {
     Fd in(::open(src.c_str(), O_RDONLY | O_CLOEXEC));
     if (!in) {
         return fail(fmt::format("{}: cannot open: {}", src.string(), std::strerror(errno)));
@@ -152,8 +146,8 @@ Result<std::uint64_t> decompressXz(const fs::path& src, const fs::path& dest,
             break;
         }
         if (ret != LZMA_OK) {
-            return fail(fmt::format("{}: {} after {} compressed bytes", src.string(), lzmaError(ret),
-                                    readTotal));
+            return fail(fmt::format("{}: {} after {} compressed bytes", src.string(),
+                                    lzmaError(ret), readTotal));
         }
     }
     if (::ftruncate(out.get(), static_cast<off_t>(written)) != 0) {

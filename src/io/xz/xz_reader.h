@@ -16,8 +16,8 @@ Result<bool> isXzFile(const std::filesystem::path& path);
 /// Decompresses @p src into @p dest (created, must not exist). All-zero
 /// blocks become holes. @p progress gets compressed bytes read / total.
 /// A stream that ends early or is corrupt fails with the reason.
-Result<std::uint64_t> decompressXz(const std::filesystem::path& src,
-                                   const std::filesystem::path& dest,
-                                   const std::function<void(std::uint64_t, std::uint64_t)>& progress);
+Result<std::uint64_t> decompressXz(
+    const std::filesystem::path& src, const std::filesystem::path& dest,
+    const std::function<void(std::uint64_t, std::uint64_t)>& progress);
 
 }  // namespace pinet::io

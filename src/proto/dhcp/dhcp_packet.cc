@@ -132,7 +132,7 @@ std::optional<std::string_view> Packet::stringOption(std::uint8_t code) const {
     if (o == nullptr) {
         return std::nullopt;
     }
-    return std::string_view(reinterpret_cast<const char*>(o->data.data()), o->data.size());
+    return asText(o->data);
 }
 
 std::array<std::uint8_t, 6> Packet::mac() const {
@@ -151,7 +151,9 @@ void Packet::set(std::uint8_t code, std::vector<std::uint8_t> data) {
     options.push_back(Option{code, std::move(data)});
 }
 
-void Packet::setU8(std::uint8_t code, std::uint8_t v) { set(code, {v}); }
+void Packet::setU8(std::uint8_t code, std::uint8_t v) {
+    set(code, {v});
+}
 
 void Packet::setU32(std::uint8_t code, std::uint32_t v) {
     std::vector<std::uint8_t> d(4);
@@ -159,7 +161,9 @@ void Packet::setU32(std::uint8_t code, std::uint32_t v) {
     set(code, std::move(d));
 }
 
-void Packet::setIp(std::uint8_t code, Ip4 ip) { setU32(code, ip); }
+void Packet::setIp(std::uint8_t code, Ip4 ip) {
+    setU32(code, ip);
+}
 
 void Packet::setIps(std::uint8_t code, std::span<const Ip4> ips) {
     std::vector<std::uint8_t> d(4 * ips.size());
@@ -212,8 +216,8 @@ std::optional<ParseError> parseArea(std::span<const std::uint8_t> area, bool nee
         if (!data) {
             return ParseError::BadOptionLength;
         }
-        auto it = std::find_if(out.begin(), out.end(),
-                               [&](const Option& o) { return o.code == *code; });
+        auto it =
+            std::find_if(out.begin(), out.end(), [&](const Option& o) { return o.code == *code; });
         if (it != out.end()) {
             it->data.insert(it->data.end(), data->begin(), data->end());
         } else {

@@ -69,10 +69,10 @@ inline constexpr std::uint8_t VendorClass = 60;
 inline constexpr std::uint8_t ClientId = 61;
 inline constexpr std::uint8_t TftpServerName = 66;
 inline constexpr std::uint8_t BootfileName = 67;
-inline constexpr std::uint8_t UserClass = 77;              // RFC 3004
-inline constexpr std::uint8_t ClientArch = 93;             // RFC 4578 §2.1
-inline constexpr std::uint8_t ClientNdi = 94;              // RFC 4578 §2.2
-inline constexpr std::uint8_t ClientMachineId = 97;        // RFC 4578 §2.3 (GUID)
+inline constexpr std::uint8_t UserClass = 77;        // RFC 3004
+inline constexpr std::uint8_t ClientArch = 93;       // RFC 4578 §2.1
+inline constexpr std::uint8_t ClientNdi = 94;        // RFC 4578 §2.2
+inline constexpr std::uint8_t ClientMachineId = 97;  // RFC 4578 §2.3 (GUID)
 inline constexpr std::uint8_t End = 255;
 }  // namespace opt
 

@@ -82,7 +82,9 @@ bool pxeMenuMatches(const PxeVendorOptions& options, std::string_view match) {
     });
 }
 
-std::string PiGuid::serialHex() const { return fmt::format("{:08x}", serial); }
+std::string PiGuid::serialHex() const {
+    return fmt::format("{:08x}", serial);
+}
 
 std::optional<PiGuid> parsePiGuid(std::span<const std::uint8_t> data) {
     // Spec §2.2: 17 bytes, type byte 0 first.
@@ -90,7 +92,7 @@ std::optional<PiGuid> parsePiGuid(std::span<const std::uint8_t> data) {
         return std::nullopt;
     }
     PiGuid g;
-    const std::string_view four(reinterpret_cast<const char*>(data.data() + 1), 4);
+    const std::string_view four = asText(data.subspan(1, 4));
     if (four == "RPi4" || four == "RPi5") {
         g.modelDigit = four[3];
     } else if (four == "4iPR" || four == "5iPR") {

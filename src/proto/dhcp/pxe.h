@@ -54,8 +54,8 @@ bool pxeMenuMatches(const PxeVendorOptions& options, std::string_view match);
 /// Option 97 as filled by the Pi 4/5 bootloader (spec §2.2), 17 bytes:
 /// 0x00 | fourcc "RPi4"/"RPi5" | board revision LE | mac[2..5] | serial LE.
 struct PiGuid {
-    char modelDigit = '4';           ///< '4' or '5'
-    bool reversedFourcc = false;     ///< "4iPR" byte order (explicit DHCP_OPTION97, spec §2.2)
+    char modelDigit = '4';        ///< '4' or '5'
+    bool reversedFourcc = false;  ///< "4iPR" byte order (explicit DHCP_OPTION97, spec §2.2)
     std::uint32_t boardRevision = 0;
     std::array<std::uint8_t, 4> macLsb{};
     std::uint32_t serial = 0;

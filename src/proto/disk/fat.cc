@@ -48,7 +48,9 @@ std::uint32_t le32(std::span<const std::uint8_t> b, std::size_t off) {
     return std::uint32_t{b[off]} | (std::uint32_t{b[off + 1]} << 8) |
            (std::uint32_t{b[off + 2]} << 16) | (std::uint32_t{b[off + 3]} << 24);
 }
-bool isPowerOfTwo(std::uint32_t v) { return v != 0 && (v & (v - 1)) == 0; }
+bool isPowerOfTwo(std::uint32_t v) {
+    return v != 0 && (v & (v - 1)) == 0;
+}
 
 void appendUtf8(std::string& out, std::uint32_t cp) {
     if (cp < 0x80) {
@@ -101,12 +103,9 @@ bool nameIsSafe(const std::string& n) {
 
 std::string_view fatTypeName(FatType t) {
     switch (t) {
-        case FatType::Fat12:
-            return "FAT12";
-        case FatType::Fat16:
-            return "FAT16";
-        case FatType::Fat32:
-            break;
+        case FatType::Fat12: return "FAT12";
+        case FatType::Fat16: return "FAT16";
+        case FatType::Fat32: break;
     }
     return "FAT32";
 }
@@ -123,8 +122,8 @@ std::int64_t fatTimeToUnix(std::uint16_t date, std::uint16_t time) {
     unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
     unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     std::int64_t days = era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-    std::int64_t secs = std::int64_t{(time >> 11) & 0x1F} * 3600 + ((time >> 5) & 0x3F) * 60 +
-                        (time & 0x1F) * 2;
+    std::int64_t secs =
+        std::int64_t{(time >> 11) & 0x1F} * 3600 + ((time >> 5) & 0x3F) * 60 + (time & 0x1F) * 2;
     return days * 86400 + secs;
 }
 
@@ -188,7 +187,8 @@ Result<FatVolume> FatVolume::open(ReadAt read, std::uint64_t volumeSize) {
         return fail("FAT12/16 volume with no root directory entries");
     }
     // Only the entries for existing clusters matter.
-    std::uint64_t fatBytes = v.type_ == FatType::Fat12 ? (std::uint64_t{v.clusters_} + 2) * 3 / 2 + 1
+    std::uint64_t fatBytes = v.type_ == FatType::Fat12
+                                 ? (std::uint64_t{v.clusters_} + 2) * 3 / 2 + 1
                              : v.type_ == FatType::Fat16 ? (std::uint64_t{v.clusters_} + 2) * 2
                                                          : (std::uint64_t{v.clusters_} + 2) * 4;
     fatBytes = std::min<std::uint64_t>(fatBytes, std::uint64_t{fatSize} * bps);
@@ -286,8 +286,8 @@ Result<std::vector<FatEntry>> FatVolume::parseDir(std::span<const std::uint8_t> 
                 continue;
             }
             std::size_t base = std::size_t(seq - 1) * 13;
-            static constexpr std::array<std::size_t, 13> kPos = {1, 3, 5, 7, 9, 14, 16, 18,
-                                                                 20, 22, 24, 28, 30};
+            static constexpr std::array<std::size_t, 13> kPos = {1,  3,  5,  7,  9,  14, 16,
+                                                                 18, 20, 22, 24, 28, 30};
             for (std::size_t k = 0; k < kPos.size(); ++k) {
                 lfn[base + k] = le16(e, kPos[k]);
             }
@@ -347,7 +347,11 @@ Result<std::vector<FatEntry>> FatVolume::parseDir(std::span<const std::uint8_t> 
             if ((e[12] & kNtLowerExt) != 0) {
                 lower(ext);
             }
-            fe.name = ext.empty() ? base : base + "." + ext;
+            fe.name = base;
+            if (!ext.empty()) {
+                fe.name += '.';
+                fe.name += ext;
+            }
         }
         lfn.clear();
         lfnExpect = 0;

@@ -43,8 +43,9 @@ public:
     Result<std::vector<FatEntry>> listDir(const FatEntry& dir) const;
 
     /// Streams a file's contents to @p sink, one cluster at a time.
-    Result<void> readFile(const FatEntry& file,
-                          const std::function<Result<void>(std::span<const std::uint8_t>)>& sink) const;
+    Result<void> readFile(
+        const FatEntry& file,
+        const std::function<Result<void>(std::span<const std::uint8_t>)>& sink) const;
     Result<std::vector<std::uint8_t>> readFile(const FatEntry& file) const;
 
     /// Depth-first walk; @p visit gets the '/'-separated path relative to the
@@ -57,10 +58,10 @@ private:
     Result<std::uint32_t> next(std::uint32_t cluster) const;
     Result<std::vector<std::uint32_t>> chain(std::uint32_t first) const;
     Result<std::vector<FatEntry>> parseDir(std::span<const std::uint8_t> raw) const;
-    Result<void> walkDir(const std::vector<FatEntry>& entries, const std::string& prefix,
-                         int depth, std::vector<std::uint32_t>& open,
-                         const std::function<Result<void>(const std::string&, const FatEntry&)>&
-                             visit) const;
+    Result<void> walkDir(
+        const std::vector<FatEntry>& entries, const std::string& prefix, int depth,
+        std::vector<std::uint32_t>& open,
+        const std::function<Result<void>(const std::string&, const FatEntry&)>& visit) const;
 
     ReadAt read_;
     FatType type_ = FatType::Fat32;
@@ -69,7 +70,7 @@ private:
     std::uint32_t clusters_ = 0;
     std::uint64_t rootDirOffset_ = 0;  // FAT12/16 fixed root directory
     std::uint32_t rootDirBytes_ = 0;
-    std::uint32_t rootCluster_ = 0;    // FAT32
+    std::uint32_t rootCluster_ = 0;  // FAT32
     std::uint64_t dataOffset_ = 0;
     std::vector<std::uint8_t> fat_;
 };

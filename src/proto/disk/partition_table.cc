@@ -38,8 +38,7 @@ PartitionKind mbrKind(std::uint8_t type) {
             return PartitionKind::Linux;
         case 0xEF:  // EFI system partition
             return PartitionKind::Efi;
-        default:
-            return PartitionKind::Other;
+        default: return PartitionKind::Other;
     }
 }
 
@@ -47,9 +46,9 @@ PartitionKind gptKind(const std::string& guid) {
     if (guid == "EBD0A0A2-B9E5-4433-87C0-68B6B72699C7") {  // Microsoft basic data
         return PartitionKind::Fat;
     }
-    if (guid == "0FC63DAF-8483-4772-8E79-3D69D8477DE4" ||   // Linux filesystem
-        guid == "B921B045-1DF0-41C3-AF44-4C6F280D3FAE" ||   // Linux root (ARM64)
-        guid == "69DAD710-2CE4-4E3C-B16C-21A1D49ABED3") {   // Linux root (ARM32)
+    if (guid == "0FC63DAF-8483-4772-8E79-3D69D8477DE4" ||  // Linux filesystem
+        guid == "B921B045-1DF0-41C3-AF44-4C6F280D3FAE" ||  // Linux root (ARM64)
+        guid == "69DAD710-2CE4-4E3C-B16C-21A1D49ABED3") {  // Linux root (ARM32)
         return PartitionKind::Linux;
     }
     if (guid == "C12A7328-F81F-11D2-BA4B-00A0C93EC93B") {  // EFI system
@@ -91,8 +90,8 @@ Result<PartitionTable> parseGpt(const ReadAt& read, std::uint64_t imageSize) {
         return fail(fmt::format("GPT header CRC32 mismatch (stored {:08x}, computed {:08x})",
                                 headerCrc, crc));
     }
-    br.skip(4);                          // reserved
-    br.skip(8 * 4);                      // my LBA, alternate LBA, first/last usable
+    br.skip(4);      // reserved
+    br.skip(8 * 4);  // my LBA, alternate LBA, first/last usable
     auto diskGuid = *br.bytes(16);
     std::uint64_t entriesLba = *br.u64le();
     std::uint32_t numEntries = *br.u32le();
@@ -102,12 +101,11 @@ Result<PartitionTable> parseGpt(const ReadAt& read, std::uint64_t imageSize) {
         return fail(fmt::format("GPT partition entry size {} is invalid", entrySize));
     }
     if (numEntries > kGptMaxEntries) {
-        return fail(fmt::format("GPT claims {} partition entries (limit {})", numEntries,
-                                kGptMaxEntries));
+        return fail(
+            fmt::format("GPT claims {} partition entries (limit {})", numEntries, kGptMaxEntries));
     }
     std::uint64_t arrayBytes = std::uint64_t{numEntries} * entrySize;
-    if (entriesLba > imageSize / kSectorSize ||
-        arrayBytes > imageSize - entriesLba * kSectorSize) {
+    if (entriesLba > imageSize / kSectorSize || arrayBytes > imageSize - entriesLba * kSectorSize) {
         return fail("GPT partition entry array lies past the end of the image (truncated image?)");
     }
     std::vector<std::uint8_t> entries(static_cast<std::size_t>(arrayBytes));
@@ -115,16 +113,17 @@ Result<PartitionTable> parseGpt(const ReadAt& read, std::uint64_t imageSize) {
         return fail("GPT partition entries: " + r.error().message);
     }
     if (std::uint32_t c = crc32(entries); c != entriesCrc) {
-        return fail(fmt::format("GPT partition entry array CRC32 mismatch (stored {:08x}, "
-                                "computed {:08x})",
-                                entriesCrc, c));
+        return fail(
+            fmt::format("GPT partition entry array CRC32 mismatch (stored {:08x}, "
+                        "computed {:08x})",
+                        entriesCrc, c));
     }
     PartitionTable table;
     table.kind = TableKind::Gpt;
     table.diskId = formatGuid(std::span<const std::uint8_t, 16>(diskGuid.data(), 16));
     for (std::uint32_t i = 0; i < numEntries; ++i) {
-        ByteReader er(std::span<const std::uint8_t>(entries).subspan(std::size_t{i} * entrySize,
-                                                                     entrySize));
+        ByteReader er(
+            std::span<const std::uint8_t>(entries).subspan(std::size_t{i} * entrySize, entrySize));
         auto typeGuid = *er.bytes(16);
         if (std::all_of(typeGuid.begin(), typeGuid.end(), [](std::uint8_t b) { return b == 0; })) {
             continue;  // unused entry
@@ -139,10 +138,10 @@ Result<PartitionTable> parseGpt(const ReadAt& read, std::uint64_t imageSize) {
                                     i + 1, last, first));
         }
         if (first > imageSize / kSectorSize || last - first >= imageSize / kSectorSize) {
-            return fail(fmt::format(
-                "partition {} (LBA {}..{}) extends past the end of the {}-byte image "
-                "(truncated image?)",
-                i + 1, first, last, imageSize));
+            return fail(
+                fmt::format("partition {} (LBA {}..{}) extends past the end of the {}-byte image "
+                            "(truncated image?)",
+                            i + 1, first, last, imageSize));
         }
         Partition p;
         p.number = static_cast<int>(i + 1);
@@ -172,22 +171,19 @@ Result<PartitionTable> parseGpt(const ReadAt& read, std::uint64_t imageSize) {
 }  // namespace
 
 std::string formatGuid(std::span<const std::uint8_t, 16> g) {
-    return fmt::format("{:02X}{:02X}{:02X}{:02X}-{:02X}{:02X}-{:02X}{:02X}-{:02X}{:02X}-"
-                       "{:02X}{:02X}{:02X}{:02X}{:02X}{:02X}",
-                       g[3], g[2], g[1], g[0], g[5], g[4], g[7], g[6], g[8], g[9], g[10], g[11],
-                       g[12], g[13], g[14], g[15]);
+    return fmt::format(
+        "{:02X}{:02X}{:02X}{:02X}-{:02X}{:02X}-{:02X}{:02X}-{:02X}{:02X}-"
+        "{:02X}{:02X}{:02X}{:02X}{:02X}{:02X}",
+        g[3], g[2], g[1], g[0], g[5], g[4], g[7], g[6], g[8], g[9], g[10], g[11], g[12], g[13],
+        g[14], g[15]);
 }
 
 std::string_view partitionKindName(PartitionKind k) {
     switch (k) {
-        case PartitionKind::Fat:
-            return "fat";
-        case PartitionKind::Linux:
-            return "linux";
-        case PartitionKind::Efi:
-            return "efi";
-        case PartitionKind::Other:
-            break;
+        case PartitionKind::Fat: return "fat";
+        case PartitionKind::Linux: return "linux";
+        case PartitionKind::Efi: return "efi";
+        case PartitionKind::Other: break;
     }
     return "other";
 }
@@ -222,7 +218,8 @@ Result<PartitionTable> parsePartitionTable(const ReadAt& read, std::uint64_t ima
             continue;
         }
         if (status != 0x00 && status != 0x80) {
-            return fail(fmt::format("MBR entry {} has invalid status byte 0x{:02x}", i + 1, status));
+            return fail(
+                fmt::format("MBR entry {} has invalid status byte 0x{:02x}", i + 1, status));
         }
         Partition p;
         p.number = static_cast<int>(i) + 1;

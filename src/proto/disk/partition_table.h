@@ -22,13 +22,13 @@ enum class TableKind { Mbr, Gpt };
 enum class PartitionKind { Fat, Linux, Efi, Other };
 
 struct Partition {
-    int number = 0;              ///< 1-based, as in /dev/mmcblk0pN
-    std::uint64_t offset = 0;    ///< first byte in the image
-    std::uint64_t size = 0;      ///< bytes
+    int number = 0;            ///< 1-based, as in /dev/mmcblk0pN
+    std::uint64_t offset = 0;  ///< first byte in the image
+    std::uint64_t size = 0;    ///< bytes
     PartitionKind kind = PartitionKind::Other;
-    std::string type;            ///< "0x0c" (MBR) or a type GUID (GPT)
-    std::string partuuid;        ///< what PARTUUID= in cmdline.txt/fstab names
-    std::string name;            ///< GPT partition name (UTF-16 reduced to ASCII), MBR: empty
+    std::string type;      ///< "0x0c" (MBR) or a type GUID (GPT)
+    std::string partuuid;  ///< what PARTUUID= in cmdline.txt/fstab names
+    std::string name;      ///< GPT partition name (UTF-16 reduced to ASCII), MBR: empty
 };
 
 struct PartitionTable {

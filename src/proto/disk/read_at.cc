@@ -22,8 +22,9 @@ ReadAt sliceReader(ReadAt inner, std::uint64_t base, std::uint64_t size) {
     return [inner = std::move(inner), base, size](std::uint64_t offset,
                                                   std::span<std::uint8_t> out) -> Result<void> {
         if (offset > size || out.size() > size - offset) {
-            return fail(fmt::format("read of {} bytes at offset {} is outside the {}-byte partition",
-                                    out.size(), offset, size));
+            return fail(
+                fmt::format("read of {} bytes at offset {} is outside the {}-byte partition",
+                            out.size(), offset, size));
         }
         return inner(base + offset, out);
     };

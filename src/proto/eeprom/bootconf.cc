@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <array>
-#include <cstdint>
 #include <cctype>
+#include <cstdint>
 #include <map>
 
 #include <fmt/format.h>
@@ -277,7 +277,8 @@ std::optional<std::string> checkValue(const KeySpec& spec, std::string_view valu
                     return fmt::format("'{}' is not a VVVVPPPP hex pair", item);
                 }
                 ++count;
-                rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+                rest =
+                    comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
             }
             if (count > 4) {
                 return fmt::format("{} VID/PID pairs, the maximum is 4", count);
@@ -392,15 +393,16 @@ Result<std::uint32_t> parseBootOrder(std::string_view text) {
         }
     }
     if (sig > kMaxBootModes) {
-        return fail(fmt::format("BOOT_ORDER '{}' has more than {} modes (32 bits)", text,
-                                kMaxBootModes));
+        return fail(
+            fmt::format("BOOT_ORDER '{}' has more than {} modes (32 bits)", text, kMaxBootModes));
     }
     for (std::size_t i = 0; i < sig; ++i) {
         unsigned nibble = (value >> (4 * i)) & 0xF;
         if (!bootMode(nibble)) {
-            return fail(fmt::format("BOOT_ORDER '{}': unknown boot mode 0x{:x} (digit {} from the "
-                                    "right)",
-                                    text, nibble, i + 1));
+            return fail(
+                fmt::format("BOOT_ORDER '{}': unknown boot mode 0x{:x} (digit {} from the "
+                            "right)",
+                            text, nibble, i + 1));
         }
     }
     return value;
@@ -430,7 +432,9 @@ std::string describeBootOrder(std::uint32_t value) {
     return out;
 }
 
-std::span<const KeySpec> knownKeys() { return kKeys; }
+std::span<const KeySpec> knownKeys() {
+    return kKeys;
+}
 
 const KeySpec* findKey(std::string_view name) {
     for (const auto& k : kKeys) {
@@ -478,8 +482,8 @@ std::optional<std::string_view> nearestKey(std::string_view name) {
     for (const auto& k : kKeys) {
         // The distance is at least the length difference: skip hopeless pairs (and keep
         // lint linear on long garbage lines).
-        const std::size_t lenDiff = u.size() > k.name.size() ? u.size() - k.name.size()
-                                                            : k.name.size() - u.size();
+        const std::size_t lenDiff =
+            u.size() > k.name.size() ? u.size() - k.name.size() : k.name.size() - u.size();
         if (lenDiff > kMaxSuggestDistance) {
             continue;
         }

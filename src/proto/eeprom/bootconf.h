@@ -42,14 +42,14 @@ std::string describeBootOrder(std::uint32_t value);
 // ---------------------------------------------------------------- key table
 
 enum class ValueType {
-    Bool,       ///< 0 or 1
-    Int,        ///< decimal or 0x hex, within [min, max]
-    Hex,        ///< 0x + hex digits, 32-bit
-    BootOrder,  ///< see parseBootOrder
-    Ip,         ///< dotted IPv4 address
-    Mac,        ///< xx:xx:xx:xx:xx:xx
-    String,     ///< free text up to maxLen bytes (0 = no limit)
-    VidPidList, ///< up to 4 comma-separated VVVVPPPP hex pairs
+    Bool,        ///< 0 or 1
+    Int,         ///< decimal or 0x hex, within [min, max]
+    Hex,         ///< 0x + hex digits, 32-bit
+    BootOrder,   ///< see parseBootOrder
+    Ip,          ///< dotted IPv4 address
+    Mac,         ///< xx:xx:xx:xx:xx:xx
+    String,      ///< free text up to maxLen bytes (0 = no limit)
+    VidPidList,  ///< up to 4 comma-separated VVVVPPPP hex pairs
 };
 
 struct KeySpec {

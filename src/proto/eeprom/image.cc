@@ -79,8 +79,8 @@ Result<ImageLayout> parseImage(std::span<const std::uint8_t> image, ParseOptions
         auto magic = r.u32be();
         auto length = r.u32be();
         if (!magic || !length) {
-            return fail(fmt::format("section header at 0x{:x} is cut off by the end of the image",
-                                    offset));
+            return fail(
+                fmt::format("section header at 0x{:x} is cut off by the end of the image", offset));
         }
         if (*magic == 0 || *magic == 0xFFFFFFFFu) {
             break;  // end marker / erased flash (spec 1.2)
@@ -103,8 +103,8 @@ Result<ImageLayout> parseImage(std::span<const std::uint8_t> image, ParseOptions
             s.kind = SectionKind::Module;
         }
         if (layout.sections.empty() && s.kind != SectionKind::Bootcode) {
-            return fail(fmt::format("first section is not a bootcode section (magic {:08x})",
-                                    *magic));
+            return fail(
+                fmt::format("first section is not a bootcode section (magic {:08x})", *magic));
         }
         // Wide arithmetic: offset < size <= SIZE_MAX/2 and length is 32-bit.
         const std::size_t bodyEnd = offset + kSectionHeaderLen + std::size_t{*length};
@@ -158,8 +158,9 @@ Result<void> replaceFile(std::span<std::uint8_t> image, const ImageLayout& layou
     }
     // Spec 1.6 step 1 (upstream wording).
     if (n > kMaxFileSize) {
-        return fail(fmt::format("src file {} is too large ({} bytes). The maximum size is {} bytes.",
-                                sourceName, n, kMaxFileSize));
+        return fail(
+            fmt::format("src file {} is too large ({} bytes). The maximum size is {} bytes.",
+                        sourceName, n, kMaxFileSize));
     }
     // Spec 1.5: the write target is the first file of that name whose header is in partition A.
     std::optional<std::size_t> target;
@@ -275,10 +276,12 @@ Result<std::vector<std::uint8_t>> encodePubkeyBin(std::span<const std::uint8_t> 
     auto mod = strip(modulusBe);
     auto exp = strip(exponentBe);
     if (mod.size() > kModLen) {
-        return fail(fmt::format("RSA modulus is {} bytes, pubkey.bin holds {}", mod.size(), kModLen));
+        return fail(
+            fmt::format("RSA modulus is {} bytes, pubkey.bin holds {}", mod.size(), kModLen));
     }
     if (exp.size() > kExpLen) {
-        return fail(fmt::format("RSA exponent is {} bytes, pubkey.bin holds {}", exp.size(), kExpLen));
+        return fail(
+            fmt::format("RSA exponent is {} bytes, pubkey.bin holds {}", exp.size(), kExpLen));
     }
     std::vector<std::uint8_t> out(kModLen + kExpLen, 0);
     std::copy(mod.rbegin(), mod.rend(), out.begin());
@@ -286,18 +289,16 @@ Result<std::vector<std::uint8_t>> encodePubkeyBin(std::span<const std::uint8_t> 
     return out;
 }
 
-std::string_view chipName(Chip chip) { return chip == Chip::Bcm2711 ? "2711" : "2712"; }
+std::string_view chipName(Chip chip) {
+    return chip == Chip::Bcm2711 ? "2711" : "2712";
+}
 
 std::string_view kindName(SectionKind kind) {
     switch (kind) {
-        case SectionKind::Bootcode:
-            return "bootcode";
-        case SectionKind::File:
-            return "file";
-        case SectionKind::Pad:
-            return "pad";
-        case SectionKind::Module:
-            return "module";
+        case SectionKind::Bootcode: return "bootcode";
+        case SectionKind::File: return "file";
+        case SectionKind::Pad: return "pad";
+        case SectionKind::Module: return "module";
     }
     return "module";
 }

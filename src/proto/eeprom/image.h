@@ -56,11 +56,11 @@ enum class SectionKind {
 };
 
 struct Section {
-    std::size_t offset = 0;    ///< header offset in the image
+    std::size_t offset = 0;  ///< header offset in the image
     std::uint32_t magic = 0;
     std::uint32_t length = 0;  ///< body length after the 8-byte header
     SectionKind kind = SectionKind::Module;
-    std::string name;          ///< File sections only: name with NULs stripped
+    std::string name;  ///< File sections only: name with NULs stripped
 
     /// Offset of the content: +24 for files, +8 for the rest.
     [[nodiscard]] std::size_t contentOffset() const;

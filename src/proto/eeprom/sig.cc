@@ -86,8 +86,8 @@ Result<SigFile> parseSig(std::string_view text) {
         } else if (key == "rsa2048") {
             auto bytes = fromHex(value);
             if (!bytes || bytes->size() != kRsa2048SigLen) {
-                return fail(fmt::format("line {}: rsa2048 is not {} bytes of hex", lineNo,
-                                        kRsa2048SigLen));
+                return fail(
+                    fmt::format("line {}: rsa2048 is not {} bytes of hex", lineNo, kRsa2048SigLen));
             }
             sig.rsa2048 = std::move(*bytes);
         }

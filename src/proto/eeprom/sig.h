@@ -16,9 +16,9 @@ namespace pinet::proto::eeprom {
 inline constexpr std::size_t kRsa2048SigLen = 256;
 
 struct SigFile {
-    std::string sha256Hex;                         ///< 64 lowercase hex chars
-    std::optional<std::uint64_t> timestamp;        ///< `ts:` line
-    std::optional<unsigned> targetSoc;             ///< `target-soc:` line (2711 / 2712)
+    std::string sha256Hex;                             ///< 64 lowercase hex chars
+    std::optional<std::uint64_t> timestamp;            ///< `ts:` line
+    std::optional<unsigned> targetSoc;                 ///< `target-soc:` line (2711 / 2712)
     std::optional<std::vector<std::uint8_t>> rsa2048;  ///< 256-byte signature, big-endian
 };
 

@@ -8,8 +8,8 @@
 namespace pinet::proto::net {
 
 namespace {
-constexpr std::uint8_t kProtoUdp = 17;     // IANA protocol number
-constexpr std::uint8_t kTtl = 64;          // RFC 1700 default TTL
+constexpr std::uint8_t kProtoUdp = 17;       // IANA protocol number
+constexpr std::uint8_t kTtl = 64;            // RFC 1700 default TTL
 constexpr std::uint16_t kFragMask = 0x3fff;  // MF flag + fragment offset (RFC 791)
 
 std::uint32_t sumWords(std::span<const std::uint8_t> data, std::uint32_t acc) {
@@ -64,8 +64,8 @@ std::vector<std::uint8_t> buildUdpFrame(const UdpFrame& f) {
     w.u16be(0);
     w.bytes(f.payload);
     auto& b = w.data();
-    const std::uint16_t ipSum = static_cast<std::uint16_t>(
-        ~onesComplementSum(std::span(b).subspan(ipStart, kIpv4Header)));
+    const std::uint16_t ipSum =
+        static_cast<std::uint16_t>(~onesComplementSum(std::span(b).subspan(ipStart, kIpv4Header)));
     putU16be(b.data() + ipStart + 10, ipSum);
     std::uint16_t udpSum = static_cast<std::uint16_t>(~onesComplementSum(
         std::span(b).subspan(udpStart, udpLen), pseudoHeader(f.srcIp, f.dstIp, udpLen)));

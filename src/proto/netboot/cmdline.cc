@@ -6,7 +6,9 @@ namespace pinet::proto::netboot {
 
 namespace {
 
-bool startsWith(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+bool startsWith(std::string_view s, std::string_view p) {
+    return s.substr(0, p.size()) == p;
+}
 
 // Arguments that describe the SD-card root or conflict with an NFS root.
 bool isRootArgument(std::string_view a) {
@@ -60,8 +62,8 @@ Result<std::string> rewriteCmdline(std::string_view original, const NfsRoot& nfs
         return fail(fmt::format("NFS server address \"{}\" is not usable in nfsroot=", nfs.server));
     }
     if (!usable(nfs.exportPath) || nfs.exportPath.front() != '/') {
-        return fail(fmt::format("NFS export \"{}\" must be an absolute path without spaces or commas",
-                                nfs.exportPath));
+        return fail(fmt::format(
+            "NFS export \"{}\" must be an absolute path without spaces or commas", nfs.exportPath));
     }
     if (nfs.version != "3" && nfs.version != "4.1") {
         return fail(fmt::format("NFS version \"{}\" is not 3 or 4.1", nfs.version));

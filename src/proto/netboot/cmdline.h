@@ -13,8 +13,8 @@
 namespace pinet::proto::netboot {
 
 struct NfsRoot {
-    std::string server;        ///< IPv4 address (nfsroot has no IPv6 support, spec section 8)
-    std::string exportPath;    ///< v3: the real path; v4: the pseudo path
+    std::string server;         ///< IPv4 address (nfsroot has no IPv6 support, spec section 8)
+    std::string exportPath;     ///< v3: the real path; v4: the pseudo path
     std::string version = "3";  ///< "3" or "4.1" (the kernel's vers= values we support)
 };
 

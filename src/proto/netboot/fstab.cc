@@ -13,7 +13,9 @@ namespace {
 constexpr std::string_view kDisabled = "#pinetboot-sd# ";
 constexpr std::string_view kAddedTag = "# pinetboot: boot files from the server";
 
-bool startsWith(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+bool startsWith(std::string_view s, std::string_view p) {
+    return s.substr(0, p.size()) == p;
+}
 
 bool isSdLine(std::string_view line) {
     auto f = splitCmdline(line);  // whitespace split is all fstab needs

@@ -5,8 +5,12 @@
 namespace pinet::proto::netboot {
 
 namespace {
-bool isHex(char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; }
-char lower(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
+bool isHex(char c) {
+    return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+}
+char lower(char c) {
+    return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+}
 }  // namespace
 
 std::optional<std::string> normalizeSerial(std::string_view s) {

@@ -51,12 +51,16 @@ Result<void> validateExport(const Export& e) {
         return fail(fmt::format("export path \"{}\" is not absolute", e.path));
     }
     if (e.path.find_first_of("\"\n\r\t\\") != std::string::npos) {
-        return fail(fmt::format("export path \"{}\" contains a quote, backslash or control "
-                                "character", e.path));
+        return fail(
+            fmt::format("export path \"{}\" contains a quote, backslash or control "
+                        "character",
+                        e.path));
     }
     if (e.clients.empty()) {
-        return fail(fmt::format("export {} has no client address or subnet: refusing to export "
-                                "to everyone", e.path));
+        return fail(
+            fmt::format("export {} has no client address or subnet: refusing to export "
+                        "to everyone",
+                        e.path));
     }
     for (const auto& c : e.clients) {
         if (!isIpv4OrSubnet(c)) {
@@ -82,9 +86,9 @@ Result<std::string> renderKernelExports(const std::vector<Export>& exports) {
         // exports(5): a quoted path may contain spaces; options per client.
         out += fmt::format("\"{}\"", e.path);
         for (const auto& c : e.clients) {
-            out += fmt::format(" {}({},sync,no_subtree_check,{},fsid={})", c,
-                               e.readOnly ? "ro" : "rw",
-                               e.noRootSquash ? "no_root_squash" : "root_squash", e.exportId);
+            out +=
+                fmt::format(" {}({},sync,no_subtree_check,{},fsid={})", c, e.readOnly ? "ro" : "rw",
+                            e.noRootSquash ? "no_root_squash" : "root_squash", e.exportId);
         }
         out.push_back('\n');
     }

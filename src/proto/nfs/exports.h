@@ -16,7 +16,7 @@ struct Export {
     std::string path;                  ///< absolute directory on the server
     std::vector<std::string> clients;  ///< IPv4 addresses or IPv4/prefix subnets, never "*"
     bool readOnly = false;
-    bool noRootSquash = false;  ///< only for root file systems, which need uid 0 to work
+    bool noRootSquash = false;   ///< only for root file systems, which need uid 0 to work
     std::uint32_t exportId = 1;  ///< ganesha Export_Id and kernel fsid= (unique per export)
     std::string comment;         ///< who uses it ("client 9ffefdef"); one line
 };

@@ -7,8 +7,8 @@
 namespace pinet::proto::nfs {
 
 namespace {
-constexpr std::uint32_t kCall = 0;    // msg_type CALL
-constexpr std::uint32_t kReply = 1;   // msg_type REPLY
+constexpr std::uint32_t kCall = 0;   // msg_type CALL
+constexpr std::uint32_t kReply = 1;  // msg_type REPLY
 constexpr std::uint32_t kRpcVersion = 2;
 constexpr std::uint32_t kLastFragment = 0x80000000U;  // record marking, RFC 5531 section 11
 }  // namespace
@@ -50,14 +50,12 @@ Result<RpcReplyStatus> parseNullReply(std::span<const std::uint8_t> data, std::u
         return fail("short RPC reply");
     }
     switch (*accept) {
-        case 0:
-            return RpcReplyStatus::Success;
+        case 0: return RpcReplyStatus::Success;
         case 1:  // PROG_UNAVAIL
             return RpcReplyStatus::ProgramUnavailable;
         case 2:  // PROG_MISMATCH
             return RpcReplyStatus::VersionMismatch;
-        default:
-            return RpcReplyStatus::Other;
+        default: return RpcReplyStatus::Other;
     }
 }
 

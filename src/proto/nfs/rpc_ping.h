@@ -11,7 +11,7 @@
 
 namespace pinet::proto::nfs {
 
-inline constexpr std::uint32_t kNfsProgram = 100003;   // RFC 1813 section 1.1
+inline constexpr std::uint32_t kNfsProgram = 100003;    // RFC 1813 section 1.1
 inline constexpr std::uint32_t kMountProgram = 100005;  // RFC 1813 appendix I
 
 /// A record-marked NULL call for @p program version @p version with AUTH_NONE.

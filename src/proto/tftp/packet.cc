@@ -27,7 +27,9 @@ bool equalsIgnoreCase(std::string_view a, std::string_view b) {
         return false;
     }
     for (std::size_t i = 0; i < a.size(); ++i) {
-        auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; };
+        auto lower = [](char c) {
+            return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+        };
         if (lower(a[i]) != lower(b[i])) {
             return false;
         }
@@ -181,8 +183,7 @@ tl::expected<Packet, ParseError> parse(std::span<const std::uint8_t> bytes) {
             }
             return Packet{std::move(*oack)};
         }
-        default:
-            return tl::unexpected(ParseError::UnknownOpcode);
+        default: return tl::unexpected(ParseError::UnknownOpcode);
     }
 }
 

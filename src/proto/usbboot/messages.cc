@@ -30,23 +30,17 @@ const char* stageName(Stage stage) {
 
 std::string_view secondStageName(std::uint16_t product) {
     switch (product) {
-        case kProduct2711:
-            return "bootcode4.bin";
-        case kProduct2712:
-            return "bootcode5.bin";
-        default:
-            return "bootcode.bin";
+        case kProduct2711: return "bootcode4.bin";
+        case kProduct2712: return "bootcode5.bin";
+        default: return "bootcode.bin";
     }
 }
 
 std::string_view chipPrefix(std::uint16_t product) {
     switch (product) {
-        case kProduct2711:
-            return "2711";
-        case kProduct2712:
-            return "2712";
-        default:
-            return "2710";
+        case kProduct2711: return "2711";
+        case kProduct2712: return "2712";
+        default: return "2710";
     }
 }
 
@@ -80,10 +74,8 @@ Result<BootMessage> decodeBootMessage(std::span<const std::uint8_t> bytes) {
 
 const char* requestErrorName(RequestError e) {
     switch (e) {
-        case RequestError::Short:
-            return "short";
-        case RequestError::Unterminated:
-            return "unterminated-name";
+        case RequestError::Short: return "short";
+        case RequestError::Unterminated: return "unterminated-name";
     }
     return "unknown";
 }

@@ -73,8 +73,8 @@ struct FileRequest {
 
 /// Why a request could not be decoded. Counted by reason by the server.
 enum class RequestError {
-    Short,          ///< fewer than 4 bytes
-    Unterminated,   ///< no NUL in the name field
+    Short,         ///< fewer than 4 bytes
+    Unterminated,  ///< no NUL in the name field
 };
 const char* requestErrorName(RequestError e);
 

@@ -48,7 +48,9 @@ bool isZeroBlock(std::span<const std::uint8_t> b) {
     return std::all_of(b.begin(), b.end(), [](std::uint8_t c) { return c == 0; });
 }
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+char lower(char c) {
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 }  // namespace
 
@@ -75,7 +77,8 @@ Result<std::vector<TarMember>> indexTar(std::span<const std::uint8_t> archive) {
             if (ustar) {
                 const std::string prefix = field(h, kPrefixOff, kPrefixLen);
                 if (!prefix.empty()) {
-                    name = prefix + "/" + name;
+                    name.insert(0, 1, '/');
+                    name.insert(0, prefix);
                 }
             }
             while (name.rfind("./", 0) == 0) {

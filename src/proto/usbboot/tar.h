@@ -20,7 +20,7 @@ namespace pinet::proto::usbboot {
 inline constexpr std::size_t kTarBlock = 512;
 
 struct TarMember {
-    std::string name;  ///< prefix "/" name, leading "./" removed
+    std::string name;        ///< prefix "/" name, leading "./" removed
     std::size_t offset = 0;  ///< of the data in the archive
     std::size_t size = 0;
 };

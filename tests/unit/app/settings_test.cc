@@ -99,10 +99,10 @@ TEST_F(ResolveSettingsTest, FlagsOverConfigOverStoredOverDefaults) {
     fromFlags.serverIp = "10.2.0.1";
     auto s = resolveSettings(*reg_, fromConfig, fromFlags);
     ASSERT_TRUE(s) << s.error().message;
-    EXPECT_EQ(s->serverIp, "10.2.0.1");        // flag beats config and stored
-    EXPECT_EQ(s->nfsVersion, "3");             // config beats stored
-    EXPECT_EQ(s->interface, "eth1");           // config beats default
-    EXPECT_EQ(s->nfsBackend, "kernel");        // stored beats default
+    EXPECT_EQ(s->serverIp, "10.2.0.1");  // flag beats config and stored
+    EXPECT_EQ(s->nfsVersion, "3");       // config beats stored
+    EXPECT_EQ(s->interface, "eth1");     // config beats default
+    EXPECT_EQ(s->nfsBackend, "kernel");  // stored beats default
     EXPECT_EQ(s->clientSubnet, "10.0.0.0/24");
     EXPECT_EQ(s->ganeshaCommand, "ganesha.nfsd");  // default
 

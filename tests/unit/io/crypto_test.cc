@@ -16,7 +16,9 @@
 namespace pinet::io {
 namespace {
 
-std::vector<std::uint8_t> load(const char* file) { return test::readAll(test::eepromTestData() / file); }
+std::vector<std::uint8_t> load(const char* file) {
+    return test::readAll(test::eepromTestData() / file);
+}
 
 TEST(CryptoTest, Sha256KnownValue) {
     EXPECT_EQ(sha256Hex(load("boot.conf")),
@@ -83,7 +85,8 @@ std::string pemOfNewKey(unsigned bits) {
 
 TEST(CryptoTest, WrongKeySizeIsReported) {
     const std::string pem = pemOfNewKey(1024);
-    std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(pem.data()), pem.size());
+    std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(pem.data()),
+                                        pem.size());
     auto k = RsaKey::loadPem(bytes, "small.pem");
     ASSERT_FALSE(k);
     EXPECT_NE(k.error().message.find("small.pem: RSA key size must be 2048"), std::string::npos);

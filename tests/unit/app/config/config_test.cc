@@ -81,14 +81,16 @@ TEST(Config, UnknownKeyNamesItsLine) {
 }
 
 TEST(Config, BadValuesNameTheirLine) {
-    EXPECT_EQ(errorOf("[tftp]\nmax_blksize = 100\n"), "t.toml:2: tftp.max_blksize: 100 is out of range 512..65464");
+    EXPECT_EQ(errorOf("[tftp]\nmax_blksize = 100\n"),
+              "t.toml:2: tftp.max_blksize: 100 is out of range 512..65464");
     EXPECT_EQ(errorOf("[tftp]\nmin_timeout_ms = 5\n"),
               "t.toml:2: tftp.min_timeout_ms: 5 is out of range 10..10000");
     EXPECT_EQ(errorOf("[http]\n\nlisten = \"localhost:80\"\n"),
               "t.toml:3: http.listen: 'localhost:80' is not \"IPv4:port\" (port 1..65535)");
     EXPECT_EQ(errorOf("[[interface]]\nname = \"e\"\ndhcp = \"maybe\"\n"),
               "t.toml:3: interface.dhcp: 'maybe' is not one of: proxy, full, off");
-    EXPECT_EQ(errorOf("[tftp]\nroot = 5\n"), "t.toml:2: tftp.root: expected a string, got an integer");
+    EXPECT_EQ(errorOf("[tftp]\nroot = 5\n"),
+              "t.toml:2: tftp.root: expected a string, got an integer");
     EXPECT_EQ(errorOf("[[interface]]\nname = \"e\"\nrange = [\"10.0.0.9\", \"10.0.0.1\"]\n"),
               "t.toml:3: interface.range: range first 10.0.0.9 is after last 10.0.0.1");
     EXPECT_EQ(errorOf("[tftp]\ndefault_dir = \"../etc\"\n"),
@@ -106,7 +108,9 @@ TEST(Config, CrossKeyAndSyntaxErrorsHaveLines) {
 
 TEST(Config, RestartOnlyChangesAreListed) {
     auto a = cfg::parseConfig("[tftp]\nroot=\"/a\"\n[[interface]]\nname=\"e\"\n", "t");
-    auto b = cfg::parseConfig("[tftp]\nroot=\"/b\"\nlisten=\"0.0.0.0:1069\"\n[[interface]]\nname=\"e\"\ndhcp=\"off\"\n", "t");
+    auto b = cfg::parseConfig(
+        "[tftp]\nroot=\"/b\"\nlisten=\"0.0.0.0:1069\"\n[[interface]]\nname=\"e\"\ndhcp=\"off\"\n",
+        "t");
     const auto diff = cfg::restartOnlyChanges(a, b);
     ASSERT_EQ(diff.size(), 3u);
     EXPECT_EQ(diff[0], "interface[e].dhcp");
@@ -220,8 +224,9 @@ TEST(ConfigReload, EachKeyAloneFollowsTheTable) {
         ASSERT_EQ(kept.interfaces.size(), 1u);
         for (const auto& j : cfg::keyTable()) {
             EXPECT_TRUE(sameKey(j, kept, j.reloadable ? changed : base))
-                << keyName(j) << (j.reloadable ? " should take the reloaded value"
-                                               : " should keep the running value");
+                << keyName(j)
+                << (j.reloadable ? " should take the reloaded value"
+                                 : " should keep the running value");
         }
     }
 }

@@ -18,7 +18,9 @@ std::string loadText(const std::string& file) {
     auto b = load(file);
     return {b.begin(), b.end()};
 }
-NamedBytes named(const std::string& file) { return {file, load(file)}; }
+NamedBytes named(const std::string& file) {
+    return {file, load(file)};
+}
 
 TEST(EepromAppTest, SignedImageMatchesVector8) {
     ApplyOptions opt;
@@ -38,7 +40,8 @@ TEST(EepromAppTest, SignedImageMatchesVector8) {
     ASSERT_TRUE(img);
     auto pk = proto::eeprom::readFile(img->bytes, img->layout, "pubkey.bin");
     ASSERT_TRUE(pk);
-    EXPECT_EQ(std::vector<std::uint8_t>(pk->begin(), pk->end()), load("test-key-shared.pubkey.bin"));
+    EXPECT_EQ(std::vector<std::uint8_t>(pk->begin(), pk->end()),
+              load("test-key-shared.pubkey.bin"));
 }
 
 TEST(EepromAppTest, PrivatePemGivesSamePubkey) {

@@ -33,15 +33,18 @@ TEST(ExportDhcpCounters, TotalsByTypeAndReason) {
     exportDhcpCounters(m.metrics(), "s0", c, 0);  // absolute totals: a second scrape adds nothing
     const auto text = m.metrics().render();
     EXPECT_NE(text.find("pinetboot_dhcp_received_total{interface=\"s0\",type=\"discover\"} 3\n"),
-              std::string::npos) << text;
+              std::string::npos)
+        << text;
     EXPECT_NE(text.find("pinetboot_dhcp_sent_total{interface=\"s0\",type=\"offer\"} 1\n"),
               std::string::npos);
-    EXPECT_NE(text.find("pinetboot_dhcp_dropped_total{interface=\"s0\",reason=\"ignored_client\"} 2\n"),
-              std::string::npos);
+    EXPECT_NE(
+        text.find("pinetboot_dhcp_dropped_total{interface=\"s0\",reason=\"ignored_client\"} 2\n"),
+        std::string::npos);
     EXPECT_NE(text.find("pinetboot_dhcp_dropped_total{interface=\"s0\",reason=\"truncated\"} 1\n"),
               std::string::npos);
     EXPECT_EQ(text.find("reason=\"proxy_no_ack\""), std::string::npos);  // zero: not shown
-    EXPECT_NE(text.find("pinetboot_dhcp_send_errors_total{interface=\"s0\"} 0\n"), std::string::npos);
+    EXPECT_NE(text.find("pinetboot_dhcp_send_errors_total{interface=\"s0\"} 0\n"),
+              std::string::npos);
 }
 
 TEST(BootMonitor, DroppedPiPacketIsCountedByReason) {
@@ -55,9 +58,12 @@ TEST(BootMonitor, DroppedPiPacketIsCountedByReason) {
     m.flush();
     const auto text = m.metricsText();
     EXPECT_NE(text.find("pinetboot_dhcp_packets_total{type=\"discover\",result=\"ok\"} 1\n"),
-              std::string::npos) << text;
-    EXPECT_NE(text.find("pinetboot_dhcp_packets_total{type=\"request\",result=\"proxy_no_ack\"} 1\n"),
-              std::string::npos) << text;
+              std::string::npos)
+        << text;
+    EXPECT_NE(
+        text.find("pinetboot_dhcp_packets_total{type=\"request\",result=\"proxy_no_ack\"} 1\n"),
+        std::string::npos)
+        << text;
     m.stop();
 }
 

@@ -49,8 +49,8 @@ protected:
                                                                 const io::RsaKey* key = nullptr) {
         auto original = test::readAll(test::eepromTestData() / image);
         eeprom::ApplyOptions ao;
-        ao.config = eeprom::NamedBytes{"boot.conf", test::readAll(test::eepromTestData() /
-                                                                  "boot.conf")};
+        ao.config =
+            eeprom::NamedBytes{"boot.conf", test::readAll(test::eepromTestData() / "boot.conf")};
         auto bin = eeprom::applyConfig(original, ao);
         EXPECT_TRUE(bin.has_value()) << bin.error().message;
         eeprom::DigestOptions dig;
@@ -85,9 +85,9 @@ TEST_F(FlashTest, PlanMatchesEepromApiAndSharedVectors) {
     EXPECT_EQ(plan->chip, 2711u);
     auto [bin, sig] = reference("pieeprom-2711-2026-05-17.bin");
     EXPECT_EQ(plan->files.at("pieeprom.bin"), bin);
-    EXPECT_EQ(std::string(plan->files.at("pieeprom.sig").begin(),
-                          plan->files.at("pieeprom.sig").end()),
-              sig);
+    EXPECT_EQ(
+        std::string(plan->files.at("pieeprom.sig").begin(), plan->files.at("pieeprom.sig").end()),
+        sig);
     // Independent oracle: the real rpi-eeprom-config / rpi-eeprom-digest outputs.
     EXPECT_EQ(test::sha256Hex(plan->files.at("pieeprom.bin")),
               "48285fc5369cf52b0e194a21f68f6c1ce4011aede67bf47e30c7d197af9dd769");
@@ -132,8 +132,8 @@ TEST_F(FlashTest, EndToEndTwoBoardsReceiveExactlyTheAppliedImage) {
     for (const auto& r : results) {
         EXPECT_TRUE(r.ok) << r.location << ": " << r.message;
         EXPECT_EQ(r.message, "flashed, board reported EEPROM_UPDATE=success");
-        EXPECT_EQ(r.flashed, "pieeprom.bin 524288 bytes sha256 " +
-                                 plan->pieepromSha256.substr(0, 16));
+        EXPECT_EQ(r.flashed,
+                  "pieeprom.bin 524288 bytes sha256 " + plan->pieepromSha256.substr(0, 16));
     }
 }
 
@@ -185,12 +185,12 @@ TEST_F(FlashTest, BoardReportsFailureOtherBoardStillFlashed) {
     vanish.vanishAfter = 200000;
     SimBus bus;
     auto bad = std::make_shared<SimBoard>(pu::kProduct2711, "bad1", "3-1", script);
-    auto gone = std::make_shared<SimBoard>(pu::kProduct2711, "gone2", "3-2",
-                                           test::recoveryScript(), vanish);
+    auto gone = std::make_shared<SimBoard>(pu::kProduct2711, "gone2", "3-2", test::recoveryScript(),
+                                           vanish);
     auto pi5 = std::make_shared<SimBoard>(pu::kProduct2712, "", "3-4", test::recoveryScript());
     bus.add(pi5);
-    auto good = std::make_shared<SimBoard>(pu::kProduct2711, "good3", "3-3",
-                                           test::recoveryScript());
+    auto good =
+        std::make_shared<SimBoard>(pu::kProduct2711, "good3", "3-3", test::recoveryScript());
     bus.add(bad);
     bus.add(gone);
     bus.add(good);
@@ -261,7 +261,6 @@ TEST_F(FlashTest, BadInputsGiveOneClearLine) {
     EXPECT_NE(prepareFlash(in).error().message.find("nope.bin"), std::string::npos);
 }
 
-
 TEST_F(FlashTest, SetEditsTheImagesOwnConfig) {
     FlashInputs in;
     in.image = test::eepromTestData() / "pieeprom-2711-2026-05-17.bin";
@@ -281,7 +280,8 @@ TEST_F(FlashTest, SetEditsTheImagesOwnConfig) {
     auto bin = eeprom::applyConfig(test::readAll(in.image), ao);
     ASSERT_TRUE(bin.has_value());
     EXPECT_EQ(plan->files.at("pieeprom.bin"), *bin);
-    EXPECT_EQ(plan->configSource, "the image's own bootconf.txt + BOOT_ORDER=0xf21 + TFTP_PREFIX=2");
+    EXPECT_EQ(plan->configSource,
+              "the image's own bootconf.txt + BOOT_ORDER=0xf21 + TFTP_PREFIX=2");
 
     in.sets = {{"BOOT_ORDER", "bad\nvalue"}};
     EXPECT_FALSE(prepareFlash(in).has_value());

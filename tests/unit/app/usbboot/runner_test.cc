@@ -69,7 +69,9 @@ Run runOn(SimBus& bus, const std::filesystem::path& root, RunnerOptions opt = {}
         opt.noDeviceTimeout = std::chrono::seconds(20);  // a test never waits forever
     }
     Run run;
-    opt.print = [&run](const std::string& l) { run.lines.push_back(l); };
+    opt.print = [&run](const std::string& l) {
+        run.lines.push_back(l);
+    };
     run.summary = runUsbboot(bus, opt);
     return run;
 }
@@ -146,8 +148,8 @@ TEST(UsbbootRunnerTest, FaultOnOneBoardLeavesTheOtherIntact) {
     vanish.vanishAfter = 100000;
     auto bad = std::make_shared<SimBoard>(pu::kProduct2711, "bad00001", "1-1.1",
                                           test::recoveryScript(), vanish);
-    auto good = std::make_shared<SimBoard>(pu::kProduct2711, "good0002", "1-1.4",
-                                           test::recoveryScript());
+    auto good =
+        std::make_shared<SimBoard>(pu::kProduct2711, "good0002", "1-1.4", test::recoveryScript());
     bus.add(bad);
     bus.add(good);
     auto run = runOn(bus, boot.dir.path());
@@ -180,15 +182,16 @@ TEST(UsbbootRunnerTest, EachFaultEndsWithAClearMessage) {
         SimFaults f;
         f.timeoutAtRequest = 3;
         f.timeouts = 50;
-        cases.push_back({f, "device stopped sending requests: simulated timeout (timeout) after 4 "
-                            "tries"});
+        cases.push_back({f,
+                         "device stopped sending requests: simulated timeout (timeout) after 4 "
+                         "tries"});
     }
     for (const auto& c : cases) {
         SimBus bus;
         auto board = std::make_shared<SimBoard>(pu::kProduct2711, "f1", "2-1",
                                                 test::recoveryScript(), c.faults);
-        auto other = std::make_shared<SimBoard>(pu::kProduct2711, "f2", "2-2",
-                                                test::recoveryScript());
+        auto other =
+            std::make_shared<SimBoard>(pu::kProduct2711, "f2", "2-2", test::recoveryScript());
         bus.add(board);
         bus.add(other);
         auto run = runOn(bus, boot.dir.path());

@@ -188,7 +188,8 @@ TEST(ProxyResponder, GenericPxeGetsBootfileAndNextServer) {
     auto out = send(r, request(x86, d::MessageType::Discover));
     ASSERT_TRUE(out.reply);
     EXPECT_EQ(*out.reply->packet.stringOption(d::opt::BootfileName), "boot.ipxe");
-    EXPECT_EQ(std::string(reinterpret_cast<const char*>(out.reply->packet.file.data())), "boot.ipxe");
+    EXPECT_EQ(std::string(reinterpret_cast<const char*>(out.reply->packet.file.data())),
+              "boot.ipxe");
     EXPECT_EQ(out.reply->packet.siaddr, kServer);
     EXPECT_EQ(out.reply->packet.find(d::opt::VendorSpecific), nullptr);
     EXPECT_TRUE(out.events.empty());  // not a Pi: no boot events

@@ -71,8 +71,8 @@ TEST(LeaseAllocator, RequestedAddressHonouredWhenFree) {
 TEST(LeaseAllocator, NakCases) {
     LeaseAllocator a(pool(), nullptr);
     EXPECT_EQ(a.request(kA, std::nullopt, 0x0b000001, 0, kT0).kind, Kind::Nak);  // not ours
-    ASSERT_EQ(a.request(kA, std::nullopt, kFirst, 0, kT0).kind, Kind::Ack);   // INIT-REBOOT
-    EXPECT_EQ(a.request(kB, std::nullopt, kFirst, 0, kT0).kind, Kind::Nak);   // in use
+    ASSERT_EQ(a.request(kA, std::nullopt, kFirst, 0, kT0).kind, Kind::Ack);      // INIT-REBOOT
+    EXPECT_EQ(a.request(kB, std::nullopt, kFirst, 0, kT0).kind, Kind::Nak);      // in use
     // A client asking for another address than the one it holds.
     EXPECT_EQ(a.request(kA, std::nullopt, kFirst + 1, 0, kT0).kind, Kind::Nak);
     // Renewal: ciaddr, no requested-IP option.

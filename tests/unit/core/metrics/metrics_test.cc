@@ -43,8 +43,9 @@ TEST(Metrics, LabelValuesAndHelpAreEscaped) {
     Registry r;
     r.declare("x_total", "a \\ b\nc", Kind::Counter);
     r.add("x_total", {{"reason", "say \"hi\"\\\n"}});
-    EXPECT_EQ(r.render(), "# HELP x_total a \\\\ b\\nc\n# TYPE x_total counter\n"
-                          "x_total{reason=\"say \\\"hi\\\"\\\\\\n\"} 1\n");
+    EXPECT_EQ(r.render(),
+              "# HELP x_total a \\\\ b\\nc\n# TYPE x_total counter\n"
+              "x_total{reason=\"say \\\"hi\\\"\\\\\\n\"} 1\n");
 }
 
 TEST(Metrics, UndeclaredOrWrongKindIsIgnored) {

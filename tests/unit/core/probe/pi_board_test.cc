@@ -77,7 +77,7 @@ TEST(PiBoard, DiscoverIsExactlyThePiLayout) {
     EXPECT_EQ(p->find(94)->data, (std::vector<std::uint8_t>{1, 2, 1}));
     EXPECT_EQ(*p->stringOption(60), "PXEClient:Arch:00000:UNDI:002001");
     // Option 97: 00 'RPi4' rev LE, mac[2..5], serial LE (spec §2.2).
-    const std::vector<std::uint8_t> guid = {0x00, 'R', 'P', 'i', '4', 0x15, 0x31, 0xc0, 0x00,
+    const std::vector<std::uint8_t> guid = {0x00, 'R',  'P',  'i',  '4',  0x15, 0x31, 0xc0, 0x00,
                                             0x32, 0x01, 0x02, 0x03, 0xcd, 0xab, 0x34, 0x12};
     EXPECT_EQ(p->find(97)->data, guid);
 }
@@ -95,7 +95,8 @@ TEST(PiBoard, MergesProxyAndAddressOffersThenRequestsWithoutOption60) {
     PiBoard b(pi4(), 7, 0);
     b.start(kT0);
     // The address offer alone is not enough (no option 43).
-    EXPECT_TRUE(b.onDhcp(reply(b, d::MessageType::Offer, kRouter, 0x0a630064), kRouter, kT0 + 1ms).empty());
+    EXPECT_TRUE(
+        b.onDhcp(reply(b, d::MessageType::Offer, kRouter, 0x0a630064), kRouter, kT0 + 1ms).empty());
     auto acts = b.onDhcp(proxyOffer(b), kProxy, kT0 + 2ms);
     auto sends = dhcpSends(acts);
     ASSERT_EQ(sends.size(), 1u);
@@ -104,7 +105,7 @@ TEST(PiBoard, MergesProxyAndAddressOffersThenRequestsWithoutOption60) {
     EXPECT_EQ(*req->messageType(), d::MessageType::Request);
     EXPECT_EQ(*req->ipOption(d::opt::RequestedIp), 0x0a630064u);
     EXPECT_EQ(*req->ipOption(d::opt::ServerId), kRouter);  // the address server, not the proxy
-    EXPECT_EQ(req->find(d::opt::VendorClass), nullptr);     // spec §2.3
+    EXPECT_EQ(req->find(d::opt::VendorClass), nullptr);    // spec §2.3
     EXPECT_NE(req->find(d::opt::ClientMachineId), nullptr);
 }
 
@@ -116,7 +117,8 @@ TEST(PiBoard, TftpServerChoicePrecedence) {
     };
     const Ip4 kTftp66 = 0x0a630042;
     const Ip4 kSi = 0x0a630043;
-    for (const Case& c : {Case{true, kSi, kTftp66}, Case{false, kSi, kSi}, Case{false, 0, kProxy}}) {
+    for (const Case& c :
+         {Case{true, kSi, kTftp66}, Case{false, kSi, kSi}, Case{false, 0, kProxy}}) {
         PiBoard b(pi4(), 7, 0);
         b.start(kT0);
         auto po = proxyOffer(b);
@@ -236,7 +238,7 @@ TEST(PiBoard, PrefixFallbackToRootAndMissingFileVerdict) {
     EXPECT_FALSE(b.booted());
     EXPECT_EQ(s.requests[0], "1234abcd/start4.elf");
     EXPECT_EQ(s.requests[1], "1234abcd/start.elf");
-    EXPECT_EQ(s.requests[2], "config.txt");  // prefix cleared
+    EXPECT_EQ(s.requests[2], "config.txt");                                       // prefix cleared
     EXPECT_EQ(std::count(s.requests.begin(), s.requests.end(), "vl805.sig"), 0);  // CM4
     EXPECT_EQ(b.verdict(), "does not boot: start4.elf not found under 1234abcd/ nor /");
 }
@@ -367,8 +369,8 @@ TEST(PiBoard, NextHopIsTheServerOnLinkAndTheRouterOffLink) {
     ack.setIp(d::opt::Router, kRouter);
     b.onDhcp(ack, kRouter, kT0);
     ASSERT_EQ(b.address(), 0x0a630064u);
-    EXPECT_EQ(b.nextHop(kProxy), kProxy);         // same /24: ARP for the server itself
-    EXPECT_EQ(b.nextHop(0x0a640001), kRouter);    // 10.100.0.1: through the router
+    EXPECT_EQ(b.nextHop(kProxy), kProxy);       // same /24: ARP for the server itself
+    EXPECT_EQ(b.nextHop(0x0a640001), kRouter);  // 10.100.0.1: through the router
 }
 
 TEST(PiBoard, NextHopWithoutMaskTreatsEverythingAsOnLink) {
@@ -484,8 +486,9 @@ TEST(PiBoardHttp, RedirectErrorStatusAndSilenceAreVerdicts) {
         std::optional<HttpGet> get;
         PiBoard b = httpToSig(h, get);
         b.onHttp(get->request, HttpResult{404, "", {}}, kT0);
-        EXPECT_EQ(b.verdict(),
-                  "does not boot: HTTP GET http://10.99.0.1:8080/boards/1234abcd/boot.sig: HTTP 404");
+        EXPECT_EQ(
+            b.verdict(),
+            "does not boot: HTTP GET http://10.99.0.1:8080/boards/1234abcd/boot.sig: HTTP 404");
     }
     {
         HttpBoard h;

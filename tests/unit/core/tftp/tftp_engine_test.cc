@@ -152,11 +152,12 @@ TEST_F(TftpEngineTest, EveryRefusalFollowsTheTable) {
          pt::ErrorCode::IllegalOperation, Result::Refused},
         {rrq("../etc/passwd"), TftpRefusal::PathEscape, pt::ErrorCode::AccessViolation,
          Result::Refused},
-        {rrq("a\x01" "b"), TftpRefusal::BadPath, pt::ErrorCode::AccessViolation, Result::Refused},
+        {rrq("a\x01"
+             "b"),
+         TftpRefusal::BadPath, pt::ErrorCode::AccessViolation, Result::Refused},
         {rrq("missing"), TftpRefusal::NotFound, pt::ErrorCode::FileNotFound, Result::NotFound},
         {rrq("dir"), TftpRefusal::SpecialFile, pt::ErrorCode::AccessViolation, Result::Refused},
-        {rrq("secret"), TftpRefusal::AccessDenied, pt::ErrorCode::AccessViolation,
-         Result::Refused},
+        {rrq("secret"), TftpRefusal::AccessDenied, pt::ErrorCode::AccessViolation, Result::Refused},
         {rrq("link"), TftpRefusal::PathEscape, pt::ErrorCode::AccessViolation, Result::Refused},
         {rrq("broken"), TftpRefusal::IoError, pt::ErrorCode::NotDefined, Result::ServerError},
     };
@@ -192,9 +193,9 @@ TEST_F(TftpEngineTest, TheTableIsCompleteAndSilentRefusalsSendNothing) {
         }
     }
     // Flood-type refusals are silent: no reflection.
-    for (auto r : {TftpRefusal::RateLimited, TftpRefusal::TooManyConcurrent,
-                   TftpRefusal::SourceTableFull, TftpRefusal::ServerFull,
-                   TftpRefusal::UnknownTid, TftpRefusal::Malformed}) {
+    for (auto r :
+         {TftpRefusal::RateLimited, TftpRefusal::TooManyConcurrent, TftpRefusal::SourceTableFull,
+          TftpRefusal::ServerFull, TftpRefusal::UnknownTid, TftpRefusal::Malformed}) {
         EXPECT_FALSE(refusalRule(r).answer) << toString(r);
     }
 }

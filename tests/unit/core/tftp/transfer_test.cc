@@ -169,14 +169,14 @@ TEST(TftpTransferTest, AnAnswerToARetransmissionIsNoSample) {
     Transfer t(100000, negotiate({}, 100000, lim), lim);
     t.start(t0);
     auto now = t0 + 1ms;
-    t.onAck(1, now);                 // RTO 50 ms
+    t.onAck(1, now);  // RTO 50 ms
     now = t.deadline();
-    t.onTimeout(now);                // resend block 2, RTO 100 ms
+    t.onTimeout(now);  // resend block 2, RTO 100 ms
     now += 1ms;
-    t.onAck(2, now);                 // progress, but no sample
+    t.onAck(2, now);  // progress, but no sample
     EXPECT_EQ(t.deadline(), now + 100ms);
     now += 1ms;
-    t.onAck(3, now);                 // a clean 1 ms sample: back to the floor
+    t.onAck(3, now);  // a clean 1 ms sample: back to the floor
     EXPECT_EQ(t.deadline(), now + 50ms);
 }
 

@@ -78,8 +78,12 @@ void romFlow(std::uint16_t product, const std::string& golden) {
     test::expectGolden("usbboot/" + golden, rec.text());
 }
 
-TEST(UsbbootRomStageTest, Bcm2711SendsBootcode) { romFlow(pu::kProduct2711, "rom_2711.txt"); }
-TEST(UsbbootRomStageTest, Bcm2712SendsBootcode) { romFlow(pu::kProduct2712, "rom_2712.txt"); }
+TEST(UsbbootRomStageTest, Bcm2711SendsBootcode) {
+    romFlow(pu::kProduct2711, "rom_2711.txt");
+}
+TEST(UsbbootRomStageTest, Bcm2712SendsBootcode) {
+    romFlow(pu::kProduct2712, "rom_2712.txt");
+}
 
 TEST(UsbbootRomStageTest, RomResultIsReportedNotFatal) {
     SimFaults f;
@@ -208,7 +212,8 @@ TEST(UsbbootFileServerTest, ShortBulkFailsWithClearMessage) {
     LookupFileProvider files(folder.fs, "2711");
     auto res = serveFiles(board, files);
     EXPECT_EQ(res.end, ServerEnd::Failed);
-    EXPECT_EQ(res.error, "sending pieeprom.bin: device took fewer bytes after 20000 of 40000 bytes");
+    EXPECT_EQ(res.error,
+              "sending pieeprom.bin: device took fewer bytes after 20000 of 40000 bytes");
     EXPECT_EQ(board.received().count("pieeprom.bin"), 0u);
 }
 
@@ -222,8 +227,7 @@ TEST(UsbbootFileServerTest, VanishMidTransfer) {
     RecordingTransport rec(board);
     auto res = serveFiles(rec, files);
     EXPECT_EQ(res.end, ServerEnd::Failed);
-    EXPECT_EQ(res.error,
-              "sending pieeprom.bin: device disconnected after 16384 of 40000 bytes");
+    EXPECT_EQ(res.error, "sending pieeprom.bin: device disconnected after 16384 of 40000 bytes");
     EXPECT_FALSE(board.present());
     test::expectGolden("usbboot/fault_vanish.txt", rec.text());
 }

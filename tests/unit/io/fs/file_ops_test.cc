@@ -89,14 +89,14 @@ TEST(FileOps, CreateExclusiveWriteReadAtAndSize) {
     auto fd = createExclusive(t.path() / "n", 0600);
     ASSERT_TRUE(fd);
     const std::string text = "hello, world";
-    ASSERT_TRUE(writeAll(fd->get(), std::span(reinterpret_cast<const std::uint8_t*>(text.data()),
-                                              text.size())));
+    ASSERT_TRUE(writeAll(
+        fd->get(), std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size())));
     ASSERT_TRUE(setTimes(fd->get(), 1000000000));
     EXPECT_FALSE(createExclusive(t.path() / "n", 0600));  // O_EXCL
     EXPECT_EQ(slurp(t.path() / "n"), text);
     EXPECT_EQ(fs::last_write_time(t.path() / "n").time_since_epoch(),
-              (fs::file_time_type::clock::from_sys(std::chrono::sys_seconds{
-                   std::chrono::seconds{1000000000}}))
+              (fs::file_time_type::clock::from_sys(
+                   std::chrono::sys_seconds{std::chrono::seconds{1000000000}}))
                   .time_since_epoch());
 
     auto size = fileSize(fd->get());

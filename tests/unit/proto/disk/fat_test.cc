@@ -75,7 +75,7 @@ public:
         e[13] = sum;
         for (int k = 0; k < 13; ++k) {
             std::size_t idx = std::size_t(seq - 1) * 13 + std::size_t(k);
-            std::uint16_t u = idx < name.size() ? static_cast<std::uint8_t>(name[idx])
+            std::uint16_t u = idx < name.size()    ? static_cast<std::uint8_t>(name[idx])
                               : idx == name.size() ? 0x0000
                                                    : 0xFFFF;
             e[kPos[k]] = static_cast<std::uint8_t>(u);

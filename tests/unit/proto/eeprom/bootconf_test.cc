@@ -42,9 +42,9 @@ TEST(BootOrderTest, ParsesAndRejects) {
 }
 
 TEST(LintTest, ShippedConfigsAreClean) {
-    for (const char* f : {"boot.conf", "pieeprom-2711-2021-07-06.conf", "pieeprom-2711-2026-05-17.conf",
-                          "pieeprom-2712-2023-12-06.conf", "pieeprom-2712-2026-05-26.conf",
-                          "max-4076.conf"}) {
+    for (const char* f :
+         {"boot.conf", "pieeprom-2711-2021-07-06.conf", "pieeprom-2711-2026-05-17.conf",
+          "pieeprom-2712-2023-12-06.conf", "pieeprom-2712-2026-05-26.conf", "max-4076.conf"}) {
         auto d = lintConfig(loadText(f));
         EXPECT_TRUE(d.empty()) << f << ": " << (d.empty() ? "" : d[0].message);
     }
@@ -86,7 +86,8 @@ TEST(LintTest, DuplicatesPerSectionAndConfigTxtIgnored) {
         "[all]\nBOOT_UART=1\n[pi4]\nBOOT_UART=0\n[all]\nBOOT_UART=0\n[config.txt]\nfoo bar\nX=1\n");
     ASSERT_EQ(d.size(), 1u);
     EXPECT_EQ(d[0].line, 6u);
-    EXPECT_EQ(d[0].message, "BOOT_UART is set again in [all] (first on line 2); the last value wins");
+    EXPECT_EQ(d[0].message,
+              "BOOT_UART is set again in [all] (first on line 2); the last value wins");
 }
 
 TEST(LintTest, UnreachableModesAndGarbageLines) {
@@ -114,8 +115,9 @@ TEST(SetKeyTest, AddsAfterLastSettingOfSection) {
 TEST(SetKeyTest, SectionsAndConfigTxt) {
     const std::string in = "BOOT_UART=0\n[pi4]\nBOOT_ORDER=0xf41\n[config.txt]\ndtoverlay=x\n";
     // BOOT_ORDER in [all]: not the [pi4] line.
-    EXPECT_EQ(*setKey(in, "BOOT_ORDER", "0xf21"),
-              "BOOT_UART=0\nBOOT_ORDER=0xf21\n[pi4]\nBOOT_ORDER=0xf41\n[config.txt]\ndtoverlay=x\n");
+    EXPECT_EQ(
+        *setKey(in, "BOOT_ORDER", "0xf21"),
+        "BOOT_UART=0\nBOOT_ORDER=0xf21\n[pi4]\nBOOT_ORDER=0xf41\n[config.txt]\ndtoverlay=x\n");
     EXPECT_EQ(*setKey(in, "BOOT_ORDER", "0xf1", "pi4"),
               "BOOT_UART=0\n[pi4]\nBOOT_ORDER=0xf1\n[config.txt]\ndtoverlay=x\n");
     // A new section goes before [config.txt].
@@ -123,7 +125,8 @@ TEST(SetKeyTest, SectionsAndConfigTxt) {
               "BOOT_UART=0\n[pi4]\nBOOT_ORDER=0xf41\n[cm5]\nBOOT_ORDER=0xf6\n[config.txt]\n"
               "dtoverlay=x\n");
     // [all] when only a filtered block exists: new [all] block at the end.
-    EXPECT_EQ(*setKey("[pi4]\nBOOT_UART=1\n", "BOOT_UART", "0"), "[pi4]\nBOOT_UART=1\n[all]\nBOOT_UART=0\n");
+    EXPECT_EQ(*setKey("[pi4]\nBOOT_UART=1\n", "BOOT_UART", "0"),
+              "[pi4]\nBOOT_UART=1\n[all]\nBOOT_UART=0\n");
 }
 
 TEST(SetKeyTest, KeepsCrlfAndMissingFinalNewline) {

@@ -48,7 +48,9 @@ const Vector kVectors[] = {
 
 constexpr std::uint32_t kTs = 1700000000;
 
-std::vector<std::uint8_t> load(const std::string& file) { return readAll(eepromTestData() / file); }
+std::vector<std::uint8_t> load(const std::string& file) {
+    return readAll(eepromTestData() / file);
+}
 
 class RealImageTest : public ::testing::TestWithParam<Vector> {};
 
@@ -90,7 +92,8 @@ TEST_P(RealImageTest, ReplaceConfigMatchesUpstreamBytes) {
     // Same result rebuilt from the .patch file (README: orig[:off] + patch + orig[off+len:]).
     auto patch = load(std::string(v.name) + ".netboot.patch");
     auto expected = orig;
-    std::copy(patch.begin(), patch.end(), expected.begin() + static_cast<std::ptrdiff_t>(v.patchOffset));
+    std::copy(patch.begin(), patch.end(),
+              expected.begin() + static_cast<std::ptrdiff_t>(v.patchOffset));
     EXPECT_EQ(img, expected);
     // Reads back identical.
     auto again = parseImage(img);
@@ -136,8 +139,8 @@ TEST_P(RealImageTest, OversizedConfigIsRefusedAndImageUnchanged) {
     auto img = orig;
     auto layout = parseImage(img);
     ASSERT_TRUE(layout);
-    auto r = replaceFile(img, *layout, "bootconf.txt", load("toolarge-4077.conf"),
-                         "toolarge-4077.conf");
+    auto r =
+        replaceFile(img, *layout, "bootconf.txt", load("toolarge-4077.conf"), "toolarge-4077.conf");
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().message,
               "src file toolarge-4077.conf is too large (4077 bytes). The maximum size is 4076 "
@@ -199,7 +202,9 @@ TEST(ImageTest, ExtractListAndContents) {
     std::sort(names.begin(), names.end());
     EXPECT_EQ(names, (std::vector<std::string>{"bootcode.bin", "bootconf.sig", "bootconf.txt",
                                                "cacert.der", "pubkey.bin", "updatetime"}));
-    auto size = [&](const char* n) { return readFile(img, *layout, n)->size(); };
+    auto size = [&](const char* n) {
+        return readFile(img, *layout, n)->size();
+    };
     EXPECT_EQ(size("bootcode.bin"), 73120u);
     EXPECT_EQ(size("bootconf.sig"), 1024u);
     EXPECT_EQ(size("cacert.der"), 2048u);
@@ -227,10 +232,11 @@ TEST(ImageTest, WrongSizeUsesUpstreamWording) {
 }
 
 TEST(ImageTest, SyntheticChainParses) {
-    auto img = test::buildSyntheticImage(524288, 100,
-                                         {{"updatetime", {0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff}, 0},
-                                          {"pubkey.bin", std::vector<std::uint8_t>(512, 0), 0x10000},
-                                          {"bootconf.txt", {'a', '\n'}, 0x11000}});
+    auto img =
+        test::buildSyntheticImage(524288, 100,
+                                  {{"updatetime", {0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff}, 0},
+                                   {"pubkey.bin", std::vector<std::uint8_t>(512, 0), 0x10000},
+                                   {"bootconf.txt", {'a', '\n'}, 0x11000}});
     auto layout = parseImage(img);
     ASSERT_TRUE(layout) << layout.error().message;
     ASSERT_EQ(layout->sections.size(), 6u);  // bootcode, updatetime, pad, pubkey, pad, conf
@@ -277,8 +283,8 @@ TEST(ImageTest, MalformedChainsAreErrors) {
         EXPECT_FALSE(parseImage(img));
     }
     // Arbitrary lengths are fine without the size rule (fuzzing); cut headers are errors.
-    std::vector<std::uint8_t> tiny = {0x55, 0xAA, 0xF0, 0x0F, 0, 0, 0, 2, 1, 2, 0xFF, 0xFF,
-                                      0xFF, 0xFF, 0xFF, 0xFF, 0x55, 0xAA};
+    std::vector<std::uint8_t> tiny = {0x55, 0xAA, 0xF0, 0x0F, 0,    0,    0,    2,    1,
+                                      2,    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x55, 0xAA};
     auto r = parseImage(tiny, ParseOptions{.requireStandardSize = false});
     ASSERT_FALSE(r);
     EXPECT_NE(r.error().message.find("cut off"), std::string::npos);
@@ -340,8 +346,9 @@ TEST(ImageTest, TimestampEncoding) {
 }
 
 TEST(ImageTest, TimestampNeedsPartitionCopyWhenReadOnlyCopyExists) {
-    auto img = test::buildSyntheticImage(524288, 64, {{"updatetime", std::vector<std::uint8_t>(8, 0), 0},
-                                                      {"bootconf.txt", {'a'}, 0x10000}});
+    auto img = test::buildSyntheticImage(
+        524288, 64,
+        {{"updatetime", std::vector<std::uint8_t>(8, 0), 0}, {"bootconf.txt", {'a'}, 0x10000}});
     auto layout = parseImage(img);
     ASSERT_TRUE(layout);
     auto r = setTimestamp(img, *layout, 1);

@@ -17,7 +17,8 @@ TEST(Arp, RequestIsBroadcastWithRfc826Layout) {
     const auto b = buildArpFrame(req);
     ASSERT_EQ(b.size(), kArpFrameSize);
     // Ethernet: broadcast destination, our source, EtherType 0x0806.
-    EXPECT_EQ(std::vector<std::uint8_t>(b.begin(), b.begin() + 6), std::vector<std::uint8_t>(6, 0xff));
+    EXPECT_EQ(std::vector<std::uint8_t>(b.begin(), b.begin() + 6),
+              std::vector<std::uint8_t>(6, 0xff));
     EXPECT_EQ(b[12], 0x08);
     EXPECT_EQ(b[13], 0x06);
     // htype 1, ptype 0x0800, hlen 6, plen 4, op 1 (RFC 826).

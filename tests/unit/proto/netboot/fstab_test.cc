@@ -14,11 +14,12 @@ const char* kPiOs =
 TEST(FstabTest, CommentsOutSdLinesKeepsTheRest) {
     auto r = rewriteFstab(kPiOs, {});
     EXPECT_EQ(r.commented, 2);
-    EXPECT_EQ(r.text,
-              "proc            /proc           proc    defaults          0       0\n"
-              "#pinetboot-sd# PARTUUID=1234abcd-01  /boot/firmware  vfat    defaults          0       2\n"
-              "#pinetboot-sd# PARTUUID=1234abcd-02  /               ext4    defaults,noatime  0       1\n"
-              "# a swapfile is not a swap partition, no line here\n");
+    EXPECT_EQ(
+        r.text,
+        "proc            /proc           proc    defaults          0       0\n"
+        "#pinetboot-sd# PARTUUID=1234abcd-01  /boot/firmware  vfat    defaults          0       2\n"
+        "#pinetboot-sd# PARTUUID=1234abcd-02  /               ext4    defaults,noatime  0       1\n"
+        "# a swapfile is not a swap partition, no line here\n");
 }
 
 TEST(FstabTest, Table) {

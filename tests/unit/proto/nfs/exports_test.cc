@@ -6,7 +6,8 @@ namespace pinet::proto::nfs {
 namespace {
 
 TEST(ExportsTest, KernelLines) {
-    Export root{"/var/lib/pinetboot/roots/9ffefdef", {"10.0.0.5"}, false, true, 7, "client 9ffefdef"};
+    Export root{
+        "/var/lib/pinetboot/roots/9ffefdef", {"10.0.0.5"}, false, true, 7, "client 9ffefdef"};
     Export shared{"/var/lib/pinetboot/images/os/root", {"10.0.0.5", "10.0.0.6"}, true, true, 3, ""};
     Export boot{"/srv/tftp/9ffefdef", {"10.0.0.0/24"}, true, false, 8, ""};
     auto r = renderKernelExports({root, shared, boot});
@@ -18,8 +19,9 @@ TEST(ExportsTest, KernelLines) {
                       "10.0.0.5(ro,sync,no_subtree_check,no_root_squash,fsid=3) "
                       "10.0.0.6(ro,sync,no_subtree_check,no_root_squash,fsid=3)\n"),
               std::string::npos);
-    EXPECT_NE(r->find("\"/srv/tftp/9ffefdef\" 10.0.0.0/24(ro,sync,no_subtree_check,root_squash,fsid=8)"),
-              std::string::npos);
+    EXPECT_NE(
+        r->find("\"/srv/tftp/9ffefdef\" 10.0.0.0/24(ro,sync,no_subtree_check,root_squash,fsid=8)"),
+        std::string::npos);
     EXPECT_EQ(r->find('*'), std::string::npos);
 }
 
@@ -31,7 +33,8 @@ TEST(ExportsTest, RefusesUnsafeExports) {
     EXPECT_FALSE(renderKernelExports({Export{"relative", {"10.0.0.1"}, false, true, 1, ""}}));
     EXPECT_FALSE(renderKernelExports({Export{"/a\"b", {"10.0.0.1"}, false, true, 1, ""}}));
     EXPECT_FALSE(renderKernelExports({Export{"/a\nb", {"10.0.0.1"}, false, true, 1, ""}}));
-    EXPECT_FALSE(renderGaneshaConfig({Export{"/a", {"host.example"}, false, true, 1, ""}}, {"/r", 2049}));
+    EXPECT_FALSE(
+        renderGaneshaConfig({Export{"/a", {"host.example"}, false, true, 1, ""}}, {"/r", 2049}));
     EXPECT_TRUE(isIpv4OrSubnet("192.168.1.0/24"));
     EXPECT_FALSE(isIpv4OrSubnet("192.168.1"));
     EXPECT_FALSE(isIpv4OrSubnet("1.2.3.4/"));

@@ -7,7 +7,9 @@
 namespace pinet::proto::tftp {
 namespace {
 
-std::vector<std::uint8_t> bytesOf(std::string_view s) { return {s.begin(), s.end()}; }
+std::vector<std::uint8_t> bytesOf(std::string_view s) {
+    return {s.begin(), s.end()};
+}
 
 TEST(NetasciiTest, EncodesLineEndsAndBareCr) {
     auto in = bytesOf("a\nb\rc");

@@ -7,12 +7,18 @@
 namespace pinet::proto::tftp {
 namespace {
 
-std::vector<std::uint8_t> bytesOf(std::string_view s) { return {s.begin(), s.end()}; }
+std::vector<std::uint8_t> bytesOf(std::string_view s) {
+    return {s.begin(), s.end()};
+}
 
 TEST(TftpPacketTest, ParsesPiRrqWithOptions) {
     // The exact layout of the Pi 4 bootloader's RRQ (spec 4.1).
-    auto raw = bytesOf(std::string("\x00\x01" "d9780558/start4.elf\0octet\0tsize\0" "0\0blksize\0" "1024\0",
-                                   2 + 20 + 6 + 6 + 2 + 8 + 5));
+    auto raw =
+        bytesOf(std::string("\x00\x01"
+                            "d9780558/start4.elf\0octet\0tsize\0"
+                            "0\0blksize\0"
+                            "1024\0",
+                            2 + 20 + 6 + 6 + 2 + 8 + 5));
     auto p = parse(raw);
     ASSERT_TRUE(p.has_value()) << toString(p.error());
     auto* req = std::get_if<Request>(&*p);
@@ -28,7 +34,9 @@ TEST(TftpPacketTest, ParsesPiRrqWithOptions) {
 }
 
 TEST(TftpPacketTest, RequestRoundTrip) {
-    Request r{Opcode::Wrq, "a/b.txt", Mode::Netascii,
+    Request r{Opcode::Wrq,
+              "a/b.txt",
+              Mode::Netascii,
               {{"blksize", "1468"}, {"windowsize", "16"}, {"timeout", "3"}, {"x-foo", "1"}}};
     auto raw = buildRequest(r);
     auto p = parse(raw);
@@ -56,7 +64,8 @@ TEST(TftpPacketTest, ModeAndOptionNamesAreCaseInsensitive) {
 }
 
 TEST(TftpPacketTest, OptionRanges) {
-    auto o = interpretOptions({{"blksize", "7"}, {"timeout", "0"}, {"windowsize", "0"}, {"tsize", "x"}});
+    auto o =
+        interpretOptions({{"blksize", "7"}, {"timeout", "0"}, {"windowsize", "0"}, {"tsize", "x"}});
     EXPECT_FALSE(o.blksize);
     EXPECT_FALSE(o.timeout);
     EXPECT_FALSE(o.windowsize);
@@ -78,20 +87,35 @@ TEST(TftpPacketTest, OptionRanges) {
 TEST(TftpPacketTest, RejectsMalformedRequests) {
     EXPECT_EQ(parse(bytesOf(std::string("\x00", 1))).error(), ParseError::TooShort);
     EXPECT_EQ(parse(bytesOf(std::string("\x00\x09xx", 4))).error(), ParseError::UnknownOpcode);
-    EXPECT_EQ(parse(bytesOf(std::string("\x00\x01" "abc", 5))).error(), ParseError::Unterminated);
+    EXPECT_EQ(parse(bytesOf(std::string("\x00\x01"
+                                        "abc",
+                                        5)))
+                  .error(),
+              ParseError::Unterminated);
     EXPECT_EQ(parse(bytesOf(std::string("\x00\x01\0octet\0", 9))).error(),
               ParseError::EmptyFilename);
-    EXPECT_EQ(parse(bytesOf(std::string("\x00\x01" "a\0binary\0", 11))).error(), ParseError::BadMode);
-    EXPECT_EQ(parse(bytesOf(std::string("\x00\x01" "a\0octet\0tsize\0", 16))).error(),
+    EXPECT_EQ(parse(bytesOf(std::string("\x00\x01"
+                                        "a\0binary\0",
+                                        11)))
+                  .error(),
+              ParseError::BadMode);
+    EXPECT_EQ(parse(bytesOf(std::string("\x00\x01"
+                                        "a\0octet\0tsize\0",
+                                        16)))
+                  .error(),
               ParseError::BadOption);
-    EXPECT_EQ(parse(bytesOf(std::string("\x00\x01" "a\0octet\0tsize\0" "0\0TSIZE\0" "0\0", 26)))
+    EXPECT_EQ(parse(bytesOf(std::string("\x00\x01"
+                                        "a\0octet\0tsize\0"
+                                        "0\0TSIZE\0"
+                                        "0\0",
+                                        26)))
                   .error(),
               ParseError::BadOption);
     std::string longName(kMaxFilenameLength + 1, 'a');
     auto raw = buildRequest(Request{Opcode::Rrq, longName, Mode::Octet, {}});
     EXPECT_EQ(parse(raw).error(), ParseError::FilenameTooLong);
-    auto huge = buildRequest(Request{Opcode::Rrq, "f", Mode::Octet,
-                                     {{"x", std::string(kMaxRequestSize, 'v')}}});
+    auto huge = buildRequest(
+        Request{Opcode::Rrq, "f", Mode::Octet, {{"x", std::string(kMaxRequestSize, 'v')}}});
     EXPECT_EQ(parse(huge).error(), ParseError::TooLong);
 }
 
@@ -120,7 +144,10 @@ TEST(TftpPacketTest, DataAckErrorOack) {
     auto e = parse(buildError(0, "Early terminate"));
     EXPECT_EQ(std::get<ErrorPacket>(*e), (ErrorPacket{0, "Early terminate"}));
     // An ERROR without its NUL still counts as an ERROR.
-    auto e2 = parse(bytesOf(std::string("\x00\x05\x00\x01" "gone", 8)));
+    auto e2 =
+        parse(bytesOf(std::string("\x00\x05\x00\x01"
+                                  "gone",
+                                  8)));
     EXPECT_EQ(std::get<ErrorPacket>(*e2), (ErrorPacket{1, "gone"}));
 
     std::vector<Option> opts{{"tsize", "123"}, {"blksize", "1468"}};

@@ -13,7 +13,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::vector<std::uint8_t> bytesOf(const std::string& s) { return {s.begin(), s.end()}; }
+std::vector<std::uint8_t> bytesOf(const std::string& s) {
+    return {s.begin(), s.end()};
+}
 
 /// Builds a bootfiles.bin with GNU tar (the oracle for the ustar layout).
 class TarTest : public ::testing::Test {
@@ -85,14 +87,14 @@ public:
         if (it == files.end()) {
             return std::nullopt;
         }
-        return core::usbboot::ServedFile{rel, std::make_shared<const std::vector<std::uint8_t>>(
-                                                  it->second)};
+        return core::usbboot::ServedFile{
+            rel, std::make_shared<const std::vector<std::uint8_t>>(it->second)};
     }
 };
 
 TEST_F(TarTest, BootfilesModeLookupOrder) {
-    auto archive = core::usbboot::loadBootfiles(
-        std::make_shared<const std::vector<std::uint8_t>>(archive_));
+    auto archive =
+        core::usbboot::loadBootfiles(std::make_shared<const std::vector<std::uint8_t>>(archive_));
     ASSERT_TRUE(archive.has_value());
     MapFs disk;
     disk.files["2712/config.txt"] = bytesOf("disk wins");
