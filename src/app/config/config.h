@@ -24,7 +24,7 @@
 
 #include <toml++/toml.h>
 
-#include "core/tftp/transfer.h"
+#include "core/tftp/tftp_engine.h"
 
 namespace pinet::app::config {
 
@@ -69,18 +69,16 @@ struct Config {
     std::string tftpRoot;
     std::string tftpDefaultDir;
     ListenAddress tftpListen{"0.0.0.0", 69};
-    // The timeouts are the engine's own defaults (core::tftp::TransferLimits).
-    // Max transfers, blksize, windowsize and retries still differ from those of
-    // `pinetboot tftp` (TftpServerConfig, TransferLimits: 4096, 65464, 64, 6);
-    // 1468 fills one 1500-byte Ethernet frame. Issue #12 unifies them.
-    std::uint32_t tftpMaxTransfers = 256;
-    std::uint32_t tftpMaxBlksize = 1468;
-    std::uint32_t tftpMaxWindowsize = 16;
+    // The engine's defaults, the same as `pinetboot tftp`'s (core::tftp::EngineConfig).
+    std::uint32_t tftpMaxTransfers =
+        static_cast<std::uint32_t>(core::tftp::EngineConfig{}.maxTransfers);
+    std::uint32_t tftpMaxBlksize = core::tftp::TransferLimits{}.maxBlockSize;
+    std::uint32_t tftpMaxWindowsize = core::tftp::TransferLimits{}.maxWindowSize;
     std::uint32_t tftpTimeoutMs =
         static_cast<std::uint32_t>(core::tftp::TransferLimits{}.defaultTimeout.count());
     std::uint32_t tftpMinTimeoutMs =
         static_cast<std::uint32_t>(core::tftp::TransferLimits{}.minAdaptiveTimeout.count());
-    std::uint32_t tftpRetries = 5;
+    std::uint32_t tftpRetries = static_cast<std::uint32_t>(core::tftp::TransferLimits{}.maxRetries);
 
     // [http]
     ListenAddress httpListen{"127.0.0.1", 8080};
