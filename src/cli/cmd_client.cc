@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/client/client_manager.h"
+#include "app/json_text.h"
 #include "app/nfs/nfs_manager.h"
 #include "cli/command.h"
 #include "cli/server_settings_flags.h"
@@ -91,7 +92,7 @@ void doList(const ClientOpts& o) {
         for (const auto& c : *all) {
             arr.push_back(toJson(c));
         }
-        std::cout << arr.dump(2) << '\n';
+        std::cout << app::dumpJson(arr, 2) << '\n';
         return;
     }
     std::cout << fmt::format("{:<9} {:<18} {:<11} {:<16} {:<14} {:<8} {}\n", "SERIAL", "MAC",
@@ -130,12 +131,12 @@ void doShow(const ClientOpts& o) {
     }
     auto j = toJson(**found);
     if (o.json) {
-        std::cout << j.dump(2) << '\n';
+        std::cout << app::dumpJson(j, 2) << '\n';
         return;
     }
     for (auto& [k, v] : j.items()) {
         std::cout << fmt::format("{:<12} {}\n", k + ":",
-                                 v.is_string() ? v.get<std::string>() : v.dump());
+                                 v.is_string() ? v.get<std::string>() : app::dumpJson(v));
     }
 }
 

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/doctor/doctor.h"
+#include "app/json_text.h"
 #include "cli/command.h"
 #include "cli/server_settings_flags.h"
 #include "io/registry/registry.h"
@@ -50,7 +51,7 @@ void run(const DoctorOpts& o) {
         }
     }
     if (o.json) {
-        std::cout << arr.dump(2) << '\n';
+        std::cout << app::dumpJson(arr, 2) << '\n';
     } else {
         std::cout << fmt::format("{} problem(s) found\n", failures);
     }

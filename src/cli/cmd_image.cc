@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/image/image_store.h"
+#include "app/json_text.h"
 #include "cli/command.h"
 #include "cli/progress.h"
 #include "io/registry/registry.h"
@@ -66,7 +67,7 @@ void doList(const ImageOpts& o) {
                            {"root_bytes", i.rootBytes},
                            {"models", i.models}});
         }
-        std::cout << arr.dump(2) << '\n';
+        std::cout << app::dumpJson(arr, 2) << '\n';
         return;
     }
     for (const auto& i : *r) {

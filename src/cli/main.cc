@@ -19,6 +19,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/command.h"
+#include "io/log_format.h"
 #include "version.h"
 
 namespace pinet::cli {
@@ -128,7 +129,8 @@ int main(int argc, char** argv) {
     // Logs go to stderr (journald picks them up); stdout is for command output.
     auto logger = spdlog::stderr_color_mt("pinetboot");
     spdlog::set_default_logger(logger);
-    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+    // Control bytes in a message are escaped, whatever the message (io/log_format.h).
+    pinet::io::useSafeLogFormat("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
     if (const char* lvl = std::getenv("PINETBOOT_LOG"); lvl != nullptr) {
         spdlog::set_level(spdlog::level::from_str(lvl));
     }

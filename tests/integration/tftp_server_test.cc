@@ -21,6 +21,7 @@
 
 #include "io/fd.h"
 #include "io/file.h"
+#include "lib/udp_client.h"
 #include "proto/tftp/packet.h"
 
 namespace pinet::app {
@@ -60,46 +61,7 @@ private:
     std::vector<core::TransferRecord> records_;
 };
 
-/// A UDP client socket on 127.0.0.1 (a new port per instance, like the Pi per RRQ).
-class Client {
-public:
-    Client() : fd_(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) {
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        EXPECT_EQ(::bind(fd_.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
-    }
-    void sendTo(std::uint16_t port, const std::vector<std::uint8_t>& bytes) {
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        a.sin_port = htons(port);
-        ASSERT_EQ(::sendto(fd_.get(), bytes.data(), bytes.size(), 0,
-                           reinterpret_cast<sockaddr*>(&a), sizeof(a)),
-                  static_cast<ssize_t>(bytes.size()));
-    }
-    /// Next datagram within @p wait, with the port it came from; empty if none.
-    std::optional<std::pair<std::vector<std::uint8_t>, std::uint16_t>> receive(
-        std::chrono::milliseconds wait) {
-        pollfd p{fd_.get(), POLLIN, 0};
-        if (::poll(&p, 1, static_cast<int>(wait.count())) != 1) {
-            return std::nullopt;
-        }
-        std::vector<std::uint8_t> buf(70000);
-        sockaddr_in from{};
-        socklen_t len = sizeof(from);
-        ssize_t n = ::recvfrom(fd_.get(), buf.data(), buf.size(), 0,
-                               reinterpret_cast<sockaddr*>(&from), &len);
-        if (n < 0) {
-            return std::nullopt;
-        }
-        buf.resize(static_cast<std::size_t>(n));
-        return std::make_pair(buf, ntohs(from.sin_port));
-    }
-
-private:
-    io::Fd fd_;
-};
+using Client = test::UdpClient;
 
 std::vector<std::uint8_t> rrq(const std::string& name, std::vector<pt::Option> opts = {}) {
     return pt::buildRequest(pt::Request{pt::Opcode::Rrq, name, pt::Mode::Octet, std::move(opts)});

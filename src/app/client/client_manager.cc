@@ -16,6 +16,7 @@
 #include "proto/netboot/fstab.h"
 #include "proto/netboot/ids.h"
 #include "proto/nfs/exports.h"
+#include "proto/text/safe_text.h"
 
 namespace pinet::app {
 
@@ -347,7 +348,8 @@ Result<ClientResult> addClient(const fs::path& stateDir, io::Registry& reg, cons
     rec.rootMode = req.rootMode;
     rec.bootDir = (paths.tftp() / *serial).string();
     rec.address = address;
-    rec.notes = req.notes;
+    // A user's free text goes to the dashboard and the API: made safe where it enters.
+    rec.notes = proto::text::safeText(req.notes, 4096, proto::text::Backslash::Keep);
     rec.state = io::ClientState::Enrolled;
     fs::path root = paths.roots() / *serial;
     if (fs::exists(root, ec) || fs::exists(rec.bootDir, ec)) {

@@ -158,8 +158,16 @@ void DhcpServer::run() {
                 wrongInterface_.fetch_add(1, std::memory_order_relaxed);
                 continue;
             }
-            outcomes.push_back(
-                responder_->handle(std::span(buf.data(), dg->size), config_.interface, now));
+            // The responder returns errors as values; this guard is the last line, so that
+            // no datagram (nor an allocation failure while handling one) can end the
+            // thread and with it DHCP for every board on the interface.
+            try {
+                outcomes.push_back(
+                    responder_->handle(std::span(buf.data(), dg->size), config_.interface, now));
+            } catch (const std::exception& e) {
+                internalErrors_.fetch_add(1, std::memory_order_relaxed);
+                spdlog::error("dhcp: datagram of {} bytes skipped: {}", dg->size, e.what());
+            }
         }
         if (store_) {
             if (auto r = store_->commitBatch(); !r) {
@@ -191,6 +199,7 @@ DhcpServerCounters DhcpServer::counters() const {
     }
     c.sendErrors = sendErrors_.load(std::memory_order_relaxed);
     c.wrongInterface = wrongInterface_.load(std::memory_order_relaxed);
+    c.internalErrors = internalErrors_.load(std::memory_order_relaxed);
     return c;
 }
 

@@ -43,6 +43,7 @@ struct DhcpServerCounters {
     core::dhcp::DhcpCounters dhcp;
     std::uint64_t sendErrors = 0;
     std::uint64_t wrongInterface = 0;
+    std::uint64_t internalErrors = 0;  ///< datagrams whose handling threw (logged, skipped)
 };
 
 class DhcpServer {
@@ -75,6 +76,7 @@ private:
     std::thread thread_;
     std::atomic<std::uint64_t> sendErrors_{0};
     std::atomic<std::uint64_t> wrongInterface_{0};
+    std::atomic<std::uint64_t> internalErrors_{0};
 };
 
 /// Human-readable counters, one "name value" per line (for logs and `serve` exit).

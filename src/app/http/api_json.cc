@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "app/json_text.h"
 #include "proto/netboot/ids.h"
 
 namespace pinet::app::http::api {
@@ -174,7 +175,7 @@ std::string clientsJson(const core::boot::BootTracker& tracker, const Known& kno
             list.push_back(clientSummary(nullptr, &k));
         }
     }
-    return json{{"clients", std::move(list)}}.dump();
+    return dumpJson(json{{"clients", std::move(list)}});
 }
 
 std::optional<std::string> clientJson(const core::boot::BootTracker& tracker, const Known& known,
@@ -199,7 +200,7 @@ std::optional<std::string> clientJson(const core::boot::BootTracker& tracker, co
             boots.push_back(bootJson(*it));
         }
     }
-    return json{{"client", clientSummary(c, k)}, {"boots", std::move(boots)}}.dump();
+    return dumpJson(json{{"client", clientSummary(c, k)}, {"boots", std::move(boots)}});
 }
 
 std::string bootsJson(const core::boot::BootTracker& tracker, std::size_t limit,
@@ -216,7 +217,7 @@ std::string bootsJson(const core::boot::BootTracker& tracker, std::size_t limit,
             boots.push_back(bootJson(*b));
         }
     }
-    return json{{"boots", std::move(boots)}}.dump();
+    return dumpJson(json{{"boots", std::move(boots)}});
 }
 
 std::map<std::string, int> clientStates(const core::boot::BootTracker& tracker,
@@ -255,18 +256,17 @@ std::string eventBrief(const core::BootEvent& event, const core::boot::Update* u
         brief["result"] = core::toString(r.result);
         brief["protocol"] = core::toString(r.protocol);
     }
-    return brief.dump();
+    return dumpJson(brief);
 }
 
 std::string bootUpdateJson(const core::boot::Update& u) {
     if (u.bootEnded) {
-        return json{{"client", u.clientKey},
-                    {"boot", u.bootId},
-                    {"state", core::boot::toString(u.outcome)},
-                    {"failure", u.failure}}
-            .dump();
+        return dumpJson(json{{"client", u.clientKey},
+                             {"boot", u.bootId},
+                             {"state", core::boot::toString(u.outcome)},
+                             {"failure", u.failure}});
     }
-    return json{{"client", u.clientKey}, {"boot", u.bootId}, {"state", "started"}}.dump();
+    return dumpJson(json{{"client", u.clientKey}, {"boot", u.bootId}, {"state", "started"}});
 }
 
 }  // namespace pinet::app::http::api

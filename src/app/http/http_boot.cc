@@ -12,6 +12,7 @@
 #include "io/file_cache.h"
 #include "io/fs/file_ops.h"
 #include "proto/netboot/ids.h"
+#include "proto/text/safe_text.h"
 
 namespace pinet::app::http {
 
@@ -88,7 +89,8 @@ HttpBootServer::HttpBootServer(RootProvider rootProvider, core::BootEventSink* e
         rec.protocol = core::TransferRecord::Protocol::Http;
         rec.start = std::chrono::system_clock::now();
         rec.clientAddr = req.remote_addr + ":" + std::to_string(req.remote_port);
-        rec.requestedPath = req.path;
+        // Decoded by httplib: "%ff" is a raw byte. Made safe before it goes anywhere.
+        rec.requestedPath = proto::text::safeText(req.path);
         const auto t0 = std::chrono::steady_clock::now();
         std::string prefix;
         std::string name;

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "app/json_text.h"
 #include "app/settings.h"
 #include "io/ext4/ext4_extract.h"
 #include "io/file.h"
@@ -244,7 +245,7 @@ Result<ImageInfo> importImage(const fs::path& stateDir, const fs::path& file,
                         {"root_files", info.rootFiles},
                         {"root_bytes", info.rootBytes},
                         {"models", info.models}};
-    if (auto w = io::writeFileAtomic(tmp.path() / "image.json", j.dump(2) + "\n"); !w) {
+    if (auto w = io::writeFileAtomic(tmp.path() / "image.json", dumpJson(j, 2) + "\n"); !w) {
         return tl::unexpected(w.error());
     }
     auto moved =

@@ -5,6 +5,7 @@
 
 #include "app/http/api_json.h"
 #include "proto/netboot/ids.h"
+#include "proto/text/safe_text.h"
 
 namespace pinet::app::serve {
 
@@ -60,6 +61,10 @@ void exportDhcpCounters(core::metrics::Registry& m, const std::string& interface
 
 BootMonitor::BootMonitor(core::boot::TrackerOptions options) : tracker_(options) {
     // Every metric /metrics can show is declared here, so the list is in one place.
+    metrics_.declare("pinetboot_event_errors_total",
+                     "Boot events whose handling failed and was skipped (logged); the "
+                     "servers and the monitor kept running",
+                     Kind::Counter);
     metrics_.declare("pinetboot_dhcp_packets_total",
                      "DHCP packets of Raspberry Pis by type (discover/offer/request/ack/nak/...) "
                      "and result (ok, or the reason no reply was sent)",
@@ -166,7 +171,7 @@ void BootMonitor::run() {
             }
         }
         for (const auto& e : batch) {
-            process(e);
+            processGuarded(e);
         }
         {
             std::lock_guard lock(queueMutex_);
@@ -175,12 +180,18 @@ void BootMonitor::run() {
         idleCv_.notify_all();
         if (std::chrono::steady_clock::now() >= nextTick) {
             nextTick = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-            std::vector<core::boot::Update> ups;
-            {
-                std::lock_guard lock(stateMutex_);
-                ups = tracker_.tick(std::chrono::system_clock::now());
+            try {
+                std::vector<core::boot::Update> ups;
+                {
+                    std::lock_guard lock(stateMutex_);
+                    ups = tracker_.tick(std::chrono::system_clock::now());
+                }
+                handleUpdates(ups);
+            } catch (const std::exception& e) {
+                metrics_.add("pinetboot_event_errors_total", {});
+                spdlog::error("EVENT_ERROR boot timers skipped: {}",
+                              proto::text::safeText(e.what()));
             }
-            handleUpdates(ups);
         }
     }
 }
@@ -219,6 +230,21 @@ void BootMonitor::logEvent(const core::BootEvent& event) {
                 r.protocol == TransferRecord::Protocol::Http ? "HTTP" : "TFTP",
                 core::describe(event), r.fileSize,
                 std::chrono::duration<double, std::milli>(r.duration).count(), r.blockSize);
+}
+
+void BootMonitor::processGuarded(const core::BootEvent& event) {
+    // Nothing one event carries may stop the worker: every server's events,
+    // the dashboard and the metrics go through this thread (issue #13).
+    try {
+        process(event);
+    } catch (const std::exception& e) {
+        metrics_.add("pinetboot_event_errors_total", {});
+        spdlog::error("EVENT_ERROR {} skipped: {}", core::describe(event),
+                      proto::text::safeText(e.what()));
+    } catch (...) {
+        metrics_.add("pinetboot_event_errors_total", {});
+        spdlog::error("EVENT_ERROR {} skipped: unknown exception", core::describe(event));
+    }
 }
 
 void BootMonitor::process(const core::BootEvent& event) {

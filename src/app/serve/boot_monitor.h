@@ -82,6 +82,8 @@ public:
 
 private:
     void run();
+    /// process(), with any exception logged, counted and the event skipped.
+    void processGuarded(const core::BootEvent& event);
     void process(const core::BootEvent& event);
     void handleUpdates(const std::vector<core::boot::Update>& updates);
     void logEvent(const core::BootEvent& event);

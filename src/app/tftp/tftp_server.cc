@@ -259,15 +259,25 @@ void TftpServer::Impl::run() {
         }
         const std::uint64_t packetsBefore = engine->counters().packetsIn;
         const auto now = instantNow();
-        for (auto tag : tags) {
-            receiveFrom(tag, now);
+        // The engine returns errors as values; this guard is the last line, so that
+        // nothing (an allocation failure, a resolver's exception) ends the thread and
+        // with it TFTP for every board. The turn's unsent output is dropped; the
+        // clients' retransmissions recover it.
+        try {
+            for (auto tag : tags) {
+                receiveFrom(tag, now);
+            }
+            if (listenReady) {
+                receiveFrom(kListenTag, now);
+            }
+            engine->tick(now);
+            lastTurnPackets = engine->counters().packetsIn - packetsBefore;
+            finishTurn(now);
+        } catch (const std::exception& e) {
+            ++socketCounters.internalErrors;
+            spdlog::error("tftp: loop turn skipped: {}", e.what());
+            engine->outbox().datagrams.clear();
         }
-        if (listenReady) {
-            receiveFrom(kListenTag, now);
-        }
-        engine->tick(now);
-        lastTurnPackets = engine->counters().packetsIn - packetsBefore;
-        finishTurn(now);
     }
     // Drain time is over: whatever is left is aborted and reported.
     const auto now = instantNow();
@@ -388,6 +398,7 @@ void TftpServer::Impl::publish() {
     c.testDropped = socketCounters.testDropped;
     c.bytesOut = socketCounters.bytesOut;
     c.coalescePauses = socketCounters.coalescePauses;
+    c.internalErrors = socketCounters.internalErrors;
     const auto cs = cache->stats();
     c.cacheHits = cs.hits;
     c.cacheMisses = cs.misses;

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "proto/text/safe_text.h"
+
 namespace pinet::core::tftp {
 
 namespace ptftp = proto::tftp;
@@ -78,6 +80,9 @@ TftpRefusal refusalFor(SourceLimiter::Verdict v) {
     }
     return TftpRefusal::SourceTableFull;
 }
+
+/// A client's ERROR text in a record: the Pi's is "Early terminate"; more is noise.
+constexpr std::size_t kMaxClientText = 128;
 
 /// The turn's datagrams keep a few hundred entries at most in steady state;
 /// past this the outbox gives its memory back after a burst.
@@ -185,7 +190,7 @@ void TftpEngine::refuse(TftpRefusal why, const Endpoint& to, const ptftp::Reques
         rec.result = *rule.record;
         rec.start = now.wall;
         rec.clientAddr = to.toString();
-        rec.requestedPath = req.filename;
+        rec.requestedPath = proto::text::safeText(req.filename);
         if (mapped != nullptr) {
             rec.serial = mapped->serial;
             rec.mac = mapped->mac;
@@ -286,7 +291,9 @@ void TftpEngine::onReplyDatagram(std::size_t socket, const Endpoint& from,
         // The adaptive timeout can put this deadline before every other one.
         earliestDeadline_ = std::min(earliestDeadline_, s.transfer.deadline());
     } else if (const auto* err = std::get_if<ptftp::ErrorPacket>(&*packet)) {
-        s.transfer.onError(err->code, err->message, now.steady);
+        // The client's text goes into the record (dashboard, logs): made safe here.
+        s.transfer.onError(err->code, proto::text::safeText(err->message, kMaxClientText),
+                           now.steady);
     } else {
         count(TftpRefusal::UnexpectedPacket);
         return;
@@ -425,7 +432,8 @@ void TftpEngine::endTurn(const Instant& now) {
         rec.duration =
             std::chrono::duration_cast<std::chrono::microseconds>(now.steady - s->start.steady);
         rec.clientAddr = s->client.toString();
-        rec.requestedPath = std::move(s->requestedPath);
+        // The name as the client sent it, made safe for JSON and logs.
+        rec.requestedPath = proto::text::safeText(s->requestedPath);
         rec.serial = std::move(s->serial);
         rec.mac = std::move(s->mac);
         rec.fileSize = s->content->bytes().size();

@@ -94,6 +94,7 @@ struct TftpCounters {
     std::uint64_t testDropped = 0;
     std::uint64_t retransmits = 0;
     std::uint64_t coalescePauses = 0;  ///< loop turns that slept `coalesce` first
+    std::uint64_t internalErrors = 0;  ///< loop turns that threw (logged and skipped)
     std::uint64_t transfersStarted = 0;
     std::uint64_t transfersActive = 0;
     /// Finished transfers by TransferRecord::Result.

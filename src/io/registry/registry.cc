@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "proto/text/safe_text.h"
+
 namespace pinet::io {
 
 namespace fs = std::filesystem;
@@ -14,18 +16,23 @@ constexpr const char* kColumns =
     "serial, mac, model, name, image, root_mode, boot_dir, root_export, address, notes, state, "
     "first_seen, last_seen, id";
 
+/// Longest display text kept from a row: a name or a note, not a document.
+constexpr std::size_t kMaxText = 4096;
+
 ClientRecord rowToRecord(const Statement& st) {
     ClientRecord r;
     r.serial = st.text(0);
     r.mac = st.optText(1);
-    r.model = st.text(2);
-    r.name = st.text(3);
+    // Display text from a file the daemon can write: made safe as it is read
+    // (control bytes and invalid UTF-8 escaped; clean text comes back unchanged).
+    r.model = proto::text::safeText(st.text(2), kMaxText, proto::text::Backslash::Keep);
+    r.name = proto::text::safeText(st.text(3), kMaxText, proto::text::Backslash::Keep);
     r.image = st.text(4);
     r.rootMode = st.text(5);
     r.bootDir = st.text(6);
     r.rootExport = st.text(7);
     r.address = st.text(8);
-    r.notes = st.text(9);
+    r.notes = proto::text::safeText(st.text(9), kMaxText, proto::text::Backslash::Keep);
     r.state = st.text(10) == "discovered" ? ClientState::Discovered : ClientState::Enrolled;
     r.firstSeen = st.int64(11);
     r.lastSeen = st.int64(12);

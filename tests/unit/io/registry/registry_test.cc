@@ -137,3 +137,31 @@ TEST(RegistryTest, RefusesNewerSchema) {
 
 }  // namespace
 }  // namespace pinet::io
+
+namespace pinet::io {
+namespace {
+
+// Issue #13: a row the daemon (or anyone who can write the file) stored with
+// bytes that are not UTF-8 comes back as safe text: the dashboard and the API
+// then cannot fail on it. Clean text, backslashes included, comes back as is.
+TEST(RegistryTest, DisplayTextIsMadeSafeAsItIsRead) {
+    TempDir dir("pnb-registry-test");
+    auto reg = Registry::open(dir.path() / "state");
+    ASSERT_TRUE(reg) << reg.error().message;
+    ClientRecord c;
+    c.serial = "9ffefdef";
+    c.name =
+        "rack\x01"
+        "1";
+    c.model = "cm4\xff";
+    c.notes = "caf\xe9 C:\\boot";
+    ASSERT_TRUE(reg->enroll(c));
+    auto got = reg->findBySerial("9ffefdef");
+    ASSERT_TRUE(got && *got);
+    EXPECT_EQ((*got)->name, "rack\\x011");
+    EXPECT_EQ((*got)->model, "cm4\\xff");
+    EXPECT_EQ((*got)->notes, "caf\\xe9 C:\\boot");
+}
+
+}  // namespace
+}  // namespace pinet::io
