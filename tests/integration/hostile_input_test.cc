@@ -85,7 +85,9 @@ TEST(HostileInput, BadBytesInNamesTextsAndNotesStopNothing) {
     monitor.start();
     app::serve::KnownClient latin1;
     latin1.serial = "aaaa0001";
-    latin1.name = "rack\x01" "7";
+    latin1.name =
+        "rack\x01"
+        "7";
     latin1.notes = "caf\xe9 \xff";  // Latin-1, as a shell in a Latin-1 locale passes it
     monitor.setKnownClients({latin1});
     app::http::WebServer web(monitor, monitor.hub());

@@ -35,8 +35,8 @@ std::optional<std::pair<std::vector<std::uint8_t>, std::uint16_t>> UdpClient::re
     std::vector<std::uint8_t> buf(70000);
     sockaddr_in from{};
     socklen_t len = sizeof(from);
-    const ssize_t n = ::recvfrom(fd_.get(), buf.data(), buf.size(), 0,
-                                 reinterpret_cast<sockaddr*>(&from), &len);
+    const ssize_t n =
+        ::recvfrom(fd_.get(), buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
     if (n < 0) {
         return std::nullopt;
     }

@@ -129,6 +129,7 @@ struct TftpEngine::Session {
     std::string requestedPath;
     std::optional<std::string> serial;
     std::optional<std::string> mac;
+    bool answered = false;  ///< mirrors transfer.clientAnswered() for the budget
 };
 
 TftpEngine::TftpEngine(EngineConfig config, FileSource& files)
@@ -251,9 +252,12 @@ void TftpEngine::handleRequest(const Endpoint& from, const ptftp::Request& req,
         outbox_.unknownClients.push_back(
             {isMac ? *mapped->mac : *mapped->serial, isMac, from, mapped->usedDefault});
     }
-    if (sessions_.size() >= config_.maxTransfers) {
+    if (sessions_.size() - unanswered_ >= config_.maxTransfers) {
         count(TftpRefusal::ServerFull);
         return;
+    }
+    if (unanswered_ >= std::max<std::size_t>(1, config_.maxUnanswered)) {
+        evictOldestUnanswered();
     }
     auto content = files_.open(mapped->path, req.mode == ptftp::Mode::Netascii);
     if (!content) {
@@ -267,6 +271,7 @@ void TftpEngine::handleRequest(const Endpoint& from, const ptftp::Request& req,
         from, now, req.filename, std::move(mapped->serial), std::move(mapped->mac)});
     guard.keep = true;
     ++counters_.transfersStarted;
+    ++unanswered_;
     emit(*session, session->transfer.start(now.steady));
     earliestDeadline_ = std::min(earliestDeadline_, session->transfer.deadline());
     sessions_.emplace(from, std::move(session));
@@ -288,6 +293,7 @@ void TftpEngine::onReplyDatagram(std::size_t socket, const Endpoint& from,
     }
     if (const auto* ack = std::get_if<ptftp::Ack>(&*packet)) {
         emit(s, s.transfer.onAck(ack->block, now.steady));
+        noteAnswered(s);
         // The adaptive timeout can put this deadline before every other one.
         earliestDeadline_ = std::min(earliestDeadline_, s.transfer.deadline());
     } else if (const auto* err = std::get_if<ptftp::ErrorPacket>(&*packet)) {
@@ -332,11 +338,42 @@ void TftpEngine::endSession(const Endpoint& key) {
     // Counted now; reported and freed at endTurn(), because queued datagrams
     // may still point into its content.
     Session& s = *it->second;
+    if (!s.answered) {
+        --unanswered_;
+    }
     counters_.retransmits += s.transfer.retransmits();
     ++counters_.finished[static_cast<std::size_t>(s.transfer.result())];
     limiter_.release(s.client.address);
     retired_.push_back(std::move(it->second));
     sessions_.erase(it);
+}
+
+void TftpEngine::noteAnswered(Session& s) {
+    if (!s.answered && s.transfer.clientAnswered()) {
+        s.answered = true;
+        --unanswered_;
+    }
+}
+
+void TftpEngine::evictOldestUnanswered() {
+    // Only when the budget is full, so the scan (bounded by the session caps)
+    // costs nothing in normal running.
+    const Endpoint* oldest = nullptr;
+    Clock::time_point oldestStart = Clock::time_point::max();
+    for (const auto& [key, s] : sessions_) {
+        if (!s->answered && s->start.steady < oldestStart) {
+            oldest = &key;
+            oldestStart = s->start.steady;
+        }
+    }
+    if (oldest == nullptr) {
+        return;
+    }
+    const Endpoint key = *oldest;
+    sessions_.at(key)->transfer.abort(Result::Timeout,
+                                      "no answer; ended for a newer request (unanswered budget)");
+    ++counters_.unansweredEvicted;
+    endSession(key);
 }
 
 void TftpEngine::scanTimers(Clock::time_point now) {

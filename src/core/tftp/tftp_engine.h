@@ -97,6 +97,7 @@ struct TftpCounters {
     std::uint64_t internalErrors = 0;  ///< loop turns that threw (logged and skipped)
     std::uint64_t transfersStarted = 0;
     std::uint64_t transfersActive = 0;
+    std::uint64_t unansweredEvicted = 0;  ///< unanswered transfers ended for a newcomer
     /// Finished transfers by TransferRecord::Result.
     std::array<std::uint64_t, 7> finished{};
     std::array<std::uint64_t, kRefusalCount> refused{};
@@ -123,6 +124,15 @@ struct EngineConfig {
     /// and the cap bounds memory and CPU under a flood. At the cap a new RRQ
     /// is dropped silently and the Pi retransmits it about 2 s later.
     std::size_t maxTransfers = 256;
+    /// Transfers whose client has not answered yet (no ACK, no ERROR at the
+    /// reply port), counted apart from maxTransfers, so that sources that never
+    /// answer (a flood of spoofed RRQs, dead boards) cannot take the slots of
+    /// boards that do: a real Pi answers its first reply within a millisecond on
+    /// a LAN and then counts against maxTransfers only. At this budget the
+    /// oldest unanswered transfer is ended to make room (the newcomer is served;
+    /// an evicted real board retransmits its RRQ ~2 s later). 64 covers a rack
+    /// powering on in the same millisecond many times over.
+    std::size_t maxUnanswered = 64;
     /// Reply sockets (server TIDs, RFC 1350) that transfers are spread over, round robin.
     std::size_t replySockets = 4;
 };
@@ -198,6 +208,8 @@ public:
     /// When tick() has work next; time_point::max() when there is none.
     [[nodiscard]] Clock::time_point nextDeadline(Clock::time_point now) const;
     [[nodiscard]] std::size_t activeTransfers() const { return sessions_.size(); }
+    /// Of activeTransfers(), those whose client has not answered yet.
+    [[nodiscard]] std::size_t unansweredTransfers() const { return unanswered_; }
     [[nodiscard]] const TftpCounters& counters() const { return counters_; }
     [[nodiscard]] Outbox& outbox() { return outbox_; }
     [[nodiscard]] const EngineConfig& config() const { return config_; }
@@ -212,6 +224,10 @@ private:
     void emit(Session& s, const Emit& e);
     void endSession(const Endpoint& key);
     void scanTimers(Clock::time_point now);
+    /// Notes a session's first answer (it leaves the unanswered budget).
+    void noteAnswered(Session& s);
+    /// Ends the oldest unanswered session (the budget is full).
+    void evictOldestUnanswered();
     std::size_t pickSocket();
     void count(TftpRefusal r) { ++counters_.refused[static_cast<std::size_t>(r)]; }
 
@@ -224,6 +240,7 @@ private:
     Outbox outbox_;
     TftpCounters counters_;
     std::size_t nextSocket_ = 0;
+    std::size_t unanswered_ = 0;
     bool accepting_ = true;
     Clock::time_point earliestDeadline_ = Clock::time_point::max();
     Clock::time_point nextExpire_{};

@@ -239,9 +239,14 @@ TEST_F(TftpEngineTest, PerSourceAndGlobalLimitsDropSilently) {
     engine_->onRequestDatagram(Endpoint::v4(0x0a000002, 2), rrq("k"), at(0s));
     EXPECT_EQ(engine_->counters().refusedCount(TftpRefusal::TooManyConcurrent), 1u);
     engine_->onRequestDatagram(Endpoint::v4(0x0a000003, 1), rrq("k"), at(0s));
-    engine_->onRequestDatagram(Endpoint::v4(0x0a000004, 1), rrq("k"), at(0s));
+    // Both clients answer: they now hold the two slots of maxTransfers.
+    for (const auto& [d, p] : sent()) {
+        engine_->onReplyDatagram(d.socket, d.to, pt::buildAck(1), at(1ms));
+    }
+    EXPECT_EQ(sent().size(), 2u);  // their second blocks
+    engine_->onRequestDatagram(Endpoint::v4(0x0a000004, 1), rrq("k"), at(2ms));
     EXPECT_EQ(engine_->counters().refusedCount(TftpRefusal::ServerFull), 1u);
-    EXPECT_EQ(sent().size(), 2u);  // only the two admitted transfers' first blocks
+    EXPECT_TRUE(sent().empty());
     EXPECT_TRUE(records().empty());
     EXPECT_EQ(engine_->activeTransfers(), 2u);
 }
@@ -430,6 +435,61 @@ TEST(TftpEndpointTest, TextFormsFollowRfc5952) {
     EXPECT_EQ(one.toString(), "[2001:db8:0:1:1:1:1:1]:0");
     EXPECT_TRUE(Endpoint::v4(1, 1).isV4());
     EXPECT_FALSE(v6.isV4());
+}
+
+}  // namespace
+}  // namespace pinet::core::tftp
+
+namespace pinet::core::tftp {
+namespace {
+
+// Issue #13 item 9: sources that never answer (spoofed RRQs) cannot take the
+// slots of boards that do. Unanswered transfers have their own budget; at it,
+// the oldest unanswered one makes room, and answered transfers never do.
+TEST(TftpEngineBudget, NeverAnsweredTransfersCannotStarveRealBoards) {
+    MemoryFiles files;
+    files.add("k", std::vector<std::uint8_t>(5000, 'k'));
+    EngineConfig cfg;
+    cfg.maxTransfers = 4;
+    cfg.maxUnanswered = 3;
+    cfg.source.maxConcurrent = 100;
+    TftpEngine engine(cfg, files);
+    const Instant now{Clock::time_point(1000s), {}};
+    auto request = [&](std::uint32_t host) {
+        engine.onRequestDatagram(
+            Endpoint::v4(host, 1000),
+            pt::buildRequest(pt::Request{pt::Opcode::Rrq, "k", pt::Mode::Octet, {}}), now);
+    };
+    // Two real boards, which answer.
+    for (std::uint32_t host : {0x0a000001u, 0x0a000002u}) {
+        request(host);
+        const auto socket = engine.outbox().datagrams.back().socket;
+        engine.onReplyDatagram(socket, Endpoint::v4(host, 1000), pt::buildAck(1), now);
+    }
+    EXPECT_EQ(engine.unansweredTransfers(), 0u);
+    // A flood from 20 spoofed sources that never answer.
+    for (std::uint32_t i = 0; i < 20; ++i) {
+        request(0xc0a80000u + i);
+    }
+    EXPECT_EQ(engine.unansweredTransfers(), 3u);
+    EXPECT_EQ(engine.counters().unansweredEvicted, 17u);
+    EXPECT_EQ(engine.counters().refusedCount(TftpRefusal::ServerFull), 0u);
+    // A third real board still gets in and, once it answers, so does a fourth.
+    request(0x0a000003u);
+    const auto socket = engine.outbox().datagrams.back().socket;
+    EXPECT_EQ(engine.outbox().datagrams.back().to, Endpoint::v4(0x0a000003u, 1000));
+    engine.onReplyDatagram(socket, Endpoint::v4(0x0a000003u, 1000), pt::buildAck(1), now);
+    request(0x0a000004u);
+    EXPECT_EQ(engine.outbox().datagrams.back().to, Endpoint::v4(0x0a000004u, 1000));
+    // Four answered or answering boards fill maxTransfers; the two first boards kept going.
+    EXPECT_EQ(engine.activeTransfers(), 2u + 3u + 1u);
+    engine.outbox().datagrams.clear();
+    engine.endTurn(now);
+    std::size_t evicted = 0;
+    for (const auto& r : engine.outbox().records) {
+        evicted += r.result == Result::Timeout ? 1 : 0;
+    }
+    EXPECT_EQ(evicted, 18u);  // the 17 flood evictions and one for the fourth board
 }
 
 }  // namespace

@@ -17,11 +17,14 @@ TEST(SafeText, InvalidUtf8AndControlsAreEscapedByteByByte) {
     EXPECT_EQ(safeText("a\nINFO forged"), "a\\x0aINFO forged");
     EXPECT_EQ(safeText(std::string("a\0b", 3)), "a\\x00b");
     EXPECT_EQ(safeText("\x7f"), "\\x7f");
-    EXPECT_EQ(safeText("caf\xe9"), "caf\\xe9");             // Latin-1 é
-    EXPECT_EQ(safeText("\xc2\x85"), "\\xc2\\x85");          // U+0085 NEL, a C1 control
-    EXPECT_EQ(safeText("\xc0\xaf"), "\\xc0\\xaf");          // overlong '/'
+    EXPECT_EQ(safeText("caf\xe9"), "caf\\xe9");              // Latin-1 é
+    EXPECT_EQ(safeText("\xc2\x85"), "\\xc2\\x85");           // U+0085 NEL, a C1 control
+    EXPECT_EQ(safeText("\xc0\xaf"), "\\xc0\\xaf");           // overlong '/'
     EXPECT_EQ(safeText("\xed\xa0\x80"), "\\xed\\xa0\\x80");  // a surrogate
-    EXPECT_EQ(safeText("\xe2\x80\xae" "evil"), "\\xe2\\x80\\xae" "evil");  // RIGHT-TO-LEFT OVERRIDE
+    EXPECT_EQ(safeText("\xe2\x80\xae"
+                       "evil"),
+              "\\xe2\\x80\\xae"
+              "evil");                                       // RIGHT-TO-LEFT OVERRIDE
     EXPECT_EQ(safeText("\xf0\x9f\x99"), "\\xf0\\x9f\\x99");  // truncated sequence
     EXPECT_FALSE(isSafeText("\xff"));
 }
