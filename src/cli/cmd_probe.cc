@@ -7,7 +7,7 @@
 
 #include <fmt/format.h>
 
-#include "app/probe/probe_runner.h"
+#include "app/virtual_pi/board_runner.h"
 #include "cli/command.h"
 #include "proto/dhcp/dhcp_packet.h"
 
@@ -47,21 +47,21 @@ double percentile(std::vector<double> v, double p) {
     return v[std::clamp<std::size_t>(rank, 1, v.size()) - 1];
 }
 
-void printTimeline(const app::ProbeBoardResult& b) {
+void printTimeline(const app::virtual_pi::BoardResult& b) {
     for (const auto& e : b.timeline) {
         std::cout << fmt::format("  {:8.3f}  {}\n", secs(e.at), e.text);
     }
 }
 
 int runProbe(const ProbeOptions& o) {
-    app::ProbeConfig pc;
+    app::virtual_pi::RunnerConfig pc;
     pc.interface = o.interface;
-    auto model = core::probe::parseModel(o.model);
+    auto model = core::virtual_pi::parseModel(o.model);
     if (!model) {
         printError("--model " + o.model + ": expected cm4, pi4 or pi5");
         return kExitUsage;
     }
-    auto bl = core::probe::parseBootloader(o.bootloader);
+    auto bl = core::virtual_pi::parseBootloader(o.bootloader);
     if (!bl) {
         printError("--bootloader " + o.bootloader + ": expected 2020, 2022 or latest");
         return kExitUsage;
@@ -74,7 +74,7 @@ int runProbe(const ProbeOptions& o) {
     }
     pc.count = o.count;
     if (o.mode == "http" || o.mode == "7") {
-        pc.board.mode = core::probe::BootMode::Http;
+        pc.board.method = core::virtual_pi::BootMethod::Http;
         // HTTP_HOST[:HTTP_PORT]; the probe does no DNS, so an IPv4 literal (spec §5
         // recommends one for the same reason on the board).
         std::string host = o.httpHost;
@@ -128,7 +128,7 @@ int runProbe(const ProbeOptions& o) {
     }
     if (o.mac.empty()) {
         // dc:a6:32 (Pi 4 / CM4) or 2c:cf:67 (Pi 5), spec §2.1; random low bytes.
-        pc.board.mac = *model == core::probe::Model::Pi5
+        pc.board.mac = *model == core::virtual_pi::Model::Pi5
                            ? std::array<std::uint8_t, 6>{0x2c, 0xcf, 0x67, 0, 0, 0}
                            : std::array<std::uint8_t, 6>{0xdc, 0xa6, 0x32, 0, 0, 0};
         const auto r = rd();
@@ -142,7 +142,7 @@ int runProbe(const ProbeOptions& o) {
         return kExitUsage;
     }
 
-    auto reportOr = app::runProbe(pc);
+    auto reportOr = app::virtual_pi::runBoards(pc);
     if (!reportOr) {
         printError(reportOr.error().message);
         return kExitFailure;

@@ -49,8 +49,8 @@ public:
         auto level = rec->result == core::TransferRecord::Result::Ok ||
                              rec->result == core::TransferRecord::Result::NotFound
                          ? spdlog::level::info
-                     : rec->result == core::TransferRecord::Result::Probe ? spdlog::level::debug
-                                                                          : spdlog::level::warn;
+                     : rec->result == core::TransferRecord::Result::SizeQuery ? spdlog::level::debug
+                                                                              : spdlog::level::warn;
         double secs = static_cast<double>(rec->duration.count()) / 1e6;
         spdlog::log(level, "tftp: {} {} {} {}/{} bytes blksize {} window {} {:.3f} s{}{}",
                     rec->clientAddr, rec->requestedPath, core::toString(rec->result), rec->bytes,
@@ -115,7 +115,7 @@ void runTftp(const TftpOptions& o) {
         "tftp: {} transfers, {} ok, {} probes, {} timeouts, {} packets out "
         "({} in GSO groups), {} retransmitted, {} coalescing pauses; refused:{}",
         c.transfersStarted, c.finishedCount(core::TransferRecord::Result::Ok),
-        c.finishedCount(core::TransferRecord::Result::Probe),
+        c.finishedCount(core::TransferRecord::Result::SizeQuery),
         c.finishedCount(core::TransferRecord::Result::Timeout), c.packetsOut, c.packetsOutSegmented,
         c.retransmits, c.coalescePauses, refused.empty() ? " none" : refused);
     setExitCode(kExitOk);

@@ -21,7 +21,8 @@ const char* toString(DhcpEvent::Kind kind) {
 const char* toString(TransferRecord::Result result) {
     switch (result) {
         case TransferRecord::Result::Ok: return "ok";
-        case TransferRecord::Result::Probe: return "probe";
+        // The wire name stays "probe" for API, metrics and dashboard stability.
+        case TransferRecord::Result::SizeQuery: return "probe";
         case TransferRecord::Result::NotFound: return "not_found";
         case TransferRecord::Result::Refused: return "refused";
         case TransferRecord::Result::Timeout: return "timeout";

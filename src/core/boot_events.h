@@ -39,7 +39,7 @@ struct TransferRecord {
     enum class Protocol { Tftp, Http };
     enum class Result {
         Ok,           ///< every byte acknowledged / sent
-        Probe,        ///< Pi probe-and-abort: tsize asked, then "Early terminate" (normal)
+        SizeQuery,    ///< Pi tsize query-and-abort: OACK, then "Early terminate" (normal)
         NotFound,     ///< file missing (TFTP ERROR 1 / HTTP 404)
         Refused,      ///< policy: path escape, special file, rate limit, WRQ ...
         Timeout,      ///< client stopped answering

@@ -175,7 +175,7 @@ TEST_F(TftpServerTest, ProbeAndAbortThenFullFetch) {
     // Nothing more may arrive: no retransmitted OACK, no DATA.
     EXPECT_FALSE(c.receive(1500ms));
     ASSERT_TRUE(sink_.waitFor(1));
-    EXPECT_EQ(sink_.records()[0].result, Result::Probe);
+    EXPECT_EQ(sink_.records()[0].result, Result::SizeQuery);
     // The same file again right after is served normally.
     auto body = fetch("start4.elf", 1024);
     ASSERT_TRUE(body);
@@ -188,7 +188,7 @@ TEST_F(TftpServerTest, ProbeAndAbortThenFullFetch) {
     EXPECT_EQ(rec.windowSize, 1u);
     EXPECT_EQ(rec.requestedPath, "start4.elf");
     auto c2 = server_->counters();
-    EXPECT_EQ(c2.finishedCount(Result::Probe), 1u);
+    EXPECT_EQ(c2.finishedCount(Result::SizeQuery), 1u);
     EXPECT_EQ(c2.finishedCount(Result::Ok), 1u);
     EXPECT_EQ(c2.retransmits, 0u);
 }

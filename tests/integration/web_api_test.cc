@@ -62,7 +62,7 @@ void feedPi4Boot(app::serve::BootMonitor& m) {
     m.onEvent(dhcp(K::Offer, t + 5ms, "10.0.0.50"));
     m.onEvent(dhcp(K::Request, t + 900ms));
     m.onEvent(dhcp(K::Ack, t + 905ms, "10.0.0.50"));
-    m.onEvent(file("start4.elf", R::Probe, t + 1000ms, true));
+    m.onEvent(file("start4.elf", R::SizeQuery, t + 1000ms, true));
     m.onEvent(file("config.txt", R::Ok, t + 1100ms, true));
     m.onEvent(file("start4.elf", R::Ok, t + 1200ms, true));
     m.onEvent(file("fixup4.dat", R::Ok, t + 1300ms, true));

@@ -100,7 +100,7 @@ void checkInterface(const ServerSettings& s, std::vector<Finding>& out) {
     }
 }
 
-void probeDhcp(const ServerSettings& s, const DoctorOptions& opts, std::vector<Finding>& out) {
+void checkDhcp(const ServerSettings& s, const DoctorOptions& opts, std::vector<Finding>& out) {
     if (!opts.dhcpProbe || s.interface.empty()) {
         return;
     }
@@ -393,7 +393,7 @@ std::vector<Finding> runDoctor(const fs::path& stateDir, io::Registry& reg, cons
                                const DoctorOptions& opts) {
     std::vector<Finding> out;
     checkInterface(s, out);
-    probeDhcp(s, opts, out);
+    checkDhcp(s, opts, out);
     if (s.serverIp.empty()) {
         out.push_back(bad("settings", "no server address for nfsroot=",
                           "pinetboot nfs apply --server-ip A.B.C.D"));

@@ -181,11 +181,11 @@ HttpBootServer::HttpBootServer(RootProvider rootProvider, core::BootEventSink* e
                 r.duration = std::chrono::duration_cast<std::chrono::microseconds>(
                     std::chrono::steady_clock::now() - t->started);
                 using R = core::TransferRecord::Result;
-                r.result = t->head                         ? R::Probe
+                r.result = t->head                         ? R::SizeQuery
                            : success && t->sent == t->size ? R::Ok
                            : r.detail == "read error"      ? R::ServerError
                                                            : R::ClientError;
-                if (r.result == R::Probe) {
+                if (r.result == R::SizeQuery) {
                     r.detail = "HEAD";
                 } else if (r.result == R::ClientError) {
                     r.detail = "connection closed after " + std::to_string(t->sent) + " bytes";

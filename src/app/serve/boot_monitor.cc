@@ -209,7 +209,7 @@ void BootMonitor::countEvent(const core::BootEvent& event) {
     metrics_.add("pinetboot_transfers_total", {{"protocol", proto}, {"result", result}});
     metrics_.add("pinetboot_transfer_bytes_total", {{"protocol", proto}},
                  static_cast<double>(r.bytes));
-    if (r.result != TransferRecord::Result::Ok && r.result != TransferRecord::Result::Probe) {
+    if (r.result != TransferRecord::Result::Ok && r.result != TransferRecord::Result::SizeQuery) {
         metrics_.add("pinetboot_transfer_errors_total", {{"protocol", proto}, {"reason", result}});
     }
 }
@@ -225,7 +225,7 @@ void BootMonitor::logEvent(const core::BootEvent& event) {
     }
     const auto& r = std::get<TransferRecord>(event);
     const auto level =
-        r.result == TransferRecord::Result::Probe ? spdlog::level::debug : spdlog::level::info;
+        r.result == TransferRecord::Result::SizeQuery ? spdlog::level::debug : spdlog::level::info;
     spdlog::log(level, "{}_DONE {} size={} ms={:.1f} blksize={}",
                 r.protocol == TransferRecord::Protocol::Http ? "HTTP" : "TFTP",
                 core::describe(event), r.fileSize,

@@ -328,7 +328,7 @@ std::vector<Update> BootTracker::onTransfer(const TransferRecord& r) {
             u.outcome = b->outcome;
             u.duration = b->duration();
         }
-    } else if (r.result != R::Probe && !isOptionalFile(r.requestedPath)) {
+    } else if (r.result != R::SizeQuery && !isOptionalFile(r.requestedPath)) {
         switch (r.result) {
             case R::NotFound: b->lastError = base + " not found"; break;
             case R::Timeout: b->lastError = "timeout fetching " + base; break;

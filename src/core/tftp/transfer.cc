@@ -161,7 +161,7 @@ void Transfer::onError(std::uint16_t code, std::string_view message, Clock::time
     if (state_ == State::AwaitingOackAck && code == 0 && neg_.tsizeRequested) {
         // Spec 4.1: the Pi asks for tsize, reads the OACK, and aborts with
         // ERROR 0 "Early terminate". Normal, not a failure.
-        finish(Result::Probe, std::string(message));
+        finish(Result::SizeQuery, std::string(message));
         return;
     }
     finish(Result::ClientError,

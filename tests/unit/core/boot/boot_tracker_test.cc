@@ -48,7 +48,7 @@ TEST(BootTracker, FullPi4BootEndsWithKernelLoaded) {
     t.onEvent(dhcpEv(K::Offer, 10ms, "10.0.0.50"));
     t.onEvent(dhcpEv(K::Request, 1000ms));
     t.onEvent(dhcpEv(K::Ack, 1010ms, "10.0.0.50"));
-    t.onEvent(file("start4.elf", R::Probe, 1100ms, "d9780558"));
+    t.onEvent(file("start4.elf", R::SizeQuery, 1100ms, "d9780558"));
     t.onEvent(file("config.txt", R::Ok, 1200ms, "d9780558"));
     t.onEvent(file("start4.elf", R::Ok, 1300ms));  // no prefix: found by IP
     t.onEvent(file("fixup4.dat", R::Ok, 1400ms));

@@ -328,7 +328,7 @@ TEST_F(TftpEngineTest, ProbeAndAbortIsRecordedAsAProbe) {
                              at(1ms));
     auto recs = records();
     ASSERT_EQ(recs.size(), 1u);
-    EXPECT_EQ(recs[0].result, Result::Probe);
+    EXPECT_EQ(recs[0].result, Result::SizeQuery);
 }
 
 TEST_F(TftpEngineTest, UnknownSerialIsServedFromTheDefaultFolderAndReported) {

@@ -226,7 +226,7 @@ TEST(TftpTransferTest, ProbeAbortAfterOack) {
     EXPECT_EQ(e.blockCount, 0u);
     t.onError(0, "Early terminate", t0 + 1ms);
     EXPECT_TRUE(t.done());
-    EXPECT_EQ(t.result(), Result::Probe);
+    EXPECT_EQ(t.result(), Result::SizeQuery);
     EXPECT_TRUE(t.onTimeout(t0 + 10s).empty());  // no retransmission afterwards
 }
 

@@ -18,7 +18,7 @@
 
 #include "proto/dhcp/dhcp_packet.h"
 
-namespace pinet::core::probe {
+namespace pinet::core::virtual_pi {
 
 using Clock = std::chrono::steady_clock;
 using proto::dhcp::Ip4;
@@ -26,8 +26,9 @@ using proto::dhcp::Ip4;
 enum class Model { Cm4, Pi4, Pi5 };
 enum class Bootloader { V2020, V2022, Latest };
 /// What the board does after DHCP: BOOT_ORDER nibble 2 (TFTP, spec §4) or nibble 7
-/// (HTTP boot.sig + boot.img, spec §5).
-enum class BootMode { Tftp, Http };
+/// (HTTP boot.sig + boot.img, spec §5). Not proto::eeprom::BootMode, which names every
+/// BOOT_ORDER digit; this board only emulates these two.
+enum class BootMethod { Tftp, Http };
 const char* toString(Model model);
 std::optional<Model> parseModel(std::string_view text);
 std::optional<Bootloader> parseBootloader(std::string_view text);
@@ -46,7 +47,7 @@ struct BoardConfig {
     std::chrono::milliseconds tftpRetransmit{2000};    ///< RRQ re-sent every ~2 s (spec §4.1)
     std::chrono::milliseconds tftpFileTimeout{30000};  ///< TFTP_FILE_TIMEOUT (spec §4.1)
 
-    BootMode mode = BootMode::Tftp;
+    BootMethod method = BootMethod::Tftp;
     /// HTTP_HOST as an IPv4 literal (spec §5: an IP literal avoids DNS), HTTP_PORT and
     /// HTTP_PATH; a custom host means plain HTTP on port 80 unless told otherwise.
     Ip4 httpHost = 0;
@@ -157,12 +158,12 @@ private:
     /// One file step of the plan.
     struct Step {
         std::string name;
-        bool probeOnly = false;  ///< probe-and-abort (OACK then "Early terminate")
+        bool sizeQueryOnly = false;  ///< tsize query-and-abort (OACK then "Early terminate")
         bool required = false;
         enum class Role {
             Normal,
-            PrefixProbe,
-            PrefixProbeAlt,
+            PrefixQuery,
+            PrefixQueryAlt,
             Kernel,
             KernelAlt
         } role = Role::Normal;
@@ -184,7 +185,7 @@ private:
     };
 
     void log(Clock::time_point now, std::string text);
-    void fail(Clock::time_point now, const std::string& why);
+    void giveUp(Clock::time_point now, const std::string& why);
     std::vector<Action> sendDiscover(Clock::time_point now);
     std::vector<Action> sendRequest(Clock::time_point now);
     std::vector<Action> beginTftp(Clock::time_point now);
@@ -230,4 +231,4 @@ private:
     std::optional<Clock::duration> dhcpTime_;
 };
 
-}  // namespace pinet::core::probe
+}  // namespace pinet::core::virtual_pi

@@ -1,4 +1,4 @@
-#include "core/probe/pi_board.h"
+#include "core/virtual_pi/pi_board.h"
 
 #include <algorithm>
 
@@ -8,7 +8,7 @@
 #include "proto/dhcp/pxe.h"
 #include "proto/tftp/packet.h"
 
-namespace pinet::core::probe {
+namespace pinet::core::virtual_pi {
 
 namespace d = proto::dhcp;
 namespace t = proto::tftp;
@@ -86,7 +86,7 @@ void PiBoard::log(Clock::time_point now, std::string text) {
     timeline_.push_back({now - started_, std::move(text)});
 }
 
-void PiBoard::fail(Clock::time_point now, const std::string& why) {
+void PiBoard::giveUp(Clock::time_point now, const std::string& why) {
     phase_ = Phase::Failed;
     verdict_ = "does not boot: " + why;
     log(now, verdict_);
@@ -200,7 +200,7 @@ std::vector<Action> PiBoard::onDhcp(const d::Packet& packet, Ip4 sourceIp, Clock
             addressOffer_ = offer;
         }
         // HTTP boot needs an address only (spec §5: no option 43).
-        if (addressOffer_ && (pxeOffer_ || config_.mode == BootMode::Http)) {
+        if (addressOffer_ && (pxeOffer_ || config_.method == BootMethod::Http)) {
             return sendRequest(now);
         }
         return {};
@@ -227,7 +227,7 @@ std::vector<Action> PiBoard::onDhcp(const d::Packet& packet, Ip4 sourceIp, Clock
     netmask_ = packet.ipOption(d::opt::SubnetMask).value_or(0);
     router_ = packet.ipOption(d::opt::Router).value_or(0);
     dhcpTime_ = now - started_;
-    if (config_.mode == BootMode::Http) {
+    if (config_.method == BootMethod::Http) {
         log(now, fmt::format("DHCP ACK: NET {} {} gw {}", d::ipToString(ip_),
                              d::ipToString(netmask_), d::ipToString(router_)));
         return beginHttp(now);
@@ -268,12 +268,12 @@ std::uint32_t PiBoard::requestedBlksize() const {
 void PiBoard::buildPlan() {
     using R = Step::Role;
     plan_.clear();
-    auto add = [&](std::string name, bool probe, bool required, R role = R::Normal) {
-        plan_.push_back(Step{std::move(name), probe, required, role});
+    auto add = [&](std::string name, bool sizeQueryOnly, bool required, R role = R::Normal) {
+        plan_.push_back(Step{std::move(name), sizeQueryOnly, required, role});
     };
     if (config_.model == Model::Pi5) {
         // Spec §4.4: everything by the EEPROM bootloader; prefix probe file inferred [I].
-        add("config.txt", true, false, R::PrefixProbe);
+        add("config.txt", true, false, R::PrefixQuery);
         add("config.txt", false, false);
         add("pieeprom.sig", false, false);
         add("bcm2712-rpi-5-b.dtb", false, true);
@@ -285,8 +285,8 @@ void PiBoard::buildPlan() {
         return;
     }
     // Spec §4.3, bootloader part.
-    add("start4.elf", true, false, R::PrefixProbe);
-    add("start.elf", true, false, R::PrefixProbeAlt);
+    add("start4.elf", true, false, R::PrefixQuery);
+    add("start.elf", true, false, R::PrefixQueryAlt);
     add("config.txt", false, false);
     if (config_.model == Model::Pi4) {
         add("vl805.sig", false, false);  // CM4 has no VL805 EEPROM (spec §4.3 step 3)
@@ -347,17 +347,17 @@ std::vector<Action> PiBoard::onHttp(int request, const HttpResult& r, Clock::tim
     const std::string what = fmt::format("HTTP GET http://{}:{}{}", d::ipToString(config_.httpHost),
                                          config_.httpPort, httpUrl(httpName_));
     if (r.status == 0) {
-        fail(now, fmt::format("{}: {}", what, r.error));
+        giveUp(now, fmt::format("{}: {}", what, r.error));
         return {};
     }
     if (r.redirect) {
-        fail(now, fmt::format("{}: {} redirect, which the bootloader does not follow "
-                              "(rpi-eeprom#475)",
-                              what, r.status));
+        giveUp(now, fmt::format("{}: {} redirect, which the bootloader does not follow "
+                                "(rpi-eeprom#475)",
+                                what, r.status));
         return {};
     }
     if (r.status != 200) {
-        fail(now, fmt::format("{}: HTTP {}", what, r.status));
+        giveUp(now, fmt::format("{}: HTTP {}", what, r.status));
         return {};
     }
     log(now, fmt::format("{}: 200, {} bytes in {:.3f} s", httpName_, r.body.size(),
@@ -377,7 +377,7 @@ std::vector<Action> PiBoard::onHttp(int request, const HttpResult& r, Clock::tim
         const std::string_view sig = proto::asText(bootSig_);
         const std::string problem = config_.verifyBootImage(r.body, sig, detail);
         if (!problem.empty()) {
-            fail(now, "boot.img rejected: " + problem);
+            giveUp(now, "boot.img rejected: " + problem);
             return {};
         }
     }
@@ -446,10 +446,10 @@ std::vector<Action> PiBoard::finishTransfer(FileResult result, std::string detai
     transfer_.reset();
     std::vector<Action> out{CloseTftp{tr.session}};
     const double took = seconds(now - tr.started);
-    const std::string what = tr.step.probeOnly ? "probe" : "get";
+    const std::string what = tr.step.sizeQueryOnly ? "probe" : "get";
     switch (result) {
         case FileResult::Found:
-            if (tr.step.probeOnly) {
+            if (tr.step.sizeQueryOnly) {
                 log(now,
                     fmt::format("TFTP {} {}: exists{} ({:.3f} s, aborted with 'Early terminate')",
                                 what, tr.path, tr.tsize ? fmt::format(", tsize {}", *tr.tsize) : "",
@@ -466,26 +466,26 @@ std::vector<Action> PiBoard::finishTransfer(FileResult result, std::string detai
             break;
         case FileResult::Error:
         case FileResult::Timeout:
-            fail(now, fmt::format("TFTP {} {} from {}: {}", what, tr.path, d::ipToString(tftpIp_),
-                                  detail));
+            giveUp(now, fmt::format("TFTP {} {} from {}: {}", what, tr.path, d::ipToString(tftpIp_),
+                                    detail));
             deadline_ = Clock::time_point::max();
             return out;
     }
     const bool found = result == FileResult::Found;
     switch (tr.step.role) {
-        case R::PrefixProbe:
+        case R::PrefixQuery:
             if (found) {
                 // The prefix exists: skip the alternative probe.
-                if (!plan_.empty() && plan_.front().role == R::PrefixProbeAlt) {
+                if (!plan_.empty() && plan_.front().role == R::PrefixQueryAlt) {
                     plan_.pop_front();
                 }
-            } else if (plan_.empty() || plan_.front().role != R::PrefixProbeAlt) {
+            } else if (plan_.empty() || plan_.front().role != R::PrefixQueryAlt) {
                 log(now,
                     fmt::format("prefix '{}' not usable: requesting from the TFTP root", prefix_));
                 prefix_.clear();
             }
             break;
-        case R::PrefixProbeAlt:
+        case R::PrefixQueryAlt:
             if (!found) {
                 log(now, fmt::format("neither {}start4.elf nor {}start.elf: prefix cleared, "
                                      "requesting from the TFTP root",
@@ -495,7 +495,7 @@ std::vector<Action> PiBoard::finishTransfer(FileResult result, std::string detai
             break;
         case R::Kernel:
         case R::KernelAlt:
-            if (found && tr.step.probeOnly) {
+            if (found && tr.step.sizeQueryOnly) {
                 while (!plan_.empty() && plan_.front().role == R::KernelAlt) {
                     plan_.pop_front();
                 }
@@ -511,9 +511,9 @@ std::vector<Action> PiBoard::finishTransfer(FileResult result, std::string detai
     }
     if (!found && tr.step.required) {
         const std::string original = serialHex() + "/";
-        fail(now, prefix_.empty()
-                      ? fmt::format("{} not found under {} nor /", tr.step.name, original)
-                      : fmt::format("{} not found under {}", tr.step.name, prefix_));
+        giveUp(now, prefix_.empty()
+                        ? fmt::format("{} not found under {} nor /", tr.step.name, original)
+                        : fmt::format("{} not found under {}", tr.step.name, prefix_));
         deadline_ = Clock::time_point::max();
         return out;
     }
@@ -566,7 +566,7 @@ std::vector<Action> PiBoard::onTftp(int session, std::uint16_t fromPort,
             return finishTransfer(FileResult::Error,
                                   fmt::format("BAD OACK: blksize {}", tr.blksize), now);
         }
-        if (tr.step.probeOnly) {
+        if (tr.step.sizeQueryOnly) {
             auto acts = reply(t::buildError(t::ErrorCode::NotDefined, kEarlyTerminate));
             auto fin = finishTransfer(FileResult::Found, {}, now);
             acts.insert(acts.end(), fin.begin(), fin.end());
@@ -577,7 +577,7 @@ std::vector<Action> PiBoard::onTftp(int session, std::uint16_t fromPort,
     if (const auto* data = std::get_if<t::Data>(&*parsed)) {
         if (first) {
             tr.blksize = t::kDefaultBlockSize;  // server without option support (spec §4.1)
-            if (tr.step.probeOnly) {
+            if (tr.step.sizeQueryOnly) {
                 auto acts = reply(t::buildError(t::ErrorCode::NotDefined, kEarlyTerminate));
                 auto fin = finishTransfer(FileResult::Found, {}, now);
                 acts.insert(acts.end(), fin.begin(), fin.end());
@@ -628,16 +628,16 @@ std::vector<Action> PiBoard::onTimer(Clock::time_point now) {
             const auto secs =
                 std::chrono::duration_cast<std::chrono::seconds>(config_.dhcpTimeout).count();
             if (phase_ == Phase::Requesting) {
-                fail(now, fmt::format("no DHCP ACK for {} within {} s",
-                                      d::ipToString(addressOffer_->packet.yiaddr), secs));
+                giveUp(now, fmt::format("no DHCP ACK for {} within {} s",
+                                        d::ipToString(addressOffer_->packet.yiaddr), secs));
             } else if (pxeOffer_ && !addressOffer_) {
-                fail(now, fmt::format("no address offer: only a proxy offer (yiaddr 0) from {}; "
-                                      "no DHCP server handed out an address",
-                                      d::ipToString(pxeOffer_->from)));
+                giveUp(now, fmt::format("no address offer: only a proxy offer (yiaddr 0) from {}; "
+                                        "no DHCP server handed out an address",
+                                        d::ipToString(pxeOffer_->from)));
             } else if (!pxeOffer_ && !offerProblems_.empty()) {
-                fail(now, "no PXE offer: " + offerProblems_.front());
+                giveUp(now, "no PXE offer: " + offerProblems_.front());
             } else {
-                fail(now, fmt::format("no DHCP offer within {} s", secs));
+                giveUp(now, fmt::format("no DHCP offer within {} s", secs));
             }
             return {};
         }
@@ -647,10 +647,10 @@ std::vector<Action> PiBoard::onTimer(Clock::time_point now) {
         return sendDiscover(now);
     }
     if (phase_ == Phase::Http) {
-        fail(now,
-             fmt::format(
-                 "HTTP GET {}: no answer within {} s", httpUrl(httpName_),
-                 std::chrono::duration_cast<std::chrono::seconds>(config_.httpTimeout).count()));
+        giveUp(now,
+               fmt::format(
+                   "HTTP GET {}: no answer within {} s", httpUrl(httpName_),
+                   std::chrono::duration_cast<std::chrono::seconds>(config_.httpTimeout).count()));
         return {};
     }
     if (phase_ == Phase::Tftp && transfer_) {
@@ -674,4 +674,4 @@ std::vector<Action> PiBoard::onTimer(Clock::time_point now) {
     return {};
 }
 
-}  // namespace pinet::core::probe
+}  // namespace pinet::core::virtual_pi

@@ -1,4 +1,4 @@
-#include "core/probe/pi_board.h"
+#include "core/virtual_pi/pi_board.h"
 
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 #include "proto/dhcp/pxe.h"
 #include "proto/tftp/packet.h"
 
-namespace pinet::core::probe {
+namespace pinet::core::virtual_pi {
 namespace {
 
 namespace d = proto::dhcp;
@@ -354,9 +354,9 @@ TEST(PiBoard, NakRestartsDiscovery) {
 }
 
 }  // namespace
-}  // namespace pinet::core::probe
+}  // namespace pinet::core::virtual_pi
 
-namespace pinet::core::probe {
+namespace pinet::core::virtual_pi {
 namespace {
 
 TEST(PiBoard, NextHopIsTheServerOnLinkAndTheRouterOffLink) {
@@ -380,9 +380,9 @@ TEST(PiBoard, NextHopWithoutMaskTreatsEverythingAsOnLink) {
 }
 
 }  // namespace
-}  // namespace pinet::core::probe
+}  // namespace pinet::core::virtual_pi
 
-namespace pinet::core::probe {
+namespace pinet::core::virtual_pi {
 namespace {
 
 std::optional<HttpGet> httpGetOf(const std::vector<Action>& acts) {
@@ -401,7 +401,7 @@ struct HttpBoard {
     std::string verifyProblem;
 
     HttpBoard() {
-        cfg.mode = BootMode::Http;
+        cfg.method = BootMethod::Http;
         cfg.httpHost = kProxy;
         cfg.httpPort = 8080;
         cfg.httpPath = "/boards/1234abcd/";
@@ -503,4 +503,4 @@ TEST(PiBoardHttp, RedirectErrorStatusAndSilenceAreVerdicts) {
 }
 
 }  // namespace
-}  // namespace pinet::core::probe
+}  // namespace pinet::core::virtual_pi

@@ -1,5 +1,5 @@
 #pragma once
-// `pinetboot probe`: runs one or many virtual Pi bootloaders (core::probe::PiBoard)
+// Runs one or many virtual Pi bootloaders (core::virtual_pi::PiBoard) for `pinetboot probe`
 // against the network on one interface, in a single io::EventLoop.
 //
 // Every board is a host of its own on the wire (spec §12.2), with no help from the
@@ -17,32 +17,33 @@
 #include <string>
 #include <vector>
 
-#include "core/probe/pi_board.h"
+#include "core/virtual_pi/pi_board.h"
 #include "proto/error.h"
 
-namespace pinet::app {
+namespace pinet::app::virtual_pi {
 
-struct ProbeConfig {
+struct RunnerConfig {
     std::string interface;
-    core::probe::BoardConfig board;  ///< first board; serial and MAC step by one for the others
+    core::virtual_pi::BoardConfig
+        board;  ///< first board; serial and MAC step by one for the others
     int count = 1;
     /// HTTP mode: the PEM public key the board holds (empty: sha256 check only).
     std::string pubkey;
 };
 
-struct ProbeBoardResult {
+struct BoardResult {
     std::string serial;
     std::string mac;
     std::string ip;  ///< leased address ("" before the ACK)
     bool booted = false;
     std::string verdict;
-    std::vector<core::probe::TimelineEntry> timeline;
+    std::vector<core::virtual_pi::TimelineEntry> timeline;
     std::optional<std::chrono::steady_clock::duration> dhcpTime;
     std::optional<std::chrono::steady_clock::duration> kernelTime;
 };
 
-struct ProbeReport {
-    std::vector<ProbeBoardResult> boards;
+struct RunnerReport {
+    std::vector<BoardResult> boards;
     std::chrono::steady_clock::duration wall{};
     std::uint64_t badChecksums = 0;
     std::uint64_t arpRequestsSent = 0;
@@ -51,6 +52,6 @@ struct ProbeReport {
 
 /// Fails (naming the interface or key file) when sockets cannot be opened or the
 /// public key cannot be read.
-Result<ProbeReport> runProbe(const ProbeConfig& config);
+Result<RunnerReport> runBoards(const RunnerConfig& config);
 
-}  // namespace pinet::app
+}  // namespace pinet::app::virtual_pi

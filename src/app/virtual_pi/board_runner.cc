@@ -1,4 +1,4 @@
-#include "app/probe/probe_runner.h"
+#include "app/virtual_pi/board_runner.h"
 
 #include <array>
 #include <mutex>
@@ -17,11 +17,11 @@
 #include "proto/dhcp/dhcp_packet.h"
 #include "proto/net/arp.h"
 
-namespace pinet::app {
+namespace pinet::app::virtual_pi {
 
-namespace cp = core::probe;
+namespace cvp = core::virtual_pi;
 namespace d = proto::dhcp;
-using Clock = cp::Clock;
+using Clock = cvp::Clock;
 
 namespace {
 // A full Ethernet frame (1514) plus slack; TFTP DATA of blksize 1468 fits with room.
@@ -79,7 +79,7 @@ struct BoardNet {
 
 class Runner {
 public:
-    explicit Runner(const ProbeConfig& config) : config_(config) {
+    explicit Runner(const RunnerConfig& config) : config_(config) {
         auto info = io::interfaceInfo(config.interface, false);
         if (!info) {
             throw std::runtime_error(info.error().message);
@@ -108,7 +108,7 @@ public:
         std::random_device rd;
         std::mt19937 rng(rd());
         for (int i = 0; i < config.count; ++i) {
-            cp::BoardConfig bc = config.board;
+            cvp::BoardConfig bc = config.board;
             bc.serial = config.board.serial + static_cast<std::uint32_t>(i);
             // Step the low three MAC bytes (the OUI stays a Raspberry Pi one).
             std::uint32_t low =
@@ -122,15 +122,15 @@ public:
                 xid = static_cast<std::uint32_t>(rng());
             } while (xid == 0 || byXid_.count(xid) != 0);
             byXid_[xid] = boards_.size();
-            boards_.emplace_back(bc, xid,
-                                 static_cast<int>(boards_.size()) * cp::PiBoard::kSessionsPerBoard);
+            boards_.emplace_back(
+                bc, xid, static_cast<int>(boards_.size()) * cvp::PiBoard::kSessionsPerBoard);
             BoardNet net;
             net.nextPort = static_cast<std::uint16_t>(kFirstPort + rng() % 8192);
             nets_.push_back(std::move(net));
         }
     }
 
-    ProbeReport run() {
+    RunnerReport run() {
         const auto t0 = Clock::now();
         for (std::size_t i = 0; i < boards_.size(); ++i) {
             apply(i, boards_[i].start(t0));
@@ -194,13 +194,13 @@ public:
                 }
             }
         }
-        ProbeReport report;
+        RunnerReport report;
         report.wall = Clock::now() - t0;
         report.badChecksums = raw_->badChecksums();
         report.arpRequestsSent = arpRequestsSent_;
         report.arpRepliesSent = arpRepliesSent_;
         for (const auto& b : boards_) {
-            ProbeBoardResult r;
+            BoardResult r;
             r.serial = b.serialHex();
             r.mac = d::macToString(b.config().mac);
             r.ip = b.address() != 0 ? d::ipToString(b.address()) : "";
@@ -226,13 +226,13 @@ private:
     struct HttpDone {
         std::size_t board = 0;
         int request = 0;
-        cp::HttpResult result;
+        cvp::HttpResult result;
     };
 
     /// HTTP goes through the kernel's TCP stack (a TCP stack of our own per board would
     /// be out of all proportion), so it leaves from the interface's own address; one
     /// worker thread per GET keeps the event loop free.
-    void startHttp(std::size_t board, const cp::HttpGet& get) {
+    void startHttp(std::size_t board, const cvp::HttpGet& get) {
         httpThreads_.emplace_back([this, board, get] {
             const auto r = io::httpGet(d::ipToString(get.ip), get.port, get.path, config_.interface,
                                        get.timeout);
@@ -365,7 +365,7 @@ private:
         }
     }
 
-    void sendTftp(std::size_t board, const cp::SendTftp& tf) {
+    void sendTftp(std::size_t board, const cvp::SendTftp& tf) {
         const auto ip = boards_[board].address();
         auto it = sessions_.find(tf.session);
         if (it == sessions_.end()) {
@@ -393,12 +393,12 @@ private:
         sendArpRequest(board, hop);
     }
 
-    void apply(std::size_t board, const std::vector<cp::Action>& actions) {
+    void apply(std::size_t board, const std::vector<cvp::Action>& actions) {
         if (const auto ip = boards_[board].address(); ip != 0) {
             byIp_[ip] = board;  // from the ACK on, the board answers ARP for its lease
         }
         for (const auto& a : actions) {
-            if (const auto* dh = std::get_if<cp::SendDhcp>(&a)) {
+            if (const auto* dh = std::get_if<cvp::SendDhcp>(&a)) {
                 proto::net::UdpFrame f;
                 f.dstMac = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
                 f.srcMac = boards_[board].config().mac;
@@ -408,11 +408,11 @@ private:
                 f.dstPort = d::kServerPort;
                 f.payload = dh->payload;
                 (void)raw_->send(proto::net::buildUdpFrame(f));
-            } else if (const auto* tf = std::get_if<cp::SendTftp>(&a)) {
+            } else if (const auto* tf = std::get_if<cvp::SendTftp>(&a)) {
                 sendTftp(board, *tf);
-            } else if (const auto* hg = std::get_if<cp::HttpGet>(&a)) {
+            } else if (const auto* hg = std::get_if<cvp::HttpGet>(&a)) {
                 startHttp(board, *hg);
-            } else if (const auto* cl = std::get_if<cp::CloseTftp>(&a)) {
+            } else if (const auto* cl = std::get_if<cvp::CloseTftp>(&a)) {
                 auto it = sessions_.find(cl->session);
                 if (it != sessions_.end()) {
                     byEndpoint_.erase(
@@ -423,10 +423,10 @@ private:
         }
     }
 
-    const ProbeConfig& config_;
+    const RunnerConfig& config_;
     std::optional<io::PacketSocket> raw_;
     std::optional<io::PacketSocket> arpSocket_;
-    std::vector<cp::PiBoard> boards_;
+    std::vector<cvp::PiBoard> boards_;
     std::vector<BoardNet> nets_;
     std::unordered_map<std::uint32_t, std::size_t> byXid_;
     std::unordered_map<proto::dhcp::Ip4, std::size_t> byIp_;
@@ -443,9 +443,9 @@ private:
 
 }  // namespace
 
-Result<ProbeReport> runProbe(const ProbeConfig& config) {
-    ProbeConfig pc = config;
-    if (pc.board.mode == cp::BootMode::Http) {
+Result<RunnerReport> runBoards(const RunnerConfig& config) {
+    RunnerConfig pc = config;
+    if (pc.board.method == cvp::BootMethod::Http) {
         // The board checks boot.img against boot.sig with the same code as `eeprom verify`:
         // sha256 always, rsa2048 when it holds a key (then the line must be there).
         std::shared_ptr<io::RsaKey> key;
@@ -476,4 +476,4 @@ Result<ProbeReport> runProbe(const ProbeConfig& config) {
     }
 }
 
-}  // namespace pinet::app
+}  // namespace pinet::app::virtual_pi
