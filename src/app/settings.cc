@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "app/config/config.h"
+#include "io/fs/file_ops.h"
 #include "proto/nfs/exports.h"
 
 namespace pinet::app {
@@ -124,6 +125,16 @@ Result<ServerSettings> resolveSettings(io::Registry& reg, const SettingsOverride
         }
     }
     return s;
+}
+
+Result<void> ensurePrivateDir(const std::filesystem::path& dir) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) {
+        return fail(fmt::format("{}: {}", dir.string(), ec.message()));
+    }
+    // Also for a directory an older pinetboot made 0755.
+    return io::setMode(dir, 0700);
 }
 
 }  // namespace pinet::app

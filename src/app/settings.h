@@ -72,4 +72,11 @@ struct StatePaths {
     [[nodiscard]] std::filesystem::path nfs() const { return root / "nfs"; }
 };
 
+/// Creates @p dir (with its parents) if needed and makes it mode 0700. The state directory,
+/// images/ and roots/ are reachable by root only: an image's setuid binaries, file
+/// capabilities, device nodes and uid-1000 files would otherwise be reachable by (and, for
+/// the uid that matches the image's, writable by) local users. NFS servers and `serve` run
+/// as root, so nothing needs the traversal rights (docs/security.md).
+Result<void> ensurePrivateDir(const std::filesystem::path& dir);
+
 }  // namespace pinet::app
