@@ -9,6 +9,7 @@
 namespace pinet::app {
 
 namespace {
+/// Calls @p fn(key, value) for every stored field.
 template <typename F>
 Result<void> each(ServerSettings& s, F&& fn) {
     struct Field {
@@ -16,15 +17,11 @@ Result<void> each(ServerSettings& s, F&& fn) {
         std::string* value;
     };
     std::string boot = s.bootExport ? "1" : "0";
-    Field fields[] = {{"server_ip", &s.serverIp},
-                      {"nfs_version", &s.nfsVersion},
-                      {"nfs_backend", &s.nfsBackend},
-                      {"client_subnet", &s.clientSubnet},
-                      {"interface", &s.interface},
-                      {"boot_export", &boot},
-                      {"kernel_exports_file", &s.kernelExportsFile},
-                      {"exportfs_command", &s.exportfsCommand},
-                      {"ganesha_command", &s.ganeshaCommand}};
+    Field fields[] = {{"server_ip", &s.serverIp},     {"nfs_version", &s.nfsVersion},
+                      {"nfs_backend", &s.nfsBackend}, {"client_subnet", &s.clientSubnet},
+                      {"interface", &s.interface},    {"boot_export", &boot}};
+    // kernelExportsFile, exportfsCommand and ganeshaCommand are deliberately not here:
+    // root runs and writes them, and the registry is not root's config (settings.h).
     for (auto& f : fields) {
         if (auto r = fn(f.key, *f.value); !r) {
             return r;
@@ -119,7 +116,12 @@ Result<ServerSettings> resolveSettings(io::Registry& reg, const SettingsOverride
     if (auto r = validateSettings(*s); !r) {
         return tl::unexpected(r.error());
     }
-    if (*s != stored) {
+    // Only the stored fields count: a --exportfs-command flag is no reason to write.
+    ServerSettings storable = *s;
+    storable.kernelExportsFile = stored.kernelExportsFile;
+    storable.exportfsCommand = stored.exportfsCommand;
+    storable.ganeshaCommand = stored.ganeshaCommand;
+    if (storable != stored) {
         if (auto r = saveSettings(reg, *s); !r) {
             return tl::unexpected(r.error());
         }
