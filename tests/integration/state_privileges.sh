@@ -116,5 +116,14 @@ out=$("$PINETBOOT" client list 2>&1) && bad "state dir owned by uid 1000 accepte
 chown 0 "$S"
 "$PINETBOOT" client list >/dev/null && ok "root-owned registry accepted again" || bad "root-owned registry refused"
 
+# ---- the shipped unit agrees: the daemon (root, one capability) owns nothing another uid can write
+UNIT=${SOURCE_DIR:-$HERE/../..}/packaging/systemd/pinetboot.service
+key() { sed -n "s/^$1=//p" "$UNIT" | tail -1; }
+expect_eq "unit: no DynamicUser (its uid would own registry.db)" "$(key DynamicUser)" ""
+expect_eq "unit: runs as root" "$(key User)" root
+expect_eq "unit: state directory 0700" "$(key StateDirectory) $(key StateDirectoryMode)" "pinetboot 0700"
+expect_eq "unit: bounding set is port binding only" "$(key CapabilityBoundingSet)" CAP_NET_BIND_SERVICE
+key RestrictAddressFamilies | grep -q AF_PACKET && bad "unit: serve allowed AF_PACKET" || ok "unit: no raw packet sockets"
+
 [ $fails = 0 ] && { echo "PASS state_privileges"; exit 0; }
 echo "FAIL state_privileges ($fails)"; exit 1
