@@ -54,9 +54,9 @@ TEST_F(ScreenClientsTest, ExportsOutsideRootsAndImagesAreRefused) {
     EXPECT_NE(r.find("client aaaa0001: root export \"/\" is not beneath"), std::string::npos) << r;
     EXPECT_NE(r.find("not exported"), std::string::npos);
     EXPECT_NE(refusal(row("aaaa0001", "copy", state() / "roots/aaaa0001/../../../etc")), "");
-    EXPECT_NE(refusal(row("aaaa0001", "copy", state() / "roots")), "");        // not beneath
+    EXPECT_NE(refusal(row("aaaa0001", "copy", state() / "roots")), "");           // not beneath
     EXPECT_NE(refusal(row("aaaa0001", "copy", state() / "roots/aaaa0002")), "");  // another's
-    EXPECT_NE(refusal(row("aaaa0001", "copy", "roots/aaaa0001")), "");          // relative
+    EXPECT_NE(refusal(row("aaaa0001", "copy", "roots/aaaa0001")), "");            // relative
 }
 
 TEST_F(ScreenClientsTest, APrivateModeCannotExportTheImageReadWrite) {
