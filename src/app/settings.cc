@@ -3,11 +3,13 @@
 #include <fmt/format.h>
 
 #include "app/config/config.h"
+#include "io/fs/file_ops.h"
 #include "proto/nfs/exports.h"
 
 namespace pinet::app {
 
 namespace {
+/// Calls @p fn(key, value) for every stored field.
 template <typename F>
 Result<void> each(ServerSettings& s, F&& fn) {
     struct Field {
@@ -15,15 +17,11 @@ Result<void> each(ServerSettings& s, F&& fn) {
         std::string* value;
     };
     std::string boot = s.bootExport ? "1" : "0";
-    Field fields[] = {{"server_ip", &s.serverIp},
-                      {"nfs_version", &s.nfsVersion},
-                      {"nfs_backend", &s.nfsBackend},
-                      {"client_subnet", &s.clientSubnet},
-                      {"interface", &s.interface},
-                      {"boot_export", &boot},
-                      {"kernel_exports_file", &s.kernelExportsFile},
-                      {"exportfs_command", &s.exportfsCommand},
-                      {"ganesha_command", &s.ganeshaCommand}};
+    Field fields[] = {{"server_ip", &s.serverIp},     {"nfs_version", &s.nfsVersion},
+                      {"nfs_backend", &s.nfsBackend}, {"client_subnet", &s.clientSubnet},
+                      {"interface", &s.interface},    {"boot_export", &boot}};
+    // kernelExportsFile, exportfsCommand and ganeshaCommand are deliberately not here:
+    // root runs and writes them, and the registry is not root's config (settings.h).
     for (auto& f : fields) {
         if (auto r = fn(f.key, *f.value); !r) {
             return r;
@@ -118,12 +116,27 @@ Result<ServerSettings> resolveSettings(io::Registry& reg, const SettingsOverride
     if (auto r = validateSettings(*s); !r) {
         return tl::unexpected(r.error());
     }
-    if (*s != stored) {
+    // Only the stored fields count: a --exportfs-command flag is no reason to write.
+    ServerSettings storable = *s;
+    storable.kernelExportsFile = stored.kernelExportsFile;
+    storable.exportfsCommand = stored.exportfsCommand;
+    storable.ganeshaCommand = stored.ganeshaCommand;
+    if (storable != stored) {
         if (auto r = saveSettings(reg, *s); !r) {
             return tl::unexpected(r.error());
         }
     }
     return s;
+}
+
+Result<void> ensurePrivateDir(const std::filesystem::path& dir) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) {
+        return fail(fmt::format("{}: {}", dir.string(), ec.message()));
+    }
+    // Also for a directory an older pinetboot made 0755.
+    return io::setMode(dir, 0700);
 }
 
 }  // namespace pinet::app

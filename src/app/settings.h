@@ -3,6 +3,11 @@
 // registry's settings table; each command may override them from its
 // --config file (pinetboot.toml) and its flags: flags > config file > stored
 // settings > defaults (resolveSettings).
+//
+// The programs and paths a root command runs or writes (exports file,
+// exportfs, ganesha.nfsd) are never stored nor read from the registry: a row
+// in registry.db must not choose what runs as uid 0 (docs/security.md). They
+// come from the command's flags or the compiled defaults only.
 
 #include <filesystem>
 #include <optional>
@@ -24,6 +29,7 @@ struct ServerSettings {
     std::string clientSubnet;         ///< export restriction for clients without --address
     std::string interface;            ///< the boot network interface (doctor checks it)
     bool bootExport = false;          ///< export boot dirs and mount them at /boot/firmware
+    // Not stored: flags or these defaults only (see above).
     std::string kernelExportsFile = "/etc/exports.d/pinetboot.exports";
     std::string exportfsCommand = "exportfs";
     std::string ganeshaCommand = "ganesha.nfsd";
@@ -31,7 +37,10 @@ struct ServerSettings {
     bool operator==(const ServerSettings&) const = default;
 };
 
+/// The stored settings over the defaults; the program and path fields keep their defaults
+/// whatever the registry holds (rows an older pinetboot wrote are ignored).
 Result<ServerSettings> loadSettings(io::Registry& reg);
+/// Stores the storable fields (not the programs and paths).
 Result<void> saveSettings(io::Registry& reg, const ServerSettings& s);
 /// Checks values (IPv4 address, version, backend, subnet).
 Result<void> validateSettings(const ServerSettings& s);
@@ -59,7 +68,7 @@ void applyOverrides(ServerSettings& s, const SettingsOverrides& o);
 
 /// The stored settings, @p fromConfig on top, then @p fromFlags on top of
 /// that (flags > config file > stored > defaults); validates the result and
-/// stores it when it differs from what was stored.
+/// stores its storable fields when they differ from what was stored.
 Result<ServerSettings> resolveSettings(io::Registry& reg, const SettingsOverrides& fromConfig,
                                        const SettingsOverrides& fromFlags);
 
@@ -71,5 +80,12 @@ struct StatePaths {
     [[nodiscard]] std::filesystem::path roots() const { return root / "roots"; }
     [[nodiscard]] std::filesystem::path nfs() const { return root / "nfs"; }
 };
+
+/// Creates @p dir (with its parents) if needed and makes it mode 0700. The state directory,
+/// images/ and roots/ are reachable by root only: an image's setuid binaries, file
+/// capabilities, device nodes and uid-1000 files would otherwise be reachable by (and, for
+/// the uid that matches the image's, writable by) local users. NFS servers and `serve` run
+/// as root, so nothing needs the traversal rights (docs/security.md).
+Result<void> ensurePrivateDir(const std::filesystem::path& dir);
 
 }  // namespace pinet::app

@@ -72,6 +72,10 @@ void applyAfterChange(SettingsSession& ss, bool skip) {
     if (!rep->exportsText.empty()) {
         std::cout << rep->exportsText;
     }
+    for (const auto& r : rep->refused) {
+        printError("nfs apply: " + r);
+        setExitCode(kExitFailure);
+    }
 }
 
 void doList(const ClientOpts& o) {

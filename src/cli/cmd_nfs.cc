@@ -19,6 +19,17 @@ struct NfsOpts {
     std::shared_ptr<SettingsFlags> settings = std::make_shared<SettingsFlags>();
 };
 
+/// Rows nfs apply/status left out: the others were served, but the command fails so the
+/// tampered (or broken) row is noticed.
+void reportRefused(const std::vector<std::string>& refused) {
+    for (const auto& r : refused) {
+        printError(r);
+    }
+    if (!refused.empty()) {
+        setExitCode(kExitFailure);
+    }
+}
+
 void doApply(const NfsOpts& o) {
     auto ss = openSettingsSession(o.stateDir, *o.settings);
     if (!ss) {
@@ -34,6 +45,7 @@ void doApply(const NfsOpts& o) {
         std::cout << l << '\n';
     }
     std::cout << rep->exportsText;
+    reportRefused(rep->refused);
 }
 
 void doStatus(const NfsOpts& o) {
@@ -58,6 +70,7 @@ void doStatus(const NfsOpts& o) {
                                  e.noRootSquash ? "no_root_squash" : "root_squash", e.comment);
     }
     std::cout << (st->answers ? "answers: yes, " : "answers: NO, ") << st->answerText << '\n';
+    reportRefused(st->refused);
     if (!st->answers && !st->exports.empty()) {
         setExitCode(kExitFailure);
     }

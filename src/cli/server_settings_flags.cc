@@ -47,11 +47,14 @@ void addSettingsFlags(CLI::App* cmd, const std::shared_ptr<SettingsFlags>& f) {
                     "Subnet exports are limited to for clients without --address (stored)");
     cmd->add_option("--interface", v.interface,
                     "Boot network interface (stored; doctor checks it)");
-    cmd->add_option(
-        "--exports-file", v.kernelExportsFile,
-        "Kernel backend exports file (stored; default /etc/exports.d/pinetboot.exports)");
-    cmd->add_option("--exportfs-command", v.exportfsCommand, "exportfs program (stored)");
-    cmd->add_option("--ganesha-command", v.ganeshaCommand, "ganesha.nfsd program (stored)");
+    // Programs and paths root runs or writes: this run only, never stored (app/settings.h).
+    cmd->add_option("--exports-file", v.kernelExportsFile,
+                    "Kernel backend exports file (this run only, not stored; default "
+                    "/etc/exports.d/pinetboot.exports)");
+    cmd->add_option("--exportfs-command", v.exportfsCommand,
+                    "exportfs program (this run only, not stored; default exportfs)");
+    cmd->add_option("--ganesha-command", v.ganeshaCommand,
+                    "ganesha.nfsd program (this run only, not stored; default ganesha.nfsd)");
     cmd->add_flag_function(
         "--boot-export,!--no-boot-export", [f](std::int64_t n) { f->values.bootExport = n > 0; },
         "Export boot dirs and mount them at /boot/firmware in client roots (stored)");

@@ -191,36 +191,28 @@ Result<void> writeMacLink(const fs::path& stateDir, const io::ClientRecord& rec)
     return io::makeSymlink(rec.serial, link);
 }
 
-/// Files a client replaces (dpkg installs by rename) rather than edits in
-/// place: safe to share by hard link. Everything else is copied.
-io::SharePolicy copyPolicy(bool reflink) {
-    if (reflink) {
-        return [](const std::string&) {
-            return io::FileShare::Reflink;
-        };
-    }
-    return [](const std::string& rel) {
-        return rel.rfind("usr/", 0) == 0 ? io::FileShare::Hardlink : io::FileShare::Copy;
-    };
+/// A copy-mode root is writable by its client as root: no regular file may share an inode
+/// with the image or another client (a hard link would let one board rewrite every other
+/// board's binaries). Reflinks share blocks, not inodes; copyTree falls back to a copy that
+/// keeps holes where the file system has none.
+io::FileShare copyShare(const std::string&) {
+    return io::FileShare::Reflink;
 }
 
 Result<std::string> buildCopyRoot(const fs::path& stateDir, const ImageInfo& img,
                                   const fs::path& dest) {
     StatePaths paths{stateDir};
     io::TempDir tmp(".new-" + dest.filename().string(), paths.roots());
-    bool reflink = io::reflinkSupported(img.root(), tmp.path());
-    auto stats = io::copyTree(img.root(), tmp.path() / "root", copyPolicy(reflink));
+    auto stats = io::copyTree(img.root(), tmp.path() / "root", copyShare);
     if (!stats) {
         return tl::unexpected(stats.error());
     }
     if (auto r = io::renamePath(tmp.path() / "root", dest); !r) {
         return tl::unexpected(r.error());
     }
-    return fmt::format(
-        "root: private copy {} ({} reflinked, {} hard-linked from /usr, {} copied, "
-        "{:.1f} MiB of copies)",
-        dest.string(), stats->reflinked, stats->hardlinked, stats->copied,
-        static_cast<double>(stats->bytesCopied) / 1048576.0);
+    return fmt::format("root: private copy {} ({} reflinked, {} copied, {:.1f} MiB of copies)",
+                       dest.string(), stats->reflinked, stats->copied,
+                       static_cast<double>(stats->bytesCopied) / 1048576.0);
 }
 
 Result<void> unmountIfMounted(const fs::path& p) {
@@ -333,7 +325,12 @@ Result<ClientResult> addClient(const fs::path& stateDir, io::Registry& reg, cons
     }
     StatePaths paths{stateDir};
     std::error_code ec;
-    fs::create_directories(paths.roots(), ec);
+    // Root only: private roots hold the image's setuid files and devices (ensurePrivateDir).
+    if (auto r =
+            ensurePrivateDir(stateDir).and_then([&] { return ensurePrivateDir(paths.roots()); });
+        !r) {
+        return tl::unexpected(r.error());
+    }
 
     ClientResult res;
     io::ClientRecord& rec = res.record;

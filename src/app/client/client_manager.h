@@ -4,9 +4,10 @@
 // modes, and the registry record.
 //
 //   shared   the image's root, exported read-only to every client using it
-//   copy     a private tree: reflinks where the file system can, else a
-//            hard-link farm for /usr (package files, replaced by rename) and
-//            real copies of everything else (/etc, /var, /home ...)
+//   copy     a private tree: every regular file is its own inode, a
+//            reflink where the file system can (btrfs, XFS), else a copy
+//            that keeps holes; never a hard link to the image or to
+//            another client (root on one board must not rewrite the others)
 //   overlay  an overlayfs (lower = image root, upper/work per client) mounted
 //            at roots/SERIAL/merged by `nfs apply`
 //
@@ -15,6 +16,7 @@
 //                           cmdline.txt and ssh written per client)
 //   tftp/dc-a6-32-01-36-c2  -> SERIAL (TFTP_PREFIX=2 clients)
 //   roots/SERIAL/           copy mode root; overlay mode: upper/ work/ merged/
+// The state directory, images/ and roots/ are mode 0700 (ensurePrivateDir).
 
 #include <cstdint>
 #include <filesystem>

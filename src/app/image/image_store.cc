@@ -143,9 +143,11 @@ Result<ImageInfo> importImage(const fs::path& stateDir, const fs::path& file,
         return fail(fmt::format("image \"{}\" already exists (pinetboot image remove {} first)",
                                 name, name));
     }
-    fs::create_directories(paths.images(), ec);
-    if (ec) {
-        return fail(fmt::format("{}: {}", paths.images().string(), ec.message()));
+    // Root only: see ensurePrivateDir (the image's setuid files and devices live below).
+    if (auto r =
+            ensurePrivateDir(stateDir).and_then([&] { return ensurePrivateDir(paths.images()); });
+        !r) {
+        return tl::unexpected(r.error());
     }
     auto xz = io::isXzFile(file);
     if (!xz) {

@@ -8,6 +8,7 @@
 #include "app/client/client_manager.h"
 #include "io/nfs/nfs_backend.h"
 #include "io/process/process.h"
+#include "proto/netboot/ids.h"
 
 namespace pinet::app {
 
@@ -23,6 +24,66 @@ std::uint32_t bootId(std::int64_t id) {
     return static_cast<std::uint32_t>(2 * id + 2);
 }
 
+/// True if @p p, every symlink resolved, lies beneath @p base (resolved too); @p orAt
+/// also accepts @p base itself.
+bool resolvesBeneath(const fs::path& base, const fs::path& p, bool orAt = false) {
+    if (!p.is_absolute()) {
+        return false;
+    }
+    std::error_code ec;
+    const fs::path b = fs::weakly_canonical(base, ec);
+    if (ec) {
+        return false;
+    }
+    const fs::path r = fs::weakly_canonical(p, ec);
+    if (ec) {
+        return false;
+    }
+    auto ri = r.begin();
+    for (const auto& part : b) {
+        if (part.empty()) {
+            continue;  // a trailing separator
+        }
+        if (ri == r.end() || *ri != part) {
+            return false;
+        }
+        ++ri;
+    }
+    for (; ri != r.end(); ++ri) {
+        if (!ri->empty()) {
+            return true;
+        }
+    }
+    return orAt;
+}
+
+/// Why the row may not be exported, or nullopt.
+std::optional<std::string> whyRefused(const StatePaths& paths, const io::ClientRecord& c,
+                                      const ServerSettings& s) {
+    if (proto::netboot::normalizeSerial(c.serial) != c.serial) {
+        return fmt::format("serial \"{}\" is not 8 lower-case hex digits", c.serial);
+    }
+    fs::path base;
+    bool orAt = false;
+    if (c.rootMode == "copy" || c.rootMode == "overlay") {
+        base = paths.roots() / c.serial;  // private: its own directory only (copy: itself)
+        orAt = true;
+    } else if (c.rootMode == "shared") {
+        base = paths.images();  // exported read-only
+    } else {
+        return fmt::format("root mode \"{}\" is not shared, copy or overlay", c.rootMode);
+    }
+    if (!resolvesBeneath(base, c.rootExport, orAt)) {
+        return fmt::format("root export \"{}\" is not beneath {} once resolved", c.rootExport,
+                           base.string());
+    }
+    if (s.bootExport && !c.bootDir.empty() && !resolvesBeneath(paths.tftp(), c.bootDir)) {
+        return fmt::format("boot dir \"{}\" is not beneath {} once resolved", c.bootDir,
+                           paths.tftp().string());
+    }
+    return std::nullopt;
+}
+
 io::GaneshaConfig ganeshaCfg(const fs::path& stateDir, const ServerSettings& s) {
     io::GaneshaConfig g;
     g.dir = StatePaths{stateDir}.nfs();
@@ -30,6 +91,23 @@ io::GaneshaConfig ganeshaCfg(const fs::path& stateDir, const ServerSettings& s) 
     return g;
 }
 }  // namespace
+
+ScreenedClients screenClients(const fs::path& stateDir,
+                              const std::vector<io::ClientRecord>& clients,
+                              const ServerSettings& s) {
+    ScreenedClients out;
+    const StatePaths paths{stateDir};
+    for (const auto& c : clients) {
+        if (c.state == io::ClientState::Enrolled && !c.rootExport.empty()) {
+            if (auto why = whyRefused(paths, c, s)) {
+                out.refused.push_back(fmt::format("client {}: {}; not exported", c.serial, *why));
+                continue;
+            }
+        }
+        out.kept.push_back(c);
+    }
+    return out;
+}
 
 Result<std::vector<proto::nfs::Export>> buildExports(const std::vector<io::ClientRecord>& clients,
                                                      const ServerSettings& s) {
@@ -79,17 +157,20 @@ Result<std::vector<proto::nfs::Export>> buildExports(const std::vector<io::Clien
 
 Result<NfsApplyReport> applyNfs(const fs::path& stateDir, io::Registry& reg,
                                 const ServerSettings& s) {
-    auto clients = reg.list();
-    if (!clients) {
-        return tl::unexpected(clients.error());
+    auto all = reg.list();
+    if (!all) {
+        return tl::unexpected(all.error());
     }
-    auto exports = buildExports(*clients, s);
+    auto screened = screenClients(stateDir, *all, s);
+    const auto& clients = screened.kept;
+    auto exports = buildExports(clients, s);
     if (!exports) {
         return tl::unexpected(exports.error());
     }
     NfsApplyReport rep;
+    rep.refused = std::move(screened.refused);
     if (s.nfsBackend != "none") {
-        for (const auto& c : *clients) {
+        for (const auto& c : clients) {
             if (c.state == io::ClientState::Enrolled && c.rootMode == "overlay") {
                 auto m = ensureOverlayMounted(stateDir, c);
                 if (!m) {
@@ -134,15 +215,17 @@ Result<NfsApplyReport> applyNfs(const fs::path& stateDir, io::Registry& reg,
 }
 
 Result<NfsStatus> nfsStatus(const fs::path& stateDir, io::Registry& reg, const ServerSettings& s) {
-    auto clients = reg.list();
-    if (!clients) {
-        return tl::unexpected(clients.error());
+    auto all = reg.list();
+    if (!all) {
+        return tl::unexpected(all.error());
     }
-    auto exports = buildExports(*clients, s);
+    auto screened = screenClients(stateDir, *all, s);
+    auto exports = buildExports(screened.kept, s);
     if (!exports) {
         return tl::unexpected(exports.error());
     }
     NfsStatus st;
+    st.refused = std::move(screened.refused);
     st.backend = s.nfsBackend;
     st.exports = *exports;
     if (s.nfsBackend == "ganesha") {

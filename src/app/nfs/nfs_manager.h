@@ -4,6 +4,10 @@
 // with the boot export setting one read-only export per boot directory.
 // Root exports need no_root_squash (a root file system is owned by uid 0);
 // boot exports keep root squashing.
+//
+// `nfs apply` runs as root but the rows come from registry.db: every row is
+// screened first (screenClients), so a row edit cannot export "/" or any
+// path outside the state directory's roots/ and images/.
 
 #include <filesystem>
 #include <string>
@@ -16,12 +20,27 @@
 
 namespace pinet::app {
 
+/// The enrolled rows a root command may export, and a line for each row it may not.
+struct ScreenedClients {
+    std::vector<io::ClientRecord> kept;  ///< rows that pass, and every row not enrolled
+    std::vector<std::string> refused;    ///< "client S: why; not exported"
+};
+
+/// Checks every enrolled row with a root export against the state directory, with all
+/// symlinks resolved: the serial is 8 lower-case hex digits, a copy or overlay root lies
+/// at or beneath roots/SERIAL, a shared root beneath images/, and (with @p s.bootExport) the boot
+/// dir beneath tftp/. A row that fails is left out, so the others are still exported.
+ScreenedClients screenClients(const std::filesystem::path& stateDir,
+                              const std::vector<io::ClientRecord>& clients,
+                              const ServerSettings& s);
+
 Result<std::vector<proto::nfs::Export>> buildExports(const std::vector<io::ClientRecord>& clients,
                                                      const ServerSettings& s);
 
 struct NfsApplyReport {
-    std::vector<std::string> lines;  ///< what happened, for the user
-    std::string exportsText;         ///< "none" backend: the exports(5) lines to install by hand
+    std::vector<std::string> lines;    ///< what happened, for the user
+    std::vector<std::string> refused;  ///< rows screenClients left out (the command fails)
+    std::string exportsText;           ///< "none" backend: the exports(5) lines to install by hand
 };
 
 Result<NfsApplyReport> applyNfs(const std::filesystem::path& stateDir, io::Registry& reg,
@@ -30,9 +49,10 @@ Result<NfsApplyReport> applyNfs(const std::filesystem::path& stateDir, io::Regis
 struct NfsStatus {
     std::string backend;
     std::vector<proto::nfs::Export> exports;
-    std::string server;      ///< "running (pid N)", "exportfs -v output", ...
-    bool answers = false;    ///< NFS NULL call succeeded
-    std::string answerText;  ///< what the ping said
+    std::string server;                ///< "running (pid N)", "exportfs -v output", ...
+    bool answers = false;              ///< NFS NULL call succeeded
+    std::string answerText;            ///< what the ping said
+    std::vector<std::string> refused;  ///< rows screenClients left out
 };
 
 Result<NfsStatus> nfsStatus(const std::filesystem::path& stateDir, io::Registry& reg,

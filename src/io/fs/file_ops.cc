@@ -1,12 +1,16 @@
 #include "io/fs/file_ops.h"
 
 #include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -166,6 +170,86 @@ Result<std::size_t> readAt(int fd, std::span<std::uint8_t> buf, std::uint64_t of
             return fail(fmt::format("pread: {}", std::strerror(errno)));
         }
     }
+}
+
+namespace {
+constexpr std::size_t kCopyChunk = 1 << 20;
+
+/// Copies [from, to) of @p in to the same offsets of @p out.
+Result<std::uint64_t> copyRange(int in, int out, off_t from, off_t to, std::vector<char>& buf) {
+    std::uint64_t done = 0;
+    while (from < to) {
+        const auto want =
+            static_cast<std::size_t>(std::min<off_t>(to - from, static_cast<off_t>(buf.size())));
+        const ssize_t n = ::pread(in, buf.data(), want, from);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return fail(fmt::format("copy: read: {}", std::strerror(errno)));
+        }
+        if (n == 0) {
+            break;  // the source shrank under us: copy what there is
+        }
+        std::size_t put = 0;
+        while (put < static_cast<std::size_t>(n)) {
+            const ssize_t w = ::pwrite(out, buf.data() + put, static_cast<std::size_t>(n) - put,
+                                       from + static_cast<off_t>(put));
+            if (w < 0) {
+                if (errno == EINTR) {
+                    continue;
+                }
+                return fail(fmt::format("copy: write: {}", std::strerror(errno)));
+            }
+            put += static_cast<std::size_t>(w);
+        }
+        from += n;
+        done += static_cast<std::uint64_t>(n);
+    }
+    return done;
+}
+}  // namespace
+
+Result<DataCopy> cloneOrCopyData(int inFd, int outFd, bool tryReflink) {
+    DataCopy res;
+    if (tryReflink && ::ioctl(outFd, FICLONE, inFd) == 0) {
+        res.reflinked = true;
+        return res;
+    }
+    struct stat st {};
+    if (::fstat(inFd, &st) != 0) {
+        return fail(fmt::format("copy: fstat: {}", std::strerror(errno)));
+    }
+    const off_t size = st.st_size;
+    std::vector<char> buf(kCopyChunk);
+    off_t pos = 0;
+    while (pos < size) {
+        off_t data = ::lseek(inFd, pos, SEEK_DATA);
+        if (data < 0) {
+            if (errno == ENXIO) {
+                break;  // only a hole from here to the end
+            }
+            if (errno != EINVAL && errno != EOPNOTSUPP) {
+                return fail(fmt::format("copy: SEEK_DATA: {}", std::strerror(errno)));
+            }
+            data = pos;  // no hole support: everything from here is data
+        }
+        off_t hole = ::lseek(inFd, data, SEEK_HOLE);
+        if (hole < 0 || hole > size) {
+            hole = size;
+        }
+        auto n = copyRange(inFd, outFd, data, hole, buf);
+        if (!n) {
+            return tl::unexpected(n.error());
+        }
+        res.bytesCopied += *n;
+        pos = hole;
+    }
+    // A trailing hole: the size, without writing the zeros.
+    if (::ftruncate(outFd, size) != 0) {
+        return fail(fmt::format("copy: ftruncate: {}", std::strerror(errno)));
+    }
+    return res;
 }
 
 }  // namespace pinet::io

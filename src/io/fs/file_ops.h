@@ -74,4 +74,16 @@ Result<std::uint64_t> fileSize(int fd);
 /// pread(): up to @p buf.size() bytes at @p offset; 0 at end of file.
 Result<std::size_t> readAt(int fd, std::span<std::uint8_t> buf, std::uint64_t offset);
 
+/// How cloneOrCopyData gave the new file its bytes.
+struct DataCopy {
+    bool reflinked = false;         ///< FICLONE: blocks shared until written, own inode
+    std::uint64_t bytesCopied = 0;  ///< bytes written by the copy (0 when reflinked; holes skipped)
+};
+
+/// Gives the empty file @p outFd the contents of @p inFd: a FICLONE reflink where the file
+/// system can (btrfs, XFS) and @p tryReflink is set, else a copy of the data regions only
+/// (SEEK_DATA/SEEK_HOLE), so holes stay holes. Either way @p outFd stays its own inode: a
+/// write to one file never shows in the other. Errors say "clone/copy: <reason>".
+Result<DataCopy> cloneOrCopyData(int inFd, int outFd, bool tryReflink);
+
 }  // namespace pinet::io

@@ -18,6 +18,7 @@
 #include <fmt/format.h>
 
 #include "io/fd.h"
+#include "io/fs/file_ops.h"
 
 namespace pinet::io {
 
@@ -25,7 +26,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr std::size_t kCopyChunk = 1 << 20;
 // Same bound as the ext4 extractor: a tree deeper than this is a loop or an attack.
 constexpr int kMaxDepth = 256;
 
@@ -93,35 +93,13 @@ Result<bool> cloneOrCopy(const std::string& src, const std::string& dst, bool tr
     if (!out) {
         return fail(fmt::format("{}: create: {}", dst, std::strerror(errno)));
     }
-    if (tryClone && ::ioctl(out.get(), FICLONE, in.get()) == 0) {
-        return true;
+    // Reflink, else a copy that keeps holes (io/fs/file_ops.h).
+    auto data = cloneOrCopyData(in.get(), out.get(), tryClone);
+    if (!data) {
+        return fail(fmt::format("{}: {}", dst, data.error().message));
     }
-    std::vector<char> buf(kCopyChunk);
-    while (true) {
-        ssize_t n = ::read(in.get(), buf.data(), buf.size());
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return fail(fmt::format("{}: read: {}", src, std::strerror(errno)));
-        }
-        if (n == 0) {
-            break;
-        }
-        std::size_t done = 0;
-        while (done < static_cast<std::size_t>(n)) {
-            ssize_t w = ::write(out.get(), buf.data() + done, static_cast<std::size_t>(n) - done);
-            if (w < 0) {
-                if (errno == EINTR) {
-                    continue;
-                }
-                return fail(fmt::format("{}: write: {}", dst, std::strerror(errno)));
-            }
-            done += static_cast<std::size_t>(w);
-        }
-        stats.bytesCopied += static_cast<std::uint64_t>(n);
-    }
-    return false;
+    stats.bytesCopied += data->bytesCopied;
+    return data->reflinked;
 }
 
 struct Copier {

@@ -1,9 +1,12 @@
 #include "io/registry/registry.h"
 
+#include <unistd.h>
+
 #include <system_error>
 
 #include <fmt/format.h>
 
+#include "io/fs/file_ops.h"
 #include "proto/text/safe_text.h"
 
 namespace pinet::io {
@@ -46,12 +49,60 @@ std::string_view clientStateName(ClientState s) {
     return s == ClientState::Discovered ? "discovered" : "enrolled";
 }
 
+Result<void> Registry::checkOwnership(const fs::path& stateDir, uid_t euid) {
+    if (euid != 0) {
+        return {};
+    }
+    const fs::path db = stateDir / "registry.db";
+    for (const fs::path& p :
+         {stateDir, db, fs::path(db.string() + "-wal"), fs::path(db.string() + "-shm")}) {
+        auto st = statNoFollow(p);
+        if (!st) {
+            return tl::unexpected(st.error());
+        }
+        if (!*st) {
+            if (p == stateDir) {
+                return fail(fmt::format("{}: state directory does not exist", p.string()));
+            }
+            continue;  // created below, by root
+        }
+        const auto& e = **st;
+        const bool dir = p == stateDir;
+        if (e.kind == EntryKind::Symlink ||
+            e.kind != (dir ? EntryKind::Directory : EntryKind::Regular)) {
+            return fail(fmt::format(
+                "{} is not a plain {}: running as root, pinetboot does not follow it (replace "
+                "it with the real {})",
+                p.string(), dir ? "directory" : "file", dir ? "directory" : "file"));
+        }
+        if (e.uid != 0) {
+            return fail(fmt::format(
+                "{} is owned by uid {}, not root: running as root, pinetboot does not trust a "
+                "registry another user can write (fix: chown root:root {}, or run as uid {})",
+                p.string(), e.uid, p.string(), e.uid));
+        }
+        if ((e.mode & 022) != 0) {
+            return fail(fmt::format(
+                "{} is writable by group or others (mode {:04o}): running as root, pinetboot "
+                "does not trust a registry another user can write (fix: chmod go-w {})",
+                p.string(), e.mode, p.string()));
+        }
+    }
+    return {};
+}
+
 Result<Registry> Registry::open(const fs::path& stateDir) {
     std::error_code ec;
-    fs::create_directories(stateDir, ec);
+    if (fs::create_directories(stateDir, ec)) {
+        // A new state directory is root's alone (docs/security.md), whatever the umask.
+        fs::permissions(stateDir, fs::perms::owner_all, ec);
+    }
     if (ec) {
         return fail(
             fmt::format("{}: cannot create state directory: {}", stateDir.string(), ec.message()));
+    }
+    if (auto r = checkOwnership(stateDir, ::geteuid()); !r) {
+        return tl::unexpected(r.error());
     }
     fs::path p = stateDir / "registry.db";
     auto db = Database::open(p.string());

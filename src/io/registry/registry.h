@@ -4,6 +4,8 @@
 // prefixes to boot directories and records unknown Pis as "discovered").
 // Schema version in PRAGMA user_version; migrations run on open.
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -44,8 +46,17 @@ public:
     static constexpr int kSchemaVersion = 1;
 
     /// Opens stateDir/registry.db, creating the directory and schema if needed.
-    /// Refuses a database written by a newer pinetboot (higher schema version).
+    /// Refuses a database written by a newer pinetboot (higher schema version), and, when
+    /// running as root, a state directory or database another user could write
+    /// (checkOwnership).
     static Result<Registry> open(const std::filesystem::path& stateDir);
+
+    /// For a process with effective uid @p euid: when it is 0, the state directory and
+    /// registry.db (and its -wal/-shm files, where present) must be owned by root, not
+    /// group- or world-writable, and not symlinks. Root commands act on what the registry
+    /// says (exports, mounts); a registry another user can write would let that user choose
+    /// them. Other uids are not checked (they cannot be tricked into more than they have).
+    static Result<void> checkOwnership(const std::filesystem::path& stateDir, uid_t euid);
 
     /// For the daemon: an unknown Pi asked for files. Inserts it as
     /// "discovered", or updates last_seen (and fills in a missing MAC/model)

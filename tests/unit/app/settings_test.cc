@@ -131,6 +131,39 @@ TEST_F(ResolveSettingsTest, InvalidResultIsRefusedAndNotStored) {
     EXPECT_FALSE(reg_->settings()->count("server_ip"));
 }
 
+TEST_F(ResolveSettingsTest, ProgramsAndPathsAreNeverReadFromTheRegistry) {
+    // Rows an older pinetboot stored, or anyone who can write registry.db: root must not
+    // run or write them.
+    ASSERT_TRUE(reg_->setSetting("exportfs_command", "/tmp/evil"));
+    ASSERT_TRUE(reg_->setSetting("ganesha_command", "/tmp/evil"));
+    ASSERT_TRUE(reg_->setSetting("kernel_exports_file", "/etc/cron.d/evil"));
+    auto s = resolveSettings(*reg_, {}, {});
+    ASSERT_TRUE(s) << s.error().message;
+    EXPECT_EQ(s->exportfsCommand, "exportfs");
+    EXPECT_EQ(s->ganeshaCommand, "ganesha.nfsd");
+    EXPECT_EQ(s->kernelExportsFile, "/etc/exports.d/pinetboot.exports");
+}
+
+TEST_F(ResolveSettingsTest, ProgramFlagsApplyToThisRunAndAreNotStored) {
+    SettingsOverrides flags;
+    flags.exportfsCommand = "/opt/nfs/exportfs";
+    flags.ganeshaCommand = "/opt/nfs/ganesha.nfsd";
+    flags.kernelExportsFile = "/srv/exports";
+    auto g = reg_->generation();
+    auto s = resolveSettings(*reg_, {}, flags);
+    ASSERT_TRUE(s) << s.error().message;
+    EXPECT_EQ(s->exportfsCommand, "/opt/nfs/exportfs");
+    EXPECT_EQ(s->ganeshaCommand, "/opt/nfs/ganesha.nfsd");
+    EXPECT_EQ(s->kernelExportsFile, "/srv/exports");
+    EXPECT_EQ(*reg_->generation(), *g);  // nothing written
+    auto stored = reg_->settings();
+    ASSERT_TRUE(stored);
+    EXPECT_FALSE(stored->count("exportfs_command"));
+    EXPECT_FALSE(stored->count("ganesha_command"));
+    EXPECT_FALSE(stored->count("kernel_exports_file"));
+    EXPECT_EQ(resolveSettings(*reg_, {}, {})->exportfsCommand, "exportfs");  // next run: default
+}
+
 TEST_F(ResolveSettingsTest, BootExportFlagOverridesBothWays) {
     SettingsOverrides on;
     on.bootExport = true;

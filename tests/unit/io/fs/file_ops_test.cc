@@ -1,5 +1,9 @@
 #include "io/fs/file_ops.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -115,6 +119,70 @@ TEST(FileOps, CreateExclusiveWriteReadAtAndSize) {
     ASSERT_TRUE(end);
     EXPECT_EQ(*end, 0u);
     EXPECT_FALSE(readAt(fd->get(), buf, 0));  // a write-only fd cannot be read
+}
+
+/// A file of @p size bytes with @p chunks written at the given offsets; the rest are holes.
+void makeSparse(const fs::path& p, off_t size,
+                const std::vector<std::pair<off_t, std::string>>& chunks) {
+    auto fd = createExclusive(p, 0644);
+    ASSERT_TRUE(fd) << fd.error().message;
+    ASSERT_EQ(::ftruncate(fd->get(), size), 0);
+    for (const auto& [at, text] : chunks) {
+        ASSERT_EQ(::pwrite(fd->get(), text.data(), text.size(), at),
+                  static_cast<ssize_t>(text.size()));
+    }
+}
+
+std::uint64_t allocatedBytes(const fs::path& p) {
+    struct stat st {};
+    return ::stat(p.c_str(), &st) == 0 ? static_cast<std::uint64_t>(st.st_blocks) * 512 : ~0ULL;
+}
+
+TEST(CloneOrCopyData, CopyKeepsHolesAndTheSize) {
+    TempDir t("file-ops");
+    constexpr off_t kMiB = 1 << 20;
+    makeSparse(t.path() / "src", 8 * kMiB, {{0, "head"}, {6 * kMiB, "middle"}});
+    if (allocatedBytes(t.path() / "src") >= kMiB) {
+        GTEST_SKIP() << "this file system stores no holes";
+    }
+    Fd in(::open((t.path() / "src").c_str(), O_RDONLY | O_CLOEXEC));
+    auto out = createExclusive(t.path() / "dst", 0644);
+    ASSERT_TRUE(in && out);
+    auto r = cloneOrCopyData(in.get(), out->get(), /*tryReflink=*/false);
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_FALSE(r->reflinked);
+    EXPECT_LT(r->bytesCopied, 256u * 1024);  // the data regions, not 8 MiB of zeros
+    EXPECT_LT(allocatedBytes(t.path() / "dst"), static_cast<std::uint64_t>(kMiB));
+    EXPECT_EQ(fs::file_size(t.path() / "dst"), static_cast<std::uintmax_t>(8 * kMiB));
+    EXPECT_TRUE(slurp(t.path() / "dst") == slurp(t.path() / "src"));
+}
+
+TEST(CloneOrCopyData, TrailingHoleAndEmptyFileKeepTheirSize) {
+    TempDir t("file-ops");
+    makeSparse(t.path() / "tail", 3 << 20, {{10, "x"}});
+    makeSparse(t.path() / "empty", 0, {});
+    for (const char* name : {"tail", "empty"}) {
+        Fd in(::open((t.path() / name).c_str(), O_RDONLY | O_CLOEXEC));
+        auto out = createExclusive(t.path() / (std::string(name) + ".copy"), 0644);
+        ASSERT_TRUE(in && out);
+        ASSERT_TRUE(cloneOrCopyData(in.get(), out->get(), false));
+        EXPECT_EQ(slurp(t.path() / (std::string(name) + ".copy")), slurp(t.path() / name)) << name;
+    }
+}
+
+TEST(CloneOrCopyData, TheNewFileIsItsOwnInodeReflinkedOrNot) {
+    TempDir t("file-ops");
+    ASSERT_TRUE(writeFileAtomic(t.path() / "src", std::string_view("image bytes")));
+    Fd in(::open((t.path() / "src").c_str(), O_RDONLY | O_CLOEXEC));
+    auto out = createExclusive(t.path() / "dst", 0644);
+    ASSERT_TRUE(in && out);
+    auto r = cloneOrCopyData(in.get(), out->get(), /*tryReflink=*/true);  // ext4: falls back
+    ASSERT_TRUE(r) << r.error().message;
+    const std::string_view edit = "CLIENT";
+    ASSERT_EQ(::pwrite(out->get(), edit.data(), edit.size(), 0), static_cast<ssize_t>(edit.size()));
+    EXPECT_EQ(slurp(t.path() / "src"), "image bytes");  // the source never sees the write
+    EXPECT_EQ(slurp(t.path() / "dst"), "CLIENTbytes");
+    EXPECT_NE(fs::hard_link_count(t.path() / "src"), 2u);
 }
 
 TEST(Mount, RootIsAMountPointAFreshDirectoryIsNot) {

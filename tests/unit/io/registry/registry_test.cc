@@ -1,11 +1,71 @@
 #include "io/registry/registry.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include "io/file.h"
 
 namespace pinet::io {
 namespace {
+
+/// A state directory with a registry in it, owned by whoever runs the test.
+void makeState(const std::filesystem::path& dir) {
+    ASSERT_TRUE(Registry::open(dir));
+}
+
+TEST(RegistryOwnership, RootAcceptsRootsOwnAndRefusesAnotherUsersRegistry) {
+    TempDir t("pnb-registry-test");
+    const auto state = t.path() / "state";
+    makeState(state);
+    if (::geteuid() == 0) {
+        EXPECT_TRUE(Registry::checkOwnership(state, 0));
+        ASSERT_EQ(::chown((state / "registry.db").c_str(), 1000, 1000), 0);
+    }
+    auto r = Registry::checkOwnership(state, 0);  // as root
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("registry.db is owned by uid"), std::string::npos)
+        << r.error().message;
+    EXPECT_NE(r.error().message.find("not root"), std::string::npos);
+    EXPECT_NE(r.error().message.find("chown root:root"), std::string::npos);
+    // Other uids are not asked to trust anything more than they are.
+    EXPECT_TRUE(Registry::checkOwnership(state, 1000));
+    if (::geteuid() == 0) {
+        EXPECT_FALSE(Registry::open(state));  // open() applies the check
+    }
+}
+
+TEST(RegistryOwnership, RootRefusesWritableBySomeoneElseOrSymlinked) {
+    if (::geteuid() != 0) {
+        GTEST_SKIP() << "needs root to make root-owned files";
+    }
+    TempDir t("pnb-registry-test");
+    const auto state = t.path() / "state";
+    makeState(state);
+    ASSERT_EQ(::chmod(state.c_str(), 0770), 0);
+    auto r = Registry::checkOwnership(state, 0);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("chmod go-w"), std::string::npos) << r.error().message;
+    ASSERT_EQ(::chmod(state.c_str(), 0700), 0);
+    ASSERT_EQ(::chown(state.c_str(), 1000, 1000), 0);
+    EXPECT_FALSE(Registry::checkOwnership(state, 0));  // the directory: files can be swapped
+    ASSERT_EQ(::chown(state.c_str(), 0, 0), 0);
+    EXPECT_TRUE(Registry::checkOwnership(state, 0));
+
+    const auto other = t.path() / "elsewhere.db";
+    std::filesystem::rename(state / "registry.db", other);
+    std::filesystem::create_symlink(other, state / "registry.db");
+    EXPECT_FALSE(Registry::checkOwnership(state, 0));
+}
+
+TEST(RegistryOwnership, NewStateDirectoryIsRootOnly) {
+    TempDir t("pnb-registry-test");
+    const auto state = t.path() / "new-state";
+    makeState(state);
+    EXPECT_EQ(std::filesystem::status(state).permissions() & std::filesystem::perms::all,
+              std::filesystem::perms::owner_all);
+}
 
 TEST(RegistryTest, EnrollFindListRemove) {
     TempDir dir("pnb-registry-test");
