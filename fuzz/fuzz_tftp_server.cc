@@ -16,7 +16,7 @@
 //   8 stop                                 -> stopAccepting / abortAll
 // Checked on every turn: each datagram parses as DATA, OACK or ERROR, goes to
 // a configured reply socket, DATA fits the largest block size granted, the
-// transfer cap holds, and every payload byte is readable (ASan) until endTurn.
+// transfer caps hold (answered and unanswered), and every payload byte is readable (ASan) until endTurn.
 
 #include <array>
 #include <cstddef>
@@ -84,6 +84,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     cfg.defaultDir = "default";
     cfg.replySockets = kSockets;
     cfg.maxTransfers = 5;
+    cfg.maxUnanswered = 3;
     cfg.source.maxConcurrent = 3;
     cfg.source.burst = 20;
     cfg.transfer.maxBlockSize = kMaxBlock;
@@ -125,7 +126,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             check(r.bytes <= r.fileSize);
         }
         box.clear();
-        check(engine.activeTransfers() <= cfg.maxTransfers);
+        check(engine.unansweredTransfers() <= cfg.maxUnanswered);
+        check(engine.activeTransfers() - engine.unansweredTransfers() <= cfg.maxTransfers);
     };
 
     Reader in({data, size});
