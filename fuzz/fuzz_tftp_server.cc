@@ -11,16 +11,20 @@
 //   3 ack           client, block(2)       -> ACK to the client's reply socket
 //   4 error         client, code           -> ERROR to the client's reply socket
 //   5 clock         step                   -> tick after step * 7 ms (up to ~1.8 s)
-//   6 fault         index                  -> onSendFaulted on a queued payload
+//   6 fault         index                  -> onSendFaulted on a queued payload, or
+//                                             (index >= 128) onChannelFailed on its channel
 //   7 turn                                 -> send (check) the outbox, endTurn
 //   8 stop                                 -> stopAccepting / abortAll
+// The first byte's top bit picks the reply-port mode (Pool when set).
 // Checked on every turn: each datagram parses as DATA, OACK or ERROR, goes to
-// a configured reply socket, DATA fits the largest block size granted, the
+// a configured pool socket or (PerTransfer) a transfer's channel, the shared
+// channel carrying only ERRORs, every ended channel is closed exactly once, DATA fits the largest block size granted, the
 // transfer caps hold (answered and unanswered), and every payload byte is readable (ASan) until endTurn.
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -83,6 +87,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     ct::EngineConfig cfg;
     cfg.defaultDir = "default";
     cfg.replySockets = kSockets;
+    cfg.replyPorts =
+        size > 0 && (data[0] & 0x80) != 0 ? ct::ReplyPorts::Pool : ct::ReplyPorts::PerTransfer;
     cfg.maxTransfers = 5;
     cfg.maxUnanswered = 3;
     cfg.source.maxConcurrent = 3;
@@ -93,13 +99,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
     auto clock = pinet::core::tftp::Clock::time_point(std::chrono::seconds(1000));
     auto wall = pinet::core::WallTime(std::chrono::seconds(1'800'000'000));
-    std::array<std::size_t, kClients> socketOf{};  // last reply socket seen per client
+    std::array<ct::Channel, kClients> socketOf{};  // last reply channel seen per client
+    std::set<ct::Channel> closed;
     std::uint64_t readable = 0;
 
     auto turn = [&] {
         auto& box = engine.outbox();
         for (const auto& d : box.datagrams) {
-            check(d.socket < kSockets);
+            if (cfg.replyPorts == ct::ReplyPorts::Pool) {
+                check(d.channel < kSockets);
+            } else {
+                check(!closed.contains(d.channel));
+                check(d.channel != ct::kSharedChannel || !d.packet.empty());
+            }
             std::vector<std::uint8_t> wire = d.packet;
             if (wire.empty()) {
                 check(d.headerLength == pt::kDataHeaderSize);
@@ -116,12 +128,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                   std::holds_alternative<pt::ErrorPacket>(*p));
             for (std::size_t i = 0; i < kClients; ++i) {
                 if (client(static_cast<std::uint8_t>(i)) == d.to) {
-                    socketOf[i] = d.socket;
+                    socketOf[i] = d.channel;
                 }
             }
         }
         box.datagrams.clear();
         engine.endTurn({clock, wall});
+        for (const auto c : box.closedChannels) {
+            check(c != ct::kSharedChannel && closed.insert(c).second);
+        }
         for (const auto& r : box.records) {
             check(r.bytes <= r.fileSize);
         }
@@ -195,10 +210,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             }
             case 6: {
                 const auto& out = engine.outbox().datagrams;
+                const auto pick = in.byte();
                 if (!out.empty()) {
-                    const std::uint8_t* p = out[in.byte() % out.size()].payload.data();
-                    if (p != nullptr) {
-                        const std::uint8_t* const list[] = {p};
+                    const auto& d = out[pick % out.size()];
+                    if (pick >= 128) {
+                        engine.onChannelFailed(d.channel);
+                    } else if (d.payload.data() != nullptr) {
+                        const std::uint8_t* const list[] = {d.payload.data()};
                         engine.onSendFaulted(list);
                     }
                 }

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -20,9 +21,12 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-/// Event-loop tags: the listen socket, then reply socket i as kReplyTag + i.
+/// Event-loop tags: the listen socket, then reply channel c as kReplyTag + c.
 constexpr io::EventLoop::Tag kListenTag = 0;
 constexpr io::EventLoop::Tag kReplyTag = 1;
+/// Send-fault and open-failure rounds per flush: each can only end transfers
+/// and queue one ERROR each, so two rounds settle it; the bound is a backstop.
+constexpr int kFlushRounds = 4;
 /// recvmmsg calls per socket per turn: drains a busy socket, but bounded so
 /// one socket cannot starve the timers and the others.
 constexpr int kReceiveRounds = 16;
@@ -33,11 +37,18 @@ ctftp::Instant instantNow() {
 
 }  // namespace
 
+/// One reply port: its socket and what this turn queued for it.
+struct ReplySocket {
+    io::Fd fd;
+    io::SendQueue queue;
+    bool dirty = false;  ///< in Impl::dirty (has datagrams queued this turn)
+};
+
 struct TftpServer::Impl {
     TftpServerConfig config;
     io::Fd listenFd;
-    std::vector<io::Fd> replyFds;
     io::SockAddr bound;
+    io::SockAddr ephemeral;  ///< the listen address with port 0: where reply sockets bind
     io::EventLoop loop;
     std::unique_ptr<io::FileCache> cache;  ///< the engine's FileSource
     std::unique_ptr<ctftp::TftpEngine> engine;
@@ -50,7 +61,12 @@ struct TftpServer::Impl {
 
     // Loop-thread state.
     io::RecvBatch recv;
-    std::vector<io::SendQueue> queues;  ///< [i] = reply socket i
+    /// Reply ports by channel: the pool's (or the shared one) for the daemon's
+    /// life, and in PerTransfer mode one per running transfer, opened at its
+    /// first datagram and closed after its last.
+    std::unordered_map<ctftp::Channel, ReplySocket> replies;
+    std::vector<ctftp::Channel> dirty;
+    std::vector<ctftp::Channel> failedChannels;
     std::uint64_t dropCounter = 0;
     TftpCounters socketCounters;  ///< the I/O fields, merged into the engine's on publish
     std::uint64_t lastTurnPackets = 0;
@@ -66,6 +82,8 @@ struct TftpServer::Impl {
 
     explicit Impl(io::EventLoop l) : loop(std::move(l)) {}
 
+    /// Opens the socket of @p channel on a port the kernel picks at random.
+    Result<ReplySocket*> openReply(ctftp::Channel channel);
     void run();
     void receiveFrom(io::EventLoop::Tag tag, const ctftp::Instant& now);
     /// Sends the outbox; true if a send fault made the engine end transfers.
@@ -117,22 +135,19 @@ Result<std::unique_ptr<TftpServer>> TftpServer::create(TftpServerConfig config) 
         return fail("tftp: " + bound.error().message);
     }
     impl->bound = *bound;
-    // Reply sockets: same address, ephemeral ports (the server's TIDs).
-    const io::SockAddr ephemeral = addr->withPort(0);
+    // Reply sockets: same address, ephemeral ports (the server's TIDs). The
+    // daemon-long ones open now: the pool, or the shared channel of refusals.
+    impl->ephemeral = addr->withPort(0);
     config.replySockets = std::max<std::size_t>(1, config.replySockets);
-    for (std::size_t i = 0; i < config.replySockets; ++i) {
-        auto fd = io::bindUdp(ephemeral, config.socketBufferBytes);
-        if (!fd) {
-            return fail("tftp reply socket: " + fd.error().message);
+    impl->config = config;
+    const std::size_t lasting =
+        config.replyPorts == core::tftp::ReplyPorts::Pool ? config.replySockets : 1;
+    for (ctftp::Channel c = 0; c < lasting; ++c) {
+        if (auto r = impl->openReply(c); !r) {
+            return fail("tftp reply socket: " + r.error().message);
         }
-        impl->replyFds.push_back(std::move(*fd));
     }
-    impl->queues.resize(config.replySockets);
-    auto watched = impl->loop.watch(impl->listenFd.get(), kListenTag);
-    for (std::size_t i = 0; watched && i < config.replySockets; ++i) {
-        watched = impl->loop.watch(impl->replyFds[i].get(), kReplyTag + i);
-    }
-    if (!watched) {
+    if (auto watched = impl->loop.watch(impl->listenFd.get(), kListenTag); !watched) {
         return fail("tftp: " + watched.error().message);
     }
     impl->cache = std::make_unique<io::FileCache>(std::move(*rootFd), io::FileCache::Options{});
@@ -142,6 +157,7 @@ Result<std::unique_ptr<TftpServer>> TftpServer::create(TftpServerConfig config) 
     ec.defaultDir = config.defaultDir;
     ec.maxTransfers = config.maxTransfers;
     ec.replySockets = config.replySockets;
+    ec.replyPorts = config.replyPorts;
     impl->engine = std::make_unique<ctftp::TftpEngine>(std::move(ec), *impl->cache);
     impl->config = std::move(config);
     return std::unique_ptr<TftpServer>(new TftpServer(std::move(impl)));
@@ -202,6 +218,23 @@ std::vector<ctftp::UnknownClientLog::Entry> TftpServer::unknownClients() const {
 
 // ---- the loop -----------------------------------------------------------
 
+Result<ReplySocket*> TftpServer::Impl::openReply(ctftp::Channel channel) {
+    // Pool sockets carry many clients' bursts; a transfer's own socket at most
+    // one window (RFC 7440) and its ACKs, so it asks for less kernel memory.
+    const bool lasting = config.replyPorts == core::tftp::ReplyPorts::Pool;
+    auto fd = io::bindUdp(ephemeral,
+                          lasting ? config.socketBufferBytes : config.transferSocketBufferBytes);
+    if (!fd) {
+        return tl::unexpected(fd.error());
+    }
+    if (auto w = loop.watch(fd->get(), kReplyTag + channel); !w) {
+        return tl::unexpected(w.error());
+    }
+    auto& slot = replies[channel];
+    slot.fd = std::move(*fd);
+    return &slot;
+}
+
 void TftpServer::Impl::run() {
     bool draining = false;
     Clock::time_point drainDeadline{};
@@ -228,29 +261,26 @@ void TftpServer::Impl::run() {
         // taken for a retransmission of the old one.
         tags.clear();
         bool listenReady = false;
+        std::optional<Clock::time_point> waitUntil;
+        if (wakeAt != Clock::time_point::max()) {
+            waitUntil = wakeAt;
+        }
         if (coalesce) {
+            // Let the datagrams of many clients gather, then take them all at once.
             std::this_thread::sleep_for(config.coalesce);
             ++socketCounters.coalescePauses;
-            // Under load every socket has datagrams after the pause: drain
-            // them all without asking epoll (one syscall less per turn).
-            for (std::size_t i = 0; i < replyFds.size(); ++i) {
-                tags.push_back(kReplyTag + i);
-            }
-            listenReady = true;
-        } else {
-            auto ready = loop.wait(wakeAt == Clock::time_point::max()
-                                       ? std::optional<Clock::time_point>{}
-                                       : std::optional<Clock::time_point>{wakeAt});
-            if (!ready) {
-                spdlog::error("tftp: {}", ready.error().message);
-                break;
-            }
-            for (auto tag : ready->tags) {
-                if (tag == kListenTag) {
-                    listenReady = true;
-                } else {
-                    tags.push_back(tag);
-                }
+            waitUntil = before;  // a deadline passed: poll, do not block again
+        }
+        auto ready = loop.wait(waitUntil);
+        if (!ready) {
+            spdlog::error("tftp: {}", ready.error().message);
+            break;
+        }
+        for (auto tag : ready->tags) {
+            if (tag == kListenTag) {
+                listenReady = true;
+            } else {
+                tags.push_back(tag);
             }
         }
         if (resolverChanged.exchange(false)) {
@@ -288,11 +318,15 @@ void TftpServer::Impl::run() {
 
 void TftpServer::Impl::receiveFrom(io::EventLoop::Tag tag, const ctftp::Instant& now) {
     const bool listen = tag == kListenTag;
-    const std::size_t socket = listen ? 0 : static_cast<std::size_t>(tag - kReplyTag);
-    if (!listen && socket >= replyFds.size()) {
-        return;
+    const ctftp::Channel channel = listen ? 0 : tag - kReplyTag;
+    int fd = listenFd.get();
+    if (!listen) {
+        const auto it = replies.find(channel);
+        if (it == replies.end()) {
+            return;  // closed since epoll reported it
+        }
+        fd = it->second.fd.get();
     }
-    const int fd = listen ? listenFd.get() : replyFds[socket].get();
     for (int round = 0; round < kReceiveRounds; ++round) {
         const int got = recv.receive(fd);
         if (got <= 0) {
@@ -304,7 +338,7 @@ void TftpServer::Impl::receiveFrom(io::EventLoop::Tag tag, const ctftp::Instant&
             } else if (listen) {
                 engine->onRequestDatagram(recv.endpoint(k), recv.data(k), now);
             } else {
-                engine->onReplyDatagram(socket, recv.endpoint(k), recv.data(k), now);
+                engine->onReplyDatagram(channel, recv.endpoint(k), recv.data(k), now);
             }
         }
         if (got < static_cast<int>(io::RecvBatch::kSlots)) {
@@ -318,47 +352,77 @@ void TftpServer::Impl::sendQueued() {
     if (out.empty()) {
         return;
     }
-    // A window of blocks to one client comes in a row: convert its address once.
+    // A window of blocks to one client comes in a row: convert its address
+    // and find its socket once.
     const int family = bound.family();
-    const ctftp::Endpoint* last = nullptr;
+    const ctftp::OutDatagram* last = nullptr;
+    ReplySocket* slot = nullptr;
     io::SockAddr to;
     for (auto& d : out) {
-        if (last == nullptr || !(*last == d.to)) {
+        if (last == nullptr || !(last->to == d.to) || last->channel != d.channel) {
             to = io::SockAddr::fromEndpoint(d.to, family);
-            last = &d.to;
+            const auto it = replies.find(d.channel);
+            slot = nullptr;
+            if (it != replies.end()) {
+                slot = &it->second;
+            } else if (config.replyPorts == core::tftp::ReplyPorts::PerTransfer) {
+                // A new transfer's first datagram: its port opens now.
+                if (auto opened = openReply(d.channel)) {
+                    slot = *opened;
+                } else {
+                    spdlog::warn("tftp: reply socket: {}", opened.error().message);
+                }
+            }
+            if (slot == nullptr && std::find(failedChannels.begin(), failedChannels.end(),
+                                             d.channel) == failedChannels.end()) {
+                failedChannels.push_back(d.channel);
+            }
         }
-        auto& q = queues[d.socket < queues.size() ? d.socket : 0];
+        last = &d;
+        if (slot == nullptr) {
+            continue;
+        }
+        if (!slot->dirty) {
+            slot->dirty = true;
+            dirty.push_back(d.channel);
+        }
         if (!d.packet.empty()) {
-            q.pushOwned(to, std::move(d.packet));
+            slot->queue.pushOwned(to, std::move(d.packet));
         } else {
-            q.push(to, std::span(d.header.data(), d.headerLength), d.payload);
+            slot->queue.push(to, std::span(d.header.data(), d.headerLength), d.payload);
         }
     }
     out.clear();
-    for (std::size_t i = 0; i < queues.size(); ++i) {
-        if (queues[i].empty()) {
-            continue;
-        }
-        auto r = queues[i].flush(replyFds[i].get(), config.testDropEvery, dropCounter);
-        socketCounters.packetsOut += r.sent;
-        socketCounters.packetsOutSegmented += r.segmented;
-        socketCounters.sendFailures += r.failed;
-        socketCounters.testDropped += r.dropped;
-        socketCounters.bytesOut += r.bytes;
-        if (!r.faulted.empty()) {
-            engine->onSendFaulted(r.faulted);
+    for (const auto channel : dirty) {
+        auto& r = replies.at(channel);
+        r.dirty = false;
+        auto sent = r.queue.flush(r.fd.get(), config.testDropEvery, dropCounter);
+        socketCounters.packetsOut += sent.sent;
+        socketCounters.packetsOutSegmented += sent.segmented;
+        socketCounters.sendFailures += sent.failed;
+        socketCounters.testDropped += sent.dropped;
+        socketCounters.bytesOut += sent.bytes;
+        if (!sent.faulted.empty()) {
+            engine->onSendFaulted(sent.faulted);
         }
     }
+    dirty.clear();
+    for (const auto channel : failedChannels) {
+        engine->onChannelFailed(channel);
+    }
+    failedChannels.clear();
 }
 
 bool TftpServer::Impl::flush() {
     sendQueued();
-    if (engine->outbox().datagrams.empty()) {
-        return false;
+    bool more = false;
+    // A send fault or a socket that would not open ended transfers and queued
+    // their ERRORs: send those now.
+    for (int round = 1; round < kFlushRounds && !engine->outbox().datagrams.empty(); ++round) {
+        more = true;
+        sendQueued();
     }
-    // A send fault ended transfers and queued their ERRORs: send them now.
-    sendQueued();
-    return true;
+    return more;
 }
 
 void TftpServer::Impl::finishTurn(const ctftp::Instant& now) {
@@ -366,6 +430,10 @@ void TftpServer::Impl::finishTurn(const ctftp::Instant& now) {
     publish();
     const bool faulted = flush();
     engine->endTurn(now);
+    // Ended transfers' ports close now that their last datagrams are out.
+    for (const auto channel : engine->outbox().closedChannels) {
+        replies.erase(channel);
+    }
     if (faulted) {
         publish();  // the ended transfers are counted before their records are seen
     }

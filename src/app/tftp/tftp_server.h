@@ -32,13 +32,16 @@ struct TftpServerConfig {
     core::tftp::TransferLimits transfer = core::tftp::EngineConfig{}.transfer;
     core::tftp::SourceLimits source = core::tftp::EngineConfig{}.source;
     std::size_t maxTransfers = core::tftp::EngineConfig{}.maxTransfers;
-    /// Reply sockets (ephemeral ports) shared by transfers, round robin. Each
-    /// transfer gets a port other than the listen port (RFC 1350 TID); a
-    /// client port reused within a few transfers still sees a new server port.
+    /// A new reply socket per transfer on a random port (the default), or a
+    /// pool of replySockets for the daemon's life (core::tftp::ReplyPorts).
+    core::tftp::ReplyPorts replyPorts = core::tftp::EngineConfig{}.replyPorts;
     std::size_t replySockets = core::tftp::EngineConfig{}.replySockets;
-    /// SO_RCVBUF/SO_SNDBUF per socket: room for a burst of ACKs from hundreds
-    /// of clients between two loop turns.
+    /// SO_RCVBUF/SO_SNDBUF of the listen socket and pool sockets: room for a
+    /// burst of requests or ACKs from hundreds of clients between two loop turns.
     int socketBufferBytes = 4 << 20;
+    /// The same for a transfer's own socket: one RFC 7440 window out (64 x 1468
+    /// bytes at most, ~94 KB, as one GSO message) and its ACKs in.
+    int transferSocketBufferBytes = 256 << 10;
     /// Interrupt moderation, off by default: with at least coalesceMinTransfers
     /// transfers running and a loop turn that handled at least coalesceThreshold
     /// datagrams, sleep this long before waiting again, so the next turn

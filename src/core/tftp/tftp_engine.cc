@@ -41,6 +41,8 @@ constexpr std::array<RefusalRule, kRefusalCount> kRules{{
     {TftpRefusal::UnexpectedPacket, false, Code::NotDefined, "", std::nullopt},
     {TftpRefusal::IoError, true, Code::NotDefined, "Server cannot read the file",
      Result::ServerError},
+    {TftpRefusal::NoReplyPort, true, Code::NotDefined, "Server out of reply ports",
+     Result::ServerError},
 }};
 
 constexpr bool rulesInOrder() {
@@ -110,6 +112,7 @@ const char* toString(TftpRefusal r) {
         case TftpRefusal::UnknownTid: return "unknown_tid";
         case TftpRefusal::UnexpectedPacket: return "unexpected_packet";
         case TftpRefusal::IoError: return "io_error";
+        case TftpRefusal::NoReplyPort: return "no_reply_port";
         case TftpRefusal::kCount: break;
     }
     return "?";
@@ -123,7 +126,7 @@ const RefusalRule& refusalRule(TftpRefusal r) {
 struct TftpEngine::Session {
     Transfer transfer;
     std::shared_ptr<const FileContent> content;
-    std::size_t socket = 0;
+    Channel channel = 0;
     Endpoint client;
     Instant start;
     std::string requestedPath;
@@ -143,10 +146,18 @@ void TftpEngine::setResolver(std::shared_ptr<const ClientDirectoryResolver> reso
     resolver_ = std::move(resolver);
 }
 
-std::size_t TftpEngine::pickSocket() {
-    const std::size_t i = nextSocket_;
-    nextSocket_ = (nextSocket_ + 1) % config_.replySockets;
-    return i;
+Channel TftpEngine::newChannel() {
+    if (config_.replyPorts == ReplyPorts::Pool) {
+        const Channel c = nextChannel_;
+        nextChannel_ = (nextChannel_ + 1) % config_.replySockets;
+        return c;
+    }
+    // 64 bits: never reused, so a late datagram cannot reach a later transfer.
+    return ++nextChannel_;
+}
+
+Channel TftpEngine::refusalChannel() {
+    return config_.replyPorts == ReplyPorts::Pool ? newChannel() : kSharedChannel;
 }
 
 void TftpEngine::onTruncatedDatagram() {
@@ -181,7 +192,7 @@ void TftpEngine::refuse(TftpRefusal why, const Endpoint& to, const ptftp::Reques
     if (rule.answer) {
         // From a reply port, as every answer (RFC 1350 TID).
         OutDatagram d;
-        d.socket = pickSocket();
+        d.channel = refusalChannel();
         d.to = to;
         d.packet = ptftp::buildError(rule.code, rule.text);
         outbox_.datagrams.push_back(std::move(d));
@@ -267,7 +278,7 @@ void TftpEngine::handleRequest(const Endpoint& from, const ptftp::Request& req,
     const auto size = (*content)->bytes().size();
     auto negotiated = negotiate(ptftp::interpretOptions(req.options), size, config_.transfer);
     auto session = std::unique_ptr<Session>(new Session{
-        Transfer(size, std::move(negotiated), config_.transfer), std::move(*content), pickSocket(),
+        Transfer(size, std::move(negotiated), config_.transfer), std::move(*content), newChannel(),
         from, now, req.filename, std::move(mapped->serial), std::move(mapped->mac)});
     guard.keep = true;
     ++counters_.transfersStarted;
@@ -277,11 +288,11 @@ void TftpEngine::handleRequest(const Endpoint& from, const ptftp::Request& req,
     sessions_.emplace(from, std::move(session));
 }
 
-void TftpEngine::onReplyDatagram(std::size_t socket, const Endpoint& from,
+void TftpEngine::onReplyDatagram(Channel channel, const Endpoint& from,
                                  std::span<const std::uint8_t> bytes, const Instant& now) {
     ++counters_.packetsIn;
     auto it = sessions_.find(from);
-    if (it == sessions_.end() || it->second->socket != socket) {
+    if (it == sessions_.end() || it->second->channel != channel) {
         count(TftpRefusal::UnknownTid);
         return;
     }
@@ -312,7 +323,7 @@ void TftpEngine::onReplyDatagram(std::size_t socket, const Endpoint& from,
 void TftpEngine::emit(Session& s, const Emit& e) {
     if (e.oack) {
         OutDatagram d;
-        d.socket = s.socket;
+        d.channel = s.channel;
         d.to = s.client;
         d.packet = ptftp::buildOack(s.transfer.negotiated().oack);
         outbox_.datagrams.push_back(std::move(d));
@@ -321,7 +332,7 @@ void TftpEngine::emit(Session& s, const Emit& e) {
     for (std::uint32_t i = 0; i < e.blockCount; ++i) {
         const std::uint64_t block = e.firstBlock + i;
         OutDatagram& d = outbox_.datagrams.emplace_back();
-        d.socket = s.socket;
+        d.channel = s.channel;
         d.to = s.client;
         ptftp::writeDataHeader(d.header.data(), Transfer::wireBlock(block));
         d.headerLength = static_cast<std::uint8_t>(ptftp::kDataHeaderSize);
@@ -438,13 +449,32 @@ void TftpEngine::onSendFaulted(std::span<const std::uint8_t* const> payloads) {
         Session& s = *it->second;
         count(TftpRefusal::IoError);
         OutDatagram d;
-        d.socket = s.socket;
+        d.channel = s.channel;
         d.to = s.client;
         d.packet = ptftp::buildError(Code::NotDefined, "File changed while being read");
         outbox_.datagrams.push_back(std::move(d));
         s.transfer.abort(Result::ServerError,
                          "file shrank while being served (truncated in place?)");
         endSession(key);
+    }
+}
+
+void TftpEngine::onChannelFailed(Channel channel) {
+    for (auto& [key, s] : sessions_) {
+        if (s->channel != channel) {
+            continue;
+        }
+        count(TftpRefusal::NoReplyPort);
+        OutDatagram d;
+        d.channel = kSharedChannel;
+        d.to = s->client;
+        d.packet = ptftp::buildError(refusalRule(TftpRefusal::NoReplyPort).code,
+                                     refusalRule(TftpRefusal::NoReplyPort).text);
+        outbox_.datagrams.push_back(std::move(d));
+        s->transfer.abort(Result::ServerError, "no reply port (out of file descriptors?)");
+        const Endpoint ended = key;  // endSession erases the entry `key` refers to
+        endSession(ended);
+        return;
     }
 }
 
@@ -462,6 +492,9 @@ void TftpEngine::abortAll(std::string_view why) {
 
 void TftpEngine::endTurn(const Instant& now) {
     for (auto& s : retired_) {
+        if (config_.replyPorts == ReplyPorts::PerTransfer) {
+            outbox_.closedChannels.push_back(s->channel);
+        }
         const auto& t = s->transfer;
         TransferRecord rec;
         rec.result = t.result();

@@ -59,6 +59,7 @@ enum class TftpRefusal : std::size_t {
     UnknownTid,         ///< packet for no transfer (late, or another port's)
     UnexpectedPacket,   ///< DATA/OACK sent to a server, or non-RRQ on the listen port
     IoError,            ///< open/mmap failed, or the file changed while served
+    NoReplyPort,        ///< no socket could be opened for the transfer's reply port
     kCount
 };
 inline constexpr std::size_t kRefusalCount = static_cast<std::size_t>(TftpRefusal::kCount);
@@ -112,6 +113,27 @@ struct TftpCounters {
     }
 };
 
+/// A reply port (a server TID, RFC 1350 section 4) as the engine names it:
+/// app/tftp maps each to a UDP socket.
+using Channel = std::uint64_t;
+
+/// How transfers get their reply port.
+enum class ReplyPorts {
+    /// A new socket per transfer, on a port the kernel picks at random from the
+    /// ephemeral range (about 28,000 ports): a blind attacker who spoofs a
+    /// client guesses a transfer's port about 1 time in 28,000, so it cannot
+    /// steer a transfer to a victim with blind ACKs (issue #13: a fixed pool
+    /// of 4 ports let it, x170 amplification). Channel kSharedChannel (one
+    /// socket for the daemon's life) sends the ERRORs of refused requests.
+    PerTransfer,
+    /// replySockets sockets for the daemon's life, transfers round robin over
+    /// them: the fewest syscalls, but the ports are known to anyone who looks.
+    Pool,
+};
+
+/// The reply port of refused requests' ERRORs in PerTransfer mode.
+inline constexpr Channel kSharedChannel = 0;
+
 /// Shared defaults of `pinetboot tftp` and `serve` (one place: issue #12).
 struct EngineConfig {
     TransferLimits transfer;
@@ -133,7 +155,8 @@ struct EngineConfig {
     /// an evicted real board retransmits its RRQ ~2 s later). 64 covers a rack
     /// powering on in the same millisecond many times over.
     std::size_t maxUnanswered = 64;
-    /// Reply sockets (server TIDs, RFC 1350) that transfers are spread over, round robin.
+    ReplyPorts replyPorts = ReplyPorts::PerTransfer;
+    /// Pool mode: reply sockets that transfers are spread over, round robin.
     std::size_t replySockets = 4;
 };
 
@@ -143,10 +166,11 @@ struct Instant {
     WallTime wall{};
 };
 
-/// One datagram to send from reply socket `socket`: a whole packet the engine
+/// One datagram to send from reply port `channel`: a whole packet the engine
 /// built (OACK, ERROR) or a 4-byte DATA header plus a slice of file content.
+/// A channel the app has not seen yet is a new transfer's: it opens its socket.
 struct OutDatagram {
-    std::size_t socket = 0;
+    Channel channel = 0;
     Endpoint to;
     std::array<std::uint8_t, proto::tftp::kDataHeaderSize> header{};
     std::uint8_t headerLength = 0;
@@ -167,10 +191,14 @@ struct Outbox {
     std::vector<OutDatagram> datagrams;
     std::vector<TransferRecord> records;
     std::vector<UnknownClientSeen> unknownClients;
+    /// PerTransfer mode: channels of transfers that ended, to close at endTurn()
+    /// (after the flush: their last datagrams leave through them).
+    std::vector<Channel> closedChannels;
     void clear() {
         datagrams.clear();
         records.clear();
         unknownClients.clear();
+        closedChannels.clear();
     }
 };
 
@@ -187,9 +215,9 @@ public:
     /// A datagram received on the listen port (new requests).
     void onRequestDatagram(const Endpoint& from, std::span<const std::uint8_t> bytes,
                            const Instant& now);
-    /// A datagram received on reply socket @p socket (ACKs and ERRORs of transfers).
-    void onReplyDatagram(std::size_t socket, const Endpoint& from,
-                         std::span<const std::uint8_t> bytes, const Instant& now);
+    /// A datagram received on reply port @p channel (ACKs and ERRORs of transfers).
+    void onReplyDatagram(Channel channel, const Endpoint& from, std::span<const std::uint8_t> bytes,
+                         const Instant& now);
     /// A datagram that did not fit the receive buffer (counted, never parsed).
     void onTruncatedDatagram();
     /// Retransmissions and give-ups that are due, and the source table's upkeep.
@@ -197,6 +225,9 @@ public:
     /// Payload pointers of datagrams the kernel could not read (EFAULT: a mapped
     /// file truncated in place): their transfers end with ERROR 0.
     void onSendFaulted(std::span<const std::uint8_t* const> payloads);
+    /// The app could not open a socket for @p channel (descriptors exhausted):
+    /// that transfer ends, its client is told from the shared channel.
+    void onChannelFailed(Channel channel);
     /// After the outbox's datagrams are sent: frees what ended, adds its records.
     void endTurn(const Instant& now);
 
@@ -228,7 +259,10 @@ private:
     void noteAnswered(Session& s);
     /// Ends the oldest unanswered session (the budget is full).
     void evictOldestUnanswered();
-    std::size_t pickSocket();
+    /// A new transfer's reply port.
+    Channel newChannel();
+    /// Where a refused request's ERROR leaves from.
+    Channel refusalChannel();
     void count(TftpRefusal r) { ++counters_.refused[static_cast<std::size_t>(r)]; }
 
     EngineConfig config_;
@@ -239,7 +273,7 @@ private:
     std::vector<std::unique_ptr<Session>> retired_;  ///< ended; freed at endTurn()
     Outbox outbox_;
     TftpCounters counters_;
-    std::size_t nextSocket_ = 0;
+    Channel nextChannel_ = 0;
     std::size_t unanswered_ = 0;
     bool accepting_ = true;
     Clock::time_point earliestDeadline_ = Clock::time_point::max();

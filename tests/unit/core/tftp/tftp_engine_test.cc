@@ -90,7 +90,7 @@ TEST_F(TftpEngineTest, LockstepTransferFromRequestToRecord) {
     EXPECT_EQ(std::get<pt::Data>(out[0].second).block, 1);
     EXPECT_EQ(std::get<pt::Data>(out[0].second).payload.size(), 512u);
     EXPECT_EQ(out[0].first.to, pi_);
-    const auto socket = out[0].first.socket;
+    const auto socket = out[0].first.channel;
     engine_->onReplyDatagram(socket, pi_, pt::buildAck(1), at(1ms));
     out = sent();
     ASSERT_EQ(out.size(), 1u);
@@ -122,7 +122,7 @@ TEST_F(TftpEngineTest, ContentOutlivesTheTransferUntilTheTurnEnds) {
     files_.add("k", bytes(100, 'k'));
     make();
     engine_->onRequestDatagram(pi_, rrq("k"), at(0s));
-    auto socket = engine_->outbox().datagrams.at(0).socket;
+    auto socket = engine_->outbox().datagrams.at(0).channel;
     engine_->onReplyDatagram(socket, pi_, pt::buildAck(1), at(1ms));
     // Ended, but a queued datagram may still point into the content.
     EXPECT_EQ(engine_->activeTransfers(), 0u);
@@ -216,7 +216,7 @@ TEST_F(TftpEngineTest, ANewRequestFromTheSamePortSupersedesAnAnsweredTransfer) {
     files_.add("cmdline.txt", bytes(10, 'c'));
     make();
     engine_->onRequestDatagram(pi_, rrq("k"), at(0s));
-    auto socket = sent().at(0).first.socket;
+    auto socket = sent().at(0).first.channel;
     engine_->onReplyDatagram(socket, pi_, pt::buildAck(1), at(1ms));
     sent();
     engine_->onRequestDatagram(pi_, rrq("cmdline.txt"), at(2ms));
@@ -241,7 +241,7 @@ TEST_F(TftpEngineTest, PerSourceAndGlobalLimitsDropSilently) {
     engine_->onRequestDatagram(Endpoint::v4(0x0a000003, 1), rrq("k"), at(0s));
     // Both clients answer: they now hold the two slots of maxTransfers.
     for (const auto& [d, p] : sent()) {
-        engine_->onReplyDatagram(d.socket, d.to, pt::buildAck(1), at(1ms));
+        engine_->onReplyDatagram(d.channel, d.to, pt::buildAck(1), at(1ms));
     }
     EXPECT_EQ(sent().size(), 2u);  // their second blocks
     engine_->onRequestDatagram(Endpoint::v4(0x0a000004, 1), rrq("k"), at(2ms));
@@ -288,12 +288,10 @@ TEST_F(TftpEngineTest, SilentClientIsRetriedThenTimedOutOnTheInjectedClock) {
 
 TEST_F(TftpEngineTest, AcksFromElsewhereAreUnknownTids) {
     files_.add("k", bytes(5000, 'k'));
-    EngineConfig cfg;
-    cfg.replySockets = 4;
-    make(cfg);
+    make();
     engine_->onRequestDatagram(pi_, rrq("k"), at(0s));
-    const auto socket = sent().at(0).first.socket;
-    engine_->onReplyDatagram((socket + 1) % 4, pi_, pt::buildAck(1), at(1ms));
+    const auto socket = sent().at(0).first.channel;
+    engine_->onReplyDatagram(socket + 1, pi_, pt::buildAck(1), at(1ms));
     engine_->onReplyDatagram(socket, Endpoint::v4(0x0a000009, 49152), pt::buildAck(1), at(1ms));
     EXPECT_EQ(engine_->counters().refusedCount(TftpRefusal::UnknownTid), 2u);
     EXPECT_TRUE(sent().empty());
@@ -303,17 +301,67 @@ TEST_F(TftpEngineTest, AcksFromElsewhereAreUnknownTids) {
     EXPECT_EQ(sent().size(), 1u);
 }
 
-TEST_F(TftpEngineTest, ReplySocketsAreSpreadRoundRobin) {
+TEST_F(TftpEngineTest, PoolModeSpreadsTransfersRoundRobin) {
     files_.add("k", bytes(5000, 'k'));
     EngineConfig cfg;
+    cfg.replyPorts = ReplyPorts::Pool;
     cfg.replySockets = 3;
     make(cfg);
-    std::vector<std::size_t> sockets;
+    std::vector<Channel> channels;
     for (std::uint16_t p = 1; p <= 6; ++p) {
         engine_->onRequestDatagram(Endpoint::v4(0x0a000000u + p, 1), rrq("k"), at(0s));
-        sockets.push_back(sent().at(0).first.socket);
+        channels.push_back(sent().at(0).first.channel);
     }
-    EXPECT_EQ(sockets, (std::vector<std::size_t>{0, 1, 2, 0, 1, 2}));
+    EXPECT_EQ(channels, (std::vector<Channel>{0, 1, 2, 0, 1, 2}));
+    engine_->abortAll("end");
+    records();
+    EXPECT_TRUE(engine_->outbox().closedChannels.empty());  // pool sockets stay open
+}
+
+// Issue #13 item 6: every transfer its own reply port (the app opens a socket the
+// kernel puts on a random port), closed once the transfer's last datagram is out;
+// refused requests' ERRORs leave from the shared channel.
+TEST_F(TftpEngineTest, PerTransferModeGivesEveryTransferItsOwnChannel) {
+    files_.add("k", bytes(5000, 'k'));
+    make();
+    std::vector<Channel> channels;
+    for (std::uint16_t p = 1; p <= 4; ++p) {
+        engine_->onRequestDatagram(Endpoint::v4(0x0a000000u + p, 1), rrq("k"), at(0s));
+        channels.push_back(sent().at(0).first.channel);
+    }
+    EXPECT_EQ(channels, (std::vector<Channel>{1, 2, 3, 4}));
+    engine_->onRequestDatagram(Endpoint::v4(0x0a000009u, 1), rrq("missing"), at(0s));
+    EXPECT_EQ(sent().at(0).first.channel, kSharedChannel);
+    // The same client port asking again gets a new channel, never an old one.
+    engine_->onRequestDatagram(Endpoint::v4(0x0a000001u, 1), rrq("missing"), at(1ms));
+    sent();
+    engine_->onReplyDatagram(2, Endpoint::v4(0x0a000002u, 1), pt::buildError(0, "x"), at(1ms));
+    // Nothing is closed before the turn ends: queued datagrams still leave through it.
+    EXPECT_TRUE(engine_->outbox().closedChannels.empty());
+    engine_->endTurn(at(2ms));
+    auto closed = engine_->outbox().closedChannels;
+    std::sort(closed.begin(), closed.end());
+    EXPECT_EQ(closed, (std::vector<Channel>{1, 2}));
+    engine_->outbox().clear();
+    engine_->onRequestDatagram(Endpoint::v4(0x0a000001u, 1), rrq("k"), at(3ms));
+    EXPECT_EQ(sent().at(0).first.channel, 5u);
+}
+
+TEST_F(TftpEngineTest, AChannelThatCannotOpenEndsItsTransferWithAnError) {
+    files_.add("k", bytes(5000, 'k'));
+    make();
+    engine_->onRequestDatagram(pi_, rrq("k"), at(0s));
+    const auto channel = sent().at(0).first.channel;
+    engine_->onChannelFailed(channel);
+    auto out = sent();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].first.channel, kSharedChannel);
+    EXPECT_TRUE(std::holds_alternative<pt::ErrorPacket>(out[0].second));
+    EXPECT_EQ(engine_->counters().refusedCount(TftpRefusal::NoReplyPort), 1u);
+    EXPECT_EQ(engine_->activeTransfers(), 0u);
+    auto recs = records();
+    ASSERT_EQ(recs.size(), 1u);
+    EXPECT_EQ(recs[0].result, Result::ServerError);
 }
 
 TEST_F(TftpEngineTest, ProbeAndAbortIsRecordedAsAProbe) {
@@ -324,7 +372,7 @@ TEST_F(TftpEngineTest, ProbeAndAbortIsRecordedAsAProbe) {
     auto out = sent();
     ASSERT_EQ(out.size(), 1u);
     ASSERT_TRUE(std::holds_alternative<pt::Oack>(out[0].second));
-    engine_->onReplyDatagram(out[0].first.socket, pi_, pt::buildError(0, "Early terminate"),
+    engine_->onReplyDatagram(out[0].first.channel, pi_, pt::buildError(0, "Early terminate"),
                              at(1ms));
     auto recs = records();
     ASSERT_EQ(recs.size(), 1u);
@@ -463,7 +511,7 @@ TEST(TftpEngineBudget, NeverAnsweredTransfersCannotStarveRealBoards) {
     // Two real boards, which answer.
     for (std::uint32_t host : {0x0a000001u, 0x0a000002u}) {
         request(host);
-        const auto socket = engine.outbox().datagrams.back().socket;
+        const auto socket = engine.outbox().datagrams.back().channel;
         engine.onReplyDatagram(socket, Endpoint::v4(host, 1000), pt::buildAck(1), now);
     }
     EXPECT_EQ(engine.unansweredTransfers(), 0u);
@@ -476,7 +524,7 @@ TEST(TftpEngineBudget, NeverAnsweredTransfersCannotStarveRealBoards) {
     EXPECT_EQ(engine.counters().refusedCount(TftpRefusal::ServerFull), 0u);
     // A third real board still gets in and, once it answers, so does a fourth.
     request(0x0a000003u);
-    const auto socket = engine.outbox().datagrams.back().socket;
+    const auto socket = engine.outbox().datagrams.back().channel;
     EXPECT_EQ(engine.outbox().datagrams.back().to, Endpoint::v4(0x0a000003u, 1000));
     engine.onReplyDatagram(socket, Endpoint::v4(0x0a000003u, 1000), pt::buildAck(1), now);
     request(0x0a000004u);
