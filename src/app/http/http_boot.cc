@@ -175,6 +175,8 @@ private:
     std::chrono::steady_clock::time_point deadline_{};
 };
 
+constexpr int kListenBacklog = 1024;
+
 constexpr std::string_view kBusyResponse =
     "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
 
@@ -188,6 +190,10 @@ constexpr std::string_view kBusyResponse =
 class HttpBootServer::GuardedServer final : public httplib::Server {
 public:
     explicit GuardedServer(HttpBootLimits limits) : limits_(limits) {}
+
+    /// httplib listens with a backlog of 5; a room of boards connecting at once would
+    /// see SYNs dropped and retried a second later. listen() again only resizes it.
+    void widenBacklog() { (void)::listen(svr_sock_, kListenBacklog); }
 
     std::uint64_t refusedOverCap() const { return refused_.load(); }
     std::uint64_t headerTimeouts() const { return headerTimeouts_.load(); }
@@ -449,6 +455,7 @@ void HttpBootServer::start(const std::string& host, std::uint16_t port) {
                                  std::to_string(port));
     }
     port_ = static_cast<std::uint16_t>(bound);
+    server_->widenBacklog();
     thread_ = std::thread([this] { server_->listen_after_bind(); });
     for (int i = 0; i < 500 && !server_->is_running(); ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
