@@ -571,3 +571,29 @@ TEST(WebApi, HttpBootCapsConnectionsPerAddress) {
     }
     boot.stop();
 }
+
+// Regression (issue #13 item 10): any Host header was answered, so DNS rebinding
+// (a page's own name re-pointed at 127.0.0.1) could read the API.
+TEST(WebApi, RequestsForOtherHostNamesAreRefused) {
+    app::serve::BootMonitor monitor;
+    monitor.start();
+    app::http::WebServer web(monitor, monitor.hub());
+    web.setAllowedHosts({"NetBoot.lab"});
+    web.start("127.0.0.1", 0);
+    httplib::Client cli("127.0.0.1", web.port());
+    for (const char* host : {"evil.example", "evil.example:8080", "localhost.evil.example"}) {
+        auto res = cli.Get("/api/v1/clients", {{"Host", host}});
+        ASSERT_TRUE(res) << host;
+        EXPECT_EQ(res->status, 421) << host;
+        EXPECT_EQ(res->body.find("clients"), std::string::npos) << host;
+    }
+    for (const std::string& host : std::vector<std::string>{
+             "netboot.lab", "localhost:" + std::to_string(web.port()), "127.0.0.1"}) {
+        auto res = cli.Get("/api/v1/clients", {{"Host", host}});
+        ASSERT_TRUE(res) << host;
+        EXPECT_EQ(res->status, 200) << host;
+    }
+    EXPECT_EQ(cli.Get("/")->status, 200);  // httplib's own Host: 127.0.0.1:PORT
+    web.stop();
+    monitor.stop();
+}

@@ -84,6 +84,8 @@ struct Config {
 
     // [http]
     ListenAddress httpListen{"127.0.0.1", 8080};
+    /// Host names the dashboard answers to besides its address and localhost.
+    std::vector<std::string> httpAllowedHosts;
     ListenAddress httpBootListen;  ///< empty = HTTP boot off
     std::string httpBootRoot;
 

@@ -118,6 +118,7 @@ void ServeDaemon::start(const std::function<void()>& afterDashboard) {
     try {
         // The dashboard first: it shows the other parts coming up.
         web_ = std::make_unique<http::WebServer>(monitor_, monitor_.hub());
+        web_->setAllowedHosts(cfg->httpAllowedHosts);
         web_->start(cfg->httpListen.host, cfg->httpListen.port);
         spdlog::info("HTTP_LISTEN role=dashboard addr={}:{}", cfg->httpListen.host, web_->port());
         if (afterDashboard) {

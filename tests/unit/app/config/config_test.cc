@@ -97,6 +97,17 @@ TEST(Config, BadValuesNameTheirLine) {
               "t.toml:2: tftp.default_dir: '../etc' must be a relative path without '..'");
 }
 
+TEST(Config, AllowedHostsAreHostNames) {
+    const auto c =
+        cfg::parseConfig("[http]\nallowed_hosts = [\"netboot.lab\", \"10.0.0.1\"]\n", "t.toml");
+    EXPECT_EQ(c.httpAllowedHosts, (std::vector<std::string>{"netboot.lab", "10.0.0.1"}));
+    EXPECT_TRUE(cfg::parseConfig("", "t.toml").httpAllowedHosts.empty());
+    EXPECT_EQ(errorOf("[http]\nallowed_hosts = [\"evil/x\"]\n"),
+              "t.toml:2: http.allowed_hosts: 'evil/x' is not a host name");
+    EXPECT_EQ(errorOf("[http]\nallowed_hosts = [\"\"]\n"),
+              "t.toml:2: http.allowed_hosts: '' is not a host name");
+}
+
 TEST(Config, CrossKeyAndSyntaxErrorsHaveLines) {
     EXPECT_EQ(errorOf("\n[[interface]]\nname = \"e\"\ndhcp = \"full\"\n"),
               "t.toml:2: interface e: dhcp = \"full\" needs a range");
@@ -148,6 +159,7 @@ min_timeout_ms = 1000
 retries = 3
 [http]
 listen = "127.0.0.1:9090"
+allowed_hosts = ["netboot.lab"]
 boot_listen = "10.0.0.1:80"
 boot_root = "/srv/http"
 [pxe]
