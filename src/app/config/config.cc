@@ -335,6 +335,23 @@ std::vector<KeyDef> buildTable() {
                  [](const toml::node& n, Config&, InterfaceConfig* i) {
                      return getIpv4(n, i->tftpAddress);
                  }});
+    t.push_back({Scope::Interface, "relays", KeyType::StringArray, "[]",
+                 "DHCP relay agents (their `giaddr`) whose relayed requests are answered, "
+                 "back to the relay. A relayed packet from any other address is dropped "
+                 "(`reason=\"unknown_relay\"`), since the reply would go wherever its sender "
+                 "wrote.",
+                 false, at(&InterfaceConfig::relays),
+                 [](const toml::node& n, Config&, InterfaceConfig* i) -> Err {
+                     if (auto e = getStringArray(n, i->relays)) {
+                         return e;
+                     }
+                     for (const auto& r : i->relays) {
+                         if (!isIpv4(r) || r == "0.0.0.0") {
+                             return fmt::format("'{}' is not an IPv4 address", r);
+                         }
+                     }
+                     return std::nullopt;
+                 }});
     // ---- [tftp]
     t.push_back(
         {Scope::Tftp, "root", KeyType::String, "",

@@ -51,6 +51,7 @@ struct InterfaceConfig {
     std::string domain;
     std::uint32_t leaseTime = 3600;
     std::string tftpAddress;  ///< advertised TFTP server (siaddr/opt 54/66); empty = interface IP
+    std::vector<std::string> relays;  ///< DHCP relay agents (giaddr) answered through
 
     // Command-line only (serve flags kept from the first `serve`; not TOML keys):
     std::string leaseDb;  ///< --lease-db; empty = <state_dir>/dhcp-leases-IF.sqlite

@@ -191,6 +191,9 @@ void ServeDaemon::start(const std::function<void()>& afterDashboard) {
             for (const auto& r : iface.reservations) {
                 dc.reservations.push_back(parseReservation(r));
             }
+            for (const auto& r : iface.relays) {
+                dc.relays.push_back(ip4(r, iface.name + " relays"));
+            }
             if (!iface.tftpAddress.empty()) {
                 dc.tftpIp = ip4(iface.tftpAddress, iface.name + " tftp_address");
             }

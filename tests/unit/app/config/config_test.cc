@@ -97,6 +97,14 @@ TEST(Config, BadValuesNameTheirLine) {
               "t.toml:2: tftp.default_dir: '../etc' must be a relative path without '..'");
 }
 
+TEST(Config, RelaysAreIpv4Addresses) {
+    const auto c = cfg::parseConfig(
+        "[[interface]]\nname = \"e\"\nrelays = [\"10.1.0.1\", \"10.2.0.1\"]\n", "t.toml");
+    EXPECT_EQ(c.interfaces.at(0).relays, (std::vector<std::string>{"10.1.0.1", "10.2.0.1"}));
+    EXPECT_EQ(errorOf("[[interface]]\nname = \"e\"\nrelays = [\"relay.lab\"]\n"),
+              "t.toml:3: interface.relays: 'relay.lab' is not an IPv4 address");
+}
+
 TEST(Config, AllowedHostsAreHostNames) {
     const auto c =
         cfg::parseConfig("[http]\nallowed_hosts = [\"netboot.lab\", \"10.0.0.1\"]\n", "t.toml");
@@ -147,6 +155,7 @@ dns = ["10.0.0.1"]
 domain = "lab"
 lease_time = 600
 tftp_address = "10.0.0.2"
+relays = ["10.1.0.1"]
 [tftp]
 root = "/srv/tftp"
 default_dir = "default"
