@@ -4,6 +4,7 @@
 // prefixes to boot directories and records unknown Pis as "discovered").
 // Schema version in PRAGMA user_version; migrations run on open.
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -47,11 +48,17 @@ public:
     /// Refuses a database written by a newer pinetboot (higher schema version).
     static Result<Registry> open(const std::filesystem::path& stateDir);
 
-    /// For the daemon: an unknown Pi asked for files. Inserts it as
+    /// Discovered rows kept at most: what the network can add is bounded.
+    static constexpr std::size_t kMaxDiscovered = 4096;
+
+    /// For the daemon: an unknown Pi showed up on the wire. Inserts it as
     /// "discovered", or updates last_seen (and fills in a missing MAC/model)
-    /// of an existing record, enrolled or not.
+    /// of an existing record, enrolled or not. Past @p maxDiscovered discovered
+    /// rows, the ones seen longest ago are deleted in the same transaction;
+    /// enrolled clients are never touched.
     Result<void> upsertDiscovered(const std::string& serial, const std::optional<std::string>& mac,
-                                  const std::string& model, std::int64_t now);
+                                  const std::string& model, std::int64_t now,
+                                  std::size_t maxDiscovered = kMaxDiscovered);
 
     /// Inserts or replaces a client as "enrolled" (keeps first_seen/last_seen).
     Result<void> enroll(const ClientRecord& rec);
