@@ -14,6 +14,7 @@
 #include "app/dhcp/dhcp_server.h"
 #include "app/http/http_boot.h"
 #include "app/http/web_server.h"
+#include "app/serve/registry_store.h"
 #include "app/tftp/tftp_server.h"
 #include "core/tftp/client_dirs.h"
 #include "io/net/interface.h"
@@ -240,7 +241,14 @@ void ServeDaemon::start(const std::function<void()>& afterDashboard) {
                   static_cast<double>(httpBoot_->inFlight()));
         }
     });
-    monitor_.setSeenHook([this](const SeenClient& seen) {
+    // The gate is shared: the monitor copies its hook for each call.
+    monitor_.setSeenHook([this, gate = std::make_shared<DiscoveryGate>()](const SeenClient& seen) {
+        // Only a Pi's DHCP, once a minute per board (DiscoveryGate): a TFTP path with
+        // an invented serial must not add a row (and a registry re-list) per request.
+        // The hook runs on the monitor's one worker thread, the gate's only user.
+        if (!gate->admit(seen, std::chrono::steady_clock::now())) {
+            return;
+        }
         if (!seen.registered) {
             spdlog::info("CLIENT_DISCOVERED serial={} mac={} model={}", seen.serial,
                          seen.mac.empty() ? "-" : seen.mac, seen.model.empty() ? "-" : seen.model);
