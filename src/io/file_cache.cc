@@ -139,6 +139,31 @@ tl::expected<Fd, OpenError> openBeneath(int rootFd, const std::string& relPath) 
     return fd;
 }
 
+tl::expected<std::vector<std::uint8_t>, OpenError> FileCache::readNetasciiSource(
+    int fd, std::size_t size) const {
+    // Netascii is never shorter than the text, so a larger file is refused unread.
+    if (size > options_.maxNetasciiBytes) {
+        return tl::unexpected(OpenError::TooLarge);
+    }
+    std::vector<std::uint8_t> plain(size);
+    std::size_t got = 0;
+    while (got < size) {
+        const auto n = ::pread(fd, plain.data() + got, size - got, static_cast<off_t>(got));
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            return tl::unexpected(classify(errno));
+        }
+        if (n == 0) {
+            break;  // truncated since fstat
+        }
+        got += static_cast<std::size_t>(n);
+    }
+    plain.resize(got);
+    return plain;
+}
+
 FileCache::FileCache() : FileCache(Options{}) {}
 FileCache::FileCache(Options options) : options_(options) {}
 FileCache::FileCache(Fd root, Options options) : options_(options), root_(std::move(root)) {}
@@ -180,21 +205,34 @@ tl::expected<std::shared_ptr<const Blob>, OpenError> FileCache::get(int rootFd,
     }
     std::shared_ptr<const Blob> blob;
     auto size = static_cast<std::size_t>(st.st_size);
-    if (size == 0) {
+    if (netascii) {
+        // Converted from a pread copy, never from a mapping: this thread reads the
+        // bytes itself, and a mapped page past a concurrent truncation is SIGBUS. A
+        // file cut meanwhile reads short; that copy is served but not cached.
+        auto plain = readNetasciiSource(fd->get(), size);
+        if (!plain) {
+            return tl::unexpected(plain.error());
+        }
+        const bool shortRead = plain->size() != size;
+        if (proto::tftp::netasciiSize(*plain) > options_.maxNetasciiBytes) {
+            return tl::unexpected(OpenError::TooLarge);
+        }
+        blob = std::make_shared<OwnedBlob>(proto::tftp::encodeNetascii(*plain));
+        if (shortRead) {
+            std::lock_guard lock(mutex_);
+            ++stats_.misses;
+            return blob;
+        }
+    } else if (size == 0) {
         blob = std::make_shared<OwnedBlob>(std::vector<std::uint8_t>{});
     } else {
+        // Octet transfers only hand the mapping to the kernel (sendmsg), which reports
+        // a truncation as a short copy instead of a signal (udp_batch).
         void* addr = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd->get(), 0);
         if (addr == MAP_FAILED) {
             return tl::unexpected(classify(errno));
         }
         blob = std::make_shared<MappedBlob>(addr, size);
-    }
-    if (netascii) {
-        auto plain = blob->bytes();
-        if (proto::tftp::netasciiSize(plain) > options_.maxNetasciiBytes) {
-            return tl::unexpected(OpenError::TooLarge);
-        }
-        blob = std::make_shared<OwnedBlob>(proto::tftp::encodeNetascii(plain));
     }
     std::lock_guard lock(mutex_);
     ++stats_.misses;

@@ -14,7 +14,9 @@
 // - A file truncated *in place* while mapped: only the kernel reads octet
 //   mappings (sendmmsg), so the loss shows up as EFAULT, not SIGBUS, and the
 //   server ends that transfer with an ERROR (udp_batch, TftpServer). Netascii
-//   content is converted into an owned buffer when opened. Still, update boot
+//   content is read with pread (never through a mapping, whose pages past a
+//   truncation raise SIGBUS in the reader) and converted into an owned buffer
+//   when opened; a file cut meanwhile reads short, and that copy is not cached. Still, update boot
 //   files by writing a new file and renaming it over the old one (what every
 //   tool in pinetboot does): in-flight transfers then finish the old content.
 
@@ -27,6 +29,7 @@
 #include <mutex>
 #include <span>
 #include <string>
+#include <vector>
 
 #include <tl/expected.hpp>
 
@@ -108,6 +111,9 @@ private:
         std::uint64_t lastUse = 0;
     };
     void evictLocked();
+    /// The first @p size bytes of @p fd by pread (fewer if it was cut since fstat).
+    tl::expected<std::vector<std::uint8_t>, OpenError> readNetasciiSource(int fd,
+                                                                          std::size_t size) const;
 
     Options options_;
     Fd root_;

@@ -6,6 +6,7 @@
 #include "app/tftp/tftp_server.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -14,6 +15,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -524,6 +526,57 @@ TEST_F(TftpServerTest, FileTruncatedInPlaceEndsTheTransferWithAnError) {
     EXPECT_EQ(server_->counters().refusedCount(TftpRefusal::IoError), 1u);
     // The server is alive and serves other files.
     EXPECT_EQ(fetch("start4.elf"), std::string(3000, 's'));
+}
+
+}  // namespace
+}  // namespace pinet::app
+
+namespace pinet::app {
+namespace {
+
+// Regression (issue #13 item 10): netascii conversion read the file through its
+// mapping, so a file cut in place while being converted killed the server with
+// SIGBUS. Now it is read with pread: a short read, no signal.
+TEST_F(TftpServerTest, NetasciiOfAFileCutWhileBeingConvertedDoesNotKillTheServer) {
+    constexpr std::size_t kSize = 8u << 20;  // 2048 pages to convert, under the 16 MiB limit
+    const auto path = root_ / "config.txt";
+    write(path, std::string(kSize, 'a'));
+    write(root_ / "cmdline.txt", "console=serial0\nroot=/dev/nfs\n");
+    start();
+    const io::Fd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+    ASSERT_TRUE(fd);
+    std::atomic<bool> stop{false};
+    // Cut the file to nothing and grow it back, as fast as possible: every read of a
+    // mapped page has even odds of landing after the cut.
+    std::thread cutter([&] {
+        while (!stop.load()) {
+            (void)::ftruncate(fd.get(), 0);
+            (void)::ftruncate(fd.get(), static_cast<off_t>(kSize));
+        }
+    });
+    int answered = 0;
+    for (int i = 0; i < 8; ++i) {
+        Client c;
+        c.sendTo(port_, pt::buildRequest(
+                            pt::Request{pt::Opcode::Rrq, "config.txt", pt::Mode::Netascii, {}}));
+        if (c.receive(2s)) {
+            ++answered;  // DATA, or an ERROR for a file that was empty or too large
+        }
+        std::this_thread::sleep_for(50ms);  // past the per-source rate limit
+    }
+    stop = true;
+    cutter.join();
+    EXPECT_GT(answered, 0);
+    // Alive, and netascii still converts: LF becomes CR LF.
+    Client c;
+    c.sendTo(port_,
+             pt::buildRequest(pt::Request{pt::Opcode::Rrq, "cmdline.txt", pt::Mode::Netascii, {}}));
+    auto d = c.receive(2s);
+    ASSERT_TRUE(d);
+    auto dp = pt::parse(d->first);
+    ASSERT_TRUE(dp && std::holds_alternative<pt::Data>(*dp));
+    const auto& payload = std::get<pt::Data>(*dp).payload;
+    EXPECT_EQ(std::string(payload.begin(), payload.end()), "console=serial0\r\nroot=/dev/nfs\r\n");
 }
 
 }  // namespace

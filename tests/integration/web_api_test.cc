@@ -4,6 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <fstream>
 #include <thread>
@@ -401,4 +407,193 @@ TEST(HttpBootPath, OnlyBootFilesWithPlainPrefixes) {
     EXPECT_EQ(prefix, "a/b");
     EXPECT_FALSE(app::http::parseBootPath(std::string("/a\x01/boot.img"), prefix, name));
     EXPECT_FALSE(app::http::parseBootPath("/a/../boot.img", prefix, name));
+}
+
+// ---- HTTP boot under hostile connections (issue #13 item 9). Loopback is all of
+// 127/8 on Linux: each test client binds its own source address, so the per-address
+// cap sees distinct peers.
+
+namespace {
+
+/// A TCP connection to 127.0.0.1:@p port from @p source; -1 on failure.
+int connectFrom(const char* source, std::uint16_t port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return -1;
+    }
+    sockaddr_in src{};
+    src.sin_family = AF_INET;
+    ::inet_pton(AF_INET, source, &src.sin_addr);
+    sockaddr_in dst{};
+    dst.sin_family = AF_INET;
+    dst.sin_port = htons(port);
+    ::inet_pton(AF_INET, "127.0.0.1", &dst.sin_addr);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof(src)) != 0 ||
+        ::connect(fd, reinterpret_cast<sockaddr*>(&dst), sizeof(dst)) != 0) {
+        ::close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+void sendAll(int fd, std::string_view s) {
+    (void)::send(fd, s.data(), s.size(), MSG_NOSIGNAL);
+}
+
+/// Everything the server sends until it closes or @p timeout passes.
+std::string readUntilClosed(int fd, std::chrono::milliseconds timeout) {
+    std::string out;
+    const auto end = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            end - std::chrono::steady_clock::now());
+        pollfd p{fd, POLLIN, 0};
+        if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) {
+            return out;
+        }
+        char buf[4096];
+        const auto n = ::recv(fd, buf, sizeof(buf), 0);
+        if (n <= 0) {
+            return out;
+        }
+        out.append(buf, static_cast<std::size_t>(n));
+    }
+}
+
+/// One GET with Connection: close from @p source; the whole response.
+std::string rawGet(const char* source, std::uint16_t port, const std::string& path,
+                   std::chrono::milliseconds timeout) {
+    const int fd = connectFrom(source, port);
+    if (fd < 0) {
+        return {};
+    }
+    sendAll(fd, "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    auto out = readUntilClosed(fd, timeout);
+    ::close(fd);
+    return out;
+}
+
+struct BootDir {
+    io::TempDir dir{"pnb-httpboot"};
+    std::string root;
+    BootDir() {
+        std::filesystem::create_directories(dir.path() / "d9780558");
+        std::ofstream(dir.path() / "d9780558" / "boot.sig") << "abc\nts: 1\n";
+        root = dir.path().string();
+    }
+};
+
+}  // namespace
+
+// Regression: 16 workers with a 30 s per-read timeout and no overall deadline, so
+// 16 connections that send half a request held HTTP boot for every board.
+TEST(WebApi, HttpBootServesBoardsWhileSlowClientsHoldConnections) {
+    BootDir d;
+    app::http::HttpBootServer boot([&d] { return d.root; }, nullptr);
+    boot.start("127.0.0.1", 0);
+    std::vector<int> slow;
+    for (int a = 0; a < 10; ++a) {
+        const std::string src = "127.0.1." + std::to_string(a + 1);
+        for (int i = 0; i < 4; ++i) {  // 40 connections, 4 per address (under the cap)
+            const int fd = connectFrom(src.c_str(), boot.port());
+            ASSERT_GE(fd, 0);
+            sendAll(fd, "GET /d9780558/boot.sig HTTP/1.1\r\nHost: x\r\n");  // never finished
+            slow.push_back(fd);
+        }
+    }
+    std::this_thread::sleep_for(200ms);  // let the workers pick them up
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto res = rawGet("127.0.2.1", boot.port(), "/d9780558/boot.sig", 5s);
+    EXPECT_EQ(res.rfind("HTTP/1.1 200", 0), 0u) << res;
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
+    for (int fd : slow) {
+        ::close(fd);
+    }
+    boot.stop();
+}
+
+// Regression: a client trickling its headers a byte at a time kept its worker as
+// long as it liked (each byte restarted the 30 s read timeout).
+TEST(WebApi, HttpBootClosesConnectionsThatMissTheHeaderDeadline) {
+    BootDir d;
+    app::http::HttpBootLimits limits;
+    limits.headerDeadline = 1s;
+    app::http::HttpBootServer boot([&d] { return d.root; }, nullptr, limits);
+    boot.start("127.0.0.1", 0);
+    const int fd = connectFrom("127.0.3.1", boot.port());
+    ASSERT_GE(fd, 0);
+    const std::string request = "GET /d9780558/boot.sig HTTP/1.1\r\nX-Pad: aaaaaaaaaaaaaaaaaaaaaa";
+    const auto t0 = std::chrono::steady_clock::now();
+    bool closed = false;
+    for (std::size_t i = 0; i < request.size() && !closed; ++i) {
+        sendAll(fd, request.substr(i, 1));
+        pollfd p{fd, POLLIN, 0};
+        if (::poll(&p, 1, 200) > 0) {
+            char c;
+            closed = ::recv(fd, &c, 1, 0) <= 0;
+        }
+    }
+    const auto took = std::chrono::steady_clock::now() - t0;
+    EXPECT_TRUE(closed) << "still open after " << request.size() << " trickled bytes";
+    EXPECT_LT(took, 3s);
+    EXPECT_EQ(boot.headerTimeouts(), 1u);
+    ::close(fd);
+    boot.stop();
+}
+
+// Regression: one address could take every worker.
+TEST(WebApi, HttpBootCapsConnectionsPerAddress) {
+    BootDir d;
+    app::http::HttpBootLimits limits;
+    limits.perAddress = 2;
+    app::http::HttpBootServer boot([&d] { return d.root; }, nullptr, limits);
+    boot.start("127.0.0.1", 0);
+    std::vector<int> held;
+    for (int i = 0; i < 2; ++i) {
+        held.push_back(connectFrom("127.0.4.1", boot.port()));
+        ASSERT_GE(held.back(), 0);
+        sendAll(held.back(), "GET /d9780558/boot.sig HTTP/1.1\r\n");
+    }
+    std::this_thread::sleep_for(200ms);
+    const auto third = rawGet("127.0.4.1", boot.port(), "/d9780558/boot.sig", 3s);
+    EXPECT_EQ(third.rfind("HTTP/1.1 503", 0), 0u) << third;
+    EXPECT_EQ(boot.refusedOverCap(), 1u);
+    const auto other = rawGet("127.0.4.2", boot.port(), "/d9780558/boot.sig", 3s);
+    EXPECT_EQ(other.rfind("HTTP/1.1 200", 0), 0u) << other;
+    // A slot is given back when its connection ends.
+    ::close(held.back());
+    held.pop_back();
+    std::this_thread::sleep_for(200ms);
+    const auto again = rawGet("127.0.4.1", boot.port(), "/d9780558/boot.sig", 3s);
+    EXPECT_EQ(again.rfind("HTTP/1.1 200", 0), 0u) << again;
+    for (int fd : held) {
+        ::close(fd);
+    }
+    boot.stop();
+}
+
+// Regression (issue #13 item 10): any Host header was answered, so DNS rebinding
+// (a page's own name re-pointed at 127.0.0.1) could read the API.
+TEST(WebApi, RequestsForOtherHostNamesAreRefused) {
+    app::serve::BootMonitor monitor;
+    monitor.start();
+    app::http::WebServer web(monitor, monitor.hub());
+    web.setAllowedHosts({"NetBoot.lab"});
+    web.start("127.0.0.1", 0);
+    httplib::Client cli("127.0.0.1", web.port());
+    for (const char* host : {"evil.example", "evil.example:8080", "localhost.evil.example"}) {
+        auto res = cli.Get("/api/v1/clients", {{"Host", host}});
+        ASSERT_TRUE(res) << host;
+        EXPECT_EQ(res->status, 421) << host;
+        EXPECT_EQ(res->body.find("clients"), std::string::npos) << host;
+    }
+    for (const std::string& host : std::vector<std::string>{
+             "netboot.lab", "localhost:" + std::to_string(web.port()), "127.0.0.1"}) {
+        auto res = cli.Get("/api/v1/clients", {{"Host", host}});
+        ASSERT_TRUE(res) << host;
+        EXPECT_EQ(res->status, 200) << host;
+    }
+    EXPECT_EQ(cli.Get("/")->status, 200);  // httplib's own Host: 127.0.0.1:PORT
+    web.stop();
+    monitor.stop();
 }

@@ -335,6 +335,23 @@ std::vector<KeyDef> buildTable() {
                  [](const toml::node& n, Config&, InterfaceConfig* i) {
                      return getIpv4(n, i->tftpAddress);
                  }});
+    t.push_back({Scope::Interface, "relays", KeyType::StringArray, "[]",
+                 "DHCP relay agents (their `giaddr`) whose relayed requests are answered, "
+                 "back to the relay. A relayed packet from any other address is dropped "
+                 "(`reason=\"unknown_relay\"`), since the reply would go wherever its sender "
+                 "wrote.",
+                 false, at(&InterfaceConfig::relays),
+                 [](const toml::node& n, Config&, InterfaceConfig* i) -> Err {
+                     if (auto e = getStringArray(n, i->relays)) {
+                         return e;
+                     }
+                     for (const auto& r : i->relays) {
+                         if (!isIpv4(r) || r == "0.0.0.0") {
+                             return fmt::format("'{}' is not an IPv4 address", r);
+                         }
+                     }
+                     return std::nullopt;
+                 }});
     // ---- [tftp]
     t.push_back(
         {Scope::Tftp, "root", KeyType::String, "",
@@ -406,6 +423,29 @@ std::vector<KeyDef> buildTable() {
                  false, at(&Config::httpListen),
                  [](const toml::node& n, Config& c, InterfaceConfig*) {
                      return getAddress(n, c.httpListen, false);
+                 }});
+    t.push_back({Scope::Http, "allowed_hosts", KeyType::StringArray, "[]",
+                 "Host names the dashboard answers to (`Host` header), besides its listen "
+                 "address, the address a request arrives on, `localhost`, `127.0.0.1` and "
+                 "`[::1]`; anything else gets 421, so a web page cannot read the API through "
+                 "DNS rebinding. E.g. `[\"netboot.lab\"]`.",
+                 false, at(&Config::httpAllowedHosts),
+                 [](const toml::node& n, Config& c, InterfaceConfig*) -> Err {
+                     if (auto e = getStringArray(n, c.httpAllowedHosts)) {
+                         return e;
+                     }
+                     for (const auto& h : c.httpAllowedHosts) {
+                         // A DNS name (RFC 1123 letters, digits, '-', '.') or an IP literal.
+                         const bool ok = !h.empty() && h.size() <= 253 &&
+                                         h.find_first_not_of(
+                                             "abcdefghijklmnopqrstuvwxyz"
+                                             "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                             "0123456789-.:") == std::string::npos;
+                         if (!ok) {
+                             return fmt::format("'{}' is not a host name", h);
+                         }
+                     }
+                     return std::nullopt;
                  }});
     t.push_back({Scope::Http, "boot_listen", KeyType::Address, "",
                  "HTTP boot (BOOT_ORDER mode 7) listener on the boot LAN, e.g. `10.0.0.1:80`; "

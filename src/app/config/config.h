@@ -51,6 +51,7 @@ struct InterfaceConfig {
     std::string domain;
     std::uint32_t leaseTime = 3600;
     std::string tftpAddress;  ///< advertised TFTP server (siaddr/opt 54/66); empty = interface IP
+    std::vector<std::string> relays;  ///< DHCP relay agents (giaddr) answered through
 
     // Command-line only (serve flags kept from the first `serve`; not TOML keys):
     std::string leaseDb;  ///< --lease-db; empty = <state_dir>/dhcp-leases-IF.sqlite
@@ -82,6 +83,8 @@ struct Config {
 
     // [http]
     ListenAddress httpListen{"127.0.0.1", 8080};
+    /// Host names the dashboard answers to besides its address and localhost.
+    std::vector<std::string> httpAllowedHosts;
     ListenAddress httpBootListen;  ///< empty = HTTP boot off
     std::string httpBootRoot;
 

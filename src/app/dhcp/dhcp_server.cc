@@ -54,6 +54,7 @@ void DhcpServer::start() {
     rc.domainName = config_.domainName;
     rc.pool.leaseTime = config_.leaseTime;
     rc.pool.reservations = config_.reservations;
+    rc.relays = config_.relays;
     if (config_.mode == cd::Mode::Full) {
         const cd::Ip4 net = info->ip & rc.netmask;
         const cd::Ip4 bcast = net | ~rc.netmask;

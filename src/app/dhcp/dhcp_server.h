@@ -36,6 +36,7 @@ struct DhcpServerConfig {
     std::vector<core::dhcp::Ip4> dnsServers;
     std::string domainName;
     std::vector<core::dhcp::Reservation> reservations;
+    std::vector<core::dhcp::Ip4> relays;            ///< relay agents answered through (giaddr)
     std::uint16_t port = proto::dhcp::kServerPort;  ///< tests may move it
 };
 

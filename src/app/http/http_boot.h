@@ -8,9 +8,15 @@
 // TransferRecord{Protocol::Http}.
 //
 // This listener is separate from the dashboard: it faces the boot LAN
-// ([http] boot_listen) while the dashboard stays on loopback.
+// ([http] boot_listen) while the dashboard stays on loopback. Because it faces
+// the LAN, a connection must send its request headers within a deadline and
+// each peer address may hold only a few connections (HttpBootLimits), so idle
+// or trickling connections (slowloris) cannot take the workers a storm of
+// booting boards needs.
 
 #include <atomic>
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -25,12 +31,30 @@ class Server;
 
 namespace pinet::app::http {
 
+/// What one peer, or all of them, can hold of the HTTP boot listener.
+struct HttpBootLimits {
+    /// Worker threads: connections served at once (more wait in the accept queue).
+    /// A Pi fetches boot.sig then boot.img on one or two connections, so this is
+    /// about the number of boards booting over HTTP at the same moment.
+    std::size_t workers = 128;
+    /// From a request's first byte to the end of its headers. The Pi sends a few
+    /// hundred bytes at once; only a trickling client needs longer.
+    std::chrono::milliseconds headerDeadline{10000};
+    /// Connections one peer address may hold at once; more are answered 503.
+    std::size_t perAddress = 8;
+    /// Wait for the next request on a kept-alive connection.
+    std::chrono::milliseconds keepAlive{5000};
+    /// Each read or write (after the headers) that makes no progress for this long
+    /// ends the connection.
+    std::chrono::milliseconds ioTimeout{30000};
+};
+
 class HttpBootServer {
 public:
     /// Returns the current boot root (re-read per request, so SIGHUP changes apply).
     using RootProvider = std::function<std::string()>;
 
-    HttpBootServer(RootProvider root, core::BootEventSink* sink);
+    HttpBootServer(RootProvider root, core::BootEventSink* sink, HttpBootLimits limits = {});
     ~HttpBootServer();
     HttpBootServer(const HttpBootServer&) = delete;
     HttpBootServer& operator=(const HttpBootServer&) = delete;
@@ -42,11 +66,17 @@ public:
     void stop();
 
     std::uint64_t inFlight() const { return inFlight_.load(); }
+    /// Connections refused because their address held perAddress already.
+    std::uint64_t refusedOverCap() const;
+    /// Connections closed because their headers missed the deadline.
+    std::uint64_t headerTimeouts() const;
 
 private:
+    class GuardedServer;
+
     RootProvider root_;
     core::BootEventSink* sink_;
-    std::unique_ptr<httplib::Server> server_;
+    std::unique_ptr<GuardedServer> server_;
     std::thread thread_;
     std::uint16_t port_ = 0;
     std::atomic<std::uint64_t> inFlight_{0};

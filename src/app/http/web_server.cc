@@ -44,7 +44,52 @@ std::string scriptSafe(const std::string& json) {
     return out;
 }
 
+std::string lowerAscii(std::string_view s) {
+    std::string out(s);
+    for (auto& c : out) {
+        if (c >= 'A' && c <= 'Z') {
+            c = static_cast<char>(c - 'A' + 'a');
+        }
+    }
+    return out;
+}
+
 }  // namespace
+
+bool hostAllowed(std::string_view host, std::string_view localAddr,
+                 const std::vector<std::string>& allowed) {
+    // "name", "name:port", "1.2.3.4:port", "[::1]:port" -> the name part.
+    std::string_view name = host;
+    if (!name.empty() && name.front() == '[') {
+        const auto close = name.find(']');
+        if (close == std::string_view::npos) {
+            return false;
+        }
+        const auto rest = name.substr(close + 1);
+        if (!rest.empty() && rest.front() != ':') {
+            return false;
+        }
+        name = name.substr(1, close - 1);
+    } else if (const auto colon = name.find(':'); colon != std::string_view::npos) {
+        name = name.substr(0, colon);
+    }
+    if (!name.empty() && name.back() == '.') {
+        name.remove_suffix(1);  // "localhost." is the same name
+    }
+    if (name.empty()) {
+        return false;
+    }
+    const auto n = lowerAscii(name);
+    if (n == "localhost" || n == "127.0.0.1" || n == "::1" || n == lowerAscii(localAddr)) {
+        return true;
+    }
+    for (const auto& a : allowed) {
+        if (n == a) {
+            return true;
+        }
+    }
+    return false;
+}
 
 WebServer::WebServer(WebBackend& backend, EventHub& hub)
     : backend_(backend), hub_(hub), server_(std::make_unique<httplib::Server>()) {
@@ -62,9 +107,28 @@ WebServer::~WebServer() {
     stop();
 }
 
+void WebServer::setAllowedHosts(std::vector<std::string> names) {
+    for (auto& n : names) {
+        n = lowerAscii(n);
+    }
+    allowedHosts_ = std::move(names);
+}
+
 void WebServer::routes() {
     auto& s = *server_;
     s.set_default_headers({{"Cache-Control", "no-store"}, {"X-Content-Type-Options", "nosniff"}});
+    // Before any route: a request not addressed to us by name gets nothing.
+    s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+        const auto host = req.get_header_value("Host");
+        if (hostAllowed(host, req.local_addr, allowedHosts_)) {
+            return httplib::Server::HandlerResponse::Unhandled;
+        }
+        // The Host value itself is not logged: it is the client's text.
+        spdlog::info("HTTP_HOST_REFUSED client={} host_bytes={}", req.remote_addr, host.size());
+        res.status = 421;
+        res.set_content("421 misdirected request: Host is not this server\n", "text/plain");
+        return httplib::Server::HandlerResponse::Handled;
+    });
     s.Get("/", [this](const httplib::Request& req, httplib::Response& res) {
         std::string initial = "{\"clients\":" + backend_.clientsJson();
         if (req.has_param("client")) {
@@ -185,6 +249,7 @@ void WebServer::start(const std::string& host, std::uint16_t port) {
                                  " (address in use or not local?)");
     }
     port_ = static_cast<std::uint16_t>(bound);
+    allowedHosts_.push_back(lowerAscii(host));  // the listen address, as written
     thread_ = std::thread([this] { server_->listen_after_bind(); });
     // stop() before the loop runs would be lost (httplib only stops a running
     // server): wait until it runs, bounded.

@@ -13,12 +13,19 @@
 //   GET /healthz                  "ok" | 503
 //
 // cpp-httplib runs handlers on its own thread pool; the backend must be thread-safe.
+//
+// Every request must name us in its Host header (hostAllowed): without auth, a
+// page on another site could otherwise read the API through DNS rebinding (its
+// name re-pointed at 127.0.0.1, the browser's same-origin check is satisfied, but
+// the Host header still carries the attacker's name). Others get 421.
 
 #include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <vector>
 
 #include "app/config/config.h"
 #include "app/http/event_hub.h"
@@ -49,6 +56,10 @@ public:
     WebServer(const WebServer&) = delete;
     WebServer& operator=(const WebServer&) = delete;
 
+    /// Host names accepted besides the listen address, the address a request came in
+    /// on, `localhost` and the loopback literals ([http] allowed_hosts). Call before start().
+    void setAllowedHosts(std::vector<std::string> names);
+
     /// Binds @p address and starts serving on a thread. @throw std::runtime_error
     /// naming the address if it cannot bind. Port 0 picks a free port (tests).
     void start(const std::string& host, std::uint16_t port);
@@ -64,6 +75,14 @@ private:
     std::unique_ptr<httplib::Server> server_;
     std::thread thread_;
     std::uint16_t port_ = 0;
+    std::vector<std::string> allowedHosts_;  ///< lower case; fixed once started
 };
+
+/// True if a request whose Host header is @p host (port and IPv6 brackets allowed),
+/// received on local address @p localAddr, is for us: the host is @p localAddr, one of
+/// @p allowed (compared without case), `localhost`, 127.0.0.1 or ::1. An empty
+/// or missing Host is refused. Pure; exposed for tests.
+bool hostAllowed(std::string_view host, std::string_view localAddr,
+                 const std::vector<std::string>& allowed);
 
 }  // namespace pinet::app::http

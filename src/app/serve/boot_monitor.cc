@@ -282,6 +282,7 @@ void BootMonitor::process(const core::BootEvent& event) {
                 (dhcp && (newBoot || (after != nullptr && after->mac != macBefore)))) {
                 SeenClient s;
                 s.serial = *serial;
+                s.fromDhcp = dhcp;
                 s.mac = after != nullptr ? after->mac : std::string();
                 if (const auto* d = std::get_if<DhcpEvent>(&event)) {
                     s.model = d->model.value_or("");

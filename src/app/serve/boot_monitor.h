@@ -36,6 +36,7 @@ struct SeenClient {
     std::string mac;
     std::string model;
     bool registered = false;  ///< already in the registry snapshot (setKnownClients)
+    bool fromDhcp = false;    ///< seen in the board's DHCP (else a transfer named it)
 };
 
 class BootMonitor final : public core::BootEventSink, public http::WebBackend {

@@ -14,6 +14,7 @@
 #include "app/dhcp/dhcp_server.h"
 #include "app/http/http_boot.h"
 #include "app/http/web_server.h"
+#include "app/serve/registry_store.h"
 #include "app/tftp/tftp_server.h"
 #include "core/tftp/client_dirs.h"
 #include "io/net/interface.h"
@@ -118,6 +119,7 @@ void ServeDaemon::start(const std::function<void()>& afterDashboard) {
     try {
         // The dashboard first: it shows the other parts coming up.
         web_ = std::make_unique<http::WebServer>(monitor_, monitor_.hub());
+        web_->setAllowedHosts(cfg->httpAllowedHosts);
         web_->start(cfg->httpListen.host, cfg->httpListen.port);
         spdlog::info("HTTP_LISTEN role=dashboard addr={}:{}", cfg->httpListen.host, web_->port());
         if (afterDashboard) {
@@ -190,6 +192,9 @@ void ServeDaemon::start(const std::function<void()>& afterDashboard) {
             for (const auto& r : iface.reservations) {
                 dc.reservations.push_back(parseReservation(r));
             }
+            for (const auto& r : iface.relays) {
+                dc.relays.push_back(ip4(r, iface.name + " relays"));
+            }
             if (!iface.tftpAddress.empty()) {
                 dc.tftpIp = ip4(iface.tftpAddress, iface.name + " tftp_address");
             }
@@ -236,7 +241,14 @@ void ServeDaemon::start(const std::function<void()>& afterDashboard) {
                   static_cast<double>(httpBoot_->inFlight()));
         }
     });
-    monitor_.setSeenHook([this](const SeenClient& seen) {
+    // The gate is shared: the monitor copies its hook for each call.
+    monitor_.setSeenHook([this, gate = std::make_shared<DiscoveryGate>()](const SeenClient& seen) {
+        // Only a Pi's DHCP, once a minute per board (DiscoveryGate): a TFTP path with
+        // an invented serial must not add a row (and a registry re-list) per request.
+        // The hook runs on the monitor's one worker thread, the gate's only user.
+        if (!gate->admit(seen, std::chrono::steady_clock::now())) {
+            return;
+        }
         if (!seen.registered) {
             spdlog::info("CLIENT_DISCOVERED serial={} mac={} model={}", seen.serial,
                          seen.mac.empty() ? "-" : seen.mac, seen.model.empty() ? "-" : seen.model);

@@ -76,6 +76,28 @@ private:
 
 }  // namespace
 
+bool DiscoveryGate::admit(const SeenClient& seen, std::chrono::steady_clock::time_point now) {
+    if (!seen.fromDhcp || seen.serial.empty()) {
+        return false;
+    }
+    const std::string source = seen.mac.empty() ? seen.serial : seen.mac;
+    if (auto it = lastWrite_.find(source);
+        it != lastWrite_.end() && now - it->second < options_.perSource) {
+        return false;
+    }
+    if (lastWrite_.size() >= options_.maxSources) {
+        // Forget sources whose interval is over; if all are recent, start afresh (a
+        // flood of invented MACs then gets through at most maxSources per interval).
+        std::erase_if(lastWrite_,
+                      [&](const auto& e) { return now - e.second >= options_.perSource; });
+        if (lastWrite_.size() >= options_.maxSources) {
+            lastWrite_.clear();
+        }
+    }
+    lastWrite_[source] = now;
+    return true;
+}
+
 std::unique_ptr<ClientStore> openRegistryStore(const std::string& stateDir) {
     auto reg = io::Registry::open(stateDir);
     if (!reg) {

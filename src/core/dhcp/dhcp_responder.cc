@@ -1,5 +1,6 @@
 #include "core/dhcp/dhcp_responder.h"
 
+#include <algorithm>
 #include <numeric>
 
 #include "proto/dhcp/pxe.h"
@@ -14,6 +15,13 @@ constexpr std::size_t kMaxSerialCache = 65536;
 
 std::size_t typeIndex(d::MessageType t) {
     return static_cast<std::size_t>(t) - 1;
+}
+
+/// RFC 2131 §4.3.2 / table 5: a REQUEST with neither server identifier nor requested
+/// address is a client in RENEWING or REBINDING, the one REQUEST whose ciaddr is set.
+bool renewing(const d::Packet& req) {
+    return *req.messageType() == d::MessageType::Request && !req.ipOption(d::opt::ServerId) &&
+           !req.ipOption(d::opt::RequestedIp);
 }
 }  // namespace
 
@@ -140,6 +148,10 @@ Outcome DhcpResponder::handle(std::span<const std::uint8_t> datagram, const std:
         }
         out.events.push_back(std::move(e));
     }
+    if (req.giaddr != 0 && std::find(config_.relays.begin(), config_.relays.end(), req.giaddr) ==
+                               config_.relays.end()) {
+        return dropped(std::move(out), Drop::UnknownRelay);
+    }
     out = config_.mode == Mode::Proxy ? handleProxy(req, client, std::move(out))
                                       : handleFull(req, client, std::move(out), now);
     if (out.reply) {
@@ -228,8 +240,12 @@ Reply DhcpResponder::destination(const d::Packet& req, d::Packet reply) const {
         r.broadcast = false;
         r.unicastIp = req.giaddr;
         r.port = d::kServerPort;
-    } else if (type != d::MessageType::Nak && req.ciaddr != 0) {
-        // RFC 2131 §4.1: a client with an address (renewing, INFORM) gets a unicast.
+    } else if (type != d::MessageType::Nak && req.ciaddr != 0 &&
+               (*req.messageType() == d::MessageType::Inform ||
+                (renewing(req) && reply.yiaddr == req.ciaddr))) {
+        // RFC 2131 §4.1: a client with an address gets a unicast. Only INFORM and a
+        // RENEWING/REBINDING REQUEST have one (table 5: ciaddr is 0 in DISCOVER and in
+        // SELECTING and INIT-REBOOT REQUESTs), and a renewal only to the address it holds.
         r.broadcast = false;
         r.unicastIp = req.ciaddr;
     } else {
@@ -303,7 +319,22 @@ Outcome DhcpResponder::handleFull(const d::Packet& req, const ClientInfo& client
                 allocator_.forgetOffer(client.mac);  // RFC 2131 §4.3.2: it chose another server
                 return dropped(std::move(out), Drop::NotForUs);
             }
-            auto dec = allocator_.request(client.mac, serial, requested, req.ciaddr, now);
+            // ciaddr only means something in RENEWING/REBINDING (RFC 2131 table 5).
+            const Ip4 ciaddr = renewing(req) ? req.ciaddr : 0;
+            if (requested && !serverId && !allocator_.knows(client.mac, serial)) {
+                // INIT-REBOOT from a client with no lease or reservation here. RFC 2131
+                // §4.3.2 has a server without a record stay silent so that servers which
+                // do not share state can coexist; a full-mode pinetboot owns its pool (an
+                // authoritative server, as ISC dhcpd's `authoritative;` or dnsmasq's
+                // --dhcp-authoritative), so it NAKs and the client starts over with
+                // DISCOVER instead of being bound to whatever free address it named.
+                d::Packet reply = baseReply(req, d::MessageType::Nak);
+                reply.setIp(d::opt::ServerId, config_.serverIp);
+                reply.setString(d::opt::Message, "no lease for this client");
+                out.reply = destination(req, std::move(reply));
+                return out;
+            }
+            auto dec = allocator_.request(client.mac, serial, requested, ciaddr, now);
             if (dec.kind == LeaseAllocator::Decision::Kind::Nak) {
                 d::Packet reply = baseReply(req, d::MessageType::Nak);
                 reply.setIp(d::opt::ServerId, config_.serverIp);
@@ -312,7 +343,7 @@ Outcome DhcpResponder::handleFull(const d::Packet& req, const ClientInfo& client
                 return out;
             }
             d::Packet reply = baseReply(req, d::MessageType::Ack);
-            reply.ciaddr = req.ciaddr;
+            reply.ciaddr = ciaddr;
             reply.yiaddr = dec.ip;
             reply.setIp(d::opt::ServerId, config_.serverIp);
             addAddressOptions(reply, true);

@@ -39,6 +39,10 @@ struct ResponderConfig {
     std::vector<Ip4> dnsServers;  ///< option 6 (Full mode)
     std::string domainName;       ///< option 15 (Full mode)
     PoolConfig pool;              ///< Full mode
+    /// Relay agents whose relayed packets (giaddr set) are answered, to giaddr:67.
+    /// A packet naming any other giaddr is dropped (Drop::UnknownRelay): the reply
+    /// would go wherever a sender wrote.
+    std::vector<Ip4> relays;
 };
 
 /// Counters snapshot; index by (message type - 1) and Drop.

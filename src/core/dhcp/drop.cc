@@ -34,6 +34,7 @@ const char* toString(Drop drop) {
         case Drop::NotForUs: return "not_for_us";
         case Drop::ProxyNoAck: return "proxy_no_ack";
         case Drop::PoolExhausted: return "pool_exhausted";
+        case Drop::UnknownRelay: return "unknown_relay";
         case Drop::Count_: break;
     }
     return "unknown";

@@ -26,6 +26,7 @@ enum class Drop : std::uint8_t {
     NotForUs,       ///< REQUEST for another server, or a server-to-client type
     ProxyNoAck,     ///< Proxy mode never ACKs (the site DHCP server does)
     PoolExhausted,
+    UnknownRelay,  ///< giaddr is not a configured relay agent (ResponderConfig::relays)
     Count_
 };
 inline constexpr std::size_t kDropCount = static_cast<std::size_t>(Drop::Count_);

@@ -221,6 +221,14 @@ LeaseAllocator::Decision LeaseAllocator::request(const Mac& mac,
     return d;
 }
 
+bool LeaseAllocator::knows(const Mac& mac, const std::optional<std::string>& serial) const {
+    auto m = byMac_.find(mac);
+    if (m != byMac_.end() && byIp_.at(m->second).state != State::Declined) {
+        return true;
+    }
+    return reservedFor(mac, effectiveSerial(mac, serial)).has_value();
+}
+
 void LeaseAllocator::forgetOffer(const Mac& mac) {
     auto m = byMac_.find(mac);
     if (m != byMac_.end() && byIp_.at(m->second).state == State::Offered) {

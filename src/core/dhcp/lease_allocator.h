@@ -83,6 +83,10 @@ public:
     /// renew (@p ciaddr set, no @p requested).
     Decision request(const Mac& mac, const std::optional<std::string>& serial,
                      std::optional<Ip4> requested, Ip4 ciaddr, WallTime now);
+    /// True if @p mac holds an offer or a lease here (even one past its end that
+    /// expire() has not swept yet), or has a reservation (by MAC or @p serial).
+    /// A REQUEST in INIT-REBOOT from a client we do not know is NAKed (responder).
+    [[nodiscard]] bool knows(const Mac& mac, const std::optional<std::string>& serial) const;
     /// The client chose another server's offer: free our hold (RFC 2131 §4.3.2).
     void forgetOffer(const Mac& mac);
     void release(const Mac& mac, Ip4 ip);

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <system_error>
 
 #include <fmt/format.h>
@@ -182,7 +183,8 @@ Result<void> Registry::writeTransaction(const std::function<Result<bool>()>& wor
 
 Result<void> Registry::upsertDiscovered(const std::string& serial,
                                         const std::optional<std::string>& mac,
-                                        const std::string& model, std::int64_t now) {
+                                        const std::string& model, std::int64_t now,
+                                        std::size_t maxDiscovered) {
     return writeTransaction([&]() -> Result<bool> {
         auto st = db_.prepare(
             "INSERT INTO clients(serial, mac, model, state, first_seen, last_seen) "
@@ -195,6 +197,21 @@ Result<void> Registry::upsertDiscovered(const std::string& serial,
         }
         st->bind(1, serial).bindOpt(2, mac).bind(3, model).bind(4, now);
         if (auto r = st->run(); !r) {
+            return tl::unexpected(r.error());
+        }
+        // Oldest last_seen first (then first_seen, serial: a stable order); never the
+        // row just written, never an enrolled client.
+        auto evict = db_.prepare(
+            "DELETE FROM clients WHERE serial IN (SELECT serial FROM clients "
+            "  WHERE state = 'discovered' AND serial != ?1 "
+            "  ORDER BY last_seen, first_seen, serial "
+            "  LIMIT max(0, (SELECT count(*) FROM clients WHERE state = 'discovered') - ?2))");
+        if (!evict) {
+            return tl::unexpected(evict.error());
+        }
+        evict->bind(1, serial).bind(
+            2, static_cast<std::int64_t>(std::max<std::size_t>(maxDiscovered, 1)));
+        if (auto r = evict->run(); !r) {
             return tl::unexpected(r.error());
         }
         return true;

@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -58,11 +59,17 @@ public:
     /// them. Other uids are not checked (they cannot be tricked into more than they have).
     static Result<void> checkOwnership(const std::filesystem::path& stateDir, uid_t euid);
 
-    /// For the daemon: an unknown Pi asked for files. Inserts it as
+    /// Discovered rows kept at most: what the network can add is bounded.
+    static constexpr std::size_t kMaxDiscovered = 4096;
+
+    /// For the daemon: an unknown Pi showed up on the wire. Inserts it as
     /// "discovered", or updates last_seen (and fills in a missing MAC/model)
-    /// of an existing record, enrolled or not.
+    /// of an existing record, enrolled or not. Past @p maxDiscovered discovered
+    /// rows, the ones seen longest ago are deleted in the same transaction;
+    /// enrolled clients are never touched.
     Result<void> upsertDiscovered(const std::string& serial, const std::optional<std::string>& mac,
-                                  const std::string& model, std::int64_t now);
+                                  const std::string& model, std::int64_t now,
+                                  std::size_t maxDiscovered = kMaxDiscovered);
 
     /// Inserts or replaces a client as "enrolled" (keeps first_seen/last_seen).
     Result<void> enroll(const ClientRecord& rec);

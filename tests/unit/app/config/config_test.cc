@@ -97,6 +97,25 @@ TEST(Config, BadValuesNameTheirLine) {
               "t.toml:2: tftp.default_dir: '../etc' must be a relative path without '..'");
 }
 
+TEST(Config, RelaysAreIpv4Addresses) {
+    const auto c = cfg::parseConfig(
+        "[[interface]]\nname = \"e\"\nrelays = [\"10.1.0.1\", \"10.2.0.1\"]\n", "t.toml");
+    EXPECT_EQ(c.interfaces.at(0).relays, (std::vector<std::string>{"10.1.0.1", "10.2.0.1"}));
+    EXPECT_EQ(errorOf("[[interface]]\nname = \"e\"\nrelays = [\"relay.lab\"]\n"),
+              "t.toml:3: interface.relays: 'relay.lab' is not an IPv4 address");
+}
+
+TEST(Config, AllowedHostsAreHostNames) {
+    const auto c =
+        cfg::parseConfig("[http]\nallowed_hosts = [\"netboot.lab\", \"10.0.0.1\"]\n", "t.toml");
+    EXPECT_EQ(c.httpAllowedHosts, (std::vector<std::string>{"netboot.lab", "10.0.0.1"}));
+    EXPECT_TRUE(cfg::parseConfig("", "t.toml").httpAllowedHosts.empty());
+    EXPECT_EQ(errorOf("[http]\nallowed_hosts = [\"evil/x\"]\n"),
+              "t.toml:2: http.allowed_hosts: 'evil/x' is not a host name");
+    EXPECT_EQ(errorOf("[http]\nallowed_hosts = [\"\"]\n"),
+              "t.toml:2: http.allowed_hosts: '' is not a host name");
+}
+
 TEST(Config, CrossKeyAndSyntaxErrorsHaveLines) {
     EXPECT_EQ(errorOf("\n[[interface]]\nname = \"e\"\ndhcp = \"full\"\n"),
               "t.toml:2: interface e: dhcp = \"full\" needs a range");
@@ -136,6 +155,7 @@ dns = ["10.0.0.1"]
 domain = "lab"
 lease_time = 600
 tftp_address = "10.0.0.2"
+relays = ["10.1.0.1"]
 [tftp]
 root = "/srv/tftp"
 default_dir = "default"
@@ -148,6 +168,7 @@ min_timeout_ms = 1000
 retries = 3
 [http]
 listen = "127.0.0.1:9090"
+allowed_hosts = ["netboot.lab"]
 boot_listen = "10.0.0.1:80"
 boot_root = "/srv/http"
 [pxe]

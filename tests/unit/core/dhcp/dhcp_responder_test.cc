@@ -285,7 +285,9 @@ TEST(FullResponder, InformGetsConfigurationByUnicast) {
 }
 
 TEST(FullResponder, RelayedRequestGoesBackToTheRelay) {
-    DhcpResponder r(fullConfig(), nullptr);
+    auto cfg = fullConfig();
+    cfg.relays = {0x0a630002};
+    DhcpResponder r(cfg, nullptr);
     auto p = request(Client{}, d::MessageType::Discover);
     p.giaddr = 0x0a630002;
     p.hops = 1;
@@ -294,6 +296,106 @@ TEST(FullResponder, RelayedRequestGoesBackToTheRelay) {
     EXPECT_FALSE(out.reply->broadcast);
     EXPECT_EQ(out.reply->unicastIp, 0x0a630002u);
     EXPECT_EQ(out.reply->port, 67);
+}
+
+// Regression (issue #13 item 10): a reply went to any giaddr a packet named, so a
+// forged "relayed" DISCOVER sent our OFFER (and took a pool address) anywhere.
+TEST(FullResponder, GiaddrOnlyFromConfiguredRelays) {
+    auto cfg = fullConfig();
+    cfg.relays = {0x0a630002};
+    DhcpResponder r(cfg, nullptr);
+    auto p = request(Client{}, d::MessageType::Discover);
+    p.giaddr = 0xc0000201;  // 192.0.2.1: not a relay of ours
+    p.hops = 1;
+    auto out = send(r, p);
+    EXPECT_FALSE(out.reply);
+    EXPECT_EQ(out.drop, Drop::UnknownRelay);
+    EXPECT_EQ(r.counters().dropped[static_cast<std::size_t>(Drop::UnknownRelay)], 1u);
+    EXPECT_STREQ(toString(Drop::UnknownRelay), "unknown_relay");
+    ASSERT_EQ(out.events.size(), 1u);  // the Pi's DISCOVER, unanswered, with the reason
+    EXPECT_EQ(out.events[0].drop, Drop::UnknownRelay);
+    EXPECT_EQ(r.allocator().boundCount(), 0u);
+    // No relays configured: nothing relayed is answered, in either mode.
+    DhcpResponder none(fullConfig(), nullptr);
+    p.giaddr = 0x0a630002;
+    EXPECT_EQ(send(none, p).drop, Drop::UnknownRelay);
+    DhcpResponder proxy(proxyConfig(), nullptr);
+    EXPECT_EQ(send(proxy, p).drop, Drop::UnknownRelay);
+}
+
+// Regression (issue #13 item 10): replies were unicast to any ciaddr. RFC 2131 table 5:
+// ciaddr is 0 in DISCOVER and in SELECTING / INIT-REBOOT REQUESTs, so there it is ignored.
+TEST(FullResponder, CiaddrIsIgnoredWhereTheRfcSaysItIsZero) {
+    DhcpResponder r(fullConfig(), nullptr);
+    Client c;
+    auto disc = request(c, d::MessageType::Discover);
+    disc.ciaddr = 0xc0000201;  // a victim elsewhere
+    auto offer = send(r, disc);
+    ASSERT_TRUE(offer.reply);
+    EXPECT_TRUE(offer.reply->broadcast);
+    EXPECT_EQ(offer.reply->unicastIp, 0u);
+
+    auto sel = request(c, d::MessageType::Request);  // SELECTING
+    sel.setIp(d::opt::RequestedIp, offer.reply->packet.yiaddr);
+    sel.setIp(d::opt::ServerId, kServer);
+    sel.ciaddr = 0xc0000201;
+    auto ack = send(r, sel);
+    ASSERT_TRUE(ack.reply);
+    EXPECT_EQ(*ack.reply->packet.messageType(), d::MessageType::Ack);
+    EXPECT_TRUE(ack.reply->broadcast);
+    EXPECT_EQ(ack.reply->packet.ciaddr, 0u);
+
+    // RENEWING: ciaddr is the client's lease, and the ACK goes there.
+    auto renew = request(c, d::MessageType::Request);
+    renew.ciaddr = offer.reply->packet.yiaddr;
+    auto renewed = send(r, renew);
+    ASSERT_TRUE(renewed.reply);
+    EXPECT_EQ(*renewed.reply->packet.messageType(), d::MessageType::Ack);
+    EXPECT_FALSE(renewed.reply->broadcast);
+    EXPECT_EQ(renewed.reply->unicastIp, offer.reply->packet.yiaddr);
+}
+
+// Regression (issue #13 item 10): a REQUEST in INIT-REBOOT (requested address, no
+// server identifier) from a MAC with no lease here was bound to the address it named.
+TEST(FullResponder, InitRebootFromAnUnknownClientIsNaked) {
+    DhcpResponder r(fullConfig(), nullptr);
+    Client stranger;
+    stranger.mac = {0x02, 0, 0, 0, 0, 0x42};
+    stranger.guid = false;
+    auto req = request(stranger, d::MessageType::Request);
+    req.setIp(d::opt::RequestedIp, 0x0a630065);  // .101: free, inside the pool
+    auto out = send(r, req);
+    ASSERT_TRUE(out.reply);
+    EXPECT_EQ(*out.reply->packet.messageType(), d::MessageType::Nak);
+    EXPECT_EQ(*out.reply->packet.stringOption(d::opt::Message), "no lease for this client");
+    EXPECT_TRUE(out.reply->broadcast);
+    EXPECT_EQ(r.allocator().boundCount(), 0u);
+    EXPECT_FALSE(r.allocator().leaseOf(stranger.mac));
+
+    // A client that holds a lease here reboots into it (INIT-REBOOT is ACKed).
+    auto offer = send(r, request(stranger, d::MessageType::Discover));
+    ASSERT_TRUE(offer.reply);
+    auto sel = request(stranger, d::MessageType::Request);
+    sel.setIp(d::opt::RequestedIp, offer.reply->packet.yiaddr);
+    sel.setIp(d::opt::ServerId, kServer);
+    ASSERT_EQ(*send(r, sel).reply->packet.messageType(), d::MessageType::Ack);
+    auto reboot = request(stranger, d::MessageType::Request);
+    reboot.setIp(d::opt::RequestedIp, offer.reply->packet.yiaddr);
+    EXPECT_EQ(*send(r, reboot).reply->packet.messageType(), d::MessageType::Ack);
+
+    // A reservation makes a client known too.
+    auto cfg = fullConfig();
+    Reservation res;
+    res.mac = Mac{0x02, 0, 0, 0, 0, 0x43};
+    res.ip = 0x0a630066;
+    cfg.pool.reservations = {res};
+    DhcpResponder withRes(cfg, nullptr);
+    Client reserved;
+    reserved.mac = *res.mac;
+    reserved.guid = false;
+    auto rr = request(reserved, d::MessageType::Request);
+    rr.setIp(d::opt::RequestedIp, res.ip);
+    EXPECT_EQ(*send(withRes, rr).reply->packet.messageType(), d::MessageType::Ack);
 }
 
 TEST(FullResponder, PoolExhaustion) {

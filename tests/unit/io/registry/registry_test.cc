@@ -7,6 +7,8 @@
 
 #include "io/file.h"
 
+#include <fmt/format.h>
+
 namespace pinet::io {
 namespace {
 
@@ -193,6 +195,41 @@ TEST(RegistryTest, RefusesNewerSchema) {
     auto again = Registry::open(dir.path());
     ASSERT_FALSE(again);
     EXPECT_NE(again.error().message.find("newer"), std::string::npos);
+}
+
+// Regression (issue #13 item 7): every board the network named added a row, without
+// limit. The discovered rows are capped; the oldest seen go first, enrolled never.
+TEST(RegistryTest, DiscoveredRowsAreCappedOldestFirstEnrolledNever) {
+    TempDir dir("pnb-registry-test");
+    auto reg = Registry::open(dir.path() / "state");
+    ASSERT_TRUE(reg) << reg.error().message;
+    for (const char* serial : {"e0000001", "e0000002"}) {
+        ClientRecord c;
+        c.serial = serial;
+        ASSERT_TRUE(reg->enroll(c));
+    }
+    // Enrolled clients seen long ago are still older than any discovered row.
+    ASSERT_TRUE(reg->upsertDiscovered("e0000001", std::nullopt, "", 1, 3));
+    for (std::int64_t i = 0; i < 5; ++i) {
+        const auto serial = fmt::format("d000000{}", i);
+        ASSERT_TRUE(reg->upsertDiscovered(serial, std::nullopt, "pi4", 100 + i, 3));
+    }
+    auto all = reg->list();
+    ASSERT_TRUE(all);
+    std::vector<std::string> serials;
+    for (const auto& c : *all) {
+        serials.push_back(c.serial);
+    }
+    EXPECT_EQ(serials, (std::vector<std::string>{"d0000002", "d0000003", "d0000004", "e0000001",
+                                                 "e0000002"}));
+    // Seeing a kept board again refreshes it: the next newcomer evicts d0000003.
+    ASSERT_TRUE(reg->upsertDiscovered("d0000002", std::nullopt, "", 200, 3));
+    ASSERT_TRUE(reg->upsertDiscovered("d0000009", std::nullopt, "", 201, 3));
+    EXPECT_FALSE(*reg->findBySerial("d0000003"));
+    EXPECT_TRUE(*reg->findBySerial("d0000002"));
+    EXPECT_TRUE(*reg->findBySerial("d0000009"));
+    EXPECT_TRUE(*reg->findBySerial("e0000001"));
+    EXPECT_EQ(reg->list()->size(), 5u);
 }
 
 }  // namespace
