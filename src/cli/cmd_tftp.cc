@@ -35,6 +35,7 @@ struct TftpOptions {
     std::uint32_t retries = static_cast<std::uint32_t>(kDefaults.transfer.maxRetries);
     std::size_t maxTransfers = kDefaults.maxTransfers;
     std::size_t replySockets = kDefaults.replySockets;
+    std::string replyPorts = "per-transfer";
     std::uint32_t testDropEvery = 0;
     std::uint32_t coalesceUs = 0;  // off: see TftpServerConfig::coalesce
 };
@@ -74,6 +75,8 @@ void runTftp(const TftpOptions& o) {
     cfg.transfer.maxRetries = static_cast<int>(o.retries);
     cfg.maxTransfers = o.maxTransfers;
     cfg.replySockets = o.replySockets;
+    cfg.replyPorts =
+        o.replyPorts == "pool" ? core::tftp::ReplyPorts::Pool : core::tftp::ReplyPorts::PerTransfer;
     cfg.testDropEvery = o.testDropEvery;
     cfg.coalesce = std::chrono::microseconds(o.coalesceUs);
 
@@ -161,8 +164,14 @@ void setup(CLI::App* cmd) {
     cmd->add_option("--max-transfers", opts->maxTransfers, "Concurrent transfers in total")
         ->capture_default_str()
         ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
+    cmd->add_option("--reply-ports", opts->replyPorts,
+                    "per-transfer: a socket per transfer on a random port (a blind attacker "
+                    "cannot steer transfers); pool: --reply-sockets sockets for the daemon's "
+                    "life (fewer syscalls, known ports)")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"per-transfer", "pool"}));
     cmd->add_option("--reply-sockets", opts->replySockets,
-                    "Ephemeral reply ports shared by transfers")
+                    "With --reply-ports pool: reply sockets shared by transfers")
         ->capture_default_str()
         ->check(CLI::Range(std::size_t{1}, std::size_t{256}));
     cmd->add_option("--coalesce-us", opts->coalesceUs,

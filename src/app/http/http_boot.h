@@ -24,30 +24,12 @@
 #include <thread>
 
 #include "core/boot_events.h"
-
-namespace httplib {
-class Server;
-}
+#include "io/net/guarded_http_server.h"
 
 namespace pinet::app::http {
 
 /// What one peer, or all of them, can hold of the HTTP boot listener.
-struct HttpBootLimits {
-    /// Worker threads: connections served at once (more wait in the accept queue).
-    /// A Pi fetches boot.sig then boot.img on one or two connections, so this is
-    /// about the number of boards booting over HTTP at the same moment.
-    std::size_t workers = 128;
-    /// From a request's first byte to the end of its headers. The Pi sends a few
-    /// hundred bytes at once; only a trickling client needs longer.
-    std::chrono::milliseconds headerDeadline{10000};
-    /// Connections one peer address may hold at once; more are answered 503.
-    std::size_t perAddress = 8;
-    /// Wait for the next request on a kept-alive connection.
-    std::chrono::milliseconds keepAlive{5000};
-    /// Each read or write (after the headers) that makes no progress for this long
-    /// ends the connection.
-    std::chrono::milliseconds ioTimeout{30000};
-};
+using HttpBootLimits = io::HttpLimits;
 
 class HttpBootServer {
 public:
@@ -72,11 +54,9 @@ public:
     std::uint64_t headerTimeouts() const;
 
 private:
-    class GuardedServer;
-
     RootProvider root_;
     core::BootEventSink* sink_;
-    std::unique_ptr<GuardedServer> server_;
+    std::unique_ptr<io::GuardedHttpServer> server_;
     std::thread thread_;
     std::uint16_t port_ = 0;
     std::atomic<std::uint64_t> inFlight_{0};
