@@ -267,8 +267,10 @@ void TftpEngine::handleRequest(const Endpoint& from, const ptftp::Request& req,
         count(TftpRefusal::ServerFull);
         return;
     }
-    if (unanswered_ >= std::max<std::size_t>(1, config_.maxUnanswered)) {
-        evictOldestUnanswered();
+    if (unanswered_ >= std::max<std::size_t>(1, config_.maxUnanswered) &&
+        !evictOldestUnanswered(now.steady)) {
+        count(TftpRefusal::ServerFull);
+        return;
     }
     auto content = files_.open(mapped->path, req.mode == ptftp::Mode::Netascii);
     if (!content) {
@@ -366,7 +368,7 @@ void TftpEngine::noteAnswered(Session& s) {
     }
 }
 
-void TftpEngine::evictOldestUnanswered() {
+bool TftpEngine::evictOldestUnanswered(Clock::time_point now) {
     // Only when the budget is full, so the scan (bounded by the session caps)
     // costs nothing in normal running.
     const Endpoint* oldest = nullptr;
@@ -377,14 +379,15 @@ void TftpEngine::evictOldestUnanswered() {
             oldestStart = s->start.steady;
         }
     }
-    if (oldest == nullptr) {
-        return;
+    if (oldest == nullptr || now - oldestStart < config_.unansweredGrace) {
+        return false;
     }
     const Endpoint key = *oldest;
     sessions_.at(key)->transfer.abort(Result::Timeout,
                                       "no answer; ended for a newer request (unanswered budget)");
     ++counters_.unansweredEvicted;
     endSession(key);
+    return true;
 }
 
 void TftpEngine::scanTimers(Clock::time_point now) {

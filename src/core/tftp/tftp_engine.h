@@ -53,7 +53,7 @@ enum class TftpRefusal : std::size_t {
     RateLimited,        ///< per-source request rate
     TooManyConcurrent,  ///< per-source concurrent transfers
     SourceTableFull,    ///< too many distinct sources tracked
-    ServerFull,         ///< maxTransfers reached
+    ServerFull,         ///< maxTransfers, or the unanswered budget, reached
     ShuttingDown,       ///< request during drain
     DuplicateRequest,   ///< retransmitted RRQ for a transfer already under way
     UnknownTid,         ///< packet for no transfer (late, or another port's)
@@ -149,12 +149,17 @@ struct EngineConfig {
     /// Transfers whose client has not answered yet (no ACK, no ERROR at the
     /// reply port), counted apart from maxTransfers, so that sources that never
     /// answer (a flood of spoofed RRQs, dead boards) cannot take the slots of
-    /// boards that do: a real Pi answers its first reply within a millisecond on
-    /// a LAN and then counts against maxTransfers only. At this budget the
-    /// oldest unanswered transfer is ended to make room (the newcomer is served;
-    /// an evicted real board retransmits its RRQ ~2 s later). 64 covers a rack
-    /// powering on in the same millisecond many times over.
-    std::size_t maxUnanswered = 64;
+    /// boards that do: a real Pi answers its first reply within milliseconds and
+    /// then counts against maxTransfers only. 256 holds a rack's worth of boards
+    /// asking in the same instant.
+    std::size_t maxUnanswered = 256;
+    /// At the unanswered budget, the oldest unanswered transfer makes room for a
+    /// newcomer once it has waited this long for an answer: far longer than a
+    /// LAN round trip plus a loaded server's turn, so the board it belongs to
+    /// (if any) is not answering. Younger ones are kept (ending one would leave
+    /// its client ACKing a closed port) and the newcomer is dropped silently:
+    /// the Pi retransmits its RRQ about 2 s later.
+    std::chrono::milliseconds unansweredGrace{250};
     ReplyPorts replyPorts = ReplyPorts::PerTransfer;
     /// Pool mode: reply sockets that transfers are spread over, round robin.
     std::size_t replySockets = 4;
@@ -257,8 +262,9 @@ private:
     void scanTimers(Clock::time_point now);
     /// Notes a session's first answer (it leaves the unanswered budget).
     void noteAnswered(Session& s);
-    /// Ends the oldest unanswered session (the budget is full).
-    void evictOldestUnanswered();
+    /// Ends the oldest unanswered session if it has waited unansweredGrace;
+    /// false when none has (the budget stays full).
+    bool evictOldestUnanswered(Clock::time_point now);
     /// A new transfer's reply port.
     Channel newChannel();
     /// Where a refused request's ERROR leaves from.

@@ -167,8 +167,8 @@ bool GuardedHttpServer::process_and_close_socket(socket_t sock) {
         release(peer);
     } else {
         ++refused_;
-        spdlog::info("{}_BUSY client={}:{} reason=per-address connection cap ({})", logName_,
-                     peer, peerPort, limits_.perAddress);
+        spdlog::info("{}_BUSY client={}:{} reason=per-address connection cap ({})", logName_, peer,
+                     peerPort, limits_.perAddress);
         (void)::send(sock, kBusyResponse.data(), kBusyResponse.size(), MSG_NOSIGNAL);
     }
     ::shutdown(sock, SHUT_RDWR);
@@ -193,8 +193,8 @@ bool GuardedHttpServer::serve(int sock) {
             std::string peer;
             int port = -1;
             strm.get_remote_ip_and_port(peer, port);
-            spdlog::info("{}_TIMEOUT client={}:{} reason=headers not complete in {} ms",
-                         logName_, peer, port, limits_.headerDeadline.count());
+            spdlog::info("{}_TIMEOUT client={}:{} reason=headers not complete in {} ms", logName_,
+                         peer, port, limits_.headerDeadline.count());
             return false;
         }
         if (!ok || closed) {

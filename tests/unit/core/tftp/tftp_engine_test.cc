@@ -502,42 +502,50 @@ TEST(TftpEngineBudget, NeverAnsweredTransfersCannotStarveRealBoards) {
     cfg.maxUnanswered = 3;
     cfg.source.maxConcurrent = 100;
     TftpEngine engine(cfg, files);
-    const Instant now{Clock::time_point(1000s), {}};
-    auto request = [&](std::uint32_t host) {
+    const auto start = Clock::time_point(1000s);
+    auto request = [&](std::uint32_t host, Clock::time_point at) {
         engine.onRequestDatagram(
             Endpoint::v4(host, 1000),
-            pt::buildRequest(pt::Request{pt::Opcode::Rrq, "k", pt::Mode::Octet, {}}), now);
+            pt::buildRequest(pt::Request{pt::Opcode::Rrq, "k", pt::Mode::Octet, {}}),
+            Instant{at, {}});
+    };
+    auto answer = [&](std::uint32_t host, Clock::time_point at) {
+        const auto& d = engine.outbox().datagrams.back();
+        ASSERT_EQ(d.to, Endpoint::v4(host, 1000));
+        engine.onReplyDatagram(d.channel, d.to, pt::buildAck(1), Instant{at, {}});
     };
     // Two real boards, which answer.
     for (std::uint32_t host : {0x0a000001u, 0x0a000002u}) {
-        request(host);
-        const auto socket = engine.outbox().datagrams.back().channel;
-        engine.onReplyDatagram(socket, Endpoint::v4(host, 1000), pt::buildAck(1), now);
+        request(host, start);
+        answer(host, start);
     }
     EXPECT_EQ(engine.unansweredTransfers(), 0u);
-    // A flood from 20 spoofed sources that never answer.
+    // A flood from 20 spoofed sources that never answer: 3 are held, 17 dropped (they
+    // are younger than the grace, and ending one could cut off a real board's first reply).
     for (std::uint32_t i = 0; i < 20; ++i) {
-        request(0xc0a80000u + i);
+        request(0xc0a80000u + i, start + 1ms);
     }
     EXPECT_EQ(engine.unansweredTransfers(), 3u);
-    EXPECT_EQ(engine.counters().unansweredEvicted, 17u);
-    EXPECT_EQ(engine.counters().refusedCount(TftpRefusal::ServerFull), 0u);
-    // A third real board still gets in and, once it answers, so does a fourth.
-    request(0x0a000003u);
-    const auto socket = engine.outbox().datagrams.back().channel;
-    EXPECT_EQ(engine.outbox().datagrams.back().to, Endpoint::v4(0x0a000003u, 1000));
-    engine.onReplyDatagram(socket, Endpoint::v4(0x0a000003u, 1000), pt::buildAck(1), now);
-    request(0x0a000004u);
+    EXPECT_EQ(engine.counters().unansweredEvicted, 0u);
+    EXPECT_EQ(engine.counters().refusedCount(TftpRefusal::ServerFull), 17u);
+    // Once the held ones have waited out the grace, a real board gets in at once (the
+    // oldest unanswered one makes room) and, answering, leaves the budget.
+    const auto later = start + 1ms + cfg.unansweredGrace;
+    request(0x0a000003u, later);
+    answer(0x0a000003u, later);
+    EXPECT_EQ(engine.counters().unansweredEvicted, 1u);
+    request(0x0a000004u, later);
     EXPECT_EQ(engine.outbox().datagrams.back().to, Endpoint::v4(0x0a000004u, 1000));
-    // Four answered or answering boards fill maxTransfers; the two first boards kept going.
-    EXPECT_EQ(engine.activeTransfers(), 2u + 3u + 1u);
+    EXPECT_EQ(engine.counters().unansweredEvicted, 1u);  // the answer made room already
+    // The answered boards never made room for anyone.
+    EXPECT_EQ(engine.activeTransfers() - engine.unansweredTransfers(), 3u);
     engine.outbox().datagrams.clear();
-    engine.endTurn(now);
-    std::size_t evicted = 0;
+    engine.endTurn(Instant{later, {}});
+    std::size_t ended = 0;
     for (const auto& r : engine.outbox().records) {
-        evicted += r.result == Result::Timeout ? 1 : 0;
+        ended += r.result == Result::Timeout ? 1 : 0;
     }
-    EXPECT_EQ(evicted, 18u);  // the 17 flood evictions and one for the fourth board
+    EXPECT_EQ(ended, 1u);
 }
 
 }  // namespace
