@@ -24,6 +24,7 @@
 #include <fmt/format.h>
 
 #include "io/fd.h"
+#include "io/fs/file_ops.h"
 
 namespace pinet::io {
 
@@ -35,6 +36,9 @@ namespace {
 constexpr std::size_t kChunk = 1 << 20;
 // Directory nesting limit: a corrupt image could contain a directory cycle.
 constexpr int kMaxDepth = 256;
+// Inline data lives in the inode (i_block plus in-inode attributes), and
+// inodes are at most one block, at most 64 KiB.
+constexpr std::uint64_t kMaxInline = 64 * 1024;
 
 std::string errText(errcode_t code) {
     return error_message(code);
@@ -138,6 +142,19 @@ struct Walker {
         if (!out) {
             return fail(fmt::format("{}: cannot create: {}", dest, std::strerror(errno)));
         }
+        if ((in.raw.i_flags & EXT4_INLINE_DATA_FL) != 0) {
+            // Not through ext2fs_file_read(): it copies the inline data into a
+            // fixed three-block buffer whatever the attribute's length.
+            auto data = inlineData(ino, in);
+            if (!data) {
+                return fail(fmt::format("{}: inode {}: {}", dest, ino, data.error().message));
+            }
+            if (auto w = writeAll(out.get(), *data); !w) {
+                return fail(fmt::format("{}: write failed: {}", dest, w.error().message));
+            }
+            stats.bytes += data->size();
+            return {};
+        }
         File f;
         errcode_t e = ext2fs_file_open2(fsys, ino, in.base(), 0, f.out());
         if (e != 0) {
@@ -189,6 +206,49 @@ struct Walker {
         return {};
     }
 
+    /// The contents of an inline-data inode: up to 60 bytes in i_block, the
+    /// rest in the "system.data" attribute. Read here rather than with
+    /// ext2fs_inline_data_get(), which copies however much the image stores
+    /// into a buffer whose size the caller has to guess (a crafted 640-byte
+    /// system.data overflowed ours); ext2fs_xattr_get() allocates the value
+    /// itself and reports its length. Bounded by kMaxInline and cut at i_size.
+    Result<std::vector<std::uint8_t>> inlineData(ext2_ino_t ino, Inode& in) {
+        std::uint64_t size = in.size();
+        if (size > kMaxInline) {
+            return fail(fmt::format("inline data of {} bytes is larger than an inode", size));
+        }
+        std::vector<std::uint8_t> out(static_cast<std::size_t>(size));
+        std::size_t head = std::min(out.size(), sizeof(in.raw.i_block));
+        std::memcpy(out.data(), in.raw.i_block, head);
+        if (head == out.size()) {
+            return out;
+        }
+        Xattrs h;
+        errcode_t e = ext2fs_xattrs_open(fsys, ino, h.out());
+        if (e == 0) {
+            e = ext2fs_xattrs_read(h.get());
+        }
+        void* value = nullptr;
+        std::size_t len = 0;
+        if (e == 0) {
+            e = ext2fs_xattr_get(h.get(), "system.data", &value, &len);
+        }
+        if (e != 0) {
+            return fail(fmt::format("inline data unreadable: {}", errText(e)));
+        }
+        std::size_t rest = out.size() - head;
+        bool shortValue = len < rest;
+        if (!shortValue) {
+            std::memcpy(out.data() + head, value, rest);
+        }
+        ext2fs_free_mem(&value);
+        if (shortValue) {
+            return fail(
+                fmt::format("inline data holds {} bytes, i_size says {}", head + len, size));
+        }
+        return out;
+    }
+
     Result<std::string> symlinkTarget(ext2_ino_t ino, Inode& in) {
         std::uint64_t size = in.size();
         if (size == 0 || size > static_cast<std::uint64_t>(EXT2_BLOCK_SIZE(fsys->super)) ||
@@ -197,13 +257,11 @@ struct Walker {
         }
         std::string target(static_cast<std::size_t>(size), '\0');
         if ((in.raw.i_flags & EXT4_INLINE_DATA_FL) != 0) {
-            std::vector<char> tmp(static_cast<std::size_t>(size) + EXT4_MIN_INLINE_DATA_SIZE + 64);
-            std::size_t got = 0;
-            errcode_t e = ext2fs_inline_data_get(fsys, ino, in.base(), tmp.data(), &got);
-            if (e != 0 || got < size) {
-                return fail(fmt::format("symlink inode {}: inline data unreadable", ino));
+            auto data = inlineData(ino, in);
+            if (!data) {
+                return fail(fmt::format("symlink inode {}: {}", ino, data.error().message));
             }
-            std::memcpy(target.data(), tmp.data(), target.size());
+            std::memcpy(target.data(), data->data(), target.size());
         } else if (ext2fs_is_fast_symlink(in.base()) != 0) {
             // Fast symlink: the target is stored in i_block itself (60 bytes).
             if (size > sizeof(in.raw.i_block)) {
