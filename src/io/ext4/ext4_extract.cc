@@ -19,6 +19,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <fmt/format.h>
@@ -121,10 +122,20 @@ timespec inodeTime(const ext2_inode_large& in, std::uint32_t secs, std::uint32_t
 }
 
 struct Walker {
-    ext2_filsys fsys;
+    ext2_filsys fsys = nullptr;
     ProgressFn progress;
     Ext4Stats stats;
     std::unordered_map<ext2_ino_t, std::string> seen;  // inode -> first path (hard links)
+    std::unordered_set<ext2_ino_t> dirsSeen;           // directory inodes walked
+    // Bounds from the file system's own accounting (issue #13 item 5): data
+    // written (holes excluded), inodes created and names made can be no more
+    // than its used blocks and inodes hold, whatever its extents claim.
+    std::uint64_t writeLimit = 0;
+    std::uint64_t inodeLimit = 0;
+    std::uint64_t nameLimit = 0;
+    std::uint64_t written = 0;
+    std::uint64_t inodes = 0;
+    std::uint64_t names = 0;
     std::vector<std::uint8_t> buf = std::vector<std::uint8_t>(kChunk);
     bool largeInodes = false;
 
@@ -133,6 +144,24 @@ struct Walker {
         errcode_t e = ext2fs_read_inode_full(fsys, ino, out.base(), sizeof(out.raw));
         if (e != 0) {
             return fail(fmt::format("inode {}: {}", ino, errText(e)));
+        }
+        return {};
+    }
+
+    Result<void> chargeWrite(std::uint64_t n) {
+        written += n;
+        if (written > writeLimit) {
+            return fail(
+                fmt::format("more file data than the file system's used blocks hold ({} "
+                            "bytes; blocks shared between files?)",
+                            writeLimit));
+        }
+        return {};
+    }
+
+    Result<void> chargeInode() {
+        if (++inodes > inodeLimit) {
+            return fail(fmt::format("more inodes than the file system uses ({})", inodeLimit));
         }
         return {};
     }
@@ -148,6 +177,9 @@ struct Walker {
             auto data = inlineData(ino, in);
             if (!data) {
                 return fail(fmt::format("{}: inode {}: {}", dest, ino, data.error().message));
+            }
+            if (auto r = chargeWrite(data->size()); !r) {
+                return fail(fmt::format("{}: {}", dest, r.error().message));
             }
             if (auto w = writeAll(out.get(), *data); !w) {
                 return fail(fmt::format("{}: write failed: {}", dest, w.error().message));
@@ -180,6 +212,9 @@ struct Walker {
                     return fail(fmt::format("{}: seek failed: {}", dest, std::strerror(errno)));
                 }
             } else {
+                if (auto r = chargeWrite(got); !r) {
+                    return fail(fmt::format("{}: {}", dest, r.error().message));
+                }
                 std::size_t done = 0;
                 while (done < got) {
                     ssize_t n = ::write(out.get(), buf.data() + done, got - done);
@@ -388,12 +423,30 @@ struct Walker {
                     fmt::format("{}/{}: inode {} out of range", dirPath, ent.name, ent.ino));
             }
             std::string path = dirPath + "/" + ent.name;
+            if (++names > nameLimit) {
+                return fail(
+                    fmt::format("{}: more directory entries than the file system's used "
+                                "blocks hold",
+                                path));
+            }
             Inode in;
             if (auto r = readInode(ent.ino, in); !r) {
                 return fail(fmt::format("{}: {}", path, r.error().message));
             }
             std::uint16_t m = in.mode();
             if (LINUX_S_ISDIR(m)) {
+                // A directory inode reached twice would be walked again (13
+                // directories became 16,370); a hard-linked directory is not
+                // something ext4 makes.
+                if (!dirsSeen.insert(ent.ino).second) {
+                    return fail(
+                        fmt::format("{}: directory inode {} is reached a second time "
+                                    "(corrupt or crafted image)",
+                                    path, ent.ino));
+                }
+                if (auto r = chargeInode(); !r) {
+                    return fail(fmt::format("{}: {}", path, r.error().message));
+                }
                 if (::mkdir(path.c_str(), 0700) != 0) {
                     return fail(fmt::format("{}: mkdir failed: {}", path, std::strerror(errno)));
                 }
@@ -406,17 +459,20 @@ struct Walker {
                 }
                 continue;
             }
-            if (in.raw.i_links_count > 1) {
-                auto it = seen.find(ent.ino);
-                if (it != seen.end()) {
-                    if (::link(it->second.c_str(), path.c_str()) != 0) {
-                        return fail(fmt::format("{}: hard link to {} failed: {}", path, it->second,
-                                                std::strerror(errno)));
-                    }
-                    stats.hardlinks++;
-                    continue;
+            // Every inode reached again becomes a hard link, whatever its
+            // i_links_count says: a crafted count of 1 must not make us copy
+            // the data once per name.
+            if (auto it = seen.find(ent.ino); it != seen.end()) {
+                if (::link(it->second.c_str(), path.c_str()) != 0) {
+                    return fail(fmt::format("{}: hard link to {} failed: {}", path, it->second,
+                                            std::strerror(errno)));
                 }
-                seen.emplace(ent.ino, path);
+                stats.hardlinks++;
+                continue;
+            }
+            seen.emplace(ent.ino, path);
+            if (auto r = chargeInode(); !r) {
+                return fail(fmt::format("{}: {}", path, r.error().message));
             }
             if (LINUX_S_ISREG(m)) {
                 if (auto r = copyData(ent.ino, in, path); !r) {
@@ -427,6 +483,9 @@ struct Walker {
                 auto target = symlinkTarget(ent.ino, in);
                 if (!target) {
                     return fail(fmt::format("{}: {}", path, target.error().message));
+                }
+                if (auto r = chargeWrite(target->size()); !r) {
+                    return fail(fmt::format("{}: {}", path, r.error().message));
                 }
                 if (::symlink(target->c_str(), path.c_str()) != 0) {
                     return fail(fmt::format("{}: symlink failed: {}", path, std::strerror(errno)));
@@ -494,9 +553,28 @@ Result<Ext4Stats> extractExt4(const fs::path& image, std::uint64_t offset, std::
                         "(truncated image?)",
                         fsBytes, size));
     }
-    Walker w{fsys.get(), progress, {}, {}};
+    Walker w;
+    w.fsys = fsys.get();
+    w.progress = progress;
     w.largeInodes = EXT2_INODE_SIZE(sb) > EXT2_GOOD_OLD_INODE_SIZE;
     w.stats.usedBytes = (ext2fs_blocks_count(sb) - ext2fs_free_blocks_count(sb)) * blockSize;
+    // The group descriptors' counts are what the kernel keeps current (the
+    // superblock's may lag); both are bounded by the size checked above.
+    std::uint64_t freeBlocks = 0;
+    std::uint64_t freeInodes = 0;
+    for (dgrp_t g = 0; g < fsys.get()->group_desc_count; ++g) {
+        freeBlocks += ext2fs_bg_free_blocks_count(fsys.get(), g);
+        freeInodes += ext2fs_bg_free_inodes_count(fsys.get(), g);
+    }
+    std::uint64_t usedBlocks =
+        ext2fs_blocks_count(sb) - std::min<std::uint64_t>(freeBlocks, ext2fs_blocks_count(sb));
+    std::uint64_t usedInodes =
+        sb->s_inodes_count - std::min<std::uint64_t>(freeInodes, sb->s_inodes_count);
+    // Inline data and fast symlinks live in inodes, not blocks.
+    w.writeLimit = usedBlocks * blockSize + usedInodes * EXT2_INODE_SIZE(sb);
+    w.inodeLimit = usedInodes;
+    w.nameLimit = w.writeLimit / 12 + 2;  // a directory entry takes at least 12 bytes
+    w.dirsSeen.insert(EXT2_ROOT_INO);
     Inode root;
     if (auto r = w.readInode(EXT2_ROOT_INO, root); !r) {
         return fail("root directory: " + r.error().message);

@@ -4,10 +4,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include "io/file.h"
 #include "lib/test_env.h"
@@ -53,9 +57,7 @@ protected:
     void debugfs(const std::string& request) {
         mustRun({"debugfs", "-w", "-R", request, img_.string()});
     }
-    Result<Ext4Stats> extract() {
-        return extractExt4(img_, 0, fs::file_size(img_), out_, nullptr);
-    }
+    Result<Ext4Stats> extract() { return extractExt4(img_, 0, fs::file_size(img_), out_, nullptr); }
 
     TempDir tmp_{"ext4-hostile"};
     fs::path src_, img_, out_;
@@ -105,6 +107,100 @@ TEST_F(Ext4Hostile, InlineSymlinkLongerThanItsDataIsRefused) {
     auto r = extract();
     ASSERT_FALSE(r);
     EXPECT_NE(r.error().message.find("inline data"), std::string::npos) << r.error().message;
+}
+
+// Issue #13 item 5: a directory inode linked from two places was walked once
+// per name (13 directories became 16,370). The second name is refused.
+TEST_F(Ext4Hostile, DirectoryInodeReachedTwiceIsRefused) {
+    fs::create_directories(src_ / "d" / "sub");
+    writeText(src_ / "d" / "sub" / "f", "x");
+    makeFs("8M");
+    debugfs("ln /d /d/sub/up");  // a cycle: d/sub/up is d
+
+    auto r = extract();
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("reached a second time"), std::string::npos)
+        << r.error().message;
+}
+
+// A file inode named twice with i_links_count 1 was copied twice; now the
+// second name is a hard link to the first.
+TEST_F(Ext4Hostile, FileInodeNamedTwiceBecomesAHardLink) {
+    writeText(src_ / "f", std::string(100000, 'z'));
+    makeFs("8M");
+    debugfs("ln /f /g");  // debugfs ln leaves i_links_count at 1
+
+    auto r = extract();
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->hardlinks, 1u);
+    EXPECT_EQ(r->files, 1u);
+    struct stat a {};
+    struct stat b {};
+    ASSERT_EQ(::lstat((out_ / "f").c_str(), &a), 0);
+    ASSERT_EQ(::lstat((out_ / "g").c_str(), &b), 0);
+    EXPECT_EQ(a.st_ino, b.st_ino);
+}
+
+// Several inodes whose extents point at the same blocks: each is a distinct
+// inode, so only the cap on written data (the file system's used blocks)
+// stops the copy from being larger than the file system (64 MiB became 204).
+TEST_F(Ext4Hostile, DataBeyondTheUsedBlocksIsRefused) {
+    std::string data(2 << 20, '\0');
+    for (std::size_t i = 0; i < data.size(); ++i) {
+        data[i] = static_cast<char>('a' + i % 23);
+    }
+    writeText(src_ / "f", data);
+    for (int i = 0; i < 4; ++i) {
+        writeText(src_ / ("g" + std::to_string(i)), "tiny");
+    }
+    makeFs("8M", {"-O", "^has_journal", "-b", "1024"});
+    // Copy f's i_block (its extent tree root) and size into every g.
+    auto imap = test::run({"debugfs", "-R", "imap /f", img_.string()});
+    ASSERT_EQ(imap.exitCode, 0);
+    unsigned long block = 0;
+    unsigned long offset = 0;
+    auto at = imap.out.find("located at block ");
+    ASSERT_NE(at, std::string::npos) << imap.out;
+    ASSERT_EQ(
+        std::sscanf(imap.out.c_str() + at, "located at block %lu, offset 0x%lx", &block, &offset),
+        2);
+    auto image = test::readAll(img_);
+    std::size_t base = block * 1024 + offset + 40;  // i_block is at byte 40 of an inode
+    ASSERT_LE(base + 60, image.size());
+    for (int i = 0; i < 4; ++i) {
+        std::string g = "/g" + std::to_string(i);
+        for (std::size_t w = 0; w < 15; ++w) {
+            std::uint32_t v = 0;
+            std::memcpy(&v, image.data() + base + w * 4, 4);
+            debugfs(fmt::format("sif {} block[{}] {}", g, w, v));
+        }
+        debugfs(fmt::format("sif {} size {}", g, data.size()));
+    }
+
+    auto r = extract();
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("more file data than the file system's used blocks"),
+              std::string::npos)
+        << r.error().message;
+}
+
+// An intact file system with hard links, a sparse file and symlinks extracts
+// within the bounds.
+TEST_F(Ext4Hostile, IntactFileSystemStaysWithinTheBounds) {
+    fs::create_directories(src_ / "usr" / "bin");
+    writeText(src_ / "usr" / "bin" / "busybox", std::string(300000, 'b'));
+    ASSERT_EQ(::link((src_ / "usr/bin/busybox").c_str(), (src_ / "usr/bin/sh").c_str()), 0);
+    ASSERT_EQ(::symlink("usr/bin", (src_ / "bin").c_str()), 0);
+    { std::ofstream(src_ / "sparse").seekp((4 << 20) - 1) << 'x'; }
+    makeFs("8M");
+
+    auto r = extract();
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->hardlinks, 1u);
+    EXPECT_EQ(fs::file_size(out_ / "sparse"), std::uint64_t{4 << 20});
+    struct stat st {};
+    ASSERT_EQ(::stat((out_ / "sparse").c_str(), &st), 0);
+    EXPECT_LT(st.st_blocks * 512, 2 << 20);  // the hole stayed a hole
 }
 
 }  // namespace
