@@ -9,6 +9,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -83,6 +84,79 @@ Result<void> applyMeta(const std::string& src, const std::string& dst, const str
     return {};
 }
 
+Result<void> copyRange(int in, int out, off_t from, off_t to, const std::string& src,
+                       const std::string& dst, TreeCopyStats& stats) {
+    std::vector<char> buf(kCopyChunk);
+    while (from < to) {
+        auto want = static_cast<std::size_t>(std::min<off_t>(to - from, kCopyChunk));
+        ssize_t n = ::pread(in, buf.data(), want, from);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return fail(fmt::format("{}: read: {}", src, std::strerror(errno)));
+        }
+        if (n == 0) {
+            break;  // the file shrank while we copied it
+        }
+        std::size_t done = 0;
+        while (done < static_cast<std::size_t>(n)) {
+            ssize_t w = ::pwrite(out, buf.data() + done, static_cast<std::size_t>(n) - done,
+                                 from + static_cast<off_t>(done));
+            if (w < 0) {
+                if (errno == EINTR) {
+                    continue;
+                }
+                return fail(fmt::format("{}: write: {}", dst, std::strerror(errno)));
+            }
+            done += static_cast<std::size_t>(w);
+        }
+        from += n;
+        stats.bytesCopied += static_cast<std::uint64_t>(n);
+    }
+    return {};
+}
+
+/// Copies only the data extents (SEEK_DATA/SEEK_HOLE) and sets the length,
+/// so holes stay holes: a 2 GiB sparse file was written densely into every
+/// copy-mode root (issue #13 item 5).
+Result<void> copySparse(int in, int out, const std::string& src, const std::string& dst,
+                        TreeCopyStats& stats) {
+    struct stat st {};
+    if (::fstat(in, &st) != 0) {
+        return fail(fmt::format("{}: fstat: {}", src, std::strerror(errno)));
+    }
+    off_t pos = 0;
+    while (pos < st.st_size) {
+        off_t data = ::lseek(in, pos, SEEK_DATA);
+        if (data < 0) {
+            if (errno == ENXIO) {
+                break;  // only a hole is left
+            }
+            if (errno != EINVAL && errno != EOPNOTSUPP) {
+                return fail(fmt::format("{}: lseek: {}", src, std::strerror(errno)));
+            }
+            data = pos;  // no hole support: copy the rest densely
+        }
+        off_t hole = ::lseek(in, data, SEEK_HOLE);
+        if (hole < 0) {
+            hole = st.st_size;
+        }
+        hole = std::min(hole, st.st_size);
+        if (hole <= data) {
+            break;
+        }
+        if (auto r = copyRange(in, out, data, hole, src, dst, stats); !r) {
+            return r;
+        }
+        pos = hole;
+    }
+    if (::ftruncate(out, st.st_size) != 0) {
+        return fail(fmt::format("{}: truncate: {}", dst, std::strerror(errno)));
+    }
+    return {};
+}
+
 Result<bool> cloneOrCopy(const std::string& src, const std::string& dst, bool tryClone,
                          TreeCopyStats& stats) {
     Fd in(::open(src.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
@@ -96,30 +170,8 @@ Result<bool> cloneOrCopy(const std::string& src, const std::string& dst, bool tr
     if (tryClone && ::ioctl(out.get(), FICLONE, in.get()) == 0) {
         return true;
     }
-    std::vector<char> buf(kCopyChunk);
-    while (true) {
-        ssize_t n = ::read(in.get(), buf.data(), buf.size());
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return fail(fmt::format("{}: read: {}", src, std::strerror(errno)));
-        }
-        if (n == 0) {
-            break;
-        }
-        std::size_t done = 0;
-        while (done < static_cast<std::size_t>(n)) {
-            ssize_t w = ::write(out.get(), buf.data() + done, static_cast<std::size_t>(n) - done);
-            if (w < 0) {
-                if (errno == EINTR) {
-                    continue;
-                }
-                return fail(fmt::format("{}: write: {}", dst, std::strerror(errno)));
-            }
-            done += static_cast<std::size_t>(w);
-        }
-        stats.bytesCopied += static_cast<std::uint64_t>(n);
+    if (auto r = copySparse(in.get(), out.get(), src, dst, stats); !r) {
+        return tl::unexpected(r.error());
     }
     return false;
 }
