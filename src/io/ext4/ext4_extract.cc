@@ -528,13 +528,25 @@ struct Walker {
 
 Result<Ext4Stats> extractExt4(const fs::path& image, std::uint64_t offset, std::uint64_t size,
                               const fs::path& dest, const ProgressFn& progress) {
+    int fd = ::open(image.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return fail(fmt::format("{}: cannot open: {}", image.string(), std::strerror(errno)));
+    }
+    return extractExt4(fd, offset, size, dest, progress);
+}
+
+Result<Ext4Stats> extractExt4(int imageFd, std::uint64_t offset, std::uint64_t size,
+                              const fs::path& dest, const ProgressFn& progress) {
     static std::once_flag errTable;
     std::call_once(errTable, [] { initialize_ext2_error_table(); });
 
+    // unixfd_io_manager takes the descriptor's number as the "name" and owns
+    // it from here: the sandboxed child has no path to the image.
+    std::string name = std::to_string(imageFd);
     std::string opts = fmt::format("offset={}", offset);
     ext2_filsys raw = nullptr;
     errcode_t e =
-        ext2fs_open2(image.c_str(), opts.c_str(), EXT2_FLAG_64BITS, 0, 0, unix_io_manager, &raw);
+        ext2fs_open2(name.c_str(), opts.c_str(), EXT2_FLAG_64BITS, 0, 0, unixfd_io_manager, &raw);
     if (e != 0) {
         if (raw != nullptr) {
             ext2fs_free(raw);

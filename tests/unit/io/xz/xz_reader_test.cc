@@ -30,8 +30,8 @@ protected:
             data[i] = static_cast<char>('a' + (i * 7 + i / 4093) % 26);
         }
         std::ofstream(raw, std::ios::binary) << data;
-        auto r = test::run({"xz", "-0", "-T1", "--block-size=" + std::to_string(blockMib) + "MiB",
-                            raw.string()});
+        auto r = test::run(
+            {"xz", "-0", "-T1", "--block-size=" + std::to_string(blockMib) + "MiB", raw.string()});
         EXPECT_EQ(r.exitCode, 0) << r.err;
         return tmp_.path() / "data.xz";
     }
