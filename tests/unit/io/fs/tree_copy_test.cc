@@ -79,5 +79,68 @@ TEST(TreeCopy, CopiesFilesLinksAndDirectories) {
     EXPECT_EQ(st.st_mode & 07777, 0640u);
 }
 
+// Issue #13 item 10: the walk holds each directory open. A directory swapped
+// for a symlink to somewhere else half-way through its copy (here from the
+// share policy, which runs per file during the walk) is not followed: the
+// rest of it is read from the directory that was opened, never from outside.
+TEST(TreeCopy, DirectorySwappedForASymlinkDuringTheWalkIsNotFollowed) {
+    TempDir t("tree-copy");
+    fs::path src = t.path() / "src";
+    fs::path outside = t.path() / "outside";
+    fs::create_directories(src / "a");
+    fs::create_directories(outside);
+    writeText(src / "a" / "f1", "one");
+    writeText(src / "a" / "f2", "orig");
+    writeText(outside / "f1", "SECRET");
+    writeText(outside / "f2", "SECRET");
+    bool swapped = false;
+    auto r = copyTree(src, t.path() / "dst", [&](const std::string&) {
+        if (!swapped) {  // during the first file of a/
+            fs::rename(src / "a", src / "a.moved");
+            fs::create_directory_symlink(outside, src / "a");
+            swapped = true;
+        }
+        return FileShare::Copy;
+    });
+    ASSERT_TRUE(swapped);
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(slurp(t.path() / "dst" / "a" / "f1"), "one");
+    EXPECT_EQ(slurp(t.path() / "dst" / "a" / "f2"), "orig");
+}
+
+// A regular file swapped for a symlink after it was opened: its bytes are
+// the opened file's.
+TEST(TreeCopy, FileSwappedForASymlinkAfterItWasOpenedIsNotFollowed) {
+    TempDir t("tree-copy");
+    fs::path src = t.path() / "src";
+    fs::create_directories(src);
+    writeText(src / "f", "mine");
+    writeText(t.path() / "secret", "SECRET");
+    auto r = copyTree(src, t.path() / "dst", [&](const std::string&) {
+        fs::rename(src / "f", t.path() / "f.moved");
+        fs::create_symlink(t.path() / "secret", src / "f");
+        return FileShare::Copy;
+    });
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(fs::symlink_status(t.path() / "dst" / "f").type(), fs::file_type::regular);
+    EXPECT_EQ(slurp(t.path() / "dst" / "f"), "mine");
+}
+
+TEST(TreeCopy, HardlinkPolicySharesTheSourceInode) {
+    TempDir t("tree-copy");
+    fs::path src = t.path() / "src";
+    fs::create_directories(src / "usr");
+    writeText(src / "usr" / "big", "shared");
+    auto r =
+        copyTree(src, t.path() / "dst", [](const std::string&) { return FileShare::Hardlink; });
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->hardlinked, 1u);
+    struct stat a {};
+    struct stat b {};
+    ASSERT_EQ(::stat((src / "usr" / "big").c_str(), &a), 0);
+    ASSERT_EQ(::stat((t.path() / "dst" / "usr" / "big").c_str(), &b), 0);
+    EXPECT_EQ(a.st_ino, b.st_ino);
+}
+
 }  // namespace
 }  // namespace pinet::io
