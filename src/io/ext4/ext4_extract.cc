@@ -16,6 +16,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
+#include <limits>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -187,58 +188,145 @@ struct Walker {
             stats.bytes += data->size();
             return {};
         }
+        auto ranges = dataRanges(ino, in);
+        if (!ranges) {
+            return fail(fmt::format("{}: inode {}: {}", dest, ino, ranges.error().message));
+        }
         File f;
         errcode_t e = ext2fs_file_open2(fsys, ino, in.base(), 0, f.out());
         if (e != 0) {
             return fail(fmt::format("{}: cannot open inode {}: {}", dest, ino, errText(e)));
         }
-        std::uint64_t left = in.size();
-        std::uint64_t pos = 0;
-        while (left > 0) {
-            unsigned int want = static_cast<unsigned int>(std::min<std::uint64_t>(left, kChunk));
-            unsigned int got = 0;
-            e = ext2fs_file_read(f.get(), buf.data(), want, &got);
+        const std::uint64_t size = in.size();
+        const std::uint64_t bs = EXT2_BLOCK_SIZE(fsys->super);
+        // Only the mapped blocks are read: a hole (even one of 2^40 bytes
+        // in a crafted i_size) costs nothing, and stays a hole.
+        for (const auto& [first, count] : *ranges) {
+            std::uint64_t pos = first * bs;
+            std::uint64_t end = std::min(size, (first + count) * bs);
+            if (pos >= end) {
+                continue;
+            }
+            e = ext2fs_file_llseek(f.get(), pos, EXT2_SEEK_SET, nullptr);
+            while (e == 0 && pos < end) {
+                auto want = static_cast<unsigned int>(std::min<std::uint64_t>(end - pos, kChunk));
+                unsigned int got = 0;
+                e = ext2fs_file_read(f.get(), buf.data(), want, &got);
+                if (e != 0) {
+                    break;
+                }
+                if (got == 0) {
+                    return fail(
+                        fmt::format("{}: inode {} ends {} bytes early", dest, ino, end - pos));
+                }
+                bool zero = std::all_of(buf.begin(), buf.begin() + got,
+                                        [](std::uint8_t b) { return b == 0; });
+                if (!zero) {
+                    if (auto r = chargeWrite(got); !r) {
+                        return fail(fmt::format("{}: {}", dest, r.error().message));
+                    }
+                    std::size_t done = 0;
+                    while (done < got) {
+                        ssize_t n = ::pwrite(out.get(), buf.data() + done, got - done,
+                                             static_cast<off_t>(pos + done));
+                        if (n < 0 && errno == EINTR) {
+                            continue;
+                        }
+                        if (n < 0) {
+                            return fail(
+                                fmt::format("{}: write failed: {}", dest, std::strerror(errno)));
+                        }
+                        done += static_cast<std::size_t>(n);
+                    }
+                }
+                pos += got;
+                if (progress) {
+                    progress(stats.bytes + pos, stats.usedBytes);
+                }
+            }
             if (e != 0) {
                 return fail(fmt::format("{}: read error in the image: {}", dest, errText(e)));
             }
-            if (got == 0) {
-                return fail(fmt::format("{}: inode {} ends {} bytes early", dest, ino, left));
-            }
-            // Keep holes: all-zero chunks become a seek (the image is sparse too).
-            bool zero =
-                std::all_of(buf.begin(), buf.begin() + got, [](std::uint8_t b) { return b == 0; });
-            if (zero) {
-                if (::lseek(out.get(), static_cast<off_t>(got), SEEK_CUR) < 0) {
-                    return fail(fmt::format("{}: seek failed: {}", dest, std::strerror(errno)));
-                }
-            } else {
-                if (auto r = chargeWrite(got); !r) {
-                    return fail(fmt::format("{}: {}", dest, r.error().message));
-                }
-                std::size_t done = 0;
-                while (done < got) {
-                    ssize_t n = ::write(out.get(), buf.data() + done, got - done);
-                    if (n < 0) {
-                        if (errno == EINTR) {
-                            continue;
-                        }
-                        return fail(
-                            fmt::format("{}: write failed: {}", dest, std::strerror(errno)));
-                    }
-                    done += static_cast<std::size_t>(n);
-                }
-            }
-            pos += got;
-            left -= got;
-            stats.bytes += got;
-            if (progress) {
-                progress(stats.bytes, stats.usedBytes);
-            }
         }
-        if (::ftruncate(out.get(), static_cast<off_t>(pos)) != 0) {
+        if (size > static_cast<std::uint64_t>(std::numeric_limits<off_t>::max()) ||
+            ::ftruncate(out.get(), static_cast<off_t>(size)) != 0) {
             return fail(fmt::format("{}: truncate failed: {}", dest, std::strerror(errno)));
         }
+        stats.bytes += size;
         return {};
+    }
+
+    /// The logical block ranges of a file that have blocks, sorted and
+    /// merged. Their number is bounded by the used blocks: a crafted extent
+    /// tree whose index entries repeat a leaf cannot make this loop long.
+    Result<std::vector<std::pair<std::uint64_t, std::uint64_t>>> dataRanges(ext2_ino_t ino,
+                                                                            Inode& in) {
+        std::vector<std::pair<std::uint64_t, std::uint64_t>> out;
+        const std::uint64_t maxRanges = writeLimit / EXT2_BLOCK_SIZE(fsys->super) + 16;
+        if ((in.raw.i_flags & EXT4_EXTENTS_FL) != 0) {
+            ext2_extent_handle_t h = nullptr;
+            errcode_t e = ext2fs_extent_open2(fsys, ino, in.base(), &h);
+            if (e != 0) {
+                return fail(fmt::format("extent tree: {}", errText(e)));
+            }
+            ext2fs_extent ext{};
+            std::uint64_t steps = 0;
+            e = ext2fs_extent_get(h, EXT2_EXTENT_ROOT, &ext);
+            while (e == 0) {
+                if (++steps > maxRanges * 2) {
+                    ext2fs_extent_free(h);
+                    return fail("more extents than the file system has blocks");
+                }
+                if ((ext.e_flags & EXT2_EXTENT_FLAGS_LEAF) != 0 && ext.e_len > 0 &&
+                    (ext.e_flags & EXT2_EXTENT_FLAGS_UNINIT) == 0) {
+                    out.emplace_back(ext.e_lblk, ext.e_len);
+                }
+                e = ext2fs_extent_get(h, EXT2_EXTENT_NEXT_LEAF, &ext);
+            }
+            ext2fs_extent_free(h);
+            if (e != EXT2_ET_EXTENT_NO_NEXT) {
+                return fail(fmt::format("extent tree: {}", errText(e)));
+            }
+        } else {
+            struct Ctx {
+                std::vector<std::pair<std::uint64_t, std::uint64_t>>* out;
+                std::uint64_t max;
+            } ctx{&out, maxRanges};
+            auto cb = [](ext2_filsys, blk64_t*, e2_blkcnt_t blockcnt, blk64_t, int,
+                         void* priv) -> int {
+                auto* c = static_cast<Ctx*>(priv);
+                if (blockcnt < 0) {
+                    return 0;  // an indirect block
+                }
+                auto b = static_cast<std::uint64_t>(blockcnt);
+                if (!c->out->empty() && c->out->back().first + c->out->back().second == b) {
+                    c->out->back().second++;
+                } else {
+                    c->out->emplace_back(b, 1);
+                }
+                return c->out->size() > c->max ? BLOCK_ABORT : 0;
+            };
+            errcode_t e = ext2fs_block_iterate3(
+                fsys, ino, BLOCK_FLAG_DATA_ONLY | BLOCK_FLAG_READ_ONLY, nullptr, cb, &ctx);
+            if (e != 0) {
+                return fail(fmt::format("block map: {}", errText(e)));
+            }
+        }
+        if (out.size() > maxRanges) {
+            return fail("more extents than the file system has blocks");
+        }
+        std::sort(out.begin(), out.end());
+        std::vector<std::pair<std::uint64_t, std::uint64_t>> merged;
+        for (const auto& r : out) {
+            if (!merged.empty() && r.first <= merged.back().first + merged.back().second) {
+                std::uint64_t end =
+                    std::max(merged.back().first + merged.back().second, r.first + r.second);
+                merged.back().second = end - merged.back().first;
+            } else {
+                merged.push_back(r);
+            }
+        }
+        return merged;
     }
 
     /// The contents of an inline-data inode: up to 60 bytes in i_block, the

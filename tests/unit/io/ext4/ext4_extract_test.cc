@@ -203,5 +203,42 @@ TEST_F(Ext4Hostile, IntactFileSystemStaysWithinTheBounds) {
     EXPECT_LT(st.st_blocks * 512, 2 << 20);  // the hole stayed a hole
 }
 
+// A crafted i_size of 1 TiB over one block: only the mapped block is read
+// (reading the hole chunk by chunk took minutes), and the rest stays a hole.
+TEST_F(Ext4Hostile, HugeHoleIsSkippedNotRead) {
+    writeText(src_ / "f", "data");
+    makeFs("8M");
+    debugfs("sif /f size 0x10000000000");
+
+    auto r = extract();
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(fs::file_size(out_ / "f"), std::uint64_t{1} << 40);
+    struct stat st {};
+    ASSERT_EQ(::stat((out_ / "f").c_str(), &st), 0);
+    EXPECT_LT(st.st_blocks * 512, 1 << 20);
+    auto head = test::run({"head", "-c", "4", (out_ / "f").string()});
+    EXPECT_EQ(head.out, "data");
+}
+
+// ext2/3 files are block-mapped, not extent-mapped: the same walk over them.
+TEST_F(Ext4Hostile, BlockMappedFilesKeepDataAndHoles) {
+    {
+        std::ofstream f(src_ / "sparse", std::ios::binary);
+        f << "start";
+        f.seekp(3 << 20);
+        f << "end";
+    }
+    writeText(src_ / "plain", std::string(70000, 'p'));
+    mustRun({"mke2fs", "-q", "-F", "-t", "ext3", "-d", src_.string(), img_.string(), "8M"});
+
+    auto r = extract();
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(test::readAll(out_ / "plain"), test::readAll(src_ / "plain"));
+    EXPECT_EQ(test::readAll(out_ / "sparse"), test::readAll(src_ / "sparse"));
+    struct stat st {};
+    ASSERT_EQ(::stat((out_ / "sparse").c_str(), &st), 0);
+    EXPECT_LT(st.st_blocks * 512, 1 << 20);
+}
+
 }  // namespace
 }  // namespace pinet::io
