@@ -14,8 +14,8 @@
 
 #include "io/fd.h"
 #include "io/file.h"
-#include "io/fs/beneath.h"
 #include "io/fs/file_ops.h"
+#include "io/fs/in_tree.h"
 #include "io/fs/tree_copy.h"
 
 namespace pinet::app {
@@ -39,7 +39,7 @@ Result<std::vector<std::string>> components(const std::string& rel) {
     return out;
 }
 
-/// The trees are walked on directory descriptors (io/fs/beneath.h): each
+/// The trees are walked on directory descriptors (io/fs/in_tree.h): each
 /// component is opened from its parent's descriptor with no symlink
 /// allowed, so a directory the client swaps for a symlink over NFS between
 /// a check and a write cannot redirect the write (issue #13 item 10).
@@ -48,7 +48,7 @@ io::Fd openDir(const fs::path& p) {
 }
 
 io::Fd openSubdir(int dir, const std::string& name) {
-    return io::Fd(io::openBeneathRaw(dir, name, O_RDONLY | O_DIRECTORY));
+    return io::Fd(io::openInTreeRaw(dir, name, O_RDONLY | O_DIRECTORY));
 }
 
 /// The directory holding the last component of @p parts under @p root
@@ -153,7 +153,7 @@ Result<std::optional<std::string>> readRootFile(const fs::path& root, const std:
         return tl::unexpected(parts.error());
     }
     io::Fd dir = openDir(root);
-    io::Fd fd(dir ? io::openBeneathRaw(dir.get(), rel, O_RDONLY | O_NONBLOCK) : -1);
+    io::Fd fd(dir ? io::openInTreeRaw(dir.get(), rel, O_RDONLY | O_NONBLOCK) : -1);
     struct stat st {};
     if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
         return std::optional<std::string>{};  // missing, a symlink on the way, or not a file

@@ -2,7 +2,7 @@
 // Safe edits inside a client's root tree (which came from an untrusted
 // image, exported read-write to the client): every path is walked on
 // directory descriptors with openat2 RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS
-// (io/fs/beneath.h), so a symlinked directory is never followed, even one
+// (io/fs/in_tree.h), so a symlinked directory is never followed, even one
 // swapped in during the walk, and an image with "etc -> /etc" cannot make
 // pinetboot write outside the tree. Files are replaced
 // atomically (temp + rename); a symlinked file (the seed's /etc/fstab ->

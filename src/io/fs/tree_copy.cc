@@ -19,7 +19,7 @@
 #include <fmt/format.h>
 
 #include "io/fd.h"
-#include "io/fs/beneath.h"
+#include "io/fs/in_tree.h"
 
 namespace pinet::io {
 
@@ -32,7 +32,7 @@ constexpr std::size_t kCopyChunk = 1 << 20;
 constexpr int kMaxDepth = 256;
 
 /// Copies the extended attributes of entry @p sName of directory @p sDir to
-/// @p dName of @p dDir (through /proc/self/fd, see beneath.h: the l*xattr
+/// @p dName of @p dDir (through /proc/self/fd, see io/fs/in_tree.h: the l*xattr
 /// calls take only paths, and symlinks have attributes too).
 Result<void> copyXattrs(int sDir, const std::string& sName, int dDir, const std::string& dName) {
     std::string src = fdEntryPath(sDir, sName);
@@ -246,7 +246,7 @@ struct Copier {
             return fail(fmt::format("{}: lstat: {}", rel, std::strerror(errno)));
         }
         if (S_ISDIR(st.st_mode)) {
-            Fd src(openBeneathRaw(sDir, name, O_RDONLY | O_DIRECTORY));
+            Fd src(openInTreeRaw(sDir, name, O_RDONLY | O_DIRECTORY));
             struct stat now {};
             if (!src || ::fstat(src.get(), &now) != 0 || !sameInode(st, now)) {
                 return changed(rel);
@@ -254,7 +254,7 @@ struct Copier {
             if (::mkdirat(dDir, name.c_str(), 0700) != 0) {
                 return fail(fmt::format("{}: mkdir: {}", rel, std::strerror(errno)));
             }
-            Fd dst(openBeneathRaw(dDir, name, O_RDONLY | O_DIRECTORY));
+            Fd dst(openInTreeRaw(dDir, name, O_RDONLY | O_DIRECTORY));
             if (!dst) {
                 return fail(fmt::format("{}: open: {}", rel, std::strerror(errno)));
             }
@@ -268,7 +268,7 @@ struct Copier {
             auto key = std::make_pair(st.st_dev, st.st_ino);
             auto it = links.find(key);
             if (it != links.end()) {
-                Fd first(openBeneathRaw(dstRoot, it->second, O_PATH));
+                Fd first(openInTreeRaw(dstRoot, it->second, O_PATH));
                 if (!first || ::linkat(first.get(), "", dDir, name.c_str(), AT_EMPTY_PATH) != 0) {
                     return fail(fmt::format("{}: link: {}", rel, std::strerror(errno)));
                 }
@@ -278,7 +278,7 @@ struct Copier {
             links.emplace(key, rel);
         }
         if (S_ISREG(st.st_mode)) {
-            Fd in(openBeneathRaw(sDir, name, O_RDONLY));
+            Fd in(openInTreeRaw(sDir, name, O_RDONLY));
             struct stat now {};
             if (!in || ::fstat(in.get(), &now) != 0 || !sameInode(st, now)) {
                 return changed(rel);

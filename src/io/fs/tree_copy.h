@@ -47,7 +47,7 @@ bool reflinkSupported(const std::filesystem::path& srcDir, const std::filesystem
 /// (not following a symlink in the last component).
 Result<void> copyMetadata(const std::filesystem::path& src, const std::filesystem::path& dst);
 
-/// The same between entries of open directories (see io/fs/beneath.h).
+/// The same between entries of open directories (see io/fs/in_tree.h).
 Result<void> copyMetadataAt(int srcDir, const std::string& srcName, int dstDir,
                             const std::string& dstName);
 

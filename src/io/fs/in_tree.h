@@ -4,6 +4,8 @@
 // openat2(2) with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS from a directory
 // descriptor, so a directory swapped for a symlink between a check and a
 // use makes the open fail instead of following it (issue #13 item 10).
+// (io/file_cache.h has the TFTP/HTTP variant, which allows symlinks that
+// stay beneath the root.)
 
 #include <sys/types.h>
 
@@ -20,10 +22,10 @@ namespace pinet::io {
 /// same guarantee from a walk of openat(O_NOFOLLOW) one component at a time.
 /// On failure errno stays set for the caller (ENOENT, ELOOP/EXDEV for a
 /// symlink on the way, ENOTDIR, EINVAL for a path with "..").
-Result<Fd> openBeneath(int dirFd, const std::string& rel, int flags, mode_t mode = 0);
+Result<Fd> openInTree(int dirFd, const std::string& rel, int flags, mode_t mode = 0);
 
 /// The same as a raw descriptor: -1 with errno set on failure.
-int openBeneathRaw(int dirFd, const std::string& rel, int flags, mode_t mode = 0);
+int openInTreeRaw(int dirFd, const std::string& rel, int flags, mode_t mode = 0);
 
 /// "/proc/self/fd/DIRFD/NAME": a path to the entry @p name of an open
 /// directory for the calls that only take paths (l*xattr), resolved through

@@ -1,4 +1,4 @@
-#include "io/fs/beneath.h"
+#include "io/fs/in_tree.h"
 
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -59,7 +59,7 @@ int walkNoFollow(int dirFd, const std::vector<std::string>& parts, int flags, mo
 
 }  // namespace
 
-int openBeneathRaw(int dirFd, const std::string& rel, int flags, mode_t mode) {
+int openInTreeRaw(int dirFd, const std::string& rel, int flags, mode_t mode) {
     std::vector<std::string> parts;
     if (!splitRel(rel, parts)) {
         errno = EINVAL;
@@ -76,8 +76,8 @@ int openBeneathRaw(int dirFd, const std::string& rel, int flags, mode_t mode) {
     return walkNoFollow(dirFd, parts, flags, mode);
 }
 
-Result<Fd> openBeneath(int dirFd, const std::string& rel, int flags, mode_t mode) {
-    Fd fd(openBeneathRaw(dirFd, rel, flags, mode));
+Result<Fd> openInTree(int dirFd, const std::string& rel, int flags, mode_t mode) {
+    Fd fd(openInTreeRaw(dirFd, rel, flags, mode));
     if (!fd) {
         int saved = errno;
         auto r = fail(fmt::format("{}: {}", rel,
