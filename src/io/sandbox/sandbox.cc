@@ -98,13 +98,16 @@ Result<void> installSeccomp() {
         }
     }
     // Only about itself: abort() signals its own thread, glibc asks for limits.
+    // (scmp_arg_cmp written out: the SCMP_A0 macros are C compound literals.)
+    const std::array<scmp_arg_cmp, 1> self = {
+        scmp_arg_cmp{0, SCMP_CMP_EQ, static_cast<scmp_datum_t>(::getpid()), 0}};
+    const std::array<scmp_arg_cmp, 2> ownLimits = {scmp_arg_cmp{0, SCMP_CMP_EQ, 0, 0},
+                                                   scmp_arg_cmp{2, SCMP_CMP_EQ, 0, 0}};
     if (rc == 0) {
-        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
-                              SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(::getpid())));
+        rc = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1, self.data());
     }
     if (rc == 0) {
-        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 2, SCMP_A0(SCMP_CMP_EQ, 0),
-                              SCMP_A2(SCMP_CMP_EQ, 0));
+        rc = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 2, ownLimits.data());
     }
     if (rc == 0) {
         rc = seccomp_load(ctx);
