@@ -116,15 +116,19 @@ struct Extracted {
 /// root/ itself, owners and modes included, and reports its counts in
 /// lines; if it fails or dies, the caller's temporary directory goes.
 Result<Extracted> extractConfined(const fs::path& dir, const fs::path& disk,
-                                  const proto::disk::ReadAt& read,
                                   const proto::disk::Partition& boot,
                                   const proto::disk::Partition& root,
                                   const ImportProgress& progress) {
     Extracted out;
     auto work = [&](io::SandboxChild& child) -> Result<void> {
+        // Opened here: the child inherits no descriptor of the parent's.
         io::Fd image(::open(disk.c_str(), O_RDONLY | O_CLOEXEC));
         if (!image) {
             return fail(fmt::format("cannot open: {}", std::strerror(errno)));
+        }
+        auto reader = io::openReadAt(disk);
+        if (!reader) {
+            return tl::unexpected(reader.error());
         }
         if (auto r = child.confine(); !r) {
             return r;
@@ -138,7 +142,7 @@ Result<Extracted> extractConfined(const fs::path& dir, const fs::path& disk,
             }
         };
         std::string fsName;
-        auto files = extractFat(read, boot, "/boot", fsName, report);
+        auto files = extractFat(reader->read, boot, "/boot", fsName, report);
         if (!files) {
             return tl::unexpected(files.error());
         }
@@ -294,7 +298,7 @@ Result<ImageInfo> importImage(const fs::path& stateDir, const fs::path& file,
     if (auto r = io::makeDirectory(rootDir, 0700); !r) {
         return tl::unexpected(r.error());
     }
-    auto got = extractConfined(tmp.path(), disk, reader->read, *boot, *root, progress);
+    auto got = extractConfined(tmp.path(), disk, *boot, *root, progress);
     if (!got) {
         return fail(fmt::format("{}: {}", file.string(), got.error().message));
     }

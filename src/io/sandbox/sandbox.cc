@@ -10,6 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
 #include <array>
 #include <cerrno>
 #include <csignal>
@@ -187,9 +189,25 @@ Result<void> runSandboxed(const fs::path& root,
     if (pid == 0) {
         // The child: never returns into the caller (its destructors, such as
         // the import's temporary directory, belong to the parent).
-        readEnd.reset();
+        // Nothing the parent has open comes along (a directory descriptor
+        // would lead out of the chroot): the pipe becomes fd 3, everything
+        // above is closed, stdin and stdout become /dev/null; stderr stays
+        // for sanitizer reports. The work opens what it reads itself.
         (void)::prctl(PR_SET_PDEATHSIG, SIGKILL);
-        SandboxChild child(root, writeEnd.get());
+        int pipeFd = writeEnd.get();
+        if ((pipeFd != 3 && ::dup2(pipeFd, 3) < 0) ||
+            ::syscall(SYS_close_range, 4U, ~0U, 0U) != 0) {
+            ::_exit(2);
+        }
+        int devNull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (devNull >= 0) {
+            (void)::dup2(devNull, 0);
+            (void)::dup2(devNull, 1);
+            ::close(devNull);
+        }
+        (void)readEnd.release();
+        (void)writeEnd.release();
+        SandboxChild child(root, 3);
         int code = 0;
         try {
             if (auto r = work(child); !r) {

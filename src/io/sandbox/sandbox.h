@@ -40,7 +40,9 @@ private:
 };
 
 /// Runs @p work in a forked child that may confine itself to @p root, and
-/// waits for it. Each line it sends reaches @p receive in the parent. Fails
+/// waits for it. The child inherits no descriptor but stdio (stdin and
+/// stdout on /dev/null) and the pipe: @p work opens its input itself, before
+/// confine(). Each line it sends reaches @p receive in the parent. Fails
 /// with the child's error, or with the signal that killed it; the caller
 /// removes what it left in @p root.
 Result<void> runSandboxed(const std::filesystem::path& root,

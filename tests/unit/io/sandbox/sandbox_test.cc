@@ -39,9 +39,14 @@ protected:
 // cannot see or touch anything else.
 TEST_F(Sandbox, ChildIsConfinedToItsDirectory) {
     std::vector<std::string> lines;
+    // A directory descriptor of the parent's would lead out of the chroot.
+    Fd root(::open("/", O_RDONLY | O_DIRECTORY));
+    Fd outside(::fcntl(root.get(), F_DUPFD, 50));  // above the pipe's fd 3
+    ASSERT_TRUE(outside);
+    int leaked = outside.get();
     auto r = runSandboxed(
         tmp_.path(),
-        [](SandboxChild& c) -> Result<void> {
+        [leaked](SandboxChild& c) -> Result<void> {
             if (auto k = c.confine(); !k) {
                 return k;
             }
@@ -60,13 +65,15 @@ TEST_F(Sandbox, ChildIsConfinedToItsDirectory) {
             say("kill", ::kill(1, 0) == 0);
             say("chroot-again", ::chroot("/") == 0);
             say("fork", ::fork() >= 0);
+            say("inherited-fd", ::fcntl(leaked, F_GETFD) != -1);
             return {};
         },
         [&](std::string_view l) { lines.emplace_back(l); });
     ASSERT_TRUE(r) << r.error().message;
-    EXPECT_EQ(lines, (std::vector<std::string>{"write yes", "chown yes", "setuid yes", "mknod yes",
-                                               "open-device no", "see-etc no", "socket no",
-                                               "kill no", "chroot-again no", "fork no"}));
+    EXPECT_EQ(lines,
+              (std::vector<std::string>{"write yes", "chown yes", "setuid yes", "mknod yes",
+                                        "open-device no", "see-etc no", "socket no", "kill no",
+                                        "chroot-again no", "fork no", "inherited-fd no"}));
     struct stat st {};
     ASSERT_EQ(::lstat((tmp_.path() / "file").c_str(), &st), 0);
     EXPECT_EQ(st.st_uid, 1000u);
