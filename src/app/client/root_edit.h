@@ -1,8 +1,10 @@
 #pragma once
 // Safe edits inside a client's root tree (which came from an untrusted
-// image): every path is resolved component by component with lstat, and a
-// symlinked directory is never followed, so an image with "etc -> /etc"
-// cannot make pinetboot write outside the tree. Files are replaced
+// image, exported read-write to the client): every path is walked on
+// directory descriptors with openat2 RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS
+// (io/fs/in_tree.h), so a symlinked directory is never followed, even one
+// swapped in during the walk, and an image with "etc -> /etc" cannot make
+// pinetboot write outside the tree. Files are replaced
 // atomically (temp + rename); a symlinked file (the seed's /etc/fstab ->
 // /boot/fstab trick) is replaced by a regular file rather than followed.
 

@@ -1,8 +1,12 @@
 #include "app/image/image_store.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <sstream>
 #include <system_error>
 
 #include <fmt/format.h>
@@ -11,10 +15,12 @@
 #include "app/json_text.h"
 #include "app/settings.h"
 #include "io/ext4/ext4_extract.h"
+#include "io/fd.h"
 #include "io/file.h"
 #include "io/fs/file_ops.h"
 #include "io/fs/read_at_file.h"
 #include "io/fs/tree_copy.h"
+#include "io/sandbox/sandbox.h"
 #include "io/xz/xz_reader.h"
 #include "proto/disk/fat.h"
 #include "proto/disk/partition_table.h"
@@ -97,6 +103,89 @@ Result<std::uint64_t> extractFat(const proto::disk::ReadAt& disk,
         (void)io::setTimes(it->first, it->second);
     }
     return files;
+}
+
+struct Extracted {
+    std::string bootFs;
+    std::uint64_t bootFiles = 0;
+    io::Ext4Stats root;
+};
+
+/// Both partitions are parsed and written by a confined child (io/sandbox:
+/// chroot onto @p dir, few capabilities, seccomp), so a bug in libext2fs or
+/// the FAT reader cannot reach the rest of the system. It writes boot/ and
+/// root/ itself, owners and modes included, and reports its counts in
+/// lines; if it fails or dies, the caller's temporary directory goes.
+Result<Extracted> extractConfined(const fs::path& dir, const fs::path& disk,
+                                  const proto::disk::Partition& boot,
+                                  const proto::disk::Partition& root,
+                                  const ImportProgress& progress) {
+    Extracted out;
+    auto work = [&](io::SandboxChild& child) -> Result<void> {
+        // Opened here: the child inherits no descriptor of the parent's.
+        io::Fd image(::open(disk.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!image) {
+            return fail(fmt::format("cannot open: {}", std::strerror(errno)));
+        }
+        auto reader = io::openReadAt(disk);
+        if (!reader) {
+            return tl::unexpected(reader.error());
+        }
+        if (auto r = child.confine(); !r) {
+            return r;
+        }
+        // Progress in steps of 1 MiB, not one line per cluster.
+        std::uint64_t last = 0;
+        auto report = [&](const std::string& phase, std::uint64_t d, std::uint64_t t) {
+            if (d < last || d - last >= (1U << 20) || d == t) {
+                last = d;
+                child.send(fmt::format("progress {} {} {}", phase, d, t));
+            }
+        };
+        std::string fsName;
+        auto files = extractFat(reader->read, boot, "/boot", fsName, report);
+        if (!files) {
+            return tl::unexpected(files.error());
+        }
+        child.send(fmt::format("boot {} {}", *files, fsName));
+        last = 0;
+        auto st = io::extractExt4(image.release(), root.offset, root.size, "/root",
+                                  [&](std::uint64_t d, std::uint64_t t) { report("root", d, t); });
+        if (!st) {
+            return tl::unexpected(st.error());
+        }
+        child.send(fmt::format("root {} {} {} {} {} {} {}", st->files, st->directories,
+                               st->symlinks, st->specials, st->hardlinks, st->xattrs, st->bytes));
+        return {};
+    };
+    bool sawBoot = false;
+    bool sawRoot = false;
+    auto receive = [&](std::string_view line) {
+        std::istringstream in{std::string(line)};
+        std::string kind;
+        in >> kind;
+        if (kind == "progress") {
+            std::string phase;
+            std::uint64_t d = 0;
+            std::uint64_t t = 0;
+            if (in >> phase >> d >> t && progress) {
+                progress(phase, d, t);
+            }
+        } else if (kind == "boot") {
+            sawBoot = static_cast<bool>(in >> out.bootFiles >> out.bootFs);
+        } else if (kind == "root") {
+            auto& r = out.root;
+            sawRoot = static_cast<bool>(in >> r.files >> r.directories >> r.symlinks >>
+                                        r.specials >> r.hardlinks >> r.xattrs >> r.bytes);
+        }
+    };
+    if (auto r = io::runSandboxed(dir, work, receive); !r) {
+        return tl::unexpected(r.error());
+    }
+    if (!sawBoot || !sawRoot) {
+        return fail("the extraction process ended without reporting its results");
+    }
+    return out;
 }
 
 ImageInfo infoFromJson(const fs::path& dir, const nlohmann::json& j) {
@@ -208,25 +297,17 @@ Result<ImageInfo> importImage(const fs::path& stateDir, const fs::path& file,
     if (auto r = io::makeDirectory(bootDir, 0755); !r) {
         return tl::unexpected(r.error());
     }
-    auto bootFiles = extractFat(reader->read, *boot, bootDir, info.bootFs, progress);
-    if (!bootFiles) {
-        return fail(fmt::format("{}: {}", file.string(), bootFiles.error().message));
-    }
-    info.bootFiles = *bootFiles;
-
     fs::path rootDir = tmp.path() / "root";
     if (auto r = io::makeDirectory(rootDir, 0700); !r) {
         return tl::unexpected(r.error());
     }
-    auto stats = io::extractExt4(disk, root->offset, root->size, rootDir,
-                                 [&](std::uint64_t d, std::uint64_t t) {
-                                     if (progress) {
-                                         progress("root", d, t);
-                                     }
-                                 });
-    if (!stats) {
-        return fail(fmt::format("{}: {}", file.string(), stats.error().message));
+    auto got = extractConfined(tmp.path(), disk, *boot, *root, progress);
+    if (!got) {
+        return fail(fmt::format("{}: {}", file.string(), got.error().message));
     }
+    info.bootFs = got->bootFs;
+    info.bootFiles = got->bootFiles;
+    const io::Ext4Stats* stats = &got->root;
     info.rootFiles =
         stats->files + stats->directories + stats->symlinks + stats->specials + stats->hardlinks;
     info.rootBytes = stats->bytes;

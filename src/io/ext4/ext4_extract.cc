@@ -16,14 +16,17 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
+#include <limits>
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <fmt/format.h>
 
 #include "io/fd.h"
+#include "io/fs/file_ops.h"
 
 namespace pinet::io {
 
@@ -35,6 +38,9 @@ namespace {
 constexpr std::size_t kChunk = 1 << 20;
 // Directory nesting limit: a corrupt image could contain a directory cycle.
 constexpr int kMaxDepth = 256;
+// Inline data lives in the inode (i_block plus in-inode attributes), and
+// inodes are at most one block, at most 64 KiB.
+constexpr std::uint64_t kMaxInline = 64 * 1024;
 
 std::string errText(errcode_t code) {
     return error_message(code);
@@ -117,10 +123,20 @@ timespec inodeTime(const ext2_inode_large& in, std::uint32_t secs, std::uint32_t
 }
 
 struct Walker {
-    ext2_filsys fsys;
+    ext2_filsys fsys = nullptr;
     ProgressFn progress;
     Ext4Stats stats;
     std::unordered_map<ext2_ino_t, std::string> seen;  // inode -> first path (hard links)
+    std::unordered_set<ext2_ino_t> dirsSeen;           // directory inodes walked
+    // Bounds from the file system's own accounting (issue #13 item 5): data
+    // written (holes excluded), inodes created and names made can be no more
+    // than its used blocks and inodes hold, whatever its extents claim.
+    std::uint64_t writeLimit = 0;
+    std::uint64_t inodeLimit = 0;
+    std::uint64_t nameLimit = 0;
+    std::uint64_t written = 0;
+    std::uint64_t inodes = 0;
+    std::uint64_t names = 0;
     std::vector<std::uint8_t> buf = std::vector<std::uint8_t>(kChunk);
     bool largeInodes = false;
 
@@ -133,60 +149,227 @@ struct Walker {
         return {};
     }
 
+    Result<void> chargeWrite(std::uint64_t n) {
+        written += n;
+        if (written > writeLimit) {
+            return fail(
+                fmt::format("more file data than the file system's used blocks hold ({} "
+                            "bytes; blocks shared between files?)",
+                            writeLimit));
+        }
+        return {};
+    }
+
+    Result<void> chargeInode() {
+        if (++inodes > inodeLimit) {
+            return fail(fmt::format("more inodes than the file system uses ({})", inodeLimit));
+        }
+        return {};
+    }
+
     Result<void> copyData(ext2_ino_t ino, Inode& in, const std::string& dest) {
         Fd out(::open(dest.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
         if (!out) {
             return fail(fmt::format("{}: cannot create: {}", dest, std::strerror(errno)));
+        }
+        if ((in.raw.i_flags & EXT4_INLINE_DATA_FL) != 0) {
+            // Not through ext2fs_file_read(): it copies the inline data into a
+            // fixed three-block buffer whatever the attribute's length.
+            auto data = inlineData(ino, in);
+            if (!data) {
+                return fail(fmt::format("{}: inode {}: {}", dest, ino, data.error().message));
+            }
+            if (auto r = chargeWrite(data->size()); !r) {
+                return fail(fmt::format("{}: {}", dest, r.error().message));
+            }
+            if (auto w = writeAll(out.get(), *data); !w) {
+                return fail(fmt::format("{}: write failed: {}", dest, w.error().message));
+            }
+            stats.bytes += data->size();
+            return {};
+        }
+        auto ranges = dataRanges(ino, in);
+        if (!ranges) {
+            return fail(fmt::format("{}: inode {}: {}", dest, ino, ranges.error().message));
         }
         File f;
         errcode_t e = ext2fs_file_open2(fsys, ino, in.base(), 0, f.out());
         if (e != 0) {
             return fail(fmt::format("{}: cannot open inode {}: {}", dest, ino, errText(e)));
         }
-        std::uint64_t left = in.size();
-        std::uint64_t pos = 0;
-        while (left > 0) {
-            unsigned int want = static_cast<unsigned int>(std::min<std::uint64_t>(left, kChunk));
-            unsigned int got = 0;
-            e = ext2fs_file_read(f.get(), buf.data(), want, &got);
+        const std::uint64_t size = in.size();
+        const std::uint64_t bs = EXT2_BLOCK_SIZE(fsys->super);
+        // Only the mapped blocks are read: a hole (even one of 2^40 bytes
+        // in a crafted i_size) costs nothing, and stays a hole.
+        for (const auto& [first, count] : *ranges) {
+            std::uint64_t pos = first * bs;
+            std::uint64_t end = std::min(size, (first + count) * bs);
+            if (pos >= end) {
+                continue;
+            }
+            e = ext2fs_file_llseek(f.get(), pos, EXT2_SEEK_SET, nullptr);
+            while (e == 0 && pos < end) {
+                auto want = static_cast<unsigned int>(std::min<std::uint64_t>(end - pos, kChunk));
+                unsigned int got = 0;
+                e = ext2fs_file_read(f.get(), buf.data(), want, &got);
+                if (e != 0) {
+                    break;
+                }
+                if (got == 0) {
+                    return fail(
+                        fmt::format("{}: inode {} ends {} bytes early", dest, ino, end - pos));
+                }
+                bool zero = std::all_of(buf.begin(), buf.begin() + got,
+                                        [](std::uint8_t b) { return b == 0; });
+                if (!zero) {
+                    if (auto r = chargeWrite(got); !r) {
+                        return fail(fmt::format("{}: {}", dest, r.error().message));
+                    }
+                    std::size_t done = 0;
+                    while (done < got) {
+                        ssize_t n = ::pwrite(out.get(), buf.data() + done, got - done,
+                                             static_cast<off_t>(pos + done));
+                        if (n < 0 && errno == EINTR) {
+                            continue;
+                        }
+                        if (n < 0) {
+                            return fail(
+                                fmt::format("{}: write failed: {}", dest, std::strerror(errno)));
+                        }
+                        done += static_cast<std::size_t>(n);
+                    }
+                }
+                pos += got;
+                if (progress) {
+                    progress(stats.bytes + pos, stats.usedBytes);
+                }
+            }
             if (e != 0) {
                 return fail(fmt::format("{}: read error in the image: {}", dest, errText(e)));
             }
-            if (got == 0) {
-                return fail(fmt::format("{}: inode {} ends {} bytes early", dest, ino, left));
-            }
-            // Keep holes: all-zero chunks become a seek (the image is sparse too).
-            bool zero =
-                std::all_of(buf.begin(), buf.begin() + got, [](std::uint8_t b) { return b == 0; });
-            if (zero) {
-                if (::lseek(out.get(), static_cast<off_t>(got), SEEK_CUR) < 0) {
-                    return fail(fmt::format("{}: seek failed: {}", dest, std::strerror(errno)));
-                }
-            } else {
-                std::size_t done = 0;
-                while (done < got) {
-                    ssize_t n = ::write(out.get(), buf.data() + done, got - done);
-                    if (n < 0) {
-                        if (errno == EINTR) {
-                            continue;
-                        }
-                        return fail(
-                            fmt::format("{}: write failed: {}", dest, std::strerror(errno)));
-                    }
-                    done += static_cast<std::size_t>(n);
-                }
-            }
-            pos += got;
-            left -= got;
-            stats.bytes += got;
-            if (progress) {
-                progress(stats.bytes, stats.usedBytes);
-            }
         }
-        if (::ftruncate(out.get(), static_cast<off_t>(pos)) != 0) {
+        if (size > static_cast<std::uint64_t>(std::numeric_limits<off_t>::max()) ||
+            ::ftruncate(out.get(), static_cast<off_t>(size)) != 0) {
             return fail(fmt::format("{}: truncate failed: {}", dest, std::strerror(errno)));
         }
+        stats.bytes += size;
         return {};
+    }
+
+    /// The logical block ranges of a file that have blocks, sorted and
+    /// merged. Their number is bounded by the used blocks: a crafted extent
+    /// tree whose index entries repeat a leaf cannot make this loop long.
+    Result<std::vector<std::pair<std::uint64_t, std::uint64_t>>> dataRanges(ext2_ino_t ino,
+                                                                            Inode& in) {
+        std::vector<std::pair<std::uint64_t, std::uint64_t>> out;
+        const std::uint64_t maxRanges = writeLimit / EXT2_BLOCK_SIZE(fsys->super) + 16;
+        if ((in.raw.i_flags & EXT4_EXTENTS_FL) != 0) {
+            ext2_extent_handle_t h = nullptr;
+            errcode_t e = ext2fs_extent_open2(fsys, ino, in.base(), &h);
+            if (e != 0) {
+                return fail(fmt::format("extent tree: {}", errText(e)));
+            }
+            ext2fs_extent ext{};
+            std::uint64_t steps = 0;
+            e = ext2fs_extent_get(h, EXT2_EXTENT_ROOT, &ext);
+            while (e == 0) {
+                if (++steps > maxRanges * 2) {
+                    ext2fs_extent_free(h);
+                    return fail("more extents than the file system has blocks");
+                }
+                if ((ext.e_flags & EXT2_EXTENT_FLAGS_LEAF) != 0 && ext.e_len > 0 &&
+                    (ext.e_flags & EXT2_EXTENT_FLAGS_UNINIT) == 0) {
+                    out.emplace_back(ext.e_lblk, ext.e_len);
+                }
+                e = ext2fs_extent_get(h, EXT2_EXTENT_NEXT_LEAF, &ext);
+            }
+            ext2fs_extent_free(h);
+            if (e != EXT2_ET_EXTENT_NO_NEXT) {
+                return fail(fmt::format("extent tree: {}", errText(e)));
+            }
+        } else {
+            struct Ctx {
+                std::vector<std::pair<std::uint64_t, std::uint64_t>>* out;
+                std::uint64_t max;
+            } ctx{&out, maxRanges};
+            auto cb = [](ext2_filsys, blk64_t*, e2_blkcnt_t blockcnt, blk64_t, int,
+                         void* priv) -> int {
+                auto* c = static_cast<Ctx*>(priv);
+                if (blockcnt < 0) {
+                    return 0;  // an indirect block
+                }
+                auto b = static_cast<std::uint64_t>(blockcnt);
+                if (!c->out->empty() && c->out->back().first + c->out->back().second == b) {
+                    c->out->back().second++;
+                } else {
+                    c->out->emplace_back(b, 1);
+                }
+                return c->out->size() > c->max ? BLOCK_ABORT : 0;
+            };
+            errcode_t e = ext2fs_block_iterate3(
+                fsys, ino, BLOCK_FLAG_DATA_ONLY | BLOCK_FLAG_READ_ONLY, nullptr, cb, &ctx);
+            if (e != 0) {
+                return fail(fmt::format("block map: {}", errText(e)));
+            }
+        }
+        if (out.size() > maxRanges) {
+            return fail("more extents than the file system has blocks");
+        }
+        std::sort(out.begin(), out.end());
+        std::vector<std::pair<std::uint64_t, std::uint64_t>> merged;
+        for (const auto& r : out) {
+            if (!merged.empty() && r.first <= merged.back().first + merged.back().second) {
+                std::uint64_t end =
+                    std::max(merged.back().first + merged.back().second, r.first + r.second);
+                merged.back().second = end - merged.back().first;
+            } else {
+                merged.push_back(r);
+            }
+        }
+        return merged;
+    }
+
+    /// The contents of an inline-data inode: up to 60 bytes in i_block, the
+    /// rest in the "system.data" attribute. Read here rather than with
+    /// ext2fs_inline_data_get(), which copies however much the image stores
+    /// into a buffer whose size the caller has to guess (a crafted 640-byte
+    /// system.data overflowed ours); ext2fs_xattr_get() allocates the value
+    /// itself and reports its length. Bounded by kMaxInline and cut at i_size.
+    Result<std::vector<std::uint8_t>> inlineData(ext2_ino_t ino, Inode& in) {
+        std::uint64_t size = in.size();
+        if (size > kMaxInline) {
+            return fail(fmt::format("inline data of {} bytes is larger than an inode", size));
+        }
+        std::vector<std::uint8_t> out(static_cast<std::size_t>(size));
+        std::size_t head = std::min(out.size(), sizeof(in.raw.i_block));
+        std::memcpy(out.data(), in.raw.i_block, head);
+        if (head == out.size()) {
+            return out;
+        }
+        Xattrs h;
+        errcode_t e = ext2fs_xattrs_open(fsys, ino, h.out());
+        if (e == 0) {
+            e = ext2fs_xattrs_read(h.get());
+        }
+        void* value = nullptr;
+        std::size_t len = 0;
+        if (e == 0) {
+            e = ext2fs_xattr_get(h.get(), "system.data", &value, &len);
+        }
+        if (e != 0) {
+            return fail(fmt::format("inline data unreadable: {}", errText(e)));
+        }
+        std::size_t rest = out.size() - head;
+        bool shortValue = len < rest;
+        if (!shortValue) {
+            std::memcpy(out.data() + head, value, rest);
+        }
+        ext2fs_free_mem(&value);
+        if (shortValue) {
+            return fail(
+                fmt::format("inline data holds {} bytes, i_size says {}", head + len, size));
+        }
+        return out;
     }
 
     Result<std::string> symlinkTarget(ext2_ino_t ino, Inode& in) {
@@ -197,13 +380,11 @@ struct Walker {
         }
         std::string target(static_cast<std::size_t>(size), '\0');
         if ((in.raw.i_flags & EXT4_INLINE_DATA_FL) != 0) {
-            std::vector<char> tmp(static_cast<std::size_t>(size) + EXT4_MIN_INLINE_DATA_SIZE + 64);
-            std::size_t got = 0;
-            errcode_t e = ext2fs_inline_data_get(fsys, ino, in.base(), tmp.data(), &got);
-            if (e != 0 || got < size) {
-                return fail(fmt::format("symlink inode {}: inline data unreadable", ino));
+            auto data = inlineData(ino, in);
+            if (!data) {
+                return fail(fmt::format("symlink inode {}: {}", ino, data.error().message));
             }
-            std::memcpy(target.data(), tmp.data(), target.size());
+            std::memcpy(target.data(), data->data(), target.size());
         } else if (ext2fs_is_fast_symlink(in.base()) != 0) {
             // Fast symlink: the target is stored in i_block itself (60 bytes).
             if (size > sizeof(in.raw.i_block)) {
@@ -330,12 +511,30 @@ struct Walker {
                     fmt::format("{}/{}: inode {} out of range", dirPath, ent.name, ent.ino));
             }
             std::string path = dirPath + "/" + ent.name;
+            if (++names > nameLimit) {
+                return fail(
+                    fmt::format("{}: more directory entries than the file system's used "
+                                "blocks hold",
+                                path));
+            }
             Inode in;
             if (auto r = readInode(ent.ino, in); !r) {
                 return fail(fmt::format("{}: {}", path, r.error().message));
             }
             std::uint16_t m = in.mode();
             if (LINUX_S_ISDIR(m)) {
+                // A directory inode reached twice would be walked again (13
+                // directories became 16,370); a hard-linked directory is not
+                // something ext4 makes.
+                if (!dirsSeen.insert(ent.ino).second) {
+                    return fail(
+                        fmt::format("{}: directory inode {} is reached a second time "
+                                    "(corrupt or crafted image)",
+                                    path, ent.ino));
+                }
+                if (auto r = chargeInode(); !r) {
+                    return fail(fmt::format("{}: {}", path, r.error().message));
+                }
                 if (::mkdir(path.c_str(), 0700) != 0) {
                     return fail(fmt::format("{}: mkdir failed: {}", path, std::strerror(errno)));
                 }
@@ -348,17 +547,20 @@ struct Walker {
                 }
                 continue;
             }
-            if (in.raw.i_links_count > 1) {
-                auto it = seen.find(ent.ino);
-                if (it != seen.end()) {
-                    if (::link(it->second.c_str(), path.c_str()) != 0) {
-                        return fail(fmt::format("{}: hard link to {} failed: {}", path, it->second,
-                                                std::strerror(errno)));
-                    }
-                    stats.hardlinks++;
-                    continue;
+            // Every inode reached again becomes a hard link, whatever its
+            // i_links_count says: a crafted count of 1 must not make us copy
+            // the data once per name.
+            if (auto it = seen.find(ent.ino); it != seen.end()) {
+                if (::link(it->second.c_str(), path.c_str()) != 0) {
+                    return fail(fmt::format("{}: hard link to {} failed: {}", path, it->second,
+                                            std::strerror(errno)));
                 }
-                seen.emplace(ent.ino, path);
+                stats.hardlinks++;
+                continue;
+            }
+            seen.emplace(ent.ino, path);
+            if (auto r = chargeInode(); !r) {
+                return fail(fmt::format("{}: {}", path, r.error().message));
             }
             if (LINUX_S_ISREG(m)) {
                 if (auto r = copyData(ent.ino, in, path); !r) {
@@ -369,6 +571,9 @@ struct Walker {
                 auto target = symlinkTarget(ent.ino, in);
                 if (!target) {
                     return fail(fmt::format("{}: {}", path, target.error().message));
+                }
+                if (auto r = chargeWrite(target->size()); !r) {
+                    return fail(fmt::format("{}: {}", path, r.error().message));
                 }
                 if (::symlink(target->c_str(), path.c_str()) != 0) {
                     return fail(fmt::format("{}: symlink failed: {}", path, std::strerror(errno)));
@@ -411,13 +616,25 @@ struct Walker {
 
 Result<Ext4Stats> extractExt4(const fs::path& image, std::uint64_t offset, std::uint64_t size,
                               const fs::path& dest, const ProgressFn& progress) {
+    int fd = ::open(image.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return fail(fmt::format("{}: cannot open: {}", image.string(), std::strerror(errno)));
+    }
+    return extractExt4(fd, offset, size, dest, progress);
+}
+
+Result<Ext4Stats> extractExt4(int imageFd, std::uint64_t offset, std::uint64_t size,
+                              const fs::path& dest, const ProgressFn& progress) {
     static std::once_flag errTable;
     std::call_once(errTable, [] { initialize_ext2_error_table(); });
 
+    // unixfd_io_manager takes the descriptor's number as the "name" and owns
+    // it from here: the sandboxed child has no path to the image.
+    std::string name = std::to_string(imageFd);
     std::string opts = fmt::format("offset={}", offset);
     ext2_filsys raw = nullptr;
     errcode_t e =
-        ext2fs_open2(image.c_str(), opts.c_str(), EXT2_FLAG_64BITS, 0, 0, unix_io_manager, &raw);
+        ext2fs_open2(name.c_str(), opts.c_str(), EXT2_FLAG_64BITS, 0, 0, unixfd_io_manager, &raw);
     if (e != 0) {
         if (raw != nullptr) {
             ext2fs_free(raw);
@@ -436,9 +653,28 @@ Result<Ext4Stats> extractExt4(const fs::path& image, std::uint64_t offset, std::
                         "(truncated image?)",
                         fsBytes, size));
     }
-    Walker w{fsys.get(), progress, {}, {}};
+    Walker w;
+    w.fsys = fsys.get();
+    w.progress = progress;
     w.largeInodes = EXT2_INODE_SIZE(sb) > EXT2_GOOD_OLD_INODE_SIZE;
     w.stats.usedBytes = (ext2fs_blocks_count(sb) - ext2fs_free_blocks_count(sb)) * blockSize;
+    // The group descriptors' counts are what the kernel keeps current (the
+    // superblock's may lag); both are bounded by the size checked above.
+    std::uint64_t freeBlocks = 0;
+    std::uint64_t freeInodes = 0;
+    for (dgrp_t g = 0; g < fsys.get()->group_desc_count; ++g) {
+        freeBlocks += ext2fs_bg_free_blocks_count(fsys.get(), g);
+        freeInodes += ext2fs_bg_free_inodes_count(fsys.get(), g);
+    }
+    std::uint64_t usedBlocks =
+        ext2fs_blocks_count(sb) - std::min<std::uint64_t>(freeBlocks, ext2fs_blocks_count(sb));
+    std::uint64_t usedInodes =
+        sb->s_inodes_count - std::min<std::uint64_t>(freeInodes, sb->s_inodes_count);
+    // Inline data and fast symlinks live in inodes, not blocks.
+    w.writeLimit = usedBlocks * blockSize + usedInodes * EXT2_INODE_SIZE(sb);
+    w.inodeLimit = usedInodes;
+    w.nameLimit = w.writeLimit / 12 + 2;  // a directory entry takes at least 12 bytes
+    w.dirsSeen.insert(EXT2_ROOT_INO);
     Inode root;
     if (auto r = w.readInode(EXT2_ROOT_INO, root); !r) {
         return fail("root directory: " + r.error().message);

@@ -34,4 +34,9 @@ Result<Ext4Stats> extractExt4(const std::filesystem::path& image, std::uint64_t 
                               std::uint64_t size, const std::filesystem::path& dest,
                               const ProgressFn& progress);
 
+/// The same from an open descriptor of the image, which it takes over (and
+/// closes): what the sandboxed import child uses after its chroot.
+Result<Ext4Stats> extractExt4(int imageFd, std::uint64_t offset, std::uint64_t size,
+                              const std::filesystem::path& dest, const ProgressFn& progress);
+
 }  // namespace pinet::io

@@ -33,15 +33,23 @@ struct TreeCopyStats {
 /// how it is shared.
 using SharePolicy = std::function<FileShare(const std::string& relPath)>;
 
-/// Copies @p src into @p dst (created; must not exist).
+/// Copies @p src into @p dst (created; must not exist). Beneath the two
+/// roots every entry is reached through its parent's descriptor (openat2,
+/// RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS): an entry swapped during the copy
+/// fails it ("changed while it was being copied") and is never followed.
 Result<TreeCopyStats> copyTree(const std::filesystem::path& src, const std::filesystem::path& dst,
                                const SharePolicy& policy);
 
 /// True if FICLONE works from a file in @p srcDir to a new file in @p dstDir.
 bool reflinkSupported(const std::filesystem::path& srcDir, const std::filesystem::path& dstDir);
 
-/// Copies one file's metadata (owner, mode, xattrs, times) from @p src to @p dst (lstat-based).
+/// Copies one file's metadata (owner, mode, xattrs, times) from @p src to @p dst
+/// (not following a symlink in the last component).
 Result<void> copyMetadata(const std::filesystem::path& src, const std::filesystem::path& dst);
+
+/// The same between entries of open directories (see io/fs/in_tree.h).
+Result<void> copyMetadataAt(int srcDir, const std::string& srcName, int dstDir,
+                            const std::string& dstName);
 
 /// Removes a tree; succeeds if it does not exist.
 Result<void> removeTree(const std::filesystem::path& p);

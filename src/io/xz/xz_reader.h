@@ -15,7 +15,9 @@ Result<bool> isXzFile(const std::filesystem::path& path);
 
 /// Decompresses @p src into @p dest (created, must not exist). All-zero
 /// blocks become holes. @p progress gets compressed bytes read / total.
-/// A stream that ends early or is corrupt fails with the reason.
+/// A stream that ends early or is corrupt fails with the reason. The output
+/// is capped at the uncompressed size the file's indexes declare (read first,
+/// from the end of the file): writing more fails at once.
 Result<std::uint64_t> decompressXz(
     const std::filesystem::path& src, const std::filesystem::path& dest,
     const std::function<void(std::uint64_t, std::uint64_t)>& progress);

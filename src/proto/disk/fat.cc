@@ -452,31 +452,55 @@ Result<std::vector<std::uint8_t>> FatVolume::readFile(const FatEntry& file) cons
     return out;
 }
 
+Result<void> FatVolume::claim(std::uint32_t first, std::vector<bool>& claimed) const {
+    auto clusters = chain(first);
+    if (!clusters) {
+        return tl::unexpected(clusters.error());
+    }
+    for (std::uint32_t c : *clusters) {
+        if (claimed[c]) {
+            return fail(
+                fmt::format("cluster {} belongs to another file or directory too "
+                            "(crossed chains)",
+                            c));
+        }
+        claimed[c] = true;
+    }
+    return {};
+}
+
 Result<void> FatVolume::walkDir(
     const std::vector<FatEntry>& entries, const std::string& prefix, int depth,
-    std::vector<std::uint32_t>& open,
+    std::vector<std::uint32_t>& open, std::vector<bool>& claimed,
     const std::function<Result<void>(const std::string&, const FatEntry&)>& visit) const {
     for (const auto& e : entries) {
         std::string path = prefix.empty() ? e.name : prefix + "/" + e.name;
+        if (e.directory) {
+            if (depth >= kMaxDepth) {
+                return fail(fmt::format("{}: directories nested deeper than {}", path, kMaxDepth));
+            }
+            if (e.firstCluster == 0 ||
+                std::find(open.begin(), open.end(), e.firstCluster) != open.end()) {
+                return fail(fmt::format("{}: directory loops back to a parent", path));
+            }
+        }
+        if (e.directory || e.size > 0) {
+            if (auto r = claim(e.firstCluster, claimed); !r) {
+                return fail(fmt::format("{}: {}", path, r.error().message));
+            }
+        }
         if (auto r = visit(path, e); !r) {
             return r;
         }
         if (!e.directory) {
             continue;
         }
-        if (depth >= kMaxDepth) {
-            return fail(fmt::format("{}: directories nested deeper than {}", path, kMaxDepth));
-        }
-        if (e.firstCluster == 0 ||
-            std::find(open.begin(), open.end(), e.firstCluster) != open.end()) {
-            return fail(fmt::format("{}: directory loops back to a parent", path));
-        }
         auto sub = listDir(e);
         if (!sub) {
             return tl::unexpected(sub.error());
         }
         open.push_back(e.firstCluster);
-        if (auto r = walkDir(*sub, path, depth + 1, open, visit); !r) {
+        if (auto r = walkDir(*sub, path, depth + 1, open, claimed, visit); !r) {
             return r;
         }
         open.pop_back();
@@ -491,10 +515,14 @@ Result<void> FatVolume::walk(
         return tl::unexpected(root.error());
     }
     std::vector<std::uint32_t> open;
+    std::vector<bool> claimed(std::size_t{clusters_} + 2);
     if (type_ == FatType::Fat32) {
         open.push_back(rootCluster_);
+        if (auto r = claim(rootCluster_, claimed); !r) {
+            return fail("root directory: " + r.error().message);
+        }
     }
-    return walkDir(*root, "", 0, open, visit);
+    return walkDir(*root, "", 0, open, claimed, visit);
 }
 
 }  // namespace pinet::proto::disk

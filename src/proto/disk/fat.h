@@ -50,6 +50,9 @@ public:
 
     /// Depth-first walk; @p visit gets the '/'-separated path relative to the
     /// root ("overlays/foo.dtbo"). Directories are visited before their contents.
+    /// Every cluster belongs to at most one entry: a volume whose chains cross
+    /// (one cluster shared by two files, a directory reached twice) is refused
+    /// before the second entry is visited, so a walk copies at most the volume.
     Result<void> walk(const std::function<Result<void>(const std::string& path,
                                                        const FatEntry& entry)>& visit) const;
 
@@ -58,9 +61,12 @@ private:
     Result<std::uint32_t> next(std::uint32_t cluster) const;
     Result<std::vector<std::uint32_t>> chain(std::uint32_t first) const;
     Result<std::vector<FatEntry>> parseDir(std::span<const std::uint8_t> raw) const;
+    /// Marks the clusters of the chain at @p first as used; a cluster used
+    /// twice (two entries sharing data) is an error.
+    Result<void> claim(std::uint32_t first, std::vector<bool>& claimed) const;
     Result<void> walkDir(
         const std::vector<FatEntry>& entries, const std::string& prefix, int depth,
-        std::vector<std::uint32_t>& open,
+        std::vector<std::uint32_t>& open, std::vector<bool>& claimed,
         const std::function<Result<void>(const std::string&, const FatEntry&)>& visit) const;
 
     ReadAt read_;

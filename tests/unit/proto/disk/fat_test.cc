@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 
@@ -191,6 +192,49 @@ TEST(FatTest, DirectoryCycleIsDetected) {
     auto r = v->walk([](const std::string&, const FatEntry&) -> Result<void> { return {}; });
     ASSERT_FALSE(r);
     EXPECT_NE(r.error().message.find("loops back"), std::string::npos);
+}
+
+// Issue #13 item 5: two entries sharing clusters would be copied once per
+// entry (a 32 MiB FAT extracted to 202 MiB). The second claim is refused
+// before it is visited.
+TEST(FatTest, SharedClustersAreRefused) {
+    auto b = sample();
+    Fat12Builder::sfn(b.rootSlot(6), "COPY    TXT", 0x20, 3, 512);  // inside Hello's chain
+    auto v = FatVolume::open(spanReader(b.bytes()), b.bytes().size());
+    ASSERT_TRUE(v);
+    std::vector<std::string> seen;
+    auto r = v->walk([&](const std::string& p, const FatEntry&) -> Result<void> {
+        seen.push_back(p);
+        return {};
+    });
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("COPY.TXT: cluster 3 belongs to another"), std::string::npos)
+        << r.error().message;
+    EXPECT_EQ(std::find(seen.begin(), seen.end(), "COPY.TXT"), seen.end());
+}
+
+TEST(FatTest, DirectoryReachedTwiceIsRefused) {
+    auto b = sample();
+    Fat12Builder::sfn(b.rootSlot(6), "AGAIN      ", 0x10, 4, 0);  // OVERLAYS' cluster
+    auto v = FatVolume::open(spanReader(b.bytes()), b.bytes().size());
+    ASSERT_TRUE(v);
+    auto r = v->walk([](const std::string&, const FatEntry&) -> Result<void> { return {}; });
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("AGAIN: cluster 4 belongs to another"), std::string::npos)
+        << r.error().message;
+}
+
+TEST(FatTest, WalkOfAnIntactVolumeStillVisitsEverything) {
+    auto b = sample();
+    auto v = FatVolume::open(spanReader(b.bytes()), b.bytes().size());
+    ASSERT_TRUE(v);
+    std::vector<std::string> seen;
+    auto r = v->walk([&](const std::string& p, const FatEntry&) -> Result<void> {
+        seen.push_back(p);
+        return {};
+    });
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(seen, (std::vector<std::string>{"Hello World.txt", "OVERLAYS", "OVERLAYS/vc4.dtb"}));
 }
 
 TEST(FatTest, RejectsBadBootSectors) {
