@@ -83,7 +83,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     files.add("default/config.txt", std::vector<std::uint8_t>(40, 'c'));
     files.add("default/kernel8.img", std::vector<std::uint8_t>(kMaxBlock * 3 + 5, 'k'));
     files.add("empty", {});
-    files.fail("dir", ct::FileError::NotRegular);
+    files.setError("dir", ct::FileError::NotRegular);
     ct::EngineConfig cfg;
     cfg.defaultDir = "default";
     cfg.replySockets = kSockets;

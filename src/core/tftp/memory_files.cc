@@ -20,7 +20,7 @@ void MemoryFiles::add(const std::string& path, std::vector<std::uint8_t> content
     files_[path] = std::make_shared<OwnedContent>(std::move(content));
 }
 
-void MemoryFiles::fail(const std::string& path, FileError error) {
+void MemoryFiles::setError(const std::string& path, FileError error) {
     files_.erase(path);
     errors_[path] = error;
 }

@@ -16,7 +16,7 @@ public:
     /// Serves @p content at @p path (sanitised form, relative to the root).
     void add(const std::string& path, std::vector<std::uint8_t> content);
     /// @p path answers with @p error instead (a folder, a FIFO, a denied file).
-    void fail(const std::string& path, FileError error);
+    void setError(const std::string& path, FileError error);
     /// Netascii content is served as stored: conversion is the cache's job.
     tl::expected<std::shared_ptr<const FileContent>, FileError> open(const std::string& relPath,
                                                                      bool netascii) override;

@@ -134,10 +134,10 @@ TEST_F(TftpEngineTest, ContentOutlivesTheTransferUntilTheTurnEnds) {
 
 TEST_F(TftpEngineTest, EveryRefusalFollowsTheTable) {
     files_.add("ok", bytes(10, 'o'));
-    files_.fail("dir", FileError::NotRegular);
-    files_.fail("secret", FileError::AccessDenied);
-    files_.fail("link", FileError::Escape);
-    files_.fail("broken", FileError::Io);
+    files_.setError("dir", FileError::NotRegular);
+    files_.setError("secret", FileError::AccessDenied);
+    files_.setError("link", FileError::Escape);
+    files_.setError("broken", FileError::Io);
     make();
     struct Case {
         std::vector<std::uint8_t> request;
