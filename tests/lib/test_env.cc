@@ -43,6 +43,19 @@ std::vector<std::uint8_t> readAll(const fs::path& path) {
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
+std::string readText(const fs::path& path) {
+    const auto d = readAll(path);
+    return {d.begin(), d.end()};
+}
+
+void writeText(const fs::path& path, const std::string& text) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out) {
+        ADD_FAILURE() << "cannot write " << path;
+    }
+}
+
 std::string sha256Hex(const std::vector<std::uint8_t>& data) {
     std::array<std::uint8_t, 32> md{};
     unsigned int len = 0;

@@ -21,6 +21,10 @@ std::filesystem::path binaryDir();
 
 /// Reads a file whole; fails the current test (and returns {}) if it cannot.
 std::vector<std::uint8_t> readAll(const std::filesystem::path& path);
+/// A file's content as text ({} and a test failure if it cannot be read).
+std::string readText(const std::filesystem::path& path);
+/// Writes @p text to @p path, replacing it (a test failure if it cannot).
+void writeText(const std::filesystem::path& path, const std::string& text);
 /// sha256 as 64 lowercase hex characters.
 std::string sha256Hex(const std::vector<std::uint8_t>& data);
 

@@ -30,9 +30,7 @@ void mustRun(const std::vector<std::string>& args) {
     ASSERT_EQ(r.exitCode, 0) << args[0] << ": " << r.err;
 }
 
-void writeText(const fs::path& p, const std::string& s) {
-    std::ofstream(p, std::ios::binary) << s;
-}
+using test::writeText;
 
 class Ext4Hostile : public ::testing::Test {
 protected:

@@ -18,13 +18,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-void writeText(const fs::path& p, const std::string& s) {
-    std::ofstream(p, std::ios::binary) << s;
-}
+using test::writeText;
 
 std::string slurp(const fs::path& p) {
-    auto d = test::readAll(p);
-    return {d.begin(), d.end()};
+    return test::readText(p);
 }
 
 // Issue #13 item 5: a 2 GiB sparse file stays sparse in a copy, with its
