@@ -76,6 +76,13 @@ P
 ip netns exec "$SRV" curl -sf "http://127.0.0.1:$PORT/metrics" > "$W/metrics.txt"
 grep -q '^pinetboot_transfers_total{protocol="http",result="ok"} 2$' "$W/metrics.txt" && ok "metrics: 2 http transfers ok" \
     || bad "metrics: $(grep 'protocol="http"' "$W/metrics.txt" | tr '\n' ' ')"
+# The guards of HTTP boot and the servers' last-resort counters are exported (zero here).
+grep -q '^pinetboot_http_boot_refused_total{reason="per_address_cap"} 0$' "$W/metrics.txt" &&
+    grep -q '^pinetboot_http_boot_refused_total{reason="header_timeout"} 0$' "$W/metrics.txt" &&
+    grep -q '^pinetboot_internal_errors_total{server="tftp"} 0$' "$W/metrics.txt" &&
+    grep -q '^pinetboot_tftp_unanswered_evicted_total 0$' "$W/metrics.txt" \
+    && ok "metrics: HTTP boot refusals, internal errors and unanswered evictions exported" \
+    || bad "metrics: $(grep -E 'http_boot_refused|internal_errors|unanswered' "$W/metrics.txt" | tr '\n' ' ')"
 
 # A virtual board in HTTP mode (BOOT_ORDER 7) holding the public key.
 probe_http() {  # path, extra args...

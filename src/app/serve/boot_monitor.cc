@@ -82,6 +82,18 @@ BootMonitor::BootMonitor(core::boot::TrackerOptions options) : tracker_(options)
                      "TFTP requests or packets refused or dropped, by reason", Kind::Counter);
     metrics_.declare("pinetboot_tftp_retransmits_total", "TFTP packets sent again after a timeout",
                      Kind::Counter);
+    metrics_.declare("pinetboot_tftp_unanswered_evicted_total",
+                     "TFTP transfers never answered by their client, ended to make room for a "
+                     "new request (the unanswered budget)",
+                     Kind::Counter);
+    metrics_.declare("pinetboot_internal_errors_total",
+                     "Loop turns (TFTP) or datagrams (DHCP) whose handling threw, logged and "
+                     "skipped, by server",
+                     Kind::Counter);
+    metrics_.declare("pinetboot_http_boot_refused_total",
+                     "HTTP boot connections refused (per-address cap, answered 503) or closed "
+                     "(request headers not complete in time), by reason",
+                     Kind::Counter);
     metrics_.declare("pinetboot_transfers_total", "Finished file transfers by protocol and result",
                      Kind::Counter);
     metrics_.declare("pinetboot_transfer_bytes_total", "Payload bytes delivered by protocol",

@@ -235,10 +235,24 @@ void ServeDaemon::start(const std::function<void()>& afterDashboard) {
                 }
             }
             m.setTotal("pinetboot_tftp_retransmits_total", {}, static_cast<double>(c.retransmits));
+            m.setTotal("pinetboot_tftp_unanswered_evicted_total", {},
+                       static_cast<double>(c.unansweredEvicted));
+            m.setTotal("pinetboot_internal_errors_total", {{"server", "tftp"}},
+                       static_cast<double>(c.internalErrors));
         }
+        std::uint64_t dhcpErrors = 0;
+        for (const auto& d : dhcp_) {
+            dhcpErrors += d->counters().internalErrors;
+        }
+        m.setTotal("pinetboot_internal_errors_total", {{"server", "dhcp"}},
+                   static_cast<double>(dhcpErrors));
         if (httpBoot_) {
             m.set("pinetboot_transfers_in_flight", {{"protocol", "http"}},
                   static_cast<double>(httpBoot_->inFlight()));
+            m.setTotal("pinetboot_http_boot_refused_total", {{"reason", "per_address_cap"}},
+                       static_cast<double>(httpBoot_->refusedOverCap()));
+            m.setTotal("pinetboot_http_boot_refused_total", {{"reason", "header_timeout"}},
+                       static_cast<double>(httpBoot_->headerTimeouts()));
         }
     });
     // The gate is shared: the monitor copies its hook for each call.
