@@ -321,8 +321,9 @@ Outcome DhcpResponder::handleFull(const d::Packet& req, const ClientInfo& client
             }
             // ciaddr only means something in RENEWING/REBINDING (RFC 2131 table 5).
             const Ip4 ciaddr = renewing(req) ? req.ciaddr : 0;
-            if (requested && !serverId && !allocator_.knows(client.mac, serial)) {
-                // INIT-REBOOT from a client with no lease or reservation here. RFC 2131
+            if ((requested || ciaddr != 0) && !serverId && !allocator_.knows(client.mac, serial)) {
+                // INIT-REBOOT (requested address) or RENEWING/REBINDING (ciaddr) from a
+                // client with no lease or reservation here. RFC 2131
                 // §4.3.2 has a server without a record stay silent so that servers which
                 // do not share state can coexist; a full-mode pinetboot owns its pool (an
                 // authoritative server, as ISC dhcpd's `authoritative;` or dnsmasq's

@@ -398,6 +398,35 @@ TEST(FullResponder, InitRebootFromAnUnknownClientIsNaked) {
     EXPECT_EQ(*send(withRes, rr).reply->packet.messageType(), d::MessageType::Ack);
 }
 
+// A RENEWING REQUEST (ciaddr set, no server identifier, no requested address) from a
+// client with no lease here is NAKed too: it would otherwise be bound to the address it
+// names; a client that holds the lease renews it.
+TEST(FullResponder, RenewalFromAnUnknownClientIsNaked) {
+    DhcpResponder r(fullConfig(), nullptr);
+    Client stranger;
+    stranger.mac = {0x02, 0, 0, 0, 0, 0x44};
+    stranger.guid = false;
+    auto renew = request(stranger, d::MessageType::Request);
+    renew.ciaddr = 0x0a630067;
+    auto out = send(r, renew);
+    ASSERT_TRUE(out.reply);
+    EXPECT_EQ(*out.reply->packet.messageType(), d::MessageType::Nak);
+    EXPECT_FALSE(r.allocator().leaseOf(stranger.mac));
+
+    auto offer = send(r, request(stranger, d::MessageType::Discover));
+    ASSERT_TRUE(offer.reply);
+    auto sel = request(stranger, d::MessageType::Request);
+    sel.setIp(d::opt::RequestedIp, offer.reply->packet.yiaddr);
+    sel.setIp(d::opt::ServerId, kServer);
+    ASSERT_EQ(*send(r, sel).reply->packet.messageType(), d::MessageType::Ack);
+    auto again = request(stranger, d::MessageType::Request);
+    again.ciaddr = offer.reply->packet.yiaddr;
+    auto ack = send(r, again);
+    ASSERT_TRUE(ack.reply);
+    EXPECT_EQ(*ack.reply->packet.messageType(), d::MessageType::Ack);
+    EXPECT_EQ(ack.reply->packet.yiaddr, offer.reply->packet.yiaddr);
+}
+
 TEST(FullResponder, PoolExhaustion) {
     DhcpResponder r(fullConfig(), nullptr);
     for (std::uint8_t i = 0; i < 3; ++i) {
