@@ -80,6 +80,7 @@ struct Config {
     std::uint32_t tftpMinTimeoutMs =
         static_cast<std::uint32_t>(core::tftp::TransferLimits{}.minAdaptiveTimeout.count());
     std::uint32_t tftpRetries = static_cast<std::uint32_t>(core::tftp::TransferLimits{}.maxRetries);
+    core::tftp::ReplyPorts tftpReplyPorts = core::tftp::EngineConfig{}.replyPorts;
 
     // [http]
     ListenAddress httpListen{"127.0.0.1", 8080};

@@ -141,6 +141,7 @@ void ServeDaemon::start(const std::function<void()>& afterDashboard) {
         tc.transfer.maxWindowSize = cfg->tftpMaxWindowsize;
         tc.transfer.defaultTimeout = std::chrono::milliseconds(cfg->tftpTimeoutMs);
         tc.transfer.minAdaptiveTimeout = std::chrono::milliseconds(cfg->tftpMinTimeoutMs);
+        tc.replyPorts = cfg->tftpReplyPorts;
         tc.transfer.maxRetries = static_cast<int>(cfg->tftpRetries);
         tc.maxTransfers = cfg->tftpMaxTransfers;
         auto tftp = TftpServer::create(tc);

@@ -166,6 +166,7 @@ max_windowsize = 4
 timeout_ms = 2000
 min_timeout_ms = 1000
 retries = 3
+reply_ports = "pool"
 [http]
 listen = "127.0.0.1:9090"
 allowed_hosts = ["netboot.lab"]
@@ -382,4 +383,14 @@ TEST(Config, ListenAddressParsing) {
     EXPECT_FALSE(cfg::parseListenAddress("127.0.0.1:0"));
     EXPECT_FALSE(cfg::parseListenAddress("127.0.0.1:65536"));
     EXPECT_FALSE(cfg::parseListenAddress("1.2.3:80"));
+}
+
+// Issue #13 item 6: a reply port per transfer is the default; a trusted network may
+// choose the pool.
+TEST(Config, ReplyPortsDefaultPerTransferPoolOnRequest) {
+    EXPECT_EQ(cfg::parseConfig("", "t.toml").tftpReplyPorts,
+              pinet::core::tftp::ReplyPorts::PerTransfer);
+    EXPECT_EQ(cfg::parseConfig("[tftp]\nreply_ports = \"pool\"\n", "t.toml").tftpReplyPorts,
+              pinet::core::tftp::ReplyPorts::Pool);
+    EXPECT_NE(errorOf("[tftp]\nreply_ports = \"random\"\n").find("t.toml:2"), std::string::npos);
 }
