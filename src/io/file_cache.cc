@@ -97,14 +97,6 @@ private:
 
 }  // namespace
 
-Result<Fd> openRoot(const std::string& dir) {
-    Fd fd(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-    if (!fd) {
-        return fail(fmt::format("{}: {}", dir, std::strerror(errno)));
-    }
-    return fd;
-}
-
 bool isDirectoryBeneath(int rootFd, const std::string& relPath) {
     Fd fd(openat2Beneath(rootFd, relPath, O_PATH | O_DIRECTORY));
     return static_cast<bool>(fd);

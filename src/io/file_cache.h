@@ -55,8 +55,6 @@ const char* toString(OpenError e);
 /// The TFTP engine's name for the same failure.
 core::tftp::FileError toFileError(OpenError e);
 
-/// Opens @p dir as an O_PATH directory fd: the root that openBeneath resolves beneath.
-Result<Fd> openRoot(const std::string& dir);
 /// Whether @p relPath, resolved beneath @p rootFd, is a directory.
 bool isDirectoryBeneath(int rootFd, const std::string& relPath);
 

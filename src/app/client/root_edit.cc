@@ -1,13 +1,11 @@
 #include "app/client/root_edit.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <fcntl.h>  // the O_ flags openInTree takes
 
-#include <array>
+#include <sys/stat.h>
+
 #include <cerrno>
 #include <cstring>
-#include <span>
 #include <vector>
 
 #include <fmt/format.h>
@@ -44,7 +42,8 @@ Result<std::vector<std::string>> components(const std::string& rel) {
 /// allowed, so a directory the client swaps for a symlink over NFS between
 /// a check and a write cannot redirect the write (issue #13 item 10).
 io::Fd openDir(const fs::path& p) {
-    return io::Fd(::open(p.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    auto fd = io::openDirectory(p);
+    return fd ? std::move(*fd) : io::Fd();
 }
 
 io::Fd openSubdir(int dir, const std::string& name) {
@@ -61,79 +60,38 @@ io::Fd openParent(const fs::path& root, const std::vector<std::string>& parts) {
     return cur;
 }
 
-std::optional<struct stat> statAt(int dir, const std::string& name) {
-    struct stat st {};
-    if (::fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-        return std::nullopt;
-    }
-    return st;
-}
+using io::statAt;
 
 /// Ensures every parent directory of @p parts exists under @p writeRoot as a
 /// real directory (created ones take the template's metadata); returns the
 /// parent's descriptor.
 Result<io::Fd> ensureParents(const fs::path& writeRoot, const fs::path& templateRoot,
                              const std::vector<std::string>& parts) {
-    io::Fd cur = openDir(writeRoot);
-    if (!cur) {
-        return fail(fmt::format("{}: {}", writeRoot.string(), std::strerror(errno)));
+    auto root = io::openDirectory(writeRoot);
+    if (!root) {
+        return tl::unexpected(root.error());
     }
+    io::Fd cur = std::move(*root);
     io::Fd tmpl = templateRoot.empty() ? io::Fd() : openDir(templateRoot);
     fs::path shown = writeRoot;
     for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
         const std::string& part = parts[i];
         shown /= part;
         io::Fd tmplNext = tmpl ? openSubdir(tmpl.get(), part) : io::Fd();
-        io::Fd next = openSubdir(cur.get(), part);
         bool made = false;
-        if (!next && errno == ENOENT) {
-            if (::mkdirat(cur.get(), part.c_str(), 0755) != 0 && errno != EEXIST) {
-                return fail(fmt::format("{}: mkdir: {}", shown.string(), std::strerror(errno)));
-            }
-            made = true;
-            next = openSubdir(cur.get(), part);
-        }
+        auto next = io::openOrMakeDirAt(cur.get(), part, 0755, made);
         if (!next) {
-            return fail(
-                fmt::format("{}: is a symlink or not a directory; refusing to write through it",
-                            shown.string()));
+            return fail(fmt::format("{}: {}", shown.string(), next.error().message));
         }
         if (made && tmplNext) {
             if (auto r = io::copyMetadataAt(tmpl.get(), part, cur.get(), part); !r) {
                 return tl::unexpected(r.error());
             }
         }
-        cur = std::move(next);
+        cur = std::move(*next);
         tmpl = std::move(tmplNext);
     }
     return cur;
-}
-
-/// temp + rename inside @p dir: the new entry never replaces anything but
-/// the name @p name of that very directory.
-Result<void> writeAtomicAt(int dir, const std::string& name, const std::string& content,
-                           mode_t mode, uid_t uid, gid_t gid, const fs::path& shown) {
-    std::string tmp = "." + name + ".pinetboot-new";
-    (void)::unlinkat(dir, tmp.c_str(), 0);  // a leftover of an interrupted run
-    io::Fd fd(
-        ::openat(dir, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-    if (!fd) {
-        return fail(fmt::format("{}: cannot create: {}", shown.string(), std::strerror(errno)));
-    }
-    auto w = io::writeAll(
-        fd.get(), std::span(reinterpret_cast<const std::uint8_t*>(content.data()), content.size()));
-    const char* what = !w                                                     ? "write"
-                       : ::fchown(fd.get(), uid, gid) != 0                    ? "chown"
-                       : ::fchmod(fd.get(), mode & 07777) != 0                ? "chmod"
-                       : ::fsync(fd.get()) != 0                               ? "fsync"
-                       : ::renameat(dir, tmp.c_str(), dir, name.c_str()) != 0 ? "rename"
-                                                                              : nullptr;
-    if (what != nullptr) {
-        int e = errno;
-        (void)::unlinkat(dir, tmp.c_str(), 0);
-        return fail(fmt::format("{}: {} failed: {}", shown.string(), what, std::strerror(e)));
-    }
-    return {};
 }
 
 }  // namespace
@@ -153,27 +111,14 @@ Result<std::optional<std::string>> readRootFile(const fs::path& root, const std:
         return tl::unexpected(parts.error());
     }
     io::Fd dir = openDir(root);
-    io::Fd fd(dir ? io::openInTreeRaw(dir.get(), rel, O_RDONLY | O_NONBLOCK) : -1);
-    struct stat st {};
-    if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
-        return std::optional<std::string>{};  // missing, a symlink on the way, or not a file
+    if (!dir) {
+        return std::optional<std::string>{};  // no root, no file
     }
-    std::string out;
-    std::array<char, 65536> buf{};
-    while (true) {
-        ssize_t n = ::read(fd.get(), buf.data(), buf.size());
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n < 0) {
-            return fail(fmt::format("{}: read: {}", (root / rel).string(), std::strerror(errno)));
-        }
-        if (n == 0) {
-            break;
-        }
-        out.append(buf.data(), static_cast<std::size_t>(n));
+    auto content = io::readRegularInTree(dir.get(), rel);
+    if (!content) {
+        return fail(fmt::format("{}: {}", (root / rel).string(), content.error().message));
     }
-    return std::optional<std::string>{std::move(out)};
+    return content;
 }
 
 Result<void> writeRootFile(const fs::path& writeRoot, const fs::path& templateRoot,
@@ -206,8 +151,11 @@ Result<void> writeRootFile(const fs::path& writeRoot, const fs::path& templateRo
         uid = from->st_uid;
         gid = from->st_gid;
     }
-    return writeAtomicAt(parent->get(), name, content, static_cast<mode_t>(mode), uid, gid,
-                         writeRoot / rel);
+    if (auto w = io::writeFileAt(parent->get(), name, content, static_cast<mode_t>(mode), uid, gid);
+        !w) {
+        return fail(fmt::format("{}: {}", (writeRoot / rel).string(), w.error().message));
+    }
+    return {};
 }
 
 Result<void> writeRootSymlink(const fs::path& writeRoot, const fs::path& templateRoot,
@@ -221,13 +169,8 @@ Result<void> writeRootSymlink(const fs::path& writeRoot, const fs::path& templat
         return tl::unexpected(parent.error());
     }
     const std::string& name = parts->back();
-    std::string tmp = "." + name + ".pinetboot-new";
-    (void)::unlinkat(parent->get(), tmp.c_str(), 0);
-    if (::symlinkat(target.c_str(), parent->get(), tmp.c_str()) != 0 ||
-        ::renameat(parent->get(), tmp.c_str(), parent->get(), name.c_str()) != 0) {
-        int e = errno;
-        (void)::unlinkat(parent->get(), tmp.c_str(), 0);
-        return fail(fmt::format("{}: symlink: {}", (writeRoot / rel).string(), std::strerror(e)));
+    if (auto r = io::replaceSymlinkAt(parent->get(), name, target); !r) {
+        return fail(fmt::format("{}: {}", (writeRoot / rel).string(), r.error().message));
     }
     return {};
 }

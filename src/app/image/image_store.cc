@@ -123,9 +123,9 @@ Result<Extracted> extractConfined(const fs::path& dir, const fs::path& disk,
     Extracted out;
     auto work = [&](io::SandboxChild& child) -> Result<void> {
         // Opened here: the child inherits no descriptor of the parent's.
-        io::Fd image(::open(disk.c_str(), O_RDONLY | O_CLOEXEC));
+        auto image = io::openForReading(disk);
         if (!image) {
-            return fail(fmt::format("cannot open: {}", std::strerror(errno)));
+            return tl::unexpected(image.error());
         }
         auto reader = io::openReadAt(disk);
         if (!reader) {
@@ -149,7 +149,7 @@ Result<Extracted> extractConfined(const fs::path& dir, const fs::path& disk,
         }
         child.send(fmt::format("boot {} {}", *files, fsName));
         last = 0;
-        auto st = io::extractExt4(image.release(), root.offset, root.size, "/root",
+        auto st = io::extractExt4(image->release(), root.offset, root.size, "/root",
                                   [&](std::uint64_t d, std::uint64_t t) { report("root", d, t); });
         if (!st) {
             return tl::unexpected(st.error());

@@ -11,6 +11,7 @@
 
 #include "io/fd.h"
 #include "io/file_cache.h"
+#include "io/fs/file_ops.h"
 #include "io/net/event_loop.h"
 #include "io/udp_batch.h"
 
@@ -99,7 +100,7 @@ Result<std::unique_ptr<TftpServer>> TftpServer::create(TftpServerConfig config) 
     if (config.root.empty()) {
         return fail("tftp: no root directory given");
     }
-    auto rootFd = io::openRoot(config.root.string());
+    auto rootFd = io::openDirectory(config.root);
     if (!rootFd) {
         return fail("tftp root " + rootFd.error().message);
     }

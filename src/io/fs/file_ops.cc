@@ -144,6 +144,14 @@ Result<void> setTimes(const fs::path& p, std::int64_t seconds) {
     return {};
 }
 
+Result<Fd> openForReading(const fs::path& p) {
+    Fd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) {
+        return sysFail(p, "open");
+    }
+    return fd;
+}
+
 Result<Fd> openDirectory(const fs::path& p) {
     Fd fd(::open(p.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!fd) {

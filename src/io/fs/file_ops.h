@@ -54,6 +54,9 @@ Result<void> makeSymlink(const std::string& target, const std::filesystem::path&
 /// directory renamed over @p link, so readers see the old or the new link, never none.
 Result<void> replaceWithSymlink(const std::string& target, const std::filesystem::path& link);
 
+/// Opens an existing file for reading (O_CLOEXEC).
+Result<Fd> openForReading(const std::filesystem::path& p);
+
 /// Creates a new regular file for writing (O_EXCL: an existing entry is an error).
 Result<Fd> createExclusive(const std::filesystem::path& p, unsigned mode);
 

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -10,6 +11,8 @@
 #include <vector>
 
 #include <fmt/format.h>
+
+#include "io/fs/file_ops.h"
 
 namespace pinet::io {
 
@@ -92,6 +95,98 @@ Result<Fd> openInTree(int dirFd, const std::string& rel, int flags, mode_t mode)
 
 std::string fdEntryPath(int dirFd, const std::string& name) {
     return fmt::format("/proc/self/fd/{}/{}", dirFd, name);
+}
+
+std::optional<struct stat> statAt(int dirFd, const std::string& name) {
+    struct stat st {};
+    if (::fstatat(dirFd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        return std::nullopt;
+    }
+    return st;
+}
+
+Result<Fd> openOrMakeDirAt(int dirFd, const std::string& name, mode_t mode, bool& created) {
+    created = false;
+    Fd next(openInTreeRaw(dirFd, name, O_RDONLY | O_DIRECTORY));
+    if (!next && errno == ENOENT) {
+        if (::mkdirat(dirFd, name.c_str(), mode) != 0 && errno != EEXIST) {
+            return fail(fmt::format("mkdir: {}", std::strerror(errno)));
+        }
+        created = true;
+        next = Fd(openInTreeRaw(dirFd, name, O_RDONLY | O_DIRECTORY));
+    }
+    if (!next) {
+        return fail("is a symlink or not a directory; refusing to write through it");
+    }
+    return next;
+}
+
+namespace {
+
+std::string tempName(const std::string& name) {
+    return "." + name + ".pinetboot-new";
+}
+
+}  // namespace
+
+Result<void> writeFileAt(int dirFd, const std::string& name, std::string_view content, mode_t mode,
+                         uid_t uid, gid_t gid) {
+    const std::string tmp = tempName(name);
+    (void)::unlinkat(dirFd, tmp.c_str(), 0);  // a leftover of an interrupted run, if any
+    Fd fd(::openat(dirFd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!fd) {
+        return fail(fmt::format("cannot create: {}", std::strerror(errno)));
+    }
+    const auto written = writeAll(
+        fd.get(), std::span(reinterpret_cast<const std::uint8_t*>(content.data()), content.size()));
+    const char* what = !written                                                   ? "write"
+                       : ::fchown(fd.get(), uid, gid) != 0                        ? "chown"
+                       : ::fchmod(fd.get(), mode & 07777) != 0                    ? "chmod"
+                       : ::fsync(fd.get()) != 0                                   ? "fsync"
+                       : ::renameat(dirFd, tmp.c_str(), dirFd, name.c_str()) != 0 ? "rename"
+                                                                                  : nullptr;
+    if (what != nullptr) {
+        const int e = errno;
+        (void)::unlinkat(dirFd, tmp.c_str(), 0);
+        return fail(fmt::format("{} failed: {}", what, std::strerror(e)));
+    }
+    return {};
+}
+
+Result<void> replaceSymlinkAt(int dirFd, const std::string& name, const std::string& target) {
+    const std::string tmp = tempName(name);
+    (void)::unlinkat(dirFd, tmp.c_str(), 0);  // a leftover of an interrupted run, if any
+    if (::symlinkat(target.c_str(), dirFd, tmp.c_str()) != 0 ||
+        ::renameat(dirFd, tmp.c_str(), dirFd, name.c_str()) != 0) {
+        const int e = errno;
+        (void)::unlinkat(dirFd, tmp.c_str(), 0);
+        return fail(fmt::format("symlink: {}", std::strerror(e)));
+    }
+    return {};
+}
+
+Result<std::optional<std::string>> readRegularInTree(int dirFd, const std::string& rel) {
+    Fd fd(openInTreeRaw(dirFd, rel, O_RDONLY | O_NONBLOCK));
+    struct stat st {};
+    if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+        return std::optional<std::string>{};
+    }
+    std::string out;
+    std::vector<char> buf(65536);
+    for (;;) {
+        const ssize_t n = ::read(fd.get(), buf.data(), buf.size());
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            return fail(fmt::format("read: {}", std::strerror(errno)));
+        }
+        if (n == 0) {
+            break;
+        }
+        out.append(buf.data(), static_cast<std::size_t>(n));
+    }
+    return std::optional<std::string>{std::move(out)};
 }
 
 }  // namespace pinet::io

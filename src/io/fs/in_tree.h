@@ -7,9 +7,12 @@
 // (io/file_cache.h has the TFTP/HTTP variant, which allows symlinks that
 // stay beneath the root.)
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "io/fd.h"
 #include "proto/error.h"
@@ -31,5 +34,24 @@ int openInTreeRaw(int dirFd, const std::string& rel, int flags, mode_t mode = 0)
 /// directory for the calls that only take paths (l*xattr), resolved through
 /// the descriptor, not through the tree's names.
 std::string fdEntryPath(int dirFd, const std::string& name);
+
+// Single entries of an open directory, by one name (no '/'): what an editor of a
+// tree someone else controls needs, without ever resolving a path through it.
+
+/// fstatat(AT_SYMLINK_NOFOLLOW) of @p name in @p dirFd; nullopt if it cannot be stat'ed.
+std::optional<struct stat> statAt(int dirFd, const std::string& name);
+/// The directory @p name in @p dirFd (no symlink), created with @p mode if missing;
+/// @p created tells whether it was.
+Result<Fd> openOrMakeDirAt(int dirFd, const std::string& name, mode_t mode, bool& created);
+/// Replaces (or creates) the regular file @p name in @p dirFd with @p content, owned by
+/// @p uid:@p gid with @p mode: a temp file in the same directory, fsync, renameat, so
+/// readers see the old file or the new one, and nothing but that name is replaced.
+Result<void> writeFileAt(int dirFd, const std::string& name, std::string_view content, mode_t mode,
+                         uid_t uid, gid_t gid);
+/// The same for a symlink @p name -> @p target.
+Result<void> replaceSymlinkAt(int dirFd, const std::string& name, const std::string& target);
+/// The regular file @p rel beneath @p dirFd read whole; nullopt if it is missing, not a
+/// regular file, or reached through a symlink (openInTree's rules).
+Result<std::optional<std::string>> readRegularInTree(int dirFd, const std::string& rel);
 
 }  // namespace pinet::io
