@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string>
 
-#include "app/http/http_boot.h"
+#include "core/http/boot_path.h"
 
 namespace {
 
@@ -35,7 +35,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string path(reinterpret_cast<const char*>(data), size);
     std::string prefix;
     std::string name;
-    if (!pinet::app::http::parseBootPath(path, prefix, name)) {
+    if (!pinet::core::http::parseBootPath(path, prefix, name)) {
         return 0;
     }
     check(name == "boot.img" || name == "boot.sig");

@@ -24,6 +24,7 @@
 #include <thread>
 
 #include "core/boot_events.h"
+#include "core/http/boot_path.h"
 #include "io/net/guarded_http_server.h"
 
 namespace pinet::app::http {
@@ -62,11 +63,7 @@ private:
     std::atomic<std::uint64_t> inFlight_{0};
 };
 
-/// Splits "/a/b/boot.img" into prefix "a/b" and name "boot.img". The path goes
-/// through core::tftp::sanitizePath (TFTP's rules: no "..", no control bytes;
-/// "//" and "." dropped); then it returns false unless the name is boot.img or
-/// boot.sig and every prefix component is a plain name ([A-Za-z0-9._-]). Pure;
-/// exposed for tests. Symlinks are confined when the file is opened (openBeneath).
-bool parseBootPath(const std::string& path, std::string& prefix, std::string& name);
+/// The request path rules (src/core/http/boot_path.h), where the tests expect them.
+using core::http::parseBootPath;
 
 }  // namespace pinet::app::http
