@@ -1,0 +1,429 @@
+#include "core/boot/admission.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace pinet::core::boot {
+
+namespace {
+// Smoothing of the throughput estimate per window: a new window weighs 1/4, so the
+// estimate follows a change within about four windows (1 s) yet one window in which
+// the admitted boards happened to be between files does not close the gate.
+constexpr double kThroughputWeight = 0.25;
+// A window this many times longer than configured had no traffic call at all: the
+// server was idle, and that window says nothing about what it can deliver.
+constexpr int kIdleWindows = 8;
+// Weight of a finished board's bytes in the plan estimate.
+constexpr double kPlanWeight = 0.25;
+// A finished board counts towards the plan estimate only if it fetched at least
+// this much (a board that was sent only config.txt and then failed is no sample).
+constexpr std::uint64_t kMinPlanSample = 256 * 1024;
+// What an admitted board that has already been sent its plan is assumed to still
+// need: a board between its last files (or one whose plan is a little larger).
+constexpr std::uint64_t kReserveBytes = 256 * 1024;
+// Holding has ended when the queue has been empty this long.
+constexpr std::chrono::seconds kStormQuiet{5};
+// Boards listed in a snapshot.
+constexpr std::size_t kSnapshotQueue = 64;
+
+double seconds(SteadyClock::duration d) {
+    return std::chrono::duration<double>(d).count();
+}
+}  // namespace
+
+const char* toString(AdmitResult r) {
+    switch (r) {
+        case AdmitResult::Admitted: return "admitted";
+        case AdmitResult::Held: return "held";
+        case AdmitResult::QueueFull: return "queue_full";
+    }
+    return "admitted";
+}
+
+AdmissionController::AdmissionController(AdmissionConfig config) : config_(config) {}
+
+void AdmissionController::setInitialPlanBytes(std::uint64_t bytes) {
+    if (bytes > 0) {
+        config_.initialPlanBytes = bytes;
+    }
+}
+
+std::uint64_t AdmissionController::planBytes() const {
+    if (planSamples_ == 0) {
+        return config_.initialPlanBytes;
+    }
+    return static_cast<std::uint64_t>(learnedPlan_);
+}
+
+std::uint64_t AdmissionController::effectiveThroughput() const {
+    auto t = static_cast<std::uint64_t>(throughput_);
+    t = std::max(t, config_.floorThroughput);
+    if (config_.maxThroughput != 0) {
+        t = std::min(t, config_.maxThroughput);
+    }
+    return t;
+}
+
+std::uint64_t AdmissionController::budget(std::chrono::milliseconds horizon) const {
+    const double b =
+        static_cast<double>(effectiveThroughput()) * std::chrono::duration<double>(horizon).count();
+    return static_cast<std::uint64_t>(b);
+}
+
+std::uint64_t AdmissionController::outstanding() const {
+    const std::uint64_t plan = planBytes();
+    // Each board counts its whole plan until it has been sent that much, not just what
+    // it still needs: admitted boards share the server equally, so a board's time is
+    // (boards fetching) x plan / throughput whatever the others have left, and it is
+    // that product the horizon bounds. A board past its plan is nearly done.
+    std::uint64_t sum = 0;
+    for (const auto& [key, b] : boards_) {
+        sum += b.delivered < plan ? plan : kReserveBytes;
+    }
+    return sum;
+}
+
+void AdmissionController::rollWindow(SteadyClock::time_point now) {
+    if (windowStart_ == SteadyClock::time_point{}) {
+        windowStart_ = now;
+        return;
+    }
+    const auto elapsed = now - windowStart_;
+    if (elapsed < config_.window) {
+        return;
+    }
+    if (elapsed <= config_.window * kIdleWindows) {
+        const double sample = static_cast<double>(windowBytes_) / seconds(elapsed);
+        // Only windows in which admitted boards were fetching say what the server
+        // delivers; an empty window while every admitted board is still in DHCP would
+        // otherwise pull the estimate down and close the gate on an idle server.
+        if (windowBytes_ > 0 || boards_.empty()) {
+            throughput_ = throughput_ == 0 ? sample
+                                           : kThroughputWeight * sample +
+                                                 (1 - kThroughputWeight) * throughput_;
+        }
+    }
+    windowStart_ = now;
+    windowBytes_ = 0;
+}
+
+void AdmissionController::noteWait(SteadyClock::duration waited) {
+    const double s = seconds(waited);
+    for (std::size_t i = 0; i < kWaitBuckets.size(); ++i) {
+        if (s <= kWaitBuckets[i]) {
+            ++totals_.waitBuckets[i];
+        }
+    }
+    ++totals_.waitBuckets[kWaitBuckets.size()];
+    totals_.waitSecondsSum += s;
+}
+
+void AdmissionController::bind(const std::string& board, Board& b, std::uint32_t address) {
+    if (b.address == address) {
+        return;
+    }
+    if (b.address) {
+        auto it = byAddress_.find(*b.address);
+        if (it != byAddress_.end() && it->second == board) {
+            byAddress_.erase(it);
+        }
+    }
+    // A board that takes over an address another admitted board had (a lease moved)
+    // takes its traffic from now on.
+    b.address = address;
+    byAddress_[address] = board;
+}
+
+void AdmissionController::admit(const Waiting& w, SteadyClock::time_point now) {
+    Board b;
+    b.admittedAt = now;
+    b.lastTraffic = now;
+    b.waited = now - w.since;
+    auto [it, fresh] = boards_.emplace(w.board, b);
+    if (!fresh) {
+        return;
+    }
+    if (w.address) {
+        bind(w.board, it->second, *w.address);
+    } else {
+        unbound_.push_back(w.board);
+    }
+    ++totals_.admissions;
+    noteWait(b.waited);
+    if (holding_) {
+        stormLongestWait_ = std::max(stormLongestWait_, b.waited);
+    }
+}
+
+void AdmissionController::admitFromQueue(SteadyClock::time_point now, std::string_view self) {
+    if (queue_.empty()) {
+        return;
+    }
+    const std::size_t ceiling =
+        config_.maxAdmitted == 0 ? kMaxAdmitted : std::min(config_.maxAdmitted, kMaxAdmitted);
+    const std::uint64_t plan = planBytes();
+    const std::uint64_t soft = budget(config_.horizon);
+    const std::uint64_t hard = budget(config_.hardHorizon);
+    std::uint64_t work = outstanding();
+    while (!queue_.empty() && boards_.size() < ceiling) {
+        const Waiting& head = queue_.front();
+        const bool fits = boards_.empty() || work + plan <= soft;
+        const bool late = now - head.since >= config_.maxHold && work + plan <= hard;
+        if (!fits && !late) {
+            break;
+        }
+        if (!fits) {
+            ++totals_.overcommitted;
+        }
+        admit(head, now);
+        if (head.board != self) {
+            released_.push_back(head.board);
+        }
+        work += plan;
+        waitingIndex_.erase(head.board);
+        queue_.pop_front();
+    }
+    if (queue_.empty()) {
+        queueEmptySince_ = now;
+    }
+}
+
+AdmitResult AdmissionController::request(std::string_view board, SteadyClock::time_point now,
+                                         std::optional<std::uint32_t> address) {
+    if (!config_.enabled) {
+        return AdmitResult::Admitted;
+    }
+    rollWindow(now);
+    expire(now);
+    std::string key(board);
+    if (boards_.contains(key)) {
+        return AdmitResult::Admitted;
+    }
+    auto w = waitingIndex_.find(key);
+    const bool fresh = w == waitingIndex_.end();
+    if (!fresh) {
+        w->second->lastSeen = now;
+        if (address) {
+            w->second->address = address;
+        }
+    } else {
+        if (queue_.size() >= config_.maxWaiting) {
+            ++totals_.queueFull;
+            return AdmitResult::QueueFull;
+        }
+        Waiting entry;
+        entry.board = key;
+        entry.address = address;
+        entry.since = now;
+        entry.lastSeen = now;
+        entry.sequence = nextSequence_++;
+        queue_.push_back(std::move(entry));
+        waitingIndex_.emplace(key, std::prev(queue_.end()));
+    }
+    admitFromQueue(now, key);
+    if (boards_.contains(key)) {
+        return AdmitResult::Admitted;
+    }
+    if (!holding_) {
+        // The first hold after a quiet spell starts a storm (one log line).
+        holding_ = true;
+        holdingSince_ = now;
+        stormHeld_ = 0;
+        stormLongestWait_ = {};
+        AdmissionNotice n;
+        n.kind = AdmissionNotice::Kind::HoldingStarted;
+        n.waiting = queue_.size();
+        n.admitted = boards_.size();
+        n.throughput = static_cast<std::uint64_t>(throughput_);
+        notices_.push_back(n);
+    }
+    if (fresh) {
+        ++totals_.heldBoards;
+        ++stormHeld_;
+    }
+    return AdmitResult::Held;
+}
+
+void AdmissionController::bindAddress(std::string_view board, std::uint32_t address) {
+    auto it = boards_.find(std::string(board));
+    if (it != boards_.end()) {
+        bind(it->first, it->second, address);
+    }
+}
+
+void AdmissionController::onDelivered(std::uint32_t address, std::uint64_t bytes,
+                                      SteadyClock::time_point now) {
+    if (!config_.enabled) {
+        return;
+    }
+    rollWindow(now);
+    windowBytes_ += bytes;
+    auto it = byAddress_.find(address);
+    Board* board = nullptr;
+    if (it != byAddress_.end()) {
+        auto b = boards_.find(it->second);
+        if (b != boards_.end()) {
+            board = &b->second;
+        } else {
+            byAddress_.erase(it);
+        }
+    }
+    while (board == nullptr && !unbound_.empty()) {
+        const std::string key = std::move(unbound_.front());
+        unbound_.pop_front();
+        auto b = boards_.find(key);
+        if (b != boards_.end() && !b->second.address) {
+            bind(key, b->second, address);
+            board = &b->second;
+        }
+    }
+    if (board == nullptr) {
+        // Traffic of a board that never passed the gate (it got its address from
+        // another DHCP server, or asked before we started): it uses capacity, so it
+        // is counted as admitted from now on.
+        if (boards_.size() >= kMaxAdmitted) {
+            return;
+        }
+        std::string key = "ip:" + std::to_string(address);
+        Board b;
+        b.admittedAt = now;
+        auto [bi, fresh] = boards_.emplace(key, b);
+        if (fresh) {
+            ++totals_.unmanaged;
+        }
+        bind(key, bi->second, address);
+        board = &bi->second;
+    }
+    board->delivered += bytes;
+    board->lastTraffic = now;
+    board->started = true;
+}
+
+void AdmissionController::finish(std::unordered_map<std::string, Board>::iterator it) {
+    if (it->second.address) {
+        auto a = byAddress_.find(*it->second.address);
+        if (a != byAddress_.end() && a->second == it->first) {
+            byAddress_.erase(a);
+        }
+    }
+    boards_.erase(it);
+}
+
+void AdmissionController::expire(SteadyClock::time_point now) {
+    if (now < nextExpire_) {
+        return;
+    }
+    nextExpire_ = now + config_.window;
+    for (auto it = boards_.begin(); it != boards_.end();) {
+        auto next = std::next(it);
+        const Board& b = it->second;
+        if (b.started && now - b.lastTraffic >= config_.idleDone) {
+            ++totals_.completed;
+            if (b.delivered >= kMinPlanSample) {
+                const auto d = static_cast<double>(b.delivered);
+                learnedPlan_ =
+                    planSamples_ == 0 ? d : kPlanWeight * d + (1 - kPlanWeight) * learnedPlan_;
+                ++planSamples_;
+            }
+            finish(it);
+        } else if (!b.started && now - b.admittedAt >= config_.noShow) {
+            ++totals_.noShows;
+            finish(it);
+        }
+        it = next;
+    }
+    if (unbound_.size() > 2 * boards_.size() + 64) {
+        // Names of boards that have left; drop them rather than let them pile up.
+        std::erase_if(unbound_, [this](const std::string& k) {
+            auto b = boards_.find(k);
+            return b == boards_.end() || b->second.address.has_value();
+        });
+    }
+    for (auto it = queue_.begin(); it != queue_.end();) {
+        if (now - it->lastSeen >= config_.forgetWaiting) {
+            ++totals_.forgotten;
+            waitingIndex_.erase(it->board);
+            it = queue_.erase(it);
+            if (queue_.empty()) {
+                queueEmptySince_ = now;
+            }
+        } else {
+            ++it;
+        }
+    }
+}
+
+void AdmissionController::tick(SteadyClock::time_point now) {
+    if (!config_.enabled) {
+        return;
+    }
+    rollWindow(now);
+    expire(now);
+    admitFromQueue(now, {});
+    if (holding_ && queue_.empty() && now - queueEmptySince_ >= kStormQuiet) {
+        holding_ = false;
+        AdmissionNotice n;
+        n.kind = AdmissionNotice::Kind::StormOver;
+        n.admitted = boards_.size();
+        n.throughput = static_cast<std::uint64_t>(throughput_);
+        n.boardsHeld = stormHeld_;
+        n.longestWait = stormLongestWait_;
+        n.duration = queueEmptySince_ - holdingSince_;
+        notices_.push_back(n);
+    }
+}
+
+std::vector<std::string> AdmissionController::takeReleased() {
+    std::vector<std::string> out;
+    out.swap(released_);
+    return out;
+}
+
+std::vector<AdmissionNotice> AdmissionController::takeNotices() {
+    std::vector<AdmissionNotice> out;
+    out.swap(notices_);
+    return out;
+}
+
+bool AdmissionController::isAdmitted(std::string_view board) const {
+    return !config_.enabled || boards_.contains(std::string(board));
+}
+
+std::optional<SteadyClock::duration> AdmissionController::waitOf(std::string_view board) const {
+    auto it = boards_.find(std::string(board));
+    if (it == boards_.end()) {
+        return std::nullopt;
+    }
+    return it->second.waited;
+}
+
+std::optional<std::size_t> AdmissionController::positionOf(std::string_view board) const {
+    auto it = waitingIndex_.find(std::string(board));
+    if (it == waitingIndex_.end()) {
+        return std::nullopt;
+    }
+    const std::uint64_t head = queue_.front().sequence;
+    return std::min<std::size_t>(static_cast<std::size_t>(it->second->sequence - head),
+                                 queue_.size() - 1);
+}
+
+AdmissionSnapshot AdmissionController::snapshot(SteadyClock::time_point now) const {
+    AdmissionSnapshot s = totals_;
+    s.enabled = config_.enabled;
+    s.waiting = queue_.size();
+    s.admitted = boards_.size();
+    s.throughput = static_cast<std::uint64_t>(throughput_);
+    s.outstanding = outstanding();
+    s.budget = budget(config_.horizon);
+    s.planBytes = planBytes();
+    s.queue.clear();
+    for (const auto& w : queue_) {
+        if (s.queue.size() >= kSnapshotQueue) {
+            break;
+        }
+        s.queue.push_back({w.board, now - w.since});
+    }
+    return s;
+}
+
+}  // namespace pinet::core::boot

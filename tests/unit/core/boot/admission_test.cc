@@ -1,0 +1,415 @@
+#include "core/boot/admission.h"
+
+#include <algorithm>
+#include <map>
+
+#include <gtest/gtest.h>
+
+using namespace pinet::core::boot;
+using namespace std::chrono_literals;
+
+namespace {
+
+const SteadyClock::time_point t0 = SteadyClock::time_point{} + 1000s;
+constexpr std::uint64_t kMB = 1'000'000;
+
+AdmissionConfig smallConfig() {
+    AdmissionConfig c;
+    c.floorThroughput = 10 * kMB;  // budget 120 MB at the 12 s horizon
+    c.initialPlanBytes = 10 * kMB;
+    return c;
+}
+
+std::string board(int i) {
+    return "dc:a6:32:00:" + std::to_string(i / 100) + ":" + std::to_string(i % 100);
+}
+
+// Sends @p rate bytes/s to @p address for @p d, in 10 ms steps, ticking.
+void deliver(AdmissionController& a, std::uint32_t address, std::uint64_t rate,
+             SteadyClock::time_point from, SteadyClock::duration d) {
+    for (auto t = from; t < from + d; t += 10ms) {
+        a.onDelivered(address, rate / 100, t);
+        a.tick(t);
+    }
+}
+
+}  // namespace
+
+TEST(Admission, TheFirstBoardIsAdmittedWithNothingMeasured) {
+    AdmissionController a(smallConfig());
+    EXPECT_EQ(a.request(board(0), t0), AdmitResult::Admitted);
+    EXPECT_TRUE(a.isAdmitted(board(0)));
+    // It stays admitted when it re-sends its DISCOVER.
+    EXPECT_EQ(a.request(board(0), t0 + 4s), AdmitResult::Admitted);
+    EXPECT_EQ(a.admitted(), 1u);
+}
+
+TEST(Admission, BeforeAnyMeasurementTheFloorBoundsAdmissions) {
+    AdmissionController a(smallConfig());
+    int admitted = 0;
+    for (int i = 0; i < 50; ++i) {
+        if (a.request(board(i), t0) == AdmitResult::Admitted) {
+            ++admitted;
+        }
+    }
+    // 10 MB/s x 12 s = 120 MB: 12 boards of 10 MB.
+    EXPECT_EQ(admitted, 12);
+    EXPECT_EQ(a.waiting(), 38u);
+    EXPECT_EQ(a.positionOf(board(12)), 0u);
+    EXPECT_EQ(a.positionOf(board(49)), 37u);
+    EXPECT_FALSE(a.positionOf(board(0)).has_value());
+    const auto s = a.snapshot(t0);
+    EXPECT_EQ(s.heldBoards, 38u);
+    EXPECT_EQ(s.budget, 120 * kMB);
+    EXPECT_EQ(s.outstanding, 120 * kMB);
+}
+
+TEST(Admission, MeasuredThroughputOpensTheGateInArrivalOrder) {
+    AdmissionController a(smallConfig());
+    for (int i = 0; i < 100; ++i) {
+        (void)a.request(board(i), t0);
+    }
+    for (int i = 0; i < 12; ++i) {
+        a.bindAddress(board(i), 100 + i);
+    }
+    // The 12 admitted boards fetch at 5 MB/s each: 60 MB/s measured, budget 720 MB.
+    for (auto t = t0; t < t0 + 1s; t += 10ms) {
+        for (int i = 0; i < 12; ++i) {
+            a.onDelivered(100 + i, 50'000, t);
+        }
+        a.tick(t);
+    }
+    const auto released = a.takeReleased();
+    ASSERT_FALSE(released.empty());
+    // Released strictly in arrival order, starting right after the first twelve.
+    for (std::size_t k = 0; k < released.size(); ++k) {
+        EXPECT_EQ(released[k], board(12 + static_cast<int>(k)));
+    }
+    const auto s = a.snapshot(t0 + 1s);
+    EXPECT_NEAR(static_cast<double>(s.throughput), 60e6, 6e6);
+    EXPECT_LE(s.outstanding, s.budget);
+    // About 720 MB / 10 MB = 72 boards fit; the rest still wait.
+    EXPECT_GE(a.admitted(), 65u);
+    EXPECT_LE(a.admitted(), 75u);
+    EXPECT_GT(a.waiting(), 0u);
+}
+
+TEST(Admission, ALaterBoardNeverOvertakesAWaitingOne) {
+    AdmissionController a(smallConfig());
+    for (int i = 0; i < 20; ++i) {
+        (void)a.request(board(i), t0);
+    }
+    // A newcomer asking while capacity is free still waits behind the queue.
+    EXPECT_EQ(a.request(board(99), t0 + 1s), AdmitResult::Held);
+    EXPECT_EQ(a.positionOf(board(99)), 8u);
+    // Boards 0..11 finish (fetch their plan, then go quiet): the queue drains in order.
+    for (int i = 0; i < 12; ++i) {
+        a.bindAddress(board(i), 100 + i);
+        a.onDelivered(100 + i, 10 * kMB, t0 + 1s);
+    }
+    a.tick(t0 + 5s);
+    auto released = a.takeReleased();
+    ASSERT_GE(released.size(), 9u);
+    for (int k = 0; k < 8; ++k) {
+        EXPECT_EQ(released[static_cast<std::size_t>(k)], board(12 + k));
+    }
+    EXPECT_EQ(released[8], board(99));
+}
+
+TEST(Admission, ABoardThatVanishesFreesItsCapacity) {
+    AdmissionController a(smallConfig());
+    for (int i = 0; i < 13; ++i) {
+        (void)a.request(board(i), t0);
+    }
+    EXPECT_EQ(a.waiting(), 1u);
+    // Nobody fetches: after noShow (10 s) the admitted boards are dropped, board 12 enters.
+    a.tick(t0 + 9s);
+    EXPECT_TRUE(a.takeReleased().empty());
+    (void)a.request(board(12), t0 + 8s);  // it keeps asking
+    a.tick(t0 + 10s + 300ms);
+    EXPECT_EQ(a.takeReleased(), std::vector<std::string>{board(12)});
+    const auto s = a.snapshot(t0 + 11s);
+    EXPECT_EQ(s.noShows, 12u);
+    EXPECT_EQ(s.admitted, 1u);
+}
+
+TEST(Admission, AFinishedBoardTeachesThePlanSize) {
+    auto c = smallConfig();
+    c.initialPlanBytes = 40 * kMB;  // the tree's estimate is too high
+    AdmissionController a(c);
+    EXPECT_EQ(a.request(board(0), t0), AdmitResult::Admitted);
+    a.bindAddress(board(0), 7);
+    a.onDelivered(7, 8 * kMB, t0 + 1s);
+    a.tick(t0 + 4s + 300ms);  // idle 3 s: done
+    const auto s = a.snapshot(t0 + 5s);
+    EXPECT_EQ(s.completed, 1u);
+    EXPECT_EQ(s.planBytes, 8 * kMB);
+    EXPECT_EQ(s.admitted, 0u);
+}
+
+TEST(Admission, ALongWaitIsAdmittedPastTheHorizonButNotPastTheHardOne) {
+    AdmissionController a(smallConfig());
+    // 12 boards fill the soft budget (120 MB); the hard one (200 MB) has room for 8 more.
+    for (int i = 0; i < 30; ++i) {
+        (void)a.request(board(i), t0);
+    }
+    EXPECT_EQ(a.admitted(), 12u);
+    for (int i = 0; i < 12; ++i) {
+        a.bindAddress(board(i), 100 + i);
+    }
+    // The admitted boards fetch a trickle (neither done nor no-shows); the others ask
+    // every 4 s.
+    for (auto t = t0; t < t0 + 30s; t += 1s) {
+        for (int i = 0; i < 12; ++i) {
+            a.onDelivered(100 + i, 1, t);
+        }
+        if ((t - t0) % 4s == 0s) {
+            for (int i = 12; i < 30; ++i) {
+                (void)a.request(board(i), t);
+            }
+        }
+        a.tick(t);
+    }
+    EXPECT_TRUE(a.takeReleased().empty());
+    EXPECT_EQ(a.admitted(), 12u);
+    const auto t = t0 + 30s;
+    for (int i = 0; i < 12; ++i) {
+        a.onDelivered(100 + i, 1, t);
+    }
+    EXPECT_EQ(a.request(board(12), t), AdmitResult::Admitted);
+    a.tick(t);
+    const auto released = a.takeReleased();
+    EXPECT_EQ(released.size(), 7u);  // board 12 by its own request, 13..19 released
+    EXPECT_EQ(a.admitted(), 20u);
+    EXPECT_EQ(a.waiting(), 10u);
+    EXPECT_EQ(a.snapshot(t).overcommitted, 8u);
+}
+
+TEST(Admission, CapacityFollowsTheThroughputDown) {
+    AdmissionController a(smallConfig());
+    EXPECT_EQ(a.request(board(0), t0), AdmitResult::Admitted);
+    a.bindAddress(board(0), 1);
+    deliver(a, 1, 100 * kMB, t0, 2s);  // estimate ~100 MB/s
+    EXPECT_NEAR(static_cast<double>(a.snapshot(t0 + 2s).throughput), 100e6, 10e6);
+    deliver(a, 1, 20 * kMB, t0 + 2s, 3s);  // the server slows down
+    const auto s = a.snapshot(t0 + 5s);
+    EXPECT_NEAR(static_cast<double>(s.throughput), 20e6, 4e6);
+    EXPECT_NEAR(static_cast<double>(s.budget), 20e6 * 12, 50e6);
+}
+
+TEST(Admission, TheConfiguredCeilingsHold) {
+    auto c = smallConfig();
+    c.maxAdmitted = 3;
+    AdmissionController a(c);
+    for (int i = 0; i < 10; ++i) {
+        (void)a.request(board(i), t0);
+    }
+    EXPECT_EQ(a.admitted(), 3u);
+
+    auto c2 = smallConfig();
+    c2.floorThroughput = 100 * kMB;
+    c2.maxThroughput = 20 * kMB;  // 240 MB budget: 24 boards
+    AdmissionController b(c2);
+    for (int i = 0; i < 40; ++i) {
+        (void)b.request(board(i), t0);
+    }
+    EXPECT_EQ(b.admitted(), 24u);
+}
+
+TEST(Admission, AFullQueueTurnsBoardsAwayWithoutQueueingThem) {
+    auto c = smallConfig();
+    c.maxWaiting = 5;
+    AdmissionController a(c);
+    for (int i = 0; i < 17; ++i) {
+        EXPECT_NE(a.request(board(i), t0), AdmitResult::QueueFull);
+    }
+    EXPECT_EQ(a.request(board(17), t0), AdmitResult::QueueFull);
+    EXPECT_EQ(a.waiting(), 5u);
+    EXPECT_EQ(a.snapshot(t0).queueFull, 1u);
+}
+
+TEST(Admission, AWaitingBoardThatStopsAskingLeavesTheQueue) {
+    AdmissionController a(smallConfig());
+    for (int i = 0; i < 14; ++i) {
+        (void)a.request(board(i), t0);
+    }
+    for (int i = 0; i < 12; ++i) {
+        a.bindAddress(board(i), 100 + i);
+    }
+    EXPECT_EQ(a.waiting(), 2u);
+    for (auto t = t0; t <= t0 + 21s; t += 1s) {
+        for (int i = 0; i < 12; ++i) {
+            a.onDelivered(100 + i, 1, t);  // admitted boards busy: no room frees
+        }
+        if ((t - t0) % 4s == 0s) {
+            (void)a.request(board(13), t);  // 13 keeps asking, 12 went away
+        }
+        a.tick(t);
+    }
+    EXPECT_EQ(a.waiting(), 1u);
+    EXPECT_EQ(a.positionOf(board(13)), 0u);
+    EXPECT_EQ(a.snapshot(t0 + 21s).forgotten, 1u);
+}
+
+TEST(Admission, TrafficOfAnUnboundAddressGoesToTheOldestUnboundBoard) {
+    AdmissionController a(smallConfig());
+    (void)a.request(board(0), t0);
+    (void)a.request(board(1), t0);
+    a.onDelivered(50, 1000, t0 + 10ms);  // proxy mode: an address we never handed out
+    a.onDelivered(51, 1000, t0 + 10ms);
+    a.onDelivered(52, 1000, t0 + 10ms);  // nobody left: a board that bypassed the gate
+    const auto s = a.snapshot(t0 + 20ms);
+    EXPECT_EQ(s.admitted, 3u);
+    EXPECT_EQ(s.unmanaged, 1u);
+    // Board 0 is bound to address 50: it finishes when 50 goes quiet.
+    a.tick(t0 + 3s + 500ms);
+    EXPECT_EQ(a.admitted(), 0u);
+}
+
+TEST(Admission, OneLineWhenHoldingStartsAndOneWhenTheStormIsOver) {
+    AdmissionController a(smallConfig());
+    for (int i = 0; i < 14; ++i) {
+        (void)a.request(board(i), t0);
+    }
+    auto n = a.takeNotices();
+    ASSERT_EQ(n.size(), 1u);
+    EXPECT_EQ(n[0].kind, AdmissionNotice::Kind::HoldingStarted);
+    EXPECT_EQ(n[0].admitted, 12u);
+    for (int i = 0; i < 12; ++i) {
+        a.bindAddress(board(i), 100 + i);
+        a.onDelivered(100 + i, 10 * kMB, t0 + 1s);
+    }
+    a.tick(t0 + 4s + 300ms);  // they finish; 12 and 13 enter: the queue is empty
+    EXPECT_TRUE(a.takeNotices().empty());
+    a.tick(t0 + 10s);  // five quiet seconds later
+    n = a.takeNotices();
+    ASSERT_EQ(n.size(), 1u);
+    EXPECT_EQ(n[0].kind, AdmissionNotice::Kind::StormOver);
+    EXPECT_EQ(n[0].boardsHeld, 2u);
+    EXPECT_GE(n[0].longestWait, 4s);
+    const auto s = a.snapshot(t0 + 10s);
+    EXPECT_EQ(s.waitBuckets.back(), 14u);  // every admission's wait is in the histogram
+    EXPECT_EQ(s.waitBuckets[0], 12u);      // the first twelve did not wait
+}
+
+TEST(Admission, DisabledAdmitsEveryone) {
+    auto c = smallConfig();
+    c.enabled = false;
+    AdmissionController a(c);
+    for (int i = 0; i < 100; ++i) {
+        EXPECT_EQ(a.request(board(i), t0), AdmitResult::Admitted);
+    }
+    EXPECT_EQ(a.waiting(), 0u);
+}
+
+namespace {
+
+// A fluid model of a storm: N boards power on together, each needs `plan` bytes; the
+// server delivers `capacity` bytes/s shared equally by the boards fetching, and a
+// lockstep board cannot go faster than `perBoard` bytes/s. Returns each board's
+// (wait, time from admission to its last byte); an unadmitted board has no entry.
+struct StormResult {
+    std::vector<double> waits;
+    std::vector<double> fetchTimes;
+    bool fifo = true;
+};
+
+StormResult simulate(AdmissionConfig config, int boards, std::uint64_t plan, double capacity,
+                     double perBoard, std::chrono::seconds length) {
+    AdmissionController a(config);
+    struct B {
+        bool admitted = false;
+        SteadyClock::time_point admittedAt{};
+        double got = 0;
+        bool done = false;
+    };
+    std::vector<B> bs(static_cast<std::size_t>(boards));
+    StormResult r;
+    int lastAdmitted = -1;
+    auto onAdmit = [&](int i, SteadyClock::time_point t) {
+        auto& b = bs[static_cast<std::size_t>(i)];
+        if (b.admitted) {
+            return;
+        }
+        b.admitted = true;
+        b.admittedAt = t;
+        a.bindAddress(board(i), static_cast<std::uint32_t>(1000 + i));
+        r.waits.push_back(std::chrono::duration<double>(t - t0).count());
+        if (i < lastAdmitted) {
+            r.fifo = false;
+        }
+        lastAdmitted = std::max(lastAdmitted, i);
+    };
+    const auto step = 10ms;
+    for (auto t = t0; t < t0 + length; t += step) {
+        // DISCOVER at power-on and every 4 s while not admitted.
+        const auto since = t - t0;
+        if (since % 4s < step) {
+            for (int i = 0; i < boards; ++i) {
+                if (!bs[static_cast<std::size_t>(i)].admitted &&
+                    a.request(board(i), t) == AdmitResult::Admitted) {
+                    onAdmit(i, t);
+                }
+            }
+        }
+        int fetching = 0;
+        for (const auto& b : bs) {
+            fetching += b.admitted && !b.done ? 1 : 0;
+        }
+        const double rate = fetching == 0 ? 0 : std::min(perBoard, capacity / fetching);
+        for (int i = 0; i < boards; ++i) {
+            auto& b = bs[static_cast<std::size_t>(i)];
+            if (!b.admitted || b.done) {
+                continue;
+            }
+            const double chunk =
+                std::min(rate * std::chrono::duration<double>(step).count(),
+                         static_cast<double>(plan) - b.got);
+            b.got += chunk;
+            a.onDelivered(static_cast<std::uint32_t>(1000 + i), static_cast<std::uint64_t>(chunk),
+                          t);
+            if (b.got >= static_cast<double>(plan)) {
+                b.done = true;
+                r.fetchTimes.push_back(std::chrono::duration<double>(t - b.admittedAt).count());
+            }
+        }
+        a.tick(t);
+        for (const auto& key : a.takeReleased()) {
+            for (int i = 0; i < boards; ++i) {
+                if (board(i) == key) {
+                    onAdmit(i, t);
+                }
+            }
+        }
+    }
+    return r;
+}
+
+}  // namespace
+
+TEST(AdmissionStorm, EveryBoardOfAStormFetchesInsideTheDeadline) {
+    // 400 boards x 10 MB at 100 MB/s: 40 s of work. Lockstep boards top out at 20 MB/s.
+    AdmissionConfig c;
+    c.initialPlanBytes = 10 * kMB;
+    const auto r = simulate(c, 400, 10 * kMB, 100e6, 20e6, 70s);
+    ASSERT_EQ(r.waits.size(), 400u);
+    ASSERT_EQ(r.fetchTimes.size(), 400u);
+    EXPECT_TRUE(r.fifo);
+    // No board waits past maxHold, and every board's files arrive well inside 30 s.
+    EXPECT_LE(*std::max_element(r.waits.begin(), r.waits.end()), 30.5);
+    EXPECT_LT(*std::max_element(r.fetchTimes.begin(), r.fetchTimes.end()), 15.0);
+    // And the server was kept busy: the last board is home within 10 % of the 40 s the
+    // work takes at full throughput.
+    EXPECT_LT(*std::max_element(r.waits.begin(), r.waits.end()) +
+                  *std::max_element(r.fetchTimes.begin(), r.fetchTimes.end()),
+              44.0);
+}
+
+TEST(AdmissionStorm, WithoutAdmissionTheSameStormMissesEveryDeadline) {
+    AdmissionConfig c;
+    c.enabled = false;
+    const auto r = simulate(c, 400, 10 * kMB, 100e6, 20e6, 70s);
+    ASSERT_EQ(r.fetchTimes.size(), 400u);
+    // Fair shares of 0.25 MB/s: 40 s per board, past the 30 s deadline for all.
+    EXPECT_GT(*std::min_element(r.fetchTimes.begin(), r.fetchTimes.end()), 30.0);
+}
