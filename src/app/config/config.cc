@@ -41,6 +41,7 @@ const char* sectionName(Scope scope) {
         case Scope::Http: return "http";
         case Scope::Pxe: return "pxe";
         case Scope::Nfs: return "nfs";
+        case Scope::Admission: return "admission";
     }
     return "?";
 }
@@ -432,6 +433,37 @@ std::vector<KeyDef> buildTable() {
                  at(&Config::tftpRetries), [](const toml::node& n, Config& c, InterfaceConfig*) {
                      return getInt(n, 1, 20, c.tftpRetries);
                  }});
+    // ---- [admission]
+    t.push_back({Scope::Admission, "enabled", KeyType::Boolean, "true",
+                 "Boot storms (docs/architecture.md, \"Boot storms\"): hold a Pi's DHCP offer "
+                 "until the server can carry its boot files inside the bootloader's 30 s "
+                 "per-file deadline at the throughput it measures, and let held boards in "
+                 "in arrival order, each within 30 s of its first DISCOVER. `false` answers "
+                 "every board at once, as before.",
+                 false, at(&Config::admissionEnabled),
+                 [](const toml::node& n, Config& c, InterfaceConfig*) -> Err {
+                     const auto v = n.value<bool>();
+                     if (!v || !n.is_boolean()) {
+                         return std::string("must be true or false");
+                     }
+                     c.admissionEnabled = *v;
+                     return std::nullopt;
+                 }});
+    t.push_back({Scope::Admission, "max_boards", KeyType::Integer, "0",
+                 "Ceiling on boards booting at once, whatever the measured throughput allows "
+                 "(0 = none beyond `tftp.max_transfers`); 0..65535.",
+                 false, at(&Config::admissionMaxBoards),
+                 [](const toml::node& n, Config& c, InterfaceConfig*) {
+                     return getInt(n, 0, 65535, c.admissionMaxBoards);
+                 }});
+    t.push_back({Scope::Admission, "max_throughput_mbit", KeyType::Integer, "0",
+                 "Ceiling on the throughput admission plans with, in Mbit/s, e.g. the boot "
+                 "link's speed when boards sit behind a slower uplink than the server's own "
+                 "(0 = what the server measures); 0..400000.",
+                 false, at(&Config::admissionMaxThroughputMbit),
+                 [](const toml::node& n, Config& c, InterfaceConfig*) {
+                     return getInt(n, 0, 400000, c.admissionMaxThroughputMbit);
+                 }});
     // ---- [http]
     t.push_back({Scope::Http, "listen", KeyType::Address, "127.0.0.1:8080",
                  "Dashboard, JSON API (`/api/v1/...`), `/metrics` and `/healthz`. There is no "
@@ -636,7 +668,8 @@ Config parseConfig(std::string_view text, const std::string& fileName) {
     }
     Config cfg;
     cfg.sourcePath = fileName;
-    const Scope plain[] = {Scope::Server, Scope::Tftp, Scope::Http, Scope::Pxe, Scope::Nfs};
+    const Scope plain[] = {Scope::Server, Scope::Tftp, Scope::Http,
+                           Scope::Pxe,    Scope::Nfs,  Scope::Admission};
     std::set<std::string> names;
     for (auto&& [key, node] : root) {
         if (key.str() == "interface") {
@@ -715,8 +748,8 @@ void validate(const Config& config) {
 namespace {
 
 /// The order keys are listed in: the docs' sections and restartOnlyChanges().
-constexpr Scope kScopeOrder[] = {Scope::Server, Scope::Interface, Scope::Tftp,
-                                 Scope::Http,   Scope::Pxe,       Scope::Nfs};
+constexpr Scope kScopeOrder[] = {Scope::Server,    Scope::Interface, Scope::Tftp, Scope::Http,
+                                 Scope::Admission, Scope::Pxe,       Scope::Nfs};
 
 const InterfaceConfig* findInterface(const Config& c, const std::string& name) {
     for (const auto& i : c.interfaces) {

@@ -89,6 +89,11 @@ struct Config {
     ListenAddress httpBootListen;  ///< empty = HTTP boot off
     std::string httpBootRoot;
 
+    // [admission] (issue #14; core::boot::AdmissionConfig)
+    bool admissionEnabled = true;
+    std::uint32_t admissionMaxBoards = 0;          ///< 0 = bounded by the TFTP transfer slots
+    std::uint32_t admissionMaxThroughputMbit = 0;  ///< 0 = none
+
     // [pxe]
     std::string pxeMenuText = "Raspberry Pi Boot";
     std::string pxeBootfile;
@@ -117,7 +122,7 @@ enum class KeyType { String, Integer, Boolean, StringArray, Address };
 const char* toString(KeyType type);
 
 /// Where a key lives.
-enum class Scope { Server, Interface, Tftp, Http, Pxe, Nfs };
+enum class Scope { Server, Interface, Tftp, Http, Pxe, Nfs, Admission };
 const char* sectionName(Scope scope);  ///< "server", "interface", ...
 
 /// Where a key's value lives in a Config, so reload can compare and copy keys

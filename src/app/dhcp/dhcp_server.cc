@@ -27,6 +27,10 @@ constexpr io::EventLoop::Tag kSocketTag = 0;
 // Datagrams handled per turn: one lease transaction each; small enough that replies leave
 // within a millisecond or two of their request.
 constexpr std::size_t kBatch = 64;
+// While boards are held for admission, how often the loop asks the gate whom it let
+// in: a released board's OFFER leaves within this, a small part of the 4 s between
+// its DISCOVERs, and the turn costs one lock when nothing was released.
+constexpr std::chrono::milliseconds kReleasePeriod{25};
 }  // namespace
 
 DhcpServer::DhcpServer(DhcpServerConfig config, core::BootEventSink* sink)
@@ -87,6 +91,7 @@ void DhcpServer::start() {
         store_ = std::make_unique<io::SqliteLeaseStore>(config_.leaseDb);
     }
     responder_ = std::make_unique<cd::DhcpResponder>(rc, store_.get());
+    responder_->setAdmissionGate(config_.admission);
     if (auto r = responder_->start(core::WallTime::clock::now()); !r) {
         throw std::runtime_error(r.error().message);
     }
@@ -124,7 +129,11 @@ void DhcpServer::run() {
     // The loop's deadlines are steady-clock; the responder's clock is wall time.
     auto nextTick = io::EventLoop::Clock::now() + kTickMs;
     while (true) {
-        auto ready = loop_->wait(nextTick);
+        auto wakeAt = nextTick;
+        if (responder_->heldCount() > 0) {
+            wakeAt = std::min(wakeAt, io::EventLoop::Clock::now() + kReleasePeriod);
+        }
+        auto ready = loop_->wait(wakeAt);
         if (!ready) {
             // epoll_wait fails only on a programming error (bad fd); do not spin on it.
             spdlog::error("dhcp on {}: {}", config_.interface, ready.error().message);
@@ -134,11 +143,13 @@ void DhcpServer::run() {
             return;
         }
         const auto now = core::WallTime::clock::now();
+        const auto steady = core::boot::SteadyClock::now();
         if (io::EventLoop::Clock::now() >= nextTick) {
             responder_->tick(now);
             nextTick = io::EventLoop::Clock::now() + kTickMs;
         }
-        if (ready->tags.empty()) {
+        const bool releasing = responder_->heldCount() > 0;
+        if (ready->tags.empty() && !releasing) {
             continue;
         }
         // Drain what is queued (bounded, so the stop request is seen under a flood). The
@@ -150,7 +161,20 @@ void DhcpServer::run() {
                 spdlog::warn("dhcp: {}", r.error().message);
             }
         }
-        for (std::size_t i = 0; i < kBatch; ++i) {
+        // The responder returns errors as values; these guards are the last line, so that
+        // no datagram (nor an allocation failure while handling one) can end the thread
+        // and with it DHCP for every board on the interface.
+        if (releasing) {
+            try {
+                for (auto& out : responder_->releaseHeld(now, steady)) {
+                    outcomes.push_back(std::move(out));
+                }
+            } catch (const std::exception& e) {
+                internalErrors_.fetch_add(1, std::memory_order_relaxed);
+                spdlog::error("dhcp: releasing held boards: {}", e.what());
+            }
+        }
+        for (std::size_t i = 0; i < kBatch && !ready->tags.empty(); ++i) {
             auto dg = socket_->receive(buf);
             if (!dg) {
                 break;
@@ -159,12 +183,9 @@ void DhcpServer::run() {
                 wrongInterface_.fetch_add(1, std::memory_order_relaxed);
                 continue;
             }
-            // The responder returns errors as values; this guard is the last line, so that
-            // no datagram (nor an allocation failure while handling one) can end the
-            // thread and with it DHCP for every board on the interface.
             try {
-                outcomes.push_back(
-                    responder_->handle(std::span(buf.data(), dg->size), config_.interface, now));
+                outcomes.push_back(responder_->handle(std::span(buf.data(), dg->size),
+                                                      config_.interface, now, steady));
             } catch (const std::exception& e) {
                 internalErrors_.fetch_add(1, std::memory_order_relaxed);
                 spdlog::error("dhcp: datagram of {} bytes skipped: {}", dg->size, e.what());
@@ -224,6 +245,9 @@ std::string formatCounters(const DhcpServerCounters& c) {
             s += fmt::format("dhcp_dropped_{} {}\n", cd::toString(static_cast<cd::Drop>(i)),
                              c.dhcp.dropped[i]);
         }
+    }
+    if (c.dhcp.held != 0) {
+        s += fmt::format("dhcp_held {}\n", c.dhcp.held);
     }
     s += fmt::format("dhcp_malformed {}\n", c.dhcp.malformed());
     s += fmt::format("dhcp_send_errors {}\n", c.sendErrors);

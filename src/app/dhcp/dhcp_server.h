@@ -23,6 +23,8 @@ namespace pinet::app {
 
 struct DhcpServerConfig {
     std::string interface;  ///< required: the only interface served
+    /// Boot storm admission shared with the other servers (may be null: no gate).
+    core::boot::AdmissionGate* admission = nullptr;
     core::dhcp::Mode mode = core::dhcp::Mode::Proxy;
     /// Full mode pool; 0/0 = derive .100-.200 of the interface's /24-or-larger subnet.
     core::dhcp::Ip4 rangeFirst = 0;

@@ -14,6 +14,7 @@
 #include "app/dhcp/dhcp_server.h"
 #include "app/http/http_boot.h"
 #include "app/http/web_server.h"
+#include "app/serve/admission_service.h"
 #include "app/serve/registry_store.h"
 #include "app/tftp/tftp_server.h"
 #include "core/tftp/client_dirs.h"
@@ -126,6 +127,24 @@ void ServeDaemon::start(const std::function<void()>& afterDashboard) {
             afterDashboard();
         }
 
+        // Boot storm admission (issue #14): one controller for every server.
+        core::boot::AdmissionConfig ac;
+        ac.enabled = cfg->admissionEnabled;
+        // One transfer at a time per booting board: more admitted boards than transfer
+        // slots would meet server_full.
+        ac.maxAdmitted = cfg->tftpMaxTransfers;
+        if (cfg->admissionMaxBoards != 0) {
+            ac.maxAdmitted = std::min<std::size_t>(ac.maxAdmitted, cfg->admissionMaxBoards);
+        }
+        ac.maxThroughput = std::uint64_t{cfg->admissionMaxThroughputMbit} * 1'000'000 / 8;
+        admission_ = std::make_unique<AdmissionService>(ac);
+        if (const auto plan = bootPlanBytes(cfg->tftpRoot, cfg->tftpDefaultDir); plan > 0) {
+            admission_->setInitialPlanBytes(plan);
+        }
+        const bool anyDhcp =
+            std::any_of(cfg->interfaces.begin(), cfg->interfaces.end(),
+                        [](const auto& i) { return i.dhcp != config::DhcpMode::Off; });
+
         // TFTP: with one interface and no explicit listen address, bind that
         // interface's address, so TFTP is not offered on every other network.
         TftpServerConfig tc;
@@ -144,6 +163,10 @@ void ServeDaemon::start(const std::function<void()>& afterDashboard) {
         tc.replyPorts = cfg->tftpReplyPorts;
         tc.transfer.maxRetries = static_cast<int>(cfg->tftpRetries);
         tc.maxTransfers = cfg->tftpMaxTransfers;
+        if (admission_->enabled()) {
+            tc.admission = admission_.get();
+            tc.admitAtFirstRequest = !anyDhcp;  // no DHCP here: TFTP is the gate
+        }
         auto tftp = TftpServer::create(tc);
         if (!tftp) {
             throw std::runtime_error(tftp.error().message);
@@ -173,6 +196,7 @@ void ServeDaemon::start(const std::function<void()>& afterDashboard) {
             }
             DhcpServerConfig dc;
             dc.interface = iface.name;
+            dc.admission = admission_->enabled() ? admission_.get() : nullptr;
             dc.mode = iface.dhcp == config::DhcpMode::Full ? core::dhcp::Mode::Full
                                                            : core::dhcp::Mode::Proxy;
             if (!iface.rangeFirst.empty()) {

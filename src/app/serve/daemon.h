@@ -28,6 +28,7 @@
 #include "app/serve/client_store.h"
 
 namespace pinet::app {
+class AdmissionService;
 class DhcpServer;
 class TftpServer;
 namespace http {
@@ -74,6 +75,8 @@ private:
     std::mutex storeMutex_;  ///< the store is used from the watcher and the monitor
 
     BootMonitor monitor_;
+    /// Before the servers that hold a pointer to it, so it outlives them.
+    std::unique_ptr<AdmissionService> admission_;
     std::vector<std::unique_ptr<DhcpServer>> dhcp_;
     std::unique_ptr<TftpServer> tftp_;
     std::unique_ptr<http::HttpBootServer> httpBoot_;

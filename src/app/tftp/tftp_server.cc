@@ -159,6 +159,7 @@ Result<std::unique_ptr<TftpServer>> TftpServer::create(TftpServerConfig config) 
     ec.maxTransfers = config.maxTransfers;
     ec.replySockets = config.replySockets;
     ec.replyPorts = config.replyPorts;
+    ec.gate = config.admitAtFirstRequest ? config.admission : nullptr;
     impl->engine = std::make_unique<ctftp::TftpEngine>(std::move(ec), *impl->cache);
     impl->config = std::move(config);
     return std::unique_ptr<TftpServer>(new TftpServer(std::move(impl)));
@@ -439,6 +440,9 @@ void TftpServer::Impl::finishTurn(const ctftp::Instant& now) {
         publish();  // the ended transfers are counted before their records are seen
     }
     auto& box = engine->outbox();
+    if (config.admission != nullptr && !box.delivered.empty()) {
+        config.admission->onDelivered(box.delivered, now.steady);
+    }
     if (!box.unknownClients.empty()) {
         std::lock_guard lock(publishedMutex);
         for (const auto& u : box.unknownClients) {

@@ -53,6 +53,10 @@ struct TftpServerConfig {
     std::chrono::microseconds coalesce{0};
     std::uint32_t coalesceThreshold = 8;
     std::size_t coalesceMinTransfers = 32;
+    /// Admission (issue #14; may be null): told what each loop turn sent, and with
+    /// admitAtFirstRequest (serve --dhcp off) the gate of a board's first request.
+    core::boot::AdmissionGate* admission = nullptr;
+    bool admitAtFirstRequest = false;
     /// Test hook: drop every Nth outgoing datagram (0 = off).
     std::uint32_t testDropEvery = 0;
 };

@@ -98,9 +98,9 @@ void AdmissionController::rollWindow(SteadyClock::time_point now) {
         // delivers; an empty window while every admitted board is still in DHCP would
         // otherwise pull the estimate down and close the gate on an idle server.
         if (windowBytes_ > 0 || boards_.empty()) {
-            throughput_ = throughput_ == 0 ? sample
-                                           : kThroughputWeight * sample +
-                                                 (1 - kThroughputWeight) * throughput_;
+            throughput_ = throughput_ == 0
+                              ? sample
+                              : kThroughputWeight * sample + (1 - kThroughputWeight) * throughput_;
         }
     }
     windowStart_ = now;
@@ -177,6 +177,12 @@ void AdmissionController::admitFromQueue(SteadyClock::time_point now, std::strin
         }
         admit(head, now);
         if (head.board != self) {
+            // Bounded: nobody takes them with `--dhcp off` (a board there is let in by
+            // its own next request), so keep only the newest.
+            if (released_.size() >= config_.maxWaiting) {
+                released_.erase(released_.begin(), released_.begin() + static_cast<std::ptrdiff_t>(
+                                                                           released_.size() / 2));
+            }
             released_.push_back(head.board);
         }
         work += plan;

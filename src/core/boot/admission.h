@@ -46,8 +46,10 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <list>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -124,12 +126,12 @@ struct AdmissionSnapshot {
     bool enabled = true;
     std::size_t waiting = 0;
     std::size_t admitted = 0;
-    std::uint64_t throughput = 0;   ///< bytes/s, smoothed; 0 = nothing measured yet
-    std::uint64_t outstanding = 0;  ///< bytes committed to admitted boards (see outstanding())
-    std::uint64_t budget = 0;       ///< what may be outstanding: throughput x horizon
-    std::uint64_t planBytes = 0;    ///< bytes per board's boot, learned
-    std::uint64_t admissions = 0;   ///< boards admitted, ever
-    std::uint64_t heldBoards = 0;   ///< boards that had to wait, ever
+    std::uint64_t throughput = 0;     ///< bytes/s, smoothed; 0 = nothing measured yet
+    std::uint64_t outstanding = 0;    ///< bytes committed to admitted boards (see outstanding())
+    std::uint64_t budget = 0;         ///< what may be outstanding: throughput x horizon
+    std::uint64_t planBytes = 0;      ///< bytes per board's boot, learned
+    std::uint64_t admissions = 0;     ///< boards admitted, ever
+    std::uint64_t heldBoards = 0;     ///< boards that had to wait, ever
     std::uint64_t overcommitted = 0;  ///< admitted at maxHold past the horizon
     std::uint64_t completed = 0;      ///< admitted boards that finished their files
     std::uint64_t noShows = 0;        ///< admitted boards that never fetched
@@ -155,6 +157,31 @@ struct AdmissionNotice {
     std::uint64_t boardsHeld = 0;
     SteadyClock::duration longestWait{};
     SteadyClock::duration duration{};
+};
+
+/// File content bytes sent to one IPv4 address (host order).
+struct Delivery {
+    std::uint32_t address = 0;
+    std::uint64_t bytes = 0;
+};
+
+/// What the servers see of admission (the DHCP responder, the TFTP engine): the app
+/// implements it over one AdmissionController shared by every server, under a lock.
+class AdmissionGate {
+public:
+    virtual ~AdmissionGate() = default;
+    virtual AdmitResult request(std::string_view board, SteadyClock::time_point now,
+                                std::optional<std::uint32_t> address) = 0;
+    virtual void bindAddress(std::string_view board, std::uint32_t address) = 0;
+    /// What the file servers sent in one turn of their loop.
+    virtual void onDelivered(std::span<const Delivery> deliveries, SteadyClock::time_point now) = 0;
+    /// Runs the controller's tick() and returns the boards it released for which
+    /// @p mine is true (the caller holds their DISCOVER; with a responder per
+    /// interface, each takes its own, and the others stay for them).
+    virtual std::vector<std::string> takeReleased(
+        SteadyClock::time_point now, const std::function<bool(std::string_view)>& mine) = 0;
+    [[nodiscard]] virtual std::optional<std::size_t> positionOf(std::string_view board) = 0;
+    [[nodiscard]] virtual std::optional<SteadyClock::duration> waitOf(std::string_view board) = 0;
 };
 
 class AdmissionController {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <numeric>
 
+#include <fmt/format.h>
+
 #include "proto/dhcp/pxe.h"
 
 namespace pinet::core::dhcp {
@@ -12,6 +14,12 @@ namespace d = proto::dhcp;
 namespace {
 // Enough for every board of a large lab; beyond it the cache is simply restarted.
 constexpr std::size_t kMaxSerialCache = 65536;
+// Held DISCOVERs stored for their OFFER: the admission queue's default bound (8192), each
+// about 600 bytes (a parsed DISCOVER), so about 5 MB at most.
+constexpr std::size_t kMaxHeld = 8192;
+// A stored DISCOVER older than this is dropped: its board's DHCP_TIMEOUT (45 s, spec
+// §2.3) has passed, so it is in its next attempt with a new DISCOVER (or gone).
+constexpr std::chrono::seconds kHeldLifetime{50};
 
 std::size_t typeIndex(d::MessageType t) {
     return static_cast<std::size_t>(t) - 1;
@@ -81,6 +89,7 @@ DhcpCounters DhcpResponder::counters() const {
     for (std::size_t i = 0; i < kDropCount; ++i) {
         c.dropped[i] = dropped_[i].load(std::memory_order_relaxed);
     }
+    c.held = heldTotal_.load(std::memory_order_relaxed);
     return c;
 }
 
@@ -115,12 +124,86 @@ std::optional<std::string> DhcpResponder::serialOf(const ClientInfo& client) {
 
 Outcome DhcpResponder::handle(std::span<const std::uint8_t> datagram, const std::string& interface,
                               WallTime now) {
+    // Without a separate steady clock (tests, one-shot tools) the wall clock stands in.
+    return handle(datagram, interface, now, boot::SteadyClock::time_point(now.time_since_epoch()));
+}
+
+Outcome DhcpResponder::handle(std::span<const std::uint8_t> datagram, const std::string& interface,
+                              WallTime now, boot::SteadyClock::time_point steady) {
     Outcome out;
     auto parsed = d::parse(datagram);
     if (!parsed) {
         return dropped(std::move(out), fromParseError(parsed.error()));
     }
-    const d::Packet& req = *parsed;
+    return handleParsed(*parsed, interface, now, steady, false);
+}
+
+std::vector<Outcome> DhcpResponder::releaseHeld(WallTime now,
+                                                boot::SteadyClock::time_point steady) {
+    std::vector<Outcome> outs;
+    if (gate_ == nullptr) {
+        return outs;
+    }
+    const auto mine = [this](std::string_view board) {
+        return held_.contains(std::string(board));
+    };
+    for (const auto& board : gate_->takeReleased(steady, mine)) {
+        auto it = held_.find(board);
+        if (it == held_.end()) {
+            continue;  // not stored (kMaxHeld): answered at its next DISCOVER
+        }
+        const Held h = std::move(it->second);
+        held_.erase(it);
+        if (steady - h.since > kHeldLifetime) {
+            continue;
+        }
+        outs.push_back(handleParsed(h.request, h.interface, now, steady, true));
+    }
+    if (held_.size() > kMaxHeld / 2) {
+        std::erase_if(held_,
+                      [&](const auto& kv) { return steady - kv.second.since > kHeldLifetime; });
+    }
+    return outs;
+}
+
+bool DhcpResponder::admitted(const d::Packet& req, const ClientInfo& client,
+                             const std::string& interface, boot::SteadyClock::time_point steady,
+                             Outcome& out) {
+    // Only a Pi bootloader's DISCOVER is gated: it is what starts a boot's file
+    // sequence. Linux's own ip=dhcp (no PXE option), REQUESTs and other clients pass.
+    if (gate_ == nullptr || !client.isPiPxe() || *req.messageType() != d::MessageType::Discover) {
+        return true;
+    }
+    const std::string key = d::macToString(client.mac);
+    const auto verdict = gate_->request(key, steady, std::nullopt);
+    if (verdict == boot::AdmitResult::Admitted) {
+        return true;
+    }
+    heldTotal_.fetch_add(1, std::memory_order_relaxed);
+    out.held = true;
+    auto it = held_.find(key);
+    if (it != held_.end()) {
+        it->second.request = req;  // answer its latest DISCOVER (same xid in practice)
+        it->second.interface = interface;
+    } else if (held_.size() < kMaxHeld) {
+        held_.emplace(key, Held{req, interface, steady});
+    }
+    for (auto& e : out.events) {
+        if (verdict == boot::AdmitResult::QueueFull) {
+            e.detail = "held: the admission queue is full, asked again at the next DISCOVER";
+        } else if (auto pos = gate_->positionOf(key)) {
+            e.detail = fmt::format("held: waiting to boot, {} boards ahead", *pos);
+        } else {
+            e.detail = "held: waiting to boot";
+        }
+    }
+    return false;
+}
+
+Outcome DhcpResponder::handleParsed(const d::Packet& req, const std::string& interface,
+                                    WallTime now, boot::SteadyClock::time_point steady,
+                                    bool released) {
+    Outcome out;
     if (req.op != d::Op::BootRequest) {
         return dropped(std::move(out), Drop::NotRequest);
     }
@@ -128,7 +211,9 @@ Outcome DhcpResponder::handle(std::span<const std::uint8_t> datagram, const std:
         return dropped(std::move(out), Drop::NotEthernet);
     }
     const auto type = *req.messageType();
-    received_[typeIndex(type)].fetch_add(1, std::memory_order_relaxed);
+    if (!released) {
+        received_[typeIndex(type)].fetch_add(1, std::memory_order_relaxed);
+    }
     const ClientInfo client = identify(req);
     if (client.isPi()) {
         DhcpEvent e;
@@ -152,6 +237,9 @@ Outcome DhcpResponder::handle(std::span<const std::uint8_t> datagram, const std:
                                config_.relays.end()) {
         return dropped(std::move(out), Drop::UnknownRelay);
     }
+    if (!released && !admitted(req, client, interface, steady, out)) {
+        return out;
+    }
     out = config_.mode == Mode::Proxy ? handleProxy(req, client, std::move(out))
                                       : handleFull(req, client, std::move(out), now);
     if (out.reply) {
@@ -167,8 +255,24 @@ Outcome DhcpResponder::handle(std::span<const std::uint8_t> datagram, const std:
             if (auto m = rp.stringOption(d::opt::Message)) {
                 e.detail = std::string(*m);
             }
+            if (released && gate_ != nullptr) {
+                if (auto waited = gate_->waitOf(e.mac)) {
+                    e.detail = fmt::format("admitted after waiting {:.1f} s",
+                                           std::chrono::duration<double>(*waited).count());
+                }
+            }
             out.events.push_back(std::move(e));
         }
+        const d::Packet& rp = out.reply->packet;
+        if (gate_ != nullptr && client.isPi() && rp.yiaddr != 0 &&
+            rp.messageType() == d::MessageType::Ack) {
+            // Full mode: the board's files will come from this address.
+            gate_->bindAddress(d::macToString(client.mac), rp.yiaddr);
+        }
+    }
+    if (released && !out.events.empty()) {
+        // The DISCOVER was reported when it arrived; only the OFFER is new.
+        out.events.erase(out.events.begin());
     }
     return out;
 }

@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/boot/admission.h"
 #include "core/boot_events.h"
 #include "core/dhcp/drop.h"
 #include "core/dhcp/lease_allocator.h"
@@ -50,6 +51,7 @@ struct DhcpCounters {
     std::array<std::uint64_t, 8> received{};
     std::array<std::uint64_t, 8> sent{};
     std::array<std::uint64_t, kDropCount> dropped{};
+    std::uint64_t held = 0;  ///< DISCOVERs held for admission (not answered yet)
     std::uint64_t malformed() const;
 };
 
@@ -67,6 +69,9 @@ DhcpEvent::Kind eventKind(proto::dhcp::MessageType type);
 struct Outcome {
     std::optional<Reply> reply;
     std::optional<Drop> drop;
+    /// A Pi's DISCOVER held for admission (issue #14): no reply now, its OFFER
+    /// leaves when releaseHeld() lets it through.
+    bool held = false;
     std::vector<DhcpEvent> events;  ///< only for Pis (see ClientInfo::isPi)
 };
 
@@ -81,6 +86,18 @@ public:
     /// Handles one datagram received on @p interface.
     Outcome handle(std::span<const std::uint8_t> datagram, const std::string& interface,
                    WallTime now);
+    /// The same, with the steady clock admission's timers run on.
+    Outcome handle(std::span<const std::uint8_t> datagram, const std::string& interface,
+                   WallTime now, boot::SteadyClock::time_point steady);
+
+    /// Gate Pi bootloader DISCOVERs through @p gate (null = none): a held board gets no
+    /// OFFER until the gate releases it. Call before the first handle().
+    void setAdmissionGate(boot::AdmissionGate* gate) { gate_ = gate; }
+    /// The replies to held DISCOVERs that the gate has released since the last call
+    /// (their OFFERs, built now); call every few tens of milliseconds while heldCount()
+    /// is not zero.
+    std::vector<Outcome> releaseHeld(WallTime now, boot::SteadyClock::time_point steady);
+    [[nodiscard]] std::size_t heldCount() const { return held_.size(); }
 
     /// Expires leases; call about once a second.
     void tick(WallTime now);
@@ -96,6 +113,12 @@ private:
     void addPiOptions(proto::dhcp::Packet& reply, const proto::dhcp::Packet& req) const;
     void addAddressOptions(proto::dhcp::Packet& reply, bool withLease) const;
     void addGenericPxe(proto::dhcp::Packet& reply) const;
+    /// @p released: the stored DISCOVER of a board the gate let through.
+    Outcome handleParsed(const proto::dhcp::Packet& req, const std::string& interface, WallTime now,
+                         boot::SteadyClock::time_point steady, bool released);
+    /// The admission decision for a Pi bootloader's DISCOVER: true = answer it now.
+    bool admitted(const proto::dhcp::Packet& req, const ClientInfo& client,
+                  const std::string& interface, boot::SteadyClock::time_point steady, Outcome& out);
     Outcome handleProxy(const proto::dhcp::Packet& req, const ClientInfo& client, Outcome out);
     Outcome handleFull(const proto::dhcp::Packet& req, const ClientInfo& client, Outcome out,
                        WallTime now);
@@ -110,6 +133,17 @@ private:
     /// Serial learned from option 97 per MAC, so the kernel's later `ip=dhcp` (no option 97)
     /// is reported with the board's serial. Bounded: cleared past kMaxSerialCache entries.
     std::unordered_map<std::string, std::string> serialByMac_;
+    boot::AdmissionGate* gate_ = nullptr;
+    /// Held DISCOVERs by MAC, answered when released. Bounded by kMaxHeld (the gate's
+    /// own queue bound): past it a DISCOVER is held without being stored, and the board
+    /// is answered at its next DISCOVER (4 s later) once admitted.
+    struct Held {
+        proto::dhcp::Packet request;
+        std::string interface;
+        boot::SteadyClock::time_point since{};
+    };
+    std::unordered_map<std::string, Held> held_;
+    std::atomic<std::uint64_t> heldTotal_{0};
     std::array<std::atomic<std::uint64_t>, 8> received_{};
     std::array<std::atomic<std::uint64_t>, 8> sent_{};
     std::array<std::atomic<std::uint64_t>, kDropCount> dropped_{};

@@ -13,6 +13,14 @@ bool Endpoint::isV4() const {
     return address[10] == 0xff && address[11] == 0xff;
 }
 
+std::optional<std::uint32_t> Endpoint::v4Address() const {
+    if (!isV4()) {
+        return std::nullopt;
+    }
+    return (std::uint32_t{address[12]} << 24) | (std::uint32_t{address[13]} << 16) |
+           (std::uint32_t{address[14]} << 8) | std::uint32_t{address[15]};
+}
+
 Endpoint Endpoint::v4(std::uint32_t hostOrderAddress, std::uint16_t port) {
     Endpoint e;
     e.address[10] = 0xff;

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace pinet::core::tftp {
@@ -17,6 +18,8 @@ struct Endpoint {
 
     /// ::ffff:a.b.c.d (RFC 4291 2.5.5.2).
     [[nodiscard]] bool isV4() const;
+    /// The IPv4 address in host order, for a v4 peer.
+    [[nodiscard]] std::optional<std::uint32_t> v4Address() const;
     /// "1.2.3.4:69" or "[2001:db8::1]:69" (RFC 5952 text form).
     [[nodiscard]] std::string toString() const;
 

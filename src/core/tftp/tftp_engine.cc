@@ -43,6 +43,8 @@ constexpr std::array<RefusalRule, kRefusalCount> kRules{{
      Result::ServerError},
     {TftpRefusal::NoReplyPort, true, Code::NotDefined, "Server out of reply ports",
      Result::ServerError},
+    // Waiting for admission: the Pi re-sends its RRQ ~2 s later, and is let in then.
+    {TftpRefusal::Held, false, Code::NotDefined, "", std::nullopt},
 }};
 
 constexpr bool rulesInOrder() {
@@ -113,6 +115,7 @@ const char* toString(TftpRefusal r) {
         case TftpRefusal::UnexpectedPacket: return "unexpected_packet";
         case TftpRefusal::IoError: return "io_error";
         case TftpRefusal::NoReplyPort: return "no_reply_port";
+        case TftpRefusal::Held: return "held";
         case TftpRefusal::kCount: break;
     }
     return "?";
@@ -128,6 +131,7 @@ struct TftpEngine::Session {
     std::shared_ptr<const FileContent> content;
     Channel channel = 0;
     Endpoint client;
+    std::optional<std::uint32_t> clientV4;  ///< client.v4Address(), for Outbox::delivered
     Instant start;
     std::string requestedPath;
     std::optional<std::string> serial;
@@ -234,6 +238,17 @@ void TftpEngine::handleRequest(const Endpoint& from, const ptftp::Request& req,
         }
     } guard{limiter_, source};
 
+    if (config_.gate != nullptr) {
+        if (auto ip = from.v4Address()) {
+            const std::string board = fmt::format("ip:{}.{}.{}.{}", *ip >> 24, (*ip >> 16) & 0xff,
+                                                  (*ip >> 8) & 0xff, *ip & 0xff);
+            if (config_.gate->request(board, now.steady, *ip) != boot::AdmitResult::Admitted) {
+                count(TftpRefusal::Held);
+                return;
+            }
+        }
+    }
+
     if (auto it = sessions_.find(from); it != sessions_.end()) {
         Session& old = *it->second;
         if (!old.transfer.clientAnswered() && old.requestedPath == req.filename &&
@@ -279,9 +294,10 @@ void TftpEngine::handleRequest(const Endpoint& from, const ptftp::Request& req,
     }
     const auto size = (*content)->bytes().size();
     auto negotiated = negotiate(ptftp::interpretOptions(req.options), size, config_.transfer);
-    auto session = std::unique_ptr<Session>(new Session{
-        Transfer(size, std::move(negotiated), config_.transfer), std::move(*content), newChannel(),
-        from, now, req.filename, std::move(mapped->serial), std::move(mapped->mac)});
+    auto session = std::unique_ptr<Session>(
+        new Session{Transfer(size, std::move(negotiated), config_.transfer), std::move(*content),
+                    newChannel(), from, from.v4Address(), now, req.filename,
+                    std::move(mapped->serial), std::move(mapped->mac)});
     guard.keep = true;
     ++counters_.transfersStarted;
     ++unanswered_;
@@ -331,6 +347,7 @@ void TftpEngine::emit(Session& s, const Emit& e) {
         outbox_.datagrams.push_back(std::move(d));
     }
     const auto content = s.content->bytes();
+    std::uint64_t sent = 0;
     for (std::uint32_t i = 0; i < e.blockCount; ++i) {
         const std::uint64_t block = e.firstBlock + i;
         OutDatagram& d = outbox_.datagrams.emplace_back();
@@ -340,6 +357,15 @@ void TftpEngine::emit(Session& s, const Emit& e) {
         d.headerLength = static_cast<std::uint8_t>(ptftp::kDataHeaderSize);
         d.payload = content.subspan(static_cast<std::size_t>(s.transfer.blockOffset(block)),
                                     s.transfer.blockLength(block));
+        sent += d.payload.size();
+    }
+    if (sent > 0 && s.clientV4) {
+        auto& dl = outbox_.delivered;
+        if (!dl.empty() && dl.back().address == *s.clientV4) {
+            dl.back().bytes += sent;
+        } else {
+            dl.push_back({*s.clientV4, sent});
+        }
     }
 }
 

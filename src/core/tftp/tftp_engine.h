@@ -29,6 +29,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/boot/admission.h"
 #include "core/boot_events.h"
 #include "core/tftp/client_dirs.h"
 #include "core/tftp/endpoint.h"
@@ -60,6 +61,7 @@ enum class TftpRefusal : std::size_t {
     UnexpectedPacket,   ///< DATA/OACK sent to a server, or non-RRQ on the listen port
     IoError,            ///< open/mmap failed, or the file changed while served
     NoReplyPort,        ///< no socket could be opened for the transfer's reply port
+    Held,               ///< the board waits for admission (serve --dhcp off, issue #14)
     kCount
 };
 inline constexpr std::size_t kRefusalCount = static_cast<std::size_t>(TftpRefusal::kCount);
@@ -163,6 +165,12 @@ struct EngineConfig {
     ReplyPorts replyPorts = ReplyPorts::PerTransfer;
     /// Pool mode: reply sockets that transfers are spread over, round robin.
     std::size_t replySockets = 4;
+    /// Admission at a board's first request (serve --dhcp off: another server does
+    /// DHCP, so TFTP is the only gate). A new request from an address the gate does not
+    /// admit is dropped silently (TftpRefusal::Held) and the Pi re-sends it about 2 s
+    /// later; the gate admits it in arrival order well inside the first file's 30 s
+    /// deadline. Null: no gate here (DHCP is the gate, or there is none).
+    boot::AdmissionGate* gate = nullptr;
 };
 
 /// A moment as the engine sees it: the steady clock for timers, the wall clock for records.
@@ -192,8 +200,13 @@ struct UnknownClientSeen {
     bool usedDefault = false;
 };
 
+/// File content bytes sent to one IPv4 address in a turn (for admission's throughput
+/// and each board's progress); consecutive datagrams to one address are summed.
+using Delivery = boot::Delivery;
+
 struct Outbox {
     std::vector<OutDatagram> datagrams;
+    std::vector<Delivery> delivered;
     std::vector<TransferRecord> records;
     std::vector<UnknownClientSeen> unknownClients;
     /// PerTransfer mode: channels of transfers that ended, to close at endTurn()
@@ -201,6 +214,7 @@ struct Outbox {
     std::vector<Channel> closedChannels;
     void clear() {
         datagrams.clear();
+        delivered.clear();
         records.clear();
         unknownClients.clear();
         closedChannels.clear();

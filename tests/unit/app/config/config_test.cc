@@ -172,6 +172,10 @@ listen = "127.0.0.1:9090"
 allowed_hosts = ["netboot.lab"]
 boot_listen = "10.0.0.1:80"
 boot_root = "/srv/http"
+[admission]
+enabled = false
+max_boards = 100
+max_throughput_mbit = 1000
 [pxe]
 menu_text = "Other menu"
 bootfile = "ipxe.efi"

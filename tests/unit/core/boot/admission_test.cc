@@ -362,9 +362,8 @@ StormResult simulate(AdmissionConfig config, int boards, std::uint64_t plan, dou
             if (!b.admitted || b.done) {
                 continue;
             }
-            const double chunk =
-                std::min(rate * std::chrono::duration<double>(step).count(),
-                         static_cast<double>(plan) - b.got);
+            const double chunk = std::min(rate * std::chrono::duration<double>(step).count(),
+                                          static_cast<double>(plan) - b.got);
             b.got += chunk;
             a.onDelivered(static_cast<std::uint32_t>(1000 + i), static_cast<std::uint64_t>(chunk),
                           t);

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "lib/test_admission_gate.h"
 #include "proto/dhcp/pxe.h"
 
 namespace pinet::core::dhcp {
@@ -445,4 +446,127 @@ TEST(FullResponder, PoolExhaustion) {
 }
 
 }  // namespace
+}  // namespace pinet::core::dhcp
+
+namespace pinet::core::dhcp {
+namespace {
+
+using TestGate = test::TestAdmissionGate;
+
+// Room for exactly one board: 1 MB/s x 12 s = 12 MB, plan 10 MB.
+boot::AdmissionConfig oneBoard() {
+    boot::AdmissionConfig c;
+    c.floorThroughput = 1'000'000;
+    c.initialPlanBytes = 10'000'000;
+    return c;
+}
+
+Client piNumber(std::uint8_t n) {
+    Client c;
+    c.mac[5] = n;
+    c.serial = 0x1234ab00u + n;
+    return c;
+}
+
+const boot::SteadyClock::time_point kS0 = boot::SteadyClock::time_point{} + 5000s;
+
+}  // namespace
+
+TEST(ResponderAdmission, AHeldDiscoverGetsItsOfferWhenTheBoardIsLetIn) {
+    for (const Mode mode : {Mode::Proxy, Mode::Full}) {
+        SCOPED_TRACE(toString(mode));
+        TestGate gate(oneBoard());
+        DhcpResponder r(mode == Mode::Proxy ? proxyConfig() : fullConfig(), nullptr);
+        r.setAdmissionGate(&gate);
+        const auto a =
+            r.handle(d::serialize(request(piNumber(1), d::MessageType::Discover)), "s0", kT0, kS0);
+        ASSERT_TRUE(a.reply);  // the first board: straight in
+        const auto b =
+            r.handle(d::serialize(request(piNumber(2), d::MessageType::Discover)), "s0", kT0, kS0);
+        EXPECT_FALSE(b.reply);
+        EXPECT_TRUE(b.held);
+        EXPECT_FALSE(b.drop);
+        ASSERT_EQ(b.events.size(), 1u);
+        EXPECT_EQ(b.events[0].detail, "held: waiting to boot, 0 boards ahead");
+        EXPECT_EQ(r.heldCount(), 1u);
+        EXPECT_EQ(r.counters().held, 1u);
+        // Nothing is released while the first board has not finished.
+        EXPECT_TRUE(r.releaseHeld(kT0 + 1s, kS0 + 1s).empty());
+        // Board 1 fetches its files (to its address) and goes quiet: board 2's OFFER leaves.
+        const std::uint32_t addr1 = mode == Mode::Full ? 0x0a630064u : 0x0a630032u;
+        gate.controller.onDelivered(addr1, 10'000'000, kS0 + 1s);
+        const auto released = r.releaseHeld(kT0 + 5s, kS0 + 5s);
+        ASSERT_EQ(released.size(), 1u);
+        ASSERT_TRUE(released[0].reply);
+        const auto& offer = released[0].reply->packet;
+        EXPECT_EQ(*offer.messageType(), d::MessageType::Offer);
+        EXPECT_EQ(offer.chaddr[5], 2);
+        EXPECT_NE(offer.find(d::opt::VendorSpecific), nullptr);  // the PXE options
+        ASSERT_EQ(released[0].events.size(), 1u);                // only the OFFER is new
+        EXPECT_EQ(released[0].events[0].kind, DhcpEvent::Kind::Offer);
+        EXPECT_EQ(released[0].events[0].detail, "admitted after waiting 5.0 s");
+        EXPECT_EQ(r.heldCount(), 0u);
+        // Its DISCOVER was counted once, when it arrived.
+        EXPECT_EQ(r.counters().received[0], 2u);
+        EXPECT_EQ(r.counters().sent[1], 2u);
+    }
+}
+
+TEST(ResponderAdmission, OnlyPiBootloaderDiscoversAreGated) {
+    TestGate gate(oneBoard());
+    DhcpResponder r(fullConfig(), nullptr);
+    r.setAdmissionGate(&gate);
+    ASSERT_TRUE(
+        r.handle(d::serialize(request(piNumber(1), d::MessageType::Discover)), "s0", kT0, kS0)
+            .reply);
+    // Linux's own ip=dhcp on a Pi (no PXE option) and a PC pass at once.
+    Client linux = piNumber(2);
+    linux.pxe = false;
+    linux.guid = false;
+    EXPECT_TRUE(
+        r.handle(d::serialize(request(linux, d::MessageType::Discover)), "s0", kT0, kS0).reply);
+    Client pc;
+    pc.mac = {0x52, 0x54, 0x00, 0, 0, 9};
+    pc.pxe = false;
+    pc.guid = false;
+    EXPECT_TRUE(
+        r.handle(d::serialize(request(pc, d::MessageType::Discover)), "s0", kT0, kS0).reply);
+    EXPECT_EQ(gate.requests, 1);
+}
+
+TEST(ResponderAdmission, FullModeTellsTheGateTheBoardsAddress) {
+    TestGate gate(oneBoard());
+    DhcpResponder r(fullConfig(), nullptr);
+    r.setAdmissionGate(&gate);
+    const Client pi = piNumber(1);
+    const auto offer =
+        r.handle(d::serialize(request(pi, d::MessageType::Discover)), "s0", kT0, kS0);
+    ASSERT_TRUE(offer.reply);
+    auto req = request(pi, d::MessageType::Request);
+    req.setIp(d::opt::RequestedIp, offer.reply->packet.yiaddr);
+    req.setIp(d::opt::ServerId, kServer);
+    ASSERT_TRUE(r.handle(d::serialize(req), "s0", kT0, kS0).reply);
+    ASSERT_EQ(gate.bound.size(), 1u);
+    EXPECT_EQ(gate.bound[0].first, "dc:a6:32:01:02:01");
+    EXPECT_EQ(gate.bound[0].second, offer.reply->packet.yiaddr);
+}
+
+TEST(ResponderAdmission, AReleasedBoardWhoseDiscoverIsTooOldIsAnsweredAtItsNextOne) {
+    TestGate gate(oneBoard());
+    DhcpResponder r(proxyConfig(), nullptr);
+    r.setAdmissionGate(&gate);
+    (void)r.handle(d::serialize(request(piNumber(1), d::MessageType::Discover)), "s0", kT0, kS0);
+    EXPECT_TRUE(
+        r.handle(d::serialize(request(piNumber(2), d::MessageType::Discover)), "s0", kT0, kS0)
+            .held);
+    // Board 1 never fetches: a no-show after 10 s. Board 2 stopped asking long ago, so it was
+    // forgotten (20 s) and its stored DISCOVER is stale: nothing is sent for it.
+    const auto late = r.releaseHeld(kT0 + 60s, kS0 + 60s);
+    EXPECT_TRUE(late.empty());
+    // When it asks again, it is let in.
+    EXPECT_TRUE(r.handle(d::serialize(request(piNumber(2), d::MessageType::Discover)), "s0",
+                         kT0 + 61s, kS0 + 61s)
+                    .reply);
+}
+
 }  // namespace pinet::core::dhcp

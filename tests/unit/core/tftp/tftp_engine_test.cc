@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "core/tftp/memory_files.h"
+#include "lib/test_admission_gate.h"
 
 namespace pinet::core::tftp {
 namespace {
@@ -549,4 +550,48 @@ TEST(TftpEngineBudget, NeverAnsweredTransfersCannotStarveRealBoards) {
 }
 
 }  // namespace
+}  // namespace pinet::core::tftp
+
+namespace pinet::core::tftp {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Room for one board: 1 MB/s x 12 s = 12 MB, plan 10 MB.
+boot::AdmissionConfig oneBoard() {
+    boot::AdmissionConfig c;
+    c.floorThroughput = 1'000'000;
+    c.initialPlanBytes = 10'000'000;
+    return c;
+}
+
+}  // namespace
+
+// serve --dhcp off: the first RRQ is the gate. A held board's request gets nothing (it
+// re-sends in 2 s) and is counted; every turn says what went to which address.
+TEST_F(TftpEngineTest, WithoutDhcpTheFirstRequestIsTheGate) {
+    files_.add("start4.elf", bytes(3000, 's'));
+    test::TestAdmissionGate gate(oneBoard());
+    EngineConfig cfg;
+    cfg.gate = &gate;
+    make(cfg);
+    const Endpoint a = Endpoint::v4(0x0a000001, 1000);
+    const Endpoint b = Endpoint::v4(0x0a000002, 1000);
+    engine_->onRequestDatagram(a, rrq("start4.elf"), at(0s));
+    ASSERT_EQ(sent().size(), 1u);  // DATA 1
+    engine_->onRequestDatagram(b, rrq("start4.elf"), at(0s));
+    EXPECT_TRUE(sent().empty());
+    EXPECT_EQ(engine_->counters().refusedCount(TftpRefusal::Held), 1u);
+    ASSERT_EQ(engine_->outbox().delivered.size(), 1u);
+    EXPECT_EQ(engine_->outbox().delivered[0].address, 0x0a000001u);
+    EXPECT_EQ(engine_->outbox().delivered[0].bytes, 512u);
+    // Board a's later files pass: it is admitted.
+    engine_->onRequestDatagram(Endpoint::v4(0x0a000001, 1001), rrq("start4.elf"), at(10ms));
+    EXPECT_EQ(sent().size(), 1u);
+    ASSERT_EQ(engine_->outbox().delivered.size(), 1u);  // one address in a row: summed
+    EXPECT_EQ(engine_->outbox().delivered[0].bytes, 1024u);
+    EXPECT_EQ(gate.controller.admitted(), 1u);
+    EXPECT_EQ(gate.controller.waiting(), 1u);
+}
+
 }  // namespace pinet::core::tftp
