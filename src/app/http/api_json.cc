@@ -9,6 +9,7 @@
 
 #include "app/json_text.h"
 #include "proto/netboot/ids.h"
+#include "proto/text/safe_text.h"
 
 namespace pinet::app::http::api {
 
@@ -267,6 +268,40 @@ std::string bootUpdateJson(const core::boot::Update& u) {
                              {"failure", u.failure}});
     }
     return dumpJson(json{{"client", u.clientKey}, {"boot", u.bootId}, {"state", "started"}});
+}
+
+std::string admissionJson(const core::boot::AdmissionSnapshot& a) {
+    json j;
+    j["enabled"] = a.enabled;
+    j["waiting"] = a.waiting;
+    j["admitted"] = a.admitted;
+    j["throughput_bytes_per_second"] = a.throughput;
+    j["committed_bytes"] = a.outstanding;
+    j["budget_bytes"] = a.budget;
+    j["plan_bytes"] = a.planBytes;
+    j["admissions"] = a.admissions;
+    j["held_boards"] = a.heldBoards;
+    j["overcommitted"] = a.overcommitted;
+    j["completed"] = a.completed;
+    j["no_shows"] = a.noShows;
+    j["forgotten"] = a.forgotten;
+    j["queue_full"] = a.queueFull;
+    j["unmanaged"] = a.unmanaged;
+    json buckets = json::array();
+    for (std::size_t i = 0; i < core::boot::kWaitBuckets.size(); ++i) {
+        buckets.push_back({{"le", core::boot::kWaitBuckets[i]}, {"count", a.waitBuckets[i]}});
+    }
+    j["wait_seconds"] = {{"buckets", std::move(buckets)},
+                         {"count", a.waitBuckets.back()},
+                         {"sum", a.waitSecondsSum}};
+    json queue = json::array();
+    for (const auto& w : a.queue) {
+        // Board keys are MACs or "ip:N" made by the server; safe text all the same.
+        queue.push_back({{"board", proto::text::safeText(w.board)},
+                         {"waited_seconds", std::chrono::duration<double>(w.waited).count()}});
+    }
+    j["queue"] = std::move(queue);
+    return dumpJson(j);
 }
 
 }  // namespace pinet::app::http::api

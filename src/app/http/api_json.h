@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "app/serve/client_store.h"
+#include "core/boot/admission.h"
 #include "core/boot/boot_tracker.h"
 #include "core/boot_events.h"
 
@@ -32,6 +33,11 @@ std::string bootsJson(const core::boot::BootTracker& tracker, std::size_t limit,
 const serve::KnownClient* matchKnown(const Known& known, const core::boot::ClientInfo& client);
 /// Client counts by dashboard state: booting, booted, failed, discovered, known, seen.
 std::map<std::string, int> clientStates(const core::boot::BootTracker& tracker, const Known& known);
+
+/// /api/v1/admission: the admission controller's state (docs/api fields: enabled,
+/// waiting, admitted, throughput_bytes_per_second, committed_bytes, budget_bytes,
+/// plan_bytes, the counters, wait_seconds as a histogram, and the queue's head).
+std::string admissionJson(const core::boot::AdmissionSnapshot& snapshot);
 
 /// The live event for one boot event ("dhcp" or "transfer" data); @p update is
 /// the tracker's last update for it, when there was one.

@@ -32,6 +32,11 @@ std::string_view dashboardHtml() {
       <tbody><tr class="empty"><td colspan="7">No client has been seen yet.</td></tr></tbody>
     </table>
   </section>
+  <section id="admission" hidden>
+    <h2>Boot storm</h2>
+    <p id="admission-summary"></p>
+    <ol id="admission-queue"></ol>
+  </section>
   <section id="detail" hidden>
     <h2>Boot timeline <span id="detail-title"></span></h2>
     <div id="boots"></div>
@@ -222,8 +227,22 @@ async function getJson(url) {
   return r.json();
 }
 
+function renderAdmission(a) {
+  const sec = $('admission');
+  if (!a || !a.enabled || (!a.waiting && !S.admissionSeen)) { sec.hidden = true; return; }
+  S.admissionSeen = S.admissionSeen || a.waiting > 0;
+  sec.hidden = false;
+  const mbit = (a.throughput_bytes_per_second * 8 / 1e6).toFixed(0);
+  $('admission-summary').textContent = a.waiting + ' waiting, ' + a.admitted + ' booting, ' +
+    a.admissions + ' let in so far, ' + mbit + ' Mbit/s' +
+    (a.wait_seconds.count ? ', average wait ' + (a.wait_seconds.sum / a.wait_seconds.count).toFixed(1) + ' s' : '');
+  $('admission-queue').innerHTML = (a.queue || []).slice(0, 20).map((w) =>
+    '<li>' + esc(w.board) + ' <span class="muted">waiting ' + w.waited_seconds.toFixed(1) + ' s</span></li>').join('');
+}
+
 async function refresh() {
   S.timer = null;
+  try { renderAdmission(await getJson('/api/v1/admission')); } catch (e) { /* older server */ }
   try {
     const data = await getJson('/api/v1/clients');
     S.clients = data.clients || [];
@@ -273,6 +292,8 @@ function init() {
   if (!S.detail) refresh();
   connect();
   setInterval(schedule, 15000);  // also catches boots that time out quietly
+  // A storm's queue moves without events for the boards still waiting.
+  setInterval(() => { if (S.admissionSeen) schedule(); }, 2000);
 }
 init();
 )PNB";

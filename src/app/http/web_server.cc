@@ -205,6 +205,9 @@ void WebServer::routes() {
             },
             [this, sub](bool) { hub_.unsubscribe(sub); });
     });
+    s.Get("/api/v1/admission", [this](const httplib::Request&, httplib::Response& res) {
+        res.set_content(backend_.admissionJson(), "application/json");
+    });
     s.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
         res.set_content(backend_.metricsText(), "text/plain; version=0.0.4; charset=utf-8");
     });

@@ -45,6 +45,8 @@ public:
     virtual std::optional<std::string> clientJson(const std::string& id) = 0;
     virtual std::string bootsJson(std::size_t limit, const std::string& clientId) = 0;
     virtual std::string metricsText() = 0;
+    /// /api/v1/admission: the boot storm admission queue (api::admissionJson).
+    virtual std::string admissionJson() { return "{\"enabled\":false}"; }
     /// false + reason when a part of the daemon is not working.
     virtual bool healthy(std::string& reason) = 0;
 };

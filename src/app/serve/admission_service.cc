@@ -34,8 +34,8 @@ std::uint64_t bootPlanBytes(const std::string& root, const std::string& defaultD
         total += size(f);
     }
     total += std::max({size("kernel8.img"), size("kernel_2712.img"), size("kernel7l.img")});
-    total += std::max({size("bcm2711-rpi-4-b.dtb"), size("bcm2711-rpi-cm4.dtb"),
-                       size("bcm2712-rpi-5-b.dtb")});
+    total += std::max(
+        {size("bcm2711-rpi-4-b.dtb"), size("bcm2711-rpi-cm4.dtb"), size("bcm2712-rpi-5-b.dtb")});
     if (total == 0) {
         total = size("boot.img");  // HTTP boot only
     }
@@ -121,14 +121,16 @@ void AdmissionService::logNotices() {
     for (const auto& n : controller_.takeNotices()) {
         const double mbps = static_cast<double>(n.throughput) * 8 / 1e6;
         if (n.kind == cb::AdmissionNotice::Kind::HoldingStarted) {
-            spdlog::info("admission: boot storm, holding boards ({} admitted, {} waiting, "
-                         "{:.0f} Mbit/s measured)",
-                         n.admitted, n.waiting, mbps);
+            spdlog::info(
+                "admission: boot storm, holding boards ({} admitted, {} waiting, "
+                "{:.0f} Mbit/s measured)",
+                n.admitted, n.waiting, mbps);
         } else {
-            spdlog::info("admission: storm over after {:.1f} s: {} boards waited, the longest "
-                         "{:.1f} s ({:.0f} Mbit/s measured)",
-                         std::chrono::duration<double>(n.duration).count(), n.boardsHeld,
-                         std::chrono::duration<double>(n.longestWait).count(), mbps);
+            spdlog::info(
+                "admission: storm over after {:.1f} s: {} boards waited, the longest "
+                "{:.1f} s ({:.0f} Mbit/s measured)",
+                std::chrono::duration<double>(n.duration).count(), n.boardsHeld,
+                std::chrono::duration<double>(n.longestWait).count(), mbps);
         }
     }
 }

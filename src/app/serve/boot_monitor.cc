@@ -57,6 +57,10 @@ void exportDhcpCounters(core::metrics::Registry& m, const std::string& interface
     }
     m.setTotal("pinetboot_dhcp_send_errors_total", {{"interface", interface}},
                static_cast<double>(sendErrors));
+    if (c.held != 0) {
+        m.setTotal("pinetboot_dhcp_held_total", {{"interface", interface}},
+                   static_cast<double>(c.held));
+    }
 }
 
 BootMonitor::BootMonitor(core::boot::TrackerOptions options) : tracker_(options) {
@@ -94,6 +98,40 @@ BootMonitor::BootMonitor(core::boot::TrackerOptions options) : tracker_(options)
                      "HTTP boot connections refused (per-address cap, answered 503) or closed "
                      "(request headers not complete in time), by reason",
                      Kind::Counter);
+    metrics_.declare("pinetboot_dhcp_held_total",
+                     "Pi DISCOVERs held for boot storm admission (answered when the board is let "
+                     "in), by interface",
+                     Kind::Counter);
+    metrics_.declare("pinetboot_admission_waiting", "Boards waiting to be let in to boot",
+                     Kind::Gauge);
+    metrics_.declare("pinetboot_admission_admitted", "Boards let in and fetching their files",
+                     Kind::Gauge);
+    metrics_.declare("pinetboot_admission_throughput_bytes",
+                     "File bytes per second the servers deliver, as admission measures it",
+                     Kind::Gauge);
+    metrics_.declare("pinetboot_admission_committed_bytes",
+                     "Boot plan bytes of the admitted boards still fetching", Kind::Gauge);
+    metrics_.declare("pinetboot_admission_budget_bytes",
+                     "What may be committed: measured throughput x the 12 s horizon", Kind::Gauge);
+    metrics_.declare("pinetboot_admission_admissions_total", "Boards let in to boot",
+                     Kind::Counter);
+    metrics_.declare("pinetboot_admission_held_boards_total", "Boards that had to wait",
+                     Kind::Counter);
+    metrics_.declare("pinetboot_admission_overcommitted_total",
+                     "Boards let in at the 30 s hold past the horizon, so that they do not time "
+                     "out",
+                     Kind::Counter);
+    metrics_.declare("pinetboot_admission_left_total",
+                     "Admitted or waiting boards that left, by reason (completed: fetched and "
+                     "went quiet; no_show: fetched nothing; forgotten: stopped asking)",
+                     Kind::Counter);
+    metrics_.declare("pinetboot_admission_queue_full_total",
+                     "DISCOVERs not queued because the queue was full (the board asks again)",
+                     Kind::Counter);
+    metrics_.declare(
+        "pinetboot_admission_wait_seconds", "How long each admitted board waited to be let in",
+        Kind::Histogram,
+        std::vector<double>(core::boot::kWaitBuckets.begin(), core::boot::kWaitBuckets.end()));
     metrics_.declare("pinetboot_transfers_total", "Finished file transfers by protocol and result",
                      Kind::Counter);
     metrics_.declare("pinetboot_transfer_bytes_total", "Payload bytes delivered by protocol",
@@ -400,17 +438,58 @@ std::string BootMonitor::bootsJson(std::size_t limit, const std::string& clientI
     return http::api::bootsJson(tracker_, limit, clientId);
 }
 
+void BootMonitor::setAdmissionHook(AdmissionHook hook) {
+    std::lock_guard lock(stateMutex_);
+    admissionHook_ = std::move(hook);
+}
+
+std::string BootMonitor::admissionJson() {
+    AdmissionHook hook;
+    {
+        std::lock_guard lock(stateMutex_);
+        hook = admissionHook_;
+    }
+    if (!hook) {
+        return WebBackend::admissionJson();
+    }
+    return http::api::admissionJson(hook());
+}
+
+void exportAdmission(core::metrics::Registry& m, const core::boot::AdmissionSnapshot& a) {
+    m.set("pinetboot_admission_waiting", {}, static_cast<double>(a.waiting));
+    m.set("pinetboot_admission_admitted", {}, static_cast<double>(a.admitted));
+    m.set("pinetboot_admission_throughput_bytes", {}, static_cast<double>(a.throughput));
+    m.set("pinetboot_admission_committed_bytes", {}, static_cast<double>(a.outstanding));
+    m.set("pinetboot_admission_budget_bytes", {}, static_cast<double>(a.budget));
+    m.setTotal("pinetboot_admission_admissions_total", {}, static_cast<double>(a.admissions));
+    m.setTotal("pinetboot_admission_held_boards_total", {}, static_cast<double>(a.heldBoards));
+    m.setTotal("pinetboot_admission_overcommitted_total", {}, static_cast<double>(a.overcommitted));
+    m.setTotal("pinetboot_admission_left_total", {{"reason", "completed"}},
+               static_cast<double>(a.completed));
+    m.setTotal("pinetboot_admission_left_total", {{"reason", "no_show"}},
+               static_cast<double>(a.noShows));
+    m.setTotal("pinetboot_admission_left_total", {{"reason", "forgotten"}},
+               static_cast<double>(a.forgotten));
+    m.setTotal("pinetboot_admission_queue_full_total", {}, static_cast<double>(a.queueFull));
+    m.setHistogramTotals("pinetboot_admission_wait_seconds", {}, a.waitBuckets, a.waitSecondsSum);
+}
+
 std::string BootMonitor::metricsText() {
     ScrapeHook hook;
+    AdmissionHook admission;
     {
         std::lock_guard lock(stateMutex_);
         hook = scrapeHook_;
+        admission = admissionHook_;
         for (const auto& [s, n] : http::api::clientStates(tracker_, known_)) {
             metrics_.set("pinetboot_clients", {{"state", s}}, n);
         }
     }
     if (hook) {
         hook(metrics_);
+    }
+    if (admission) {
+        exportAdmission(metrics_, admission());
     }
     metrics_.set("pinetboot_sse_subscribers", {}, static_cast<double>(hub_.subscriberCount()));
     const auto droppedSubs = hub_.droppedSubscribers();

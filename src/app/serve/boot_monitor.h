@@ -23,6 +23,7 @@
 #include "app/http/event_hub.h"
 #include "app/http/web_server.h"
 #include "app/serve/client_store.h"
+#include "core/boot/admission.h"
 #include "core/boot/boot_tracker.h"
 #include "core/boot_events.h"
 #include "core/dhcp/dhcp_responder.h"
@@ -46,6 +47,8 @@ public:
     using ScrapeHook = std::function<void(core::metrics::Registry&)>;
     /// Called on the worker thread when a Pi is first seen, its MAC changes or it boots again.
     using SeenHook = std::function<void(const SeenClient&)>;
+    /// The admission controller's state, for the API and /metrics.
+    using AdmissionHook = std::function<core::boot::AdmissionSnapshot()>;
 
     explicit BootMonitor(core::boot::TrackerOptions options = {});
     ~BootMonitor() override;
@@ -61,6 +64,7 @@ public:
     void setKnownClients(std::vector<KnownClient> clients);
     void setScrapeHook(ScrapeHook hook);
     void setSeenHook(SeenHook hook);
+    void setAdmissionHook(AdmissionHook hook);
     void setHistoryPerClient(std::size_t n);
     /// Publishes a "reload" event to dashboards and logs it.
     void announce(const std::string& event, const std::string& json);
@@ -77,6 +81,7 @@ public:
     std::optional<std::string> clientJson(const std::string& id) override;
     std::string bootsJson(std::size_t limit, const std::string& clientId) override;
     std::string metricsText() override;
+    std::string admissionJson() override;
     bool healthy(std::string& reason) override;
 
     std::uint64_t eventsDropped() const;
@@ -111,6 +116,7 @@ private:
     std::vector<KnownClient> known_;
     ScrapeHook scrapeHook_;
     SeenHook seenHook_;
+    AdmissionHook admissionHook_;
     bool healthy_ = true;
     std::string healthReason_;
 
@@ -125,5 +131,8 @@ private:
 /// counts only the Pis' packets, from the event stream.
 void exportDhcpCounters(core::metrics::Registry& metrics, const std::string& interface,
                         const core::dhcp::DhcpCounters& counters, std::uint64_t sendErrors);
+/// Exports the admission controller's state: pinetboot_admission_* (queue length,
+/// admitted boards, throughput, the wait histogram, ...).
+void exportAdmission(core::metrics::Registry& metrics, const core::boot::AdmissionSnapshot& a);
 
 }  // namespace pinet::app::serve

@@ -280,6 +280,7 @@ void ServeDaemon::start(const std::function<void()>& afterDashboard) {
                        static_cast<double>(httpBoot_->headerTimeouts()));
         }
     });
+    monitor_.setAdmissionHook([this] { return admission_->snapshot(); });
     // The gate is shared: the monitor copies its hook for each call.
     monitor_.setSeenHook([this, gate = std::make_shared<DiscoveryGate>()](const SeenClient& seen) {
         // Only a Pi's DHCP, once a minute per board (DiscoveryGate): a TFTP path with

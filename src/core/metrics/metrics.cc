@@ -1,5 +1,6 @@
 #include "core/metrics/metrics.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -116,6 +117,24 @@ void Registry::observe(std::string_view name, const Labels& labels, double value
     }
     s.sum += value;
     ++s.count;
+}
+
+void Registry::setHistogramTotals(std::string_view name, const Labels& labels,
+                                  std::span<const std::uint64_t> cumulative, double sum) {
+    std::lock_guard lock(mutex_);
+    auto* f = find(name);
+    if (f == nullptr || f->kind != Kind::Histogram || cumulative.size() != f->buckets.size() + 1) {
+        return;
+    }
+    auto& s = f->series[labels];
+    s.bucket.assign(f->buckets.size(), 0);
+    std::uint64_t below = 0;
+    for (std::size_t i = 0; i < f->buckets.size(); ++i) {
+        s.bucket[i] = cumulative[i] >= below ? cumulative[i] - below : 0;
+        below = std::max(below, cumulative[i]);
+    }
+    s.count = cumulative.back();
+    s.sum = sum;
 }
 
 double Registry::value(std::string_view name, const Labels& labels) const {

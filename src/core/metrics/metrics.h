@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -35,6 +36,10 @@ public:
     /// the caller guarantees it never decreases.
     void setTotal(std::string_view name, const Labels& labels, double value);
     void observe(std::string_view name, const Labels& labels, double value);
+    /// Sets a histogram to totals kept elsewhere: @p cumulative holds the count at or
+    /// below each declared bucket, then the count of all samples (+Inf); @p sum their sum.
+    void setHistogramTotals(std::string_view name, const Labels& labels,
+                            std::span<const std::uint64_t> cumulative, double sum);
 
     /// Current value of a counter/gauge series (0 if absent); for tests and the API.
     double value(std::string_view name, const Labels& labels) const;
