@@ -280,6 +280,7 @@ std::string admissionJson(const core::boot::AdmissionSnapshot& a) {
     j["budget_bytes"] = a.budget;
     j["plan_bytes"] = a.planBytes;
     j["admissions"] = a.admissions;
+    j["admissions_per_second"] = a.admissionRate;
     j["held_boards"] = a.heldBoards;
     j["overcommitted"] = a.overcommitted;
     j["completed"] = a.completed;

@@ -234,7 +234,7 @@ function renderAdmission(a) {
   sec.hidden = false;
   const mbit = (a.throughput_bytes_per_second * 8 / 1e6).toFixed(0);
   $('admission-summary').textContent = a.waiting + ' waiting, ' + a.admitted + ' booting, ' +
-    a.admissions + ' let in so far, ' + mbit + ' Mbit/s' +
+    a.admissions + ' let in so far (' + a.admissions_per_second.toFixed(1) + '/s), ' + mbit + ' Mbit/s' +
     (a.wait_seconds.count ? ', average wait ' + (a.wait_seconds.sum / a.wait_seconds.count).toFixed(1) + ' s' : '');
   $('admission-queue').innerHTML = (a.queue || []).slice(0, 20).map((w) =>
     '<li>' + esc(w.board) + ' <span class="muted">waiting ' + w.waited_seconds.toFixed(1) + ' s</span></li>').join('');

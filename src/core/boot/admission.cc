@@ -118,6 +118,42 @@ void AdmissionController::noteWait(SteadyClock::duration waited) {
     totals_.waitSecondsSum += s;
 }
 
+namespace {
+std::size_t slotOf(std::int64_t second, std::size_t slots) {
+    const auto n = static_cast<std::int64_t>(slots);
+    return static_cast<std::size_t>(((second % n) + n) % n);
+}
+}  // namespace
+
+void AdmissionController::countAdmission(SteadyClock::time_point now) {
+    const auto sec =
+        std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+    if (sec > rateSecond_) {
+        // Clear the slots of the seconds that passed without an admission.
+        const auto gap =
+            std::min<std::int64_t>(sec - rateSecond_, static_cast<std::int64_t>(kRateSeconds));
+        for (std::int64_t i = 1; i <= gap; ++i) {
+            perSecond_[slotOf(rateSecond_ + i, kRateSeconds)] = 0;
+        }
+        rateSecond_ = sec;
+    }
+    ++perSecond_[slotOf(sec, kRateSeconds)];
+}
+
+double AdmissionController::admissionRate(SteadyClock::time_point now) const {
+    const auto sec =
+        std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+    std::uint64_t sum = 0;
+    for (std::size_t i = 0; i < kRateSeconds; ++i) {
+        // Slot of second rateSecond_ - i, if that second is still inside the window.
+        const std::int64_t second = rateSecond_ - static_cast<std::int64_t>(i);
+        if (sec - second < static_cast<std::int64_t>(kRateSeconds)) {
+            sum += perSecond_[slotOf(second, kRateSeconds)];
+        }
+    }
+    return static_cast<double>(sum) / static_cast<double>(kRateSeconds);
+}
+
 void AdmissionController::bind(const std::string& board, Board& b, std::uint32_t address) {
     if (b.address == address) {
         return;
@@ -149,6 +185,7 @@ void AdmissionController::admit(const Waiting& w, SteadyClock::time_point now) {
         unbound_.push_back(w.board);
     }
     ++totals_.admissions;
+    countAdmission(now);
     noteWait(b.waited);
     if (holding_) {
         stormLongestWait_ = std::max(stormLongestWait_, b.waited);
@@ -422,6 +459,7 @@ AdmissionSnapshot AdmissionController::snapshot(SteadyClock::time_point now) con
     s.outstanding = outstanding();
     s.budget = budget(config_.horizon);
     s.planBytes = planBytes();
+    s.admissionRate = admissionRate(now);
     s.queue.clear();
     for (const auto& w : queue_) {
         if (s.queue.size() >= kSnapshotQueue) {

@@ -131,6 +131,7 @@ struct AdmissionSnapshot {
     std::uint64_t budget = 0;         ///< what may be outstanding: throughput x horizon
     std::uint64_t planBytes = 0;      ///< bytes per board's boot, learned
     std::uint64_t admissions = 0;     ///< boards admitted, ever
+    double admissionRate = 0;         ///< boards admitted per second over the last 10 s
     std::uint64_t heldBoards = 0;     ///< boards that had to wait, ever
     std::uint64_t overcommitted = 0;  ///< admitted at maxHold past the horizon
     std::uint64_t completed = 0;      ///< admitted boards that finished their files
@@ -278,6 +279,12 @@ private:
     SteadyClock::duration stormLongestWait_{};
 
     AdmissionSnapshot totals_;  ///< the counters and the histogram
+    /// Admissions per second of the last kRateSeconds seconds (a ring by second).
+    static constexpr std::size_t kRateSeconds = 10;
+    std::array<std::uint32_t, kRateSeconds> perSecond_{};
+    std::int64_t rateSecond_ = 0;  ///< the second perSecond_'s newest slot counts
+    void countAdmission(SteadyClock::time_point now);
+    [[nodiscard]] double admissionRate(SteadyClock::time_point now) const;
 };
 
 }  // namespace pinet::core::boot

@@ -60,6 +60,8 @@ TEST(Admission, BeforeAnyMeasurementTheFloorBoundsAdmissions) {
     EXPECT_FALSE(a.positionOf(board(0)).has_value());
     const auto s = a.snapshot(t0);
     EXPECT_EQ(s.heldBoards, 38u);
+    EXPECT_DOUBLE_EQ(s.admissionRate, 1.2);  // 12 in the last 10 s
+    EXPECT_DOUBLE_EQ(a.snapshot(t0 + 11s).admissionRate, 0);
     EXPECT_EQ(s.budget, 120 * kMB);
     EXPECT_EQ(s.outstanding, 120 * kMB);
 }
