@@ -19,8 +19,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
         const disk::XattrRecord& r = **rec;
         // Whatever is accepted is within the limits, so it can be written again.
-        if (!disk::isValidRecordPath(r.path) || r.name.empty() || r.name.size() > disk::kMaxXattrName ||
-            r.value.size() > disk::kMaxXattrValue) {
+        if (!disk::isValidRecordPath(r.path) || r.name.empty() ||
+            r.name.size() > disk::kMaxXattrName || r.value.size() > disk::kMaxXattrValue) {
             __builtin_trap();
         }
         std::string again;

@@ -35,8 +35,7 @@ void doImport(const ImageOpts& o) {
     opts.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(o.timeout * 1000));
     auto r = app::importImage(
         dir, o.file, o.name, now,
-        [&](const std::string& s, std::uint64_t d, std::uint64_t t) { bar.update(s, d, t); },
-        opts);
+        [&](const std::string& s, std::uint64_t d, std::uint64_t t) { bar.update(s, d, t); }, opts);
     bar.finish();
     if (!r) {
         printError(r.error().message);
@@ -134,7 +133,7 @@ void setup(CLI::App* cmd) {
     imp->add_option("--timeout", opts->timeout,
                     "Seconds the confined image reader may take before it is killed (default: "
                     "120 + 1 per 20 MiB of the partitions)")
-        ->check(CLI::PositiveNumber);
+        ->check(CLI::Range(1.0, 1e6));
     imp->callback([opts] { doImport(*opts); });
     auto* ls = cmd->add_subcommand("list", "List imported images");
     ls->add_option("--state-dir", opts->stateDir, "State directory");

@@ -213,8 +213,7 @@ TEST_F(ImageXattrs, SecurityAttributesAreAppliedTrustedOnesDroppedAndReported) {
     run({"mke2fs", "-q", "-F", "-t", "ext4", "-d", src_.string(), root_.string(), "16M"});
     const std::string binLabel = "system_u:object_r:bin_t:s0";
     debugfs({"ea_set /usr/bin/tool security.selinux " + binLabel,
-             "ea_set /usr/bin/tool user.x hello",
-             "ea_set /usr/bin/tool trusted.overlay.metacopy m",
+             "ea_set /usr/bin/tool user.x hello", "ea_set /usr/bin/tool trusted.overlay.metacopy m",
              "ea_set /etc trusted.overlay.opaque y",
              "ea_set /etc security.selinux system_u:object_r:etc_t:s0",
              "ea_set /etc/tool-link security.selinux system_u:object_r:lnk_t:s0",
@@ -246,9 +245,9 @@ TEST_F(ImageXattrs, SecurityAttributesAreAppliedTrustedOnesDroppedAndReported) {
     EXPECT_EQ(importLeftovers(state_), "");
 
     // The command line says the same (and takes --timeout).
-    auto cli = test::run({test::pinetbootExe().string(), "image", "import", disk_.string(),
-                          "--name", "labelled-cli", "--state-dir", state_.string(), "--timeout",
-                          "600"});
+    auto cli =
+        test::run({test::pinetbootExe().string(), "image", "import", disk_.string(), "--name",
+                   "labelled-cli", "--state-dir", state_.string(), "--timeout", "600"});
     ASSERT_EQ(cli.exitCode, 0) << cli.err;
     EXPECT_NE(cli.out.find("4 security.* set, 0 refused by this host, 2 trusted.* dropped"),
               std::string::npos)
@@ -285,9 +284,9 @@ TEST_F(ImageXattrs, AttributeBlockSharedByEveryInodeIsRefused) {
 
     auto r = importImage(state_, disk_, "bomb", 0, nullptr);
     ASSERT_FALSE(r) << "accepted with " << r->securityXattrs << " attributes";
-    EXPECT_NE(r.error().message.find(
-                  "more extended attributes than the file system's used blocks hold"),
-              std::string::npos)
+    EXPECT_NE(
+        r.error().message.find("more extended attributes than the file system's used blocks hold"),
+        std::string::npos)
         << r.error().message;
     EXPECT_EQ(importLeftovers(state_), "");
     EXPECT_FALSE(fs::exists(state_ / "images/bomb"));

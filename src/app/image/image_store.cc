@@ -233,10 +233,10 @@ Result<Extracted> extractConfined(const fs::path& dir, const fs::path& disk,
     bool timedOut = false;
     if (auto r = io::runSandboxed(dir, work, receive, timeout, &timedOut); !r) {
         if (timedOut) {
-            return fail(fmt::format(
-                "image import: {} and was killed (a crafted image that makes it loop? "
-                "--timeout SECONDS allows more)",
-                r.error().message));
+            return fail(
+                fmt::format("image import: {} and was killed (a crafted image that makes it loop? "
+                            "--timeout SECONDS allows more)",
+                            r.error().message));
         }
         return tl::unexpected(r.error());
     }

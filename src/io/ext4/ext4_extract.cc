@@ -458,14 +458,15 @@ struct Walker {
             }
             // libext2fs reads no longer value, and setxattr() would refuse it.
             if (len > proto::disk::kMaxXattrValue) {
-                c->error = fmt::format("{}: extended attribute {} has {} bytes (the kernel allows {})",
-                                       *c->dest, n, len, proto::disk::kMaxXattrValue);
+                c->error =
+                    fmt::format("{}: extended attribute {} has {} bytes (the kernel allows {})",
+                                *c->dest, n, len, proto::disk::kMaxXattrValue);
                 return XATTR_ABORT;
             }
-            const bool defer =
+            const bool deferred =
                 c->w->defer && proto::disk::routeXattr(n) != proto::disk::XattrRoute::Child;
             // A deferred one is recorded with its path: that is charged too.
-            c->w->xattrBytes += kXattrEntryHeader + n.size() + len + (defer ? c->rel.size() : 0);
+            c->w->xattrBytes += kXattrEntryHeader + n.size() + len + (deferred ? c->rel.size() : 0);
             if (c->w->xattrBytes > c->w->xattrLimit) {
                 c->error = fmt::format(
                     "{}: more extended attributes than the file system's used blocks hold ({} "
@@ -473,10 +474,9 @@ struct Walker {
                     *c->dest, c->w->xattrLimit);
                 return XATTR_ABORT;
             }
-            if (defer) {
-                auto r = c->w->defer(
-                    c->rel, std::string(n),
-                    std::span(reinterpret_cast<const std::uint8_t*>(value), len));
+            if (deferred) {
+                auto r = c->w->defer(c->rel, std::string(n),
+                                     std::span(reinterpret_cast<const std::uint8_t*>(value), len));
                 if (!r) {
                     c->error = fmt::format("{}: {}: {}", *c->dest, n, r.error().message);
                     return XATTR_ABORT;

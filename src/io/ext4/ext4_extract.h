@@ -24,12 +24,12 @@ struct Ext4Stats {
     std::uint64_t files = 0;
     std::uint64_t directories = 0;
     std::uint64_t symlinks = 0;
-    std::uint64_t hardlinks = 0;  ///< extra names of an already copied inode
-    std::uint64_t specials = 0;   ///< device nodes, FIFOs, sockets
+    std::uint64_t hardlinks = 0;       ///< extra names of an already copied inode
+    std::uint64_t specials = 0;        ///< device nodes, FIFOs, sockets
     std::uint64_t xattrs = 0;          ///< set on the files
     std::uint64_t deferredXattrs = 0;  ///< handed to the DeferXattrFn instead
-    std::uint64_t bytes = 0;      ///< file data copied
-    std::uint64_t usedBytes = 0;  ///< used blocks in the file system (progress total)
+    std::uint64_t bytes = 0;           ///< file data copied
+    std::uint64_t usedBytes = 0;       ///< used blocks in the file system (progress total)
 };
 
 /// done/total in bytes of file data.
@@ -40,8 +40,8 @@ using ProgressFn = std::function<void(std::uint64_t done, std::uint64_t total)>;
 /// the child, when a confined caller lacks CAP_SYS_ADMIN. @p rel is the
 /// entry's path relative to dest ("" for dest itself), never through a
 /// symlink; the entry exists when it is called.
-using DeferXattrFn = std::function<Result<void>(
-    const std::string& rel, const std::string& name, std::span<const std::uint8_t> value)>;
+using DeferXattrFn = std::function<Result<void>(const std::string& rel, const std::string& name,
+                                                std::span<const std::uint8_t> value)>;
 
 /// Extracts the file system at [@p offset, @p offset + @p size) of @p image
 /// into @p dest (which must exist and be empty).

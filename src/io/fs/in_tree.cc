@@ -169,9 +169,9 @@ Result<void> replaceSymlinkAt(int dirFd, const std::string& name, const std::str
 Result<void> setXattrInTree(int topFd, const std::string& rel, const std::string& name,
                             std::span<const std::uint8_t> value) {
     auto failErrno = [&](int e) {
-        auto r = fail(fmt::format("{}: {}: {}", rel.empty() ? "." : rel, name,
-                                  e == ELOOP || e == EXDEV ? "a symlink on the way (not followed)"
-                                                           : std::strerror(e)));
+        auto r = fail(fmt::format(
+            "{}: {}: {}", rel.empty() ? "." : rel, name,
+            e == ELOOP || e == EXDEV ? "a symlink on the way (not followed)" : std::strerror(e)));
         errno = e;
         return r;
     };

@@ -289,7 +289,9 @@ Result<void> runSandboxed(const fs::path& root,
         auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
         return static_cast<int>(std::clamp<std::int64_t>(left, 0, 60'000));
     };
-    auto expired = [&] { return timeout.count() > 0 && Clock::now() >= deadline; };
+    auto expired = [&] {
+        return timeout.count() > 0 && Clock::now() >= deadline;
+    };
     // Kills the child (ours and not yet reaped, so the PID cannot be anyone
     // else's) and reaps it.
     auto killChild = [&](std::string why) -> Result<void> {

@@ -39,8 +39,8 @@ bool isValidRecordPath(std::string_view path) {
     std::size_t pos = 0;
     while (true) {
         std::size_t slash = path.find('/', pos);
-        std::string_view part = path.substr(pos, slash == std::string_view::npos ? path.npos
-                                                                                 : slash - pos);
+        std::string_view part =
+            path.substr(pos, slash == std::string_view::npos ? path.npos : slash - pos);
         if (part.empty() || part == "." || part == "..") {
             return false;
         }
@@ -67,11 +67,13 @@ Result<void> appendXattrRecord(std::string& out, std::string_view path, std::str
     const auto p = static_cast<std::uint16_t>(path.size());
     const auto n = static_cast<std::uint8_t>(name.size());
     const auto v = static_cast<std::uint32_t>(value.size());
-    const std::array<char, kXattrRecordHeader> head = {
-        static_cast<char>(p & 0xFF),         static_cast<char>(p >> 8),
-        static_cast<char>(n),                static_cast<char>(v & 0xFF),
-        static_cast<char>((v >> 8) & 0xFF),  static_cast<char>((v >> 16) & 0xFF),
-        static_cast<char>((v >> 24) & 0xFF)};
+    const std::array<char, kXattrRecordHeader> head = {static_cast<char>(p & 0xFF),
+                                                       static_cast<char>(p >> 8),
+                                                       static_cast<char>(n),
+                                                       static_cast<char>(v & 0xFF),
+                                                       static_cast<char>((v >> 8) & 0xFF),
+                                                       static_cast<char>((v >> 16) & 0xFF),
+                                                       static_cast<char>((v >> 24) & 0xFF)};
     out.append(head.data(), head.size());
     out.append(path);
     out.append(name);

@@ -64,8 +64,7 @@ Result<void> appendXattrRecord(std::string& out, std::string_view path, std::str
 /// Reads a manifest of @p size bytes through @p read, one record at a time.
 class XattrManifestReader {
 public:
-    XattrManifestReader(ReadAt read, std::uint64_t size)
-        : read_(std::move(read)), size_(size) {}
+    XattrManifestReader(ReadAt read, std::uint64_t size) : read_(std::move(read)), size_(size) {}
     /// The next record, nullopt at the end, or an error for a manifest that
     /// is cut short or breaks a limit above (a child that misbehaved). An
     /// empty manifest (0 bytes) has no records.

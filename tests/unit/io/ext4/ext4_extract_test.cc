@@ -77,7 +77,8 @@ protected:
                            [this](const std::string& rel, const std::string& name,
                                   std::span<const std::uint8_t> value) -> Result<void> {
                                deferredBytes_ += rel.size() + name.size() + value.size();
-                               deferred_[rel + " " + name] = std::string(value.begin(), value.end());
+                               deferred_[rel + " " + name] =
+                                   std::string(value.begin(), value.end());
                                return {};
                            });
     }
@@ -308,7 +309,7 @@ TEST_F(Ext4Hostile, PrivilegedAttributesGoToTheSinkTheOthersAreSet) {
 // Issue #13 item 5 for attributes: ext4 lets many inodes share one
 // attribute block, so a small image can name kilobytes of attributes on
 // every one of thousands of files (here 2,000 inodes x 3 KB = 6 MB from a
-// file system whose used blocks and inodes hold about 0.7 MB). Refused at
+// file system whose used blocks and inodes hold about 0.6 MB). Refused at
 // the used-blocks budget, having passed on no more than that; the same
 // budget holds for the attributes the extractor sets itself (user.*).
 class Ext4AttributeBomb : public Ext4Hostile {
@@ -324,7 +325,8 @@ protected:
         makeFs("16M", {"-b", "4096", "-I", "128", "-N", "2100", "-O", "^has_journal"});
         std::vector<std::string> set;
         for (int a = 0; a < 30; ++a) {
-            set.push_back(fmt::format("ea_set /d/f0 {}.a{:02} {}", prefix, a, std::string(80, 'v')));
+            set.push_back(
+                fmt::format("ea_set /d/f0 {}.a{:02} {}", prefix, a, std::string(80, 'v')));
         }
         debugfsScript(set);
         auto st = test::run({"debugfs", "-R", "stat /d/f0", img_.string()});

@@ -112,6 +112,15 @@ TEST_F(Sandbox, KilledChildIsReportedWithItsSignal) {
     EXPECT_TRUE(fs::exists(tmp_.path() / "partial"));
 }
 
+/// Spins, as a libext2fs loop on a crafted image would (volatile: the loop
+/// is not optimised away).
+[[noreturn]] void spinForEver() {
+    volatile std::uint64_t i = 0;
+    while (true) {
+        i = i + 1;
+    }
+}
+
 /// The PID the child reports in its first line ("pid N").
 pid_t reportedPid(const std::vector<std::string>& lines) {
     return lines.empty() ? 0 : std::stoi(lines.front().substr(4));
@@ -135,8 +144,7 @@ TEST_F(Sandbox, ChildLoopingPastTheDeadlineIsKilled) {
                 return k;
             }
             c.send(fmt::format("pid {}", ::getpid()));
-            for (volatile std::uint64_t i = 0;; i = i + 1) {  // spins, as a libext2fs loop would
-            }
+            spinForEver();
         },
         [&](std::string_view l) { lines.emplace_back(l); }, std::chrono::milliseconds(800),
         &timedOut);
@@ -164,8 +172,7 @@ TEST_F(Sandbox, ChildThatClosesThePipeAndLoopsIsKilledToo) {
             }
             c.send(fmt::format("pid {}", ::getpid()));
             ::close(3);
-            for (volatile std::uint64_t i = 0;; i = i + 1) {
-            }
+            spinForEver();
         },
         [&](std::string_view l) { lines.emplace_back(l); }, std::chrono::milliseconds(800),
         &timedOut);

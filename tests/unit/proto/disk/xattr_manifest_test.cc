@@ -75,7 +75,8 @@ TEST(XattrManifest, RecordsRoundTrip) {
 
 TEST(XattrManifest, WriterRefusesWhatTheKernelWouldRefuse) {
     std::string m;
-    EXPECT_FALSE(appendXattrRecord(m, "f", "security.x", bytes(std::string(kMaxXattrValue + 1, 'v'))));
+    EXPECT_FALSE(
+        appendXattrRecord(m, "f", "security.x", bytes(std::string(kMaxXattrValue + 1, 'v'))));
     EXPECT_FALSE(appendXattrRecord(m, "f", std::string(kMaxXattrName + 1, 's'), {}));
     EXPECT_FALSE(appendXattrRecord(m, "f", "", {}));
     EXPECT_FALSE(appendXattrRecord(m, "../etc/passwd", "security.x", {}));
