@@ -1,6 +1,9 @@
 #include "proto/disk/xattr_manifest.h"
 
+#include <algorithm>
 #include <array>
+#include <cstddef>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -77,7 +80,7 @@ Result<void> appendXattrRecord(std::string& out, std::string_view path, std::str
     out.append(head.data(), head.size());
     out.append(path);
     out.append(name);
-    out.append(reinterpret_cast<const char*>(value.data()), value.size());
+    out.append(value.begin(), value.end());
     return {};
 }
 
@@ -90,8 +93,8 @@ Result<std::optional<XattrRecord>> XattrManifestReader::next() {
         if (size_ < magic.size() || !read_(0, magic)) {
             return fail("extended attribute manifest: too short");
         }
-        if (std::string_view(reinterpret_cast<const char*>(magic.data()), magic.size()) !=
-            kXattrManifestMagic) {
+        if (!std::equal(magic.begin(), magic.end(), kXattrManifestMagic.begin(),
+                        [](std::uint8_t a, char b) { return a == static_cast<std::uint8_t>(b); })) {
             return fail("extended attribute manifest: bad magic");
         }
         pos_ = magic.size();
@@ -120,19 +123,17 @@ Result<std::optional<XattrRecord>> XattrManifestReader::next() {
     if (size_ - body < p + n + v) {
         return fail(fmt::format("extended attribute manifest: cut short at byte {}", pos_));
     }
-    XattrRecord rec;
-    rec.path.resize(p);
-    rec.name.resize(n);
-    rec.value.resize(v);
-    auto bytes = [](std::string& s) {
-        return std::span<std::uint8_t>(reinterpret_cast<std::uint8_t*>(s.data()), s.size());
-    };
-    if (auto r = read_(body, bytes(rec.path))
-                     .and_then([&] { return read_(body + p, bytes(rec.name)); })
-                     .and_then([&] { return read_(body + p + n, bytes(rec.value)); });
-        !r) {
+    std::vector<std::uint8_t> buf(p + n + v);  // at most 4096 + 255 + 64 KiB
+    if (auto r = read_(body, buf); !r) {
         return tl::unexpected(r.error());
     }
+    const auto at = [&](std::size_t off) {
+        return buf.begin() + static_cast<std::ptrdiff_t>(off);
+    };
+    XattrRecord rec;
+    rec.path.assign(at(0), at(p));
+    rec.name.assign(at(p), at(p + n));
+    rec.value.assign(at(p + n), buf.end());
     if (!isValidRecordPath(rec.path) || !isValidName(rec.name)) {
         return fail(fmt::format(
             "extended attribute manifest: record at byte {} has an invalid path or name", pos_));
