@@ -22,6 +22,7 @@ struct ImageOpts {
     std::string name;
     bool json = false;
     bool force = false;
+    double timeout = 0;  ///< seconds; 0: app::importTimeout
 };
 
 void doImport(const ImageOpts& o) {
@@ -30,9 +31,11 @@ void doImport(const ImageOpts& o) {
     auto now = std::chrono::duration_cast<std::chrono::seconds>(
                    std::chrono::system_clock::now().time_since_epoch())
                    .count();
+    app::ImportOptions opts;
+    opts.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(o.timeout * 1000));
     auto r = app::importImage(
         dir, o.file, o.name, now,
-        [&](const std::string& s, std::uint64_t d, std::uint64_t t) { bar.update(s, d, t); });
+        [&](const std::string& s, std::uint64_t d, std::uint64_t t) { bar.update(s, d, t); }, opts);
     bar.finish();
     if (!r) {
         printError(r.error().message);
@@ -45,6 +48,15 @@ void doImport(const ImageOpts& o) {
         r->name, r->table, r->bootFs, r->bootFiles, r->bootPartuuid, r->rootFiles,
         static_cast<double>(r->rootBytes) / 1048576.0, r->rootPartuuid,
         r->models.empty() ? "none found" : r->models);
+    if (r->securityXattrs + r->droppedXattrs + r->refusedXattrs > 0) {
+        std::cout << fmt::format(
+            "extended attributes the reader may not set: {} security.* set, {} refused by this "
+            "host, {} trusted.* dropped (server-side metadata an image has no business setting)\n",
+            r->securityXattrs, r->refusedXattrs, r->droppedXattrs);
+        for (const auto& n : r->xattrNotes) {
+            std::cout << "  " << n << '\n';
+        }
+    }
 }
 
 void doList(const ImageOpts& o) {
@@ -118,6 +130,10 @@ void setup(CLI::App* cmd) {
     imp->add_option("file", opts->file, "Image file (.img or .img.xz)")->required();
     imp->add_option("--name", opts->name, "Name of the imported image")->required();
     imp->add_option("--state-dir", opts->stateDir, "State directory");
+    imp->add_option("--timeout", opts->timeout,
+                    "Seconds the confined image reader may take before it is killed (default: "
+                    "120 + 1 per 20 MiB of the partitions)")
+        ->check(CLI::Range(1.0, 1e6));
     imp->callback([opts] { doImport(*opts); });
     auto* ls = cmd->add_subcommand("list", "List imported images");
     ls->add_option("--state-dir", opts->stateDir, "State directory");

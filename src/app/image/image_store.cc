@@ -1,6 +1,7 @@
 #include "app/image/image_store.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,12 +19,15 @@
 #include "io/fd.h"
 #include "io/file.h"
 #include "io/fs/file_ops.h"
+#include "io/fs/in_tree.h"
 #include "io/fs/read_at_file.h"
 #include "io/fs/tree_copy.h"
 #include "io/sandbox/sandbox.h"
 #include "io/xz/xz_reader.h"
 #include "proto/disk/fat.h"
 #include "proto/disk/partition_table.h"
+#include "proto/disk/xattr_manifest.h"
+#include "proto/text/safe_text.h"
 
 namespace pinet::app {
 
@@ -111,6 +115,42 @@ struct Extracted {
     io::Ext4Stats root;
 };
 
+// The manifest of attributes the child may not set, in the child's root
+// (the import's temporary directory); removed before the rename.
+constexpr const char* kManifest = "xattrs.manifest";
+
+/// The child's side of the manifest: records buffered and written in 1 MiB
+/// steps (its size is bounded by the extractor's attribute budget).
+class ManifestWriter {
+public:
+    Result<void> open() {
+        fd_ = io::Fd(::open((std::string("/") + kManifest).c_str(),
+                            O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+        if (!fd_) {
+            return fail(fmt::format("{}: cannot create: {}", kManifest, std::strerror(errno)));
+        }
+        buf_.append(proto::disk::kXattrManifestMagic);
+        return {};
+    }
+    Result<void> add(const std::string& rel, const std::string& name,
+                     std::span<const std::uint8_t> value) {
+        if (auto r = proto::disk::appendXattrRecord(buf_, rel, name, value); !r) {
+            return r;
+        }
+        return buf_.size() >= (1U << 20) ? flush() : Result<void>{};
+    }
+    Result<void> flush() {
+        auto r = io::writeAll(
+            fd_.get(), std::span(reinterpret_cast<const std::uint8_t*>(buf_.data()), buf_.size()));
+        buf_.clear();
+        return r;
+    }
+
+private:
+    io::Fd fd_;
+    std::string buf_;
+};
+
 /// Both partitions are parsed and written by a confined child (io/sandbox:
 /// chroot onto @p dir, few capabilities, seccomp), so a bug in libext2fs or
 /// the FAT reader cannot reach the rest of the system. It writes boot/ and
@@ -119,7 +159,8 @@ struct Extracted {
 Result<Extracted> extractConfined(const fs::path& dir, const fs::path& disk,
                                   const proto::disk::Partition& boot,
                                   const proto::disk::Partition& root,
-                                  const ImportProgress& progress) {
+                                  const ImportProgress& progress,
+                                  std::chrono::milliseconds timeout) {
     Extracted out;
     auto work = [&](io::SandboxChild& child) -> Result<void> {
         // Opened here: the child inherits no descriptor of the parent's.
@@ -132,6 +173,10 @@ Result<Extracted> extractConfined(const fs::path& dir, const fs::path& disk,
             return tl::unexpected(reader.error());
         }
         if (auto r = child.confine(); !r) {
+            return r;
+        }
+        ManifestWriter manifest;
+        if (auto r = manifest.open(); !r) {
             return r;
         }
         // Progress in steps of 1 MiB, not one line per cluster.
@@ -149,10 +194,16 @@ Result<Extracted> extractConfined(const fs::path& dir, const fs::path& disk,
         }
         child.send(fmt::format("boot {} {}", *files, fsName));
         last = 0;
-        auto st = io::extractExt4(image->release(), root.offset, root.size, "/root",
-                                  [&](std::uint64_t d, std::uint64_t t) { report("root", d, t); });
+        auto st = io::extractExt4(
+            image->release(), root.offset, root.size, "/root",
+            [&](std::uint64_t d, std::uint64_t t) { report("root", d, t); },
+            [&](const std::string& rel, const std::string& name,
+                std::span<const std::uint8_t> value) { return manifest.add(rel, name, value); });
         if (!st) {
             return tl::unexpected(st.error());
+        }
+        if (auto r = manifest.flush(); !r) {
+            return fail(fmt::format("{}: {}", kManifest, r.error().message));
         }
         child.send(fmt::format("root {} {} {} {} {} {} {}", st->files, st->directories,
                                st->symlinks, st->specials, st->hardlinks, st->xattrs, st->bytes));
@@ -179,13 +230,117 @@ Result<Extracted> extractConfined(const fs::path& dir, const fs::path& disk,
                                         r.specials >> r.hardlinks >> r.xattrs >> r.bytes);
         }
     };
-    if (auto r = io::runSandboxed(dir, work, receive); !r) {
+    bool timedOut = false;
+    if (auto r = io::runSandboxed(dir, work, receive, timeout, &timedOut); !r) {
+        if (timedOut) {
+            return fail(
+                fmt::format("image import: {} and was killed (a crafted image that makes it loop? "
+                            "--timeout SECONDS allows more)",
+                            r.error().message));
+        }
         return tl::unexpected(r.error());
     }
     if (!sawBoot || !sawRoot) {
         return fail("the extraction process ended without reporting its results");
     }
     return out;
+}
+
+/// Whether a refusal of setxattr() is this host's policy (no support for the
+/// namespace on the state directory's file system, an LSM that rejects the
+/// label) rather than a fault of the import.
+bool hostRefuses(int e) {
+    return e == EOPNOTSUPP || e == ENOTSUP || e == EPERM || e == EACCES || e == EINVAL;
+}
+
+/// The parent's side of the manifest, read after the child is gone (nothing
+/// changes the tree under it): every record is checked, security.* applied
+/// beneath root/ without following a symlink (io/fs/in_tree), trusted.*
+/// dropped, anything else refused (an honest child records nothing else).
+/// The manifest can be no larger than the root partition: the child charges
+/// each record to a budget of the file system's used blocks.
+Result<void> applyManifest(const fs::path& dir, std::uint64_t partitionSize, ImageInfo& info) {
+    auto top = io::openDirectory(dir);
+    if (!top) {
+        return tl::unexpected(top.error());
+    }
+    io::Fd mf(io::openInTreeRaw(top->get(), kManifest, O_RDONLY | O_NONBLOCK));
+    if (!mf) {
+        return fail(fmt::format("the reader left no {} (misbehaving reader?)", kManifest));
+    }
+    struct stat st {};
+    if (::fstat(mf.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+        return fail(fmt::format("{} is not a regular file (misbehaving reader?)", kManifest));
+    }
+    const auto size = static_cast<std::uint64_t>(st.st_size);
+    if (size > partitionSize + proto::disk::kXattrManifestMagic.size()) {
+        return fail(fmt::format("{} holds {} bytes, more than the root partition ({})", kManifest,
+                                size, partitionSize));
+    }
+    auto root = io::openInTree(top->get(), "root", O_RDONLY | O_DIRECTORY);
+    if (!root) {
+        return tl::unexpected(root.error());
+    }
+    constexpr std::size_t kMaxNotes = 5;
+    auto note = [&](const std::string& what) {
+        if (info.xattrNotes.size() < kMaxNotes) {
+            info.xattrNotes.push_back(proto::text::safeText(what, 300));
+        }
+    };
+    proto::disk::XattrManifestReader reader(
+        [fd = mf.get()](std::uint64_t off, std::span<std::uint8_t> out) -> Result<void> {
+            auto n = io::readAt(fd, out, off);
+            if (!n) {
+                return tl::unexpected(n.error());
+            }
+            if (*n != out.size()) {
+                return fail("extended attribute manifest: short read");
+            }
+            return {};
+        },
+        size);
+    while (true) {
+        auto rec = reader.next();
+        if (!rec) {
+            return tl::unexpected(rec.error());
+        }
+        if (!*rec) {
+            break;
+        }
+        const auto& r = **rec;
+        const std::string where = r.path.empty() ? "/" : r.path;
+        switch (proto::disk::routeXattr(r.name)) {
+            case proto::disk::XattrRoute::Drop:
+                info.droppedXattrs++;
+                note(fmt::format("dropped {} on {}", r.name, where));
+                break;
+            case proto::disk::XattrRoute::Child:
+                return fail(fmt::format(
+                    "the reader recorded {} on {}, which it sets itself (misbehaving reader?)",
+                    proto::text::safeText(r.name, 300), proto::text::safeText(where, 300)));
+            case proto::disk::XattrRoute::Parent: {
+                auto set = io::setXattrInTree(
+                    root->get(), r.path, r.name,
+                    std::span(reinterpret_cast<const std::uint8_t*>(r.value.data()),
+                              r.value.size()));
+                if (set) {
+                    info.securityXattrs++;
+                } else if (hostRefuses(errno)) {
+                    info.refusedXattrs++;
+                    note(fmt::format("refused by this host: {}", set.error().message));
+                } else {
+                    return fail(fmt::format("root: cannot set an extended attribute: {}",
+                                            proto::text::safeText(set.error().message, 600)));
+                }
+                break;
+            }
+        }
+    }
+    mf.reset();
+    if (::unlinkat(top->get(), kManifest, 0) != 0) {
+        return fail(fmt::format("{}: cannot remove: {}", kManifest, std::strerror(errno)));
+    }
+    return {};
 }
 
 ImageInfo infoFromJson(const fs::path& dir, const nlohmann::json& j) {
@@ -203,10 +358,23 @@ ImageInfo infoFromJson(const fs::path& dir, const nlohmann::json& j) {
     i.rootFiles = j.value("root_files", std::uint64_t{0});
     i.rootBytes = j.value("root_bytes", std::uint64_t{0});
     i.models = j.value("models", "");
+    i.securityXattrs = j.value("security_xattrs", std::uint64_t{0});
+    i.droppedXattrs = j.value("dropped_xattrs", std::uint64_t{0});
+    i.refusedXattrs = j.value("refused_xattrs", std::uint64_t{0});
     return i;
 }
 
 }  // namespace
+
+std::chrono::seconds importTimeout(std::uint64_t bytes) {
+    // The reader reads at most its two partitions and writes at most what
+    // their used blocks hold. 20 MiB/s is slower than a USB 2 disk or an SD
+    // card writes, so an honest import never meets this deadline (a 32 GiB
+    // card: 120 s + 1639 s), while a reader looping on a crafted image is
+    // killed in bounded time rather than holding the command for ever.
+    constexpr std::uint64_t kBytesPerSecond = 20ULL << 20;
+    return std::chrono::seconds{120 + bytes / kBytesPerSecond};
+}
 
 bool isValidImageName(const std::string& name) {
     if (name.empty() || name.size() > 64 ||
@@ -220,7 +388,7 @@ bool isValidImageName(const std::string& name) {
 
 Result<ImageInfo> importImage(const fs::path& stateDir, const fs::path& file,
                               const std::string& name, std::int64_t now,
-                              const ImportProgress& progress) {
+                              const ImportProgress& progress, const ImportOptions& options) {
     if (!isValidImageName(name)) {
         return fail(
             fmt::format("image name \"{}\" is not valid (letters, digits, '.', '_', '-')", name));
@@ -301,9 +469,14 @@ Result<ImageInfo> importImage(const fs::path& stateDir, const fs::path& file,
     if (auto r = io::makeDirectory(rootDir, 0700); !r) {
         return tl::unexpected(r.error());
     }
-    auto got = extractConfined(tmp.path(), disk, *boot, *root, progress);
+    const std::chrono::milliseconds timeout =
+        options.timeout.count() > 0 ? options.timeout : importTimeout(boot->size + root->size);
+    auto got = extractConfined(tmp.path(), disk, *boot, *root, progress, timeout);
     if (!got) {
         return fail(fmt::format("{}: {}", file.string(), got.error().message));
+    }
+    if (auto r = applyManifest(tmp.path(), root->size, info); !r) {
+        return fail(fmt::format("{}: {}", file.string(), r.error().message));
     }
     info.bootFs = got->bootFs;
     info.bootFiles = got->bootFiles;
@@ -327,7 +500,10 @@ Result<ImageInfo> importImage(const fs::path& stateDir, const fs::path& file,
                         {"boot_files", info.bootFiles},
                         {"root_files", info.rootFiles},
                         {"root_bytes", info.rootBytes},
-                        {"models", info.models}};
+                        {"models", info.models},
+                        {"security_xattrs", info.securityXattrs},
+                        {"dropped_xattrs", info.droppedXattrs},
+                        {"refused_xattrs", info.refusedXattrs}};
     if (auto w = io::writeFileAtomic(tmp.path() / "image.json", dumpJson(j, 2) + "\n"); !w) {
         return tl::unexpected(w.error());
     }

@@ -5,6 +5,7 @@
 // root (io/ext4 via libext2fs). Everything is built in a temporary directory
 // next to images/ and renamed into place, so a failed import leaves nothing.
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -29,6 +30,12 @@ struct ImageInfo {
     std::uint64_t rootFiles = 0;
     std::uint64_t rootBytes = 0;
     std::string models;  ///< which Pi models its boot files support ("pi4 cm4 pi5")
+    // Extended attributes the confined reader cannot set (see importImage):
+    std::uint64_t securityXattrs = 0;  ///< security.* set by pinetboot itself
+    std::uint64_t droppedXattrs = 0;   ///< trusted.*: never applied
+    std::uint64_t refusedXattrs = 0;   ///< security.* this host's kernel or LSM refused
+    /// A few of the above, made safe for a terminal ("trusted.overlay.opaque on etc/x").
+    std::vector<std::string> xattrNotes;
 
     [[nodiscard]] std::filesystem::path boot() const { return dir / "boot"; }
     [[nodiscard]] std::filesystem::path root() const { return dir / "root"; }
@@ -41,9 +48,24 @@ using ImportProgress = std::function<void(const std::string&, std::uint64_t, std
 /// 1..64 characters, starting with a letter or digit.
 bool isValidImageName(const std::string& name);
 
+struct ImportOptions {
+    /// How long the confined reader may take before it is killed and the
+    /// import fails; zero: importTimeout() of the partitions.
+    std::chrono::milliseconds timeout{0};
+};
+
+/// The reader's default deadline for partitions of @p bytes in all.
+std::chrono::seconds importTimeout(std::uint64_t bytes);
+
+/// Imports @p file as images/@p name. The boot and root partitions are read
+/// by a confined child (io/sandbox) that writes the trees; security.* and
+/// trusted.* attributes, which it may not set, come back in a manifest
+/// (proto/disk/xattr_manifest) that is checked here: security.* is applied
+/// without following symlinks, trusted.* is dropped and counted.
 Result<ImageInfo> importImage(const std::filesystem::path& stateDir,
                               const std::filesystem::path& file, const std::string& name,
-                              std::int64_t now, const ImportProgress& progress);
+                              std::int64_t now, const ImportProgress& progress,
+                              const ImportOptions& options = {});
 Result<std::vector<ImageInfo>> listImages(const std::filesystem::path& stateDir);
 Result<ImageInfo> findImage(const std::filesystem::path& stateDir, const std::string& name);
 Result<void> removeImage(const std::filesystem::path& stateDir, const std::string& name);

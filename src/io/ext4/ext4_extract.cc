@@ -27,6 +27,7 @@
 
 #include "io/fd.h"
 #include "io/fs/file_ops.h"
+#include "proto/disk/xattr_manifest.h"
 
 namespace pinet::io {
 
@@ -41,6 +42,9 @@ constexpr int kMaxDepth = 256;
 // Inline data lives in the inode (i_block plus in-inode attributes), and
 // inodes are at most one block, at most 64 KiB.
 constexpr std::uint64_t kMaxInline = 64 * 1024;
+// What an extended attribute costs on disk besides its name and value: an
+// ext4_xattr_entry header (ext4 disk layout, "Extended Attributes").
+constexpr std::uint64_t kXattrEntryHeader = 16;
 
 std::string errText(errcode_t code) {
     return error_message(code);
@@ -125,6 +129,8 @@ timespec inodeTime(const ext2_inode_large& in, std::uint32_t secs, std::uint32_t
 struct Walker {
     ext2_filsys fsys = nullptr;
     ProgressFn progress;
+    DeferXattrFn defer;
+    std::string top;  // the destination's path: entries are reported relative to it
     Ext4Stats stats;
     std::unordered_map<ext2_ino_t, std::string> seen;  // inode -> first path (hard links)
     std::unordered_set<ext2_ino_t> dirsSeen;           // directory inodes walked
@@ -137,6 +143,13 @@ struct Walker {
     std::uint64_t written = 0;
     std::uint64_t inodes = 0;
     std::uint64_t names = 0;
+    // Extended attributes, charged separately: ext4 shares an attribute
+    // block between inodes with the same attributes, so the data budget
+    // above does not bound them, but they too are stored in used blocks and
+    // inodes, and a legitimate image (a 30-byte SELinux label per file, in
+    // its 256-byte inode) stays far below it.
+    std::uint64_t xattrLimit = 0;
+    std::uint64_t xattrBytes = 0;
     std::vector<std::uint8_t> buf = std::vector<std::uint8_t>(kChunk);
     bool largeInodes = false;
 
@@ -409,6 +422,16 @@ struct Walker {
         return target;
     }
 
+    /// @p dest relative to the destination: every path walkDir makes starts
+    /// with top and "/".
+    [[nodiscard]] std::string relative(const std::string& dest) const {
+        std::size_t at = std::min(top.size(), dest.size());
+        while (at < dest.size() && dest[at] == '/') {
+            ++at;
+        }
+        return dest.substr(at);
+    }
+
     Result<void> copyXattrs(ext2_ino_t ino, const std::string& dest) {
         Xattrs h;
         errcode_t e = ext2fs_xattrs_open(fsys, ino, h.out());
@@ -420,14 +443,45 @@ struct Walker {
             return fail(fmt::format("{}: reading xattrs: {}", dest, errText(e)));
         }
         struct Ctx {
+            Walker* w;
             const std::string* dest;
+            std::string rel;
             std::string error;
             std::uint64_t count = 0;
-        } ctx{&dest, {}, 0};
+            std::uint64_t deferred = 0;
+        } ctx{this, &dest, relative(dest), {}, 0, 0};
         auto cb = [](char* name, char* value, std::size_t len, void* data) -> int {
             auto* c = static_cast<Ctx*>(data);
             std::string_view n(name);
             if (n == "system.data") {  // inline-data storage, not a real attribute
+                return 0;
+            }
+            // libext2fs reads no longer value, and setxattr() would refuse it.
+            if (len > proto::disk::kMaxXattrValue) {
+                c->error =
+                    fmt::format("{}: extended attribute {} has {} bytes (the kernel allows {})",
+                                *c->dest, n, len, proto::disk::kMaxXattrValue);
+                return XATTR_ABORT;
+            }
+            const bool deferred =
+                c->w->defer && proto::disk::routeXattr(n) != proto::disk::XattrRoute::Child;
+            // A deferred one is recorded with its path: that is charged too.
+            c->w->xattrBytes += kXattrEntryHeader + n.size() + len + (deferred ? c->rel.size() : 0);
+            if (c->w->xattrBytes > c->w->xattrLimit) {
+                c->error = fmt::format(
+                    "{}: more extended attributes than the file system's used blocks hold ({} "
+                    "bytes; one attribute block shared by many inodes?)",
+                    *c->dest, c->w->xattrLimit);
+                return XATTR_ABORT;
+            }
+            if (deferred) {
+                auto r = c->w->defer(c->rel, std::string(n),
+                                     std::span(reinterpret_cast<const std::uint8_t*>(value), len));
+                if (!r) {
+                    c->error = fmt::format("{}: {}: {}", *c->dest, n, r.error().message);
+                    return XATTR_ABORT;
+                }
+                c->deferred++;
                 return 0;
             }
             if (::lsetxattr(c->dest->c_str(), name, value, len, 0) != 0) {
@@ -446,6 +500,7 @@ struct Walker {
             return fail(fmt::format("{}: xattrs: {}", dest, errText(e)));
         }
         stats.xattrs += ctx.count;
+        stats.deferredXattrs += ctx.deferred;
         return {};
     }
 
@@ -615,16 +670,18 @@ struct Walker {
 }  // namespace
 
 Result<Ext4Stats> extractExt4(const fs::path& image, std::uint64_t offset, std::uint64_t size,
-                              const fs::path& dest, const ProgressFn& progress) {
+                              const fs::path& dest, const ProgressFn& progress,
+                              const DeferXattrFn& defer) {
     int fd = ::open(image.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         return fail(fmt::format("{}: cannot open: {}", image.string(), std::strerror(errno)));
     }
-    return extractExt4(fd, offset, size, dest, progress);
+    return extractExt4(fd, offset, size, dest, progress, defer);
 }
 
 Result<Ext4Stats> extractExt4(int imageFd, std::uint64_t offset, std::uint64_t size,
-                              const fs::path& dest, const ProgressFn& progress) {
+                              const fs::path& dest, const ProgressFn& progress,
+                              const DeferXattrFn& defer) {
     static std::once_flag errTable;
     std::call_once(errTable, [] { initialize_ext2_error_table(); });
 
@@ -656,6 +713,8 @@ Result<Ext4Stats> extractExt4(int imageFd, std::uint64_t offset, std::uint64_t s
     Walker w;
     w.fsys = fsys.get();
     w.progress = progress;
+    w.defer = defer;
+    w.top = dest.string();
     w.largeInodes = EXT2_INODE_SIZE(sb) > EXT2_GOOD_OLD_INODE_SIZE;
     w.stats.usedBytes = (ext2fs_blocks_count(sb) - ext2fs_free_blocks_count(sb)) * blockSize;
     // The group descriptors' counts are what the kernel keeps current (the
@@ -674,6 +733,7 @@ Result<Ext4Stats> extractExt4(int imageFd, std::uint64_t offset, std::uint64_t s
     w.writeLimit = usedBlocks * blockSize + usedInodes * EXT2_INODE_SIZE(sb);
     w.inodeLimit = usedInodes;
     w.nameLimit = w.writeLimit / 12 + 2;  // a directory entry takes at least 12 bytes
+    w.xattrLimit = w.writeLimit;
     w.dirsSeen.insert(EXT2_ROOT_INO);
     Inode root;
     if (auto r = w.readInode(EXT2_ROOT_INO, root); !r) {

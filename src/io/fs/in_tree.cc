@@ -4,6 +4,7 @@
 #include <linux/openat2.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -161,6 +162,42 @@ Result<void> replaceSymlinkAt(int dirFd, const std::string& name, const std::str
         const int e = errno;
         (void)::unlinkat(dirFd, tmp.c_str(), 0);
         return fail(fmt::format("symlink: {}", std::strerror(e)));
+    }
+    return {};
+}
+
+Result<void> setXattrInTree(int topFd, const std::string& rel, const std::string& name,
+                            std::span<const std::uint8_t> value) {
+    auto failErrno = [&](int e) {
+        auto r = fail(fmt::format(
+            "{}: {}: {}", rel.empty() ? "." : rel, name,
+            e == ELOOP || e == EXDEV ? "a symlink on the way (not followed)" : std::strerror(e)));
+        errno = e;
+        return r;
+    };
+    if (rel.empty()) {
+        if (::fsetxattr(topFd, name.c_str(), value.data(), value.size(), 0) != 0) {
+            return failErrno(errno);
+        }
+        return {};
+    }
+    const std::size_t slash = rel.rfind('/');
+    const std::string base = slash == std::string::npos ? rel : rel.substr(slash + 1);
+    if (base.empty() || base == "." || base == "..") {
+        return failErrno(EINVAL);
+    }
+    Fd dir;
+    int at = topFd;
+    if (slash != std::string::npos) {
+        dir = Fd(openInTreeRaw(topFd, rel.substr(0, slash), O_PATH | O_DIRECTORY));
+        if (!dir) {
+            return failErrno(errno);
+        }
+        at = dir.get();
+    }
+    const std::string path = fdEntryPath(at, base);
+    if (::lsetxattr(path.c_str(), name.c_str(), value.data(), value.size(), 0) != 0) {
+        return failErrno(errno);
     }
     return {};
 }

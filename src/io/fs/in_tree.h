@@ -10,7 +10,9 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -50,6 +52,15 @@ Result<void> writeFileAt(int dirFd, const std::string& name, std::string_view co
                          uid_t uid, gid_t gid);
 /// The same for a symlink @p name -> @p target.
 Result<void> replaceSymlinkAt(int dirFd, const std::string& name, const std::string& target);
+/// Sets the extended attribute @p name of the entry @p rel beneath @p topFd
+/// ("" is @p topFd itself, which must then not be an O_PATH descriptor)
+/// without following a symlink on the way or at the end: the entry's
+/// directory is opened with openInTree and the entry named through
+/// fdEntryPath for lsetxattr, so a symlink gets the attribute itself, as
+/// lsetxattr gives it. On failure errno stays set (ELOOP/EXDEV: a symlink on
+/// the way).
+Result<void> setXattrInTree(int topFd, const std::string& rel, const std::string& name,
+                            std::span<const std::uint8_t> value);
 /// The regular file @p rel beneath @p dirFd read whole; nullopt if it is missing, not a
 /// regular file, or reached through a symlink (openInTree's rules).
 Result<std::optional<std::string>> readRegularInTree(int dirFd, const std::string& rel);

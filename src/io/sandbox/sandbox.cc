@@ -2,6 +2,7 @@
 
 #include <linux/capability.h>
 #include <linux/securebits.h>
+#include <poll.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <sys/mount.h>
@@ -12,10 +13,12 @@
 
 #include <fcntl.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <ctime>
 #include <exception>
 
 #include <fmt/format.h>
@@ -168,6 +171,10 @@ Result<void> installSeccomp() {
     return {};
 }
 
+// Longest line the parent takes from the child: a progress or count line is
+// under 100 bytes, an error message a few paths of at most 4096 bytes.
+constexpr std::size_t kMaxLine = 64 * 1024;
+
 std::string describeSignal(int sig) {
     const char* name = sigabbrev_np(sig);
     return name != nullptr ? fmt::format("SIG{}", name) : fmt::format("signal {}", sig);
@@ -222,13 +229,19 @@ void SandboxChild::send(std::string_view line) {
 
 Result<void> runSandboxed(const fs::path& root,
                           const std::function<Result<void>(SandboxChild&)>& work,
-                          const std::function<void(std::string_view)>& receive) {
+                          const std::function<void(std::string_view)>& receive,
+                          std::chrono::milliseconds timeout, bool* timedOut) {
+    if (timedOut != nullptr) {
+        *timedOut = false;
+    }
     std::array<int, 2> p{};
     if (::pipe2(p.data(), O_CLOEXEC) != 0) {
         return errnoFail("pipe");
     }
     Fd readEnd(p[0]);
     Fd writeEnd(p[1]);
+    using Clock = std::chrono::steady_clock;
+    const auto deadline = Clock::now() + timeout;
     pid_t pid = ::fork();
     if (pid < 0) {
         return errnoFail("fork");
@@ -268,12 +281,50 @@ Result<void> runSandboxed(const fs::path& root,
         ::_exit(code);
     }
     writeEnd.reset();
+    // Milliseconds left before the deadline for poll(): -1 without one.
+    auto msLeft = [&]() -> int {
+        if (timeout.count() <= 0) {
+            return -1;
+        }
+        auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
+        return static_cast<int>(std::clamp<std::int64_t>(left, 0, 60'000));
+    };
+    auto expired = [&] {
+        return timeout.count() > 0 && Clock::now() >= deadline;
+    };
+    // Kills the child (ours and not yet reaped, so the PID cannot be anyone
+    // else's) and reaps it.
+    auto killChild = [&](std::string why) -> Result<void> {
+        (void)::kill(pid, SIGKILL);
+        int st = 0;
+        while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+        }
+        return fail(std::move(why));
+    };
+    auto timeoutFail = [&] {
+        if (timedOut != nullptr) {
+            *timedOut = true;
+        }
+        auto secs = std::chrono::duration_cast<std::chrono::duration<double>>(timeout).count();
+        return killChild(fmt::format("the reader did not finish within {:g} s", secs));
+    };
     std::string pending;
     std::string error;
     std::array<char, 4096> buf{};
     while (true) {
+        pollfd pfd{readEnd.get(), POLLIN, 0};
+        int ready = ::poll(&pfd, 1, msLeft());
+        if (ready < 0 && errno != EINTR) {
+            return killChild(fmt::format("sandbox: poll: {}", std::strerror(errno)));
+        }
+        if (ready <= 0) {
+            if (expired()) {
+                return timeoutFail();
+            }
+            continue;
+        }
         ssize_t n = ::read(readEnd.get(), buf.data(), buf.size());
-        if (n < 0 && errno == EINTR) {
+        if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
             continue;
         }
         if (n <= 0) {
@@ -290,11 +341,31 @@ Result<void> runSandboxed(const fs::path& root,
                 receive(line);
             }
         }
+        if (pending.size() > kMaxLine) {
+            return killChild(
+                fmt::format("the reader sent a line longer than {} bytes (killed)", kMaxLine));
+        }
+        if (expired()) {
+            return timeoutFail();
+        }
     }
+    // The pipe is closed: the child is exiting, or closed it and goes on
+    // (only a misbehaving one does). Waited for within the same deadline.
     int status = 0;
-    while (::waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR) {
+    while (true) {
+        pid_t got = ::waitpid(pid, &status, timeout.count() > 0 ? WNOHANG : 0);
+        if (got == pid) {
+            break;
+        }
+        if (got < 0 && errno != EINTR) {
             return errnoFail("waitpid");
+        }
+        if (got == 0) {
+            if (expired()) {
+                return timeoutFail();
+            }
+            timespec pause{0, 10'000'000};  // 10 ms: how late a kill may come
+            (void)::nanosleep(&pause, nullptr);
         }
     }
     if (WIFSIGNALED(status)) {

@@ -11,8 +11,11 @@
 //    CAP_MKNOD and CAP_SETFCAP (bounding set too; SECBIT_NOROOT locked);
 //  - has PR_SET_NO_NEW_PRIVS and a seccomp allow-list of file and memory
 //    system calls: no exec, fork, kill, ptrace, mount, socket or ioctl.
-// It talks to the parent over a pipe in lines of text.
+// It talks to the parent over a pipe in lines of text. The parent can give
+// it a deadline: a child stuck in a loop of a C library (a crafted image) is
+// then killed instead of holding the parent for ever.
 
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -33,7 +36,8 @@ public:
 private:
     friend Result<void> runSandboxed(const std::filesystem::path&,
                                      const std::function<Result<void>(SandboxChild&)>&,
-                                     const std::function<void(std::string_view)>&);
+                                     const std::function<void(std::string_view)>&,
+                                     std::chrono::milliseconds, bool*);
     SandboxChild(std::filesystem::path root, int fd) : root_(std::move(root)), fd_(fd) {}
     std::filesystem::path root_;
     int fd_;
@@ -45,8 +49,16 @@ private:
 /// confine(). Each line it sends reaches @p receive in the parent. Fails
 /// with the child's error, or with the signal that killed it; the caller
 /// removes what it left in @p root.
+/// With a @p timeout above zero the child that has not exited that long
+/// after the fork (time in @p receive included) is killed with SIGKILL and
+/// reaped, and the run fails with "the reader did not finish within N s";
+/// @p timedOut, if given, tells that case apart. A line longer than 64 KiB
+/// (no honest child sends one) also kills the child: the parent's memory is
+/// not the child's to fill.
 Result<void> runSandboxed(const std::filesystem::path& root,
                           const std::function<Result<void>(SandboxChild&)>& work,
-                          const std::function<void(std::string_view line)>& receive);
+                          const std::function<void(std::string_view line)>& receive,
+                          std::chrono::milliseconds timeout = std::chrono::milliseconds{0},
+                          bool* timedOut = nullptr);
 
 }  // namespace pinet::io

@@ -7,6 +7,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <csignal>
 #include <filesystem>
 #include <string>
@@ -18,7 +19,8 @@
 #include "io/file.h"
 
 // The confined child of issue #13 item 2. Forks, so it needs root (the
-// namespaces, chroot and capabilities) but no sockets or sleeping.
+// namespaces, chroot and capabilities) but no sockets. The deadline tests
+// wait about a second each: a child that loops is what they prove killed.
 
 namespace pinet::io {
 namespace {
@@ -108,6 +110,111 @@ TEST_F(Sandbox, KilledChildIsReportedWithItsSignal) {
     ASSERT_FALSE(r);
     EXPECT_NE(r.error().message.find("killed by SIGKILL"), std::string::npos) << r.error().message;
     EXPECT_TRUE(fs::exists(tmp_.path() / "partial"));
+}
+
+/// Spins, as a libext2fs loop on a crafted image would (volatile: the loop
+/// is not optimised away).
+[[noreturn]] void spinForEver() {
+    volatile std::uint64_t i = 0;
+    while (true) {
+        i = i + 1;
+    }
+}
+
+/// The PID the child reports in its first line ("pid N").
+pid_t reportedPid(const std::vector<std::string>& lines) {
+    return lines.empty() ? 0 : std::stoi(lines.front().substr(4));
+}
+
+/// Whether @p pid still exists (a zombie counts: it was not reaped).
+bool exists(pid_t pid) {
+    return fs::exists("/proc/" + std::to_string(pid));
+}
+
+// A child stuck in a loop (what a crafted image can do to libext2fs) is
+// killed at the deadline and reaped; the parent does not wait for ever.
+TEST_F(Sandbox, ChildLoopingPastTheDeadlineIsKilled) {
+    std::vector<std::string> lines;
+    bool timedOut = false;
+    const auto start = std::chrono::steady_clock::now();
+    auto r = runSandboxed(
+        tmp_.path(),
+        [](SandboxChild& c) -> Result<void> {
+            if (auto k = c.confine(); !k) {
+                return k;
+            }
+            c.send(fmt::format("pid {}", ::getpid()));
+            spinForEver();
+        },
+        [&](std::string_view l) { lines.emplace_back(l); }, std::chrono::milliseconds(800),
+        &timedOut);
+    const auto took = std::chrono::steady_clock::now() - start;
+    ASSERT_FALSE(r);
+    EXPECT_TRUE(timedOut);
+    EXPECT_EQ(r.error().message, "the reader did not finish within 0.8 s");
+    EXPECT_GE(took, std::chrono::milliseconds(800));
+    EXPECT_LT(took, std::chrono::seconds(10));
+    pid_t pid = reportedPid(lines);
+    ASSERT_GT(pid, 0);
+    EXPECT_FALSE(exists(pid)) << "the child was not killed and reaped";
+}
+
+// The same when it closes its end of the pipe first: the parent then waits
+// for its exit, within the same deadline.
+TEST_F(Sandbox, ChildThatClosesThePipeAndLoopsIsKilledToo) {
+    std::vector<std::string> lines;
+    bool timedOut = false;
+    auto r = runSandboxed(
+        tmp_.path(),
+        [](SandboxChild& c) -> Result<void> {
+            if (auto k = c.confine(); !k) {
+                return k;
+            }
+            c.send(fmt::format("pid {}", ::getpid()));
+            ::close(3);
+            spinForEver();
+        },
+        [&](std::string_view l) { lines.emplace_back(l); }, std::chrono::milliseconds(800),
+        &timedOut);
+    ASSERT_FALSE(r);
+    EXPECT_TRUE(timedOut) << r.error().message;
+    pid_t pid = reportedPid(lines);
+    ASSERT_GT(pid, 0);
+    EXPECT_FALSE(exists(pid));
+}
+
+// A child that finishes in time is not affected by its deadline.
+TEST_F(Sandbox, ChildWithinItsDeadlineSucceeds) {
+    bool timedOut = true;
+    auto r = runSandboxed(
+        tmp_.path(), [](SandboxChild& c) -> Result<void> { return c.confine(); }, nullptr,
+        std::chrono::seconds(30), &timedOut);
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_FALSE(timedOut);
+}
+
+// The parent buffers at most 64 KiB of one line: a child that sends more
+// without a newline is killed rather than allowed to fill its memory.
+TEST_F(Sandbox, EndlessLineKillsTheChild) {
+    bool timedOut = true;
+    auto r = runSandboxed(
+        tmp_.path(),
+        [](SandboxChild& c) -> Result<void> {
+            if (auto k = c.confine(); !k) {
+                return k;
+            }
+            std::string chunk(4096, 'x');
+            for (;;) {
+                if (::write(3, chunk.data(), chunk.size()) < 0) {
+                    return fail("write");
+                }
+            }
+        },
+        nullptr, std::chrono::seconds(30), &timedOut);
+    ASSERT_FALSE(r);
+    EXPECT_FALSE(timedOut);
+    EXPECT_NE(r.error().message.find("longer than 65536 bytes"), std::string::npos)
+        << r.error().message;
 }
 
 }  // namespace
