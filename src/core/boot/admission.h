@@ -81,8 +81,12 @@ struct AdmissionConfig {
     /// longest gap is an unanswered RRQ's 2 s retransmission).
     std::chrono::milliseconds idleDone{3000};
     /// An admitted board that fetched nothing this long after admission is a no-show
-    /// (it took another server's offer, or lost power): its capacity is freed.
-    std::chrono::milliseconds noShow{10000};
+    /// (it took another server's offer, lost power, or was a forged DISCOVER): its
+    /// capacity is freed. A real board fetches within a few hundred milliseconds of its
+    /// OFFER, or re-sends DISCOVER after DHCP_REQ_TIMEOUT (4 s) if the OFFER was lost
+    /// (and is answered at once, being admitted): 6 s covers that, and keeps what a
+    /// flood of forged DISCOVERs can tie up short.
+    std::chrono::milliseconds noShow{6000};
     /// Throughput measuring window; the estimate is smoothed over about four windows.
     std::chrono::milliseconds window{250};
     /// Throughput assumed before any is measured (bytes/s): 10 MB/s is a 100 Mbit/s

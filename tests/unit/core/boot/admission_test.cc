@@ -124,11 +124,11 @@ TEST(Admission, ABoardThatVanishesFreesItsCapacity) {
         (void)a.request(board(i), t0);
     }
     EXPECT_EQ(a.waiting(), 1u);
-    // Nobody fetches: after noShow (10 s) the admitted boards are dropped, board 12 enters.
-    a.tick(t0 + 9s);
+    // Nobody fetches: after noShow (6 s) the admitted boards are dropped, board 12 enters.
+    a.tick(t0 + 5s);
     EXPECT_TRUE(a.takeReleased().empty());
-    (void)a.request(board(12), t0 + 8s);  // it keeps asking
-    a.tick(t0 + 10s + 300ms);
+    (void)a.request(board(12), t0 + 4s);  // it keeps asking
+    a.tick(t0 + 6s + 300ms);
     EXPECT_EQ(a.takeReleased(), std::vector<std::string>{board(12)});
     const auto s = a.snapshot(t0 + 11s);
     EXPECT_EQ(s.noShows, 12u);
