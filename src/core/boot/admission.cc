@@ -21,6 +21,12 @@ constexpr std::uint64_t kMinPlanSample = 256 * 1024;
 // What an admitted board that has already been sent its plan is assumed to still
 // need: a board between its last files (or one whose plan is a little larger).
 constexpr std::uint64_t kReserveBytes = 256 * 1024;
+// A board that has been sent this share of the plan is nearly done: it counts only the
+// reserve, and a short quiet spell (kNearlyDoneIdle) ends it. Plans vary from board to
+// board, so "sent the whole plan" would leave a board that needed a little less counted
+// in full until idleDone passed (measured in the storm model: a quarter of the budget).
+constexpr double kNearlyDone = 0.9;
+constexpr std::chrono::milliseconds kNearlyDoneIdle{500};
 // Holding has ended when the queue has been empty this long.
 constexpr std::chrono::seconds kStormQuiet{5};
 // Boards listed in a snapshot.
@@ -72,13 +78,16 @@ std::uint64_t AdmissionController::budget(std::chrono::milliseconds horizon) con
 
 std::uint64_t AdmissionController::outstanding() const {
     const std::uint64_t plan = planBytes();
-    // Each board counts its whole plan until it has been sent that much, not just what
+    // Each board counts its whole plan until it has been sent most of it, not just what
     // it still needs: admitted boards share the server equally, so a board's time is
     // (boards fetching) x plan / throughput whatever the others have left, and it is
-    // that product the horizon bounds. A board past its plan is nearly done.
+    // that product the horizon bounds. A board past kNearlyDone of its plan is done
+    // but for its last file's tail.
     std::uint64_t sum = 0;
     for (const auto& [key, b] : boards_) {
-        sum += b.delivered < plan ? plan : kReserveBytes;
+        sum += static_cast<double>(b.delivered) < kNearlyDone * static_cast<double>(plan)
+                   ? plan
+                   : kReserveBytes;
     }
     return sum;
 }
@@ -360,7 +369,10 @@ void AdmissionController::expire(SteadyClock::time_point now) {
     for (auto it = boards_.begin(); it != boards_.end();) {
         auto next = std::next(it);
         const Board& b = it->second;
-        if (b.started && now - b.lastTraffic >= config_.idleDone) {
+        const bool nearlyDone =
+            static_cast<double>(b.delivered) >= kNearlyDone * static_cast<double>(planBytes());
+        const auto idle = now - b.lastTraffic;
+        if (b.started && (idle >= config_.idleDone || (nearlyDone && idle >= kNearlyDoneIdle))) {
             ++totals_.completed;
             if (b.delivered >= kMinPlanSample) {
                 const auto d = static_cast<double>(b.delivered);
