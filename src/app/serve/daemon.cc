@@ -250,10 +250,20 @@ void ServeDaemon::start(const std::function<void()>& afterDashboard) {
         if (httpBoot_) {
             m.set("pinetboot_transfers_in_flight", {{"protocol", "http"}},
                   static_cast<double>(httpBoot_->inFlight()));
+            const auto h = httpBoot_->counters();
             m.setTotal("pinetboot_http_boot_refused_total", {{"reason", "per_address_cap"}},
-                       static_cast<double>(httpBoot_->refusedOverCap()));
+                       static_cast<double>(h.refusedOverCap));
             m.setTotal("pinetboot_http_boot_refused_total", {{"reason", "header_timeout"}},
-                       static_cast<double>(httpBoot_->headerTimeouts()));
+                       static_cast<double>(h.headerTimeouts));
+            m.setTotal("pinetboot_http_boot_refused_total", {{"reason", "connection_cap"}},
+                       static_cast<double>(h.refusedTotalCap));
+            m.setTotal("pinetboot_http_boot_refused_total", {{"reason", "bad_request"}},
+                       static_cast<double>(h.badRequests));
+            m.setTotal("pinetboot_http_boot_refused_total", {{"reason", "stalled"}},
+                       static_cast<double>(h.stalled));
+            m.setTotal("pinetboot_internal_errors_total", {{"server", "http_boot"}},
+                       static_cast<double>(h.internalErrors));
+            m.set("pinetboot_http_boot_connections", {}, static_cast<double>(h.connections));
         }
     });
     // The gate is shared: the monitor copies its hook for each call.
