@@ -54,6 +54,10 @@ constexpr auto kLinger = std::chrono::seconds(2);
 /// Request bodies (a GET has none) up to this are read and discarded; larger
 /// ones are answered 413. cpp-httplib's payload limit here was the same.
 constexpr std::uint64_t kMaxDiscardedBody = 4096;
+/// Unsent bytes a connection may queue in the kernel (TCP_NOTSENT_LOWAT): a few
+/// milliseconds of a gigabit link, so a board's stream never waits on us, and
+/// 4096 connections hold at most 512 MiB of unsent data.
+constexpr int kNotSentLowat = 128 * 1024;
 /// The per-connection input buffer: one head plus a discarded body.
 constexpr std::size_t kBufferSize = proto::http::kMaxRequestHead + kMaxDiscardedBody;
 
@@ -325,6 +329,13 @@ struct HttpFileServer::Loop {
             // without it, so no delay is needed to coalesce (and Nagle would hold a
             // response's tail for the client's delayed ACK).
             (void)::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+            // Unsent bytes queued per connection stay under kNotSentLowat (the socket
+            // is writable again below it), while the bytes in flight still grow with
+            // the path: without it each socket's send buffer autotunes to tcp_wmem's
+            // 4 MiB, and a few hundred boards put the machine into TCP memory
+            // pressure, which slows every connection (measured: bench/http-boot-bench.sh).
+            (void)::setsockopt(fd.get(), IPPROTO_TCP, TCP_NOTSENT_LOWAT, &kNotSentLowat,
+                               sizeof(kNotSentLowat));
             auto conn = std::make_unique<Conn>();
             if (freeSlots.empty()) {
                 conn->slot = static_cast<std::uint32_t>(slots.size());
