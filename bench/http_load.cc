@@ -110,8 +110,9 @@ void finish(Client& c, bool ok, std::string why = "") {
 int main(int argc, char** argv) {
     Options o;
     if (!parseArgs(argc, argv, o)) {
-        std::fprintf(stderr, "usage: http_load --port P --path /x --clients N [--expect-size B] "
-                             "[--host IP] [--verify FILE] [--deadline-s S]\n");
+        std::fprintf(stderr,
+                     "usage: http_load --port P --path /x --clients N [--expect-size B] "
+                     "[--host IP] [--verify FILE] [--deadline-s S]\n");
         return 2;
     }
     const std::uint8_t* expected = nullptr;
@@ -147,9 +148,9 @@ int main(int argc, char** argv) {
         sockaddr_in src{};
         src.sin_family = AF_INET;
         // 127.1.<i / 250>.<i % 250 + 1>: one board, one address.
-        src.sin_addr.s_addr = htonl((127u << 24) | (1u << 16) |
-                                    (static_cast<std::uint32_t>(i / 250) << 8) |
-                                    static_cast<std::uint32_t>(i % 250 + 1));
+        src.sin_addr.s_addr =
+            htonl((127u << 24) | (1u << 16) | (static_cast<std::uint32_t>(i / 250) << 8) |
+                  static_cast<std::uint32_t>(i % 250 + 1));
         if (c.fd >= 0 && o.rcvbuf > 0) {
             // Before connect: the window scale is fixed in the SYN.
             ::setsockopt(c.fd, SOL_SOCKET, SO_RCVBUF, &o.rcvbuf, sizeof(o.rcvbuf));
@@ -291,11 +292,12 @@ int main(int argc, char** argv) {
     }
     std::sort(took.begin(), took.end());
     const double secs = std::chrono::duration<double>(t1 - t0).count();
-    std::printf("clients=%d ok=%d failed=%d bytes=%llu seconds=%.3f MBps=%.1f p50_s=%.3f "
-                "max_s=%.3f\n",
-                o.clients, ok, o.clients - ok, static_cast<unsigned long long>(bytes), secs,
-                static_cast<double>(bytes) / 1e6 / secs, took.empty() ? 0 : took[took.size() / 2],
-                took.empty() ? 0 : took.back());
+    std::printf(
+        "clients=%d ok=%d failed=%d bytes=%llu seconds=%.3f MBps=%.1f p50_s=%.3f "
+        "max_s=%.3f\n",
+        o.clients, ok, o.clients - ok, static_cast<unsigned long long>(bytes), secs,
+        static_cast<double>(bytes) / 1e6 / secs, took.empty() ? 0 : took[took.size() / 2],
+        took.empty() ? 0 : took.back());
     for (const auto& [why, count] : failures) {
         std::printf("failure=%s count=%d\n", why.c_str(), count);
     }

@@ -125,7 +125,6 @@ struct Response {
     int status = 0;
     std::map<std::string, std::string> fields;  // lower-case names
     std::string body;
-    std::size_t wireBytes = 0;  ///< head + body as received
 };
 
 /// Reads one response from @p fd (@p buffered: bytes already read past the last one).
@@ -142,7 +141,6 @@ std::optional<Response> readResponse(int fd, std::string& buffered, bool head = 
     }
     const std::string headText = buffered.substr(0, end + 2);
     buffered.erase(0, end + 4);
-    r.wireBytes = end + 4;
     if (headText.rfind("HTTP/1.1 ", 0) != 0) {
         return std::nullopt;
     }
@@ -170,7 +168,6 @@ std::optional<Response> readResponse(int fd, std::string& buffered, bool head = 
     }
     r.body = buffered.substr(0, length);
     buffered.erase(0, length);
-    r.wireBytes += length;
     return r;
 }
 
@@ -523,31 +520,55 @@ TEST(HttpBootServer, ConnectionCapsAnswer503) {
     boot.stop();
 }
 
-// The admission hook hears every byte each client was sent, per IPv4 address.
+// The admission hook hears every file byte each client was sent, per IPv4 address.
 TEST(HttpBootServer, ProgressHookCountsBytesPerClient) {
     Root r(3 << 20);
     app::http::HttpBootServer boot([&r] { return r.root; }, nullptr);
     std::mutex mu;
     std::map<std::uint32_t, std::uint64_t> bytes;
+    std::map<std::uint32_t, int> callsBy;
     std::atomic<int> calls{0};
     boot.setProgressHook([&](std::uint32_t ip, std::uint64_t n) {
         std::lock_guard lock(mu);
         bytes[ip] += n;
+        ++callsBy[ip];
         ++calls;
     });
     boot.start("127.0.0.1", 0);
-    std::size_t wire = 0;
     for (int i = 0; i < 2; ++i) {
         auto res = fetch("127.0.16.1", boot.port(), get("/d9780558/boot.img"));
         ASSERT_TRUE(res);
-        wire += res->wireBytes;
+        EXPECT_EQ(res->body.size(), r.img.size());
     }
     auto sig = fetch("127.0.16.2", boot.port(), get("/d9780558/boot.sig"));
     ASSERT_TRUE(sig);
+    // A board reading slowly (64 KiB every 40 ms, a small window) is heard while it
+    // reads, about every 100 ms, not only at the end, and not on every write.
+    const int slow = connectFrom("127.0.16.3", boot.port(), 32768);
+    ASSERT_GE(slow, 0);
+    sendAll(slow, get("/d9780558/boot.img", "Connection: close\r\n"));
+    const auto t0 = std::chrono::steady_clock::now();
+    std::size_t got = 0;
+    char buf[65536];
+    for (;;) {
+        const auto n = ::recv(slow, buf, sizeof(buf), 0);
+        if (n <= 0) {
+            break;
+        }
+        got += static_cast<std::size_t>(n);
+        std::this_thread::sleep_for(40ms);
+    }
+    const auto took = std::chrono::steady_clock::now() - t0;
+    ::close(slow);
+    EXPECT_GT(got, r.img.size());
     std::this_thread::sleep_for(300ms);  // the closes are reported on the loop
     std::lock_guard lock(mu);
-    EXPECT_EQ(bytes[0x7f001001u], wire);
-    EXPECT_EQ(bytes[0x7f001002u], sig->wireBytes);
+    EXPECT_EQ(bytes[0x7f001001u], 2 * r.img.size());
+    EXPECT_EQ(bytes[0x7f001002u], r.sig.size());
+    EXPECT_EQ(bytes[0x7f001003u], r.img.size());
+    const auto ticks = std::chrono::duration_cast<std::chrono::milliseconds>(took).count() / 100;
+    EXPECT_GE(callsBy[0x7f001003u], ticks / 2) << "over " << ticks << " ticks";
+    EXPECT_LE(callsBy[0x7f001003u], ticks + 2) << "over " << ticks << " ticks";
     EXPECT_GE(calls.load(), 3);
     boot.stop();
 }

@@ -151,7 +151,7 @@ struct HttpFileServer::Loop {
         bool closeAfter = false;
         std::optional<HttpExchangeEnd> exchange;
         std::function<void(const HttpExchangeEnd&)> finished;
-        std::uint64_t unreported = 0;  ///< bytes sent since the progress hook last heard
+        std::uint64_t unreported = 0;  ///< file bytes sent since the progress hook last heard
 
         [[nodiscard]] EventLoop::Tag tag() const {
             return (static_cast<EventLoop::Tag>(gen) << 32) | slot;
@@ -609,10 +609,10 @@ struct HttpFileServer::Loop {
             if (fromFile) {
                 c.fileOff += sent;
                 c.exchange->bodyBytes += sent;
+                c.unreported += sent;
             } else {
                 c.outPos += static_cast<std::size_t>(n);
             }
-            c.unreported += sent;
             c.lastProgress = now;
             if (sent >= budget) {
                 // Our share of this turn: the others get theirs; epoll (level-triggered)

@@ -104,7 +104,8 @@ class HttpFileServer {
 public:
     /// Called on the loop thread for each GET or HEAD. Must not block for long.
     using Handler = std::function<HttpReply(const proto::http::Request&, const HttpPeer&)>;
-    /// (client IPv4 in host order, response bytes sent to it since the last call).
+    /// (client IPv4 in host order, file bytes sent to it since the last call: the
+    /// content, as the TFTP server counts it; response heads are not counted).
     using ProgressHook = std::function<void(std::uint32_t, std::uint64_t)>;
 
     struct Counters {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <limits>
 
+#include "proto/byte_reader.h"
+
 namespace pinet::proto::http {
 
 namespace {
@@ -197,7 +199,7 @@ std::optional<std::size_t> HeadScanner::scan(std::span<const std::uint8_t> buf) 
 }
 
 tl::expected<Request, RequestError> parseRequest(std::span<const std::uint8_t> head) {
-    const std::string_view text(reinterpret_cast<const char*>(head.data()), head.size());
+    const std::string_view text = asText(head);
     // Split into lines (CRLF or LF); a CR anywhere else is a control byte and refused below.
     std::size_t pos = 0;
     auto nextLine = [&]() -> std::optional<std::string_view> {
