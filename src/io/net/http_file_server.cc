@@ -45,6 +45,7 @@ constexpr std::uint64_t kTurnBytes = std::uint64_t{1} << 20;
 constexpr int kAcceptsPerTurn = 64;
 /// A room of boards connecting at once must not see SYNs dropped and retried a
 /// second later; the kernel caps it at net.core.somaxconn (4096 by default).
+/// Past it the kernel drops SYNs and the clients send them again (1 s, 3 s, ...).
 constexpr int kListenBacklog = 1024;
 /// A connection that ends (Connection: close, or an error answer) is read and
 /// discarded until the client closes, for at most this long, so request bytes

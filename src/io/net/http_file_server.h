@@ -16,6 +16,12 @@
 //
 // The policy (which paths, which files, what is recorded) is the handler's,
 // called on the loop thread (app/http/http_boot.cc).
+//
+// What can block the loop: the handler's open of a file (a few system calls on
+// a local directory) and sendfile's read of a file not in the page cache. A
+// room of boards reads the same boot.img, so after the first board it is a
+// copy from memory; a cold read from a slow disk stalls every connection for
+// that read (the kernel's readahead keeps it to one in many).
 
 #include <atomic>
 #include <chrono>
@@ -48,14 +54,18 @@ struct HttpLimits {
     /// bootloader retries.
     std::size_t maxConnections = 4096;
     /// From a request's first byte to the end of its headers. The Pi sends a few
-    /// hundred bytes at once; only a trickling client needs longer.
+    /// hundred bytes at once; only a trickling client needs longer. At the deadline
+    /// the connection is closed without an answer (counted as a header timeout).
     std::chrono::milliseconds headerDeadline{10000};
-    /// Connections one peer address may hold at once; more are answered 503.
+    /// Connections one peer address may hold at once; more are answered 503 (a Pi
+    /// uses one or two; a NAT of boards is unusual on a boot LAN).
     std::size_t perAddress = 8;
-    /// Wait for the next request (or a new connection's first byte).
+    /// Wait for the next request (or a new connection's first byte); then the
+    /// connection is closed without an answer, as none is owed.
     std::chrono::milliseconds keepAlive{5000};
     /// A response whose bytes make no progress for this long (the client stopped
-    /// reading) ends its connection.
+    /// reading) ends its connection (the transfer is recorded as a timeout). A live
+    /// board reads all the time, so only a stuck or hostile client meets it.
     std::chrono::milliseconds ioTimeout{30000};
     /// Requests per connection (a Pi makes 2 or 3: boot.sig, boot.img, sometimes
     /// boot.img again). The last response says "Connection: close".
