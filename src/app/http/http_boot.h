@@ -8,11 +8,13 @@
 // TransferRecord{Protocol::Http}.
 //
 // This listener is separate from the dashboard: it faces the boot LAN
-// ([http] boot_listen) while the dashboard stays on loopback. Because it faces
-// the LAN, a connection must send its request headers within a deadline and
-// each peer address may hold only a few connections (HttpBootLimits), so idle
-// or trickling connections (slowloris) cannot take the workers a storm of
-// booting boards needs.
+// ([http] boot_listen) while the dashboard stays on loopback. It is an
+// event-driven server (io::HttpFileServer: one epoll thread, sendfile), so a
+// storm of boards costs a socket each, not a thread. Because it faces the LAN,
+// a connection must send its request headers within a deadline, each peer
+// address may hold only a few connections, a response that stops moving is
+// cut, and the whole is capped (HttpBootLimits), so idle or trickling
+// connections (slowloris) cannot take what a storm of booting boards needs.
 
 #include <atomic>
 #include <chrono>
@@ -21,11 +23,10 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "core/boot_events.h"
 #include "core/http/boot_path.h"
-#include "io/net/guarded_http_server.h"
+#include "io/net/http_file_server.h"
 
 namespace pinet::app::http {
 
@@ -45,20 +46,28 @@ public:
     /// @throw std::runtime_error if it cannot bind. Port 0 = any free port.
     void start(const std::string& host, std::uint16_t port);
     std::uint16_t port() const { return port_; }
-    /// Stops accepting; transfers in progress finish first (httplib joins its workers).
-    void stop();
+    /// Stops accepting; transfers in progress get up to @p drain to finish (as
+    /// TFTP's: a stopping service must not hang on a slow board).
+    void stop(std::chrono::milliseconds drain = std::chrono::seconds(5));
+
+    /// Admission control's hook (io::HttpFileServer::setProgressHook): a client's
+    /// IPv4 and the bytes sent to it, every ~100 ms per connection and at its close.
+    void setProgressHook(io::HttpFileServer::ProgressHook hook);
 
     std::uint64_t inFlight() const { return inFlight_.load(); }
     /// Connections refused because their address held perAddress already.
     std::uint64_t refusedOverCap() const;
     /// Connections closed because their headers missed the deadline.
     std::uint64_t headerTimeouts() const;
+    /// Everything the server counts (refusals by reason, stalls, bad requests).
+    io::HttpFileServer::Counters counters() const;
 
 private:
+    io::HttpReply handle(const proto::http::Request& req, const io::HttpPeer& peer);
+
     RootProvider root_;
     core::BootEventSink* sink_;
-    std::unique_ptr<io::GuardedHttpServer> server_;
-    std::thread thread_;
+    std::unique_ptr<io::HttpFileServer> server_;
     std::uint16_t port_ = 0;
     std::atomic<std::uint64_t> inFlight_{0};
 };

@@ -91,12 +91,15 @@ BootMonitor::BootMonitor(core::boot::TrackerOptions options) : tracker_(options)
                      "new request (the unanswered budget)",
                      Kind::Counter);
     metrics_.declare("pinetboot_internal_errors_total",
-                     "Loop turns (TFTP) or datagrams (DHCP) whose handling threw, logged and "
+                     "Loop turns (TFTP), datagrams (DHCP) or HTTP boot requests whose handling "
+                     "threw, logged and "
                      "skipped, by server",
                      Kind::Counter);
     metrics_.declare("pinetboot_http_boot_refused_total",
-                     "HTTP boot connections refused (per-address cap, answered 503) or closed "
-                     "(request headers not complete in time), by reason",
+                     "HTTP boot connections refused (per-address or total connection cap, "
+                     "answered 503), answered 4xx/5xx for a malformed request (bad_request), "
+                     "or closed (request headers not complete in time; a response that made "
+                     "no progress: stalled), by reason",
                      Kind::Counter);
     metrics_.declare("pinetboot_dhcp_held_total",
                      "Pi DISCOVERs held for boot storm admission (answered when the board is let "
@@ -132,6 +135,7 @@ BootMonitor::BootMonitor(core::boot::TrackerOptions options) : tracker_(options)
         "pinetboot_admission_wait_seconds", "How long each admitted board waited to be let in",
         Kind::Histogram,
         std::vector<double>(core::boot::kWaitBuckets.begin(), core::boot::kWaitBuckets.end()));
+    metrics_.declare("pinetboot_http_boot_connections", "HTTP boot connections open", Kind::Gauge);
     metrics_.declare("pinetboot_transfers_total", "Finished file transfers by protocol and result",
                      Kind::Counter);
     metrics_.declare("pinetboot_transfer_bytes_total", "Payload bytes delivered by protocol",

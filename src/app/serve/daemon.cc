@@ -184,6 +184,14 @@ void ServeDaemon::start(const std::function<void()>& afterDashboard) {
                     return c->httpBootRoot.empty() ? c->tftpRoot : c->httpBootRoot;
                 },
                 &monitor_);
+            if (admission_->enabled()) {
+                // HTTP boot's bytes count towards the throughput and each board's plan,
+                // as TFTP's do (Pi 5 boards in mode 7 pass the same DHCP gate).
+                httpBoot_->setProgressHook(
+                    [a = admission_.get()](std::uint32_t address, std::uint64_t bytes) {
+                        a->onDelivered(address, bytes, core::boot::SteadyClock::now());
+                    });
+            }
             httpBoot_->start(cfg->httpBootListen.host, cfg->httpBootListen.port);
             spdlog::info("HTTP_LISTEN role=boot addr={}:{}", cfg->httpBootListen.host,
                          httpBoot_->port());
@@ -274,10 +282,20 @@ void ServeDaemon::start(const std::function<void()>& afterDashboard) {
         if (httpBoot_) {
             m.set("pinetboot_transfers_in_flight", {{"protocol", "http"}},
                   static_cast<double>(httpBoot_->inFlight()));
+            const auto h = httpBoot_->counters();
             m.setTotal("pinetboot_http_boot_refused_total", {{"reason", "per_address_cap"}},
-                       static_cast<double>(httpBoot_->refusedOverCap()));
+                       static_cast<double>(h.refusedOverCap));
             m.setTotal("pinetboot_http_boot_refused_total", {{"reason", "header_timeout"}},
-                       static_cast<double>(httpBoot_->headerTimeouts()));
+                       static_cast<double>(h.headerTimeouts));
+            m.setTotal("pinetboot_http_boot_refused_total", {{"reason", "connection_cap"}},
+                       static_cast<double>(h.refusedTotalCap));
+            m.setTotal("pinetboot_http_boot_refused_total", {{"reason", "bad_request"}},
+                       static_cast<double>(h.badRequests));
+            m.setTotal("pinetboot_http_boot_refused_total", {{"reason", "stalled"}},
+                       static_cast<double>(h.stalled));
+            m.setTotal("pinetboot_internal_errors_total", {{"server", "http_boot"}},
+                       static_cast<double>(h.internalErrors));
+            m.set("pinetboot_http_boot_connections", {}, static_cast<double>(h.connections));
         }
     });
     monitor_.setAdmissionHook([this] { return admission_->snapshot(); });
