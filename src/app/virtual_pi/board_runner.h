@@ -39,7 +39,13 @@ struct BoardResult {
     std::string verdict;
     std::vector<core::virtual_pi::TimelineEntry> timeline;
     std::optional<std::chrono::steady_clock::duration> dhcpTime;
+    /// Power-on to kernel fetched, retries and their back-offs included.
     std::optional<std::chrono::steady_clock::duration> kernelTime;
+    std::uint64_t bytes = 0;  ///< fetched whole on the last attempt (PiBoard::bytesFetched)
+    int attempts = 1;         ///< attempts begun (BoardConfig::maxAttempts at most)
+    /// When the attempt that booted began, since the power-on.
+    std::optional<std::chrono::steady_clock::duration> bootedAttemptStart;
+    std::vector<std::string> attemptFailures;  ///< why each earlier attempt failed
 };
 
 struct RunnerReport {
