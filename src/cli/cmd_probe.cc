@@ -34,6 +34,7 @@ struct ProbeOptions {
     std::string httpPath = "net_install";
     std::string pubkey;
     double httpTimeout = 120.0;
+    bool httpFromLease = false;
     int maxAttempts = 1;
     double retryBackoff = 5.0;
     std::string json;
@@ -217,11 +218,12 @@ int runProbe(const ProbeOptions& o) {
         pc.board.httpPath = o.httpPath;
         pc.board.httpTimeout = std::chrono::milliseconds(static_cast<long>(o.httpTimeout * 1000));
         pc.pubkey = o.pubkey;
+        pc.httpFromLease = o.httpFromLease;
     } else if (o.mode != "tftp" && o.mode != "2") {
         printError("--mode " + o.mode + ": expected tftp (BOOT_ORDER 2) or http (BOOT_ORDER 7)");
         return kExitUsage;
-    } else if (!o.httpHost.empty() || !o.pubkey.empty()) {
-        printError("--http-host and --pubkey need --mode http");
+    } else if (!o.httpHost.empty() || !o.pubkey.empty() || o.httpFromLease) {
+        printError("--http-host, --pubkey and --http-from-lease need --mode http");
         return kExitUsage;
     }
     pc.board.model = *model;
@@ -352,6 +354,9 @@ void setupProbe(CLI::App* cmd) {
     cmd->add_option("--pubkey", o->pubkey,
                     "PEM public key the board holds: boot.sig must carry a valid rsa2048 line");
     cmd->add_option("--http-timeout", o->httpTimeout, "Per HTTP request, seconds (default 120)");
+    cmd->add_flag("--http-from-lease", o->httpFromLease,
+                  "HTTP from each board's leased address, not the interface's (the leases must "
+                  "be local here: in a namespace, ip route add local POOL dev IF)");
     cmd->add_option("--max-attempts", o->maxAttempts,
                     "Attempts per board, the first power-on included: a failed network boot "
                     "restarts the boot order (BOOT_ORDER 0xf.., NET_BOOT_MAX_RETRIES); "

@@ -251,9 +251,14 @@ private:
     /// be out of all proportion), so it leaves from the interface's own address; one
     /// worker thread per GET keeps the event loop free.
     void startHttp(std::size_t board, const cvp::HttpGet& get) {
-        httpThreads_.emplace_back([this, board, get] {
-            const auto r = io::httpGet(d::ipToString(get.ip), get.port, get.path, config_.interface,
-                                       get.timeout);
+        // From the board's lease when asked (and that address is local here), else from
+        // the interface's own address.
+        const std::string from = config_.httpFromLease && boards_[board].address() != 0
+                                     ? d::ipToString(boards_[board].address())
+                                     : config_.interface;
+        httpThreads_.emplace_back([this, board, get, from] {
+            const auto r =
+                io::httpGet(d::ipToString(get.ip), get.port, get.path, from, get.timeout);
             HttpDone done{board, get.request, {}};
             done.result.status = r.status;
             done.result.error = r.error;
@@ -442,7 +447,12 @@ private:
                 old != byIp_.end() && old->second == board) {
                 byIp_.erase(old);
             }
-            if (ip != 0) {
+            // With httpFromLease the kernel holds the lease as a local address and answers
+            // ARP for it itself; a second answer with the board's MAC would send the
+            // server's TCP segments where this host's stack does not take them.
+            const bool kernelOwns =
+                config_.httpFromLease && b.config().method == cvp::BootMethod::Http;
+            if (ip != 0 && !kernelOwns) {
                 byIp_[ip] = board;
             }
             mappedIp_[board] = ip;

@@ -29,6 +29,12 @@ struct RunnerConfig {
     int count = 1;
     /// HTTP mode: the PEM public key the board holds (empty: sha256 check only).
     std::string pubkey;
+    /// HTTP mode: each board's GETs leave from its leased address (the kernel's TCP binds
+    /// it), so that a server sees one address per board as with real boards, not all of
+    /// them from the interface's one address. The leases must be local addresses of this
+    /// host, e.g. in a network namespace `ip route add local POOL dev IF` (AnyIP); the
+    /// kernel then answers ARP for them, so the runner does not.
+    bool httpFromLease = false;
 };
 
 struct BoardResult {

@@ -18,7 +18,8 @@ struct HttpGetResult {
     bool contentLength = false;  ///< the response carried Content-Length
 };
 
-/// GET http://@p host:@p port@p path, leaving through @p interface (empty: any).
+/// GET http://@p host:@p port@p path, leaving through @p interface (empty: any): an
+/// interface name, or a local IPv4 address to bind (cpp-httplib takes either).
 HttpGetResult httpGet(const std::string& host, std::uint16_t port, const std::string& path,
                       const std::string& interface, std::chrono::milliseconds timeout);
 
