@@ -59,8 +59,7 @@ Finding checkNeighbourTable(const io::NeighbourLimits& l, std::size_t boards) {
     const Recommended r = recommend(l, boards);
     if (!t3) {
         // Inside a network namespace the limits are the host's and not shown here.
-        return {boards + kNeighbourSlack > kDefaultThresh3 ? Severity::Warn : Severity::Info,
-                check,
+        return {boards + kNeighbourSlack > kDefaultThresh3 ? Severity::Warn : Severity::Info, check,
                 fmt::format("cannot read {}/default/gc_thresh3 (a network namespace? the host's "
                             "limit applies, {} by default){}",
                             l.directory, kDefaultThresh3,
@@ -74,20 +73,22 @@ Finding checkNeighbourTable(const io::NeighbourLimits& l, std::size_t boards) {
     }
     const std::uint64_t room = *t3 > kNeighbourSlack ? *t3 - kNeighbourSlack : 0;
     if (boards == 0) {
-        return {Severity::Ok, check,
+        return {Severity::Ok,
+                check,
                 fmt::format("{} = {}: room for about {} boards booting at once (boards unknown: "
                             "pass --boards N or --config with the DHCP range)",
                             which, *t3, room),
                 {}};
     }
     if (boards > room) {
-        return {Severity::Warn, check,
-                fmt::format("{} = {} entries, but {} boards booting at once need {} entries, "
-                            "plus {} for other hosts: past the limit the kernel drops new neighbour "
-                            "entries (\"neighbour table overflow\"), the server's replies to the "
-                            "boards beyond it go nowhere and those boards time out",
-                            which, *t3, boards, boards, kNeighbourSlack),
-                fixText(r)};
+        return {
+            Severity::Warn, check,
+            fmt::format("{} = {} entries, but {} boards booting at once need {} entries, "
+                        "plus {} for other hosts: past the limit the kernel drops new neighbour "
+                        "entries (\"neighbour table overflow\"), the server's replies to the "
+                        "boards beyond it go nowhere and those boards time out",
+                        which, *t3, boards, boards, kNeighbourSlack),
+            fixText(r)};
     }
     if (l.gcThresh2 && *l.gcThresh2 < boards) {
         return {Severity::Info, check,
@@ -97,7 +98,8 @@ Finding checkNeighbourTable(const io::NeighbourLimits& l, std::size_t boards) {
                             *t3, boards, *l.gcThresh2),
                 fixText(r)};
     }
-    return {Severity::Ok, check,
+    return {Severity::Ok,
+            check,
             fmt::format("{} = {}: room for {} boards booting at once ({} expected)", which, *t3,
                         room, boards),
             {}};
@@ -120,8 +122,7 @@ std::size_t dhcpPoolSize(const config::Config& c) {
     return total;
 }
 
-std::optional<std::string> neighbourTableWarning(std::size_t poolSize,
-                                                 std::string_view interface) {
+std::optional<std::string> neighbourTableWarning(std::size_t poolSize, std::string_view interface) {
     const Finding f = checkNeighbourTable(io::readNeighbourLimits(interface), poolSize);
     if (f.severity != Severity::Warn) {
         return std::nullopt;

@@ -28,8 +28,8 @@ struct NeighbourLimits {
 /// Reads the limits under @p directory (tests point it at a directory of their own). An
 /// @p interface that is not a plain interface name (empty, "/", "..", longer than
 /// IFNAMSIZ-1) is not looked up. Never fails: what cannot be read stays unset.
-NeighbourLimits readNeighbourLimits(std::string_view interface = {},
-                                    const std::filesystem::path& directory =
-                                        "/proc/sys/net/ipv4/neigh");
+NeighbourLimits readNeighbourLimits(
+    std::string_view interface = {},
+    const std::filesystem::path& directory = "/proc/sys/net/ipv4/neigh");
 
 }  // namespace pinet::io

@@ -42,8 +42,8 @@ TEST(NeighbourLimits, InterfaceNamesThatAreNotNamesAreNotLookedUp) {
     test::writeText(dir.path() / "default" / "gc_thresh3", "1024\n");
     // "../<dir>/default" would reach default/gc_thresh3 again through the parent.
     const std::string sneaky = "../" + dir.path().filename().string() + "/default";
-    for (const std::string& name : {std::string(".."), std::string("."), sneaky,
-                                    std::string("a-name-too-long-for-linux")}) {
+    for (const std::string& name :
+         {std::string(".."), std::string("."), sneaky, std::string("a-name-too-long-for-linux")}) {
         EXPECT_FALSE(readNeighbourLimits(name, dir.path()).interfaceThresh3) << name;
     }
 }
