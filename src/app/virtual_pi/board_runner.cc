@@ -257,14 +257,16 @@ private:
                                      ? d::ipToString(boards_[board].address())
                                      : config_.interface;
         httpThreads_.emplace_back([this, board, get, from] {
-            const auto r =
-                io::httpGet(d::ipToString(get.ip), get.port, get.path, from, get.timeout);
+            const auto r = io::httpGet(d::ipToString(get.ip), get.port, get.path, from, get.timeout,
+                                       get.digestOnly);
             HttpDone done{board, get.request, {}};
             done.result.status = r.status;
             done.result.error = r.error;
             done.result.body = r.body;
             done.result.redirect = r.redirect;
             done.result.contentLength = r.contentLength;
+            done.result.length = r.length;
+            done.result.sha256 = r.sha256;
             {
                 std::lock_guard lock(httpMutex_);
                 httpDone_.push_back(std::move(done));
@@ -524,9 +526,10 @@ Result<RunnerReport> runBoards(const RunnerConfig& config) {
             }
             key = std::make_shared<io::RsaKey>(std::move(*k));
         }
-        pc.board.verifyBootImage = [key](std::span<const std::uint8_t> image, std::string_view sig,
+        pc.board.verifyBootImage = [key](const cvp::BootImage& image, std::string_view sig,
                                          std::string& detail) -> std::string {
-            auto r = eeprom::verifyDigest(image, sig, key.get());
+            auto r = image.sha256 ? eeprom::verifyDigest(*image.sha256, sig, key.get())
+                                  : eeprom::verifyDigest(image.bytes, sig, key.get());
             if (!r) {
                 return r.error().message;
             }

@@ -403,7 +403,8 @@ std::vector<Action> PiBoard::httpGet(const std::string& name, Clock::time_point 
     const std::string url = httpUrl(name);
     log(now, fmt::format("HTTP GET http://{}:{}{}", d::ipToString(config_.httpHost),
                          config_.httpPort, url));
-    return {HttpGet{httpRequest_, config_.httpHost, config_.httpPort, url, config_.httpTimeout}};
+    return {HttpGet{httpRequest_, config_.httpHost, config_.httpPort, url, config_.httpTimeout,
+                    name == "boot.img"}};
 }
 
 std::vector<Action> PiBoard::onHttp(int request, const HttpResult& r, Clock::time_point now) {
@@ -426,14 +427,15 @@ std::vector<Action> PiBoard::onHttp(int request, const HttpResult& r, Clock::tim
         giveUp(now, fmt::format("{}: HTTP {}", what, r.status));
         return {};
     }
-    log(now, fmt::format("{}: 200, {} bytes in {:.3f} s", httpName_, r.body.size(),
-                         seconds(now - httpStarted_)));
+    const std::uint64_t size = r.sha256 ? r.length : r.body.size();
+    log(now,
+        fmt::format("{}: 200, {} bytes in {:.3f} s", httpName_, size, seconds(now - httpStarted_)));
     if (!r.contentLength) {
         // Spec §5: serve with Content-Length, no chunked encoding.
         log(now, "warning: no Content-Length (chunked?); the bootloader may not accept it");
     }
     ++filesFetched_;
-    bytesFetched_ += r.body.size();
+    bytesFetched_ += size;
     if (httpName_ == "boot.sig") {
         bootSig_ = r.body;
         return httpGet("boot.img", now);
@@ -441,7 +443,8 @@ std::vector<Action> PiBoard::onHttp(int request, const HttpResult& r, Clock::tim
     std::string detail = "not checked";
     if (config_.verifyBootImage) {
         const std::string_view sig = proto::asText(bootSig_);
-        const std::string problem = config_.verifyBootImage(r.body, sig, detail);
+        const std::string problem =
+            config_.verifyBootImage(BootImage{r.body, size, r.sha256}, sig, detail);
         if (!problem.empty()) {
             giveUp(now, "boot.img rejected: " + problem);
             return {};
@@ -454,8 +457,8 @@ std::vector<Action> PiBoard::onHttp(int request, const HttpResult& r, Clock::tim
     verdict_ = fmt::format(
         "boots: DHCP {:.3f} s, boot.sig + boot.img ({} bytes) over HTTP from {}, signature {}, "
         "boot file system loaded after {:.3f} s{}",
-        seconds(dhcpTime_.value_or(Clock::duration{})), r.body.size(),
-        d::ipToString(config_.httpHost), detail, seconds(*kernelTime_), attemptNote());
+        seconds(dhcpTime_.value_or(Clock::duration{})), size, d::ipToString(config_.httpHost),
+        detail, seconds(*kernelTime_), attemptNote());
     log(now, verdict_);
     return {};
 }

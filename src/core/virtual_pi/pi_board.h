@@ -29,6 +29,15 @@ enum class Bootloader { V2020, V2022, Latest };
 /// (HTTP boot.sig + boot.img, spec §5). Not proto::eeprom::BootMode, which names every
 /// BOOT_ORDER digit; this board only emulates these two.
 enum class BootMethod { Tftp, Http };
+
+/// boot.img as the app fetched it: whole (bytes), or hashed as it arrived (sha256 set,
+/// bytes empty), so that a storm of boards need not hold every image (up to 96 MB each,
+/// spec §5) in memory at once.
+struct BootImage {
+    std::span<const std::uint8_t> bytes;
+    std::uint64_t size = 0;
+    std::optional<std::array<std::uint8_t, 32>> sha256{};
+};
 const char* toString(Model model);
 std::optional<Model> parseModel(std::string_view text);
 std::optional<Bootloader> parseBootloader(std::string_view text);
@@ -59,8 +68,7 @@ struct BoardConfig {
     /// public key); returns what is wrong, or "" with @p detail saying what held.
     /// Injected by the app so that this state machine stays free of crypto. Unset:
     /// the download alone counts.
-    std::function<std::string(std::span<const std::uint8_t> image, std::string_view sig,
-                              std::string& detail)>
+    std::function<std::string(const BootImage& image, std::string_view sig, std::string& detail)>
         verifyBootImage;
 
     /// Attempts of the network boot mode in all, the first power-on included. A failed
@@ -118,6 +126,9 @@ struct HttpGet {
     std::uint16_t port = 80;
     std::string path;
     std::chrono::milliseconds timeout{};
+    /// boot.img: the body's length and SHA-256 are enough (HttpResult::sha256), if the
+    /// app can hash it as it arrives; it may still return the body.
+    bool digestOnly = false;
 };
 using Action = std::variant<SendDhcp, SendTftp, CloseTftp, HttpGet>;
 
@@ -126,6 +137,9 @@ struct HttpResult {
     int status = 0;
     std::string error;  ///< when status is 0: why there is no response
     std::vector<std::uint8_t> body;
+    /// For a digestOnly GET the app may leave body empty and give these instead.
+    std::uint64_t length = 0;
+    std::optional<std::array<std::uint8_t, 32>> sha256{};
     bool redirect = false;      ///< a 3xx with Location: the bootloader does not follow it
     bool contentLength = true;  ///< the response said how long it is (no chunking)
 };

@@ -404,6 +404,7 @@ struct HttpBoard {
     BoardConfig cfg = pi4();
     std::string seenSig;
     std::size_t seenImage = 0;
+    std::optional<std::array<std::uint8_t, 32>> seenDigest;
     std::string verifyProblem;
 
     HttpBoard() {
@@ -411,10 +412,11 @@ struct HttpBoard {
         cfg.httpHost = kProxy;
         cfg.httpPort = 8080;
         cfg.httpPath = "/boards/1234abcd/";
-        cfg.verifyBootImage = [this](std::span<const std::uint8_t> img, std::string_view sig,
+        cfg.verifyBootImage = [this](const BootImage& img, std::string_view sig,
                                      std::string& detail) {
             seenSig = std::string(sig);
-            seenImage = img.size();
+            seenImage = img.size;
+            seenDigest = img.sha256;
             detail = "checked by the test";
             return verifyProblem;
         };
@@ -459,6 +461,27 @@ TEST(PiBoardHttp, AddressOnlyThenSigThenImageThenVerify) {
         << b.verdict();
     ASSERT_TRUE(b.kernelTime());
     EXPECT_EQ(*b.kernelTime(), 50ms);
+}
+
+TEST(PiBoardHttp, BootImgMayArriveAsItsDigestOnly) {
+    HttpBoard h;
+    std::optional<HttpGet> get;
+    PiBoard b = httpToSig(h, get);
+    ASSERT_TRUE(get);
+    EXPECT_FALSE(get->digestOnly);  // boot.sig is read whole
+    auto img = httpGetOf(b.onHttp(get->request, HttpResult{200, "", {'s', '\n'}}, kT0));
+    ASSERT_TRUE(img);
+    EXPECT_TRUE(img->digestOnly);
+    HttpResult r{200, "", {}};
+    r.length = 24000000;
+    r.sha256 = std::array<std::uint8_t, 32>{0xab};
+    b.onHttp(img->request, r, kT0 + 1s);
+    EXPECT_TRUE(b.booted()) << b.verdict();
+    EXPECT_EQ(h.seenImage, 24000000u);
+    EXPECT_EQ(h.seenDigest, r.sha256);
+    EXPECT_EQ(b.bytesFetched(), 24000002u);
+    EXPECT_NE(b.verdict().find("boot.sig + boot.img (24000000 bytes)"), std::string::npos)
+        << b.verdict();
 }
 
 TEST(PiBoardHttp, VerifierRejectionFailsTheBoot) {
