@@ -143,7 +143,8 @@ chmod -R a+rX "$W"
 start_pinetboot() {  # mode kernel: serve --dhcp full, its defaults; HTTP boot for http rows
     local mode=$1 k=$2 extra=()
     [ "$mode" = http ] && extra=(--http-boot "$SRV_IP:8080" --boot-root "$W/http-$k")
-    rm -rf "$W/state" "$W/pnb.sqlite"*
+    # The log goes first: wait_for must not find the last serve's "ready" in it.
+    rm -rf "$W/state" "$W/pnb.sqlite"* "$W/serve.log"
     bg "$SRV" "$W/serve.log" "$PINETBOOT" serve --interface s0 --root "$W/tftp-$k" --dhcp full \
         --range "$RANGE_FIRST,$RANGE_LAST" --lease-db "$W/pnb.sqlite" --state-dir "$W/state" \
         --http "127.0.0.1:$((20000 + $$ % 20000))" "${extra[@]}"
@@ -281,6 +282,10 @@ for mode in $MODES; do
                 TP[$s-$mode-$k]=$(tftp_throughput "$s" "$k")
             fi
             for n in $STORM_SIZES; do
+                # Rows hand out the same addresses to other MACs: the server side's
+                # neighbour entries of the last row would send this row's replies to boards
+                # that are gone until they expire (tens of seconds).
+                ip -n "$SRV" neigh flush all 2>/dev/null
                 if [ "$s" = pinetboot ]; then start_pinetboot "$mode" "$k" || continue
                 else start_dnsmasq "$n" "$k" || continue; fi
                 if [ "$mode" = http ] && [ -z "${TP[$s-$mode-$k]:-}" ]; then
