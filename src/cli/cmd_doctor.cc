@@ -1,15 +1,19 @@
 // pinetboot doctor: checks the network-boot setup end to end and says how to
 // fix each problem.
 
+#include <algorithm>
 #include <iostream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "app/config/config.h"
 #include "app/doctor/doctor.h"
+#include "app/doctor/neighbour_table.h"
 #include "app/json_text.h"
 #include "cli/command.h"
 #include "cli/server_settings_flags.h"
+#include "io/file.h"
 #include "io/registry/registry.h"
 
 namespace pinet::cli {
@@ -21,6 +25,7 @@ struct DoctorOpts {
     bool noDhcpProbe = false;
     int dhcpWaitMs = 5000;
     bool json = false;
+    std::size_t boards = 0;
     std::shared_ptr<SettingsFlags> settings = std::make_shared<SettingsFlags>();
 };
 
@@ -32,6 +37,20 @@ void run(const DoctorOpts& o) {
     app::DoctorOptions opts;
     opts.dhcpProbe = !o.noDhcpProbe;
     opts.dhcpWait = std::chrono::milliseconds(o.dhcpWaitMs);
+    opts.expectedBoards = o.boards;
+    if (!o.settings->configFile.empty()) {
+        // openSettingsSession has read the file already: an error there stopped us.
+        // parseConfig, not loadConfigFile: its warnings were logged once already.
+        if (auto bytes = io::readFile(o.settings->configFile)) {
+            try {
+                const auto cfg = app::config::parseConfig(
+                    std::string_view(reinterpret_cast<const char*>(bytes->data()), bytes->size()),
+                    o.settings->configFile);
+                opts.expectedBoards = std::max(opts.expectedBoards, app::dhcpPoolSize(cfg));
+            } catch (const app::config::ConfigError&) {
+            }
+        }
+    }
     auto findings = app::runDoctor(ss->stateDir, ss->registry, ss->settings, opts);
     int failures = 0;
     nlohmann::json arr = nlohmann::json::array();
@@ -67,6 +86,9 @@ void setup(CLI::App* cmd) {
     cmd->add_option("--dhcp-wait-ms", o->dhcpWaitMs, "How long to wait for DHCP offers")
         ->check(CLI::Range(100, 30000));
     cmd->add_flag("--json", o->json, "JSON output");
+    cmd->add_option("--boards", o->boards,
+                    "Boards that may boot at once (the neighbour table must hold them; "
+                    "default: the larger of the clients known and the config's DHCP pool)");
     addSettingsFlags(cmd, o->settings);
     cmd->callback([o] { run(*o); });
 }

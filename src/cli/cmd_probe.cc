@@ -2,11 +2,15 @@
 // does the board's DHCP and TFTP on an interface and says whether a real board would boot.
 
 #include <algorithm>
+#include <fstream>
 #include <iostream>
+#include <map>
 #include <random>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
+#include "app/json_text.h"
 #include "app/virtual_pi/board_runner.h"
 #include "cli/command.h"
 #include "proto/dhcp/dhcp_packet.h"
@@ -30,7 +34,15 @@ struct ProbeOptions {
     std::string httpPath = "net_install";
     std::string pubkey;
     double httpTimeout = 120.0;
+    bool httpFromLease = false;
+    int maxAttempts = 1;
+    double retryBackoff = 5.0;
+    std::string json;
 };
+
+// A session id range per board (PiBoard::kSessionsPerBoard = 1000) holds about 50 attempts
+// of the ~20 file steps; 20 attempts is far past any boot order a lab would configure.
+constexpr int kMaxAttempts = 20;
 
 double secs(std::chrono::steady_clock::duration d) {
     return std::chrono::duration<double>(d).count();
@@ -53,6 +65,100 @@ void printTimeline(const app::virtual_pi::BoardResult& b) {
     }
 }
 
+/// The boards of one outcome: how many, and their time from power-on to kernel fetched.
+struct Group {
+    std::size_t count = 0;
+    std::vector<double> times;
+
+    void add(const app::virtual_pi::BoardResult& b) {
+        ++count;
+        if (b.kernelTime) {
+            times.push_back(secs(*b.kernelTime));
+        }
+    }
+    [[nodiscard]] double max() const {
+        return times.empty() ? 0.0 : *std::max_element(times.begin(), times.end());
+    }
+    [[nodiscard]] std::string text(std::size_t total) const {
+        if (count == 0) {
+            return fmt::format("0/{}", total);
+        }
+        return fmt::format("{}/{} (p50 {:.3f} s p99 {:.3f} s max {:.3f} s)", count, total,
+                           percentile(times, 50), percentile(times, 99), max());
+    }
+    [[nodiscard]] nlohmann::json json() const {
+        return {{"count", count},
+                {"p50_s", percentile(times, 50)},
+                {"p99_s", percentile(times, 99)},
+                {"max_s", max()}};
+    }
+};
+
+/// Booted on the first power-on / after retries / not at all (time to booted = kernel
+/// fetched, counted from the power-on, back-offs included).
+struct Outcomes {
+    Group firstTry;
+    Group afterRetries;
+    std::size_t never = 0;
+    std::map<int, std::size_t> attempts;  ///< attempts used -> boards
+
+    explicit Outcomes(const std::vector<app::virtual_pi::BoardResult>& boards) {
+        for (const auto& b : boards) {
+            ++attempts[b.attempts];
+            if (!b.booted) {
+                ++never;
+            } else if (b.attempts == 1) {
+                firstTry.add(b);
+            } else {
+                afterRetries.add(b);
+            }
+        }
+    }
+};
+
+nlohmann::json reportJson(const ProbeOptions& o, const app::virtual_pi::RunnerReport& report,
+                          const Outcomes& out, const std::vector<double>& dhcp,
+                          const std::vector<double>& kernel) {
+    nlohmann::json perBoard = nlohmann::json::array();
+    auto optSecs = [](const auto& d) {
+        return d ? nlohmann::json(secs(*d)) : nlohmann::json();
+    };
+    for (const auto& b : report.boards) {
+        perBoard.push_back({{"serial", b.serial},
+                            {"mac", b.mac},
+                            {"ip", b.ip},
+                            {"booted", b.booted},
+                            {"attempts", b.attempts},
+                            {"bytes", b.bytes},
+                            {"time_to_booted_s", optSecs(b.kernelTime)},
+                            {"booted_attempt_start_s", optSecs(b.bootedAttemptStart)},
+                            {"dhcp_s", optSecs(b.dhcpTime)},
+                            {"verdict", b.verdict},
+                            {"attempt_failures", b.attemptFailures}});
+    }
+    nlohmann::json attempts = nlohmann::json::object();
+    for (const auto& [n, c] : out.attempts) {
+        attempts[std::to_string(n)] = c;
+    }
+    const std::size_t booted = out.firstTry.count + out.afterRetries.count;
+    return {{"model", o.model},
+            {"mode", o.mode},
+            {"boards", report.boards.size()},
+            {"max_attempts", o.maxAttempts},
+            {"wall_s", secs(report.wall)},
+            {"booted", booted},
+            {"first_try", out.firstTry.json()},
+            {"after_retries", out.afterRetries.json()},
+            {"never", {{"count", out.never}}},
+            {"attempts", attempts},
+            {"dhcp", {{"p50_s", percentile(dhcp, 50)}, {"p99_s", percentile(dhcp, 99)}}},
+            {"kernel",
+             {{"p50_s", percentile(kernel, 50)},
+              {"p99_s", percentile(kernel, 99)},
+              {"max_s", kernel.empty() ? 0.0 : *std::max_element(kernel.begin(), kernel.end())}}},
+            {"per_board", perBoard}};
+}
+
 int runProbe(const ProbeOptions& o) {
     app::virtual_pi::RunnerConfig pc;
     pc.interface = o.interface;
@@ -73,6 +179,16 @@ int runProbe(const ProbeOptions& o) {
         return kExitUsage;
     }
     pc.count = o.count;
+    if (o.maxAttempts < 1 || o.maxAttempts > kMaxAttempts) {
+        printError(fmt::format("--max-attempts must be 1..{}", kMaxAttempts));
+        return kExitUsage;
+    }
+    if (o.retryBackoff < 0 || o.retryBackoff > 600) {
+        printError("--retry-backoff must be 0..600 seconds");
+        return kExitUsage;
+    }
+    pc.board.maxAttempts = o.maxAttempts;
+    pc.board.retryBackoff = std::chrono::milliseconds(static_cast<long>(o.retryBackoff * 1000));
     if (o.mode == "http" || o.mode == "7") {
         pc.board.method = core::virtual_pi::BootMethod::Http;
         // HTTP_HOST[:HTTP_PORT]; the probe does no DNS, so an IPv4 literal (spec §5
@@ -102,11 +218,12 @@ int runProbe(const ProbeOptions& o) {
         pc.board.httpPath = o.httpPath;
         pc.board.httpTimeout = std::chrono::milliseconds(static_cast<long>(o.httpTimeout * 1000));
         pc.pubkey = o.pubkey;
+        pc.httpFromLease = o.httpFromLease;
     } else if (o.mode != "tftp" && o.mode != "2") {
         printError("--mode " + o.mode + ": expected tftp (BOOT_ORDER 2) or http (BOOT_ORDER 7)");
         return kExitUsage;
-    } else if (!o.httpHost.empty() || !o.pubkey.empty()) {
-        printError("--http-host and --pubkey need --mode http");
+    } else if (!o.httpHost.empty() || !o.pubkey.empty() || o.httpFromLease) {
+        printError("--http-host, --pubkey and --http-from-lease need --mode http");
         return kExitUsage;
     }
     pc.board.model = *model;
@@ -148,6 +265,7 @@ int runProbe(const ProbeOptions& o) {
         return kExitFailure;
     }
     const auto& report = *reportOr;
+    const Outcomes outcomes(report.boards);
     std::size_t ok = 0;
     std::vector<double> kernel;
     std::vector<double> dhcp;
@@ -171,8 +289,9 @@ int runProbe(const ProbeOptions& o) {
         std::size_t shown = 0;
         for (const auto& b : report.boards) {
             if (o.timelines || (!b.booted && shown < 3)) {
-                std::cout << fmt::format("board {} ({}{}{}):\n", b.serial, b.mac,
-                                         b.ip.empty() ? "" : " ", b.ip);
+                std::cout << fmt::format("board {} ({}{}{}), {} attempt{}:\n", b.serial, b.mac,
+                                         b.ip.empty() ? "" : " ", b.ip, b.attempts,
+                                         b.attempts == 1 ? "" : "s");
                 printTimeline(b);
                 ++shown;
             }
@@ -183,6 +302,13 @@ int runProbe(const ProbeOptions& o) {
             ok, report.boards.size(), secs(report.wall), percentile(dhcp, 50), percentile(dhcp, 99),
             percentile(kernel, 50), percentile(kernel, 99),
             kernel.empty() ? 0.0 : *std::max_element(kernel.begin(), kernel.end()));
+        // Who booted on the first power-on, who needed the boot order's restarts, who never
+        // did (time to booted from the power-on, back-offs included).
+        const std::size_t n = report.boards.size();
+        std::cout << fmt::format(
+            "storm outcome: first try {}; after retries {}; never booted {}/{}; max attempts {}\n",
+            outcomes.firstTry.text(n), outcomes.afterRetries.text(n), outcomes.never, n,
+            o.maxAttempts);
         for (const auto& b : report.boards) {
             if (!b.booted) {
                 std::cout << fmt::format("verdict {}: {}\n", b.serial, b.verdict);
@@ -192,6 +318,17 @@ int runProbe(const ProbeOptions& o) {
             "verdict: {}\n", ok == report.boards.size()
                                  ? "every board boots"
                                  : fmt::format("{} boards do not boot", report.boards.size() - ok));
+    }
+    if (!o.json.empty()) {
+        // Written last, so that a reader of the file sees a finished run or none.
+        const std::string text = app::dumpJson(reportJson(o, report, outcomes, dhcp, kernel), 1);
+        std::ofstream f(o.json, std::ios::trunc);
+        f << text << '\n';
+        f.close();
+        if (!f) {
+            printError("--json " + o.json + ": cannot write the report");
+            return kExitFailure;
+        }
     }
     return ok == report.boards.size() ? kExitOk : kExitFailure;
 }
@@ -217,6 +354,19 @@ void setupProbe(CLI::App* cmd) {
     cmd->add_option("--pubkey", o->pubkey,
                     "PEM public key the board holds: boot.sig must carry a valid rsa2048 line");
     cmd->add_option("--http-timeout", o->httpTimeout, "Per HTTP request, seconds (default 120)");
+    cmd->add_flag("--http-from-lease", o->httpFromLease,
+                  "HTTP from each board's leased address, not the interface's (the leases must "
+                  "be local here: in a namespace, ip route add local POOL dev IF)");
+    cmd->add_option("--max-attempts", o->maxAttempts,
+                    "Attempts per board, the first power-on included: a failed network boot "
+                    "restarts the boot order (BOOT_ORDER 0xf.., NET_BOOT_MAX_RETRIES); "
+                    "default 1");
+    cmd->add_option("--retry-backoff", o->retryBackoff,
+                    "Seconds before the next attempt after a failure (default 5, the "
+                    "bootloader's wait after a TFTP failure)");
+    cmd->add_option("--json", o->json,
+                    "Also write the report as JSON to FILE: outcome counts and times, and per "
+                    "board its attempts, times and verdict");
     cmd->callback([o] { setExitCode(runProbe(*o)); });
 }
 

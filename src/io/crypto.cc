@@ -75,6 +75,37 @@ std::string sha256Hex(std::span<const std::uint8_t> data) {
     return proto::toHex(sha256(data));
 }
 
+void Sha256Stream::CtxDeleter::operator()(evp_md_ctx_st* c) const {
+    EVP_MD_CTX_free(c);
+}
+
+Sha256Stream::Sha256Stream() : ctx_(EVP_MD_CTX_new()) {
+    // Never throws (it runs on the probe's HTTP threads): a stream that could not start
+    // hashes nothing and finishes with an all-zero digest, which no .sig matches.
+    if (ctx_ && EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) != 1) {
+        ctx_.reset();
+        ERR_clear_error();
+    }
+}
+
+void Sha256Stream::update(std::span<const std::uint8_t> data) {
+    if (ctx_ && EVP_DigestUpdate(ctx_.get(), data.data(), data.size()) != 1) {
+        ctx_.reset();
+        ERR_clear_error();
+    }
+}
+
+Sha256Digest Sha256Stream::finish() {
+    Sha256Digest md{};
+    unsigned int len = 0;
+    if (!ctx_ || EVP_DigestFinal_ex(ctx_.get(), md.data(), &len) != 1) {
+        md.fill(0);
+        ERR_clear_error();
+    }
+    ctx_.reset();
+    return md;
+}
+
 bool equalConstantTime(std::span<const std::uint8_t> a, std::span<const std::uint8_t> b) {
     return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
@@ -184,6 +215,22 @@ bool RsaKey::verify(std::span<const std::uint8_t> data,
     }
     int rc =
         EVP_DigestVerify(ctx.get(), signature.data(), signature.size(), data.data(), data.size());
+    ERR_clear_error();
+    return rc == 1;
+}
+
+bool RsaKey::verifyDigest(const Sha256Digest& digest,
+                          std::span<const std::uint8_t> signature) const {
+    // EVP_PKEY_verify over the digest: the same PKCS#1 v1.5 check with the hash given.
+    std::unique_ptr<EVP_PKEY_CTX, PkeyCtxDeleter> ctx(EVP_PKEY_CTX_new(key_.get(), nullptr));
+    if (!ctx || EVP_PKEY_verify_init(ctx.get()) != 1 ||
+        EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) != 1 ||
+        EVP_PKEY_CTX_set_signature_md(ctx.get(), EVP_sha256()) != 1) {
+        ERR_clear_error();
+        return false;
+    }
+    const int rc = EVP_PKEY_verify(ctx.get(), signature.data(), signature.size(), digest.data(),
+                                   digest.size());
     ERR_clear_error();
     return rc == 1;
 }

@@ -15,6 +15,7 @@
 #include "proto/error.h"
 
 struct evp_pkey_st;
+struct evp_md_ctx_st;
 
 namespace pinet::io {
 
@@ -24,6 +25,23 @@ using Sha256Digest = std::array<std::uint8_t, 32>;
 Sha256Digest sha256(std::span<const std::uint8_t> data);
 /// SHA-256 as 64 lowercase hex characters.
 std::string sha256Hex(std::span<const std::uint8_t> data);
+/// SHA-256 over data that arrives in pieces (a download), so that it need not be held
+/// whole: the probe's HTTP boards hash boot.img (up to 96 MB each, spec §5) as it comes.
+class Sha256Stream {
+public:
+    Sha256Stream();
+    void update(std::span<const std::uint8_t> data);
+    /// The digest of everything given; the stream is spent afterwards (all zero if
+    /// OpenSSL failed, which no .sig matches).
+    Sha256Digest finish();
+
+private:
+    struct CtxDeleter {
+        void operator()(evp_md_ctx_st* c) const;
+    };
+    std::unique_ptr<evp_md_ctx_st, CtxDeleter> ctx_;
+};
+
 /// Constant-time comparison (CRYPTO_memcmp); false if sizes differ.
 bool equalConstantTime(std::span<const std::uint8_t> a, std::span<const std::uint8_t> b);
 
@@ -58,6 +76,9 @@ public:
     /// True if @p signature is a valid PKCS#1 v1.5 SHA-256 signature of @p data.
     [[nodiscard]] bool verify(std::span<const std::uint8_t> data,
                               std::span<const std::uint8_t> signature) const;
+    /// The same check given the data's SHA-256 instead of the data.
+    [[nodiscard]] bool verifyDigest(const Sha256Digest& digest,
+                                    std::span<const std::uint8_t> signature) const;
 
 private:
     struct PkeyDeleter {

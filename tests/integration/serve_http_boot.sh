@@ -9,7 +9,8 @@
 #  - the downloads are in the boot record (protocol http) and in /metrics;
 #  - `pinetboot probe --mode http` (a virtual board with BOOT_ORDER 7 and the public
 #    key) gets its address from serve's DHCP, downloads boot.sig then boot.img, and the
-#    signature verifies; a tampered boot.img and an unsigned boot.sig are rejected.
+#    signature verifies; a tampered boot.img and an unsigned boot.sig are rejected;
+#  - 12 such boards at once, each from its own lease (--http-from-lease), all boot.
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib/dhcp_lab.sh"
 . "$HERE/lib/boot_tree.sh"
@@ -113,5 +114,19 @@ out=$(probe_http unsigned); rc=$?
 out=$(probe_http nowhere); rc=$?
 [ $rc != 0 ] && echo "$out" | grep -q "^verdict: does not boot: HTTP GET .*/nowhere/boot.sig: HTTP 404" \
     && ok "missing boot.sig: HTTP 404 verdict" || bad "missing (rc $rc): $(echo "$out" | tail -2)"
+# A storm of 12 boards, more than the 8 connections one address may hold: with
+# --http-from-lease each board's GETs leave from its own lease (made local to the probe's
+# namespace), so the server sees 12 boards, not one host, and every board boots first try.
+for i in $(seq 10 50); do ip -n "$CLI" route add local "$NET.$i/32" dev c0; done
+before=$(grep -c "HTTP_DONE http ok $SERIAL/boot.img" "$W/serve.log")
+out=$(ip netns exec "$CLI" timeout 120 "$PINETBOOT" probe --interface c0 --model pi5 --serial 40000100 \
+        --mode http --http-host "$SRV_IP:8080" --http-path "$SERIAL" --pubkey "$W/pub.pem" --dhcp-timeout 20 \
+        --count 12 --http-from-lease 2>&1); rc=$?
+echo "$out" | grep '^storm' | sed 's/^/    /'
+[ $rc = 0 ] && echo "$out" | grep -q "^storm outcome: first try 12/12 " \
+    && ok "12 HTTP boards from their own leases all boot first try" || bad "http storm (rc $rc): $(echo "$out" | tail -3)"
+srcs=$(grep "HTTP_DONE http ok $SERIAL/boot.img" "$W/serve.log" | tail -n +$((before + 1)) | grep -o 'client=[0-9.]*' | sort -u)
+[ "$(echo "$srcs" | wc -l)" = 12 ] && ! echo "$srcs" | grep -qx "client=$CLI_IP" \
+    && ok "boot.img went to 12 distinct lease addresses" || bad "HTTP client addresses: $(echo $srcs)"
 lab_kill "$SERVE_PID"
 finish serve_http_boot

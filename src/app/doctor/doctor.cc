@@ -1,5 +1,6 @@
 #include "app/doctor/doctor.h"
 
+#include <algorithm>
 #include <fstream>
 #include <random>
 #include <set>
@@ -10,6 +11,7 @@
 
 #include "app/client/client_manager.h"
 #include "app/client/root_edit.h"
+#include "app/doctor/neighbour_table.h"
 #include "app/nfs/nfs_manager.h"
 #include "io/file.h"
 #include "io/fs/mount.h"
@@ -414,6 +416,8 @@ std::vector<Finding> runDoctor(const fs::path& stateDir, io::Registry& reg, cons
                            fmt::format("pinetboot client add --serial {} --image NAME", c.serial)});
         }
     }
+    out.push_back(checkNeighbourTable(io::readNeighbourLimits(s.interface),
+                                      std::max(opts.expectedBoards, clients->size())));
     checkNfs(stateDir, s, enrolled, out);
     auto exports = buildExports(enrolled, s);
     for (const auto& c : enrolled) {

@@ -3,9 +3,11 @@
 // fix: a static address on the boot interface, whether another DHCP server
 // answers (proxy mode is then the right choice), the NFS server answering
 // and exporting every client root, every boot tree complete for its model,
-// and every cmdline.txt pointing at an export that exists.
+// and every cmdline.txt pointing at an export that exists; the kernel's
+// neighbour table big enough for the boards that boot at once.
 
 #include <chrono>
+#include <cstddef>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -28,6 +30,9 @@ struct DoctorOptions {
     bool dhcpProbe = true;
     // dnsmasq and ISC dhcpd ping-check an address (up to 3 s) before offering it.
     std::chrono::milliseconds dhcpWait{5000};
+    /// Boards that may boot at once (--boards, or the config's DHCP pool): the neighbour
+    /// table must hold them. The registry's client count is used when it is larger.
+    std::size_t expectedBoards = 0;
 };
 
 std::vector<Finding> runDoctor(const std::filesystem::path& stateDir, io::Registry& reg,

@@ -170,11 +170,16 @@ Result<std::string> makeDigest(std::span<const std::uint8_t> data, const DigestO
 
 Result<VerifyReport> verifyDigest(std::span<const std::uint8_t> data, std::string_view sigText,
                                   const io::RsaKey* key) {
+    return verifyDigest(io::sha256(data), sigText, key);
+}
+
+Result<VerifyReport> verifyDigest(const io::Sha256Digest& digest, std::string_view sigText,
+                                  const io::RsaKey* key) {
     auto sig = pe::parseSig(sigText);
     if (!sig) {
         return tl::unexpected(sig.error());
     }
-    const std::string actual = io::sha256Hex(data);
+    const std::string actual = proto::toHex(digest);
     if (actual != sig->sha256Hex) {
         return fail(fmt::format("sha256 mismatch: signature file has {}, data has {}",
                                 sig->sha256Hex, actual));
@@ -185,7 +190,7 @@ Result<VerifyReport> verifyDigest(std::span<const std::uint8_t> data, std::strin
         if (!sig->rsa2048) {
             return fail("no rsa2048 signature in the signature file");
         }
-        if (!key->verify(data, *sig->rsa2048)) {
+        if (!key->verifyDigest(digest, *sig->rsa2048)) {
             return fail("RSA signature does not match (wrong key or modified data)");
         }
         report.signatureChecked = true;

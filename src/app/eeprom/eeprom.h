@@ -92,6 +92,9 @@ struct VerifyReport {
 /// @return the report, or an error stating why verification failed.
 Result<VerifyReport> verifyDigest(std::span<const std::uint8_t> data, std::string_view sigText,
                                   const io::RsaKey* key);
+/// The same check given the data's SHA-256 (for data too large to hold, hashed as it came).
+Result<VerifyReport> verifyDigest(const io::Sha256Digest& digest, std::string_view sigText,
+                                  const io::RsaKey* key);
 
 /// pubkey.bin content (264 bytes) for an RSA-2048 key (spec 1.7).
 Result<std::vector<std::uint8_t>> pubkeyBinFor(const io::RsaKey& key);

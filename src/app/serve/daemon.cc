@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "app/dhcp/dhcp_server.h"
+#include "app/doctor/neighbour_table.h"
 #include "app/http/http_boot.h"
 #include "app/http/web_server.h"
 #include "app/serve/admission_service.h"
@@ -210,6 +211,9 @@ void ServeDaemon::start(const std::function<void()>& afterDashboard) {
             if (!iface.rangeFirst.empty()) {
                 dc.rangeFirst = ip4(iface.rangeFirst, iface.name + " range");
                 dc.rangeLast = ip4(iface.rangeLast, iface.name + " range");
+                if (auto w = neighbourTableWarning(dc.rangeLast - dc.rangeFirst + 1, iface.name)) {
+                    spdlog::warn("{}", *w);
+                }
             }
             dc.leaseTime = std::chrono::seconds(iface.leaseTime);
             if (dc.mode == core::dhcp::Mode::Full) {

@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "app/eeprom/eeprom.h"
 #include "io/crypto.h"
@@ -43,7 +44,8 @@ using Mac = proto::net::Mac;
 
 struct Session {
     std::size_t board = 0;
-    std::uint16_t port = 0;  ///< the board's source port (its TID)
+    proto::dhcp::Ip4 ip = 0;  ///< the board's address when the session opened
+    std::uint16_t port = 0;   ///< the board's source port (its TID)
 };
 
 /// What a board's own IP stack holds: its ARP cache and datagrams waiting for an answer.
@@ -106,9 +108,14 @@ public:
             }
         }
         std::random_device rd;
-        std::mt19937 rng(rd());
+        rng_.seed(rd());
         for (int i = 0; i < config.count; ++i) {
             cvp::BoardConfig bc = config.board;
+            // Every attempt of every board gets an xid no other attempt had: replies are
+            // matched by xid, and a late reply to an old attempt must reach no one.
+            bc.nextXid = [this] {
+                return freshXid();
+            };
             bc.serial = config.board.serial + static_cast<std::uint32_t>(i);
             // Step the low three MAC bytes (the OUI stays a Raspberry Pi one).
             std::uint32_t low =
@@ -117,15 +124,15 @@ public:
             bc.mac[3] = static_cast<std::uint8_t>(low >> 16);
             bc.mac[4] = static_cast<std::uint8_t>(low >> 8);
             bc.mac[5] = static_cast<std::uint8_t>(low);
-            std::uint32_t xid = 0;
-            do {
-                xid = static_cast<std::uint32_t>(rng());
-            } while (xid == 0 || byXid_.count(xid) != 0);
+            const std::uint32_t xid = freshXid();
             byXid_[xid] = boards_.size();
+            mappedXid_.push_back(xid);
+            mappedIp_.push_back(0);
+            seenAttempt_.push_back(1);
             boards_.emplace_back(
                 bc, xid, static_cast<int>(boards_.size()) * cvp::PiBoard::kSessionsPerBoard);
             BoardNet net;
-            net.nextPort = static_cast<std::uint16_t>(kFirstPort + rng() % 8192);
+            net.nextPort = static_cast<std::uint16_t>(kFirstPort + rng_() % 8192);
             nets_.push_back(std::move(net));
         }
     }
@@ -136,8 +143,15 @@ public:
             apply(i, boards_[i].start(t0));
         }
         // Hard cap: each board fails on its own deadlines; this only guards against a bug.
+        // Per attempt: the DHCP phase, every file of the plan (about 20 steps) or both
+        // HTTP GETs at their timeouts, and the longer of the two waits before a retry.
         const auto& bc = config_.board;
-        const auto cap = t0 + bc.dhcpTimeout + 25 * bc.tftpFileTimeout + std::chrono::seconds(10);
+        const Clock::duration files = bc.method == cvp::BootMethod::Http
+                                          ? 2 * (bc.httpTimeout + std::chrono::seconds(5))
+                                          : 25 * bc.tftpFileTimeout;
+        const Clock::duration perAttempt =
+            bc.dhcpTimeout + files + std::max(bc.retryBackoff, bc.fatalRestart);
+        const auto cap = t0 + std::max(1, bc.maxAttempts) * perAttempt + std::chrono::seconds(10);
         std::array<std::uint8_t, kFrameBuffer> frame{};
         while (!allFinished() && Clock::now() < cap) {
             auto next = Clock::time_point::max();
@@ -209,6 +223,10 @@ public:
             r.timeline = b.timeline();
             r.dhcpTime = b.dhcpTime();
             r.kernelTime = b.kernelTime();
+            r.bytes = b.bytesFetched();
+            r.attempts = b.attempts();
+            r.bootedAttemptStart = b.bootedAttemptStart();
+            r.attemptFailures = b.attemptFailures();
             report.boards.push_back(std::move(r));
         }
         return report;
@@ -233,15 +251,22 @@ private:
     /// be out of all proportion), so it leaves from the interface's own address; one
     /// worker thread per GET keeps the event loop free.
     void startHttp(std::size_t board, const cvp::HttpGet& get) {
-        httpThreads_.emplace_back([this, board, get] {
-            const auto r = io::httpGet(d::ipToString(get.ip), get.port, get.path, config_.interface,
-                                       get.timeout);
+        // From the board's lease when asked (and that address is local here), else from
+        // the interface's own address.
+        const std::string from = config_.httpFromLease && boards_[board].address() != 0
+                                     ? d::ipToString(boards_[board].address())
+                                     : config_.interface;
+        httpThreads_.emplace_back([this, board, get, from] {
+            const auto r = io::httpGet(d::ipToString(get.ip), get.port, get.path, from, get.timeout,
+                                       get.digestOnly);
             HttpDone done{board, get.request, {}};
             done.result.status = r.status;
             done.result.error = r.error;
             done.result.body = r.body;
             done.result.redirect = r.redirect;
             done.result.contentLength = r.contentLength;
+            done.result.length = r.length;
+            done.result.sha256 = r.sha256;
             {
                 std::lock_guard lock(httpMutex_);
                 httpDone_.push_back(std::move(done));
@@ -369,7 +394,7 @@ private:
         const auto ip = boards_[board].address();
         auto it = sessions_.find(tf.session);
         if (it == sessions_.end()) {
-            it = sessions_.emplace(tf.session, Session{board, allocatePort(board)}).first;
+            it = sessions_.emplace(tf.session, Session{board, ip, allocatePort(board)}).first;
             byEndpoint_[endpointKey(ip, it->second.port)] = tf.session;
         }
         proto::net::UdpFrame f;
@@ -393,10 +418,51 @@ private:
         sendArpRequest(board, hop);
     }
 
-    void apply(std::size_t board, const std::vector<cvp::Action>& actions) {
-        if (const auto ip = boards_[board].address(); ip != 0) {
-            byIp_[ip] = board;  // from the ACK on, the board answers ARP for its lease
+    std::uint32_t freshXid() {
+        std::uint32_t xid = 0;
+        do {
+            xid = static_cast<std::uint32_t>(rng_());
+        } while (xid == 0 || !usedXids_.insert(xid).second);
+        return xid;
+    }
+
+    /// Brings the runner's maps up to the board's state: its xid, its lease (from the ACK
+    /// on the board answers ARP for it) and, on a new attempt, a network stack that
+    /// starts from scratch (no ARP cache, nothing queued), as after a real restart.
+    void sync(std::size_t board) {
+        const cvp::PiBoard& b = boards_[board];
+        if (b.attempts() != seenAttempt_[board]) {
+            seenAttempt_[board] = b.attempts();
+            BoardNet& net = nets_[board];
+            net.arp.clear();
+            net.pending.clear();
+            net.arpAsked.clear();
         }
+        if (b.xid() != mappedXid_[board]) {
+            byXid_.erase(mappedXid_[board]);
+            byXid_[b.xid()] = board;
+            mappedXid_[board] = b.xid();
+        }
+        const auto ip = b.address();
+        if (ip != mappedIp_[board]) {
+            if (auto old = byIp_.find(mappedIp_[board]);
+                old != byIp_.end() && old->second == board) {
+                byIp_.erase(old);
+            }
+            // With httpFromLease the kernel holds the lease as a local address and answers
+            // ARP for it itself; a second answer with the board's MAC would send the
+            // server's TCP segments where this host's stack does not take them.
+            const bool kernelOwns =
+                config_.httpFromLease && b.config().method == cvp::BootMethod::Http;
+            if (ip != 0 && !kernelOwns) {
+                byIp_[ip] = board;
+            }
+            mappedIp_[board] = ip;
+        }
+    }
+
+    void apply(std::size_t board, const std::vector<cvp::Action>& actions) {
+        sync(board);
         for (const auto& a : actions) {
             if (const auto* dh = std::get_if<cvp::SendDhcp>(&a)) {
                 proto::net::UdpFrame f;
@@ -415,8 +481,7 @@ private:
             } else if (const auto* cl = std::get_if<cvp::CloseTftp>(&a)) {
                 auto it = sessions_.find(cl->session);
                 if (it != sessions_.end()) {
-                    byEndpoint_.erase(
-                        endpointKey(boards_[it->second.board].address(), it->second.port));
+                    byEndpoint_.erase(endpointKey(it->second.ip, it->second.port));
                     sessions_.erase(it);
                 }
             }
@@ -432,6 +497,11 @@ private:
     std::unordered_map<proto::dhcp::Ip4, std::size_t> byIp_;
     std::unordered_map<std::uint64_t, int> byEndpoint_;  ///< (board IP, port) -> session
     std::unordered_map<int, Session> sessions_;
+    std::mt19937 rng_;
+    std::unordered_set<std::uint32_t> usedXids_;  ///< every xid any attempt had
+    std::vector<std::uint32_t> mappedXid_;        ///< per board: its xid in byXid_
+    std::vector<proto::dhcp::Ip4> mappedIp_;      ///< per board: its address in byIp_
+    std::vector<int> seenAttempt_;                ///< per board: the attempt sync() saw
     std::uint64_t arpRequestsSent_ = 0;
     std::uint64_t arpRepliesSent_ = 0;
     /// The two packet sockets, and the wake-up an HTTP worker sends when it finished.
@@ -456,9 +526,10 @@ Result<RunnerReport> runBoards(const RunnerConfig& config) {
             }
             key = std::make_shared<io::RsaKey>(std::move(*k));
         }
-        pc.board.verifyBootImage = [key](std::span<const std::uint8_t> image, std::string_view sig,
+        pc.board.verifyBootImage = [key](const cvp::BootImage& image, std::string_view sig,
                                          std::string& detail) -> std::string {
-            auto r = eeprom::verifyDigest(image, sig, key.get());
+            auto r = image.sha256 ? eeprom::verifyDigest(*image.sha256, sig, key.get())
+                                  : eeprom::verifyDigest(image.bytes, sig, key.get());
             if (!r) {
                 return r.error().message;
             }

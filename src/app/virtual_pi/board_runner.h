@@ -29,6 +29,12 @@ struct RunnerConfig {
     int count = 1;
     /// HTTP mode: the PEM public key the board holds (empty: sha256 check only).
     std::string pubkey;
+    /// HTTP mode: each board's GETs leave from its leased address (the kernel's TCP binds
+    /// it), so that a server sees one address per board as with real boards, not all of
+    /// them from the interface's one address. The leases must be local addresses of this
+    /// host, e.g. in a network namespace `ip route add local POOL dev IF` (AnyIP); the
+    /// kernel then answers ARP for them, so the runner does not.
+    bool httpFromLease = false;
 };
 
 struct BoardResult {
@@ -39,7 +45,13 @@ struct BoardResult {
     std::string verdict;
     std::vector<core::virtual_pi::TimelineEntry> timeline;
     std::optional<std::chrono::steady_clock::duration> dhcpTime;
+    /// Power-on to kernel fetched, retries and their back-offs included.
     std::optional<std::chrono::steady_clock::duration> kernelTime;
+    std::uint64_t bytes = 0;  ///< fetched whole on the last attempt (PiBoard::bytesFetched)
+    int attempts = 1;         ///< attempts begun (BoardConfig::maxAttempts at most)
+    /// When the attempt that booted began, since the power-on.
+    std::optional<std::chrono::steady_clock::duration> bootedAttemptStart;
+    std::vector<std::string> attemptFailures;  ///< why each earlier attempt failed
 };
 
 struct RunnerReport {

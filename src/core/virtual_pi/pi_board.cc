@@ -86,10 +86,70 @@ void PiBoard::log(Clock::time_point now, std::string text) {
     timeline_.push_back({now - started_, std::move(text)});
 }
 
-void PiBoard::giveUp(Clock::time_point now, const std::string& why) {
+void PiBoard::giveUp(Clock::time_point now, const std::string& why, bool fatal) {
+    if (attempt_ < config_.maxAttempts) {
+        const auto wait = fatal ? config_.fatalRestart : config_.retryBackoff;
+        attemptFailures_.push_back(why);
+        phase_ = Phase::Backoff;
+        deadline_ = now + wait;
+        log(now, fmt::format("attempt {} of {} fails: {}; {} in {:.1f} s", attempt_,
+                             config_.maxAttempts, why,
+                             fatal ? "fatal error: the board resets and boots again"
+                                   : "the bootloader restarts its boot order",
+                             seconds(wait)));
+        return;
+    }
     phase_ = Phase::Failed;
+    deadline_ = Clock::time_point::max();
     verdict_ = "does not boot: " + why;
+    if (config_.maxAttempts > 1) {
+        verdict_ += fmt::format(" (attempt {} of {})", attempt_, config_.maxAttempts);
+    }
     log(now, verdict_);
+}
+
+std::vector<Action> PiBoard::restartAttempt(Clock::time_point now) {
+    ++attempt_;
+    if (config_.nextXid) {
+        xid_ = config_.nextXid();
+    } else {
+        // Golden-ratio step: a bijection of the 32-bit space, so boards with distinct xids
+        // keep distinct xids attempt by attempt.
+        do {
+            xid_ = xid_ * 0x9e3779b1u + 1u;
+        } while (xid_ == 0);
+    }
+    // A new network boot knows nothing of the last one (spec §2.3: DHCP from the start).
+    pxeOffer_.reset();
+    addressOffer_.reset();
+    offerProblems_.clear();
+    ip_ = 0;
+    netmask_ = 0;
+    router_ = 0;
+    tftpIp_ = 0;
+    prefix_ = serialHex() + "/";
+    plan_.clear();
+    transfer_.reset();
+    httpName_.clear();
+    bootSig_.clear();
+    kernelName_.clear();
+    filesFetched_ = 0;
+    bytesFetched_ = 0;
+    kernelTime_.reset();
+    dhcpTime_.reset();
+    attemptStarted_ = now;
+    dhcpDeadline_ = now + config_.dhcpTimeout;
+    log(now,
+        fmt::format("attempt {} of {}: the boot order starts over", attempt_, config_.maxAttempts));
+    return sendDiscover(now);
+}
+
+std::string PiBoard::attemptNote() const {
+    if (attempt_ == 1) {
+        return "";
+    }
+    return fmt::format("; on attempt {} (attempt 1: {})", attempt_,
+                       attemptFailures_.empty() ? "?" : attemptFailures_.front());
 }
 
 d::Packet PiBoard::buildDiscover() const {
@@ -116,9 +176,13 @@ d::Packet PiBoard::buildDiscover() const {
 
 std::vector<Action> PiBoard::start(Clock::time_point now) {
     started_ = now;
+    attemptStarted_ = now;
     dhcpDeadline_ = now + config_.dhcpTimeout;
-    log(now, fmt::format("{} serial {} mac {} bootloader blksize {}", toString(config_.model),
-                         serialHex(), d::macToString(config_.mac), requestedBlksize()));
+    log(now,
+        fmt::format("{} serial {} mac {} bootloader blksize {}{}", toString(config_.model),
+                    serialHex(), d::macToString(config_.mac), requestedBlksize(),
+                    config_.maxAttempts > 1 ? fmt::format("; attempt 1 of {}", config_.maxAttempts)
+                                            : std::string()));
     return sendDiscover(now);
 }
 
@@ -268,8 +332,9 @@ std::uint32_t PiBoard::requestedBlksize() const {
 void PiBoard::buildPlan() {
     using R = Step::Role;
     plan_.clear();
+    bool firmware = false;  // from start4.elf's own client on (Pi 4/CM4 only)
     auto add = [&](std::string name, bool sizeQueryOnly, bool required, R role = R::Normal) {
-        plan_.push_back(Step{std::move(name), sizeQueryOnly, required, role});
+        plan_.push_back(Step{std::move(name), sizeQueryOnly, required, firmware, role});
     };
     if (config_.model == Model::Pi5) {
         // Spec §4.4: everything by the EEPROM bootloader; prefix probe file inferred [I].
@@ -296,6 +361,7 @@ void PiBoard::buildPlan() {
     add("start4.elf", false, true);
     add("fixup4.dat", false, true);
     // start4.elf's own TFTP client (spec §4.3 steps 6-11).
+    firmware = true;
     add("config.txt", false, false);
     add(config_.model == Model::Cm4 ? "bcm2711-rpi-cm4.dtb" : "bcm2711-rpi-4-b.dtb", false, true);
     add("overlays/overlay_map.dtb", false, false);
@@ -337,7 +403,8 @@ std::vector<Action> PiBoard::httpGet(const std::string& name, Clock::time_point 
     const std::string url = httpUrl(name);
     log(now, fmt::format("HTTP GET http://{}:{}{}", d::ipToString(config_.httpHost),
                          config_.httpPort, url));
-    return {HttpGet{httpRequest_, config_.httpHost, config_.httpPort, url, config_.httpTimeout}};
+    return {HttpGet{httpRequest_, config_.httpHost, config_.httpPort, url, config_.httpTimeout,
+                    name == "boot.img"}};
 }
 
 std::vector<Action> PiBoard::onHttp(int request, const HttpResult& r, Clock::time_point now) {
@@ -360,14 +427,15 @@ std::vector<Action> PiBoard::onHttp(int request, const HttpResult& r, Clock::tim
         giveUp(now, fmt::format("{}: HTTP {}", what, r.status));
         return {};
     }
-    log(now, fmt::format("{}: 200, {} bytes in {:.3f} s", httpName_, r.body.size(),
-                         seconds(now - httpStarted_)));
+    const std::uint64_t size = r.sha256 ? r.length : r.body.size();
+    log(now,
+        fmt::format("{}: 200, {} bytes in {:.3f} s", httpName_, size, seconds(now - httpStarted_)));
     if (!r.contentLength) {
         // Spec §5: serve with Content-Length, no chunked encoding.
         log(now, "warning: no Content-Length (chunked?); the bootloader may not accept it");
     }
     ++filesFetched_;
-    bytesFetched_ += r.body.size();
+    bytesFetched_ += size;
     if (httpName_ == "boot.sig") {
         bootSig_ = r.body;
         return httpGet("boot.img", now);
@@ -375,7 +443,8 @@ std::vector<Action> PiBoard::onHttp(int request, const HttpResult& r, Clock::tim
     std::string detail = "not checked";
     if (config_.verifyBootImage) {
         const std::string_view sig = proto::asText(bootSig_);
-        const std::string problem = config_.verifyBootImage(r.body, sig, detail);
+        const std::string problem =
+            config_.verifyBootImage(BootImage{r.body, size, r.sha256}, sig, detail);
         if (!problem.empty()) {
             giveUp(now, "boot.img rejected: " + problem);
             return {};
@@ -387,9 +456,9 @@ std::vector<Action> PiBoard::onHttp(int request, const HttpResult& r, Clock::tim
     deadline_ = Clock::time_point::max();
     verdict_ = fmt::format(
         "boots: DHCP {:.3f} s, boot.sig + boot.img ({} bytes) over HTTP from {}, signature {}, "
-        "boot file system loaded after {:.3f} s",
-        seconds(dhcpTime_.value_or(Clock::duration{})), r.body.size(),
-        d::ipToString(config_.httpHost), detail, seconds(*kernelTime_));
+        "boot file system loaded after {:.3f} s{}",
+        seconds(dhcpTime_.value_or(Clock::duration{})), size, d::ipToString(config_.httpHost),
+        detail, seconds(*kernelTime_), attemptNote());
     log(now, verdict_);
     return {};
 }
@@ -400,10 +469,10 @@ std::vector<Action> PiBoard::nextStep(Clock::time_point now) {
         deadline_ = Clock::time_point::max();
         verdict_ = fmt::format(
             "boots: DHCP {:.3f} s, {} files ({} bytes) from {} with prefix '{}', kernel {} "
-            "loaded after {:.3f} s",
+            "loaded after {:.3f} s{}",
             seconds(dhcpTime_.value_or(Clock::duration{})), filesFetched_, bytesFetched_,
             d::ipToString(tftpIp_), prefix_, kernelName_,
-            seconds(kernelTime_.value_or(Clock::duration{})));
+            seconds(kernelTime_.value_or(Clock::duration{})), attemptNote());
         log(now, verdict_);
         return {};
     }
@@ -466,9 +535,10 @@ std::vector<Action> PiBoard::finishTransfer(FileResult result, std::string detai
             break;
         case FileResult::Error:
         case FileResult::Timeout:
-            giveUp(now, fmt::format("TFTP {} {} from {}: {}", what, tr.path, d::ipToString(tftpIp_),
-                                    detail));
-            deadline_ = Clock::time_point::max();
+            giveUp(now,
+                   fmt::format("TFTP {} {} from {}: {}", what, tr.path, d::ipToString(tftpIp_),
+                               detail),
+                   tr.step.firmware);
             return out;
     }
     const bool found = result == FileResult::Found;
@@ -499,7 +569,7 @@ std::vector<Action> PiBoard::finishTransfer(FileResult result, std::string detai
                 while (!plan_.empty() && plan_.front().role == R::KernelAlt) {
                     plan_.pop_front();
                 }
-                plan_.push_front(Step{tr.step.name, false, true, R::Kernel});
+                plan_.push_front(Step{tr.step.name, false, true, tr.step.firmware, R::Kernel});
             } else if (found) {
                 kernelName_ = tr.step.name;
                 kernelTime_ = now - started_;
@@ -511,10 +581,10 @@ std::vector<Action> PiBoard::finishTransfer(FileResult result, std::string detai
     }
     if (!found && tr.step.required) {
         const std::string original = serialHex() + "/";
-        giveUp(now, prefix_.empty()
-                        ? fmt::format("{} not found under {} nor /", tr.step.name, original)
-                        : fmt::format("{} not found under {}", tr.step.name, prefix_));
-        deadline_ = Clock::time_point::max();
+        giveUp(now,
+               prefix_.empty() ? fmt::format("{} not found under {} nor /", tr.step.name, original)
+                               : fmt::format("{} not found under {}", tr.step.name, prefix_),
+               tr.step.firmware);
         return out;
     }
     auto more = nextStep(now);
@@ -621,6 +691,9 @@ std::vector<Action> PiBoard::onTftp(int session, std::uint16_t fromPort,
 std::vector<Action> PiBoard::onTimer(Clock::time_point now) {
     if (now < deadline_ || finished()) {
         return {};
+    }
+    if (phase_ == Phase::Backoff) {
+        return restartAttempt(now);
     }
     if (phase_ == Phase::Discovering || phase_ == Phase::Requesting) {
         if (now >= dhcpDeadline_) {

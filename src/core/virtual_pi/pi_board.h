@@ -29,6 +29,15 @@ enum class Bootloader { V2020, V2022, Latest };
 /// (HTTP boot.sig + boot.img, spec §5). Not proto::eeprom::BootMode, which names every
 /// BOOT_ORDER digit; this board only emulates these two.
 enum class BootMethod { Tftp, Http };
+
+/// boot.img as the app fetched it: whole (bytes), or hashed as it arrived (sha256 set,
+/// bytes empty), so that a storm of boards need not hold every image (up to 96 MB each,
+/// spec §5) in memory at once.
+struct BootImage {
+    std::span<const std::uint8_t> bytes;
+    std::uint64_t size = 0;
+    std::optional<std::array<std::uint8_t, 32>> sha256{};
+};
 const char* toString(Model model);
 std::optional<Model> parseModel(std::string_view text);
 std::optional<Bootloader> parseBootloader(std::string_view text);
@@ -59,9 +68,36 @@ struct BoardConfig {
     /// public key); returns what is wrong, or "" with @p detail saying what held.
     /// Injected by the app so that this state machine stays free of crypto. Unset:
     /// the download alone counts.
-    std::function<std::string(std::span<const std::uint8_t> image, std::string_view sig,
-                              std::string& detail)>
+    std::function<std::string(const BootImage& image, std::string_view sig, std::string& detail)>
         verifyBootImage;
+
+    /// Attempts of the network boot mode in all, the first power-on included. A failed
+    /// network boot (DHCP_TIMEOUT, a TFTP/HTTP failure, a missing file) ends the boot
+    /// mode; NET_BOOT_MAX_RETRIES=N retries it N times, and the RESTART nibble 0xf of
+    /// BOOT_ORDER (the default 0xf41, the network presets 0xf21/0xf12) starts the boot
+    /// order over until it boots (MAX_RESTARTS=-1, spec §2.3 and §7; Raspberry Pi
+    /// bootloader documentation, NET_BOOT_MAX_RETRIES and BOOT_ORDER). 1 models a board
+    /// whose boot order has no retry, or answers "did it boot on the first power-on?".
+    int maxAttempts = 1;
+    /// The wait before the next attempt. After a TFTP failure the bootloader waits 5 s
+    /// "to avoid overloading a misconfigured TFTP server" (rpi-eeprom firmware-2711
+    /// release notes 2020-06-03, rpi-eeprom#140); between failed boot modes it shows its
+    /// LED error pattern and re-initialises the link, a few seconds too (the same issue;
+    /// link-up takes 2.5-3 s, spec §1), so one value stands for both [I for DHCP].
+    std::chrono::milliseconds retryBackoff{5000};
+    /// The wait after a fatal error of the firmware stage (Pi 4/CM4: start4.elf's own
+    /// TFTP client, spec §4.3 steps 6-11): since the 2026-04 releases the fatal error
+    /// handler shows the error pattern three times in a row and then hard-resets the
+    /// board (REBOOT_ON_FATAL_ERROR=1, the default; rpi-eeprom firmware-2711 and -2712
+    /// release notes 2026-04-14). Three patterns plus the reset and the new link-up are
+    /// estimated at 20 s [I]; the next attempt starts from DHCP as a power-on does.
+    std::chrono::milliseconds fatalRestart{20000};
+    /// The xid of attempt 2, 3, ...: each attempt is a new network boot with a fresh
+    /// random xid (spec §2.1 "random per boot"; a new xid per restart is inferred [I], and
+    /// it keeps a late reply to the old attempt out of the new one). The app injects a
+    /// source that is unique across its boards; unset, the next xid is derived from the
+    /// current one (deterministic, for tests).
+    std::function<std::uint32_t()> nextXid;
 };
 
 /// Revision default per model (used when BoardConfig::boardRevision is 0).
@@ -90,6 +126,9 @@ struct HttpGet {
     std::uint16_t port = 80;
     std::string path;
     std::chrono::milliseconds timeout{};
+    /// boot.img: the body's length and SHA-256 are enough (HttpResult::sha256), if the
+    /// app can hash it as it arrives; it may still return the body.
+    bool digestOnly = false;
 };
 using Action = std::variant<SendDhcp, SendTftp, CloseTftp, HttpGet>;
 
@@ -98,6 +137,9 @@ struct HttpResult {
     int status = 0;
     std::string error;  ///< when status is 0: why there is no response
     std::vector<std::uint8_t> body;
+    /// For a digestOnly GET the app may leave body empty and give these instead.
+    std::uint64_t length = 0;
+    std::optional<std::array<std::uint8_t, 32>> sha256{};
     bool redirect = false;      ///< a 3xx with Location: the bootloader does not follow it
     bool contentLength = true;  ///< the response said how long it is (no chunking)
 };
@@ -123,13 +165,29 @@ public:
     std::vector<Action> onHttp(int request, const HttpResult& result, Clock::time_point now);
 
     [[nodiscard]] Clock::time_point nextDeadline() const { return deadline_; }
+    /// Booted, or failed on its last attempt (a board waiting to retry is not finished).
     [[nodiscard]] bool finished() const { return phase_ == Phase::Done || phase_ == Phase::Failed; }
     [[nodiscard]] bool booted() const { return phase_ == Phase::Done; }
     [[nodiscard]] const std::string& verdict() const { return verdict_; }
     [[nodiscard]] const std::vector<TimelineEntry>& timeline() const { return timeline_; }
-    /// Time from start() until the kernel was completely fetched.
+    /// Time from start() (the power-on) until the kernel was completely fetched, on
+    /// whichever attempt did it: the time to booted, retries and back-offs included.
     [[nodiscard]] std::optional<Clock::duration> kernelTime() const { return kernelTime_; }
+    /// Time from start() until the DHCP ACK of the current (or booted) attempt.
     [[nodiscard]] std::optional<Clock::duration> dhcpTime() const { return dhcpTime_; }
+    /// Bytes of the files fetched whole on the current (or booted) attempt: what one
+    /// boot takes from the server (size probes not counted).
+    [[nodiscard]] std::uint64_t bytesFetched() const { return bytesFetched_; }
+    /// Attempts begun so far (1 from start() on; 2 once the first retry has begun).
+    [[nodiscard]] int attempts() const { return attempt_; }
+    /// When the attempt that booted began, since start() (0 when the first one booted).
+    [[nodiscard]] std::optional<Clock::duration> bootedAttemptStart() const {
+        return booted() ? std::optional<Clock::duration>(attemptStarted_ - started_) : std::nullopt;
+    }
+    /// Why each earlier attempt failed, in order (the last failure is in the verdict).
+    [[nodiscard]] const std::vector<std::string>& attemptFailures() const {
+        return attemptFailures_;
+    }
     [[nodiscard]] std::uint32_t xid() const { return xid_; }
     [[nodiscard]] const BoardConfig& config() const { return config_; }
     [[nodiscard]] std::string serialHex() const;
@@ -150,7 +208,8 @@ public:
     [[nodiscard]] proto::dhcp::Packet buildDiscover() const;
 
 private:
-    enum class Phase { Discovering, Requesting, Tftp, Http, Done, Failed };
+    /// Backoff: the attempt failed and the next one begins at deadline_.
+    enum class Phase { Discovering, Requesting, Tftp, Http, Backoff, Done, Failed };
     struct Offer {
         Ip4 from = 0;
         proto::dhcp::Packet packet;
@@ -160,6 +219,9 @@ private:
         std::string name;
         bool sizeQueryOnly = false;  ///< tsize query-and-abort (OACK then "Early terminate")
         bool required = false;
+        /// Fetched by start4.elf, not by the EEPROM bootloader (Pi 4/CM4, spec §4.3
+        /// steps 6-11): a failure here is a fatal error of the firmware.
+        bool firmware = false;
         enum class Role {
             Normal,
             PrefixQuery,
@@ -185,7 +247,13 @@ private:
     };
 
     void log(Clock::time_point now, std::string text);
-    void giveUp(Clock::time_point now, const std::string& why);
+    /// The attempt fails: the board waits and retries if it has attempts left, else it
+    /// does not boot. @p fatal: a firmware-stage fatal error (BoardConfig::fatalRestart).
+    void giveUp(Clock::time_point now, const std::string& why, bool fatal = false);
+    /// Begins the next attempt: a new xid, everything learnt forgotten, DISCOVER.
+    std::vector<Action> restartAttempt(Clock::time_point now);
+    /// "" on the first attempt, else which attempt booted and why the first failed.
+    [[nodiscard]] std::string attemptNote() const;
     std::vector<Action> sendDiscover(Clock::time_point now);
     std::vector<Action> sendRequest(Clock::time_point now);
     std::vector<Action> beginTftp(Clock::time_point now);
@@ -206,6 +274,9 @@ private:
     int nextSession_;
     Phase phase_ = Phase::Discovering;
     Clock::time_point started_{};
+    int attempt_ = 1;
+    Clock::time_point attemptStarted_{};
+    std::vector<std::string> attemptFailures_;
     Clock::time_point deadline_{};
     Clock::time_point dhcpDeadline_{};
     std::optional<Offer> pxeOffer_;

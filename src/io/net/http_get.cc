@@ -5,7 +5,8 @@
 namespace pinet::io {
 
 HttpGetResult httpGet(const std::string& host, std::uint16_t port, const std::string& path,
-                      const std::string& interface, std::chrono::milliseconds timeout) {
+                      const std::string& interface, std::chrono::milliseconds timeout,
+                      bool digestOnly) {
     HttpGetResult out;
     httplib::Client cli(host, port);
     const auto secs = static_cast<time_t>(timeout.count() / 1000);
@@ -18,7 +19,17 @@ HttpGetResult httpGet(const std::string& host, std::uint16_t port, const std::st
     if (!interface.empty()) {
         cli.set_interface(interface);
     }
-    auto res = cli.Get(path);
+    Sha256Stream hash;
+    std::uint64_t received = 0;
+    auto res =
+        digestOnly
+            ? cli.Get(path,
+                      [&](const char* data, std::size_t n) {
+                          hash.update(std::span(reinterpret_cast<const std::uint8_t*>(data), n));
+                          received += n;
+                          return true;
+                      })
+            : cli.Get(path);
     if (!res) {
         out.error = "no response: " + httplib::to_string(res.error());
         return out;
@@ -26,7 +37,13 @@ HttpGetResult httpGet(const std::string& host, std::uint16_t port, const std::st
     out.status = res->status;
     out.redirect = res->status >= 300 && res->status < 400 && res->has_header("Location");
     out.contentLength = res->has_header("Content-Length");
-    out.body.assign(res->body.begin(), res->body.end());
+    if (digestOnly) {
+        out.length = received;
+        out.sha256 = hash.finish();
+    } else {
+        out.body.assign(res->body.begin(), res->body.end());
+        out.length = out.body.size();
+    }
     return out;
 }
 

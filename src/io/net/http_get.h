@@ -5,8 +5,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "io/crypto.h"
 
 namespace pinet::io {
 
@@ -16,10 +19,17 @@ struct HttpGetResult {
     std::vector<std::uint8_t> body;
     bool redirect = false;       ///< 3xx with a Location header
     bool contentLength = false;  ///< the response carried Content-Length
+    std::uint64_t length = 0;    ///< body bytes received
+    /// With digestOnly: the body's SHA-256, computed as it arrived (body stays empty).
+    std::optional<Sha256Digest> sha256;
 };
 
-/// GET http://@p host:@p port@p path, leaving through @p interface (empty: any).
+/// GET http://@p host:@p port@p path, leaving through @p interface (empty: any): an
+/// interface name, or a local IPv4 address to bind (cpp-httplib takes either).
+/// @p digestOnly: keep only the body's length and SHA-256, not the body (memory stays
+/// bounded however large it is).
 HttpGetResult httpGet(const std::string& host, std::uint16_t port, const std::string& path,
-                      const std::string& interface, std::chrono::milliseconds timeout);
+                      const std::string& interface, std::chrono::milliseconds timeout,
+                      bool digestOnly = false);
 
 }  // namespace pinet::io

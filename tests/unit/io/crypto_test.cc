@@ -58,6 +58,38 @@ TEST(CryptoTest, VerifyAcceptsGoodAndRejectsFlippedByte) {
     EXPECT_FALSE(pub->verify(data, std::vector<std::uint8_t>(10, 0)));
 }
 
+TEST(CryptoTest, Sha256StreamInPiecesEqualsTheWhole) {
+    const auto data = load("boot.conf");
+    Sha256Stream st;
+    // Uneven pieces, an empty one among them.
+    std::size_t off = 0;
+    for (std::size_t piece : {std::size_t{1}, std::size_t{0}, std::size_t{63}, std::size_t{700}}) {
+        const std::size_t n = std::min(piece, data.size() - off);
+        st.update(std::span(data).subspan(off, n));
+        off += n;
+    }
+    st.update(std::span(data).subspan(off));
+    EXPECT_EQ(st.finish(), sha256(data));
+    EXPECT_EQ(proto::toHex(Sha256Stream().finish()),
+              "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
+TEST(CryptoTest, VerifyDigestAgreesWithVerify) {
+    auto pub = RsaKey::loadPemFile(test::eepromTestData() / "test-key-shared.public.pem");
+    ASSERT_TRUE(pub) << pub.error().message;
+    auto sigText = load("boot.rsa.sig");
+    auto parsed = proto::eeprom::parseSig(std::string(sigText.begin(), sigText.end()));
+    ASSERT_TRUE(parsed);
+    const auto data = load("boot.conf");
+    EXPECT_TRUE(pub->verifyDigest(sha256(data), *parsed->rsa2048));
+    auto bad = data;
+    bad[10] ^= 1;
+    EXPECT_FALSE(pub->verifyDigest(sha256(bad), *parsed->rsa2048));
+    auto badSig = *parsed->rsa2048;
+    badSig[100] ^= 0x80;
+    EXPECT_FALSE(pub->verifyDigest(sha256(data), badSig));
+}
+
 TEST(CryptoTest, PublicNumbersMatchPubkeyBin) {
     auto key = RsaKey::loadPemFile(test::eepromTestData() / "test-key-shared.private.pem");
     ASSERT_TRUE(key);

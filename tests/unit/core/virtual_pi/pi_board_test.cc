@@ -143,11 +143,49 @@ struct FakeServer {
     std::map<std::string, std::size_t> files;
     std::vector<std::string> requests;
     std::uint16_t nextPort = 40000;
+    std::map<int, std::pair<std::string, std::uint16_t>> sessions;  // file, port
+    std::map<int, std::size_t> sizes;
+
+    /// The board's reaction to the server's answer to @p s (nothing when there is none).
+    std::vector<Action> answer(PiBoard& b, const SendTftp& s, Clock::time_point now) {
+        auto pkt = t::parse(s.bytes);
+        EXPECT_TRUE(pkt);
+        if (!pkt) {
+            return {};
+        }
+        std::vector<std::uint8_t> bytes;
+        std::uint16_t port = 0;
+        if (const auto* rq = std::get_if<t::Request>(&*pkt)) {
+            requests.push_back(rq->filename);
+            auto it = files.find(rq->filename);
+            port = nextPort++;
+            if (it == files.end()) {
+                bytes = t::buildError(t::ErrorCode::FileNotFound, "not found");
+            } else {
+                sessions[s.session] = {rq->filename, port};
+                sizes[s.session] = it->second;
+                bytes = t::buildOack(
+                    {{"tsize", std::to_string(it->second)}, {"blksize", rq->options[1].value}});
+            }
+        } else if (const auto* ack = std::get_if<t::Ack>(&*pkt)) {
+            const std::size_t bs = 1468;
+            const std::size_t size = sizes[s.session];
+            // Blocks 1..size/bs+1; the last one is short (possibly empty).
+            if (ack->block >= size / bs + 1) {
+                return {};  // final ACK: transfer over
+            }
+            const std::size_t off = ack->block * bs;
+            std::vector<std::uint8_t> data(std::min(bs, size - off), 0x5a);
+            bytes = t::buildData(static_cast<std::uint16_t>(ack->block + 1), data);
+            port = sessions[s.session].second;
+        } else {
+            return {};  // ERROR (early terminate)
+        }
+        return b.onTftp(s.session, port, bytes, now);
+    }
 
     /// Runs until the board finishes; every request is answered at once.
     void run(PiBoard& b, std::vector<Action> acts, Clock::time_point now) {
-        std::map<int, std::pair<std::string, std::uint16_t>> sessions;  // file, port
-        std::map<int, std::size_t> sizes;
         for (int guard = 0; guard < 100000 && !b.finished(); ++guard) {
             if (acts.empty()) {
                 now = b.nextDeadline();
@@ -156,42 +194,10 @@ struct FakeServer {
             }
             std::vector<Action> next;
             for (const auto& a : acts) {
-                const auto* s = std::get_if<SendTftp>(&a);
-                if (s == nullptr) {
-                    continue;
+                if (const auto* s = std::get_if<SendTftp>(&a)) {
+                    auto more = answer(b, *s, now);
+                    next.insert(next.end(), more.begin(), more.end());
                 }
-                auto pkt = t::parse(s->bytes);
-                ASSERT_TRUE(pkt);
-                std::vector<std::uint8_t> answer;
-                std::uint16_t port = 0;
-                if (const auto* rq = std::get_if<t::Request>(&*pkt)) {
-                    requests.push_back(rq->filename);
-                    auto it = files.find(rq->filename);
-                    port = nextPort++;
-                    if (it == files.end()) {
-                        answer = t::buildError(t::ErrorCode::FileNotFound, "not found");
-                    } else {
-                        sessions[s->session] = {rq->filename, port};
-                        sizes[s->session] = it->second;
-                        answer = t::buildOack({{"tsize", std::to_string(it->second)},
-                                               {"blksize", rq->options[1].value}});
-                    }
-                } else if (const auto* ack = std::get_if<t::Ack>(&*pkt)) {
-                    const std::size_t bs = 1468;
-                    const std::size_t size = sizes[s->session];
-                    // Blocks 1..size/bs+1; the last one is short (possibly empty).
-                    if (ack->block >= size / bs + 1) {
-                        continue;  // final ACK: transfer over
-                    }
-                    const std::size_t off = ack->block * bs;
-                    std::vector<std::uint8_t> data(std::min(bs, size - off), 0x5a);
-                    answer = t::buildData(static_cast<std::uint16_t>(ack->block + 1), data);
-                    port = sessions[s->session].second;
-                } else {
-                    continue;  // ERROR (early terminate)
-                }
-                auto more = b.onTftp(s->session, port, answer, now);
-                next.insert(next.end(), more.begin(), more.end());
             }
             acts = std::move(next);
         }
@@ -398,6 +404,7 @@ struct HttpBoard {
     BoardConfig cfg = pi4();
     std::string seenSig;
     std::size_t seenImage = 0;
+    std::optional<std::array<std::uint8_t, 32>> seenDigest;
     std::string verifyProblem;
 
     HttpBoard() {
@@ -405,10 +412,11 @@ struct HttpBoard {
         cfg.httpHost = kProxy;
         cfg.httpPort = 8080;
         cfg.httpPath = "/boards/1234abcd/";
-        cfg.verifyBootImage = [this](std::span<const std::uint8_t> img, std::string_view sig,
+        cfg.verifyBootImage = [this](const BootImage& img, std::string_view sig,
                                      std::string& detail) {
             seenSig = std::string(sig);
-            seenImage = img.size();
+            seenImage = img.size;
+            seenDigest = img.sha256;
             detail = "checked by the test";
             return verifyProblem;
         };
@@ -453,6 +461,27 @@ TEST(PiBoardHttp, AddressOnlyThenSigThenImageThenVerify) {
         << b.verdict();
     ASSERT_TRUE(b.kernelTime());
     EXPECT_EQ(*b.kernelTime(), 50ms);
+}
+
+TEST(PiBoardHttp, BootImgMayArriveAsItsDigestOnly) {
+    HttpBoard h;
+    std::optional<HttpGet> get;
+    PiBoard b = httpToSig(h, get);
+    ASSERT_TRUE(get);
+    EXPECT_FALSE(get->digestOnly);  // boot.sig is read whole
+    auto img = httpGetOf(b.onHttp(get->request, HttpResult{200, "", {'s', '\n'}}, kT0));
+    ASSERT_TRUE(img);
+    EXPECT_TRUE(img->digestOnly);
+    HttpResult r{200, "", {}};
+    r.length = 24000000;
+    r.sha256 = std::array<std::uint8_t, 32>{0xab};
+    b.onHttp(img->request, r, kT0 + 1s);
+    EXPECT_TRUE(b.booted()) << b.verdict();
+    EXPECT_EQ(h.seenImage, 24000000u);
+    EXPECT_EQ(h.seenDigest, r.sha256);
+    EXPECT_EQ(b.bytesFetched(), 24000002u);
+    EXPECT_NE(b.verdict().find("boot.sig + boot.img (24000000 bytes)"), std::string::npos)
+        << b.verdict();
 }
 
 TEST(PiBoardHttp, VerifierRejectionFailsTheBoot) {
@@ -500,6 +529,230 @@ TEST(PiBoardHttp, RedirectErrorStatusAndSilenceAreVerdicts) {
         EXPECT_TRUE(b.finished());
         EXPECT_NE(b.verdict().find("no answer within 120 s"), std::string::npos) << b.verdict();
     }
+}
+
+}  // namespace
+}  // namespace pinet::core::virtual_pi
+
+namespace pinet::core::virtual_pi {
+namespace {
+
+// A lab for the retry tests: one host that is proxy, DHCP server and TFTP server, each of
+// which can be silent for a while; time only moves to the board's own deadlines.
+struct RetryLab {
+    FakeServer tftp;
+    std::function<bool(Clock::time_point)> dhcpUp = [](Clock::time_point) {
+        return true;
+    };
+    std::function<bool(Clock::time_point)> tftpUp = [](Clock::time_point) {
+        return true;
+    };
+    std::vector<std::uint32_t> discoverXids;
+    Clock::time_point now = kT0;
+
+    RetryLab() {
+        for (const char* f : {"start4.elf", "fixup4.dat", "config.txt", "bcm2711-rpi-4-b.dtb",
+                              "cmdline.txt", "kernel8.img"}) {
+            tftp.files[std::string("1234abcd/") + f] = 3000;
+        }
+    }
+
+    std::vector<Action> answerDhcp(PiBoard& b, const SendDhcp& s) {
+        auto p = d::parse(s.payload);
+        EXPECT_TRUE(p);
+        if (!p) {
+            return {};
+        }
+        if (*p->messageType() == d::MessageType::Discover) {
+            discoverXids.push_back(p->xid);
+        }
+        if (!dhcpUp(now)) {
+            return {};
+        }
+        std::vector<Action> out;
+        if (*p->messageType() == d::MessageType::Discover) {
+            if (p->xid != b.xid()) {
+                return {};  // a DISCOVER of an earlier attempt, answered too late
+            }
+            auto a = b.onDhcp(proxyOffer(b), kProxy, now);
+            auto c = b.onDhcp(reply(b, d::MessageType::Offer, kRouter, 0x0a630064), kRouter, now);
+            out.insert(out.end(), a.begin(), a.end());
+            out.insert(out.end(), c.begin(), c.end());
+        } else if (*p->messageType() == d::MessageType::Request) {
+            out = b.onDhcp(reply(b, d::MessageType::Ack, kRouter, 0x0a630064), kRouter, now);
+        }
+        return out;
+    }
+
+    void run(PiBoard& b) {
+        auto acts = b.start(now);
+        for (int guard = 0; guard < 100000 && !b.finished(); ++guard) {
+            if (acts.empty()) {
+                now = b.nextDeadline();
+                acts = b.onTimer(now);
+                continue;
+            }
+            std::vector<Action> next;
+            for (const auto& a : acts) {
+                std::vector<Action> more;
+                if (const auto* s = std::get_if<SendDhcp>(&a)) {
+                    more = answerDhcp(b, *s);
+                } else if (const auto* t = std::get_if<SendTftp>(&a); t && tftpUp(now)) {
+                    more = tftp.answer(b, *t, now);
+                }
+                next.insert(next.end(), more.begin(), more.end());
+            }
+            acts = std::move(next);
+        }
+    }
+};
+
+bool timelineHas(const PiBoard& b, std::string_view text) {
+    return std::any_of(b.timeline().begin(), b.timeline().end(),
+                       [&](const TimelineEntry& e) { return e.text.find(text) != e.text.npos; });
+}
+
+TEST(PiBoardRetry, SecondAttemptAfterADhcpTimeout) {
+    auto c = pi4();
+    c.dhcpTimeout = 10s;
+    c.maxAttempts = 2;
+    RetryLab lab;
+    lab.dhcpUp = [](Clock::time_point now) {
+        return now >= kT0 + 12s;
+    };  // server starts late
+    PiBoard b(c, 0x1111, 0);
+    lab.run(b);
+    ASSERT_TRUE(b.booted()) << b.verdict();
+    EXPECT_EQ(b.attempts(), 2);
+    ASSERT_EQ(b.attemptFailures().size(), 1u);
+    EXPECT_EQ(b.attemptFailures()[0], "no DHCP offer within 10 s");
+    // DHCP_TIMEOUT at 10 s, then the 5 s back-off: the second attempt began at 15 s, with
+    // a new xid.
+    EXPECT_EQ(b.bootedAttemptStart(), std::optional<Clock::duration>(15s));
+    ASSERT_GE(lab.discoverXids.size(), 4u);  // 0, 4, 8 s and 15 s
+    EXPECT_EQ(lab.discoverXids.front(), 0x1111u);
+    EXPECT_NE(lab.discoverXids.back(), 0x1111u);
+    EXPECT_EQ(b.xid(), lab.discoverXids.back());
+    ASSERT_TRUE(b.kernelTime());
+    EXPECT_EQ(*b.kernelTime(), 15s);  // the fake server answers at once: booted at 15 s
+    EXPECT_TRUE(timelineHas(b,
+                            "attempt 1 of 2 fails: no DHCP offer within 10 s; the bootloader "
+                            "restarts its boot order in 5.0 s"));
+    EXPECT_TRUE(timelineHas(b, "attempt 2 of 2: the boot order starts over"));
+    EXPECT_NE(b.verdict().find("; on attempt 2 (attempt 1: no DHCP offer within 10 s)"),
+              std::string::npos)
+        << b.verdict();
+}
+
+TEST(PiBoardRetry, SecondAttemptAfterAFileTimeoutForgetsTheFirst) {
+    auto c = pi4();
+    c.maxAttempts = 2;
+    RetryLab lab;
+    // TFTP silent for the first 31 s: the start4.elf probe times out at 30 s.
+    lab.tftpUp = [](Clock::time_point now) {
+        return now >= kT0 + 31s;
+    };
+    PiBoard b(c, 0x2222, 0);
+    lab.run(b);
+    ASSERT_TRUE(b.booted()) << b.verdict();
+    EXPECT_EQ(b.attempts(), 2);
+    ASSERT_EQ(b.attemptFailures().size(), 1u);
+    EXPECT_NE(b.attemptFailures()[0].find("TFTP probe 1234abcd/start4.elf from 10.99.0.1: timeout"),
+              std::string::npos)
+        << b.attemptFailures()[0];
+    EXPECT_EQ(b.bootedAttemptStart(), std::optional<Clock::duration>(35s));
+    // The second attempt did DHCP again and started over with the prefix probe.
+    EXPECT_EQ(lab.tftp.requests.front(), "1234abcd/start4.elf");
+    EXPECT_EQ(*b.dhcpTime(), 35s);
+    EXPECT_NE(b.verdict().find("prefix '1234abcd/'"), std::string::npos) << b.verdict();
+}
+
+TEST(PiBoardRetry, NoRetryWhenMaxAttemptsIsOne) {
+    RetryLab lab;
+    lab.tftpUp = [](Clock::time_point) {
+        return false;
+    };
+    PiBoard b(pi4(), 0x3333, 0);
+    lab.run(b);
+    EXPECT_TRUE(b.finished());
+    EXPECT_FALSE(b.booted());
+    EXPECT_EQ(b.attempts(), 1);
+    EXPECT_TRUE(b.attemptFailures().empty());
+    EXPECT_EQ(b.nextDeadline(), Clock::time_point::max());
+    EXPECT_EQ(lab.now, kT0 + 30s);  // failed at TFTP_FILE_TIMEOUT, nothing after
+    EXPECT_EQ(lab.discoverXids.size(), 1u);
+    // The verdict is what it was before retries existed.
+    EXPECT_EQ(b.verdict(),
+              "does not boot: TFTP probe 1234abcd/start4.elf from 10.99.0.1: timeout: no "
+              "complete answer within 30 s");
+    EXPECT_FALSE(b.bootedAttemptStart());
+}
+
+TEST(PiBoardRetry, BackoffIsHonoured) {
+    auto c = pi4();
+    c.dhcpTimeout = 5s;
+    c.maxAttempts = 3;
+    c.retryBackoff = 2s;
+    PiBoard b(c, 0x4444, 0);
+    b.start(kT0);
+    b.onTimer(kT0 + 4s);
+    EXPECT_TRUE(b.onTimer(kT0 + 5s).empty());  // attempt 1 fails at DHCP_TIMEOUT
+    EXPECT_FALSE(b.finished());
+    EXPECT_EQ(b.nextDeadline(), kT0 + 7s);
+    EXPECT_TRUE(b.onTimer(kT0 + 7s - 1ms).empty());  // nothing during the back-off
+    EXPECT_EQ(b.attempts(), 1);
+    auto acts = b.onTimer(kT0 + 7s);
+    ASSERT_EQ(dhcpSends(acts).size(), 1u);
+    EXPECT_EQ(b.attempts(), 2);
+    EXPECT_EQ(b.nextDeadline(), kT0 + 11s);  // DHCP_REQ_TIMEOUT of the new attempt
+    // The new attempt has its own DHCP_TIMEOUT: 7 + 5 = 12 s.
+    b.onTimer(kT0 + 11s);
+    b.onTimer(kT0 + 12s);
+    EXPECT_EQ(b.nextDeadline(), kT0 + 14s);
+    b.onTimer(kT0 + 14s);
+    EXPECT_EQ(b.attempts(), 3);
+    b.onTimer(kT0 + 18s);
+    b.onTimer(kT0 + 19s);
+    EXPECT_TRUE(b.finished());
+    EXPECT_EQ(b.verdict(), "does not boot: no DHCP offer within 5 s (attempt 3 of 3)");
+    EXPECT_EQ(b.attemptFailures().size(), 2u);
+    // A late OFFER for the first attempt's xid is not this attempt's.
+    auto late = reply(b, d::MessageType::Offer, kRouter, 0x0a630064);
+    late.xid = 0x4444;
+    EXPECT_TRUE(b.onDhcp(late, kRouter, kT0 + 19s).empty());
+}
+
+TEST(PiBoardRetry, FirmwareStageFailureIsAFatalResetWithItsOwnDelay) {
+    auto c = pi4();
+    c.maxAttempts = 2;
+    RetryLab lab;
+    lab.tftp.files.erase("1234abcd/kernel8.img");  // start4.elf finds no kernel
+    PiBoard b(c, 0x5555, 0);
+    lab.run(b);
+    EXPECT_FALSE(b.booted());
+    EXPECT_EQ(b.attempts(), 2);
+    EXPECT_EQ(b.verdict(), "does not boot: kernel8.img not found under 1234abcd/ (attempt 2 of 2)");
+    EXPECT_TRUE(timelineHas(b, "fatal error: the board resets and boots again in 20.0 s"));
+    // The first attempt failed at 0 s (the fake answers at once); the second began 20 s on.
+    EXPECT_EQ(lab.now, kT0 + 20s);
+}
+
+TEST(PiBoardRetry, InjectedXidSourceGivesEachAttemptsXid) {
+    auto c = pi4();
+    c.dhcpTimeout = 5s;
+    c.maxAttempts = 3;
+    std::uint32_t next = 0xabc0;
+    c.nextXid = [&next] {
+        return ++next;
+    };
+    PiBoard b(c, 0x6666, 0);
+    b.start(kT0);
+    b.onTimer(kT0 + 4s);
+    b.onTimer(kT0 + 5s);
+    auto acts = b.onTimer(kT0 + 10s);
+    ASSERT_EQ(dhcpSends(acts).size(), 1u);
+    EXPECT_EQ(d::parse(dhcpSends(acts)[0].payload)->xid, 0xabc1u);
+    EXPECT_EQ(b.xid(), 0xabc1u);
 }
 
 }  // namespace
