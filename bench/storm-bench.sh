@@ -35,7 +35,9 @@
 #      DHCP_TIMEOUT (45) and FILE_TIMEOUT (30): the bootloader's, NEIGH_RAISE=1: raise the
 #      host's net.ipv4.neigh.default.gc_thresh1..3 for the run when the largest storm does
 #      not fit (restored at exit; the IPv4 neighbour table is one for all namespaces),
-#      KEEP=DIR: keep the scratch directory (probe JSON, logs) there.
+#      KEEP=DIR: keep the scratch directory (probe JSON, logs) there,
+#      SERVE_CONFIG=FILE: a pinetboot.toml for serve (experiments: e.g. [admission]
+#      enabled = false, or [tftp] reply_ports = "pool"; the rows are then not "defaults").
 # Needs root, dnsmasq, curl, python3. Bounded: every probe run has RUN_TIMEOUT, tftp_load
 # its --deadline-s, curl --max-time; processes are stopped by PID.
 set -uo pipefail
@@ -147,7 +149,7 @@ start_pinetboot() {  # mode kernel: serve --dhcp full, its defaults; HTTP boot f
     rm -rf "$W/state" "$W/pnb.sqlite"* "$W/serve.log"
     bg "$SRV" "$W/serve.log" "$PINETBOOT" serve --interface s0 --root "$W/tftp-$k" --dhcp full \
         --range "$RANGE_FIRST,$RANGE_LAST" --lease-db "$W/pnb.sqlite" --state-dir "$W/state" \
-        --http "127.0.0.1:$((20000 + $$ % 20000))" "${extra[@]}"
+        --http "127.0.0.1:$((20000 + $$ % 20000))" ${SERVE_CONFIG:+--config "$SERVE_CONFIG"} "${extra[@]}"
     SPID=$LAST
     wait_for "$W/serve.log" "serve: ready" 20 || { echo "storm-bench: serve did not start: $(tail -3 "$W/serve.log")" >&2; return 1; }
 }
