@@ -66,11 +66,23 @@ SettingsOverrides settingsFromConfig(const config::Config& c);
 /// Applies the given fields of @p o on top of @p s.
 void applyOverrides(ServerSettings& s, const SettingsOverrides& o);
 
+/// Whether resolving the settings also stores them.
+enum class StoreSettings {
+    IfChanged,  ///< what a command used is kept for the next one
+    Never,      ///< checks (doctor) and commands that store only once they succeeded
+};
+
 /// The stored settings, @p fromConfig on top, then @p fromFlags on top of
-/// that (flags > config file > stored > defaults); validates the result and
-/// stores its storable fields when they differ from what was stored.
+/// that (flags > config file > stored > defaults); validates the result and,
+/// with StoreSettings::IfChanged, stores its storable fields when they differ
+/// from what was stored.
 Result<ServerSettings> resolveSettings(io::Registry& reg, const SettingsOverrides& fromConfig,
-                                       const SettingsOverrides& fromFlags);
+                                       const SettingsOverrides& fromFlags,
+                                       StoreSettings store = StoreSettings::IfChanged);
+
+/// Stores the storable fields of @p s if they differ from the stored ones;
+/// true if it wrote.
+Result<bool> storeSettingsIfChanged(io::Registry& reg, const ServerSettings& s);
 
 /// Paths inside the state directory.
 struct StatePaths {

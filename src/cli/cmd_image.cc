@@ -84,6 +84,10 @@ void doList(const ImageOpts& o) {
         std::cout << app::dumpJson(arr, 2) << '\n';
         return;
     }
+    if (r->empty()) {
+        std::cout << "no images yet: pinetboot image import FILE --name NAME\n";
+        return;
+    }
     for (const auto& i : *r) {
         std::cout << fmt::format("{:<20} {:>4} {:>10.1f} MiB  models: {:<20} {}\n", i.name, i.table,
                                  static_cast<double>(i.rootBytes) / 1048576.0,

@@ -113,10 +113,10 @@ out=$("$PINETBOOT" client add --serial 44444444 --mac dc:a6:32:01:36:c2 --image 
 out=$("$PINETBOOT" image remove os 2>&1) && bad "image in use removed" || ok "removing an image in use refused: $out"
 
 # ---- remove
-"$PINETBOOT" client remove 9ffefdef --no-apply >/dev/null
+"$PINETBOOT" client remove 9ffefdef --no-apply --yes >/dev/null
 [ ! -e "$B" ] && [ ! -e "$R" ] && [ ! -L "$S/tftp/dc-a6-32-01-36-c2" ] && ok "remove cleans boot dir, root and MAC link" || bad "remove left files"
 "$PINETBOOT" client show 9ffefdef >/dev/null 2>&1 && bad "removed client still in the registry" || ok "removed from the registry"
-"$PINETBOOT" client remove 22222222 --no-apply >/dev/null && "$PINETBOOT" client remove 11111111 --no-apply >/dev/null
+"$PINETBOOT" client remove 22222222 --no-apply --yes >/dev/null && "$PINETBOOT" client remove 11111111 --no-apply >/dev/null
 expect_eq "state dir clean after removing every client" "$(ls -A "$S/roots") $(ls -A "$S/tftp")" " "
 
 [ $fails = 0 ] && { echo "PASS image_client"; exit 0; }

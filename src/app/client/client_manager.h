@@ -53,9 +53,43 @@ Result<ClientResult> addClient(const std::filesystem::path& stateDir, io::Regist
 /// re-applies the per-client edits (fstab, hostname, ssh).
 Result<ClientResult> resetClient(const std::filesystem::path& stateDir, io::Registry& reg,
                                  const ServerSettings& settings, const std::string& serial);
-/// Removes the boot tree, MAC link, private root (unmounting an overlay) and record.
+/// What `client set` changes; unset fields stay as they are.
+struct SetClientRequest {
+    std::string serial;
+    std::optional<std::string> name;
+    std::optional<std::string> image;
+    std::optional<std::string> rootMode;
+    std::optional<std::string> notes;
+    std::optional<std::string> address;
+    std::optional<std::string> model;
+    /// Replace a private root (copy or overlay) with a fresh one from the
+    /// image. Changing the image or root mode of such a client needs it:
+    /// the board's own files live in that root and are not lost unasked.
+    bool resetRoot = false;
+};
+
+/// Changes an enrolled client and writes its boot tree again from its image
+/// and the current settings (cmdline.txt names the current server), so
+/// `client set SERIAL` alone repairs a boot tree. The root is kept unless
+/// @p req resets it: a new name is written into the existing root (hostname,
+/// hosts); a shared root's image may change freely (nothing in it is the board's).
+Result<ClientResult> setClient(const std::filesystem::path& stateDir, io::Registry& reg,
+                               const ServerSettings& settings, const SetClientRequest& req);
+
+/// Whether a client has a root of its own whose files removing it would delete.
+struct RemovalPlan {
+    io::ClientRecord record;
+    std::optional<std::filesystem::path> privateRoot;  ///< roots/SERIAL (copy, overlay)
+};
+Result<RemovalPlan> planRemoval(const std::filesystem::path& stateDir, io::Registry& reg,
+                                const std::string& serial);
+
+/// Removes the boot tree, MAC link, private root (unmounting an overlay) and
+/// record. @p keepRoot: the private root is moved aside to
+/// roots/SERIAL.kept-UNIXTIME instead (the board's files stay on disk).
 Result<std::vector<std::string>> removeClient(const std::filesystem::path& stateDir,
-                                              io::Registry& reg, const std::string& serial);
+                                              io::Registry& reg, const std::string& serial,
+                                              bool keepRoot = false, std::int64_t now = 0);
 
 /// Mounts the overlay of an overlay-mode client if it is not mounted yet.
 Result<bool> ensureOverlayMounted(const std::filesystem::path& stateDir,

@@ -338,9 +338,10 @@ Result<std::uint64_t> decompressGzip(const fs::path& src, const fs::path& dest,
             if (ended) {
                 break;
             }
-            return fail(fmt::format("{}: gzip stream ends early after {} compressed bytes "
-                                    "(truncated file?)",
-                                    src.string(), readTotal));
+            return fail(
+                fmt::format("{}: gzip stream ends early after {} compressed bytes "
+                            "(truncated file?)",
+                            src.string(), readTotal));
         }
         if (ended) {
             // More bytes after a member: the next member (RFC 1952 2.2), checked as one.
@@ -377,16 +378,15 @@ Result<std::uint64_t> decompressGzip(const fs::path& src, const fs::path& dest,
     return w.written();
 }
 
-Result<ZipImage> extractZipImage(const fs::path& src, const fs::path& dest,
-                                 std::uint64_t maxBytes, const ByteProgress& progress,
-                                 bool* hitLimit) {
+Result<ZipImage> extractZipImage(const fs::path& src, const fs::path& dest, std::uint64_t maxBytes,
+                                 const ByteProgress& progress, bool* hitLimit) {
     int code = 0;
     // ZIP_CHECKCONS: libzip compares the central directory with the local
     // headers, so an archive built to disagree with itself is refused.
     std::unique_ptr<zip_t, ZipCloser> za(zip_open(src.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &code));
     if (!za) {
-        return fail(fmt::format("{}: not a readable zip archive: {}", src.string(),
-                                zipOpenError(code)));
+        return fail(
+            fmt::format("{}: not a readable zip archive: {}", src.string(), zipOpenError(code)));
     }
     const zip_int64_t count = zip_get_num_entries(za.get(), 0);
     std::vector<zip_uint64_t> files;
@@ -398,8 +398,7 @@ Result<ZipImage> extractZipImage(const fs::path& src, const fs::path& dest,
         zip_stat_init(&st);
         if (zip_stat_index(za.get(), static_cast<zip_uint64_t>(i), 0, &st) != 0 ||
             (st.valid & ZIP_STAT_NAME) == 0) {
-            return fail(fmt::format("{}: entry {}: {}", src.string(), i,
-                                    zip_strerror(za.get())));
+            return fail(fmt::format("{}: entry {}: {}", src.string(), i, zip_strerror(za.get())));
         }
         std::string name = st.name;
         if (!name.empty() && name.back() == '/') {
@@ -444,8 +443,8 @@ Result<ZipImage> extractZipImage(const fs::path& src, const fs::path& dest,
             src.string(), pickName));
     }
     if ((st.valid & ZIP_STAT_SIZE) == 0) {
-        return fail(fmt::format("{}: {}: the archive does not say its size", src.string(),
-                                pickName));
+        return fail(
+            fmt::format("{}: {}: the archive does not say its size", src.string(), pickName));
     }
     const std::uint64_t declared = st.size;
     if (declared > maxBytes) {
@@ -476,10 +475,10 @@ Result<ZipImage> extractZipImage(const fs::path& src, const fs::path& dest,
         const auto got = static_cast<std::uint64_t>(n);
         // The directory's size is the bound: a stream that gives more stops here.
         if (got > declared - w.written()) {
-            return fail(fmt::format(
-                "{}: {} decompresses to more than the {} bytes the archive declares "
-                "(corrupt or crafted file)",
-                src.string(), pickName, declared));
+            return fail(
+                fmt::format("{}: {} decompresses to more than the {} bytes the archive declares "
+                            "(corrupt or crafted file)",
+                            src.string(), pickName, declared));
         }
         if (auto r = w.write(std::span<const std::uint8_t>(buf.data(), got)); !r) {
             return tl::unexpected(r.error());
@@ -521,7 +520,8 @@ Result<std::uint64_t> copyStreamToFile(int fd, const fs::path& dest, std::uint64
             if (hitLimit != nullptr) {
                 *hitLimit = true;
             }
-            return fail(fmt::format("standard input gives more than the limit of {} bytes", maxBytes));
+            return fail(
+                fmt::format("standard input gives more than the limit of {} bytes", maxBytes));
         }
         if (auto r = w.write(std::span<const std::uint8_t>(buf.data(), got)); !r) {
             return tl::unexpected(r.error());

@@ -194,8 +194,7 @@ TEST_F(ZipArchive, RefusesSeveralImagesEncryptionAndOversize) {
     ASSERT_FALSE(r);
     EXPECT_NE(r.error().message.find("no .img"), std::string::npos) << r.error().message;
 
-    r = extractZipImage(zip("enc.zip", {"-P", "secret", "a.img"}), out("o3"), 1ULL << 40,
-                        nullptr);
+    r = extractZipImage(zip("enc.zip", {"-P", "secret", "a.img"}), out("o3"), 1ULL << 40, nullptr);
     ASSERT_FALSE(r);
     EXPECT_NE(r.error().message.find("encrypted"), std::string::npos) << r.error().message;
 
