@@ -26,6 +26,7 @@ TEST_PKGS=(iproute2 iputils-ping procps openssl xxd python3 bc time
 
 want=()
 for p in "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}"; do
+    # dpkg-query complains about a package it never heard of: that is the "not installed" case.
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || want+=("$p")
 done
 if [ ${#want[@]} -gt 0 ]; then
