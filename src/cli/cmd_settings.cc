@@ -36,7 +36,9 @@ void print(const app::ServerSettings& s, bool json) {
                   << '\n';
         return;
     }
-    auto orUnset = [](const std::string& v) { return v.empty() ? std::string("(not set)") : v; };
+    auto orUnset = [](const std::string& v) {
+        return v.empty() ? std::string("(not set)") : v;
+    };
     std::cout << fmt::format("server-ip:     {}\n", orUnset(s.serverIp))
               << fmt::format("client-subnet: {}\n", orUnset(s.clientSubnet))
               << fmt::format("nfs-version:   {}\n", s.nfsVersion)

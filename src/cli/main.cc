@@ -164,6 +164,7 @@ std::optional<std::string> mistypedSubcommand(CLI::App& app, int argc, char** ar
             return std::nullopt;
         }
         std::vector<std::string> names;
+        names.reserve(subs.size());
         for (const auto* s : subs) {
             names.push_back(s->get_name());
         }
@@ -228,6 +229,7 @@ int main(int argc, char** argv) {
     if (!known && !invoked.empty()) {
         // CLI11 would only say "A subcommand is required".
         std::vector<std::string> names;
+        names.reserve(table.size());
         for (const auto& e : table) {
             names.push_back(e.name);
         }
