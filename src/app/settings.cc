@@ -99,6 +99,7 @@ void applyOverrides(ServerSettings& s, const SettingsOverrides& o) {
     set(s.kernelExportsFile, o.kernelExportsFile);
     set(s.exportfsCommand, o.exportfsCommand);
     set(s.ganeshaCommand, o.ganeshaCommand);
+    set(s.mountUnitDir, o.mountUnitDir);
     if (o.bootExport) {
         s.bootExport = *o.bootExport;
     }
@@ -114,6 +115,7 @@ Result<bool> storeSettingsIfChanged(io::Registry& reg, const ServerSettings& s) 
     storable.kernelExportsFile = stored->kernelExportsFile;
     storable.exportfsCommand = stored->exportfsCommand;
     storable.ganeshaCommand = stored->ganeshaCommand;
+    storable.mountUnitDir = stored->mountUnitDir;
     if (storable == *stored) {
         return false;
     }

@@ -5,7 +5,7 @@
 // settings > defaults (resolveSettings).
 //
 // The programs and paths a root command runs or writes (exports file,
-// exportfs, ganesha.nfsd) are never stored nor read from the registry: a row
+// exportfs, ganesha.nfsd, the mount unit directory) are never stored nor read from the registry: a row
 // in registry.db must not choose what runs as uid 0 (docs/security.md). They
 // come from the command's flags or the compiled defaults only.
 
@@ -33,6 +33,9 @@ struct ServerSettings {
     std::string kernelExportsFile = "/etc/exports.d/pinetboot.exports";
     std::string exportfsCommand = "exportfs";
     std::string ganeshaCommand = "ganesha.nfsd";
+    /// Where nfs apply writes the overlay roots' mount units; empty: /etc/systemd/system
+    /// when systemd runs, else none.
+    std::string mountUnitDir;
 
     bool operator==(const ServerSettings&) const = default;
 };
@@ -56,6 +59,7 @@ struct SettingsOverrides {
     std::string kernelExportsFile;
     std::string exportfsCommand;
     std::string ganeshaCommand;
+    std::string mountUnitDir;
     std::optional<bool> bootExport;
 };
 

@@ -296,6 +296,16 @@ void doRemove(const ClientOpts& o) {
     for (const auto& m : *r) {
         std::cout << m << '\n';
     }
+    // A removed overlay client's mount unit goes now, not at the next apply:
+    // at boot systemd would make an empty roots/SERIAL/merged for it.
+    if (auto u = app::dropMountUnit(ss->stateDir, ss->settings, plan->record); !u) {
+        std::cerr << "pinetboot: warning: " << u.error().message
+                  << "\n  fix: pinetboot nfs apply removes mount units of removed clients\n";
+    } else {
+        for (const auto& l : *u) {
+            std::cout << l << '\n';
+        }
+    }
     applyAfterChange(*ss, o.noApply, ApplyFailure::IsWarning);
 }
 

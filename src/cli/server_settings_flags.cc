@@ -56,6 +56,10 @@ void addSettingsFlags(CLI::App* cmd, const std::shared_ptr<SettingsFlags>& f, bo
                     "exportfs program (this run only, not stored; default exportfs)");
     cmd->add_option("--ganesha-command", v.ganeshaCommand,
                     "ganesha.nfsd program (this run only, not stored; default ganesha.nfsd)");
+    cmd->add_option("--mount-unit-dir", v.mountUnitDir,
+                    "Where nfs apply writes the systemd mount units that mount overlay roots at "
+                    "boot (this run only, not stored; default /etc/systemd/system when systemd "
+                    "runs)");
     cmd->add_flag_function(
         "--boot-export,!--no-boot-export", [f](std::int64_t n) { f->values.bootExport = n > 0; },
         "Export boot dirs and mount them at /boot/firmware in client roots" + tail);

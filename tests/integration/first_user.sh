@@ -133,6 +133,40 @@ expect_eq "remove worked, nfs apply failed: exit 0" "$rc" 0
 has "$out" "warning: the client is removed, but nfs apply failed" && has "$out" "fix:" \
   && ok "the nfs apply failure is a warning with its fix" || bad "warning: $out"
 [ ! -e "$S/roots/9abc0001" ] && ok "--yes deleted the private root" || bad "root left"
+python3 - "$S/registry.db" <<'EOF'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1]); db.execute("DELETE FROM clients WHERE serial = '9abc0002'"); db.commit()
+EOF
+
+# ---- --root overlay with the default backend "none": nfs apply mounts it
+# (the user's own NFS server exports merged/, empty until mounted) and writes
+# a systemd mount unit so it is mounted again at boot; doctor agrees. In a
+# mount namespace of its own: the mount goes with it.
+"$PINETBOOT" client add --serial 0e0e0001 --image bookworm --root overlay --name ov-one --no-apply >/dev/null
+O=$S/roots/0e0e0001/merged
+unshare --mount --propagation private bash -c "
+  '$PINETBOOT' nfs apply --mount-unit-dir '$W/units' > '$W/ov-apply.out' 2>&1 || exit 1
+  cat '$O/etc/hostname' > '$W/ov-hostname'
+  '$PINETBOOT' doctor --no-dhcp-probe --mount-unit-dir '$W/units' > '$W/ov-doctor.out' 2>&1
+  exit 0" || bad "nfs apply with an overlay and backend none: $(cat "$W/ov-apply.out")"
+cat "$W/ov-apply.out"
+expect_eq "backend none: nfs apply mounted the overlay (the board's hostname shows through merged/)" \
+  "$(cat "$W/ov-hostname" 2>/dev/null)" ov-one
+UNIT=$W/units/$(systemd-escape --path "$O").mount
+[ -f "$UNIT" ] && grep -q "^Where=$O$" "$UNIT" && grep -q "^Type=overlay$" "$UNIT" \
+  && ok "mount unit written: $(basename "$UNIT")" || bad "no mount unit $UNIT: $(ls "$W/units" 2>&1)"
+[ "$(readlink "$W/units/multi-user.target.wants/$(basename "$UNIT")")" = "../$(basename "$UNIT")" ] \
+  && ok "mount unit enabled (multi-user.target.wants link)" || bad "wants link"
+out=$(systemd-analyze verify "$UNIT" 2>&1) && ok "systemd-analyze verify accepts the unit" || bad "verify: $out"
+doc=$(grep "client 0e0e0001" "$W/ov-doctor.out" 2>&1)
+echo "$doc"
+has "$doc" "cmdline.txt -> " && ! has "$doc" "not mounted" && ! has "$doc" "no mount unit" \
+  && ok "doctor: the overlay is mounted and has its unit" || bad "doctor (after apply): $doc"
+grep -q "$O" /proc/self/mountinfo && bad "overlay mount leaked to the host namespace" || ok "no mount left here"
+"$PINETBOOT" client remove 0e0e0001 --yes --no-apply >/dev/null
+out=$("$PINETBOOT" nfs apply --mount-unit-dir "$W/units" 2>&1) || bad "nfs apply after the removal: $out"
+has "$out" "mount unit $UNIT removed" && [ ! -e "$UNIT" ] && [ ! -L "$W/units/multi-user.target.wants/$(basename "$UNIT")" ] \
+  && ok "the removed client's mount unit and link are gone" || bad "unit not removed: $out"
 
 [ $fails = 0 ] && { echo "PASS first_user"; exit 0; }
 echo "FAIL first_user ($fails)"; exit 1

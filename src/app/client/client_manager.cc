@@ -243,25 +243,34 @@ std::optional<std::string> modelDtb(const std::string& model) {
     return std::nullopt;
 }
 
-Result<bool> ensureOverlayMounted(const fs::path& stateDir, const io::ClientRecord& rec) {
-    if (rec.rootMode != "overlay") {
-        return false;
-    }
-    fs::path base = overlayDir(stateDir, rec.serial);
-    fs::path merged = base / "merged";
-    if (io::isMountPoint(merged)) {
-        return false;
-    }
+Result<proto::netboot::OverlayMount> overlayMountOf(const fs::path& stateDir,
+                                                    const io::ClientRecord& rec) {
     auto img = findImage(stateDir, rec.image);
     if (!img) {
         return tl::unexpected(img.error());
     }
+    fs::path base = overlayDir(stateDir, rec.serial);
+    return proto::netboot::OverlayMount{rec.serial, img->root().string(), (base / "upper").string(),
+                                        (base / "work").string(), (base / "merged").string()};
+}
+
+Result<bool> ensureOverlayMounted(const fs::path& stateDir, const io::ClientRecord& rec) {
+    if (rec.rootMode != "overlay") {
+        return false;
+    }
+    auto m = overlayMountOf(stateDir, rec);
+    if (!m) {
+        return tl::unexpected(m.error());
+    }
+    if (io::isMountPoint(m->merged)) {
+        return false;
+    }
     // index=on,nfs_export=on: overlayfs must hand out stable file handles to
-    // be exportable over NFS (Documentation/filesystems/overlayfs.rst).
-    std::string opts =
-        fmt::format("lowerdir={},upperdir={},workdir={},index=on,nfs_export=on",
-                    img->root().string(), (base / "upper").string(), (base / "work").string());
-    if (auto r = io::mountOverlay(merged, opts); !r) {
+    // be exportable over NFS (Documentation/filesystems/overlayfs.rst). The
+    // mount unit (proto/netboot/mount_unit) mounts with the same options.
+    std::string opts = fmt::format("lowerdir={},upperdir={},workdir={},index=on,nfs_export=on",
+                                   m->lower, m->upper, m->work);
+    if (auto r = io::mountOverlay(m->merged, opts); !r) {
         return tl::unexpected(r.error());
     }
     return true;

@@ -9,7 +9,9 @@
 //            that keeps holes; never a hard link to the image or to
 //            another client (root on one board must not rewrite the others)
 //   overlay  an overlayfs (lower = image root, upper/work per client) mounted
-//            at roots/SERIAL/merged by `nfs apply`
+//            at roots/SERIAL/merged by `nfs apply` (whatever the NFS backend),
+//            which also writes a systemd mount unit for it so the host mounts
+//            it again at boot
 //
 // Layout in the state directory:
 //   tftp/SERIAL/            boot files (hard links into images/NAME/boot,
@@ -27,6 +29,7 @@
 #include "app/settings.h"
 #include "io/registry/registry.h"
 #include "proto/error.h"
+#include "proto/netboot/mount_unit.h"
 
 namespace pinet::app {
 
@@ -90,6 +93,10 @@ Result<RemovalPlan> planRemoval(const std::filesystem::path& stateDir, io::Regis
 Result<std::vector<std::string>> removeClient(const std::filesystem::path& stateDir,
                                               io::Registry& reg, const std::string& serial,
                                               bool keepRoot = false, std::int64_t now = 0);
+
+/// The layers and mount point of an overlay-mode client (its image must exist).
+Result<proto::netboot::OverlayMount> overlayMountOf(const std::filesystem::path& stateDir,
+                                                    const io::ClientRecord& rec);
 
 /// Mounts the overlay of an overlay-mode client if it is not mounted yet.
 Result<bool> ensureOverlayMounted(const std::filesystem::path& stateDir,

@@ -272,7 +272,7 @@ void checkNfs(const fs::path& stateDir, const ServerSettings& s,
     }
 }
 
-void checkClient(const ServerSettings& s, const io::ClientRecord& c,
+void checkClient(const fs::path& stateDir, const ServerSettings& s, const io::ClientRecord& c,
                  const std::vector<proto::nfs::Export>& exports, std::vector<Finding>& out) {
     std::string tag = "client " + c.serial;
     fs::path boot = c.bootDir;
@@ -365,10 +365,22 @@ void checkClient(const ServerSettings& s, const io::ClientRecord& c,
                                                   : "pinetboot client reset " + c.serial));
     } else if (c.rootMode == "overlay" && !io::isMountPoint(nfs->exportPath)) {
         out.push_back(bad(tag, fmt::format("overlay {} is not mounted", nfs->exportPath),
-                          "pinetboot nfs apply"));
+                          "pinetboot nfs apply (mounts it, whatever the NFS backend)"));
     } else {
         out.push_back(ok(tag, fmt::format("cmdline.txt -> {}:{} ({})", nfs->server, nfs->exportPath,
                                           nfs->options)));
+    }
+    if (c.rootMode == "overlay") {
+        // Mounted now is not mounted after a reboot: the mount unit is.
+        auto unit = mountUnitPath(stateDir, s, c);
+        std::error_code ec;
+        if (unit && !fs::exists(*unit, ec)) {
+            out.push_back(warn(tag,
+                               fmt::format("no mount unit {}: the overlay will not be mounted "
+                                           "after a reboot",
+                                           unit->string()),
+                               "pinetboot nfs apply (writes it)"));
+        }
     }
     auto fstab =
         readRootFile(c.rootMode == "overlay" ? fs::path(c.rootExport).parent_path() / "upper"
@@ -427,7 +439,7 @@ std::vector<Finding> runDoctor(const fs::path& stateDir, io::Registry& reg, cons
     checkNfs(stateDir, s, enrolled, out);
     auto exports = buildExports(enrolled, s);
     for (const auto& c : enrolled) {
-        checkClient(s, c, exports ? *exports : std::vector<proto::nfs::Export>{}, out);
+        checkClient(stateDir, s, c, exports ? *exports : std::vector<proto::nfs::Export>{}, out);
     }
     if (enrolled.empty()) {
         out.push_back({Severity::Info, "clients", "no clients enrolled",
