@@ -13,6 +13,9 @@ find_package(GTest REQUIRED)
 pkg_check_modules(LIBUSB REQUIRED IMPORTED_TARGET libusb-1.0)
 pkg_check_modules(EXT2FS REQUIRED IMPORTED_TARGET ext2fs com_err)
 pkg_check_modules(LZMA REQUIRED IMPORTED_TARGET liblzma)
+# .img.gz and .zip images (image import): zlib1g-dev, libzip-dev.
+pkg_check_modules(ZLIB REQUIRED IMPORTED_TARGET zlib)
+pkg_check_modules(LIBZIP REQUIRED IMPORTED_TARGET libzip)
 pkg_check_modules(SECCOMP REQUIRED IMPORTED_TARGET libseccomp)
 
 # Standalone asio is header-only and ships no CMake config.

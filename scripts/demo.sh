@@ -7,6 +7,7 @@
 #   sudo DEMO_SECONDS=60 ./scripts/demo.sh # exits by itself (tests, CI)
 #   DEMO_PORT=8081                         # another dashboard port
 #   DEMO_SKIP_SETUP=1                      # skip setup.sh (packages) and build.sh
+#   PINETBOOT=path/to/pinetboot            # another build (default build/pinetboot)
 #
 # What it makes (and removes again on exit, Ctrl-C or error):
 #   - two network namespaces, pnb-demo-<pid>-srv and pnb-demo-<pid>-lan, joined by
@@ -22,6 +23,9 @@
 #     server has never met (recorded as discovered, boots from the default tree)
 #     and a cm4 whose folder lacks start4.elf (fails: shown red with its reason).
 #     While the demo waits, one board reboots every 20 s so the page updates live.
+#   - an OS image (tests/integration/lib/make_pi_image.sh) imported into the
+#     state directory, and the four known boards enrolled from it with
+#     `client add` under their names (demo-cm4, demo-pi4, ...).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
@@ -34,7 +38,7 @@ if [ "${DEMO_SKIP_SETUP:-0}" != 1 ]; then
     ./scripts/setup.sh
     ./scripts/build.sh
 fi
-PNB=$REPO/build/pinetboot
+PNB=${PINETBOOT:-$REPO/build/pinetboot}  # the tests run it with their build's binary
 [ -x "$PNB" ] || { echo "demo.sh: $PNB missing (build failed?)" >&2; exit 1; }
 
 # Until serve and probe exist, show the EEPROM demo instead of nothing.
@@ -44,6 +48,7 @@ if ! has_cmd probe || ! has_cmd serve; then
     exec ./scripts/demo-eeprom.sh
 fi
 
+# A refused connection is the expected case (the port is free): its message is noise.
 if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
     echo "demo.sh: 127.0.0.1:$PORT is already in use; set DEMO_PORT to another port" >&2
     exit 1
@@ -59,6 +64,9 @@ chmod 755 "$W"
 PIDS=""
 
 cleanup() {
+    # Best effort by design: a process may have exited and a namespace may
+    # not exist yet when an early step failed, so errors here are expected
+    # and silenced (2>/dev/null), and set -e is off.
     set +e
     trap - EXIT INT TERM
     for p in $PIDS; do kill "$p" 2>/dev/null; done
@@ -114,14 +122,51 @@ tree() {  # tree DIR MODEL [broken]
         head -c 2500000 /dev/urandom > "$d/kernel8.img"
     fi
 }
-ROOT=$W/tftp
-tree "$ROOT/10000c04" cm4
-tree "$ROOT/10000004" pi4
-tree "$ROOT/10000005" pi5
-tree "$ROOT/10000bad" cm4 broken
+mkdir -p "$W/state"
+export PINETBOOT_STATE_DIR=$W/state
+ROOT=$W/state/tftp
+
+# Known boards are enrolled the way a user enrols real ones: an OS image is
+# imported and `client add` writes each board's tree (tftp/SERIAL) and names
+# it in the registry. The image is a small Raspberry Pi OS look-alike made
+# with Debian tools (no download); the unknown board is left out on purpose
+# and boots from the default tree.
+if has_cmd client && has_cmd image; then
+    echo "demo.sh: making and importing a small demo OS image"
+    bash "$REPO/tests/integration/lib/make_pi_image.sh" "$W/demo-os.img" "$W/image-src" mbr \
+        > "$W/make-image.log" 2>&1 \
+        || { echo "demo.sh: making the demo image failed:" >&2; tail -5 "$W/make-image.log" >&2; exit 1; }
+    "$PNB" image import "$W/demo-os.img" --name demo-os > "$W/import.log" 2>&1 \
+        || { echo "demo.sh: image import failed:" >&2; cat "$W/import.log" >&2; exit 1; }
+    rm -f "$W/demo-os.img"
+    # Backend none: nothing is exported; the virtual boards stop after the kernel fetch.
+    "$PNB" settings set --server-ip "$NET.1" --client-subnet "$NET.0/24" --nfs-backend none \
+        > "$W/settings.log" 2>&1 \
+        || { echo "demo.sh: settings set failed:" >&2; cat "$W/settings.log" >&2; exit 1; }
+    add_board() {  # add_board SERIAL MAC MODEL NAME
+        "$PNB" client add --serial "$1" --mac "$2" --model "$3" --name "$4" --image demo-os \
+            --root shared --notes "demo board" --no-apply > "$W/client-$1.log" 2>&1 \
+            || { echo "demo.sh: client add $1 failed:" >&2; cat "$W/client-$1.log" >&2; exit 1; }
+    }
+    add_board 10000c04 dc:a6:32:00:0c:04 cm4 demo-cm4
+    add_board 10000004 dc:a6:32:00:00:04 pi4 demo-pi4
+    add_board 10000005 2c:cf:67:00:00:05 pi5 demo-pi5
+    add_board 10000bad dc:a6:32:00:0b:ad cm4 demo-broken
+    # The image has Pi 4 firmware only: the Pi 5 gets placeholder files with
+    # the names its bootloader asks for (spec 4.4); the broken cm4 loses
+    # start4.elf (a hard link to the image: the image keeps it).
+    head -c 80000 /dev/urandom > "$ROOT/10000005/bcm2712-rpi-5-b.dtb"
+    head -c 2500000 /dev/urandom > "$ROOT/10000005/kernel_2712.img"
+    rm "$ROOT/10000bad/start4.elf"
+    echo "demo.sh: enrolled demo-cm4, demo-pi4, demo-pi5 and demo-broken ($("$PNB" client list | tail -n +2 | wc -l) clients)"
+else
+    tree "$ROOT/10000c04" cm4
+    tree "$ROOT/10000004" pi4
+    tree "$ROOT/10000005" pi5
+    tree "$ROOT/10000bad" cm4 broken
+fi
 tree "$ROOT/default" pi4
 chmod -R a+rX "$ROOT"
-mkdir -p "$W/state"
 cat > "$W/pinetboot.toml" <<EOF
 # The demo's configuration (every key: docs/configuration.md).
 [server]
@@ -141,22 +186,12 @@ listen = "127.0.0.1:$PORT"
 EOF
 "$PNB" check-config "$W/pinetboot.toml"
 
-# Known boards in the registry (when this build has `client`); the unknown
-# board is left out on purpose.
-if has_cmd client; then
-    export PINETBOOT_STATE_DIR=$W/state
-    "$PNB" client add 10000c04 --mac dc:a6:32:00:0c:04 --model cm4 --name demo-cm4 >/dev/null 2>&1 || true
-    "$PNB" client add 10000004 --mac dc:a6:32:00:00:04 --model pi4 --name demo-pi4 >/dev/null 2>&1 || true
-    "$PNB" client add 10000005 --mac 2c:cf:67:00:00:05 --model pi5 --name demo-pi5 >/dev/null 2>&1 || true
-    "$PNB" client add 10000bad --mac dc:a6:32:00:0b:ad --model cm4 --name demo-broken >/dev/null 2>&1 || true
-fi
-
 "$PNB" serve --config "$W/pinetboot.toml" --state-dir "$W/state" --netns "$SRV" \
     > "$W/serve.out" 2> "$W/serve.log" &
 SERVE_PID=$!
 PIDS="$SERVE_PID"
 for _ in $(seq 1 100); do
-    grep -q "serve: ready" "$W/serve.out" 2>/dev/null && break
+    grep -q "serve: ready" "$W/serve.out" 2>/dev/null && break  # not written yet: expected
     kill -0 "$SERVE_PID" 2>/dev/null || { echo "demo.sh: serve failed:" >&2; tail -5 "$W/serve.log" >&2; exit 1; }
     sleep 0.1
 done
@@ -200,7 +235,7 @@ report_verdicts() {
     local f serial v
     for f in "$W"/probe-*.log; do
         [ -e "$f" ] || continue
-        v=$(grep -m1 '^verdict:' "$f" 2>/dev/null) || continue
+        v=$(grep -m1 '^verdict:' "$f" 2>/dev/null) || continue  # no verdict yet: expected
         [ "${REPORTED[$f]:-}" = "$v" ] && continue
         REPORTED[$f]=$v
         serial=${f##*/probe-}; serial=${serial%.log}

@@ -18,7 +18,8 @@ fuzzOne() {
     local t=$1 name maxlen t_secs
     name=$(basename "$t"); name=${name#fuzz_}
     mkdir -p "$work/$name"
-    cp -r "fuzz/corpus/$name/." "$work/$name/" 2>/dev/null || true
+    # A target without a seed corpus starts from nothing.
+    if [ -d "fuzz/corpus/$name" ]; then cp -r "fuzz/corpus/$name/." "$work/$name/"; fi
     # The EEPROM parser takes whole images (up to 2 MiB).
     maxlen=$([ "$name" = eeprom ] && echo 2200000 || echo 70000)
     # The EEPROM image parser is the issue's named target: it gets at least 60 s.
@@ -35,6 +36,8 @@ ordered=()
 for t in "${targets[@]}"; do [[ $t == */fuzz_eeprom ]] && ordered=("$t" "${ordered[@]}") || ordered+=("$t"); done
 pids=() names=()
 for t in "${ordered[@]}"; do
+    # wait -n only frees a slot: a failed target's status is kept by bash and
+    # collected by `wait PID` below, so it is not lost here.
     while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
     echo "fuzz: starting $(basename "$t")"
     fuzzOne "$t" &

@@ -13,19 +13,20 @@ BUILD_PKGS=(build-essential cmake ninja-build pkg-config ccache git
     clang-14 libclang-rt-14-dev clang-format clang-tidy
     libasio-dev libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev
     nlohmann-json3-dev libexpected-dev libcpp-httplib-dev libsqlite3-dev
-    libssl-dev libusb-1.0-0-dev libext2fs-dev comerr-dev liblzma-dev libseccomp-dev
+    libssl-dev libusb-1.0-0-dev libext2fs-dev comerr-dev liblzma-dev zlib1g-dev libzip-dev libseccomp-dev
     libgtest-dev libgmock-dev libbenchmark-dev)
 TEST_PKGS=(iproute2 iputils-ping procps openssl xxd python3 bc time
     dnsmasq-base isc-dhcp-client busybox dhcpcd5 python3-scapy
     tftp-hpa atftp atftpd curl
     qemu-system-x86 ipxe-qemu
     nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-utils
-    dosfstools mtools fdisk e2fsprogs xz-utils attr libcap2-bin
-    umockdev kea-admin kea-dhcp4-server
+    dosfstools mtools fdisk e2fsprogs xz-utils zip bzip2 attr libcap2-bin
+    umockdev kea-admin kea-dhcp4-server systemd
     chromium fonts-dejavu-core)
 
 want=()
 for p in "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}"; do
+    # dpkg-query complains about a package it never heard of: that is the "not installed" case.
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || want+=("$p")
 done
 if [ ${#want[@]} -gt 0 ]; then

@@ -99,30 +99,45 @@ void applyOverrides(ServerSettings& s, const SettingsOverrides& o) {
     set(s.kernelExportsFile, o.kernelExportsFile);
     set(s.exportfsCommand, o.exportfsCommand);
     set(s.ganeshaCommand, o.ganeshaCommand);
+    set(s.mountUnitDir, o.mountUnitDir);
     if (o.bootExport) {
         s.bootExport = *o.bootExport;
     }
 }
 
+Result<bool> storeSettingsIfChanged(io::Registry& reg, const ServerSettings& s) {
+    auto stored = loadSettings(reg);
+    if (!stored) {
+        return tl::unexpected(stored.error());
+    }
+    // Only the stored fields count: a --exportfs-command flag is no reason to write.
+    ServerSettings storable = s;
+    storable.kernelExportsFile = stored->kernelExportsFile;
+    storable.exportfsCommand = stored->exportfsCommand;
+    storable.ganeshaCommand = stored->ganeshaCommand;
+    storable.mountUnitDir = stored->mountUnitDir;
+    if (storable == *stored) {
+        return false;
+    }
+    if (auto r = saveSettings(reg, s); !r) {
+        return tl::unexpected(r.error());
+    }
+    return true;
+}
+
 Result<ServerSettings> resolveSettings(io::Registry& reg, const SettingsOverrides& fromConfig,
-                                       const SettingsOverrides& fromFlags) {
+                                       const SettingsOverrides& fromFlags, StoreSettings store) {
     auto s = loadSettings(reg);
     if (!s) {
         return tl::unexpected(s.error());
     }
-    const ServerSettings stored = *s;
     applyOverrides(*s, fromConfig);
     applyOverrides(*s, fromFlags);
     if (auto r = validateSettings(*s); !r) {
         return tl::unexpected(r.error());
     }
-    // Only the stored fields count: a --exportfs-command flag is no reason to write.
-    ServerSettings storable = *s;
-    storable.kernelExportsFile = stored.kernelExportsFile;
-    storable.exportfsCommand = stored.exportfsCommand;
-    storable.ganeshaCommand = stored.ganeshaCommand;
-    if (storable != stored) {
-        if (auto r = saveSettings(reg, *s); !r) {
+    if (store == StoreSettings::IfChanged) {
+        if (auto r = storeSettingsIfChanged(reg, *s); !r) {
             return tl::unexpected(r.error());
         }
     }

@@ -5,7 +5,7 @@
 // settings > defaults (resolveSettings).
 //
 // The programs and paths a root command runs or writes (exports file,
-// exportfs, ganesha.nfsd) are never stored nor read from the registry: a row
+// exportfs, ganesha.nfsd, the mount unit directory) are never stored nor read from the registry: a row
 // in registry.db must not choose what runs as uid 0 (docs/security.md). They
 // come from the command's flags or the compiled defaults only.
 
@@ -33,6 +33,9 @@ struct ServerSettings {
     std::string kernelExportsFile = "/etc/exports.d/pinetboot.exports";
     std::string exportfsCommand = "exportfs";
     std::string ganeshaCommand = "ganesha.nfsd";
+    /// Where nfs apply writes the overlay roots' mount units; empty: /etc/systemd/system
+    /// when systemd runs, else none.
+    std::string mountUnitDir;
 
     bool operator==(const ServerSettings&) const = default;
 };
@@ -56,6 +59,7 @@ struct SettingsOverrides {
     std::string kernelExportsFile;
     std::string exportfsCommand;
     std::string ganeshaCommand;
+    std::string mountUnitDir;
     std::optional<bool> bootExport;
 };
 
@@ -66,11 +70,23 @@ SettingsOverrides settingsFromConfig(const config::Config& c);
 /// Applies the given fields of @p o on top of @p s.
 void applyOverrides(ServerSettings& s, const SettingsOverrides& o);
 
+/// Whether resolving the settings also stores them.
+enum class StoreSettings {
+    IfChanged,  ///< what a command used is kept for the next one
+    Never,      ///< checks (doctor) and commands that store only once they succeeded
+};
+
 /// The stored settings, @p fromConfig on top, then @p fromFlags on top of
-/// that (flags > config file > stored > defaults); validates the result and
-/// stores its storable fields when they differ from what was stored.
+/// that (flags > config file > stored > defaults); validates the result and,
+/// with StoreSettings::IfChanged, stores its storable fields when they differ
+/// from what was stored.
 Result<ServerSettings> resolveSettings(io::Registry& reg, const SettingsOverrides& fromConfig,
-                                       const SettingsOverrides& fromFlags);
+                                       const SettingsOverrides& fromFlags,
+                                       StoreSettings store = StoreSettings::IfChanged);
+
+/// Stores the storable fields of @p s if they differ from the stored ones;
+/// true if it wrote.
+Result<bool> storeSettingsIfChanged(io::Registry& reg, const ServerSettings& s);
 
 /// Paths inside the state directory.
 struct StatePaths {

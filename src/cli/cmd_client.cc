@@ -1,8 +1,13 @@
-// pinetboot client list|show|add|remove|reset: the client registry and each
+// pinetboot client list|show|add|set|remove|reset: the client registry and each
 // client's boot tree and root file system.
 
+#include <unistd.h>
+
+#include <chrono>
+#include <ctime>
 #include <iostream>
 
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -31,6 +36,16 @@ struct ClientOpts {
     bool ssh = false;
     bool json = false;
     bool noApply = false;
+    bool yes = false;
+    bool keepRoot = false;
+    bool resetRoot = false;
+    // client set: which options were given (an empty --notes clears them).
+    CLI::Option* setName = nullptr;
+    CLI::Option* setImage = nullptr;
+    CLI::Option* setRoot = nullptr;
+    CLI::Option* setNotes = nullptr;
+    CLI::Option* setAddress = nullptr;
+    CLI::Option* setModel = nullptr;
     std::shared_ptr<SettingsFlags> settings = std::make_shared<SettingsFlags>();
 };
 
@@ -56,12 +71,28 @@ bool fails(const Error& e) {
     return true;
 }
 
-void applyAfterChange(SettingsSession& ss, bool skip) {
+/// After a removal, a failed nfs apply is a warning: the client is gone and
+/// the command did what it was asked; the export just lingers until the
+/// next successful apply.
+enum class ApplyFailure { IsError, IsWarning };
+
+void warnApply(const std::string& what) {
+    std::cerr << "pinetboot: warning: the client is removed, but nfs apply failed: " << what
+              << "\n  fix: make the NFS server work (pinetboot doctor says what is wrong), then "
+                 "run pinetboot nfs apply; the removed client's export stays until then\n";
+}
+
+void applyAfterChange(SettingsSession& ss, bool skip,
+                      ApplyFailure failure = ApplyFailure::IsError) {
     if (skip) {
         return;
     }
     auto rep = app::applyNfs(ss.stateDir, ss.registry, ss.settings);
     if (!rep) {
+        if (failure == ApplyFailure::IsWarning) {
+            warnApply(rep.error().message);
+            return;
+        }
         printError("nfs apply: " + rep.error().message);
         setExitCode(kExitFailure);
         return;
@@ -73,6 +104,10 @@ void applyAfterChange(SettingsSession& ss, bool skip) {
         std::cout << rep->exportsText;
     }
     for (const auto& r : rep->refused) {
+        if (failure == ApplyFailure::IsWarning) {
+            warnApply(r);
+            continue;
+        }
         printError("nfs apply: " + r);
         setExitCode(kExitFailure);
     }
@@ -138,14 +173,35 @@ void doShow(const ClientOpts& o) {
         std::cout << app::dumpJson(j, 2) << '\n';
         return;
     }
+    // For a person: no JSON spellings (null, 0 for "never"); --json keeps them.
+    const auto& c = **found;
+    auto when = [](std::int64_t t) {
+        if (t == 0) {
+            return std::string("never seen");
+        }
+        std::time_t tt = static_cast<std::time_t>(t);
+        std::tm tm{};
+        ::localtime_r(&tt, &tm);
+        return fmt::format("{:%Y-%m-%d %H:%M:%S}", tm);
+    };
     for (auto& [k, v] : j.items()) {
-        std::cout << fmt::format("{:<12} {}\n", k + ":",
-                                 v.is_string() ? v.get<std::string>() : app::dumpJson(v));
+        std::string text = v.is_string() ? v.get<std::string>() : app::dumpJson(v);
+        if (v.is_null() || (v.is_string() && text.empty())) {
+            text = "-";
+        }
+        if (k == "first_seen") {
+            text = when(c.firstSeen);
+        } else if (k == "last_seen") {
+            text = when(c.lastSeen);
+        }
+        std::cout << fmt::format("{:<12} {}\n", k + ":", text);
     }
 }
 
 void doAdd(const ClientOpts& o) {
-    auto ss = openSettingsSession(o.stateDir, *o.settings);
+    // The settings flags are stored only once the client is added: a run that
+    // fails (say, for a missing --image) leaves the stored settings alone.
+    auto ss = openSettingsSession(o.stateDir, *o.settings, app::StoreSettings::Never);
     if (!ss) {
         return;
     }
@@ -164,6 +220,10 @@ void doAdd(const ClientOpts& o) {
     auto r = app::addClient(ss->stateDir, ss->registry, ss->settings, req);
     if (!r && fails(r.error())) {
         return;
+    }
+    if (auto st = app::storeSettingsIfChanged(ss->registry, ss->settings); !st) {
+        printError("the client was added, but its settings were not stored: " + st.error().message);
+        setExitCode(kExitFailure);
     }
     std::cout << "added client " << r->record.serial << " (" << r->record.name << ")\n";
     for (const auto& m : r->messages) {
@@ -188,17 +248,91 @@ void doReset(const ClientOpts& o) {
     applyAfterChange(*ss, o.noApply);
 }
 
+/// Asks on the terminal; false for anything but y/yes (or end of input).
+bool confirm(const std::string& question) {
+    std::cerr << question << " [y/N] " << std::flush;
+    std::string answer;
+    if (!std::getline(std::cin, answer)) {
+        return false;
+    }
+    return answer == "y" || answer == "Y" || answer == "yes" || answer == "YES";
+}
+
 void doRemove(const ClientOpts& o) {
     auto ss = openSettingsSession(o.stateDir, *o.settings);
     if (!ss) {
         return;
     }
-    auto r = app::removeClient(ss->stateDir, ss->registry, o.serial);
+    auto plan = app::planRemoval(ss->stateDir, ss->registry, o.serial);
+    if (!plan && fails(plan.error())) {
+        return;
+    }
+    // A private root holds what the board wrote (home directories, logs,
+    // installed packages): deleting it is asked for, never assumed.
+    if (plan->privateRoot && !o.keepRoot && !o.yes) {
+        const std::string what =
+            fmt::format("client {} has a private {} root, {}, with the board's own files",
+                        plan->record.serial, plan->record.rootMode, plan->privateRoot->string());
+        if (::isatty(STDIN_FILENO) != 1) {
+            printError(what +
+                       ": pass --yes to delete it with the client, or --keep-root to keep it "
+                       "(stdin is not a terminal, so nobody can be asked)");
+            setExitCode(kExitUsage);
+            return;
+        }
+        if (!confirm(what + ". Delete it?")) {
+            std::cerr << "nothing removed (--keep-root removes the client and keeps its root)\n";
+            setExitCode(kExitFailure);
+            return;
+        }
+    }
+    auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+    auto r = app::removeClient(ss->stateDir, ss->registry, o.serial, o.keepRoot, now);
     if (!r && fails(r.error())) {
         return;
     }
     for (const auto& m : *r) {
         std::cout << m << '\n';
+    }
+    // A removed overlay client's mount unit goes now, not at the next apply:
+    // at boot systemd would make an empty roots/SERIAL/merged for it.
+    if (auto u = app::dropMountUnit(ss->stateDir, ss->settings, plan->record); !u) {
+        std::cerr << "pinetboot: warning: " << u.error().message
+                  << "\n  fix: pinetboot nfs apply removes mount units of removed clients\n";
+    } else {
+        for (const auto& l : *u) {
+            std::cout << l << '\n';
+        }
+    }
+    applyAfterChange(*ss, o.noApply, ApplyFailure::IsWarning);
+}
+
+void doSet(const ClientOpts& o) {
+    auto ss = openSettingsSession(o.stateDir, *o.settings);
+    if (!ss) {
+        return;
+    }
+    app::SetClientRequest req;
+    req.serial = o.serial;
+    auto given = [](CLI::Option* opt, const std::string& v) {
+        return opt != nullptr && opt->count() > 0 ? std::optional<std::string>(v) : std::nullopt;
+    };
+    req.name = given(o.setName, o.name);
+    req.image = given(o.setImage, o.image);
+    req.rootMode = given(o.setRoot, o.root);
+    req.notes = given(o.setNotes, o.notes);
+    req.address = given(o.setAddress, o.address);
+    req.model = given(o.setModel, o.model);
+    req.resetRoot = o.resetRoot;
+    auto r = app::setClient(ss->stateDir, ss->registry, ss->settings, req);
+    if (!r && fails(r.error())) {
+        return;
+    }
+    std::cout << "changed client " << r->record.serial << " (" << r->record.name << ")\n";
+    for (const auto& m : r->messages) {
+        std::cout << "  " << m << '\n';
     }
     applyAfterChange(*ss, o.noApply);
 }
@@ -221,10 +355,12 @@ void setup(CLI::App* cmd) {
     show->callback([o] { doShow(*o); });
 
     auto* add = cmd->add_subcommand("add", "Enrol a Pi: boot tree, root and NFS export");
-    add->add_option("--serial", o->serial, "Serial number (8 hex digits)")->required();
+    // --serial and --image are required, but checked by addClient, which
+    // reports every missing input in one run (CLI11 stops at the first).
+    add->add_option("--serial", o->serial, "Serial number (8 hex digits; required)");
     add->add_option("--mac", o->mac, "MAC address (adds the TFTP_PREFIX=2 directory)");
     add->add_option("--name", o->name, "Host name (default pi-SERIAL)");
-    add->add_option("--image", o->image, "Imported image name")->required();
+    add->add_option("--image", o->image, "Imported image name (required)");
     add->add_option("--root", o->root, "Root mode: shared, copy or overlay (default copy)")
         ->check(CLI::IsMember({"shared", "copy", "overlay"}));
     add->add_option("--model", o->model, "pi4, cm4, pi400, pi5 or cm5 (doctor checks its files)")
@@ -244,10 +380,41 @@ void setup(CLI::App* cmd) {
     reset->add_flag("--no-apply", o->noApply, "Do not run nfs apply afterwards");
     reset->callback([o] { doReset(*o); });
 
-    auto* rm = cmd->add_subcommand("remove", "Remove a client, its boot tree and private root");
+    auto* set = cmd->add_subcommand(
+        "set",
+        "Change a client (name, image, root mode, notes, address, model) and write its boot tree "
+        "again from the current settings; its root is kept unless --reset-root");
+    set->add_option("serial", o->serial, "Serial number")->required();
+    o->setName = set->add_option("--name", o->name, "Host name (written into a private root)");
+    o->setImage =
+        set->add_option("--image", o->image, "Imported image (a private root needs --reset-root)");
+    o->setRoot =
+        set->add_option("--root", o->root,
+                        "Root mode: shared, copy or overlay (from a private root: --reset-root)")
+            ->check(CLI::IsMember({"shared", "copy", "overlay"}));
+    o->setNotes = set->add_option("--notes", o->notes, "Free text (\"\" clears it)");
+    o->setAddress = set->add_option("--address", o->address,
+                                    "Client IPv4 address (or subnet) the exports allow");
+    o->setModel = set->add_option("--model", o->model, "pi4, cm4, pi400, pi5 or cm5")
+                      ->check(CLI::IsMember({"pi4", "cm4", "pi400", "pi5", "cm5"}));
+    set->add_flag(
+        "--reset-root", o->resetRoot,
+        "Replace a private root with a fresh one from the image (deletes the board's "
+        "files in it); needed to change the image or root mode of a copy or overlay root");
+    set->add_option("--state-dir", o->stateDir, "State directory");
+    addConfigFlag(set, o->settings);
+    set->add_flag("--no-apply", o->noApply, "Do not run nfs apply afterwards");
+    set->callback([o] { doSet(*o); });
+
+    auto* rm = cmd->add_subcommand(
+        "remove", "Remove a client, its boot tree and (asked first) its private root");
     rm->add_option("serial", o->serial, "Serial number")->required();
     rm->add_option("--state-dir", o->stateDir, "State directory");
     addConfigFlag(rm, o->settings);
+    rm->add_flag("-y,--yes", o->yes,
+                 "Delete a private root without asking (needed when stdin is not a terminal)");
+    rm->add_flag("--keep-root", o->keepRoot,
+                 "Keep a private root, moved aside to roots/SERIAL.kept-TIME");
     rm->add_flag("--no-apply", o->noApply, "Do not run nfs apply afterwards");
     rm->callback([o] { doRemove(*o); });
 }

@@ -1,5 +1,6 @@
 // pinetboot doctor: checks the network-boot setup end to end and says how to
-// fix each problem.
+// fix each problem. It changes nothing: its settings flags count for the
+// check only, and each fix is a command the user runs.
 
 #include <algorithm>
 #include <iostream>
@@ -29,8 +30,30 @@ struct DoctorOpts {
     std::shared_ptr<SettingsFlags> settings = std::make_shared<SettingsFlags>();
 };
 
+/// What this run checks with that the registry does not hold: flags and
+/// --config count for this check only (a check changes nothing).
+std::vector<app::Finding> notStored(const app::ServerSettings& used,
+                                    const app::ServerSettings& stored) {
+    std::vector<app::Finding> out;
+    auto note = [&](const char* flag, const std::string& u, const std::string& s) {
+        if (u != s) {
+            out.push_back({app::Severity::Info, "settings",
+                           fmt::format("{} {} is used for this check only (stored: {})", flag, u,
+                                       s.empty() ? "not set" : s),
+                           fmt::format("pinetboot settings set {} {} stores it", flag, u)});
+        }
+    };
+    note("--server-ip", used.serverIp, stored.serverIp);
+    note("--client-subnet", used.clientSubnet, stored.clientSubnet);
+    note("--nfs-version", used.nfsVersion, stored.nfsVersion);
+    note("--nfs-backend", used.nfsBackend, stored.nfsBackend);
+    note("--interface", used.interface, stored.interface);
+    return out;
+}
+
 void run(const DoctorOpts& o) {
-    auto ss = openSettingsSession(o.stateDir, *o.settings);
+    // Read-only: the settings flags are for this check (StoreSettings::Never).
+    auto ss = openSettingsSession(o.stateDir, *o.settings, app::StoreSettings::Never);
     if (!ss) {
         return;
     }
@@ -51,7 +74,12 @@ void run(const DoctorOpts& o) {
             }
         }
     }
-    auto findings = app::runDoctor(ss->stateDir, ss->registry, ss->settings, opts);
+    std::vector<app::Finding> findings;
+    if (auto stored = app::loadSettings(ss->registry)) {
+        findings = notStored(ss->settings, *stored);
+    }
+    auto checked = app::runDoctor(ss->stateDir, ss->registry, ss->settings, opts);
+    findings.insert(findings.end(), checked.begin(), checked.end());
     int failures = 0;
     nlohmann::json arr = nlohmann::json::array();
     for (const auto& f : findings) {
@@ -89,7 +117,7 @@ void setup(CLI::App* cmd) {
     cmd->add_option("--boards", o->boards,
                     "Boards that may boot at once (the neighbour table must hold them; "
                     "default: the larger of the clients known and the config's DHCP pool)");
-    addSettingsFlags(cmd, o->settings);
+    addSettingsFlags(cmd, o->settings, /*stored=*/false);
     cmd->callback([o] { run(*o); });
 }
 

@@ -23,6 +23,7 @@ struct ImageOpts {
     bool json = false;
     bool force = false;
     double timeout = 0;  ///< seconds; 0: app::importTimeout
+    std::uint64_t maxSize = app::kDefaultMaxImageBytes;
 };
 
 void doImport(const ImageOpts& o) {
@@ -33,6 +34,7 @@ void doImport(const ImageOpts& o) {
                    .count();
     app::ImportOptions opts;
     opts.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(o.timeout * 1000));
+    opts.maxBytes = o.maxSize;
     auto r = app::importImage(
         dir, o.file, o.name, now,
         [&](const std::string& s, std::uint64_t d, std::uint64_t t) { bar.update(s, d, t); }, opts);
@@ -82,6 +84,10 @@ void doList(const ImageOpts& o) {
         std::cout << app::dumpJson(arr, 2) << '\n';
         return;
     }
+    if (r->empty()) {
+        std::cout << "no images yet: pinetboot image import FILE --name NAME\n";
+        return;
+    }
     for (const auto& i : *r) {
         std::cout << fmt::format("{:<20} {:>4} {:>10.1f} MiB  models: {:<20} {}\n", i.name, i.table,
                                  static_cast<double>(i.rootBytes) / 1048576.0,
@@ -126,14 +132,22 @@ void doRemove(const ImageOpts& o) {
 void setup(CLI::App* cmd) {
     auto opts = std::make_shared<ImageOpts>();
     cmd->require_subcommand(1);
-    auto* imp = cmd->add_subcommand("import", "Import FILE.img[.xz] without mounting it");
-    imp->add_option("file", opts->file, "Image file (.img or .img.xz)")->required();
+    auto* imp = cmd->add_subcommand(
+        "import", "Import a disk image (file, block device or - for stdin) without mounting it");
+    imp->add_option("file", opts->file,
+                    "Image: .img, .img.xz, .img.gz or .zip (told apart by content), a block "
+                    "device such as /dev/sdb, or - to read standard input")
+        ->required();
     imp->add_option("--name", opts->name, "Name of the imported image")->required();
     imp->add_option("--state-dir", opts->stateDir, "State directory");
     imp->add_option("--timeout", opts->timeout,
                     "Seconds the confined image reader may take before it is killed (default: "
                     "120 + 1 per 20 MiB of the partitions)")
         ->check(CLI::Range(1.0, 1e6));
+    imp->add_option("--max-size", opts->maxSize,
+                    "Most bytes read from stdin or decompressed from a compressed image "
+                    "(suffixes K, M, G, T: 1024-based; default 64G)")
+        ->transform(CLI::AsSizeValue(false));
     imp->callback([opts] { doImport(*opts); });
     auto* ls = cmd->add_subcommand("list", "List imported images");
     ls->add_option("--state-dir", opts->stateDir, "State directory");
@@ -147,6 +161,7 @@ void setup(CLI::App* cmd) {
 
 }  // namespace
 
-PINET_COMMAND(60, "image", "Import OS images (.img, .img.xz) and manage them", setup);
+PINET_COMMAND(60, "image", "Import OS images (.img, .xz, .gz, .zip, SD cards) and manage them",
+              setup);
 
 }  // namespace pinet::cli

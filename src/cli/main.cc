@@ -10,11 +10,14 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <unistd.h>
 
+#include <fmt/format.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -79,6 +82,109 @@ std::string invokedCommand(int argc, char** argv) {
     return "";
 }
 
+/// Levenshtein distance (insert, delete, substitute: 1 each) of two short words.
+std::size_t editDistance(std::string_view a, std::string_view b) {
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) {
+        row[j] = j;
+    }
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        std::size_t diag = row[0];
+        row[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            const std::size_t up = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+            diag = up;
+        }
+    }
+    return row[b.size()];
+}
+
+/// The name @p word was probably meant to be: the only one it is a prefix
+/// of, else the nearest within 2 edits (1 for words of 3 letters or fewer,
+/// so "ls" does not become "eeprom"), else nothing.
+std::optional<std::string> didYouMean(const std::string& word,
+                                      const std::vector<std::string>& names) {
+    std::vector<std::string> prefixed;
+    for (const auto& n : names) {
+        if (n.starts_with(word)) {
+            prefixed.push_back(n);
+        }
+    }
+    if (prefixed.size() == 1) {
+        return prefixed.front();
+    }
+    const std::size_t limit = word.size() <= 3 ? 1 : 2;
+    std::optional<std::string> best;
+    std::size_t bestDistance = limit + 1;
+    for (const auto& n : names) {
+        const std::size_t d = editDistance(word, n);
+        if (d < bestDistance) {
+            best = n;
+            bestDistance = d;
+        }
+    }
+    return best;
+}
+
+std::string unknownCommandMessage(const std::string& word, const std::string& where,
+                                  const std::vector<std::string>& names) {
+    auto guess = didYouMean(word, names);
+    return fmt::format("unknown command '{}'{} ({} --help lists them)", word,
+                       guess ? fmt::format("; did you mean '{}'?", *guess) : std::string(), where);
+}
+
+/// After a failed parse: the first word on the command line where a
+/// subcommand must come and none of that name exists (`eeprom inf`,
+/// `client ad`), as a message with a suggestion; CLI11 itself says only
+/// "A subcommand is required" or "arguments were not expected".
+std::optional<std::string> mistypedSubcommand(CLI::App& app, int argc, char** argv) {
+    CLI::App* cur = &app;
+    std::string where = "pinetboot";
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        if (arg == "--") {
+            return std::nullopt;
+        }
+        if (arg.starts_with('-')) {
+            continue;
+        }
+        auto subs = cur->get_subcommands([](CLI::App*) { return true; });
+        if (subs.empty()) {
+            return std::nullopt;  // a command's own arguments from here on
+        }
+        auto it =
+            std::find_if(subs.begin(), subs.end(), [&](CLI::App* s) { return s->check_name(arg); });
+        if (it != subs.end()) {
+            cur = *it;
+            where += " " + cur->get_name();
+            continue;
+        }
+        if (cur->get_require_subcommand_min() == 0) {
+            return std::nullopt;
+        }
+        std::vector<std::string> names;
+        names.reserve(subs.size());
+        for (const auto* s : subs) {
+            names.push_back(s->get_name());
+        }
+        return unknownCommandMessage(arg, where, names);
+    }
+    // Out of words where one was needed: `pinetboot client` alone.
+    auto subs = cur->get_subcommands([](CLI::App*) { return true; });
+    if (cur == &app) {
+        return std::string("pinetboot needs a command (pinetboot --help lists them)");
+    }
+    if (!subs.empty() && cur->get_require_subcommand_min() > 0) {
+        std::string names;
+        for (const auto* s : subs) {
+            names += (names.empty() ? "" : ", ") + s->get_name();
+        }
+        return fmt::format("{} needs a command: {} ({} --help explains them)", where, names, where);
+    }
+    return std::nullopt;
+}
+
 #ifdef PINET_CLI_FRONT
 /// The front (see src/CMakeLists.txt) hands every command it lacks, and bare
 /// --help or --version, to pinetboot-full: next to itself in a build tree,
@@ -122,7 +228,12 @@ int main(int argc, char** argv) {
 #else
     if (!known && !invoked.empty()) {
         // CLI11 would only say "A subcommand is required".
-        printError("unknown command '" + invoked + "' (pinetboot --help lists them)");
+        std::vector<std::string> names;
+        names.reserve(table.size());
+        for (const auto& e : table) {
+            names.push_back(e.name);
+        }
+        printError(unknownCommandMessage(invoked, "pinetboot", names));
         return kExitUsage;
     }
 #endif
@@ -163,6 +274,12 @@ int main(int argc, char** argv) {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         // --help and --version arrive here too, with exit code 0.
+        if (e.get_exit_code() != 0) {
+            if (auto msg = mistypedSubcommand(app, argc, argv)) {
+                printError(*msg);
+                return kExitUsage;
+            }
+        }
         return app.exit(e) == 0 ? kExitOk : kExitUsage;
     } catch (const std::exception& e) {
         // Start-up and config errors end here: one line, non-zero exit.

@@ -35,18 +35,19 @@ void addConfigFlag(CLI::App* cmd, const std::shared_ptr<SettingsFlags>& f) {
                     "(flags override it; see docs/configuration.md)");
 }
 
-void addSettingsFlags(CLI::App* cmd, const std::shared_ptr<SettingsFlags>& f) {
+void addSettingsFlags(CLI::App* cmd, const std::shared_ptr<SettingsFlags>& f, bool stored) {
     addConfigFlag(cmd, f);
     auto& v = f->values;
-    cmd->add_option("--server-ip", v.serverIp, "Server IPv4 address used in nfsroot= (stored)");
-    cmd->add_option("--nfs-version", v.nfsVersion, "NFS version for nfsroot=: 3 or 4.1 (stored)")
+    const std::string tail =
+        stored ? " (stored)" : " (this run only; pinetboot settings set stores it)";
+    cmd->add_option("--server-ip", v.serverIp, "Server IPv4 address used in nfsroot=" + tail);
+    cmd->add_option("--nfs-version", v.nfsVersion, "NFS version for nfsroot=: 3 or 4.1" + tail)
         ->check(CLI::IsMember({"3", "4.1"}));
-    cmd->add_option("--nfs-backend", v.nfsBackend, "kernel, ganesha or none (stored)")
+    cmd->add_option("--nfs-backend", v.nfsBackend, "kernel, ganesha or none" + tail)
         ->check(CLI::IsMember({"kernel", "ganesha", "none"}));
     cmd->add_option("--client-subnet", v.clientSubnet,
-                    "Subnet exports are limited to for clients without --address (stored)");
-    cmd->add_option("--interface", v.interface,
-                    "Boot network interface (stored; doctor checks it)");
+                    "Subnet exports are limited to for clients without --address" + tail);
+    cmd->add_option("--interface", v.interface, "Boot network interface (doctor checks it)" + tail);
     // Programs and paths root runs or writes: this run only, never stored (app/settings.h).
     cmd->add_option("--exports-file", v.kernelExportsFile,
                     "Kernel backend exports file (this run only, not stored; default "
@@ -55,9 +56,13 @@ void addSettingsFlags(CLI::App* cmd, const std::shared_ptr<SettingsFlags>& f) {
                     "exportfs program (this run only, not stored; default exportfs)");
     cmd->add_option("--ganesha-command", v.ganeshaCommand,
                     "ganesha.nfsd program (this run only, not stored; default ganesha.nfsd)");
+    cmd->add_option("--mount-unit-dir", v.mountUnitDir,
+                    "Where nfs apply writes the systemd mount units that mount overlay roots at "
+                    "boot (this run only, not stored; default /etc/systemd/system when systemd "
+                    "runs)");
     cmd->add_flag_function(
         "--boot-export,!--no-boot-export", [f](std::int64_t n) { f->values.bootExport = n > 0; },
-        "Export boot dirs and mount them at /boot/firmware in client roots (stored)");
+        "Export boot dirs and mount them at /boot/firmware in client roots" + tail);
 }
 
 std::optional<std::string> stateDirWithConfig(const std::string& stateDirFlag,
@@ -70,7 +75,8 @@ std::optional<std::string> stateDirWithConfig(const std::string& stateDirFlag,
 }
 
 std::optional<SettingsSession> openSettingsSession(const std::string& stateDirFlag,
-                                                   const SettingsFlags& f) {
+                                                   const SettingsFlags& f,
+                                                   app::StoreSettings store) {
     auto c = loadConfig(f);
     if (!c) {
         return std::nullopt;
@@ -82,7 +88,7 @@ std::optional<SettingsSession> openSettingsSession(const std::string& stateDirFl
         setExitCode(kExitFailure);
         return std::nullopt;
     }
-    auto s = app::resolveSettings(*reg, app::settingsFromConfig(*c), f.values);
+    auto s = app::resolveSettings(*reg, app::settingsFromConfig(*c), f.values, store);
     if (!s) {
         printError(s.error().message);
         setExitCode(kExitFailure);

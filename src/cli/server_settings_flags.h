@@ -3,7 +3,8 @@
 // shared by `client`, `nfs` and `doctor`: --config FILE (the pinetboot.toml
 // `serve --config` reads) and the settings flags. Precedence: flags > config
 // file > what an earlier command stored in the registry > defaults; the
-// result is validated and stored (app::resolveSettings).
+// result is validated and stored (app::resolveSettings), except by doctor
+// (a check changes nothing) and by `client add` (only once it succeeded).
 
 #include <memory>
 #include <optional>
@@ -26,8 +27,9 @@ struct SettingsFlags {
 /// can still name the state directory and the NFS backend they use).
 void addConfigFlag(CLI::App* cmd, const std::shared_ptr<SettingsFlags>& f);
 
-/// Adds --config FILE and every settings flag.
-void addSettingsFlags(CLI::App* cmd, const std::shared_ptr<SettingsFlags>& f);
+/// Adds --config FILE and every settings flag. @p stored: whether the
+/// command stores them (their help says so); doctor does not.
+void addSettingsFlags(CLI::App* cmd, const std::shared_ptr<SettingsFlags>& f, bool stored = true);
 
 /// The state directory: --state-dir > $PINETBOOT_STATE_DIR > the config
 /// file's [server] state_dir > /var/lib/pinetboot. On a bad config file
@@ -45,9 +47,11 @@ struct SettingsSession {
 };
 
 /// Reads --config (if given), opens the registry in the state directory (as
-/// stateDirWithConfig) and resolves the settings. On failure prints the
-/// error, sets exit code kExitFailure and returns nullopt.
-std::optional<SettingsSession> openSettingsSession(const std::string& stateDirFlag,
-                                                   const SettingsFlags& f);
+/// stateDirWithConfig) and resolves the settings, storing them unless
+/// @p store says Never. On failure prints the error, sets exit code
+/// kExitFailure and returns nullopt.
+std::optional<SettingsSession> openSettingsSession(
+    const std::string& stateDirFlag, const SettingsFlags& f,
+    app::StoreSettings store = app::StoreSettings::IfChanged);
 
 }  // namespace pinet::cli

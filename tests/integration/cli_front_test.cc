@@ -78,6 +78,37 @@ TEST(CliFront, HandsOtherCommandsToTheFullProgram) {
     EXPECT_NE(r.err.find("no-such-command"), std::string::npos) << r.err;
 }
 
+// Issue #15: a mistyped word gets a suggestion, in the front's own command
+// (eeprom), in a handed-over one (client) and at the top (serve); CLI11 alone
+// said "A subcommand is required" or nothing useful.
+TEST(CliFront, MistypedCommandsGetASuggestion) {
+    struct Case {
+        std::vector<std::string> args;
+        std::string want;
+    };
+    const Case cases[] = {
+        {{"eeprom", "inf"}, "unknown command 'inf'; did you mean 'info'?"},
+        {{"client", "ad", "--serial", "1234abcd"}, "unknown command 'ad'; did you mean 'add'?"},
+        {{"serv"}, "unknown command 'serv'; did you mean 'serve'?"},
+        {{"-v", "nfs", "stat"}, "unknown command 'stat'; did you mean 'status'?"},
+        {{"image", "lst"}, "unknown command 'lst'; did you mean 'list'?"},
+        {{"no-such-command"}, "unknown command 'no-such-command' (pinetboot --help lists them)"},
+        {{"client"}, "pinetboot client needs a command: list, show, add"},
+    };
+    for (const auto& c : cases) {
+        std::vector<std::string> argv = {exe()};
+        argv.insert(argv.end(), c.args.begin(), c.args.end());
+        const auto r = test::run(argv);
+        EXPECT_EQ(r.exitCode, 2) << c.want;
+        EXPECT_NE(r.err.find(c.want), std::string::npos) << "got: " << r.err;
+    }
+    // A word that is close to nothing gets no guess.
+    const auto r = test::run({exe(), "eeprom", "zzzzzz"});
+    EXPECT_EQ(r.exitCode, 2);
+    EXPECT_EQ(r.err.find("did you mean"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("unknown command 'zzzzzz'"), std::string::npos) << r.err;
+}
+
 TEST(CliFront, RunsEepromItselfAndSaysSoWhenTheFullProgramIsMissing) {
     char tmpl[] = "/tmp/pinet-front.XXXXXX";
     ASSERT_NE(::mkdtemp(tmpl), nullptr);

@@ -58,7 +58,9 @@ grep -q '^#pinetboot-sd# PARTUUID' "$IMG/root/etc/fstab" && ok "shared: the imag
 echo "$out" | grep -q "\"$IMG/root\" 10.99.0.3(ro,sync,no_subtree_check,no_root_squash" && ok "shared root exported read-only" || bad "shared export line"
 
 # ---- overlay, with the boot export on
-out=$("$PINETBOOT" client add --serial 22222222 --mac dc:a6:32:00:00:22 --name ov-pi --image os --root overlay --address 10.99.0.4 --boot-export 2>&1) || bad "client add overlay: $out"
+# Its nfs apply mounts the overlay (whatever the backend): in a mount namespace of its own,
+# which goes with the command, and with its mount unit in $W/units, not /etc/systemd/system.
+out=$(unshare --mount --propagation private "$PINETBOOT" client add --serial 22222222 --mac dc:a6:32:00:00:22 --name ov-pi --image os --root overlay --address 10.99.0.4 --boot-export --mount-unit-dir "$W/units" 2>&1) || bad "client add overlay: $out"
 echo "$out"
 O=$S/roots/22222222
 expect_eq "overlay: hostname in the upper layer" "$(cat "$O/upper/etc/hostname")" ov-pi
@@ -73,7 +75,7 @@ echo "\$@" >> "$W/exportfs.log"
 EOT
 chmod +x "$W/exportfs"
 unshare --mount --propagation private bash -c "
-  '$PINETBOOT' nfs apply --nfs-backend kernel --exports-file '$W/etc/exports.d/pinetboot.exports' --exportfs-command '$W/exportfs' > '$W/apply.out' 2>&1 || exit 1
+  '$PINETBOOT' nfs apply --nfs-backend kernel --exports-file '$W/etc/exports.d/pinetboot.exports' --exportfs-command '$W/exportfs' --mount-unit-dir '$W/units' > '$W/apply.out' 2>&1 || exit 1
   cat '$O/merged/etc/hostname' > '$W/merged-hostname'
   [ -f '$O/merged/usr/bin/busybox' ] && echo yes > '$W/merged-usr'
   grep -c pinetboot-sd '$O/merged/etc/fstab' > '$W/merged-fstab'
@@ -113,10 +115,10 @@ out=$("$PINETBOOT" client add --serial 44444444 --mac dc:a6:32:01:36:c2 --image 
 out=$("$PINETBOOT" image remove os 2>&1) && bad "image in use removed" || ok "removing an image in use refused: $out"
 
 # ---- remove
-"$PINETBOOT" client remove 9ffefdef --no-apply >/dev/null
+"$PINETBOOT" client remove 9ffefdef --no-apply --yes >/dev/null
 [ ! -e "$B" ] && [ ! -e "$R" ] && [ ! -L "$S/tftp/dc-a6-32-01-36-c2" ] && ok "remove cleans boot dir, root and MAC link" || bad "remove left files"
 "$PINETBOOT" client show 9ffefdef >/dev/null 2>&1 && bad "removed client still in the registry" || ok "removed from the registry"
-"$PINETBOOT" client remove 22222222 --no-apply >/dev/null && "$PINETBOOT" client remove 11111111 --no-apply >/dev/null
+"$PINETBOOT" client remove 22222222 --no-apply --yes >/dev/null && "$PINETBOOT" client remove 11111111 --no-apply >/dev/null
 expect_eq "state dir clean after removing every client" "$(ls -A "$S/roots") $(ls -A "$S/tftp")" " "
 
 [ $fails = 0 ] && { echo "PASS image_client"; exit 0; }

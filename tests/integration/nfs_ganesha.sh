@@ -65,7 +65,7 @@ ip netns exec "$SRV" unshare --mount --propagation private bash -c "
     mkdir -p /run/rpcbind && chown _rpc /run/rpcbind 2>/dev/null
     rpcbind -f -w & echo \$! > '$W/rpcbind.pid'
     for _ in \$(seq 1 50); do [ -S /run/rpcbind.sock ] && break; sleep 0.1; done
-    exec '$PINETBOOT' nfs apply
+    exec '$PINETBOOT' nfs apply --mount-unit-dir '$W/units'
 " > "$W/apply.out" 2>&1
 rc=$?
 cat "$W/apply.out"

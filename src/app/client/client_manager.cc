@@ -243,64 +243,180 @@ std::optional<std::string> modelDtb(const std::string& model) {
     return std::nullopt;
 }
 
-Result<bool> ensureOverlayMounted(const fs::path& stateDir, const io::ClientRecord& rec) {
-    if (rec.rootMode != "overlay") {
-        return false;
-    }
-    fs::path base = overlayDir(stateDir, rec.serial);
-    fs::path merged = base / "merged";
-    if (io::isMountPoint(merged)) {
-        return false;
-    }
+Result<proto::netboot::OverlayMount> overlayMountOf(const fs::path& stateDir,
+                                                    const io::ClientRecord& rec) {
     auto img = findImage(stateDir, rec.image);
     if (!img) {
         return tl::unexpected(img.error());
     }
+    fs::path base = overlayDir(stateDir, rec.serial);
+    return proto::netboot::OverlayMount{rec.serial, img->root().string(), (base / "upper").string(),
+                                        (base / "work").string(), (base / "merged").string()};
+}
+
+Result<bool> ensureOverlayMounted(const fs::path& stateDir, const io::ClientRecord& rec) {
+    if (rec.rootMode != "overlay") {
+        return false;
+    }
+    auto m = overlayMountOf(stateDir, rec);
+    if (!m) {
+        return tl::unexpected(m.error());
+    }
+    if (io::isMountPoint(m->merged)) {
+        return false;
+    }
     // index=on,nfs_export=on: overlayfs must hand out stable file handles to
-    // be exportable over NFS (Documentation/filesystems/overlayfs.rst).
-    std::string opts =
-        fmt::format("lowerdir={},upperdir={},workdir={},index=on,nfs_export=on",
-                    img->root().string(), (base / "upper").string(), (base / "work").string());
-    if (auto r = io::mountOverlay(merged, opts); !r) {
+    // be exportable over NFS (Documentation/filesystems/overlayfs.rst). The
+    // mount unit (proto/netboot/mount_unit) mounts with the same options.
+    std::string opts = fmt::format("lowerdir={},upperdir={},workdir={},index=on,nfs_export=on",
+                                   m->lower, m->upper, m->work);
+    if (auto r = io::mountOverlay(m->merged, opts); !r) {
         return tl::unexpected(r.error());
     }
     return true;
 }
 
+namespace {
+
+/// The imported images, for a message: "a, b" or how to import the first.
+std::string imageChoices(const fs::path& stateDir) {
+    auto all = listImages(stateDir);
+    if (!all || all->empty()) {
+        return "no images imported yet: pinetboot image import FILE --name NAME";
+    }
+    std::string names;
+    for (const auto& i : *all) {
+        names += (names.empty() ? "" : ", ") + i.name;
+    }
+    return "imported: " + names;
+}
+
+/// Makes @p rec's root in its rootMode from @p img and sets rec.rootExport:
+/// the image's root (shared), a private copy or an overlay at
+/// roots/SERIAL, which must not exist. A failure leaves no roots/SERIAL.
+Result<void> buildRoot(const fs::path& stateDir, const ImageInfo& img, const ServerSettings& s,
+                       io::ClientRecord& rec, bool enableSsh, std::vector<std::string>& msgs) {
+    std::error_code ec;
+    fs::path root = StatePaths{stateDir}.roots() / rec.serial;
+    if (rec.rootMode == "shared") {
+        rec.rootExport = img.root().string();
+        auto edits = applyRootEdits(img.root(), img.root(), s, rec, false, enableSsh);
+        if (!edits) {
+            return tl::unexpected(edits.error());
+        }
+        msgs.emplace_back("root: the image's root, shared read-only by all its clients");
+        msgs.insert(msgs.end(), edits->begin(), edits->end());
+        msgs.emplace_back(
+            "note: a shared root has no per-client hostname or boot mount; the "
+            "hostname comes from DHCP");
+    } else if (rec.rootMode == "copy") {
+        rec.rootExport = root.string();
+        auto msg = buildCopyRoot(stateDir, img, root);
+        if (!msg) {
+            return tl::unexpected(msg.error());
+        }
+        msgs.push_back(*msg);
+        auto edits = applyRootEdits(root, root, s, rec, true, enableSsh);
+        if (!edits) {
+            (void)io::removeTree(root);
+            return tl::unexpected(edits.error());
+        }
+        msgs.insert(msgs.end(), edits->begin(), edits->end());
+    } else {
+        rec.rootExport = (root / "merged").string();
+        for (const char* d : {"", "upper", "work", "merged"}) {
+            fs::create_directories(root / d, ec);
+            if (ec) {
+                return fail(fmt::format("{}: {}", (root / d).string(), ec.message()));
+            }
+        }
+        // The merged root shows the lower root's top directory attributes
+        // through the upper dir: give it the image root's.
+        (void)io::copyMetadata(img.root(), root / "upper");
+        auto edits = applyRootEdits(img.root(), root / "upper", s, rec, true, enableSsh);
+        if (!edits) {
+            (void)io::removeTree(root);
+            return tl::unexpected(edits.error());
+        }
+        msgs.push_back(fmt::format("root: overlay {} (lower {}, upper {})", rec.rootExport,
+                                   img.root().string(), (root / "upper").string()));
+        msgs.insert(msgs.end(), edits->begin(), edits->end());
+    }
+    return {};
+}
+
+}  // namespace
+
 Result<ClientResult> addClient(const fs::path& stateDir, io::Registry& reg, const ServerSettings& s,
                                const AddClientRequest& req) {
-    auto serial = proto::netboot::normalizeSerial(req.serial);
-    if (!serial) {
-        return fail(fmt::format("serial \"{}\" is not 8 hex digits", req.serial));
+    // Every missing or malformed input at once, each with what to pass: a
+    // first-time user should not need one run per flag.
+    std::vector<std::string> problems;
+    auto shown = [](const std::string& v) {
+        return proto::text::safeText(v, 100);
+    };
+    std::optional<std::string> serial;
+    if (req.serial.empty()) {
+        problems.emplace_back(
+            "--serial SERIAL: the board's serial number, 8 hex digits (pinetboot client list "
+            "shows the boards that asked to boot; on a running Pi: the Serial line of "
+            "/proc/cpuinfo)");
+    } else if (serial = proto::netboot::normalizeSerial(req.serial); !serial) {
+        problems.push_back(fmt::format("--serial: \"{}\" is not 8 hex digits", shown(req.serial)));
     }
     std::optional<std::string> mac;
     if (req.mac) {
         mac = proto::netboot::normalizeMac(*req.mac);
         if (!mac) {
-            return fail(fmt::format("MAC \"{}\" is not a MAC address", *req.mac));
+            problems.push_back(fmt::format("--mac: \"{}\" is not a MAC address (aa:bb:cc:dd:ee:ff)",
+                                           shown(*req.mac)));
         }
     }
     if (req.rootMode != "shared" && req.rootMode != "copy" && req.rootMode != "overlay") {
-        return fail(fmt::format("root mode \"{}\" is not shared, copy or overlay", req.rootMode));
+        problems.push_back(
+            fmt::format("--root: \"{}\" is not shared, copy or overlay", shown(req.rootMode)));
     }
     if (!req.model.empty() && !modelDtb(req.model)) {
-        return fail(fmt::format("model \"{}\" is not pi4, cm4, pi400, pi5 or cm5", req.model));
+        problems.push_back(
+            fmt::format("--model: \"{}\" is not pi4, cm4, pi400, pi5 or cm5", shown(req.model)));
     }
-    std::string name = req.name.empty() ? "pi-" + *serial : req.name;
-    if (!proto::netboot::isValidHostLabel(name)) {
-        return fail(fmt::format("name \"{}\" is not a valid host name", name));
+    std::string name = req.name.empty() && serial ? "pi-" + *serial : req.name;
+    if (!name.empty() && !proto::netboot::isValidHostLabel(name)) {
+        problems.push_back(fmt::format(
+            "--name: \"{}\" is not a valid host name (letters, digits, '-', at most 63)",
+            shown(name)));
     }
     if (s.serverIp.empty()) {
-        return fail("no server address for nfsroot=: pass --server-ip A.B.C.D once");
+        problems.emplace_back(
+            "--server-ip A.B.C.D: this server's address on the boot network, which the "
+            "board's nfsroot= names (stored for later commands; or store it once: pinetboot "
+            "settings set --server-ip A.B.C.D)");
     }
     std::string address = req.address.empty() ? s.clientSubnet : req.address;
     if (address.empty()) {
-        return fail(
-            "exports are limited to each client: pass --address A.B.C.D (or set "
-            "--client-subnet A.B.C.0/24 once)");
+        problems.emplace_back(
+            "--address A.B.C.D: the board's address, the only one its NFS export lets in; or, "
+            "for every board at once: pinetboot settings set --client-subnet A.B.C.0/24");
+    } else if (!proto::nfs::isIpv4OrSubnet(address)) {
+        problems.push_back(
+            fmt::format("--address: \"{}\" is not an IPv4 address or subnet", shown(address)));
     }
-    if (!proto::nfs::isIpv4OrSubnet(address)) {
-        return fail(fmt::format("address \"{}\" is not an IPv4 address or subnet", address));
+    Result<ImageInfo> img = fail("no image");
+    if (req.image.empty()) {
+        problems.push_back("--image NAME: the imported image the board boots (" +
+                           imageChoices(stateDir) + ")");
+    } else if (img = findImage(stateDir, req.image); !img) {
+        problems.push_back(
+            fmt::format("--image: no image \"{}\" ({})", shown(req.image), imageChoices(stateDir)));
+    }
+    if (!problems.empty()) {
+        std::string msg = problems.size() == 1
+                              ? "client add needs one more thing:"
+                              : fmt::format("client add needs {} more things:", problems.size());
+        for (const auto& p : problems) {
+            msg += "\n  " + p;
+        }
+        return fail(msg);
     }
     auto existing = reg.findBySerial(*serial);
     if (!existing) {
@@ -318,10 +434,6 @@ Result<ClientResult> addClient(const fs::path& stateDir, io::Registry& reg, cons
         if (*other && (*other)->serial != *serial) {
             return fail(fmt::format("MAC {} already belongs to client {}", *mac, (*other)->serial));
         }
-    }
-    auto img = findImage(stateDir, req.image);
-    if (!img) {
-        return tl::unexpected(img.error());
     }
     StatePaths paths{stateDir};
     std::error_code ec;
@@ -355,49 +467,8 @@ Result<ClientResult> addClient(const fs::path& stateDir, io::Registry& reg, cons
     }
 
     // Root first: the boot tree's cmdline.txt names its export.
-    if (req.rootMode == "shared") {
-        rec.rootExport = img->root().string();
-        auto edits = applyRootEdits(img->root(), img->root(), s, rec, false, req.enableSsh);
-        if (!edits) {
-            return tl::unexpected(edits.error());
-        }
-        res.messages.push_back("root: the image's root, shared read-only by all its clients");
-        res.messages.insert(res.messages.end(), edits->begin(), edits->end());
-        res.messages.push_back(
-            "note: a shared root has no per-client hostname or boot mount; the "
-            "hostname comes from DHCP");
-    } else if (req.rootMode == "copy") {
-        rec.rootExport = root.string();
-        auto msg = buildCopyRoot(stateDir, *img, root);
-        if (!msg) {
-            return tl::unexpected(msg.error());
-        }
-        res.messages.push_back(*msg);
-        auto edits = applyRootEdits(root, root, s, rec, true, req.enableSsh);
-        if (!edits) {
-            (void)io::removeTree(root);
-            return tl::unexpected(edits.error());
-        }
-        res.messages.insert(res.messages.end(), edits->begin(), edits->end());
-    } else {
-        rec.rootExport = (root / "merged").string();
-        for (const char* d : {"", "upper", "work", "merged"}) {
-            fs::create_directories(root / d, ec);
-            if (ec) {
-                return fail(fmt::format("{}: {}", (root / d).string(), ec.message()));
-            }
-        }
-        // The merged root shows the lower root's top directory attributes
-        // through the upper dir: give it the image root's.
-        (void)io::copyMetadata(img->root(), root / "upper");
-        auto edits = applyRootEdits(img->root(), root / "upper", s, rec, true, req.enableSsh);
-        if (!edits) {
-            (void)io::removeTree(root);
-            return tl::unexpected(edits.error());
-        }
-        res.messages.push_back(fmt::format("root: overlay {} (lower {}, upper {})", rec.rootExport,
-                                           img->root().string(), (root / "upper").string()));
-        res.messages.insert(res.messages.end(), edits->begin(), edits->end());
+    if (auto r = buildRoot(stateDir, *img, s, rec, req.enableSsh, res.messages); !r) {
+        return tl::unexpected(r.error());
     }
     if (auto r = writeBootTree(stateDir, *img, s, rec, req.enableSsh, res.messages); !r) {
         (void)io::removeTree(root);
@@ -491,17 +562,37 @@ Result<ClientResult> resetClient(const fs::path& stateDir, io::Registry& reg,
     return res;
 }
 
-Result<std::vector<std::string>> removeClient(const fs::path& stateDir, io::Registry& reg,
-                                              const std::string& serialIn) {
+Result<RemovalPlan> planRemoval(const fs::path& stateDir, io::Registry& reg,
+                                const std::string& serialIn) {
     auto serial = proto::netboot::normalizeSerial(serialIn);
     auto found = reg.findBySerial(serial.value_or(serialIn));
     if (!found) {
         return tl::unexpected(found.error());
     }
     if (!*found) {
-        return fail(fmt::format("no client {}", serialIn));
+        return fail(fmt::format("no client {} (pinetboot client list shows them)",
+                                proto::text::safeText(serialIn, 100)));
     }
-    const auto& rec = **found;
+    RemovalPlan plan;
+    plan.record = **found;
+    if (plan.record.state == io::ClientState::Enrolled && plan.record.rootMode != "shared") {
+        fs::path root = StatePaths{stateDir}.roots() / plan.record.serial;
+        std::error_code ec;
+        if (fs::exists(root, ec)) {
+            plan.privateRoot = root;
+        }
+    }
+    return plan;
+}
+
+Result<std::vector<std::string>> removeClient(const fs::path& stateDir, io::Registry& reg,
+                                              const std::string& serialIn, bool keepRoot,
+                                              std::int64_t now) {
+    auto plan = planRemoval(stateDir, reg, serialIn);
+    if (!plan) {
+        return tl::unexpected(plan.error());
+    }
+    const auto& rec = plan->record;
     std::vector<std::string> msgs;
     StatePaths paths{stateDir};
     if (rec.state == io::ClientState::Enrolled) {
@@ -511,7 +602,18 @@ Result<std::vector<std::string>> removeClient(const fs::path& stateDir, io::Regi
                 return tl::unexpected(r.error());
             }
         }
-        if (rec.rootMode != "shared") {
+        if (rec.rootMode != "shared" && keepRoot && plan->privateRoot) {
+            // Aside, not in place: a later `client add` of this serial
+            // builds a fresh roots/SERIAL, and must not find this one there.
+            fs::path kept = paths.roots() / fmt::format("{}.kept-{}", rec.serial, now);
+            if (auto r = io::renamePath(root, kept); !r) {
+                return tl::unexpected(r.error());
+            }
+            msgs.push_back(
+                fmt::format("kept the root: {} (the board's files; delete it with "
+                            "rm -r when no longer needed)",
+                            kept.string()));
+        } else if (rec.rootMode != "shared") {
             if (auto r = io::removeTree(root); !r) {
                 return tl::unexpected(r.error());
             }
@@ -537,6 +639,177 @@ Result<std::vector<std::string>> removeClient(const fs::path& stateDir, io::Regi
     }
     msgs.push_back("removed client " + rec.serial + " from the registry");
     return msgs;
+}
+
+Result<ClientResult> setClient(const fs::path& stateDir, io::Registry& reg, const ServerSettings& s,
+                               const SetClientRequest& req) {
+    auto serial = proto::netboot::normalizeSerial(req.serial);
+    auto found = reg.findBySerial(serial.value_or(req.serial));
+    if (!found) {
+        return tl::unexpected(found.error());
+    }
+    auto shown = [](const std::string& v) {
+        return proto::text::safeText(v, 100);
+    };
+    if (!*found || (*found)->state != io::ClientState::Enrolled) {
+        return fail(fmt::format(
+            "no enrolled client {} (pinetboot client list; a discovered board: pinetboot "
+            "client add --serial {} ...)",
+            shown(req.serial), shown(req.serial)));
+    }
+    const io::ClientRecord old = **found;
+    ClientResult res;
+    io::ClientRecord& rec = res.record;
+    rec = old;
+    std::vector<std::string> problems;
+    if (req.name) {
+        if (!proto::netboot::isValidHostLabel(*req.name)) {
+            problems.push_back(
+                fmt::format("--name: \"{}\" is not a valid host name", shown(*req.name)));
+        }
+        rec.name = *req.name;
+    }
+    if (req.rootMode) {
+        if (*req.rootMode != "shared" && *req.rootMode != "copy" && *req.rootMode != "overlay") {
+            problems.push_back(
+                fmt::format("--root: \"{}\" is not shared, copy or overlay", shown(*req.rootMode)));
+        }
+        rec.rootMode = *req.rootMode;
+    }
+    if (req.model) {
+        if (!req.model->empty() && !modelDtb(*req.model)) {
+            problems.push_back(fmt::format("--model: \"{}\" is not pi4, cm4, pi400, pi5 or cm5",
+                                           shown(*req.model)));
+        }
+        rec.model = *req.model;
+    }
+    if (req.address) {
+        if (!proto::nfs::isIpv4OrSubnet(*req.address)) {
+            problems.push_back(fmt::format("--address: \"{}\" is not an IPv4 address or subnet",
+                                           shown(*req.address)));
+        }
+        rec.address = *req.address;
+    }
+    if (req.notes) {
+        rec.notes = proto::text::safeText(*req.notes, 4096, proto::text::Backslash::Keep);
+    }
+    if (req.image) {
+        rec.image = *req.image;
+    }
+    auto img = findImage(stateDir, rec.image);
+    if (!img) {
+        problems.push_back(
+            fmt::format("--image: no image \"{}\" ({})", shown(rec.image), imageChoices(stateDir)));
+    }
+    if (s.serverIp.empty()) {
+        problems.emplace_back(
+            "no server address for cmdline.txt: pinetboot settings set --server-ip A.B.C.D");
+    }
+    if (!problems.empty()) {
+        std::string msg = "client set: nothing changed:";
+        for (const auto& p : problems) {
+            msg += "\n  " + p;
+        }
+        return fail(msg);
+    }
+    rec.image = img->name;
+    const bool privateRoot = old.rootMode != "shared";
+    const bool rootChanges = rec.image != old.image || rec.rootMode != old.rootMode;
+    if (rootChanges && privateRoot && !req.resetRoot) {
+        return fail(fmt::format(
+            "client set: nothing changed: client {} has a private {} root ({}) holding the "
+            "board's own files, and a new {} needs a new root built from the image. Pass "
+            "--reset-root to replace it (its files are deleted; `pinetboot client remove {} "
+            "--keep-root` first keeps a copy), or leave --image and --root as they are",
+            old.serial, old.rootMode, (StatePaths{stateDir}.roots() / old.serial).string(),
+            rec.image != old.image ? "image" : "root mode", old.serial));
+    }
+    if (req.resetRoot && !privateRoot && !rootChanges) {
+        return fail(fmt::format(
+            "client set: nothing changed: client {} uses the image's shared read-only root; "
+            "--reset-root has nothing to reset",
+            old.serial));
+    }
+    // The board's ssh switch lives in its boot tree (Raspberry Pi OS sshswitch).
+    const bool ssh = rootPathExists(fs::path(old.bootDir), "ssh");
+    StatePaths paths{stateDir};
+    fs::path root = paths.roots() / old.serial;
+    if (rootChanges || req.resetRoot) {
+        if (auto r = ensurePrivateDir(paths.roots()); !r) {
+            return tl::unexpected(r.error());
+        }
+        // The old root goes aside first and comes back if the new one fails.
+        fs::path trash = paths.roots() / (".trash-" + old.serial);
+        std::error_code ec;
+        bool moved = false;
+        if (privateRoot && fs::exists(root, ec)) {
+            if (old.rootMode == "overlay") {
+                if (auto r = unmountIfMounted(root / "merged"); !r) {
+                    return tl::unexpected(r.error());
+                }
+            }
+            (void)io::removeTree(trash);
+            if (auto r = io::renamePath(root, trash); !r) {
+                return tl::unexpected(r.error());
+            }
+            moved = true;
+        } else if (fs::exists(root, ec)) {
+            return fail(fmt::format("{} already exists (left over from an earlier client?)",
+                                    root.string()));
+        }
+        if (auto r = buildRoot(stateDir, *img, s, rec, ssh, res.messages); !r) {
+            if (moved) {
+                (void)io::renamePath(trash, root);
+            }
+            return tl::unexpected(r.error());
+        }
+        if (moved) {
+            if (auto r = io::removeTree(trash); !r) {
+                return tl::unexpected(r.error());
+            }
+            res.messages.push_back(
+                fmt::format("the old {} root was replaced (--reset-root)", old.rootMode));
+        }
+    } else if (rec.name != old.name) {
+        if (old.rootMode == "shared") {
+            res.messages.emplace_back(
+                "name: in the registry only (a shared root has no per-client hostname)");
+        } else {
+            // Written into the existing root: the board's other files stay.
+            // An overlay that is mounted is written through its merged view
+            // (overlayfs: the layers must not change under a mounted overlay).
+            fs::path readRoot = root;
+            fs::path writeRoot = root;
+            if (old.rootMode == "overlay") {
+                if (io::isMountPoint(root / "merged")) {
+                    readRoot = writeRoot = root / "merged";
+                } else {
+                    readRoot = img->root();
+                    writeRoot = root / "upper";
+                }
+            }
+            auto edits = applyRootEdits(readRoot, writeRoot, s, rec, true, false);
+            if (!edits) {
+                return tl::unexpected(edits.error());
+            }
+            res.messages.push_back(
+                fmt::format("root kept ({}), hostname rewritten", root.string()));
+            res.messages.insert(res.messages.end(), edits->begin(), edits->end());
+        }
+    } else {
+        res.messages.push_back(fmt::format("root kept ({})", rec.rootExport));
+    }
+    if (auto r = writeBootTree(stateDir, *img, s, rec, ssh, res.messages); !r) {
+        return tl::unexpected(r.error());
+    }
+    if (auto r = reg.enroll(rec); !r) {
+        return tl::unexpected(r.error());
+    }
+    auto stored = reg.findBySerial(rec.serial);
+    if (stored && *stored) {
+        rec = **stored;
+    }
+    return res;
 }
 
 }  // namespace pinet::app

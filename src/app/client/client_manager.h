@@ -9,7 +9,9 @@
 //            that keeps holes; never a hard link to the image or to
 //            another client (root on one board must not rewrite the others)
 //   overlay  an overlayfs (lower = image root, upper/work per client) mounted
-//            at roots/SERIAL/merged by `nfs apply`
+//            at roots/SERIAL/merged by `nfs apply` (whatever the NFS backend),
+//            which also writes a systemd mount unit for it so the host mounts
+//            it again at boot
 //
 // Layout in the state directory:
 //   tftp/SERIAL/            boot files (hard links into images/NAME/boot,
@@ -27,6 +29,7 @@
 #include "app/settings.h"
 #include "io/registry/registry.h"
 #include "proto/error.h"
+#include "proto/netboot/mount_unit.h"
 
 namespace pinet::app {
 
@@ -53,9 +56,47 @@ Result<ClientResult> addClient(const std::filesystem::path& stateDir, io::Regist
 /// re-applies the per-client edits (fstab, hostname, ssh).
 Result<ClientResult> resetClient(const std::filesystem::path& stateDir, io::Registry& reg,
                                  const ServerSettings& settings, const std::string& serial);
-/// Removes the boot tree, MAC link, private root (unmounting an overlay) and record.
+/// What `client set` changes; unset fields stay as they are.
+struct SetClientRequest {
+    std::string serial;
+    std::optional<std::string> name;
+    std::optional<std::string> image;
+    std::optional<std::string> rootMode;
+    std::optional<std::string> notes;
+    std::optional<std::string> address;
+    std::optional<std::string> model;
+    /// Replace a private root (copy or overlay) with a fresh one from the
+    /// image. Changing the image or root mode of such a client needs it:
+    /// the board's own files live in that root and are not lost unasked.
+    bool resetRoot = false;
+};
+
+/// Changes an enrolled client and writes its boot tree again from its image
+/// and the current settings (cmdline.txt names the current server), so
+/// `client set SERIAL` alone repairs a boot tree. The root is kept unless
+/// @p req resets it: a new name is written into the existing root (hostname,
+/// hosts); a shared root's image may change freely (nothing in it is the board's).
+Result<ClientResult> setClient(const std::filesystem::path& stateDir, io::Registry& reg,
+                               const ServerSettings& settings, const SetClientRequest& req);
+
+/// Whether a client has a root of its own whose files removing it would delete.
+struct RemovalPlan {
+    io::ClientRecord record;
+    std::optional<std::filesystem::path> privateRoot;  ///< roots/SERIAL (copy, overlay)
+};
+Result<RemovalPlan> planRemoval(const std::filesystem::path& stateDir, io::Registry& reg,
+                                const std::string& serial);
+
+/// Removes the boot tree, MAC link, private root (unmounting an overlay) and
+/// record. @p keepRoot: the private root is moved aside to
+/// roots/SERIAL.kept-UNIXTIME instead (the board's files stay on disk).
 Result<std::vector<std::string>> removeClient(const std::filesystem::path& stateDir,
-                                              io::Registry& reg, const std::string& serial);
+                                              io::Registry& reg, const std::string& serial,
+                                              bool keepRoot = false, std::int64_t now = 0);
+
+/// The layers and mount point of an overlay-mode client (its image must exist).
+Result<proto::netboot::OverlayMount> overlayMountOf(const std::filesystem::path& stateDir,
+                                                    const io::ClientRecord& rec);
 
 /// Mounts the overlay of an overlay-mode client if it is not mounted yet.
 Result<bool> ensureOverlayMounted(const std::filesystem::path& stateDir,

@@ -849,7 +849,11 @@ std::string renderConfigDocs() {
         "first `[[interface]]` (the interface `doctor` checks). Precedence: their flags "
         "(`--server-ip`, `--nfs-version`, `--nfs-backend`, `--interface`, `--state-dir`) > the "
         "file > the settings an earlier command stored in the registry > defaults. The "
-        "result is stored again, so a later command without `--config` keeps it. A bad file "
+        "result is stored again, so a later command without `--config` keeps it; `client add` "
+        "stores it only once the client is added, and `doctor` never does (a check changes "
+        "nothing: its flags count for that run, and it says so). `pinetboot settings set "
+        "--server-ip A --client-subnet N/24` stores them on purpose, `pinetboot settings show` "
+        "prints them. A bad file "
         "is refused with `FILE:LINE: message`, as `serve` does. `serve` itself does not use "
         "the `[nfs]` keys: they take effect at the next of those commands.\n";
     for (auto scope : kScopeOrder) {

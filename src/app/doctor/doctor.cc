@@ -41,14 +41,16 @@ Finding bad(std::string check, std::string msg, std::string fix) {
 void checkInterface(const ServerSettings& s, std::vector<Finding>& out) {
     if (s.interface.empty()) {
         out.push_back(warn("interface", "no boot interface configured",
-                           "pass --interface IFNAME (the port the Pis are cabled to)"));
+                           "pinetboot settings set --interface IFNAME (the port the Pis are "
+                           "cabled to)"));
         return;
     }
     auto r =
         io::runProcess({"ip", "-j", "addr", "show", "dev", s.interface}, std::chrono::seconds(10));
     if (!r || r->exitCode != 0) {
         out.push_back(bad("interface", fmt::format("interface {} not found", s.interface),
-                          "check the name with `ip link` and pass --interface"));
+                          "check the name with `ip link`, then pinetboot settings set "
+                          "--interface IFNAME"));
         return;
     }
     auto j = nlohmann::json::parse(r->out, nullptr, false);
@@ -86,7 +88,11 @@ void checkInterface(const ServerSettings& s, std::vector<Finding>& out) {
             out.push_back(warn("interface",
                                fmt::format("server address {} (nfsroot=) is not {}'s address {}",
                                            s.serverIp, s.interface, staticAddr),
-                               "pass --server-ip with the boot interface's address"));
+                               fmt::format("pinetboot settings set --server-ip {} (the boot "
+                                           "interface's address), then pinetboot client set "
+                                           "SERIAL for each client (rewrites cmdline.txt, keeps "
+                                           "the root)",
+                                           staticAddr.substr(0, staticAddr.find('/')))));
         }
     } else if (!dynAddr.empty()) {
         out.push_back(bad("interface",
@@ -268,16 +274,15 @@ void checkNfs(const fs::path& stateDir, const ServerSettings& s,
     }
 }
 
-void checkClient(const ServerSettings& s, const io::ClientRecord& c,
+void checkClient(const fs::path& stateDir, const ServerSettings& s, const io::ClientRecord& c,
                  const std::vector<proto::nfs::Export>& exports, std::vector<Finding>& out) {
     std::string tag = "client " + c.serial;
     fs::path boot = c.bootDir;
     if (!fs::is_directory(boot)) {
-        out.push_back(
-            bad(tag, fmt::format("boot directory {} is missing", boot.string()),
-                fmt::format("pinetboot client remove {0} && pinetboot client add --serial "
-                            "{0} --image {1} ...",
-                            c.serial, c.image)));
+        out.push_back(bad(tag, fmt::format("boot directory {} is missing", boot.string()),
+                          fmt::format("pinetboot client set {} (writes the boot tree again; "
+                                      "the root is kept)",
+                                      c.serial)));
         return;
     }
     bool pi5 = c.model == "pi5" || c.model == "cm5";
@@ -331,7 +336,10 @@ void checkClient(const ServerSettings& s, const io::ClientRecord& c,
         return;
     }
     auto nfs = proto::netboot::nfsRootOf(std::string(cmd->begin(), cmd->end()));
-    std::string fixCmd = fmt::format("pinetboot client reset {} or re-add the client", c.serial);
+    // client set rewrites the boot tree from the image and the current
+    // settings and keeps the root: no fix here costs the board its files.
+    std::string fixCmd =
+        fmt::format("pinetboot client set {} (rewrites cmdline.txt; the root is kept)", c.serial);
     if (!nfs) {
         out.push_back(
             bad(tag, "cmdline.txt has no nfsroot= (the Pi will wait for its SD card)", fixCmd));
@@ -342,25 +350,39 @@ void checkClient(const ServerSettings& s, const io::ClientRecord& c,
         exported = exported || e.path == nfs->exportPath;
     }
     if (!s.serverIp.empty() && nfs->server != s.serverIp) {
-        out.push_back(
-            bad(tag,
-                fmt::format("cmdline.txt points at server {} but the server is {}", nfs->server,
-                            s.serverIp),
-                "re-add the client (pinetboot client remove/add) to rewrite cmdline.txt"));
+        out.push_back(bad(
+            tag,
+            fmt::format("cmdline.txt points at server {} but the server is {}", nfs->server,
+                        s.serverIp),
+            fmt::format("if {0} is right: pinetboot client set {1} (rewrites cmdline.txt; the "
+                        "root is kept); if {2} is right: pinetboot settings set --server-ip {2}",
+                        s.serverIp, c.serial, nfs->server)));
     } else if (!exported) {
         out.push_back(bad(
             tag, fmt::format("cmdline.txt nfsroot={} is not one of the exports", nfs->exportPath),
-            "re-add the client (pinetboot client remove/add)"));
+            fixCmd));
     } else if (!fs::is_directory(nfs->exportPath)) {
         out.push_back(bad(tag, fmt::format("nfsroot={} does not exist on disk", nfs->exportPath),
                           c.rootMode == "overlay" ? "pinetboot nfs apply (mounts the overlay)"
                                                   : "pinetboot client reset " + c.serial));
     } else if (c.rootMode == "overlay" && !io::isMountPoint(nfs->exportPath)) {
         out.push_back(bad(tag, fmt::format("overlay {} is not mounted", nfs->exportPath),
-                          "pinetboot nfs apply"));
+                          "pinetboot nfs apply (mounts it, whatever the NFS backend)"));
     } else {
         out.push_back(ok(tag, fmt::format("cmdline.txt -> {}:{} ({})", nfs->server, nfs->exportPath,
                                           nfs->options)));
+    }
+    if (c.rootMode == "overlay") {
+        // Mounted now is not mounted after a reboot: the mount unit is.
+        auto unit = mountUnitPath(stateDir, s, c);
+        std::error_code ec;
+        if (unit && !fs::exists(*unit, ec)) {
+            out.push_back(warn(tag,
+                               fmt::format("no mount unit {}: the overlay will not be mounted "
+                                           "after a reboot",
+                                           unit->string()),
+                               "pinetboot nfs apply (writes it)"));
+        }
     }
     auto fstab =
         readRootFile(c.rootMode == "overlay" ? fs::path(c.rootExport).parent_path() / "upper"
@@ -398,7 +420,7 @@ std::vector<Finding> runDoctor(const fs::path& stateDir, io::Registry& reg, cons
     checkDhcp(s, opts, out);
     if (s.serverIp.empty()) {
         out.push_back(bad("settings", "no server address for nfsroot=",
-                          "pinetboot nfs apply --server-ip A.B.C.D"));
+                          "pinetboot settings set --server-ip A.B.C.D"));
     }
     auto clients = reg.list();
     if (!clients) {
@@ -421,7 +443,7 @@ std::vector<Finding> runDoctor(const fs::path& stateDir, io::Registry& reg, cons
     checkNfs(stateDir, s, enrolled, out);
     auto exports = buildExports(enrolled, s);
     for (const auto& c : enrolled) {
-        checkClient(s, c, exports ? *exports : std::vector<proto::nfs::Export>{}, out);
+        checkClient(stateDir, s, c, exports ? *exports : std::vector<proto::nfs::Export>{}, out);
     }
     if (enrolled.empty()) {
         out.push_back({Severity::Info, "clients", "no clients enrolled",

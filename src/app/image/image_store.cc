@@ -15,6 +15,7 @@
 
 #include "app/json_text.h"
 #include "app/settings.h"
+#include "io/compress/image_source.h"
 #include "io/ext4/ext4_extract.h"
 #include "io/fd.h"
 #include "io/file.h"
@@ -406,23 +407,83 @@ Result<ImageInfo> importImage(const fs::path& stateDir, const fs::path& file,
         !r) {
         return tl::unexpected(r.error());
     }
-    auto xz = io::isXzFile(file);
-    if (!xz) {
-        return tl::unexpected(xz.error());
-    }
     // Built here, renamed to images/NAME at the end; removed on any failure.
     io::TempDir tmp(".import-" + name, paths.images());
-    fs::path disk = file;
-    if (*xz) {
-        disk = tmp.path() / "disk.img";
-        auto n = io::decompressXz(file, disk, [&](std::uint64_t d, std::uint64_t t) {
-            if (progress) {
-                progress("decompress", d, t);
-            }
-        });
+    const bool fromStdin = file == "-";
+    const std::string shown = fromStdin ? std::string("standard input") : file.string();
+    auto limitHint = [&](bool hit) {
+        return hit ? std::string(" (--max-size BYTES raises the limit)") : std::string();
+    };
+    fs::path input = file;
+    if (fromStdin) {
+        // A pipe cannot be read at random offsets: copied first, bounded by
+        // maxBytes (nothing in a pipe declares its size).
+        input = tmp.path() / "stdin.img";
+        bool hit = false;
+        auto n = io::copyStreamToFile(
+            STDIN_FILENO, input, options.maxBytes,
+            [&](std::uint64_t d, std::uint64_t t) {
+                if (progress) {
+                    progress("read", d, t);
+                }
+            },
+            &hit);
         if (!n) {
-            return tl::unexpected(n.error());
+            return fail(n.error().message + limitHint(hit));
         }
+    }
+    auto format = io::detectImageFormat(input);
+    if (!format) {
+        return tl::unexpected(format.error());
+    }
+    auto decompressing = [&](std::uint64_t d, std::uint64_t t) {
+        if (progress) {
+            progress("decompress", d, t);
+        }
+    };
+    fs::path disk = input;
+    bool hit = false;
+    switch (*format) {
+        case io::ImageFormat::Raw: break;
+        case io::ImageFormat::Xz: {
+            disk = tmp.path() / "disk.img";
+            auto n = io::decompressXz(input, disk, decompressing, options.maxBytes, &hit);
+            if (!n) {
+                return fail(n.error().message + limitHint(hit));
+            }
+            break;
+        }
+        case io::ImageFormat::Gzip: {
+            // gzip declares its size only modulo 2^32 (RFC 1952 ISIZE), so
+            // the bound is the image's own partition table: nothing past the
+            // last partition is read, so nothing past it is written.
+            disk = tmp.path() / "disk.img";
+            auto n = io::decompressGzip(input, disk, options.maxBytes, proto::disk::diskExtent,
+                                        decompressing, &hit);
+            if (!n) {
+                return fail(fmt::format("{}{}", n.error().message, limitHint(hit)));
+            }
+            break;
+        }
+        case io::ImageFormat::Zip: {
+            disk = tmp.path() / "disk.img";
+            auto n = io::extractZipImage(input, disk, options.maxBytes, decompressing, &hit);
+            if (!n) {
+                return fail(n.error().message + limitHint(hit));
+            }
+            break;
+        }
+        case io::ImageFormat::Bzip2:
+        case io::ImageFormat::Zstd:
+            return fail(
+                fmt::format("{}: {}-compressed, which pinetboot does not read: decompress it first "
+                            "({} -d), or recompress it with xz or gzip",
+                            shown, io::imageFormatName(*format),
+                            *format == io::ImageFormat::Bzip2 ? "bzip2" : "zstd"));
+    }
+    if (fromStdin && disk != input) {
+        // The compressed copy is not needed any more: free its space now.
+        fs::remove(input, ec);
     }
     auto reader = io::openReadAt(disk);
     if (!reader) {
@@ -430,7 +491,7 @@ Result<ImageInfo> importImage(const fs::path& stateDir, const fs::path& file,
     }
     auto table = proto::disk::parsePartitionTable(reader->read, reader->size);
     if (!table) {
-        return fail(fmt::format("{}: {}", file.string(), table.error().message));
+        return fail(fmt::format("{}: {}", shown, table.error().message));
     }
     const proto::disk::Partition* boot = nullptr;
     const proto::disk::Partition* root = nullptr;
@@ -445,16 +506,16 @@ Result<ImageInfo> importImage(const fs::path& stateDir, const fs::path& file,
         }
     }
     if (boot == nullptr) {
-        return fail(fmt::format("{}: no FAT boot partition (partitions: {})", file.string(), seen));
+        return fail(fmt::format("{}: no FAT boot partition (partitions: {})", shown, seen));
     }
     if (root == nullptr) {
-        return fail(
-            fmt::format("{}: no Linux root partition (partitions: {})", file.string(), seen));
+        return fail(fmt::format("{}: no Linux root partition (partitions: {})", shown, seen));
     }
     ImageInfo info;
     info.name = name;
     info.dir = final;
-    info.source = fs::absolute(file).string();
+    info.source = fromStdin ? std::string("-") : fs::absolute(file).string();
+
     info.importedAt = now;
     info.table = table->kind == proto::disk::TableKind::Gpt ? "gpt" : "mbr";
     info.diskId = table->diskId;
@@ -473,10 +534,10 @@ Result<ImageInfo> importImage(const fs::path& stateDir, const fs::path& file,
         options.timeout.count() > 0 ? options.timeout : importTimeout(boot->size + root->size);
     auto got = extractConfined(tmp.path(), disk, *boot, *root, progress, timeout);
     if (!got) {
-        return fail(fmt::format("{}: {}", file.string(), got.error().message));
+        return fail(fmt::format("{}: {}", shown, got.error().message));
     }
     if (auto r = applyManifest(tmp.path(), root->size, info); !r) {
-        return fail(fmt::format("{}: {}", file.string(), r.error().message));
+        return fail(fmt::format("{}: {}", shown, r.error().message));
     }
     info.bootFs = got->bootFs;
     info.bootFiles = got->bootFiles;
@@ -486,8 +547,8 @@ Result<ImageInfo> importImage(const fs::path& stateDir, const fs::path& file,
     info.rootBytes = stats->bytes;
     info.models = supportedModels(bootDir);
     reader->read = nullptr;  // close the image before deleting a decompressed copy
-    if (*xz) {
-        fs::remove(disk, ec);
+    if (disk != file) {
+        fs::remove(disk, ec);  // a decompressed or copied image
     }
     nlohmann::json j = {{"name", info.name},
                         {"source", info.source},

@@ -1,6 +1,9 @@
 #pragma once
 // OS images in the state directory: images/NAME/{boot,root,image.json}.
-// Import reads an .img (or .img.xz) without mounting anything: the partition
+// Import reads a disk image without mounting anything: a file, a block
+// device (an SD card in a reader) or stdin ("-"), raw or compressed as .xz,
+// .gz or .zip (told apart by their first bytes, not their names; io/xz,
+// io/compress decompress into a sparse temporary file first). Then the partition
 // table (proto/disk), the FAT boot partition (proto/disk/fat) and the ext4
 // root (io/ext4 via libext2fs). Everything is built in a temporary directory
 // next to images/ and renamed into place, so a failed import leaves nothing.
@@ -48,16 +51,26 @@ using ImportProgress = std::function<void(const std::string&, std::uint64_t, std
 /// 1..64 characters, starting with a letter or digit.
 bool isValidImageName(const std::string& name);
 
+/// The default of ImportOptions::maxBytes: 64 GiB is twice the largest
+/// Raspberry Pi OS image (the full desktop image decompresses to about 12
+/// GiB) and the size of a common SD card; an SD card image of a larger card
+/// needs --max-size.
+inline constexpr std::uint64_t kDefaultMaxImageBytes = 64ULL << 30;
+
 struct ImportOptions {
     /// How long the confined reader may take before it is killed and the
     /// import fails; zero: importTimeout() of the partitions.
     std::chrono::milliseconds timeout{0};
+    /// Most bytes read from stdin, and most bytes any compressed image may
+    /// decompress to (on top of each format's own bound); beyond it the
+    /// import fails and removes what it wrote.
+    std::uint64_t maxBytes = kDefaultMaxImageBytes;
 };
 
 /// The reader's default deadline for partitions of @p bytes in all.
 std::chrono::seconds importTimeout(std::uint64_t bytes);
 
-/// Imports @p file as images/@p name. The boot and root partitions are read
+/// Imports @p file ("-": standard input) as images/@p name. The boot and root partitions are read
 /// by a confined child (io/sandbox) that writes the trees; security.* and
 /// trusted.* attributes, which it may not set, come back in a manifest
 /// (proto/disk/xattr_manifest) that is checked here: security.* is applied

@@ -8,7 +8,9 @@
 #include "app/client/client_manager.h"
 #include "io/nfs/nfs_backend.h"
 #include "io/process/process.h"
+#include "io/systemd/unit_files.h"
 #include "proto/netboot/ids.h"
+#include "proto/netboot/mount_unit.h"
 
 namespace pinet::app {
 
@@ -82,6 +84,48 @@ std::optional<std::string> whyRefused(const StatePaths& paths, const io::ClientR
                            paths.tftp().string());
     }
     return std::nullopt;
+}
+
+const fs::path kSystemUnitDir = "/etc/systemd/system";
+
+/// The overlays' mount units: an overlay that nfs apply mounted is gone after
+/// a reboot, and its export with it, unless systemd mounts it at boot.
+/// Written to s.mountUnitDir if given, else to /etc/systemd/system when
+/// systemd runs (then daemon-reload); without systemd, said so.
+Result<void> syncMountUnits(const ServerSettings& s, const std::vector<io::UnitFile>& units,
+                            NfsApplyReport& rep) {
+    const bool systemd = io::systemdRunning();
+    fs::path dir = s.mountUnitDir;
+    if (dir.empty()) {
+        if (!systemd) {
+            if (!units.empty()) {
+                rep.lines.push_back(
+                    "systemd is not running: the overlay roots are mounted now, but not after a "
+                    "reboot (run pinetboot nfs apply at boot, or --mount-unit-dir DIR)");
+            }
+            return {};
+        }
+        dir = kSystemUnitDir;
+    }
+    auto sync =
+        io::syncUnitFiles(dir, units, proto::netboot::kMountUnitMarker, "multi-user.target");
+    if (!sync) {
+        return tl::unexpected(sync.error());
+    }
+    for (const auto& n : sync->written) {
+        rep.lines.push_back(fmt::format("mount unit {} written: the overlay is mounted at boot",
+                                        (dir / n).string()));
+    }
+    for (const auto& n : sync->removed) {
+        rep.lines.push_back(
+            fmt::format("mount unit {} removed (its client is gone)", (dir / n).string()));
+    }
+    if (systemd && dir == kSystemUnitDir && (!sync->written.empty() || !sync->removed.empty())) {
+        if (auto r = io::systemdDaemonReload(); !r) {
+            rep.refused.push_back("mount units: " + r.error().message);
+        }
+    }
+    return {};
 }
 
 io::GaneshaConfig ganeshaCfg(const fs::path& stateDir, const ServerSettings& s) {
@@ -169,18 +213,40 @@ Result<NfsApplyReport> applyNfs(const fs::path& stateDir, io::Registry& reg,
     }
     NfsApplyReport rep;
     rep.refused = std::move(screened.refused);
-    if (s.nfsBackend != "none") {
-        for (const auto& c : clients) {
-            if (c.state == io::ClientState::Enrolled && c.rootMode == "overlay") {
-                auto m = ensureOverlayMounted(stateDir, c);
-                if (!m) {
-                    return tl::unexpected(m.error());
-                }
-                if (*m) {
-                    rep.lines.push_back("mounted overlay " + c.rootExport);
-                }
-            }
+    // Overlays are mounted whatever the backend: with "none" the user's own
+    // NFS server exports roots/SERIAL/merged, which is empty until mounted.
+    std::vector<io::UnitFile> units;
+    for (const auto& c : clients) {
+        if (c.state != io::ClientState::Enrolled || c.rootMode != "overlay") {
+            continue;
         }
+        auto m = ensureOverlayMounted(stateDir, c);
+        if (!m) {
+            return tl::unexpected(m.error());
+        }
+        if (*m) {
+            rep.lines.push_back("mounted overlay " + c.rootExport);
+        }
+        auto unit =
+            overlayMountOf(stateDir, c)
+                .and_then([&](const proto::netboot::OverlayMount& om) -> Result<io::UnitFile> {
+                    auto text = proto::netboot::renderOverlayMountUnit(om);
+                    if (!text) {
+                        return tl::unexpected(text.error());
+                    }
+                    return io::UnitFile{proto::netboot::mountUnitName(om), *text};
+                });
+        if (!unit) {
+            rep.refused.push_back(
+                fmt::format("client {}: no mount unit: {}; it is mounted now "
+                            "but not after a reboot",
+                            c.serial, unit.error().message));
+            continue;
+        }
+        units.push_back(std::move(*unit));
+    }
+    if (auto r = syncMountUnits(s, units, rep); !r) {
+        return tl::unexpected(r.error());
     }
     if (s.nfsBackend == "kernel") {
         auto out = io::applyKernelExports({s.kernelExportsFile, s.exportfsCommand}, *exports);
@@ -212,6 +278,45 @@ Result<NfsApplyReport> applyNfs(const fs::path& stateDir, io::Registry& reg,
                         exports->size()));
     }
     return rep;
+}
+
+std::optional<fs::path> mountUnitPath(const fs::path& stateDir, const ServerSettings& s,
+                                      const io::ClientRecord& rec) {
+    fs::path dir = s.mountUnitDir;
+    if (dir.empty()) {
+        if (!io::systemdRunning()) {
+            return std::nullopt;
+        }
+        dir = kSystemUnitDir;
+    }
+    proto::netboot::OverlayMount m;
+    m.merged = (StatePaths{stateDir}.roots() / rec.serial / "merged").string();
+    return dir / proto::netboot::mountUnitName(m);
+}
+
+Result<std::vector<std::string>> dropMountUnit(const fs::path& stateDir, const ServerSettings& s,
+                                               const io::ClientRecord& rec) {
+    std::vector<std::string> lines;
+    if (rec.rootMode != "overlay") {
+        return lines;
+    }
+    auto unit = mountUnitPath(stateDir, s, rec);
+    if (!unit) {
+        return lines;
+    }
+    auto removed = io::removeUnitFile(*unit, proto::netboot::kMountUnitMarker, "multi-user.target");
+    if (!removed) {
+        return tl::unexpected(removed.error());
+    }
+    if (*removed) {
+        lines.push_back("removed mount unit " + unit->string());
+        if (s.mountUnitDir.empty() && io::systemdRunning()) {
+            if (auto r = io::systemdDaemonReload(); !r) {
+                return tl::unexpected(r.error());
+            }
+        }
+    }
+    return lines;
 }
 
 Result<NfsStatus> nfsStatus(const fs::path& stateDir, io::Registry& reg, const ServerSettings& s) {

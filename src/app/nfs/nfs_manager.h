@@ -10,6 +10,7 @@
 // path outside the state directory's roots/ and images/.
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,19 @@ struct NfsApplyReport {
 
 Result<NfsApplyReport> applyNfs(const std::filesystem::path& stateDir, io::Registry& reg,
                                 const ServerSettings& s);
+
+/// Where the mount unit of an overlay client lives (s.mountUnitDir, else
+/// /etc/systemd/system when systemd runs), or nullopt without systemd.
+std::optional<std::filesystem::path> mountUnitPath(const std::filesystem::path& stateDir,
+                                                   const ServerSettings& s,
+                                                   const io::ClientRecord& rec);
+
+/// Removes an overlay client's mount unit (if pinetboot wrote one), so a
+/// removed client's overlay is not mounted at the next boot; one line per
+/// file removed.
+Result<std::vector<std::string>> dropMountUnit(const std::filesystem::path& stateDir,
+                                               const ServerSettings& s,
+                                               const io::ClientRecord& rec);
 
 struct NfsStatus {
     std::string backend;

@@ -1,6 +1,8 @@
 #include "io/fs/read_at_file.h"
 
 #include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -28,6 +30,16 @@ Result<FileReadAt> openReadAt(const std::filesystem::path& path) {
     }
     FileReadAt out;
     out.size = static_cast<std::uint64_t>(st.st_size);
+    if (S_ISBLK(st.st_mode)) {
+        // st_size is 0 for a block device (an SD card in a reader): the
+        // kernel reports the device's size through this ioctl instead.
+        std::uint64_t bytes = 0;
+        if (::ioctl(fd->get(), BLKGETSIZE64, &bytes) != 0) {
+            return fail(fmt::format("{}: cannot read the block device's size: {}", path.string(),
+                                    std::strerror(errno)));
+        }
+        out.size = bytes;
+    }
     std::string name = path.string();
     out.read = [fd, name, size = out.size](std::uint64_t off,
                                            std::span<std::uint8_t> buf) -> Result<void> {

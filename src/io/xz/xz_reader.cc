@@ -161,7 +161,8 @@ Result<bool> isXzFile(const fs::path& path) {
 
 Result<std::uint64_t> decompressXz(
     const fs::path& src, const fs::path& dest,
-    const std::function<void(std::uint64_t, std::uint64_t)>& progress) {
+    const std::function<void(std::uint64_t, std::uint64_t)>& progress, std::uint64_t maxBytes,
+    bool* hitLimit) {
     Fd in(::open(src.c_str(), O_RDONLY | O_CLOEXEC));
     if (!in) {
         return fail(fmt::format("{}: cannot open: {}", src.string(), std::strerror(errno)));
@@ -173,6 +174,15 @@ Result<std::uint64_t> decompressXz(
     auto declared = declaredSize(in.get(), static_cast<std::uint64_t>(st.st_size));
     if (!declared) {
         return fail(fmt::format("{}: {}", src.string(), declared.error().message));
+    }
+    if (*declared > maxBytes) {
+        if (hitLimit != nullptr) {
+            *hitLimit = true;
+        }
+        return fail(
+            fmt::format("{}: decompresses to {} bytes (its index says), more than the "
+                        "limit of {}",
+                        src.string(), *declared, maxBytes));
     }
     Fd out(::open(dest.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
     if (!out) {

@@ -17,9 +17,11 @@ Result<bool> isXzFile(const std::filesystem::path& path);
 /// blocks become holes. @p progress gets compressed bytes read / total.
 /// A stream that ends early or is corrupt fails with the reason. The output
 /// is capped at the uncompressed size the file's indexes declare (read first,
-/// from the end of the file): writing more fails at once.
+/// from the end of the file): writing more fails at once. A declared size
+/// over @p maxBytes fails before anything is written (@p hitLimit, if given, says so).
 Result<std::uint64_t> decompressXz(
     const std::filesystem::path& src, const std::filesystem::path& dest,
-    const std::function<void(std::uint64_t, std::uint64_t)>& progress);
+    const std::function<void(std::uint64_t, std::uint64_t)>& progress,
+    std::uint64_t maxBytes = UINT64_MAX, bool* hitLimit = nullptr);
 
 }  // namespace pinet::io

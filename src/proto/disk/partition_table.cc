@@ -1,5 +1,6 @@
 #include "proto/disk/partition_table.h"
 
+#include <algorithm>
 #include <array>
 
 #include <fmt/format.h>
@@ -238,6 +239,31 @@ Result<PartitionTable> parsePartitionTable(const ReadAt& read, std::uint64_t ima
         return fail("the MBR partition table is empty");
     }
     return table;
+}
+
+Result<std::uint64_t> diskExtent(std::span<const std::uint8_t> head) {
+    // The table's checks against the image size must not fire on a head:
+    // any size is possible behind it. 2^62 keeps offset + size from overflowing.
+    constexpr std::uint64_t kAnySize = 1ULL << 62;
+    const ReadAt inner = spanReader(head);
+    auto table = parsePartitionTable(
+        [&](std::uint64_t off, std::span<std::uint8_t> out) -> Result<void> {
+            if (auto r = inner(off, out); !r) {
+                return fail(fmt::format(
+                    "the partition table reaches past the first {} bytes (at offset {})",
+                    head.size(), off));
+            }
+            return {};
+        },
+        head.size() < kSectorSize ? head.size() : kAnySize);
+    if (!table) {
+        return tl::unexpected(table.error());
+    }
+    std::uint64_t end = 0;
+    for (const auto& p : table->partitions) {
+        end = std::max(end, p.offset + p.size);
+    }
+    return end;
 }
 
 }  // namespace pinet::proto::disk

@@ -42,6 +42,14 @@ struct PartitionTable {
 /// not match, or partitions that extend past the end of the image.
 Result<PartitionTable> parsePartitionTable(const ReadAt& read, std::uint64_t imageSize);
 
+/// The end of the last partition (its last byte + 1) of a disk whose first
+/// bytes are @p head: what an import reads at most, so the bound for an
+/// image whose container declares no usable size (gzip's ISIZE is modulo
+/// 2^32). The table must lie within @p head (an MBR in sector 0; a GPT
+/// header in LBA 1 and, in every image made by the usual tools, its entries
+/// from LBA 2); fails as parsePartitionTable does, or if it does not.
+Result<std::uint64_t> diskExtent(std::span<const std::uint8_t> head);
+
 /// "EBD0A0A2-B9E5-4433-87C0-68B6B72699C7" from the 16 on-disk bytes (the
 /// first three fields are little-endian, UEFI 2.10 appendix A).
 std::string formatGuid(std::span<const std::uint8_t, 16> raw);

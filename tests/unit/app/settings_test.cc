@@ -164,6 +164,31 @@ TEST_F(ResolveSettingsTest, ProgramFlagsApplyToThisRunAndAreNotStored) {
     EXPECT_EQ(resolveSettings(*reg_, {}, {})->exportfsCommand, "exportfs");  // next run: default
 }
 
+// Issue #15: `doctor --server-ip X` stored X, and every client then failed its
+// check. A check resolves with StoreSettings::Never: the value counts for this
+// run only, and the stored settings stay as they were.
+TEST_F(ResolveSettingsTest, NeverStoresNothing) {
+    SettingsOverrides stored;
+    stored.serverIp = "10.0.0.1";
+    ASSERT_TRUE(resolveSettings(*reg_, {}, stored));
+    auto g = reg_->generation();
+    SettingsOverrides flags;
+    flags.serverIp = "10.9.9.9";
+    flags.clientSubnet = "10.9.9.0/24";
+    auto s = resolveSettings(*reg_, {}, flags, StoreSettings::Never);
+    ASSERT_TRUE(s) << s.error().message;
+    EXPECT_EQ(s->serverIp, "10.9.9.9");
+    EXPECT_EQ(*reg_->generation(), *g);
+    EXPECT_EQ(resolveSettings(*reg_, {}, {})->serverIp, "10.0.0.1");
+    EXPECT_EQ(resolveSettings(*reg_, {}, {})->clientSubnet, "");
+    // Stored later, explicitly (client add once it succeeded, settings set).
+    auto wrote = storeSettingsIfChanged(*reg_, *s);
+    ASSERT_TRUE(wrote) << wrote.error().message;
+    EXPECT_TRUE(*wrote);
+    EXPECT_EQ(resolveSettings(*reg_, {}, {})->serverIp, "10.9.9.9");
+    EXPECT_FALSE(*storeSettingsIfChanged(*reg_, *s));
+}
+
 TEST_F(ResolveSettingsTest, BootExportFlagOverridesBothWays) {
     SettingsOverrides on;
     on.bootExport = true;

@@ -162,6 +162,32 @@ TEST(PartitionTableTest, GptPartitionPastEndIsRefused) {
     EXPECT_NE(t.error().message.find("past the end"), std::string::npos);
 }
 
+// The bound of a gzip image (io/compress): the last partition's end, from a
+// head that is only the start of the disk.
+TEST(PartitionTableTest, DiskExtentFromTheHeadAlone) {
+    auto mbr = mbrImage(64);
+    mbr.resize(8 * 512);  // the head only: partition 2 (sectors 24..55) lies beyond it
+    auto e = diskExtent(mbr);
+    ASSERT_TRUE(e) << e.error().message;
+    EXPECT_EQ(*e, 56u * 512);
+
+    auto gpt = gptImage();
+    gpt.resize(3 * 512);  // MBR, header and the entry array (4 x 128 bytes at LBA 2)
+    e = diskExtent(gpt);
+    ASSERT_TRUE(e) << e.error().message;
+    EXPECT_EQ(*e, 100u * 512);  // partition 2 ends with LBA 99
+
+    gpt.resize(2 * 512 + 100);  // the entry array is cut
+    e = diskExtent(gpt);
+    ASSERT_FALSE(e);
+    EXPECT_NE(e.error().message.find("reaches past the first 1124 bytes"), std::string::npos)
+        << e.error().message;
+
+    std::vector<std::uint8_t> junk(4096, 0x5a);
+    EXPECT_FALSE(diskExtent(junk));
+    EXPECT_FALSE(diskExtent(std::span<const std::uint8_t>(junk.data(), 100)));
+}
+
 TEST(Crc32Test, KnownVector) {
     const std::string s = "123456789";  // the standard check value
     EXPECT_EQ(crc32(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(s.data()),
