@@ -143,10 +143,13 @@ struct EngineConfig {
     /// Boot directory for unknown serial/MAC prefixes, relative to the root,
     /// already sanitised (sanitizePath); empty = none.
     std::string defaultDir;
-    /// Concurrent transfers in total. Each costs a few hundred bytes plus its
-    /// share of the wire: 256 lockstep Pis are several racks booting at once,
-    /// and the cap bounds memory and CPU under a flood. At the cap a new RRQ
-    /// is dropped silently and the Pi retransmits it about 2 s later.
+    /// Concurrent transfers whose client has answered, when a new request arrives.
+    /// Each costs a few hundred bytes plus its share of the wire: 256 lockstep Pis
+    /// are several racks booting at once, and the cap bounds memory and CPU under
+    /// a flood. At the cap a new RRQ is dropped silently and the Pi retransmits it
+    /// about 2 s later. Transfers admitted into the unanswered budget join these
+    /// when their client answers, even at the cap, so at most maxTransfers +
+    /// maxUnanswered transfers exist at once.
     std::size_t maxTransfers = 256;
     /// Transfers whose client has not answered yet (no ACK, no ERROR at the
     /// reply port), counted apart from maxTransfers, so that sources that never
