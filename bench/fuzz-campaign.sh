@@ -7,6 +7,8 @@
 # corpus size before and after, and whether it found anything (the crash inputs
 # stay in the scratch folder it names). Build first: ./scripts/build.sh fuzz.
 # Env: FUZZ_MINUTES per target (default 30, wall clock), PINET_JOBS (default nproc),
+# FUZZ_TIMEOUT seconds per input before libFuzzer calls it a hang (default 10; raise it
+# when the targets run at nice 19 beside other work, where a starved input can pass it),
 # FUZZ_PARALLEL targets at once (each then runs one process; the table's cpu column
 # says how much CPU each got, which is less than its wall minutes when they share).
 # Not a test: docs/security.md records its results with the command that made them.
@@ -42,17 +44,20 @@ runOne() {
     local fork=()
     [ "$parallel" -gt 1 ] || fork=(-fork="$jobs" -ignore_crashes=0)
     # /usr/bin/time gives the CPU the target got (user+sys, children included).
-    /usr/bin/time -f "%U %S" -o "$work/$name/time" \
-        "$t" -max_total_time="$seconds" -max_len="$maxlen" -timeout=10 -rss_limit_mb=2048 \
+    /usr/bin/time -f "%e %U %S" -o "$work/$name/time" \
+        "$t" -max_total_time="$seconds" -max_len="$maxlen" -timeout="${FUZZ_TIMEOUT:-10}" -rss_limit_mb=2048 \
         "${fork[@]}" -artifact_prefix="$work/$name/" -print_final_stats=1 \
         "$work/$name/corpus" > "$work/$name/log" 2>&1 || found="yes: $work/$name/"
-    cpu=$(awk '{printf "%.1f", ($1 + $2) / 60}' "$work/$name/time" 2>/dev/null)
+    # The last line: time(1) puts "Command exited with non-zero status N" before it when
+    # the target stopped at a finding (it then ran less than the time asked for).
+    wall=$(tail -1 "$work/$name/time" | awk '{printf "%.1f", $1 / 60}')
+    cpu=$(tail -1 "$work/$name/time" | awk '{printf "%.1f", ($2 + $3) / 60}')
     after=$(find "$work/$name/corpus" -type f | wc -l)
     covs=$(grep -oE "cov: [0-9]+" "$work/$name/log" | awk '{print $2}')
     fts=$(grep -oE "ft: [0-9]+" "$work/$name/log" | awk '{print $2}' | tail -1)
     execs=$(grep -oE "^#[0-9]+" "$work/$name/log" | tail -1 | tr -d '#')
     [ -n "$execs" ] || execs=$(grep -oE "stat::number_of_executed_units: [0-9]+" "$work/$name/log" | awk '{print $2}')
-    echo "| $name | $(awk -v s="$seconds" 'BEGIN{printf "%g", s / 60}') | ${cpu:-?} | ${execs:-?} | $(echo "$covs" | head -1) | $(echo "$covs" | tail -1) | ${fts:-?} | $before | $after | $found |" > "$work/$name/row"
+    echo "| $name | ${wall:-?} | ${cpu:-?} | ${execs:-?} | $(echo "$covs" | head -1) | $(echo "$covs" | tail -1) | ${fts:-?} | $before | $after | $found |" > "$work/$name/row"
 }
 failed=0
 running=0
