@@ -84,8 +84,7 @@ Result<UnitSync> syncUnitFiles(const fs::path& dir, const std::vector<UnitFile>&
             !hasMarker(e.path(), marker)) {
             continue;
         }
-        if (auto r = removeLink(wants / name).and_then([&] { return removeLink(e.path()); });
-            !r) {
+        if (auto r = removeLink(wants / name).and_then([&] { return removeLink(e.path()); }); !r) {
             return tl::unexpected(r.error());
         }
         out.removed.push_back(name);

@@ -75,8 +75,10 @@ Result<std::string> renderOverlayMountUnit(const OverlayMount& m) {
         std::string_view what;
         const std::string* path;
     };
-    const Named paths[] = {
-        {"lowerdir", &m.lower}, {"upperdir", &m.upper}, {"workdir", &m.work}, {"mount point", &m.merged}};
+    const Named paths[] = {{"lowerdir", &m.lower},
+                           {"upperdir", &m.upper},
+                           {"workdir", &m.work},
+                           {"mount point", &m.merged}};
     for (const auto& n : paths) {
         if (auto r = checkPath(n.what, *n.path); !r) {
             return tl::unexpected(r.error());
