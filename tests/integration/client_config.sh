@@ -44,7 +44,7 @@ echo "$out"
 grep -q "nfsroot=127.0.0.1:$IMG/root,vers=4.1,tcp" "$S/tftp/12345678/cmdline.txt" \
   && ok "cmdline.txt: server and version from the config file" \
   || bad "cmdline: $(cat "$S/tftp/12345678/cmdline.txt" 2>&1)"
-echo "$out" | grep -q "\"$IMG/root\" 10.98.0.2(ro," \
+grep -q "\"$IMG/root\" 10.98.0.2(ro," <<< "$out" \
   && ok "backend \"external\" = none: exports printed, no server touched" || bad "no export line"
 expect_eq "state_dir from [server]: client list --config sees the client" \
   "$("$PINETBOOT" client list --json --config "$CFG" | python3 -c 'import json,sys; print([c["serial"] for c in json.load(sys.stdin)])')" \
@@ -84,7 +84,7 @@ f = [x for x in json.load(sys.stdin) if x["check"] == "interface"]
 sys.exit(0 if f and "pnbcfgnoif0" in f[0]["message"] else 1)' \
   && ok "doctor --config checks the first [[interface]]" || bad "doctor interface: $out $(cat "$W/doctor.err")"
 out=$("$PINETBOOT" doctor --config "$CFG" --interface pnbcfgflag0 --no-dhcp-probe --json 2>&1) || true
-echo "$out" | grep -q "pnbcfgflag0 not found" && ok "doctor --interface beats the file" || bad "doctor flag: $out"
+grep -q "pnbcfgflag0 not found" <<< "$out" && ok "doctor --interface beats the file" || bad "doctor flag: $out"
 
 # ---- a bad file: FILE:LINE, non-zero exit, nothing written
 printf '[nfs]\nserver = "127.0.0.1"\nversion = 4\n' > "$W/bad.toml"

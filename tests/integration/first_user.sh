@@ -20,7 +20,9 @@ fails=0
 ok()  { echo "PASS $*"; }
 bad() { echo "FAIL $*"; fails=$((fails+1)); }
 expect_eq() { [ "$2" = "$3" ] && ok "$1" || bad "$1: got '$2' want '$3'"; }
-has() { echo "$1" | grep -qF -- "$2"; }
+# A here-string, not `echo | grep -q`: with pipefail, grep -q leaving early makes echo
+# fail with SIGPIPE, and the match counted as a miss now and then.
+has() { grep -qF -- "$2" <<< "$1"; }
 stored() { "$PINETBOOT" settings show --json | python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
 
 # ---- an empty image list says what to do

@@ -48,14 +48,14 @@ getcap "$R/usr/bin/ping" | grep -q cap_net_raw && ok "copy keeps the file capabi
 filter() { grep -v -e '^\./etc/fstab ' -e '^\./etc/hostname ' -e '^\./etc/hosts ' -e '^\./etc/systemd/system/multi-user.target.wants' -e '^\./etc ' ; }
 diff <(tc_listing "$IMG/root" | filter) <(tc_listing "$R" | filter) >/dev/null && ok "private root equals the image root (but for the edits)" || bad "private root differs: $(diff <(tc_listing "$IMG/root" | filter) <(tc_listing "$R" | filter) | head -5)"
 diff <(tc_devs "$IMG/root") <(tc_devs "$R") >/dev/null && diff <(tc_xattrs "$IMG/root") <(tc_xattrs "$R") >/dev/null && ok "devices and xattrs copied" || bad "devices/xattrs differ"
-echo "$out" | grep -q "\"$R\" 10.99.0.2(rw,sync,no_subtree_check,no_root_squash" && ok "backend none prints a rw export limited to 10.99.0.2" || bad "export line missing"
+grep -q "\"$R\" 10.99.0.2(rw,sync,no_subtree_check,no_root_squash" <<< "$out" && ok "backend none prints a rw export limited to 10.99.0.2" || bad "export line missing"
 
 # ---- settings persisted: no flags needed now
 out=$("$PINETBOOT" client add --serial 11111111 --image os --root shared --address 10.99.0.3 2>&1) || bad "client add shared: $out"
 echo "$out"
 grep -q "nfsroot=10.99.0.1:$IMG/root,vers=4.1,tcp" "$S/tftp/11111111/cmdline.txt" && ok "shared: cmdline points at the image root (stored server/version reused)" || bad "shared cmdline: $(cat "$S/tftp/11111111/cmdline.txt")"
 grep -q '^#pinetboot-sd# PARTUUID' "$IMG/root/etc/fstab" && ok "shared: the image root's fstab lost its SD lines" || bad "shared fstab"
-echo "$out" | grep -q "\"$IMG/root\" 10.99.0.3(ro,sync,no_subtree_check,no_root_squash" && ok "shared root exported read-only" || bad "shared export line"
+grep -q "\"$IMG/root\" 10.99.0.3(ro,sync,no_subtree_check,no_root_squash" <<< "$out" && ok "shared root exported read-only" || bad "shared export line"
 
 # ---- overlay, with the boot export on
 # Its nfs apply mounts the overlay (whatever the backend): in a mount namespace of its own,
@@ -66,7 +66,7 @@ O=$S/roots/22222222
 expect_eq "overlay: hostname in the upper layer" "$(cat "$O/upper/etc/hostname")" ov-pi
 grep -q "^10.99.0.1:$S/tftp/22222222 /boot/firmware nfs defaults,vers=4.1,proto=tcp,nolock 0 0" "$O/upper/etc/fstab" && ok "overlay: fstab mounts /boot/firmware from the server" || bad "overlay fstab: $(cat "$O/upper/etc/fstab")"
 [ ! -e "$O/upper/usr" ] && ok "overlay: upper holds only the edits" || bad "upper has usr"
-echo "$out" | grep -q "\"$S/tftp/22222222\" 10.99.0.4(ro,sync,no_subtree_check,root_squash" && ok "boot export is read-only with root squashing" || bad "boot export line: $out"
+grep -q "\"$S/tftp/22222222\" 10.99.0.4(ro,sync,no_subtree_check,root_squash" <<< "$out" && ok "boot export is read-only with root squashing" || bad "boot export line: $out"
 
 # kernel backend: exports file + exportfs -ra (stand-in), overlay mounted, all in a private mount namespace
 cat > "$W/exportfs" <<EOT

@@ -21,7 +21,7 @@ for label in mbr gpt; do
     bash "$HERE/lib/make_pi_image.sh" "$W/$label/pi.img" "$W/$label" "$label" 2>/dev/null
     out=$("$PINETBOOT" image import "$W/$label/pi.img" --name "os-$label" 2>&1) || { bad "import $label: $out"; continue; }
     echo "$out"
-    echo "$out" | grep -q "$label table" && ok "$label table recognised" || bad "$label: $out"
+    grep -q "$label table" <<< "$out" && ok "$label table recognised" || bad "$label: $out"
     img=$W/state/images/os-$label
     # boot: same names, same bytes
     if diff <(cd "$W/$label/bootsrc" && find . | sort) <(cd "$img/boot" && find . | sort) >/dev/null &&
@@ -43,8 +43,8 @@ done
 # GPT PARTUUIDs come from the table
 out=$("$PINETBOOT" image list --json)
 exp=$(sfdisk --part-uuid "$W/gpt/pi.img" 2 | tr 'A-Z' 'a-z')
-echo "$out" | grep -q "\"root_partuuid\": \"$exp\"" && ok "GPT root PARTUUID $exp reported" || bad "GPT partuuid: $out"
-echo "$out" | grep -q '"root_partuuid": "1234abcd-02"' && ok "MBR root PARTUUID 1234abcd-02 reported" || bad "MBR partuuid"
+grep -q "\"root_partuuid\": \"$exp\"" <<< "$out" && ok "GPT root PARTUUID $exp reported" || bad "GPT partuuid: $out"
+grep -q '"root_partuuid": "1234abcd-02"' <<< "$out" && ok "MBR root PARTUUID 1234abcd-02 reported" || bad "MBR partuuid"
 
 # xz-compressed image
 xz -T2 -1 -k -c "$W/mbr/pi.img" > "$W/pi.img.xz"
@@ -54,7 +54,7 @@ tc_same "$W/mbr/rootsrc" "$W/state/images/os-xz/root" && ok "xz root tree equals
 
 # name clash, list, remove
 out=$("$PINETBOOT" image import "$W/mbr/pi.img" --name os-mbr 2>&1) && bad "re-import succeeded" \
-    || { echo "$out" | grep -q "already exists" && ok "re-import under the same name refused: $out" || bad "clash: $out"; }
+    || { grep -q "already exists" <<< "$out" && ok "re-import under the same name refused: $out" || bad "clash: $out"; }
 "$PINETBOOT" image list | grep -q "^os-gpt" && ok "image list shows os-gpt" || bad "image list"
 "$PINETBOOT" image remove os-gpt >/dev/null && [ ! -e "$W/state/images/os-gpt" ] && ok "image remove" || bad "image remove"
 [ -z "$(ls -A "$W/state/images" | grep '^\.')" ] && ok "no temporary folders left" || bad "leftovers: $(ls -A "$W/state/images")"

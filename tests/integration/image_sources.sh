@@ -77,7 +77,7 @@ import sys
 b = bytearray(open(sys.argv[1], 'rb').read()); b[-8] ^= 1; open(sys.argv[2], 'wb').write(b)
 EOF
 out=$("$PINETBOOT" image import "$W/badcrc.img.gz" --name gz-bad 2>&1) && bad "corrupt gzip CRC accepted" \
-    || { echo "$out" | grep -q "corrupt" && ok "corrupt gzip CRC refused: $out" || bad "bad crc: $out"; }
+    || { grep -q "corrupt" <<< "$out" && ok "corrupt gzip CRC refused: $out" || bad "bad crc: $out"; }
 [ ! -e "$W/state/images/gz-bad" ] && ok "failed gzip import left nothing" || bad "gz-bad left behind"
 
 # --- .zip (one .img and a README, as the Raspberry Pi downloads did)
@@ -88,10 +88,10 @@ same_as_plain zip ".zip"
 cp "$W/pi.img" "$W/second.img"
 (cd "$W" && zip -q -0 two.zip pi.img second.img)
 out=$("$PINETBOOT" image import "$W/two.zip" --name zip2 2>&1) && bad "zip with two images accepted" \
-    || { echo "$out" | grep -q "holds 2 images" && ok "zip with two images refused: $out" || bad "two images: $out"; }
+    || { grep -q "holds 2 images" <<< "$out" && ok "zip with two images refused: $out" || bad "two images: $out"; }
 (cd "$W" && zip -q -0 -P secret enc.zip pi.img)
 out=$("$PINETBOOT" image import "$W/enc.zip" --name zipenc 2>&1) && bad "encrypted zip accepted" \
-    || { echo "$out" | grep -q "encrypted" && ok "encrypted zip refused: $out" || bad "encrypted: $out"; }
+    || { grep -q "encrypted" <<< "$out" && ok "encrypted zip refused: $out" || bad "encrypted: $out"; }
 
 # --- stdin, raw and compressed, and the --max-size bound
 out=$("$PINETBOOT" image import - --name stdin < "$W/pi.img" 2>&1) && ok "stdin (raw) import" || bad "stdin raw: $out"
@@ -105,7 +105,7 @@ out=$("$PINETBOOT" image import "$W/pi.img.gz" --name gz-big --max-size 20M 2>&1
     || { echo "$out" | grep -q -- "--max-size" && ok "gzip over --max-size refused: $out" || bad "gz max-size: $out"; }
 bzip2 -1 -c "$W/pi.img" > "$W/pi.img.bz2"
 out=$("$PINETBOOT" image import "$W/pi.img.bz2" --name bz 2>&1) && bad "bzip2 accepted?" \
-    || { echo "$out" | grep -q "bzip2 -d" && ok "bzip2 refused with what to do: $out" || bad "bzip2: $out"; }
+    || { grep -q "bzip2 -d" <<< "$out" && ok "bzip2 refused with what to do: $out" || bad "bzip2: $out"; }
 
 [ -z "$(ls -A "$W/state/images" | grep '^\.')" ] && ok "no temporary folders left" || bad "leftovers: $(ls -A "$W/state/images")"
 

@@ -75,11 +75,11 @@ grep -q "Clients = 10.98.0.2;" "$S/nfs/ganesha.conf" && ok "ganesha.conf limits 
 
 # NFSv3 uses the real path, NFSv4 the pseudo path (= the real path here)
 out=$(ip netns exec "$CLI" timeout 30 nfs-ls "nfs://10.98.0.1$R?version=3" 2>&1)
-echo "$out" | grep -q " usr" && echo "$out" | grep -q " etc" && ok "nfs-ls v3 lists the copy root" || bad "nfs-ls v3: $out"
+grep -q " usr" <<< "$out" && grep -q " etc" <<< "$out" && ok "nfs-ls v3 lists the copy root" || bad "nfs-ls v3: $out"
 out=$(ip netns exec "$CLI" timeout 30 nfs-cat "nfs://10.98.0.1$R/etc/hostname?version=4" 2>&1)
 [ "$out" = nfs-pi ] && ok "nfs-cat v4 reads the client's hostname" || bad "nfs-cat v4: $out"
 out=$(ip netns exec "$CLI" timeout 30 nfs-cat "nfs://10.98.0.1$R/etc/fstab?version=3" 2>&1)
-echo "$out" | grep -q "^#pinetboot-sd# PARTUUID" && ok "nfs-cat v3 reads the rewritten fstab" || bad "fstab over nfs: $out"
+grep -q "^#pinetboot-sd# PARTUUID" <<< "$out" && ok "nfs-cat v3 reads the rewritten fstab" || bad "fstab over nfs: $out"
 sum_local=$(sha256sum "$R/usr/bin/busybox" | cut -d' ' -f1)
 ip netns exec "$CLI" timeout 30 nfs-cp "nfs://10.98.0.1$R/usr/bin/busybox?version=3" "$W/busybox.dl" >/dev/null 2>&1
 [ "$(sha256sum "$W/busybox.dl" 2>/dev/null | cut -d' ' -f1)" = "$sum_local" ] && ok "nfs-cp of a hard-linked /usr file matches" || bad "nfs-cp busybox"
@@ -88,21 +88,21 @@ out=$(ip netns exec "$CLI" timeout 30 nfs-cat "nfs://10.98.0.1$O/etc/hostname?ve
 out=$(ip netns exec "$CLI" timeout 30 nfs-ls "nfs://10.98.0.1$O/usr/bin?version=3" 2>&1)
 echo "$out" | grep -q busybox && ok "overlay root exported: /usr from the image" || bad "overlay usr: $out"
 out=$(ip netns exec "$CLI" timeout 30 nfs-ls "nfs://10.98.0.1$X?version=3" 2>&1)
-echo "$out" | grep -q " usr" && bad "export for 10.98.0.77 readable from 10.98.0.2" || ok "export limited to another address is refused: $(echo "$out" | head -1)"
+grep -q " usr" <<< "$out" && bad "export for 10.98.0.77 readable from 10.98.0.2" || ok "export limited to another address is refused: $(echo "$out" | head -1)"
 
 # status and doctor from the server namespace
 GPID=$(cat "$S/nfs/ganesha.pid" 2>/dev/null)
 # in ganesha's own mount namespace, where the overlay is mounted
 out=$(nsenter -t "$GPID" -m -n "$PINETBOOT" nfs status 2>&1); rc=$?
-echo "$out" | grep -q "answers: yes, NFS v3, v4 answer at 10.98.0.1:2049" && [ $rc = 0 ] \
+grep -q "answers: yes, NFS v3, v4 answer at 10.98.0.1:2049" <<< "$out" && [ $rc = 0 ] \
     && ok "nfs status: server answers" || bad "nfs status (rc $rc): $out"
 out=$(nsenter -t "$GPID" -m -n "$PINETBOOT" doctor --dhcp-wait-ms 1500 2>&1); rc=$?
 echo "$out"
 [ $rc = 0 ] && ok "doctor passes on a complete setup" || bad "doctor rc $rc"
-echo "$out" | grep -q "nfs0 is up with static address 10.98.0.1/24" && ok "doctor: static address" || bad "doctor interface"
-echo "$out" | grep -q "no other DHCP server answered" && ok "doctor: no foreign DHCP server" || bad "doctor dhcp"
-echo "$out" | grep -q "all 3 export(s) present" && ok "doctor: exports present" || bad "doctor exports"
-echo "$out" | grep -q "client 9ffefdef: boot tree complete for cm4" && ok "doctor: boot tree complete" || bad "doctor boot"
+grep -q "nfs0 is up with static address 10.98.0.1/24" <<< "$out" && ok "doctor: static address" || bad "doctor interface"
+grep -q "no other DHCP server answered" <<< "$out" && ok "doctor: no foreign DHCP server" || bad "doctor dhcp"
+grep -q "all 3 export(s) present" <<< "$out" && ok "doctor: exports present" || bad "doctor exports"
+grep -q "client 9ffefdef: boot tree complete for cm4" <<< "$out" && ok "doctor: boot tree complete" || bad "doctor boot"
 
 # a foreign DHCP server, a missing firmware file, a stopped NFS server
 ip netns exec "$CLI" dnsmasq --keep-in-foreground --port=0 --interface=nfc0 --bind-interfaces \
@@ -114,7 +114,7 @@ rm "$S/tftp/9ffefdef/start4.elf"
 out=$(nsenter -t "$(cat "$W/rpcbind.pid")" -m -n "$PINETBOOT" doctor --dhcp-wait-ms 6000 2>&1); rc=$?
 echo "$out"
 [ $rc != 0 ] && ok "doctor fails when something is broken" || bad "doctor rc 0 on a broken setup"
-echo "$out" | grep -qE "another DHCP server answers on nfs0: 10.98.0.2 offering 10\.98\.0\.(5[0-9]|60)\b" && echo "$out" | grep -q "use proxy mode" \
+grep -qE "another DHCP server answers on nfs0: 10.98.0.2 offering 10\.98\.0\.(5[0-9]|60)\b" <<< "$out" && grep -q "use proxy mode" <<< "$out" \
     && ok "doctor: foreign DHCP server found, proxy mode advised" || bad "doctor foreign dhcp: $(tail -5 "$W/dnsmasq.log" 2>/dev/null)"
 echo "$out" | grep -A1 "lacks start4.elf" | grep -q "fix:" && ok "doctor: missing start4.elf with a fix" || bad "doctor start4"
 echo "$out" | grep -A1 "NFS server does not answer" | grep -q "fix: pinetboot nfs apply" && ok "doctor: NFS down with a fix" || bad "doctor nfs down"

@@ -96,9 +96,9 @@ out=$(PATH="$W/bin:$PATH" unshare --mount --propagation private "$PINETBOOT" nfs
 echo "$out"
 [ ! -e "$W/evil-ran" ] && ok "stored exportfs_command was not run" || bad "a program stored in registry.db ran as root"
 expect_eq "the compiled-in exportfs ran" "$(cat "$W/exportfs.log" 2>/dev/null)" "-ra"
-echo "$out" | grep -q "aaaa0001.*not beneath" && ok "export of / refused" || bad "no refusal for /"
-echo "$out" | grep -q "aaaa0002.*not beneath" && ok "symlink out of roots/ refused" || bad "no refusal for the symlink"
-echo "$out" | grep -q "aaaa0003.*not beneath" && ok "copy-mode row pointing at images/../.. refused" || bad "no refusal for aaaa0003"
+grep -q "aaaa0001.*not beneath" <<< "$out" && ok "export of / refused" || bad "no refusal for /"
+grep -q "aaaa0002.*not beneath" <<< "$out" && ok "symlink out of roots/ refused" || bad "no refusal for the symlink"
+grep -q "aaaa0003.*not beneath" <<< "$out" && ok "copy-mode row pointing at images/../.. refused" || bad "no refusal for aaaa0003"
 grep -q "^\"$S/roots/aaaa0004/merged\" 10.98.0.4(rw" "$EX" 2>/dev/null && ok "the untouched client is still exported" || bad "honest export missing: $(cat "$EX" 2>&1)"
 expect_eq "no tampered path exported" "$(grep -c -e '^"/"' -e escape -e 'etc"' "$EX" 2>/dev/null || true)" 0
 out=$(PATH="$W/bin:$PATH" "$PINETBOOT" nfs status --nfs-backend kernel 2>&1) || true
@@ -108,7 +108,7 @@ echo "$out" | sed -n '/^exports (/,/^answers:/p' | grep -q -e '^  / ' -e escape 
 # a registry (or state dir) another user owns is refused when running as root
 chown 1000 "$DB"
 out=$("$PINETBOOT" nfs status --nfs-backend none 2>&1) && bad "registry owned by uid 1000 accepted" || ok "registry owned by uid 1000 refused"
-echo "$out" | grep -q "not root" && echo "$out" | grep -q "chown root" && ok "the refusal says how to fix it: $out" || bad "refusal text: $out"
+grep -q "not root" <<< "$out" && grep -q "chown root" <<< "$out" && ok "the refusal says how to fix it: $out" || bad "refusal text: $out"
 chown 0 "$DB"; chmod g+w "$DB"
 out=$("$PINETBOOT" client list 2>&1) && bad "group-writable registry accepted" || ok "group-writable registry refused"
 chmod g-w "$DB"; chown 1000 "$S"
