@@ -427,6 +427,24 @@ std::vector<KeyDef> buildTable() {
                                                     : core::tftp::ReplyPorts::PerTransfer;
                      return std::nullopt;
                  }});
+    t.push_back({Scope::Tftp, "io", KeyType::String, "auto",
+                 "The kernel interface of the TFTP sockets. `auto`: io_uring where the kernel "
+                 "allows it (Linux 6.0+, not forbidden by `kernel.io_uring_disabled` or a "
+                 "container's seccomp profile), else epoll; the log says which. `uring`: "
+                 "io_uring or refuse to start. `epoll`: never io_uring. With a reply port per "
+                 "transfer, io_uring costs about as much CPU as the pool on epoll "
+                 "(docs/benchmarks.md).",
+                 false, at(&Config::tftpIo),
+                 [](const toml::node& n, Config& c, InterfaceConfig*) -> Err {
+                     std::string s;
+                     if (auto e = getOneOf(n, {"auto", "uring", "epoll"}, s)) {
+                         return e;
+                     }
+                     c.tftpIo = s == "uring"   ? io::LoopChoice::Uring
+                                : s == "epoll" ? io::LoopChoice::Epoll
+                                               : io::LoopChoice::Auto;
+                     return std::nullopt;
+                 }});
     t.push_back({Scope::Tftp, "retries", KeyType::Integer, "5",
                  "Retransmissions before a transfer is given up; 1..20.", false,
                  at(&Config::tftpRetries), [](const toml::node& n, Config& c, InterfaceConfig*) {
