@@ -172,6 +172,13 @@ Result<SockAddr> localAddress(int fd) {
     return a;
 }
 
+Result<void> connectUdp(int fd, const SockAddr& peer) {
+    if (::connect(fd, peer.get(), peer.length) != 0) {
+        return fail(fmt::format("connect {}: {}", peer.toString(), std::strerror(errno)));
+    }
+    return {};
+}
+
 RecvBatch::RecvBatch() : buffers_(kSlots * kBufferSize) {
     for (unsigned i = 0; i < kSlots; ++i) {
         iovs_[i].iov_base = buffers_.data() + i * kBufferSize;
@@ -364,8 +371,12 @@ std::size_t SendQueue::prepare(std::uint32_t dropEvery, std::uint64_t& dropCount
         const auto& last = slotIov_[g.first + g.count - 1];
         msghdr& h = msgs_[m].msg_hdr;
         h = msghdr{};
-        h.msg_name = &first.to.storage;
-        h.msg_namelen = first.to.length;
+        const bool toPeer = peer_.length != 0 && first.to.length == peer_.length &&
+                            std::memcmp(&first.to.storage, &peer_.storage, peer_.length) == 0;
+        if (!toPeer) {
+            h.msg_name = &first.to.storage;
+            h.msg_namelen = first.to.length;
+        }
         h.msg_iov = &iovs_[slotIov_[g.first].first];
         h.msg_iovlen = last.first + last.second - slotIov_[g.first].first;
         if (g.count > 1) {

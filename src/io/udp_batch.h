@@ -57,6 +57,9 @@ Result<SockAddr> parseEndpoint(std::string_view text);
 /// @p bufferBytes sizes SO_RCVBUF/SO_SNDBUF (many clients share a socket).
 Result<Fd> bindUdp(const SockAddr& addr, int bufferBytes);
 Result<SockAddr> localAddress(int fd);
+/// connect() a UDP socket to @p peer: the kernel then delivers it datagrams
+/// from that address and port only, and sends to it with the route it cached.
+Result<void> connectUdp(int fd, const SockAddr& peer);
 
 /// Receives up to kSlots datagrams per call into fixed buffers.
 class RecvBatch {
@@ -135,6 +138,9 @@ public:
     /// (sendmsg) and the queue stops grouping, as flush() does.
     void complete(int fd, std::size_t m, int error, FlushResult& r);
     void finish();
+    /// The socket is connect()ed to @p peer: datagrams to it leave without an
+    /// address, so the kernel skips the route lookup of each (connectUdp).
+    void setConnectedPeer(const SockAddr& peer) { peer_ = peer; }
     [[nodiscard]] bool empty() const { return count_ == 0; }
     [[nodiscard]] std::size_t size() const { return count_; }
     /// Whether flushes may still group datagrams (false after the kernel refused GSO).
@@ -171,6 +177,7 @@ private:
 
     std::vector<Slot> slots_;
     std::size_t count_ = 0;
+    SockAddr peer_;  ///< connected peer (length 0: none)
     bool gso_ = true;
     std::vector<std::size_t> kept_;  ///< slots left by the loss hook, in order
     std::vector<std::pair<std::size_t, std::size_t>> slotIov_;  ///< kept index -> (iov start, n)

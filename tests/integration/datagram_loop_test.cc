@@ -302,6 +302,37 @@ TEST_P(DatagramLoopTest, AHandlerThatThrowsLosesOnlyTheRestOfItsTurn) {
     EXPECT_EQ(got.back().data, bytes(4, 3));
 }
 
+TEST_P(DatagramLoopTest, ALoopMadeOnOneThreadRunsOnAnother) {
+    // As TftpServer uses it: made and given its listen socket at create(),
+    // then run by the server's thread (io_uring binds its ring to that thread).
+    Socket listen;
+    Socket client;
+    ASSERT_TRUE(loop_->watch(listen.fd.get(), 7, true));
+    std::vector<Got> got;
+    std::uint64_t sent = 0;
+    std::thread runner([&] {
+        Socket reply;  // opened by the loop's thread, as a transfer's port
+        EXPECT_TRUE(loop_->watch(reply.fd.get(), 8));
+        client.sendTo(listen.addr, bytes(3, 1));
+        client.sendTo(reply.addr, bytes(3, 2));
+        got = collect(*loop_, 2);
+        SendQueue q;
+        q.push(client.addr, std::span<const std::uint8_t>(bytes(4, 3)));
+        DatagramLoop::SendJob job{reply.fd.get(), &q, {}};
+        std::uint64_t drops = 0;
+        loop_->send(std::span(&job, 1), 0, drops);
+        sent = job.result.sent;
+        loop_->unwatch(8);
+    });
+    runner.join();
+    ASSERT_EQ(got.size(), 2U);
+    EXPECT_EQ(sent, 1U);
+    EXPECT_EQ(client.drain().size(), 1U);
+    if (GetParam() == LoopBackend::Uring) {
+        EXPECT_EQ(loop_->stats().registeredFiles, 2U);  // registered on both threads
+    }
+}
+
 std::string backendName(const ::testing::TestParamInfo<LoopBackend>& p) {
     return p.param == LoopBackend::Uring ? "Uring" : "Epoll";
 }
@@ -349,6 +380,7 @@ TEST(UringLoop, RunningOutOfBuffersDelaysDatagramsButLosesNone) {
         EXPECT_EQ(got[static_cast<std::size_t>(i)], bytes(16, static_cast<std::uint8_t>(i)));
     }
     const auto st = (*loop)->stats();
+    EXPECT_EQ(st.registeredFiles, 1U);  // the socket is used through a registered slot
     EXPECT_GE(st.bufferExhausted, 1U);
     EXPECT_GE(st.rearmed, st.bufferExhausted);
     EXPECT_EQ(st.datagrams, static_cast<std::uint64_t>(kCount));

@@ -79,8 +79,9 @@ struct TftpServer::Impl {
 
     explicit Impl(std::unique_ptr<io::DatagramLoop> l) : loop(std::move(l)) {}
 
-    /// Opens the socket of @p channel on a port the kernel picks at random.
-    Result<ReplySocket*> openReply(ctftp::Channel channel);
+    /// Opens the socket of @p channel on a port the kernel picks at random;
+    /// a transfer's own socket is connected to its client @p peer.
+    Result<ReplySocket*> openReply(ctftp::Channel channel, const io::SockAddr* peer = nullptr);
     void run();
     void onDatagram(const io::ReceivedDatagram& d, const ctftp::Instant& now);
     /// Sends the outbox; true if a send fault made the engine end transfers.
@@ -229,7 +230,7 @@ std::vector<ctftp::UnknownClientLog::Entry> TftpServer::unknownClients() const {
 
 // ---- the loop -----------------------------------------------------------
 
-Result<ReplySocket*> TftpServer::Impl::openReply(ctftp::Channel channel) {
+Result<ReplySocket*> TftpServer::Impl::openReply(ctftp::Channel channel, const io::SockAddr* peer) {
     // Pool sockets carry many clients' bursts; a transfer's own socket at most
     // one window (RFC 7440) and its ACKs, so it asks for less kernel memory.
     const bool lasting = config.replyPorts == core::tftp::ReplyPorts::Pool;
@@ -238,11 +239,22 @@ Result<ReplySocket*> TftpServer::Impl::openReply(ctftp::Channel channel) {
     if (!fd) {
         return tl::unexpected(fd.error());
     }
+    // A transfer's socket hears its client only: the kernel drops what other
+    // addresses and ports send to it (RFC 1350's foreign TIDs, which the engine
+    // would drop silently too), and sends to the client on the route it cached.
+    if (peer != nullptr) {
+        if (auto c = io::connectUdp(fd->get(), *peer); !c) {
+            return tl::unexpected(c.error());
+        }
+    }
     if (auto w = loop->watch(fd->get(), kReplyTag + channel); !w) {
         return tl::unexpected(w.error());
     }
     auto& slot = replies[channel];
     slot.fd = std::move(*fd);
+    if (peer != nullptr) {
+        slot.queue.setConnectedPeer(*peer);
+    }
     return &slot;
 }
 
@@ -343,7 +355,7 @@ void TftpServer::Impl::sendQueued() {
                 slot = &it->second;
             } else if (config.replyPorts == core::tftp::ReplyPorts::PerTransfer) {
                 // A new transfer's first datagram: its port opens now.
-                if (auto opened = openReply(d.channel)) {
+                if (auto opened = openReply(d.channel, &to)) {
                     slot = *opened;
                 } else {
                     spdlog::warn("tftp: reply socket: {}", opened.error().message);

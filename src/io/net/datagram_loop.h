@@ -58,6 +58,7 @@ struct DatagramLoopStats {
     std::uint64_t bufferExhausted = 0;  ///< io_uring: receives stopped for want of buffers
     std::uint64_t rearmed = 0;          ///< io_uring: multishot receives armed again
     std::uint64_t submissions = 0;      ///< io_uring: io_uring_enter calls
+    std::uint64_t registeredFiles = 0;  ///< io_uring: sockets watched as registered files
 };
 
 class DatagramLoop {
