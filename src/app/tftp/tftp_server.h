@@ -41,8 +41,9 @@ struct TftpServerConfig {
     std::size_t replySockets = core::tftp::EngineConfig{}.replySockets;
     /// The kernel interface of the sockets: Auto = io_uring if the kernel
     /// allows it (containers often forbid it), else epoll, with a log line
-    /// either way. A socket per transfer costs about 30 % more CPU per GiB on
-    /// epoll than the pool; io_uring takes most of that back (docs/benchmarks.md).
+    /// either way. At 64 lockstep clients a socket per transfer costs 21-27 %
+    /// more CPU per GiB than the pool on epoll, 4 % more on io_uring
+    /// (docs/benchmarks.md).
     io::LoopChoice io = io::LoopChoice::Auto;
     /// SO_RCVBUF/SO_SNDBUF of the listen socket and pool sockets: room for a
     /// burst of requests or ACKs from hundreds of clients between two loop turns.
