@@ -17,6 +17,8 @@ pkg_check_modules(LZMA REQUIRED IMPORTED_TARGET liblzma)
 pkg_check_modules(ZLIB REQUIRED IMPORTED_TARGET zlib)
 pkg_check_modules(LIBZIP REQUIRED IMPORTED_TARGET libzip)
 pkg_check_modules(SECCOMP REQUIRED IMPORTED_TARGET libseccomp)
+# io_uring for the TFTP server's sockets (2.3 in Debian 12; the kernel decides at run time).
+pkg_check_modules(URING REQUIRED IMPORTED_TARGET liburing>=2.3)
 
 # Standalone asio is header-only and ships no CMake config.
 find_path(ASIO_INCLUDE_DIR asio.hpp REQUIRED)

@@ -13,7 +13,7 @@ BUILD_PKGS=(build-essential cmake ninja-build pkg-config ccache git
     clang-14 libclang-rt-14-dev clang-format clang-tidy
     libasio-dev libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev
     nlohmann-json3-dev libexpected-dev libcpp-httplib-dev libsqlite3-dev
-    libssl-dev libusb-1.0-0-dev libext2fs-dev comerr-dev liblzma-dev zlib1g-dev libzip-dev libseccomp-dev
+    libssl-dev libusb-1.0-0-dev libext2fs-dev comerr-dev liblzma-dev zlib1g-dev libzip-dev libseccomp-dev liburing-dev
     libgtest-dev libgmock-dev libbenchmark-dev)
 TEST_PKGS=(iproute2 iputils-ping procps openssl xxd python3 bc time
     dnsmasq-base isc-dhcp-client busybox dhcpcd5 python3-scapy

@@ -36,6 +36,7 @@ struct TftpOptions {
     std::size_t maxTransfers = kDefaults.maxTransfers;
     std::size_t replySockets = kDefaults.replySockets;
     std::string replyPorts = "per-transfer";
+    std::string io = "auto";
     std::uint32_t testDropEvery = 0;
     std::uint32_t coalesceUs = 0;  // off: see TftpServerConfig::coalesce
 };
@@ -77,6 +78,9 @@ void runTftp(const TftpOptions& o) {
     cfg.replySockets = o.replySockets;
     cfg.replyPorts =
         o.replyPorts == "pool" ? core::tftp::ReplyPorts::Pool : core::tftp::ReplyPorts::PerTransfer;
+    cfg.io = o.io == "uring"   ? io::LoopChoice::Uring
+             : o.io == "epoll" ? io::LoopChoice::Epoll
+                               : io::LoopChoice::Auto;
     cfg.testDropEvery = o.testDropEvery;
     cfg.coalesce = std::chrono::microseconds(o.coalesceUs);
 
@@ -170,6 +174,11 @@ void setup(CLI::App* cmd) {
                     "life (fewer syscalls, known ports)")
         ->capture_default_str()
         ->check(CLI::IsMember({"per-transfer", "pool"}));
+    cmd->add_option("--io", opts->io,
+                    "Kernel interface of the sockets: auto (io_uring where the kernel allows "
+                    "it, else epoll), uring (or fail), epoll")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"auto", "uring", "epoll"}));
     cmd->add_option("--reply-sockets", opts->replySockets,
                     "With --reply-ports pool: reply sockets shared by transfers")
         ->capture_default_str()

@@ -172,6 +172,13 @@ Result<SockAddr> localAddress(int fd) {
     return a;
 }
 
+Result<void> connectUdp(int fd, const SockAddr& peer) {
+    if (::connect(fd, peer.get(), peer.length) != 0) {
+        return fail(fmt::format("connect {}: {}", peer.toString(), std::strerror(errno)));
+    }
+    return {};
+}
+
 RecvBatch::RecvBatch() : buffers_(kSlots * kBufferSize) {
     for (unsigned i = 0; i < kSlots; ++i) {
         iovs_[i].iov_base = buffers_.data() + i * kBufferSize;
@@ -217,18 +224,21 @@ SockAddr RecvBatch::from(unsigned i) const {
 }
 
 core::tftp::Endpoint RecvBatch::endpoint(unsigned i) const {
+    return toEndpoint(reinterpret_cast<const sockaddr*>(&addrs_[i]), msgs_[i].msg_hdr.msg_namelen);
+}
+
+core::tftp::Endpoint toEndpoint(const sockaddr* sa, socklen_t length) {
     core::tftp::Endpoint e;
-    const auto& ss = addrs_[i];
-    if (ss.ss_family == AF_INET) {
+    if (sa->sa_family == AF_INET && length >= sizeof(sockaddr_in)) {
         sockaddr_in a{};
-        std::memcpy(&a, &ss, sizeof(a));
+        std::memcpy(&a, sa, sizeof(a));
         e.address[10] = 0xff;
         e.address[11] = 0xff;
         std::memcpy(e.address.data() + 12, &a.sin_addr, 4);
         e.port = ntohs(a.sin_port);
-    } else if (ss.ss_family == AF_INET6) {
+    } else if (sa->sa_family == AF_INET6 && length >= sizeof(sockaddr_in6)) {
         sockaddr_in6 a{};
-        std::memcpy(&a, &ss, sizeof(a));
+        std::memcpy(&a, sa, sizeof(a));
         std::memcpy(e.address.data(), &a.sin6_addr, 16);
         e.port = ntohs(a.sin6_port);
     }
@@ -298,13 +308,10 @@ void SendQueue::sendOneByOne(int fd, const Message& m, FlushResult& r) {
     }
 }
 
-SendQueue::FlushResult SendQueue::flush(int fd, std::uint32_t dropEvery,
-                                        std::uint64_t& dropCounter) {
-    FlushResult r;
-    if (count_ == 0) {
-        return r;
-    }
+std::size_t SendQueue::prepare(std::uint32_t dropEvery, std::uint64_t& dropCounter,
+                               FlushResult& r) {
     kept_.clear();
+    messages_.clear();
     for (std::size_t i = 0; i < count_; ++i) {
         if (dropEvery > 0 && (++dropCounter % dropEvery) == 0) {
             ++r.dropped;
@@ -333,7 +340,6 @@ SendQueue::FlushResult SendQueue::flush(int fd, std::uint32_t dropEvery,
     }
     // Messages: a run of equal-length datagrams to one address becomes one GSO
     // message (a shorter datagram may end a run, as the kernel allows).
-    messages_.clear();
     for (std::size_t k = 0; k < kept_.size();) {
         const Slot& first = slots_[kept_[k]];
         const std::size_t segment = datagramLength(first);
@@ -365,8 +371,12 @@ SendQueue::FlushResult SendQueue::flush(int fd, std::uint32_t dropEvery,
         const auto& last = slotIov_[g.first + g.count - 1];
         msghdr& h = msgs_[m].msg_hdr;
         h = msghdr{};
-        h.msg_name = &first.to.storage;
-        h.msg_namelen = first.to.length;
+        const bool toPeer = peer_.length != 0 && first.to.length == peer_.length &&
+                            std::memcmp(&first.to.storage, &peer_.storage, peer_.length) == 0;
+        if (!toPeer) {
+            h.msg_name = &first.to.storage;
+            h.msg_namelen = first.to.length;
+        }
         h.msg_iov = &iovs_[slotIov_[g.first].first];
         h.msg_iovlen = last.first + last.second - slotIov_[g.first].first;
         if (g.count > 1) {
@@ -383,46 +393,37 @@ SendQueue::FlushResult SendQueue::flush(int fd, std::uint32_t dropEvery,
             std::memcpy(CMSG_DATA(cm), &segment, sizeof(segment));
         }
     }
-    std::size_t done = 0;
-    while (done < messages_.size()) {
-        // UIO_MAXIOV (1024) bounds vlen per call.
-        unsigned chunk =
-            static_cast<unsigned>(std::min<std::size_t>(messages_.size() - done, 1024));
-        int rc = ::sendmmsg(fd, msgs_.data() + done, chunk, MSG_DONTWAIT);
-        if (rc < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            const Message& g = messages_[done];
-            if (g.count > 1 && (errno == EINVAL || errno == EIO || errno == ENOPROTOOPT ||
-                                errno == EOPNOTSUPP || errno == EMSGSIZE)) {
-                // GSO refused (old kernel, a device without checksum offload, a smaller
-                // MTU): send this group plainly and stop grouping on this socket.
-                gso_ = false;
-                sendOneByOne(fd, g, r);
-                ++done;
-                continue;
-            }
-            // EAGAIN (buffer full) or a per-destination error (ECONNREFUSED
-            // from an ICMP for an earlier datagram): skip this message; the
-            // transfer's retransmit timer recovers it. EFAULT is different: the payload
-            // cannot be read, and a retransmission would fail the same way.
-            if (errno == EFAULT) {
-                for (std::size_t k = g.first; k < g.first + g.count; ++k) {
-                    noteFault(k, r);
-                }
-            }
-            r.failed += g.count;
-            ++done;
-            continue;
-        }
-        for (int j = 0; j < rc; ++j) {
-            const auto count = messages_[done + static_cast<std::size_t>(j)].count;
-            r.sent += count;
-            r.segmented += count > 1 ? count : 0;
-        }
-        done += static_cast<std::size_t>(rc);
+    return messages_.size();
+}
+
+void SendQueue::complete(int fd, std::size_t m, int error, FlushResult& r) {
+    const Message& g = messages_[m];
+    if (error == 0) {
+        r.sent += g.count;
+        r.segmented += g.count > 1 ? g.count : 0;
+        return;
     }
+    if (g.count > 1 && (error == EINVAL || error == EIO || error == ENOPROTOOPT ||
+                        error == EOPNOTSUPP || error == EMSGSIZE)) {
+        // GSO refused (old kernel, a device without checksum offload, a smaller
+        // MTU): send this group plainly and stop grouping on this socket.
+        gso_ = false;
+        sendOneByOne(fd, g, r);
+        return;
+    }
+    // EAGAIN (buffer full) or a per-destination error (ECONNREFUSED from an
+    // ICMP for an earlier datagram): skip this message; the transfer's
+    // retransmit timer recovers it. EFAULT is different: the payload cannot be
+    // read, and a retransmission would fail the same way.
+    if (error == EFAULT) {
+        for (std::size_t k = g.first; k < g.first + g.count; ++k) {
+            noteFault(k, r);
+        }
+    }
+    r.failed += g.count;
+}
+
+void SendQueue::finish() {
     for (std::size_t i = 0; i < count_; ++i) {
         if (slots_[i].owned.capacity() > 4096) {
             std::vector<std::uint8_t>().swap(slots_[i].owned);  // keep memory bounded
@@ -430,6 +431,36 @@ SendQueue::FlushResult SendQueue::flush(int fd, std::uint32_t dropEvery,
         slots_[i].payload = {};
     }
     count_ = 0;
+}
+
+SendQueue::FlushResult SendQueue::flush(int fd, std::uint32_t dropEvery,
+                                        std::uint64_t& dropCounter) {
+    FlushResult r;
+    if (count_ == 0) {
+        return r;
+    }
+    const std::size_t n = prepare(dropEvery, dropCounter, r);
+    std::size_t done = 0;
+    while (done < n) {
+        // UIO_MAXIOV (1024) bounds vlen per call.
+        unsigned chunk = static_cast<unsigned>(std::min<std::size_t>(n - done, 1024));
+        int rc = ::sendmmsg(fd, msgs_.data() + done, chunk, MSG_DONTWAIT);
+        if (rc < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            // sendmmsg reports the first message's error; the next call
+            // starts after it.
+            complete(fd, done, errno, r);
+            ++done;
+            continue;
+        }
+        for (int j = 0; j < rc; ++j) {
+            complete(fd, done + static_cast<std::size_t>(j), 0, r);
+        }
+        done += static_cast<std::size_t>(rc);
+    }
+    finish();
     return r;
 }
 

@@ -46,6 +46,10 @@ struct SockAddr {
     static SockAddr fromEndpoint(const core::tftp::Endpoint& e, int family);
 };
 
+/// The TFTP engine's value form of a received peer address (IPv4 as v4-mapped);
+/// the zero endpoint for another family or a short length.
+core::tftp::Endpoint toEndpoint(const sockaddr* sa, socklen_t length);
+
 /// Parses "ADDR:PORT", "[V6ADDR]:PORT" or ":PORT"/"PORT" (any IPv4 address).
 Result<SockAddr> parseEndpoint(std::string_view text);
 
@@ -53,6 +57,9 @@ Result<SockAddr> parseEndpoint(std::string_view text);
 /// @p bufferBytes sizes SO_RCVBUF/SO_SNDBUF (many clients share a socket).
 Result<Fd> bindUdp(const SockAddr& addr, int bufferBytes);
 Result<SockAddr> localAddress(int fd);
+/// connect() a UDP socket to @p peer: the kernel then delivers it datagrams
+/// from that address and port only, and sends to it with the route it cached.
+Result<void> connectUdp(int fd, const SockAddr& peer);
 
 /// Receives up to kSlots datagrams per call into fixed buffers.
 class RecvBatch {
@@ -70,6 +77,10 @@ public:
     [[nodiscard]] bool truncated(unsigned i) const;
     [[nodiscard]] SockAddr from(unsigned i) const;
     [[nodiscard]] core::tftp::Endpoint endpoint(unsigned i) const;
+    [[nodiscard]] const sockaddr* address(unsigned i) const {
+        return reinterpret_cast<const sockaddr*>(&addrs_[i]);
+    }
+    [[nodiscard]] socklen_t addressLength(unsigned i) const { return msgs_[i].msg_hdr.msg_namelen; }
 
 private:
     std::vector<std::uint8_t> buffers_;
@@ -108,9 +119,28 @@ public:
         /// only the kernel touches the mapping; the owner ends those transfers.
         std::vector<const std::uint8_t*> faulted;
     };
-    /// Sends everything queued. @p dropEvery > 0 drops every Nth datagram
-    /// (counted across calls in @p dropCounter): a test hook for loss.
+    /// Sends everything queued with sendmmsg. @p dropEvery > 0 drops every Nth
+    /// datagram (counted across calls in @p dropCounter): a test hook for loss.
     FlushResult flush(int fd, std::uint32_t dropEvery, std::uint64_t& dropCounter);
+
+    // flush() in three steps, for a caller that hands the messages to the
+    // kernel itself (io::DatagramLoop on io_uring: one submission for many
+    // sockets' queues). prepare() applies the loss hook and builds one msghdr
+    // per message (a GSO group or one datagram); the caller sends each and
+    // reports each outcome to complete(); finish() empties the queue. The
+    // msghdrs point into the queue and into the payloads: both stay untouched
+    // until finish().
+    /// @return the number of messages, message(0 .. n-1).
+    std::size_t prepare(std::uint32_t dropEvery, std::uint64_t& dropCounter, FlushResult& r);
+    [[nodiscard]] msghdr* message(std::size_t m) { return &msgs_[m].msg_hdr; }
+    /// Message @p m was sent (@p error 0) or refused with errno @p error. A GSO
+    /// group the kernel refuses is sent again one datagram at a time on @p fd
+    /// (sendmsg) and the queue stops grouping, as flush() does.
+    void complete(int fd, std::size_t m, int error, FlushResult& r);
+    void finish();
+    /// The socket is connect()ed to @p peer: datagrams to it leave without an
+    /// address, so the kernel skips the route lookup of each (connectUdp).
+    void setConnectedPeer(const SockAddr& peer) { peer_ = peer; }
     [[nodiscard]] bool empty() const { return count_ == 0; }
     [[nodiscard]] std::size_t size() const { return count_; }
     /// Whether flushes may still group datagrams (false after the kernel refused GSO).
@@ -147,6 +177,7 @@ private:
 
     std::vector<Slot> slots_;
     std::size_t count_ = 0;
+    SockAddr peer_;  ///< connected peer (length 0: none)
     bool gso_ = true;
     std::vector<std::size_t> kept_;  ///< slots left by the loss hook, in order
     std::vector<std::pair<std::size_t, std::size_t>> slotIov_;  ///< kept index -> (iov start, n)

@@ -148,6 +148,30 @@ TEST_F(SendQueueTest, OnlyEqualDatagramsToOneAddressAreGrouped) {
     EXPECT_EQ(got[1].size(), 1472u);
 }
 
+TEST_F(SendQueueTest, AConnectedSocketSendsToItsPeerWithoutAnAddressAndToOthersWithOne) {
+    // A TFTP transfer's own socket is connected to its client (connectUdp).
+    Receiver peer;
+    Receiver other;
+    ASSERT_TRUE(connectUdp(sender_.get(), peer.addr));
+    SendQueue q;
+    q.setConnectedPeer(peer.addr);
+    queueWindow(q, peer.addr, 1, 8, 1468, 1468);  // a GSO group to the peer
+    auto h = header(9);
+    q.push(other.addr, h, std::span<const std::uint8_t>(file_).first(10));
+    SendQueue::FlushResult prepared;
+    ASSERT_EQ(q.prepare(0, dropCounter_, prepared), 2u);
+    EXPECT_EQ(q.message(0)->msg_name, nullptr);  // to the connected peer: no address
+    EXPECT_NE(q.message(1)->msg_name, nullptr);
+    q.finish();
+    queueWindow(q, peer.addr, 1, 8, 1468, 1468);
+    q.push(other.addr, h, std::span<const std::uint8_t>(file_).first(10));
+    auto r = q.flush(sender_.get(), 0, dropCounter_);
+    EXPECT_EQ(r.sent, 9u);
+    EXPECT_EQ(r.segmented, 8u);
+    expectWindow(peer.drain(), 1, 8, 1468, 1468);
+    EXPECT_EQ(other.drain().size(), 1u);
+}
+
 TEST_F(SendQueueTest, WithoutSegmentationTheSameBytesArrive) {
     Receiver rx;
     SendQueue q;

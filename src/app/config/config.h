@@ -25,6 +25,7 @@
 #include <toml++/toml.h>
 
 #include "core/tftp/tftp_engine.h"
+#include "io/net/datagram_loop.h"
 
 namespace pinet::app::config {
 
@@ -81,6 +82,7 @@ struct Config {
         static_cast<std::uint32_t>(core::tftp::TransferLimits{}.minAdaptiveTimeout.count());
     std::uint32_t tftpRetries = static_cast<std::uint32_t>(core::tftp::TransferLimits{}.maxRetries);
     core::tftp::ReplyPorts tftpReplyPorts = core::tftp::EngineConfig{}.replyPorts;
+    io::LoopChoice tftpIo = io::LoopChoice::Auto;
 
     // [http]
     ListenAddress httpListen{"127.0.0.1", 8080};

@@ -162,6 +162,7 @@ void ServeDaemon::start(const std::function<void()>& afterDashboard) {
         tc.transfer.defaultTimeout = std::chrono::milliseconds(cfg->tftpTimeoutMs);
         tc.transfer.minAdaptiveTimeout = std::chrono::milliseconds(cfg->tftpMinTimeoutMs);
         tc.replyPorts = cfg->tftpReplyPorts;
+        tc.io = cfg->tftpIo;
         tc.transfer.maxRetries = static_cast<int>(cfg->tftpRetries);
         tc.maxTransfers = cfg->tftpMaxTransfers;
         if (admission_->enabled()) {

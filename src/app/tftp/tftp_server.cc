@@ -12,7 +12,7 @@
 #include "io/fd.h"
 #include "io/file_cache.h"
 #include "io/fs/file_ops.h"
-#include "io/net/event_loop.h"
+#include "io/net/datagram_loop.h"
 #include "io/udp_batch.h"
 
 namespace pinet::app {
@@ -22,15 +22,12 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-/// Event-loop tags: the listen socket, then reply channel c as kReplyTag + c.
-constexpr io::EventLoop::Tag kListenTag = 0;
-constexpr io::EventLoop::Tag kReplyTag = 1;
+/// Loop tags: the listen socket, then reply channel c as kReplyTag + c.
+constexpr io::DatagramLoop::Tag kListenTag = 0;
+constexpr io::DatagramLoop::Tag kReplyTag = 1;
 /// Send-fault and open-failure rounds per flush: each can only end transfers
 /// and queue one ERROR each, so two rounds settle it; the bound is a backstop.
 constexpr int kFlushRounds = 4;
-/// recvmmsg calls per socket per turn: drains a busy socket, but bounded so
-/// one socket cannot starve the timers and the others.
-constexpr int kReceiveRounds = 16;
 
 ctftp::Instant instantNow() {
     return {Clock::now(), std::chrono::system_clock::now()};
@@ -50,7 +47,7 @@ struct TftpServer::Impl {
     io::Fd listenFd;
     io::SockAddr bound;
     io::SockAddr ephemeral;  ///< the listen address with port 0: where reply sockets bind
-    io::EventLoop loop;
+    std::unique_ptr<io::DatagramLoop> loop;
     std::unique_ptr<io::FileCache> cache;  ///< the engine's FileSource
     std::unique_ptr<ctftp::TftpEngine> engine;
     core::BootEventSink* sink = nullptr;
@@ -61,17 +58,16 @@ struct TftpServer::Impl {
     std::atomic<bool> resolverChanged{false};
 
     // Loop-thread state.
-    io::RecvBatch recv;
     /// Reply ports by channel: the pool's (or the shared one) for the daemon's
     /// life, and in PerTransfer mode one per running transfer, opened at its
     /// first datagram and closed after its last.
     std::unordered_map<ctftp::Channel, ReplySocket> replies;
     std::vector<ctftp::Channel> dirty;
+    std::vector<io::DatagramLoop::SendJob> jobs;  ///< dirty's queues, for one send
     std::vector<ctftp::Channel> failedChannels;
     std::uint64_t dropCounter = 0;
     TftpCounters socketCounters;  ///< the I/O fields, merged into the engine's on publish
     std::uint64_t lastTurnPackets = 0;
-    std::vector<io::EventLoop::Tag> tags;  ///< reply sockets to drain this turn
 
     mutable std::mutex publishedMutex;
     TftpCounters published;
@@ -81,12 +77,13 @@ struct TftpServer::Impl {
     std::atomic<bool> stopRequested{false};
     std::atomic<std::int64_t> drainMillis{0};
 
-    explicit Impl(io::EventLoop l) : loop(std::move(l)) {}
+    explicit Impl(std::unique_ptr<io::DatagramLoop> l) : loop(std::move(l)) {}
 
-    /// Opens the socket of @p channel on a port the kernel picks at random.
-    Result<ReplySocket*> openReply(ctftp::Channel channel);
+    /// Opens the socket of @p channel on a port the kernel picks at random;
+    /// a transfer's own socket is connected to its client @p peer.
+    Result<ReplySocket*> openReply(ctftp::Channel channel, const io::SockAddr* peer = nullptr);
     void run();
-    void receiveFrom(io::EventLoop::Tag tag, const ctftp::Instant& now);
+    void onDatagram(const io::ReceivedDatagram& d, const ctftp::Instant& now);
     /// Sends the outbox; true if a send fault made the engine end transfers.
     bool flush();
     void sendQueued();
@@ -117,9 +114,18 @@ Result<std::unique_ptr<TftpServer>> TftpServer::create(TftpServerConfig config) 
                                     config.defaultDir, config.root.string()));
         }
     }
-    auto loop = io::EventLoop::create();
+    std::string fallback;
+    auto loop = io::makeDatagramLoop(config.io, &fallback);
     if (!loop) {
-        return fail("tftp: " + loop.error().message);
+        return fail("tftp: " + loop.error().message +
+                    (config.io == io::LoopChoice::Uring ? " (tftp.io = \"uring\" forces io_uring; "
+                                                          "\"auto\" falls back to epoll)"
+                                                        : ""));
+    }
+    if (!fallback.empty()) {
+        spdlog::info("tftp: io_uring unavailable ({}): sockets on epoll", fallback);
+    } else {
+        spdlog::info("tftp: sockets on {}", io::toString((*loop)->backend()));
     }
     auto impl = std::make_unique<Impl>(std::move(*loop));
     auto addr = io::parseEndpoint(config.listen);
@@ -148,7 +154,8 @@ Result<std::unique_ptr<TftpServer>> TftpServer::create(TftpServerConfig config) 
             return fail("tftp reply socket: " + r.error().message);
         }
     }
-    if (auto watched = impl->loop.watch(impl->listenFd.get(), kListenTag); !watched) {
+    // The listen socket's datagrams after the replies' in every turn (see run()).
+    if (auto watched = impl->loop->watch(impl->listenFd.get(), kListenTag, true); !watched) {
         return fail("tftp: " + watched.error().message);
     }
     impl->cache = std::make_unique<io::FileCache>(std::move(*rootFd), io::FileCache::Options{});
@@ -178,6 +185,10 @@ std::uint16_t TftpServer::port() const {
     return impl_->bound.port();
 }
 
+io::LoopBackend TftpServer::ioBackend() const {
+    return impl_->loop->backend();
+}
+
 void TftpServer::setResolver(std::shared_ptr<const ctftp::ClientDirectoryResolver> resolver) {
     {
         std::lock_guard lock(impl_->resolverMutex);
@@ -185,7 +196,7 @@ void TftpServer::setResolver(std::shared_ptr<const ctftp::ClientDirectoryResolve
     }
     // Taken by the loop at its next turn (at once if it is waiting on input).
     impl_->resolverChanged = true;
-    impl_->loop.wake();
+    impl_->loop->wake();
 }
 
 void TftpServer::setEventSink(core::BootEventSink* sink) {
@@ -204,7 +215,7 @@ void TftpServer::stop(std::chrono::milliseconds drain) {
     }
     impl_->drainMillis = drain.count();
     impl_->stopRequested = true;
-    impl_->loop.wake();
+    impl_->loop->wake();
     impl_->thread.join();
 }
 
@@ -220,7 +231,7 @@ std::vector<ctftp::UnknownClientLog::Entry> TftpServer::unknownClients() const {
 
 // ---- the loop -----------------------------------------------------------
 
-Result<ReplySocket*> TftpServer::Impl::openReply(ctftp::Channel channel) {
+Result<ReplySocket*> TftpServer::Impl::openReply(ctftp::Channel channel, const io::SockAddr* peer) {
     // Pool sockets carry many clients' bursts; a transfer's own socket at most
     // one window (RFC 7440) and its ACKs, so it asks for less kernel memory.
     const bool lasting = config.replyPorts == core::tftp::ReplyPorts::Pool;
@@ -229,11 +240,22 @@ Result<ReplySocket*> TftpServer::Impl::openReply(ctftp::Channel channel) {
     if (!fd) {
         return tl::unexpected(fd.error());
     }
-    if (auto w = loop.watch(fd->get(), kReplyTag + channel); !w) {
+    // A transfer's socket hears its client only: the kernel drops what other
+    // addresses and ports send to it (RFC 1350's foreign TIDs, which the engine
+    // would drop silently too), and sends to the client on the route it cached.
+    if (peer != nullptr) {
+        if (auto c = io::connectUdp(fd->get(), *peer); !c) {
+            return tl::unexpected(c.error());
+        }
+    }
+    if (auto w = loop->watch(fd->get(), kReplyTag + channel); !w) {
         return tl::unexpected(w.error());
     }
     auto& slot = replies[channel];
     slot.fd = std::move(*fd);
+    if (peer != nullptr) {
+        slot.queue.setConnectedPeer(*peer);
+    }
     return &slot;
 }
 
@@ -257,12 +279,10 @@ void TftpServer::Impl::run() {
         const bool coalesce =
             lastTurnPackets >= config.coalesceThreshold && config.coalesce.count() > 0 &&
             engine->activeTransfers() >= config.coalesceMinTransfers && wakeAt > before;
-        // Tags to drain this turn. Replies first, the listen socket last: a
-        // client that ends a transfer (ERROR, last ACK) and asks again from the
-        // same port in the same turn must find it ended, or its RRQ would be
-        // taken for a retransmission of the old one.
-        tags.clear();
-        bool listenReady = false;
+        // The loop delivers the replies' datagrams first and the listen
+        // socket's last: a client that ends a transfer (ERROR, last ACK) and
+        // asks again from the same port in the same turn must find it ended,
+        // or its RRQ would be taken for a retransmission of the old one.
         std::optional<Clock::time_point> waitUntil;
         if (wakeAt != Clock::time_point::max()) {
             waitUntil = wakeAt;
@@ -273,17 +293,10 @@ void TftpServer::Impl::run() {
             ++socketCounters.coalescePauses;
             waitUntil = before;  // a deadline passed: poll, do not block again
         }
-        auto ready = loop.wait(waitUntil);
+        auto ready = loop->wait(waitUntil);
         if (!ready) {
             spdlog::error("tftp: {}", ready.error().message);
             break;
-        }
-        for (auto tag : ready->tags) {
-            if (tag == kListenTag) {
-                listenReady = true;
-            } else {
-                tags.push_back(tag);
-            }
         }
         if (resolverChanged.exchange(false)) {
             std::lock_guard lock(resolverMutex);
@@ -296,12 +309,7 @@ void TftpServer::Impl::run() {
         // with it TFTP for every board. The turn's unsent output is dropped; the
         // clients' retransmissions recover it.
         try {
-            for (auto tag : tags) {
-                receiveFrom(tag, now);
-            }
-            if (listenReady) {
-                receiveFrom(kListenTag, now);
-            }
+            loop->deliver([this, &now](const io::ReceivedDatagram& d) { onDatagram(d, now); });
             engine->tick(now);
             lastTurnPackets = engine->counters().packetsIn - packetsBefore;
             finishTurn(now);
@@ -318,34 +326,13 @@ void TftpServer::Impl::run() {
     publish();
 }
 
-void TftpServer::Impl::receiveFrom(io::EventLoop::Tag tag, const ctftp::Instant& now) {
-    const bool listen = tag == kListenTag;
-    const ctftp::Channel channel = listen ? 0 : tag - kReplyTag;
-    int fd = listenFd.get();
-    if (!listen) {
-        const auto it = replies.find(channel);
-        if (it == replies.end()) {
-            return;  // closed since epoll reported it
-        }
-        fd = it->second.fd.get();
-    }
-    for (int round = 0; round < kReceiveRounds; ++round) {
-        const int got = recv.receive(fd);
-        if (got <= 0) {
-            break;
-        }
-        for (unsigned k = 0; k < static_cast<unsigned>(got); ++k) {
-            if (recv.truncated(k)) {
-                engine->onTruncatedDatagram();
-            } else if (listen) {
-                engine->onRequestDatagram(recv.endpoint(k), recv.data(k), now);
-            } else {
-                engine->onReplyDatagram(channel, recv.endpoint(k), recv.data(k), now);
-            }
-        }
-        if (got < static_cast<int>(io::RecvBatch::kSlots)) {
-            break;
-        }
+void TftpServer::Impl::onDatagram(const io::ReceivedDatagram& d, const ctftp::Instant& now) {
+    if (d.truncated) {
+        engine->onTruncatedDatagram();
+    } else if (d.tag == kListenTag) {
+        engine->onRequestDatagram(d.endpoint(), d.data, now);
+    } else {
+        engine->onReplyDatagram(d.tag - kReplyTag, d.endpoint(), d.data, now);
     }
 }
 
@@ -369,7 +356,7 @@ void TftpServer::Impl::sendQueued() {
                 slot = &it->second;
             } else if (config.replyPorts == core::tftp::ReplyPorts::PerTransfer) {
                 // A new transfer's first datagram: its port opens now.
-                if (auto opened = openReply(d.channel)) {
+                if (auto opened = openReply(d.channel, &to)) {
                     slot = *opened;
                 } else {
                     spdlog::warn("tftp: reply socket: {}", opened.error().message);
@@ -395,10 +382,16 @@ void TftpServer::Impl::sendQueued() {
         }
     }
     out.clear();
+    // Every socket's queue in one go: on io_uring one submission for all.
+    jobs.clear();
     for (const auto channel : dirty) {
         auto& r = replies.at(channel);
         r.dirty = false;
-        auto sent = r.queue.flush(r.fd.get(), config.testDropEvery, dropCounter);
+        jobs.push_back({r.fd.get(), &r.queue, {}});
+    }
+    loop->send(jobs, config.testDropEvery, dropCounter);
+    for (const auto& job : jobs) {
+        const auto& sent = job.result;
         socketCounters.packetsOut += sent.sent;
         socketCounters.packetsOutSegmented += sent.segmented;
         socketCounters.sendFailures += sent.failed;
@@ -434,6 +427,7 @@ void TftpServer::Impl::finishTurn(const ctftp::Instant& now) {
     engine->endTurn(now);
     // Ended transfers' ports close now that their last datagrams are out.
     for (const auto channel : engine->outbox().closedChannels) {
+        loop->unwatch(kReplyTag + channel);
         replies.erase(channel);
     }
     if (faulted) {

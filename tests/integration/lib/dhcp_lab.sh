@@ -109,6 +109,24 @@ lab_kill() {
     return 0
 }
 
+# The TFTP socket backends to test: "epoll uring", or "epoll" where the kernel
+# (or a container's seccomp profile) refuses io_uring, with a SKIP line on
+# stderr saying why. Needs $PINETBOOT and $W.
+tftp_io_modes() {
+    mkdir -p "$W/io-probe"
+    "$PINETBOOT" tftp --root "$W/io-probe" --listen 127.0.0.1:0 --io uring \
+        > "$W/io-probe.out" 2> "$W/io-probe.log" &
+    local pid=$! up=1
+    for _ in $(seq 1 100); do
+        grep -q '^listening on ' "$W/io-probe.out" && { up=0; break; }
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+    if [ $up = 0 ]; then echo "epoll uring"; else
+        echo "SKIP io_uring round: $(tail -1 "$W/io-probe.log")" >&2; echo epoll; fi
+}
+
 # wait_for FILE REGEX SECONDS
 wait_for() {
     local f=$1 re=$2 s=$3

@@ -167,6 +167,7 @@ timeout_ms = 2000
 min_timeout_ms = 1000
 retries = 3
 reply_ports = "pool"
+io = "epoll"
 [http]
 listen = "127.0.0.1:9090"
 allowed_hosts = ["netboot.lab"]
@@ -397,4 +398,13 @@ TEST(Config, ReplyPortsDefaultPerTransferPoolOnRequest) {
     EXPECT_EQ(cfg::parseConfig("[tftp]\nreply_ports = \"pool\"\n", "t.toml").tftpReplyPorts,
               pinet::core::tftp::ReplyPorts::Pool);
     EXPECT_NE(errorOf("[tftp]\nreply_ports = \"random\"\n").find("t.toml:2"), std::string::npos);
+}
+
+// The TFTP sockets' kernel interface: io_uring where allowed, or forced either way.
+TEST(Config, TftpIoDefaultsToAutoAndTakesEitherBackend) {
+    using pinet::io::LoopChoice;
+    EXPECT_EQ(cfg::parseConfig("", "t.toml").tftpIo, LoopChoice::Auto);
+    EXPECT_EQ(cfg::parseConfig("[tftp]\nio = \"uring\"\n", "t.toml").tftpIo, LoopChoice::Uring);
+    EXPECT_EQ(cfg::parseConfig("[tftp]\nio = \"epoll\"\n", "t.toml").tftpIo, LoopChoice::Epoll);
+    EXPECT_NE(errorOf("[tftp]\nio = \"poll\"\n").find("t.toml:2"), std::string::npos);
 }
