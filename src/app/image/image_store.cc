@@ -125,11 +125,12 @@ constexpr const char* kManifest = "xattrs.manifest";
 class ManifestWriter {
 public:
     Result<void> open() {
-        fd_ = io::Fd(::open((std::string("/") + kManifest).c_str(),
-                            O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-        if (!fd_) {
-            return fail(fmt::format("{}: cannot create: {}", kManifest, std::strerror(errno)));
+        // O_EXCL: never an existing entry, nor a symlink planted there.
+        auto fd = io::createExclusive(std::string("/") + kManifest, 0600);
+        if (!fd) {
+            return fail(fmt::format("{}: cannot create: {}", kManifest, fd.error().message));
         }
+        fd_ = std::move(*fd);
         buf_.append(proto::disk::kXattrManifestMagic);
         return {};
     }
