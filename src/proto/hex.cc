@@ -13,8 +13,7 @@ std::string toHex(std::span<const std::uint8_t> bytes) {
     return out;
 }
 
-namespace {
-int nibble(char c) {
+int hexDigitValue(char c) {
     if (c >= '0' && c <= '9') {
         return c - '0';
     }
@@ -26,7 +25,6 @@ int nibble(char c) {
     }
     return -1;
 }
-}  // namespace
 
 std::optional<std::vector<std::uint8_t>> fromHex(std::string_view hex) {
     if (hex.size() % 2 != 0) {
@@ -35,8 +33,8 @@ std::optional<std::vector<std::uint8_t>> fromHex(std::string_view hex) {
     std::vector<std::uint8_t> out;
     out.reserve(hex.size() / 2);
     for (std::size_t i = 0; i < hex.size(); i += 2) {
-        int hi = nibble(hex[i]);
-        int lo = nibble(hex[i + 1]);
+        int hi = hexDigitValue(hex[i]);
+        int lo = hexDigitValue(hex[i + 1]);
         if (hi < 0 || lo < 0) {
             return std::nullopt;
         }

@@ -9,6 +9,9 @@
 
 namespace pinet::proto {
 
+/// The value of one hex digit (either case), or -1 for any other character.
+int hexDigitValue(char c);
+
 /// Lowercase hex, two digits per byte, no separators.
 std::string toHex(std::span<const std::uint8_t> bytes);
 

@@ -1,5 +1,7 @@
 #include "proto/eeprom/bootconf.h"
 
+#include "proto/hex.h"
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -130,14 +132,8 @@ std::string lower(std::string_view s) {
 }
 
 std::optional<unsigned> hexDigit(char c) {
-    if (c >= '0' && c <= '9') {
-        return static_cast<unsigned>(c - '0');
-    }
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (c >= 'a' && c <= 'f') {
-        return static_cast<unsigned>(c - 'a' + 10);
-    }
-    return std::nullopt;
+    const int v = hexDigitValue(c);
+    return v < 0 ? std::nullopt : std::optional<unsigned>(static_cast<unsigned>(v));
 }
 
 /// "0x..." with 1..maxDigits hex digits.

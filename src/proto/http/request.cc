@@ -1,5 +1,7 @@
 #include "proto/http/request.h"
 
+#include "proto/hex.h"
+
 #include <algorithm>
 #include <limits>
 
@@ -48,19 +50,6 @@ std::string_view trimOws(std::string_view s) {
         s.remove_suffix(1);
     }
     return s;
-}
-
-int hexValue(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
 }
 
 /// Decimal digits into a uint64; nullopt on anything else or overflow.
@@ -117,8 +106,8 @@ tl::expected<std::string, RequestError> targetPath(std::string_view target) {
         if (i + 2 >= target.size()) {  // '%' needs two hex digits after it
             return tl::unexpected(RequestError::BadTarget);
         }
-        const int hi = hexValue(target[i + 1]);
-        const int lo = hexValue(target[i + 2]);
+        const int hi = proto::hexDigitValue(target[i + 1]);
+        const int lo = proto::hexDigitValue(target[i + 2]);
         if (hi < 0 || lo < 0) {
             return tl::unexpected(RequestError::BadTarget);
         }
