@@ -145,6 +145,7 @@ void ServeDaemon::start(const std::function<void()>& afterDashboard) {
         const bool anyDhcp =
             std::any_of(cfg->interfaces.begin(), cfg->interfaces.end(),
                         [](const auto& i) { return i.dhcp != config::DhcpMode::Off; });
+        admissionNeedsTicks_ = admission_->enabled();
 
         // TFTP: with one interface and no explicit listen address, bind that
         // interface's address, so TFTP is not offered on every other network.
@@ -406,6 +407,13 @@ void ServeDaemon::watchRegistry() {
             break;
         }
         lock.unlock();
+        if (admissionNeedsTicks_) {
+            // Once a second is enough here: a waiting board is let in by the DHCP
+            // responder's own 25 ms ticks while it holds boards, or (TFTP as the gate)
+            // at its next RRQ, since request() re-checks capacity; this tick only
+            // runs expiry and the quiet-period notice ("storm over").
+            admission_->tick(core::boot::SteadyClock::now());
+        }
         try {
             refreshRegistry(false);
         } catch (const std::exception& e) {

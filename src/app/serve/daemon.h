@@ -77,6 +77,10 @@ private:
     BootMonitor monitor_;
     /// Before the servers that hold a pointer to it, so it outlives them.
     std::unique_ptr<AdmissionService> admission_;
+    /// The DHCP responders tick the admission controller only while they hold boards,
+    /// and with `dhcp = off` nobody does: the registry watcher ticks it once a second
+    /// so that expiry and the storm-over notice happen on a quiet server too.
+    bool admissionNeedsTicks_ = false;
     std::vector<std::unique_ptr<DhcpServer>> dhcp_;
     std::unique_ptr<TftpServer> tftp_;
     std::unique_ptr<http::HttpBootServer> httpBoot_;
