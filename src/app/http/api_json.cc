@@ -279,6 +279,8 @@ std::string admissionJson(const core::boot::AdmissionSnapshot& a) {
     j["committed_bytes"] = a.outstanding;
     j["budget_bytes"] = a.budget;
     j["plan_bytes"] = a.planBytes;
+    j["pipe_full"] = a.pipeFull;
+    j["board_ceiling_bytes_per_second"] = a.boardCeiling;
     j["admissions"] = a.admissions;
     j["admissions_per_second"] = a.admissionRate;
     j["held_boards"] = a.heldBoards;

@@ -62,7 +62,7 @@ void AdmissionService::onDelivered(std::span<const cb::Delivery> deliveries,
                                    cb::SteadyClock::time_point now) {
     std::lock_guard lock(mutex_);
     for (const auto& d : deliveries) {
-        controller_.onDelivered(d.address, d.bytes, now);
+        controller_.onDelivered(d.address, d.bytes, now, d.ceiling);
     }
 }
 

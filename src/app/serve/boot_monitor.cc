@@ -112,6 +112,14 @@ BootMonitor::BootMonitor(core::boot::TrackerOptions options) : tracker_(options)
     metrics_.declare("pinetboot_admission_throughput_bytes",
                      "File bytes per second the servers deliver, as admission measures it",
                      Kind::Gauge);
+    metrics_.declare("pinetboot_admission_board_ceiling_bytes",
+                     "Median of the admitted boards' lockstep speed (one window per shortest "
+                     "round trip), bytes per second; 0 = none measured",
+                     Kind::Gauge);
+    metrics_.declare("pinetboot_admission_pipe_full",
+                     "1 while the throughput has stopped growing with boards waiting (the "
+                     "server or its wire is the bottleneck)",
+                     Kind::Gauge);
     metrics_.declare("pinetboot_admission_committed_bytes",
                      "Boot plan bytes of the admitted boards still fetching", Kind::Gauge);
     metrics_.declare("pinetboot_admission_budget_bytes",
@@ -464,6 +472,8 @@ void exportAdmission(core::metrics::Registry& m, const core::boot::AdmissionSnap
     m.set("pinetboot_admission_admitted", {}, static_cast<double>(a.admitted));
     m.set("pinetboot_admission_throughput_bytes", {}, static_cast<double>(a.throughput));
     m.set("pinetboot_admission_committed_bytes", {}, static_cast<double>(a.outstanding));
+    m.set("pinetboot_admission_board_ceiling_bytes", {}, static_cast<double>(a.boardCeiling));
+    m.set("pinetboot_admission_pipe_full", {}, a.pipeFull ? 1.0 : 0.0);
     m.set("pinetboot_admission_budget_bytes", {}, static_cast<double>(a.budget));
     m.setTotal("pinetboot_admission_admissions_total", {}, static_cast<double>(a.admissions));
     m.setTotal("pinetboot_admission_held_boards_total", {}, static_cast<double>(a.heldBoards));

@@ -27,6 +27,26 @@ constexpr std::uint64_t kReserveBytes = 256 * 1024;
 // in full until idleDone passed (measured in the storm model: a quarter of the budget).
 constexpr double kNearlyDone = 0.9;
 constexpr std::chrono::milliseconds kNearlyDoneIdle{500};
+// Boards' own speed limits (issue #14: per-board round-trip time). A lockstep board
+// takes at most one window per round trip, so one whose ceiling x horizon is below its
+// plan cannot finish inside the horizon however the server shares, and would not use
+// a plan's worth of the budget: counting its whole plan (the plain rule) closes the
+// gate on a server with room to spare (in the storm model, 400 boards of 24 MB at
+// 1.5 MB/s each on a 100 MB/s server: 1.36x the capacity bound, 303 boards retried).
+// So while the pipe is not full, such a board counts only ceiling x horizon, and the
+// budget gets kProbeHeadroom on top, because boards at their ceiling deliver exactly
+// the measured throughput and a newcomer would never fit otherwise.
+//
+// A busy server's own queueing lengthens every round trip it measures, so a ceiling
+// can be the board's share rather than its limit. Capping is therefore allowed only
+// until the pipe is full: the throughput failed to grow by kProbeGrowth for
+// kStallWindows windows in which boards were waiting (the gate, not demand, limited
+// it; as TCP BBR finds a full pipe). Then the plain rule holds again, until the
+// throughput falls below kUnfullDrop of the full level (boards finished; probe again).
+constexpr double kProbeHeadroom = 0.25;
+constexpr double kProbeGrowth = 1.10;
+constexpr int kStallWindows = 4;  // 1 s at the default 250 ms window
+constexpr double kUnfullDrop = 0.75;
 // Holding has ended when the queue has been empty this long.
 constexpr std::chrono::seconds kStormQuiet{5};
 // Boards listed in a snapshot.
@@ -92,6 +112,80 @@ std::uint64_t AdmissionController::outstanding() const {
     return sum;
 }
 
+std::uint64_t AdmissionController::medianCeiling() const {
+    std::vector<std::uint64_t> c;
+    c.reserve(boards_.size());
+    for (const auto& [key, b] : boards_) {
+        if (b.ceiling > 0) {
+            c.push_back(b.ceiling);
+        }
+    }
+    if (c.empty()) {
+        return 0;
+    }
+    auto mid = c.begin() + static_cast<std::ptrdiff_t>(c.size() / 2);
+    std::nth_element(c.begin(), mid, c.end());
+    return *mid;
+}
+
+AdmissionController::Commitment AdmissionController::commitment(std::uint64_t plan) const {
+    Commitment c;
+    const double h = std::chrono::duration<double>(config_.horizon).count();
+    const bool capping = !pipeFull_;
+    auto capOf = [&](std::uint64_t ceiling) {
+        return static_cast<std::uint64_t>(static_cast<double>(ceiling) * h);
+    };
+    for (const auto& [key, b] : boards_) {
+        const std::uint64_t w =
+            static_cast<double>(b.delivered) < kNearlyDone * static_cast<double>(plan)
+                ? plan
+                : kReserveBytes;
+        c.uncapped += w;
+        // A board whose ceiling barely exceeds what the horizon needs is also held by
+        // it: the plain rule widens only by what boards take beyond plan / horizon, so
+        // near the ceiling it opens a board at a time. Both get the headroom.
+        if (capping && b.ceiling > 0 &&
+            static_cast<double>(capOf(b.ceiling)) < (1 + kProbeHeadroom) * static_cast<double>(w)) {
+            c.work += std::min(w, capOf(b.ceiling));
+            c.capped = true;
+        } else {
+            c.work += w;
+        }
+    }
+    c.newcomer = plan;
+    if (capping && c.capped) {
+        // A newcomer is assumed to be like the boards already fetching.
+        if (const std::uint64_t m = medianCeiling(); m > 0) {
+            c.newcomer = std::min(plan, capOf(m));
+        }
+    }
+    return c;
+}
+
+void AdmissionController::probePipe() {
+    if (pipeFull_) {
+        if (throughput_ < kUnfullDrop * fullThroughput_) {
+            pipeFull_ = false;
+            probeBest_ = throughput_;
+            stallWindows_ = 0;
+        }
+        return;
+    }
+    if (queue_.empty()) {
+        // Not gate-limited: a flat throughput says nothing about the server.
+        stallWindows_ = 0;
+        probeBest_ = std::max(probeBest_, throughput_);
+        return;
+    }
+    if (throughput_ >= kProbeGrowth * probeBest_) {
+        probeBest_ = throughput_;
+        stallWindows_ = 0;
+    } else if (++stallWindows_ >= kStallWindows) {
+        pipeFull_ = true;
+        fullThroughput_ = std::max(probeBest_, throughput_);
+    }
+}
+
 void AdmissionController::rollWindow(SteadyClock::time_point now) {
     if (windowStart_ == SteadyClock::time_point{}) {
         windowStart_ = now;
@@ -110,6 +204,7 @@ void AdmissionController::rollWindow(SteadyClock::time_point now) {
             throughput_ = throughput_ == 0
                               ? sample
                               : kThroughputWeight * sample + (1 - kThroughputWeight) * throughput_;
+            probePipe();
         }
     }
     windowStart_ = now;
@@ -208,13 +303,20 @@ void AdmissionController::admitFromQueue(SteadyClock::time_point now, std::strin
     const std::size_t ceiling =
         config_.maxAdmitted == 0 ? kMaxAdmitted : std::min(config_.maxAdmitted, kMaxAdmitted);
     const std::uint64_t plan = planBytes();
-    const std::uint64_t soft = budget(config_.horizon);
+    const Commitment c = commitment(plan);
+    std::uint64_t soft = budget(config_.horizon);
+    if (c.capped) {
+        soft += static_cast<std::uint64_t>(kProbeHeadroom * static_cast<double>(soft));
+    }
     const std::uint64_t hard = budget(config_.hardHorizon);
-    std::uint64_t work = outstanding();
+    std::uint64_t work = c.work;
+    std::uint64_t uncapped = c.uncapped;
     while (!queue_.empty() && boards_.size() < ceiling) {
         const Waiting& head = queue_.front();
-        const bool fits = boards_.empty() || work + plan <= soft;
-        const bool late = now - head.since >= config_.maxHold && work + plan <= hard;
+        const bool fits = boards_.empty() || work + c.newcomer <= soft;
+        // Past maxHold the plain rule bounds what is let in (no caps, no headroom):
+        // the hard horizon is the deadline's last margin.
+        const bool late = now - head.since >= config_.maxHold && uncapped + plan <= hard;
         if (!fits && !late) {
             break;
         }
@@ -231,7 +333,8 @@ void AdmissionController::admitFromQueue(SteadyClock::time_point now, std::strin
             }
             released_.push_back(head.board);
         }
-        work += plan;
+        work += c.newcomer;
+        uncapped += plan;
         waitingIndex_.erase(head.board);
         queue_.pop_front();
     }
@@ -304,7 +407,7 @@ void AdmissionController::bindAddress(std::string_view board, std::uint32_t addr
 }
 
 void AdmissionController::onDelivered(std::uint32_t address, std::uint64_t bytes,
-                                      SteadyClock::time_point now) {
+                                      SteadyClock::time_point now, std::uint64_t ceiling) {
     if (!config_.enabled) {
         return;
     }
@@ -349,6 +452,8 @@ void AdmissionController::onDelivered(std::uint32_t address, std::uint64_t bytes
     board->delivered += bytes;
     board->lastTraffic = now;
     board->started = true;
+    // Its fastest round trip so far (a later file may be measured on a quieter server).
+    board->ceiling = std::max(board->ceiling, ceiling);
 }
 
 void AdmissionController::finish(std::unordered_map<std::string, Board>::iterator it) {
@@ -470,6 +575,8 @@ AdmissionSnapshot AdmissionController::snapshot(SteadyClock::time_point now) con
     s.throughput = static_cast<std::uint64_t>(throughput_);
     s.outstanding = outstanding();
     s.budget = budget(config_.horizon);
+    s.pipeFull = pipeFull_;
+    s.boardCeiling = medianCeiling();
     s.planBytes = planBytes();
     s.admissionRate = admissionRate(now);
     s.queue.clear();

@@ -130,9 +130,15 @@ struct AdmissionSnapshot {
     bool enabled = true;
     std::size_t waiting = 0;
     std::size_t admitted = 0;
-    std::uint64_t throughput = 0;     ///< bytes/s, smoothed; 0 = nothing measured yet
-    std::uint64_t outstanding = 0;    ///< bytes committed to admitted boards (see outstanding())
-    std::uint64_t budget = 0;         ///< what may be outstanding: throughput x horizon
+    std::uint64_t throughput = 0;   ///< bytes/s, smoothed; 0 = nothing measured yet
+    std::uint64_t outstanding = 0;  ///< bytes committed to admitted boards (see outstanding())
+    std::uint64_t budget = 0;       ///< what may be outstanding: throughput x horizon
+    /// The throughput stopped growing while boards waited: the server (or its wire) is
+    /// the bottleneck, and boards' own speed limits no longer widen the gate.
+    bool pipeFull = false;
+    /// Median of the admitted boards' speed limits (bytes/s, from their fastest
+    /// round trip; 0 = none measured).
+    std::uint64_t boardCeiling = 0;
     std::uint64_t planBytes = 0;      ///< bytes per board's boot, learned
     std::uint64_t admissions = 0;     ///< boards admitted, ever
     double admissionRate = 0;         ///< boards admitted per second over the last 10 s
@@ -168,6 +174,9 @@ struct AdmissionNotice {
 struct Delivery {
     std::uint32_t address = 0;
     std::uint64_t bytes = 0;
+    /// The fastest this board can take its files (bytes/s, from its shortest round
+    /// trip: lockstep TFTP sends one window per round trip); 0 = not measured.
+    std::uint64_t ceiling = 0;
 };
 
 /// What the servers see of admission (the DHCP responder, the TFTP engine): the app
@@ -199,8 +208,10 @@ public:
                         std::optional<std::uint32_t> address = std::nullopt);
     /// The board's address is known (full DHCP ACK): its traffic is counted to it.
     void bindAddress(std::string_view board, std::uint32_t address);
-    /// @p bytes of file content were sent to @p address.
-    void onDelivered(std::uint32_t address, std::uint64_t bytes, SteadyClock::time_point now);
+    /// @p bytes of file content were sent to @p address, which can take at most
+    /// @p ceiling bytes/s (Delivery::ceiling; 0 = not measured).
+    void onDelivered(std::uint32_t address, std::uint64_t bytes, SteadyClock::time_point now,
+                     std::uint64_t ceiling = 0);
     /// Windows, expiry, and the queue's head; call a few times a second.
     void tick(SteadyClock::time_point now);
     /// Boards admitted from the queue since the last call (not those admitted by
@@ -235,6 +246,14 @@ private:
         std::uint64_t delivered = 0;
         std::optional<std::uint32_t> address;
         bool started = false;
+        std::uint64_t ceiling = 0;  ///< bytes/s it can take (its fastest round trip); 0 unknown
+    };
+    /// What the admitted boards have committed of the horizon's budget.
+    struct Commitment {
+        std::uint64_t work = 0;      ///< bytes, capped by ceilings while the pipe is not full
+        std::uint64_t uncapped = 0;  ///< bytes, the plain rule (for the hard horizon)
+        std::uint64_t newcomer = 0;  ///< what one more board would add to `work`
+        bool capped = false;         ///< some board's work was capped by its ceiling
     };
     using Queue = std::list<Waiting>;
 
@@ -246,6 +265,9 @@ private:
     void finish(std::unordered_map<std::string, Board>::iterator it);
     [[nodiscard]] std::uint64_t effectiveThroughput() const;
     [[nodiscard]] std::uint64_t outstanding() const;
+    [[nodiscard]] Commitment commitment(std::uint64_t plan) const;
+    [[nodiscard]] std::uint64_t medianCeiling() const;
+    void probePipe();
     [[nodiscard]] std::uint64_t budget(std::chrono::milliseconds horizon) const;
     [[nodiscard]] std::uint64_t planBytes() const;
     void noteWait(SteadyClock::duration waited);
@@ -267,6 +289,12 @@ private:
     SteadyClock::time_point windowStart_{};
     std::uint64_t windowBytes_ = 0;
     double throughput_ = 0;  ///< bytes/s, smoothed
+    // Full-pipe detection (as TCP BBR's: the throughput stopped growing while boards
+    // were waiting), see commitment().
+    bool pipeFull_ = false;
+    double probeBest_ = 0;       ///< best throughput of the current growth run
+    int stallWindows_ = 0;       ///< gate-limited windows without kProbeGrowth
+    double fullThroughput_ = 0;  ///< the throughput at which the pipe was found full
 
     // Plan estimate.
     double learnedPlan_ = 0;

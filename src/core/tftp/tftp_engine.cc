@@ -361,10 +361,12 @@ void TftpEngine::emit(Session& s, const Emit& e) {
     }
     if (sent > 0 && s.clientV4) {
         auto& dl = outbox_.delivered;
+        const std::uint64_t ceiling = s.transfer.rateCeiling();
         if (!dl.empty() && dl.back().address == *s.clientV4) {
             dl.back().bytes += sent;
+            dl.back().ceiling = std::max(dl.back().ceiling, ceiling);
         } else {
-            dl.push_back({*s.clientV4, sent});
+            dl.push_back({*s.clientV4, sent, ceiling});
         }
     }
 }

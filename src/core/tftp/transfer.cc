@@ -50,13 +50,21 @@ std::chrono::microseconds Transfer::currentTimeout() const {
 
 void Transfer::onProgress(Clock::time_point now) {
     progressAt_ = now;
-    if (!adaptive_ || resent_) {
+    if (resent_) {
         // Karn: an answer to a retransmission could belong to either copy. The
         // backed-off timeout stays until a clean sample (RFC 6298 section 5.7).
         return;
     }
     using std::chrono::microseconds;
-    const auto r = std::chrono::duration_cast<microseconds>(now - sentAt_);
+    // At least 1 us, so that 0 keeps meaning "no sample".
+    const auto r =
+        std::max(microseconds(1), std::chrono::duration_cast<microseconds>(now - sentAt_));
+    // The shortest round trip is kept whether or not the timeout adapts: it is what
+    // admission control learns a board's lockstep speed from.
+    minRtt_ = minRtt_.count() == 0 ? r : std::min(minRtt_, r);
+    if (!adaptive_) {
+        return;
+    }
     if (!haveRtt_) {
         // RFC 6298 section 2.2: the first measurement.
         srtt_ = r;
@@ -71,6 +79,14 @@ void Transfer::onProgress(Clock::time_point now) {
     // RTO = SRTT + max(G, 4 RTTVAR), G = 1 ms (the loop's timer granularity).
     const auto rto = srtt_ + std::max(microseconds(1000), 4 * rttvar_);
     rto_ = std::clamp(rto, microseconds(limits_.minAdaptiveTimeout), microseconds(neg_.timeout));
+}
+
+std::uint64_t Transfer::rateCeiling() const {
+    if (minRtt_.count() <= 0) {
+        return 0;
+    }
+    const std::uint64_t perRound = std::uint64_t{neg_.blockSize} * neg_.windowSize;
+    return perRound * 1'000'000 / static_cast<std::uint64_t>(minRtt_.count());
 }
 
 std::uint64_t Transfer::blockOffset(std::uint64_t block) const {

@@ -122,6 +122,12 @@ public:
     [[nodiscard]] std::uint64_t retransmits() const { return retransmits_; }
     /// The interval the next (re)transmission will wait for an answer.
     [[nodiscard]] std::chrono::microseconds currentTimeout() const;
+    /// The shortest clean round trip seen (a window sent to its ACK; 0 = none yet).
+    [[nodiscard]] std::chrono::microseconds minRtt() const { return minRtt_; }
+    /// The fastest this client can be fed in lockstep: one window per round trip,
+    /// at the shortest round trip seen (bytes/s; 0 = no round trip measured yet).
+    /// The shortest, because a busy server's own queueing lengthens the others.
+    [[nodiscard]] std::uint64_t rateCeiling() const;
 
     /// Offset and length of block @p block (1-based) in the content.
     [[nodiscard]] std::uint64_t blockOffset(std::uint64_t block) const;
@@ -156,6 +162,7 @@ private:
     std::chrono::microseconds srtt_{0};
     std::chrono::microseconds rttvar_{0};
     std::chrono::microseconds rto_{0};
+    std::chrono::microseconds minRtt_{0};
     Clock::time_point sentAt_{};      ///< first transmission of what is in flight
     bool resent_ = false;             ///< what is in flight was retransmitted
     Clock::time_point progressAt_{};  ///< last advance (the give-up horizon)

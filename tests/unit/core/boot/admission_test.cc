@@ -1,6 +1,7 @@
 #include "core/boot/admission.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 
 #include <gtest/gtest.h>
@@ -317,14 +318,24 @@ struct StormResult {
     bool fifo = true;
 };
 
+// What the boards' round trips tell the controller (Delivery::ceiling).
+enum class Ceilings {
+    None,    ///< nothing measured (HTTP boot, or a server without the engine's RTT)
+    True,    ///< each board's own limit, `perBoard`
+    Shares,  ///< the worst case: the server's queueing hides the limit, so a board's
+             ///< ceiling is the fastest share it has been given so far
+};
+
 StormResult simulate(AdmissionConfig config, int boards, std::uint64_t plan, double capacity,
-                     double perBoard, std::chrono::seconds length, int* retried = nullptr) {
+                     double perBoard, std::chrono::seconds length, int* retried = nullptr,
+                     Ceilings ceilings = Ceilings::None) {
     AdmissionController a(config);
     struct B {
         bool admitted = false;
         SteadyClock::time_point admittedAt{};
         double got = 0;
         bool done = false;
+        double fastest = 0;
     };
     std::vector<B> bs(static_cast<std::size_t>(boards));
     StormResult r;
@@ -375,8 +386,12 @@ StormResult simulate(AdmissionConfig config, int boards, std::uint64_t plan, dou
             const double chunk = std::min(rate * std::chrono::duration<double>(step).count(),
                                           static_cast<double>(plan) - b.got);
             b.got += chunk;
+            b.fastest = std::max(b.fastest, rate);
+            const double ceiling = ceilings == Ceilings::True     ? perBoard
+                                   : ceilings == Ceilings::Shares ? b.fastest
+                                                                  : 0;
             a.onDelivered(static_cast<std::uint32_t>(1000 + i), static_cast<std::uint64_t>(chunk),
-                          t);
+                          t, static_cast<std::uint64_t>(ceiling));
             if (b.got >= static_cast<double>(plan)) {
                 b.done = true;
                 r.fetchTimes.push_back(std::chrono::duration<double>(t - b.admittedAt).count());
@@ -437,4 +452,74 @@ TEST(AdmissionStorm, AStormBeyondTheDeadlinesBootsEveryBoardWithinTwoAttempts) {
     EXPECT_LT(*std::max_element(r.fetchTimes.begin(), r.fetchTimes.end()), 25.0);
     // The server stays busy: the last board is home within 15 % of the 100 s of work.
     EXPECT_LT(r.lastDone, 115.0);
+}
+
+TEST(AdmissionStorm, BoardsSlowerThanTheHorizonStillFillTheServer) {
+    // 400 boards x 24 MB on a 100 MB/s server: 96 s of work. Each board takes at most
+    // 1.5 MB/s (its round trip), so alone it needs 16 s: more than the 12 s horizon,
+    // and the plain rule, which counts its whole plan, keeps the gate nearly shut while
+    // the server idles. Told each board's ceiling, the gate fills the server.
+    AdmissionConfig c;
+    c.initialPlanBytes = 24 * kMB;
+    int retried = 0;
+    const auto r = simulate(c, 400, 24 * kMB, 100e6, 1.5e6, 200s, &retried, Ceilings::True);
+    ASSERT_EQ(r.fetchTimes.size(), 400u);
+    EXPECT_TRUE(r.fifo);
+    EXPECT_LT(*std::max_element(r.fetchTimes.begin(), r.fetchTimes.end()), 25.0);
+    EXPECT_LT(r.lastDone, 96.0 * 1.15);
+    int retriedBlind = 0;
+    const auto blind = simulate(c, 400, 24 * kMB, 100e6, 1.5e6, 200s, &retriedBlind);
+    ASSERT_EQ(blind.fetchTimes.size(), 400u);
+    std::printf("    with ceilings: last board %.1f s, %d retried; without: %.1f s, %d retried\n",
+                r.lastDone, retried, blind.lastDone, retriedBlind);
+    EXPECT_GT(blind.lastDone, r.lastDone * 1.15) << "without ceilings the gate stays narrow";
+    EXPECT_LT(retried, retriedBlind);
+}
+
+TEST(AdmissionStorm, CeilingsThatAreOnlySharesDoNotOverAdmit) {
+    // The worst case for measured ceilings: the server's own queueing makes every
+    // round trip it measures as long as its share, so a board's "ceiling" is the best
+    // share it got. The full-pipe detector must stop the widening: every board still
+    // fetches well inside the deadline, and the storm is no slower.
+    AdmissionConfig c;
+    c.initialPlanBytes = 8 * kMB;
+    const auto shares = simulate(c, 1000, 8 * kMB, 400e6, 20e6, 90s, nullptr, Ceilings::Shares);
+    ASSERT_EQ(shares.fetchTimes.size(), 1000u);
+    EXPECT_TRUE(shares.fifo);
+    EXPECT_LT(*std::max_element(shares.fetchTimes.begin(), shares.fetchTimes.end()), 20.0);
+    EXPECT_LT(shares.lastDone, 20.0 * 1.1);  // 8 GB at 400 MB/s
+}
+
+TEST(Admission, APipeThatStopsGrowingWhileBoardsWaitIsFull) {
+    AdmissionConfig c;
+    c.initialPlanBytes = 24 * kMB;
+    c.maxAdmitted = 4;  // boards wait behind the ceiling
+    AdmissionController a(c);
+    for (int i = 0; i < 8; ++i) {
+        a.request(board(i), t0);
+    }
+    ASSERT_GT(a.waiting(), 0u);
+    // Four boards at a steady 2 MB/s each (a 1.5 ms round trip with 1468-byte
+    // blocks would give 1 MB/s: this is their measured ceiling).
+    auto t = t0;
+    for (int step = 0; step < 300 && !a.snapshot(t).pipeFull; ++step) {
+        t += 10ms;
+        for (int i = 0; i < 4; ++i) {
+            a.onDelivered(static_cast<std::uint32_t>(100 + i), 20'000, t, 2'000'000);
+        }
+        a.tick(t);
+    }
+    const auto s = a.snapshot(t);
+    EXPECT_TRUE(s.pipeFull) << "flat throughput with boards waiting";
+    EXPECT_EQ(s.boardCeiling, 2'000'000u);
+    EXPECT_LT(t - t0, 2500ms) << "found within a few windows of the throughput settling";
+    // The boards slow to a crawl (they finished their kernels): the pipe has room again.
+    for (int step = 0; step < 200 && a.snapshot(t).pipeFull; ++step) {
+        t += 10ms;
+        for (int i = 0; i < 4; ++i) {
+            a.onDelivered(static_cast<std::uint32_t>(100 + i), 2'000, t, 2'000'000);
+        }
+        a.tick(t);
+    }
+    EXPECT_FALSE(a.snapshot(t).pipeFull);
 }

@@ -200,6 +200,31 @@ TEST(TftpTransferTest, ClientTimeoutOptionKeepsTheIntervalFixed) {
     EXPECT_EQ(u.deadline(), t0 + 1ms + 1s);
 }
 
+TEST(TftpTransferTest, TheShortestRoundTripGivesTheClientsLockstepCeiling) {
+    // Admission control learns a board's speed from it (one window per round trip),
+    // also when the client fixed the timeout and nothing adapts. Karn's rule holds.
+    TransferLimits lim;
+    proto::tftp::RequestOptions o = opts(1468, std::nullopt);
+    o.timeout = 2;
+    Transfer t(1'000'000, negotiate(o, 1'000'000, lim), lim);
+    EXPECT_EQ(t.rateCeiling(), 0u) << "nothing measured yet";
+    EXPECT_TRUE(t.start(t0).oack);
+    auto now = t0 + 4ms;
+    t.onAck(0, now);  // 4 ms
+    EXPECT_EQ(t.minRtt(), 4ms);
+    now += 2ms;
+    t.onAck(1, now);  // 2 ms: the shortest
+    now += 3ms;
+    t.onAck(2, now);  // 3 ms
+    EXPECT_EQ(t.minRtt(), 2ms);
+    EXPECT_EQ(t.rateCeiling(), 1468u * 1000u / 2u);  // 734 kB/s
+    now = t.deadline();
+    t.onTimeout(now);  // resend block 3
+    now += 100us;
+    t.onAck(3, now);  // an answer to a resend: no sample, however short
+    EXPECT_EQ(t.minRtt(), 2ms);
+}
+
 TEST(TftpTransferTest, FirstReplyToSilentSourceIsBounded) {
     // Reflection bound: a source that never answers gets the OACK
     // 1 + maxFirstReplyRetries times, then nothing.
