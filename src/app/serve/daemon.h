@@ -39,6 +39,8 @@ class HttpBootServer;
 
 namespace pinet::app::serve {
 
+class RolloutService;
+
 class ServeDaemon {
 public:
     /// @p store may be null (no registry: per-client folders under the root only).
@@ -76,6 +78,8 @@ private:
 
     BootMonitor monitor_;
     /// Before the servers that hold a pointer to it, so it outlives them.
+    /// EEPROM rollouts: the TFTP overlay and the wire tracking; outlives tftp_.
+    std::unique_ptr<RolloutService> rollouts_;
     std::unique_ptr<AdmissionService> admission_;
     std::vector<std::unique_ptr<DhcpServer>> dhcp_;
     std::unique_ptr<TftpServer> tftp_;
