@@ -72,7 +72,7 @@ void RolloutService::onEvent(const core::BootEvent& event) {
         return;
     }
     if (const auto* d = std::get_if<core::DhcpEvent>(&event)) {
-        if (d->kind == core::DhcpEvent::Kind::Discover && d->serial && !d->drop) {
+        if (d->kind == core::DhcpEvent::Kind::Discover && d->serial) {
             rollout_->onBoot(*d->serial, now);
         }
         return;
