@@ -123,8 +123,15 @@ for i in range(50):
     else:
         assert e is None, e
 P
-ip netns exec "$SRV" curl -s http://127.0.0.1:8080/metrics | grep -q 'pinetboot_eeprom_rollout_boards{rollout="r1",phase="up_to_date"} 40' \
-    && ok "/metrics: 40 boards up_to_date" || bad "metrics: $(ip netns exec "$SRV" curl -s http://127.0.0.1:8080/metrics | grep eeprom_rollout | head -3)"
+"$PINETBOOT" client show 1234ab00 --state-dir "$ST" --json | python3 -c "
+import json,sys; e=json.load(sys.stdin)['eeprom']
+assert e['rollout']=='r1' and e['state']=='up_to_date' and e['update_fetches']==1 and e['target_ts']==1800000000, e
+" && "$PINETBOOT" client show 1234ab00 --state-dir "$ST" | grep -q '^eeprom: *rollout r1 (done): up_to_date' \
+    && ok "client show: the board's rollout state" || bad "client show: $("$PINETBOOT" client show 1234ab00 --state-dir "$ST" 2>&1 | grep -i eeprom)"
+ip netns exec "$SRV" curl -s http://127.0.0.1:8080/metrics > "$W/metrics.txt"  # whole, then grep (no SIGPIPE)
+grep -q 'pinetboot_eeprom_rollout_boards{rollout="r1",phase="up_to_date"} 40' "$W/metrics.txt" \
+    && grep -q 'pinetboot_eeprom_rollout_state{rollout="r1",state="done"} 1' "$W/metrics.txt" \
+    && ok "/metrics: 40 boards up_to_date, r1 done" || bad "metrics: $(grep eeprom_rollout "$W/metrics.txt" | head -4)"
 
 # ---- 3. r2: a signature the boards' key does not verify --------------------------------
 openssl genrsa -out "$W/other.pem" 2048 2> /dev/null
