@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "app/http/api_json.h"
+#include "app/json_text.h"
 #include "proto/netboot/ids.h"
 #include "proto/text/safe_text.h"
 
@@ -483,7 +484,7 @@ std::string BootMonitor::clientsJson() {
     for (auto& c : j["clients"]) {
         addEeprom(c, eeprom);
     }
-    return j.dump();
+    return app::dumpJson(j);
 }
 
 std::optional<std::string> BootMonitor::clientJson(const std::string& id) {
@@ -502,7 +503,7 @@ std::optional<std::string> BootMonitor::clientJson(const std::string& id) {
         return text;
     }
     addEeprom(j["client"], hook());
-    return j.dump();
+    return app::dumpJson(j);
 }
 
 std::string BootMonitor::bootsJson(std::size_t limit, const std::string& clientId) {
