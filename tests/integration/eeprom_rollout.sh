@@ -29,7 +29,8 @@ root = "$W/root"
 default_dir = "default"
 C
 lab_bg "$SRV" "$W/serve.log" "$PINETBOOT" serve --config "$W/pinetboot.toml" --interface s0 \
-    --dhcp full --range "$NET.10,$NET.250" --lease-db "$W/leases.sqlite" --state-dir "$ST"
+    --dhcp full --range "$NET.10,$NET.250" --lease-db "$W/leases.sqlite" --state-dir "$ST" \
+    --http-boot "$NET.1:8081"
 SERVE_PID=$LAST_PID
 wait_for "$W/serve.log" "serve: ready" 10 || { bad "serve start: $(tail -3 "$W/serve.log")"; finish eeprom_rollout; }
 R() { "$PINETBOOT" eeprom rollout "$@" --state-dir "$ST"; }
@@ -67,6 +68,10 @@ ip netns exec "$CLI" curl -s --max-time 10 -o "$W/got.sig" "tftp://$NET.1/cafe00
 ip netns exec "$CLI" curl -s --max-time 20 -o "$W/got.upd" "tftp://$NET.1/cafe0001/pieeprom.upd"
 cmp -s "$W/got.sig" "$W/expect.sig" && cmp -s "$W/got.upd" "$W/expect.upd" \
     && ok "TFTP offers the board exactly those bytes" || bad "TFTP bytes differ ($(stat -c %s "$W/got.upd" 2>/dev/null))"
+ip netns exec "$CLI" curl -s --max-time 10 -o "$W/http.upd" "http://$NET.1:8081/boot/cafe0001/pieeprom.upd"
+cmp -s "$W/http.upd" "$W/expect.upd" && ok "HTTP boot offers the same pieeprom.upd" || bad "HTTP pieeprom.upd differs"
+code=$(ip netns exec "$CLI" curl -s --max-time 10 -o /dev/null -w '%{http_code}' "http://$NET.1:8081/boot/cafe0002/pieeprom.upd")
+[ "$code" = 403 ] && ok "HTTP boot: not offered to a board outside (403)" || bad "HTTP outside: $code"
 ip netns exec "$CLI" curl -s --max-time 10 -o "$W/other.sig" "tftp://$NET.1/cafe0002/pieeprom.sig"; rc=$?
 [ $rc != 0 ] && [ ! -s "$W/other.sig" ] && ok "a board outside the rollout: file not found (rc $rc)" || bad "cafe0002 got a pieeprom.sig"
 [ -z "$(find "$W/root" -name 'pieeprom.*')" ] && ok "nothing written into the boot tree" || bad "pieeprom files in the tree"

@@ -198,6 +198,12 @@ void ServeDaemon::start(const std::function<void()>& afterDashboard) {
                         a->onDelivered(address, bytes, core::boot::SteadyClock::now());
                     });
             }
+            if (rollouts_) {
+                httpBoot_->setOverlay(
+                    [r = rollouts_.get()](std::string_view serial, std::string_view name) {
+                        return r->httpDir(serial, name);
+                    });
+            }
             httpBoot_->start(cfg->httpBootListen.host, cfg->httpBootListen.port);
             spdlog::info("HTTP_LISTEN role=boot addr={}:{}", cfg->httpBootListen.host,
                          httpBoot_->port());

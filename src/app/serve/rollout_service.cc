@@ -65,6 +65,17 @@ std::shared_ptr<const core::tftp::FileContent> RolloutService::open(std::string_
     return name == "pieeprom.sig" ? sig_ : update_;
 }
 
+std::optional<std::string> RolloutService::httpDir(std::string_view serial, std::string_view name) {
+    if (!open(serial, name)) {
+        return std::nullopt;
+    }
+    std::lock_guard lock(mutex_);
+    if (!row_) {
+        return std::nullopt;
+    }
+    return store_.filesDir(row_->name).string();
+}
+
 void RolloutService::onEvent(const core::BootEvent& event) {
     const auto now = std::chrono::system_clock::now();
     std::lock_guard lock(mutex_);

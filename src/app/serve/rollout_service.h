@@ -37,6 +37,10 @@ public:
     std::shared_ptr<const core::tftp::FileContent> open(std::string_view serial,
                                                         std::string_view name) override;
 
+    /// HTTP boot's overlay (app/http/http_boot.h): the rollout's folder when @p serial is
+    /// offered @p name now, else nullopt. Counts the open as open() does.
+    std::optional<std::string> httpDir(std::string_view serial, std::string_view name);
+
     /// The monitor's worker thread: every boot event.
     void onEvent(const core::BootEvent& event);
     /// The registry watcher, once a second: commands, timeouts, waves, rows.
