@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <ctime>
+#include <filesystem>
 #include <iostream>
 
 #include <fmt/chrono.h>
@@ -17,6 +18,7 @@
 #include "cli/command.h"
 #include "cli/server_settings_flags.h"
 #include "io/registry/registry.h"
+#include "io/registry/rollout_store.h"
 #include "proto/netboot/ids.h"
 
 namespace pinet::cli {
@@ -145,6 +147,49 @@ void doList(const ClientOpts& o) {
     }
 }
 
+/// The board's row in the newest EEPROM rollout that names it (what serve saw on the
+/// wire), or null; nothing is created when the state directory has no rollouts.db.
+nlohmann::json eepromJson(const std::string& stateDir, const std::string& serial) {
+    std::error_code ec;
+    if (!std::filesystem::exists(std::filesystem::path(stateDir) / "rollouts.db", ec)) {
+        return nullptr;
+    }
+    auto store = io::RolloutStore::open(stateDir);
+    if (!store) {
+        return nullptr;
+    }
+    auto rows = store->list();
+    if (!rows) {
+        return nullptr;
+    }
+    for (auto r = rows->rbegin(); r != rows->rend(); ++r) {
+        auto boards = store->boards(r->name);
+        if (!boards) {
+            continue;
+        }
+        for (const auto& b : *boards) {
+            if (b.serial != serial) {
+                continue;
+            }
+            nlohmann::json j{{"rollout", r->name},
+                             {"rollout_state", r->state},
+                             {"state", b.phase},
+                             {"wave", b.wave + 1},
+                             {"offered_ts", b.offeredTs ? nlohmann::json(*b.offeredTs) : nullptr},
+                             {"target_ts", r->sigTimestamp},
+                             {"sig_fetches", b.sigFetches},
+                             {"update_fetches", b.updateFetches},
+                             {"detail", b.detail}};
+            j["gone_s"] =
+                b.fetchedAtMs && b.returnedAtMs
+                    ? nlohmann::json(static_cast<double>(*b.returnedAtMs - *b.fetchedAtMs) / 1000.0)
+                    : nlohmann::json();
+            return j;
+        }
+    }
+    return nullptr;
+}
+
 void doShow(const ClientOpts& o) {
     auto dir = stateDirWithConfig(o.stateDir, *o.settings);
     if (!dir) {
@@ -169,6 +214,7 @@ void doShow(const ClientOpts& o) {
         return;
     }
     auto j = toJson(**found);
+    j["eeprom"] = eepromJson(*dir, (*found)->serial);
     if (o.json) {
         std::cout << app::dumpJson(j, 2) << '\n';
         return;
@@ -188,6 +234,18 @@ void doShow(const ClientOpts& o) {
         std::string text = v.is_string() ? v.get<std::string>() : app::dumpJson(v);
         if (v.is_null() || (v.is_string() && text.empty())) {
             text = "-";
+        }
+        if (k == "eeprom" && v.is_object()) {
+            text = fmt::format(
+                "rollout {} ({}): {}, wave {}, ts {} offered, pieeprom.upd fetched {}x{}{}",
+                v["rollout"].get<std::string>(), v["rollout_state"].get<std::string>(),
+                v["state"].get<std::string>(), v["wave"].get<std::int64_t>(),
+                v["offered_ts"].is_null() ? std::string("no") : app::dumpJson(v["offered_ts"]),
+                v["update_fetches"].get<std::int64_t>(),
+                v["gone_s"].is_null() ? std::string()
+                                      : fmt::format(", gone {:.1f} s", v["gone_s"].get<double>()),
+                v["detail"].get<std::string>().empty() ? std::string()
+                                                       : "; " + v["detail"].get<std::string>());
         }
         if (k == "first_seen") {
             text = when(c.firstSeen);

@@ -14,6 +14,7 @@
 
 #include "app/eeprom/eeprom.h"
 #include "cli/command.h"
+#include "cli/eeprom_extensions.h"
 #include "io/crypto.h"
 #include "io/file.h"
 #include "proto/eeprom/bootconf.h"
@@ -518,9 +519,18 @@ void setup(CLI::App* eeprom) {
     setupVerify(*eeprom);
     setupLint(*eeprom);
     setupBootOrder(*eeprom);
+    for (auto extension : eepromExtensions()) {
+        extension(*eeprom);
+    }
 }
 
 }  // namespace
+
+std::vector<EepromExtension>& eepromExtensions() {
+    static std::vector<EepromExtension> all;
+    return all;
+}
+
 PINET_COMMAND(10, "eeprom", "Raspberry Pi bootloader EEPROM images (rpi-eeprom-config compatible)",
               setup);
 }  // namespace pinet::cli

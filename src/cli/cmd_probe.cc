@@ -2,6 +2,7 @@
 // does the board's DHCP and TFTP on an interface and says whether a real board would boot.
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -13,6 +14,7 @@
 #include "app/json_text.h"
 #include "app/virtual_pi/board_runner.h"
 #include "cli/command.h"
+#include "io/file.h"
 #include "proto/dhcp/dhcp_packet.h"
 
 namespace pinet::cli {
@@ -38,7 +40,61 @@ struct ProbeOptions {
     int maxAttempts = 1;
     double retryBackoff = 5.0;
     std::string json;
+    bool selfUpdate = false;
+    std::uint64_t eepromTs = 0;
+    std::string eepromConfig;
+    std::string eepromStore;
+    double flashTime = 3.0;
 };
+
+/// `--eeprom-store FILE`: each board's EEPROM (ts, config, hash) by serial, so that the
+/// boards of the next run power on with what they flashed in this one.
+using EepromStore = std::map<std::uint32_t, core::virtual_pi::EepromState>;
+
+Result<EepromStore> readEepromStore(const std::string& path) {
+    EepromStore out;
+    if (!std::filesystem::exists(path)) {
+        return out;  // the first run: every board starts from --eeprom-ts/--eeprom-config
+    }
+    auto bytes = io::readFile(path);
+    if (!bytes) {
+        return tl::unexpected(bytes.error());
+    }
+    auto j = nlohmann::json::parse(bytes->begin(), bytes->end(), nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("boards") || !j["boards"].is_object()) {
+        return fail(path + ": not an EEPROM store written by probe");
+    }
+    for (const auto& [serial, b] : j["boards"].items()) {
+        char* end = nullptr;
+        const unsigned long v = std::strtoul(serial.c_str(), &end, 16);
+        if (serial.empty() || serial.size() > 8 || *end != '\0' || !b.is_object() ||
+            !b.value("ts", nlohmann::json()).is_number_unsigned()) {
+            return fail(path + ": bad entry " + serial);
+        }
+        core::virtual_pi::EepromState e;
+        e.timestamp = b["ts"].get<std::uint64_t>();
+        e.config = b.value("config", std::string());
+        e.sha256Hex = b.value("sha256", std::string());
+        out[static_cast<std::uint32_t>(v)] = std::move(e);
+    }
+    return out;
+}
+
+Result<void> writeEepromStore(const std::string& path, EepromStore store,
+                              const app::virtual_pi::RunnerReport& report) {
+    for (const auto& b : report.boards) {
+        if (b.eeprom) {
+            store[static_cast<std::uint32_t>(std::strtoul(b.serial.c_str(), nullptr, 16))] =
+                *b.eeprom;
+        }
+    }
+    nlohmann::json boards = nlohmann::json::object();
+    for (const auto& [serial, e] : store) {
+        boards[fmt::format("{:08x}", serial)] = {
+            {"ts", e.timestamp}, {"config", e.config}, {"sha256", e.sha256Hex}};
+    }
+    return io::writeFileAtomic(path, app::dumpJson(nlohmann::json{{"boards", boards}}, 1) + "\n");
+}
 
 // A session id range per board (PiBoard::kSessionsPerBoard = 1000) holds about 50 attempts
 // of the ~20 file steps; 20 attempts is far past any boot order a lab would configure.
@@ -135,6 +191,12 @@ nlohmann::json reportJson(const ProbeOptions& o, const app::virtual_pi::RunnerRe
                             {"dhcp_s", optSecs(b.dhcpTime)},
                             {"verdict", b.verdict},
                             {"attempt_failures", b.attemptFailures}});
+        if (b.eeprom) {
+            perBoard.back()["eeprom"] = {{"ts", b.eeprom->timestamp},
+                                         {"config", b.eeprom->config},
+                                         {"flashes", b.flashes},
+                                         {"refused", b.refusedUpdates}};
+        }
     }
     nlohmann::json attempts = nlohmann::json::object();
     for (const auto& [n, c] : out.attempts) {
@@ -222,8 +284,46 @@ int runProbe(const ProbeOptions& o) {
     } else if (o.mode != "tftp" && o.mode != "2") {
         printError("--mode " + o.mode + ": expected tftp (BOOT_ORDER 2) or http (BOOT_ORDER 7)");
         return kExitUsage;
-    } else if (!o.httpHost.empty() || !o.pubkey.empty() || o.httpFromLease) {
-        printError("--http-host, --pubkey and --http-from-lease need --mode http");
+    } else if (!o.httpHost.empty() || (!o.pubkey.empty() && !o.selfUpdate) || o.httpFromLease) {
+        printError(
+            "--http-host and --http-from-lease need --mode http, --pubkey --mode http or "
+            "--self-update");
+        return kExitUsage;
+    } else {
+        pc.pubkey = o.pubkey;
+    }
+    EepromStore store;
+    if (o.selfUpdate) {
+        if (o.flashTime < 0 || o.flashTime > 600) {
+            printError("--flash-time must be 0..600 seconds");
+            return kExitUsage;
+        }
+        core::virtual_pi::SelfUpdateConfig su;
+        su.eeprom.timestamp = o.eepromTs;
+        if (!o.eepromConfig.empty()) {
+            auto conf = io::readFile(o.eepromConfig);
+            if (!conf) {
+                printError(conf.error().message);
+                return kExitUsage;
+            }
+            su.eeprom.config.assign(conf->begin(), conf->end());
+        } else {
+            // A board that netboots runs a BOOT_ORDER with network boot in it.
+            su.eeprom.config = "[all]\nBOOT_ORDER=0xf21\n";
+        }
+        su.flashTime = std::chrono::milliseconds(static_cast<long>(o.flashTime * 1000));
+        pc.board.selfUpdate = std::move(su);
+        if (!o.eepromStore.empty()) {
+            auto st = readEepromStore(o.eepromStore);
+            if (!st) {
+                printError(st.error().message);
+                return kExitUsage;
+            }
+            store = std::move(*st);
+            pc.eepromBySerial = store;
+        }
+    } else if (o.eepromTs != 0 || !o.eepromConfig.empty() || !o.eepromStore.empty()) {
+        printError("--eeprom-ts, --eeprom-config and --eeprom-store need --self-update");
         return kExitUsage;
     }
     pc.board.model = *model;
@@ -319,6 +419,22 @@ int runProbe(const ProbeOptions& o) {
                                  ? "every board boots"
                                  : fmt::format("{} boards do not boot", report.boards.size() - ok));
     }
+    if (o.selfUpdate) {
+        std::size_t flashed = 0;
+        std::size_t refused = 0;
+        for (const auto& b : report.boards) {
+            flashed += b.flashes > 0 ? 1 : 0;
+            refused += b.refusedUpdates.empty() ? 0 : 1;
+        }
+        std::cout << fmt::format("self-update: {} boards flashed, {} refused an update\n", flashed,
+                                 refused);
+        if (!o.eepromStore.empty()) {
+            if (auto w = writeEepromStore(o.eepromStore, std::move(store), report); !w) {
+                printError(w.error().message);
+                return kExitFailure;
+            }
+        }
+    }
     if (!o.json.empty()) {
         // Written last, so that a reader of the file sees a finished run or none.
         const std::string text = app::dumpJson(reportJson(o, report, outcomes, dhcp, kernel), 1);
@@ -364,6 +480,19 @@ void setupProbe(CLI::App* cmd) {
     cmd->add_option("--retry-backoff", o->retryBackoff,
                     "Seconds before the next attempt after a failure (default 5, the "
                     "bootloader's wait after a TFTP failure)");
+    cmd->add_flag("--self-update", o->selfUpdate,
+                  "Self-update as the bootloader (ENABLE_SELF_UPDATE=1): a pieeprom.sig newer "
+                  "than --eeprom-ts fetches pieeprom.upd, checks it (sha256; rsa2048 with "
+                  "--pubkey), flashes it and reboots");
+    cmd->add_option("--eeprom-ts", o->eepromTs,
+                    "The update timestamp of the board's EEPROM (--self-update; default 0)");
+    cmd->add_option("--eeprom-config", o->eepromConfig,
+                    "The board's bootconf.txt (--self-update; default BOOT_ORDER=0xf21)");
+    cmd->add_option("--eeprom-store", o->eepromStore,
+                    "JSON file of each board's EEPROM by serial, read at start and written at "
+                    "the end, so a later run powers the boards on with what they flashed");
+    cmd->add_option("--flash-time", o->flashTime,
+                    "Seconds from a flashed self-update to the board's next DHCP (default 3)");
     cmd->add_option("--json", o->json,
                     "Also write the report as JSON to FILE: outcome counts and times, and per "
                     "board its attempts, times and verdict");

@@ -222,7 +222,15 @@ int main(int argc, char** argv) {
     const bool known = std::any_of(table.begin(), table.end(),
                                    [&](const CommandEntry& e) { return e.name == invoked; });
 #ifdef PINET_CLI_FRONT
-    if (!known) {
+    // `eeprom rollout` keeps its rows in the state directory's SQLite: pinetboot-full's.
+    bool rollout = false;
+    for (int i = 1; i + 1 < argc; ++i) {
+        if (std::string_view(argv[i]) == "eeprom") {
+            rollout = std::string_view(argv[i + 1]) == "rollout";
+            break;
+        }
+    }
+    if (!known || rollout) {
         handOver(argv);
     }
 #else

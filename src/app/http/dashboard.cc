@@ -129,6 +129,15 @@ function fmtTime(iso) {
 const OUTCOME = { kernel_loaded: 'kernel loaded', failed: 'failed', in_progress: 'booting' };
 
 function clientId(c) { return c.serial || c.mac || c.key; }
+// The board's EEPROM rollout state (issue 17), when it is in one.
+function eepromBadge(e) {
+  if (!e) return '';
+  const tip = 'rollout ' + e.rollout + ' (' + e.rollout_state + '), wave ' + e.wave + ', ts ' +
+    (e.offered_ts === null ? '-' : e.offered_ts) + ', pieeprom.upd x' + e.update_fetches +
+    (e.gone_s === null ? '' : ', gone ' + e.gone_s.toFixed(1) + ' s') + (e.detail ? ': ' + e.detail : '');
+  return ' <span class="badge eeprom ' + esc(e.state) + '" data-eeprom="' + esc(e.state) +
+    '" title="' + esc(tip) + '">EEPROM ' + esc(e.state.replace(/_/g, ' ')) + '</span>';
+}
 
 function renderClients() {
   const tb = $('clients').tBodies[0];
@@ -149,7 +158,7 @@ function renderClients() {
         '<td class="mono">' + esc(c.serial || '-') + '</td><td class="mono">' + esc(c.mac || '-') +
         '</td><td>' + esc(c.model || '') + '</td><td>' + esc(c.name || '') + '</td><td class="mono">' +
         esc(c.ip || '') + '</td><td><span class="badge ' + esc(c.state) + '">' + esc(c.state) +
-        '</span></td><td>' + last + '</td></tr>';
+        '</span>' + eepromBadge(c.eeprom) + '</td><td>' + last + '</td></tr>';
     }).join('');
   }
   const n = S.clients.length;

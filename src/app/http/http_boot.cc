@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/http/boot_path.h"
+#include "core/tftp/client_dirs.h"
 #include "io/fd.h"
 #include "io/file_cache.h"
 #include "io/fs/file_ops.h"
@@ -55,7 +56,31 @@ io::HttpReply HttpBootServer::handle(const proto::http::Request& req, const io::
         }
         return reply;
     };
-    if (!parseBootPath(req.path, prefix, name)) {
+    // An EEPROM rollout's pieeprom.sig / pieeprom.upd for ".../<serial>/<name>", served
+    // from the rollout's folder (never the boot root) to the boards it is offered to.
+    std::optional<std::string> overlayDir;
+    if (overlay_) {
+        std::string_view rel = req.path;
+        while (!rel.empty() && rel.front() == '/') {
+            rel.remove_prefix(1);
+        }
+        if (auto clean = core::tftp::sanitizePath(rel)) {
+            const auto slash = clean->rfind('/');
+            if (slash != std::string::npos && slash >= 8) {
+                const std::string leaf = clean->substr(slash + 1);
+                if (auto serial = proto::netboot::parseSerialDir(clean->substr(slash - 8, 8));
+                    serial && (slash == 8 || (*clean)[slash - 9] == '/') &&
+                    (leaf == "pieeprom.sig" || leaf == "pieeprom.upd")) {
+                    overlayDir = overlay_(*serial, leaf);
+                    if (overlayDir) {
+                        prefix = clean->substr(0, slash);
+                        name = leaf;
+                    }
+                }
+            }
+        }
+    }
+    if (!overlayDir && !parseBootPath(req.path, prefix, name)) {
         return finishEarly(core::TransferRecord::Result::Refused, 403,
                            "only <path>/boot.img and <path>/boot.sig are served");
     }
@@ -73,11 +98,11 @@ io::HttpReply HttpBootServer::handle(const proto::http::Request& req, const io::
         return finishEarly(core::TransferRecord::Result::NotFound, 404,
                            rec.requestedPath + " not found");
     };
-    auto rootFd = io::openDirectory(root_());
+    auto rootFd = io::openDirectory(overlayDir ? *overlayDir : root_());
     if (!rootFd) {
         return notFound();
     }
-    auto fd = io::openBeneath(rootFd->get(), rec.requestedPath);
+    auto fd = io::openBeneath(rootFd->get(), overlayDir ? name : rec.requestedPath);
     if (!fd) {
         if (fd.error() == io::OpenError::Escape) {
             return finishEarly(core::TransferRecord::Result::Refused, 403,

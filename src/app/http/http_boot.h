@@ -22,7 +22,9 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/boot_events.h"
 #include "core/http/boot_path.h"
@@ -54,6 +56,14 @@ public:
     /// IPv4 and the bytes sent to it, every ~100 ms per connection and at its close.
     void setProgressHook(io::HttpFileServer::ProgressHook hook);
 
+    /// Per-client files in front of the root (EEPROM rollouts): for a GET of
+    /// ".../<serial>/<name>" the folder holding the file to serve instead, or nullopt
+    /// (then the usual rules: only boot.img / boot.sig beneath the root). Set before
+    /// start(); called on the server's loop thread.
+    using OverlayDir =
+        std::function<std::optional<std::string>(std::string_view serial, std::string_view name)>;
+    void setOverlay(OverlayDir overlay) { overlay_ = std::move(overlay); }
+
     std::uint64_t inFlight() const { return inFlight_.load(); }
     /// Connections refused because their address held perAddress already.
     std::uint64_t refusedOverCap() const;
@@ -66,6 +76,7 @@ private:
     io::HttpReply handle(const proto::http::Request& req, const io::HttpPeer& peer);
 
     RootProvider root_;
+    OverlayDir overlay_;
     core::BootEventSink* sink_;
     std::unique_ptr<io::HttpFileServer> server_;
     std::uint16_t port_ = 0;

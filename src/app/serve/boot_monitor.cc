@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "app/http/api_json.h"
+#include "app/json_text.h"
 #include "proto/netboot/ids.h"
 #include "proto/text/safe_text.h"
 
@@ -65,6 +66,16 @@ void exportDhcpCounters(core::metrics::Registry& m, const std::string& interface
 
 BootMonitor::BootMonitor(core::boot::TrackerOptions options) : tracker_(options) {
     // Every metric /metrics can show is declared here, so the list is in one place.
+    metrics_.declare("pinetboot_eeprom_rollout_boards",
+                     "Boards of the active EEPROM rollout by phase (waiting, pending, offered, "
+                     "fetched, returned, up_to_date, failed)",
+                     Kind::Gauge);
+    metrics_.declare("pinetboot_eeprom_rollout_state",
+                     "1 for the active EEPROM rollout's state (created, running, paused, "
+                     "stopped, aborted, done)",
+                     Kind::Gauge);
+    metrics_.declare("pinetboot_eeprom_rollout_wave", "The active EEPROM rollout's wave (1-based)",
+                     Kind::Gauge);
     metrics_.declare("pinetboot_event_errors_total",
                      "Boot events whose handling failed and was skipped (logged); the "
                      "servers and the monitor kept running",
@@ -316,6 +327,7 @@ void BootMonitor::process(const core::BootEvent& event) {
     std::optional<SeenClient> seen;
     std::string brief;
     SeenHook hook;
+    EventHook eventHook;
     {
         std::lock_guard lock(stateMutex_);
         // The tracker is the one memory of which serial goes with which MAC: ask it
@@ -360,6 +372,10 @@ void BootMonitor::process(const core::BootEvent& event) {
             }
         }
         brief = http::api::eventBrief(event, ups.empty() ? nullptr : &ups.back());
+        eventHook = eventHook_;
+    }
+    if (eventHook) {
+        eventHook(event);
     }
     hub_.publish(std::holds_alternative<DhcpEvent>(event) ? "dhcp" : "transfer", brief);
     if (seen && hook) {
@@ -435,14 +451,67 @@ void BootMonitor::setHealth(bool ok, std::string reason) {
     healthReason_ = std::move(reason);
 }
 
-std::string BootMonitor::clientsJson() {
+void BootMonitor::setEventHook(EventHook hook) {
     std::lock_guard lock(stateMutex_);
-    return http::api::clientsJson(tracker_, known_);
+    eventHook_ = std::move(hook);
+}
+
+void BootMonitor::setClientEepromHook(ClientEepromHook hook) {
+    std::lock_guard lock(stateMutex_);
+    eepromHook_ = std::move(hook);
+}
+
+namespace {
+/// Adds "eeprom" (the board's EEPROM rollout state, or null) to a client object.
+void addEeprom(nlohmann::json& client, const std::map<std::string, nlohmann::json>& eeprom) {
+    if (!client.is_object()) {
+        return;
+    }
+    const auto serial = client.value("serial", nlohmann::json());
+    const auto it = serial.is_string() ? eeprom.find(serial.get<std::string>()) : eeprom.end();
+    client["eeprom"] = it == eeprom.end() ? nlohmann::json() : it->second;
+}
+}  // namespace
+
+std::string BootMonitor::clientsJson() {
+    ClientEepromHook hook;
+    std::string text;
+    {
+        std::lock_guard lock(stateMutex_);
+        text = http::api::clientsJson(tracker_, known_);
+        hook = eepromHook_;
+    }
+    if (!hook) {
+        return text;
+    }
+    auto j = nlohmann::json::parse(text, nullptr, false);
+    if (j.is_discarded() || !j.contains("clients") || !j["clients"].is_array()) {
+        return text;
+    }
+    const auto eeprom = hook();
+    for (auto& c : j["clients"]) {
+        addEeprom(c, eeprom);
+    }
+    return app::dumpJson(j);
 }
 
 std::optional<std::string> BootMonitor::clientJson(const std::string& id) {
-    std::lock_guard lock(stateMutex_);
-    return http::api::clientJson(tracker_, known_, id);
+    ClientEepromHook hook;
+    std::optional<std::string> text;
+    {
+        std::lock_guard lock(stateMutex_);
+        text = http::api::clientJson(tracker_, known_, id);
+        hook = eepromHook_;
+    }
+    if (!hook || !text) {
+        return text;
+    }
+    auto j = nlohmann::json::parse(*text, nullptr, false);
+    if (j.is_discarded() || !j.contains("client")) {
+        return text;
+    }
+    addEeprom(j["client"], hook());
+    return app::dumpJson(j);
 }
 
 std::string BootMonitor::bootsJson(std::size_t limit, const std::string& clientId) {

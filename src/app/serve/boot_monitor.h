@@ -20,6 +20,10 @@
 #include <thread>
 #include <vector>
 
+#include <map>
+
+#include <nlohmann/json.hpp>
+
 #include "app/http/event_hub.h"
 #include "app/http/web_server.h"
 #include "app/serve/client_store.h"
@@ -49,6 +53,10 @@ public:
     using SeenHook = std::function<void(const SeenClient&)>;
     /// The admission controller's state, for the API and /metrics.
     using AdmissionHook = std::function<core::boot::AdmissionSnapshot()>;
+    /// Every event, on the worker thread, after the tracker (EEPROM rollouts).
+    using EventHook = std::function<void(const core::BootEvent&)>;
+    /// serial -> the "eeprom" object added to that client in /api/v1/clients.
+    using ClientEepromHook = std::function<std::map<std::string, nlohmann::json>()>;
 
     explicit BootMonitor(core::boot::TrackerOptions options = {});
     ~BootMonitor() override;
@@ -65,6 +73,8 @@ public:
     void setScrapeHook(ScrapeHook hook);
     void setSeenHook(SeenHook hook);
     void setAdmissionHook(AdmissionHook hook);
+    void setEventHook(EventHook hook);
+    void setClientEepromHook(ClientEepromHook hook);
     void setHistoryPerClient(std::size_t n);
     /// Publishes a "reload" event to dashboards and logs it.
     void announce(const std::string& event, const std::string& json);
@@ -117,6 +127,8 @@ private:
     ScrapeHook scrapeHook_;
     SeenHook seenHook_;
     AdmissionHook admissionHook_;
+    EventHook eventHook_;
+    ClientEepromHook eepromHook_;
     bool healthy_ = true;
     std::string healthReason_;
 

@@ -17,6 +17,7 @@
 #include "app/http/web_server.h"
 #include "app/serve/admission_service.h"
 #include "app/serve/registry_store.h"
+#include "app/serve/rollout_service.h"
 #include "app/tftp/tftp_server.h"
 #include "core/tftp/client_dirs.h"
 #include "io/net/interface.h"
@@ -166,6 +167,9 @@ void ServeDaemon::start(const std::function<void()>& afterDashboard) {
         tc.io = cfg->tftpIo;
         tc.transfer.maxRetries = static_cast<int>(cfg->tftpRetries);
         tc.maxTransfers = cfg->tftpMaxTransfers;
+        // EEPROM rollouts (state/rollouts.db): the rollout's files in front of the tree.
+        rollouts_ = RolloutService::open(cfg->stateDir);
+        tc.overlay = rollouts_.get();
         if (admission_->enabled()) {
             tc.admission = admission_.get();
             tc.admitAtFirstRequest = !anyDhcp;  // no DHCP here: TFTP is the gate
@@ -193,6 +197,12 @@ void ServeDaemon::start(const std::function<void()>& afterDashboard) {
                 httpBoot_->setProgressHook(
                     [a = admission_.get()](std::uint32_t address, std::uint64_t bytes) {
                         a->onDelivered(address, bytes, core::boot::SteadyClock::now());
+                    });
+            }
+            if (rollouts_) {
+                httpBoot_->setOverlay(
+                    [r = rollouts_.get()](std::string_view serial, std::string_view name) {
+                        return r->httpDir(serial, name);
                     });
             }
             httpBoot_->start(cfg->httpBootListen.host, cfg->httpBootListen.port);
@@ -258,6 +268,9 @@ void ServeDaemon::start(const std::function<void()>& afterDashboard) {
 
     // Counters the servers keep themselves, read at scrape time (metrics declared in BootMonitor).
     monitor_.setScrapeHook([this](core::metrics::Registry& m) {
+        if (rollouts_) {
+            rollouts_->exportMetrics(m);
+        }
         for (const auto& d : dhcp_) {
             const auto c = d->counters();
             exportDhcpCounters(m, d->interfaceName(), c.dhcp, c.sendErrors);
@@ -305,6 +318,11 @@ void ServeDaemon::start(const std::function<void()>& afterDashboard) {
         }
     });
     monitor_.setAdmissionHook([this] { return admission_->snapshot(); });
+    if (rollouts_) {
+        monitor_.setEventHook([r = rollouts_.get()](const core::BootEvent& e) { r->onEvent(e); });
+        monitor_.setClientEepromHook([r = rollouts_.get()] { return r->clientsEeprom(); });
+        rollouts_->poll(std::chrono::system_clock::now());
+    }
     // The gate is shared: the monitor copies its hook for each call.
     monitor_.setSeenHook([this, gate = std::make_shared<DiscoveryGate>()](const SeenClient& seen) {
         // Only a Pi's DHCP, once a minute per board (DiscoveryGate): a TFTP path with
@@ -418,6 +436,9 @@ void ServeDaemon::watchRegistry() {
             refreshRegistry(false);
         } catch (const std::exception& e) {
             spdlog::warn("REGISTRY_READ_FAILED error={}", e.what());
+        }
+        if (rollouts_) {
+            rollouts_->poll(std::chrono::system_clock::now());
         }
         lock.lock();
     }

@@ -39,6 +39,8 @@ class HttpBootServer;
 
 namespace pinet::app::serve {
 
+class RolloutService;
+
 class ServeDaemon {
 public:
     /// @p store may be null (no registry: per-client folders under the root only).
@@ -76,6 +78,8 @@ private:
 
     BootMonitor monitor_;
     /// Before the servers that hold a pointer to it, so it outlives them.
+    /// EEPROM rollouts: the TFTP overlay and the wire tracking; outlives tftp_.
+    std::unique_ptr<RolloutService> rollouts_;
     std::unique_ptr<AdmissionService> admission_;
     /// The DHCP responders tick the admission controller only while they hold boards,
     /// and with `dhcp = off` nobody does: the registry watcher ticks it once a second

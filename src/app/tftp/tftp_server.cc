@@ -167,6 +167,7 @@ Result<std::unique_ptr<TftpServer>> TftpServer::create(TftpServerConfig config) 
     ec.replySockets = config.replySockets;
     ec.replyPorts = config.replyPorts;
     ec.gate = config.admitAtFirstRequest ? config.admission : nullptr;
+    ec.overlay = config.overlay;
     impl->engine = std::make_unique<ctftp::TftpEngine>(std::move(ec), *impl->cache);
     impl->config = std::move(config);
     return std::unique_ptr<TftpServer>(new TftpServer(std::move(impl)));

@@ -65,6 +65,8 @@ struct TftpServerConfig {
     /// Admission (issue #14; may be null): told what each loop turn sent, and with
     /// admitAtFirstRequest (serve --dhcp off) the gate of a board's first request.
     core::boot::AdmissionGate* admission = nullptr;
+    /// Per-client files in front of the root (EEPROM rollouts); not owned, may be null.
+    core::tftp::FileOverlay* overlay = nullptr;
     bool admitAtFirstRequest = false;
     /// Test hook: drop every Nth outgoing datagram (0 = off).
     std::uint32_t testDropEvery = 0;

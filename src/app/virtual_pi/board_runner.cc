@@ -117,6 +117,12 @@ public:
                 return freshXid();
             };
             bc.serial = config.board.serial + static_cast<std::uint32_t>(i);
+            if (bc.selfUpdate) {
+                if (auto e = config.eepromBySerial.find(bc.serial);
+                    e != config.eepromBySerial.end()) {
+                    bc.selfUpdate->eeprom = e->second;
+                }
+            }
             // Step the low three MAC bytes (the OUI stays a Raspberry Pi one).
             std::uint32_t low =
                 (std::uint32_t{bc.mac[3]} << 16) | (std::uint32_t{bc.mac[4]} << 8) | bc.mac[5];
@@ -151,7 +157,12 @@ public:
                                           : 25 * bc.tftpFileTimeout;
         const Clock::duration perAttempt =
             bc.dhcpTimeout + files + std::max(bc.retryBackoff, bc.fatalRestart);
-        const auto cap = t0 + std::max(1, bc.maxAttempts) * perAttempt + std::chrono::seconds(10);
+        // A self-update adds its flash and a whole boot, at most kMaxFlashes times.
+        const Clock::duration flashing =
+            bc.selfUpdate ? cvp::PiBoard::kMaxFlashes * (bc.selfUpdate->flashTime + perAttempt)
+                          : Clock::duration{};
+        const auto cap =
+            t0 + std::max(1, bc.maxAttempts) * perAttempt + flashing + std::chrono::seconds(10);
         std::array<std::uint8_t, kFrameBuffer> frame{};
         while (!allFinished() && Clock::now() < cap) {
             auto next = Clock::time_point::max();
@@ -227,6 +238,11 @@ public:
             r.attempts = b.attempts();
             r.bootedAttemptStart = b.bootedAttemptStart();
             r.attemptFailures = b.attemptFailures();
+            if (b.config().selfUpdate) {
+                r.eeprom = b.eeprom();
+                r.flashes = b.flashes();
+                r.refusedUpdates = b.refusedUpdates();
+            }
             report.boards.push_back(std::move(r));
         }
         return report;
@@ -515,17 +531,32 @@ private:
 
 Result<RunnerReport> runBoards(const RunnerConfig& config) {
     RunnerConfig pc = config;
+    std::shared_ptr<io::RsaKey> key;
+    if (!pc.pubkey.empty()) {
+        auto k = io::RsaKey::loadPemFile(pc.pubkey);
+        if (!k) {
+            return tl::unexpected(k.error());
+        }
+        key = std::make_shared<io::RsaKey>(std::move(*k));
+    }
+    if (pc.board.selfUpdate) {
+        // The bootloader checks pieeprom.upd against pieeprom.sig as `eeprom verify` does.
+        pc.board.selfUpdate->verify = [key](std::span<const std::uint8_t> update,
+                                            std::string_view sig,
+                                            std::string& detail) -> std::string {
+            auto r = eeprom::verifyDigest(update, sig, key.get());
+            if (!r) {
+                return r.error().message;
+            }
+            detail = r->signatureChecked   ? "sha256 and rsa2048 verified"
+                     : r->signaturePresent ? "sha256 verified (rsa2048 present, no key to check it)"
+                                           : "sha256 verified (unsigned)";
+            return "";
+        };
+    }
     if (pc.board.method == cvp::BootMethod::Http) {
         // The board checks boot.img against boot.sig with the same code as `eeprom verify`:
         // sha256 always, rsa2048 when it holds a key (then the line must be there).
-        std::shared_ptr<io::RsaKey> key;
-        if (!pc.pubkey.empty()) {
-            auto k = io::RsaKey::loadPemFile(pc.pubkey);
-            if (!k) {
-                return tl::unexpected(k.error());
-            }
-            key = std::make_shared<io::RsaKey>(std::move(*k));
-        }
         pc.board.verifyBootImage = [key](const cvp::BootImage& image, std::string_view sig,
                                          std::string& detail) -> std::string {
             auto r = image.sha256 ? eeprom::verifyDigest(*image.sha256, sig, key.get())

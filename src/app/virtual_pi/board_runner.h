@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,6 +36,10 @@ struct RunnerConfig {
     /// host, e.g. in a network namespace `ip route add local POOL dev IF` (AnyIP); the
     /// kernel then answers ARP for them, so the runner does not.
     bool httpFromLease = false;
+    /// Self-update (board.selfUpdate set): what each board's EEPROM holds at power-on, by
+    /// serial, for boards that differ from board.selfUpdate->eeprom (`probe --eeprom-store`:
+    /// the boards of an earlier run keep what they flashed).
+    std::map<std::uint32_t, core::virtual_pi::EepromState> eepromBySerial;
 };
 
 struct BoardResult {
@@ -52,6 +57,10 @@ struct BoardResult {
     /// When the attempt that booted began, since the power-on.
     std::optional<std::chrono::steady_clock::duration> bootedAttemptStart;
     std::vector<std::string> attemptFailures;  ///< why each earlier attempt failed
+    /// Self-update: the EEPROM at the end of the run, flashes done, updates refused.
+    std::optional<core::virtual_pi::EepromState> eeprom;
+    int flashes = 0;
+    std::vector<std::string> refusedUpdates;
 };
 
 struct RunnerReport {
@@ -63,7 +72,8 @@ struct RunnerReport {
 };
 
 /// Fails (naming the interface or key file) when sockets cannot be opened or the
-/// public key cannot be read.
+/// public key cannot be read. With board.selfUpdate the board checks pieeprom.upd with
+/// the `eeprom verify` code (sha256; rsa2048 with `pubkey`, then the line must be there).
 Result<RunnerReport> runBoards(const RunnerConfig& config);
 
 }  // namespace pinet::app::virtual_pi

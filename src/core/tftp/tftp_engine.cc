@@ -287,7 +287,22 @@ void TftpEngine::handleRequest(const Endpoint& from, const ptftp::Request& req,
         count(TftpRefusal::ServerFull);
         return;
     }
-    auto content = files_.open(mapped->path, req.mode == ptftp::Mode::Netascii);
+    tl::expected<std::shared_ptr<const FileContent>, FileError> content =
+        tl::unexpected(FileError::NotFound);
+    std::shared_ptr<const FileContent> overlaid;
+    if (config_.overlay != nullptr && mapped->serial && req.mode == ptftp::Mode::Octet) {
+        // Only "<prefix>/<name>" (one component after the client's prefix) is overlaid.
+        if (auto clean = sanitizePath(req.filename); clean && clean->size() > 9 &&
+                                                     clean->find('/') == 8 &&
+                                                     clean->find('/', 9) == std::string::npos) {
+            overlaid = config_.overlay->open(*mapped->serial, std::string_view(*clean).substr(9));
+        }
+    }
+    if (overlaid) {
+        content = std::move(overlaid);
+    } else {
+        content = files_.open(mapped->path, req.mode == ptftp::Mode::Netascii);
+    }
     if (!content) {
         refuse(refusalFor(content.error()), from, req, now, &*mapped);
         return;

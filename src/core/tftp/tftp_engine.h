@@ -33,6 +33,7 @@
 #include "core/boot_events.h"
 #include "core/tftp/client_dirs.h"
 #include "core/tftp/endpoint.h"
+#include "core/tftp/file_overlay.h"
 #include "core/tftp/file_source.h"
 #include "core/tftp/source_limiter.h"
 #include "core/tftp/transfer.h"
@@ -174,6 +175,9 @@ struct EngineConfig {
     /// later; the gate admits it in arrival order well inside the first file's 30 s
     /// deadline. Null: no gate here (DHCP is the gate, or there is none).
     boot::AdmissionGate* gate = nullptr;
+    /// Per-client files in front of the FileSource (an EEPROM rollout's pieeprom.sig/.upd),
+    /// asked for octet requests of "<serial>/<name>"; null: none. Not owned.
+    FileOverlay* overlay = nullptr;
 };
 
 /// A moment as the engine sees it: the steady clock for timers, the wall clock for records.

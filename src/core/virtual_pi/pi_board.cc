@@ -6,6 +6,8 @@
 
 #include "proto/byte_reader.h"
 #include "proto/dhcp/pxe.h"
+#include "proto/eeprom/image.h"
+#include "proto/eeprom/self_update.h"
 #include "proto/tftp/packet.h"
 
 namespace pinet::core::virtual_pi {
@@ -20,6 +22,9 @@ constexpr std::uint8_t kParamList[] = {1,   3,   43,  60,  66,  67,  128,
                                        129, 130, 131, 132, 133, 134, 135};
 // Spec §4.1: the client aborts a probe with ERROR 0 "Early terminate".
 constexpr std::string_view kEarlyTerminate = "Early terminate";
+// A .sig is one hash line, ts, target-soc and a 512-hex-digit rsa2048 line (spec 1.11):
+// under 700 bytes; 4 KiB bounds what the board keeps of one.
+constexpr std::size_t kMaxSigKept = 4096;
 
 double seconds(Clock::duration d) {
     return std::chrono::duration<double>(d).count();
@@ -76,6 +81,9 @@ PiBoard::PiBoard(BoardConfig config, std::uint32_t xid, int firstSession)
         config_.boardRevision = defaultRevision(config_.model);
     }
     prefix_ = serialHex() + "/";
+    if (config_.selfUpdate) {
+        eeprom_ = config_.selfUpdate->eeprom;
+    }
 }
 
 std::string PiBoard::serialHex() const {
@@ -108,8 +116,7 @@ void PiBoard::giveUp(Clock::time_point now, const std::string& why, bool fatal) 
     log(now, verdict_);
 }
 
-std::vector<Action> PiBoard::restartAttempt(Clock::time_point now) {
-    ++attempt_;
+void PiBoard::resetBoot(Clock::time_point now) {
     if (config_.nextXid) {
         xid_ = config_.nextXid();
     } else {
@@ -132,6 +139,7 @@ std::vector<Action> PiBoard::restartAttempt(Clock::time_point now) {
     transfer_.reset();
     httpName_.clear();
     bootSig_.clear();
+    updateSig_.clear();
     kernelName_.clear();
     filesFetched_ = 0;
     bytesFetched_ = 0;
@@ -139,8 +147,30 @@ std::vector<Action> PiBoard::restartAttempt(Clock::time_point now) {
     dhcpTime_.reset();
     attemptStarted_ = now;
     dhcpDeadline_ = now + config_.dhcpTimeout;
+}
+
+std::vector<Action> PiBoard::restartAttempt(Clock::time_point now) {
+    ++attempt_;
+    resetBoot(now);
     log(now,
         fmt::format("attempt {} of {}: the boot order starts over", attempt_, config_.maxAttempts));
+    return sendDiscover(now);
+}
+
+std::vector<Action> PiBoard::rebootAfterFlash(Clock::time_point now) {
+    if (!proto::eeprom::bootOrderNetboots(eeprom_.config)) {
+        phase_ = Phase::Failed;
+        deadline_ = Clock::time_point::max();
+        const auto order = proto::eeprom::effectiveBootOrder(eeprom_.config);
+        verdict_ = fmt::format(
+            "does not netboot again: the flashed EEPROM's BOOT_ORDER {} has no network boot",
+            order ? fmt::format("0x{:x}", *order) : std::string("(invalid)"));
+        log(now, verdict_);
+        return {};
+    }
+    resetBoot(now);
+    log(now, fmt::format("reset after the self-update: boots again with EEPROM ts {}",
+                         eeprom_.timestamp));
     return sendDiscover(now);
 }
 
@@ -340,7 +370,9 @@ void PiBoard::buildPlan() {
         // Spec §4.4: everything by the EEPROM bootloader; prefix probe file inferred [I].
         add("config.txt", true, false, R::PrefixQuery);
         add("config.txt", false, false);
-        add("pieeprom.sig", false, false);
+        if (!config_.selfUpdate || proto::eeprom::selfUpdateEnabled(eeprom_.config)) {
+            add("pieeprom.sig", false, false, R::SelfUpdateSig);
+        }
         add("bcm2712-rpi-5-b.dtb", false, true);
         add("overlays/overlay_map.dtb", false, false);
         add("cmdline.txt", false, false);
@@ -356,7 +388,9 @@ void PiBoard::buildPlan() {
     if (config_.model == Model::Pi4) {
         add("vl805.sig", false, false);  // CM4 has no VL805 EEPROM (spec §4.3 step 3)
     }
-    add("pieeprom.sig", false, false);
+    if (!config_.selfUpdate || proto::eeprom::selfUpdateEnabled(eeprom_.config)) {
+        add("pieeprom.sig", false, false, R::SelfUpdateSig);
+    }
     add("start4.elf", true, true);
     add("start4.elf", false, true);
     add("fixup4.dat", false, true);
@@ -489,6 +523,13 @@ std::vector<Action> PiBoard::startTransfer(const Step& step, Clock::time_point n
     tr.started = now;
     tr.fileDeadline = now + config_.tftpFileTimeout;
     tr.retransmitAt = now + config_.tftpRetransmit;
+    if (config_.selfUpdate &&
+        (step.role == Step::Role::SelfUpdateSig || step.role == Step::Role::SelfUpdateImage)) {
+        tr.keep = true;
+        // The largest EEPROM image is the 2712's 2 MiB (spec 1.1).
+        tr.keepLimit =
+            step.role == Step::Role::SelfUpdateSig ? kMaxSigKept : proto::eeprom::kImageSize2712;
+    }
     // Spec §4.1: "<prefix><file>" octet tsize 0 blksize N, in that order.
     t::Request rrq;
     rrq.opcode = t::Opcode::Rrq;
@@ -575,6 +616,45 @@ std::vector<Action> PiBoard::finishTransfer(FileResult result, std::string detai
                 kernelTime_ = now - started_;
                 log(now, fmt::format("kernel {} loaded: a real board would now start Linux",
                                      tr.step.name));
+            }
+            break;
+        case R::SelfUpdateSig:
+            if (found && config_.selfUpdate) {
+                updateSig_.assign(tr.data.begin(), tr.data.end());
+                const SigDecision d = tr.overflow ? SigDecision{SigAction::Skip, std::nullopt,
+                                                                "pieeprom.sig ignored: over 4 KiB"}
+                                                  : decideOnSig(eeprom_, updateSig_);
+                if (d.action == SigAction::FetchUpdate && flashes_ >= kMaxFlashes) {
+                    log(now,
+                        d.text + fmt::format(" (not taken: {} flashes in this run)", flashes_));
+                } else {
+                    log(now, d.text);
+                    if (d.action == SigAction::FetchUpdate) {
+                        plan_.push_front(
+                            Step{"pieeprom.upd", false, false, false, R::SelfUpdateImage});
+                    }
+                }
+            }
+            break;
+        case R::SelfUpdateImage:
+            if (!found) {
+                log(now, "pieeprom.upd not found: boots on with the EEPROM it has");
+            } else if (tr.overflow) {
+                refused_.push_back("pieeprom.upd refused: larger than any EEPROM image");
+                log(now, refused_.back() + "; boots on with the EEPROM it has");
+            } else {
+                FlashOutcome f =
+                    checkAndFlash(eeprom_, tr.data, updateSig_, config_.selfUpdate->verify);
+                if (f.flashed) {
+                    eeprom_ = std::move(f.next);
+                    ++flashes_;
+                    log(now, f.text);
+                    phase_ = Phase::Flashing;
+                    deadline_ = now + config_.selfUpdate->flashTime;
+                    return out;
+                }
+                refused_.push_back(f.text);
+                log(now, f.text + "; boots on with the EEPROM it has");
             }
             break;
         case R::Normal: break;
@@ -670,6 +750,15 @@ std::vector<Action> PiBoard::onTftp(int session, std::uint16_t fromPort,
         }
         tr.lastBlock = data->block;
         tr.received += data->payload.size();
+        if (tr.keep && !tr.overflow) {
+            if (tr.data.size() + data->payload.size() > tr.keepLimit) {
+                tr.overflow = true;
+                tr.data.clear();
+                tr.data.shrink_to_fit();
+            } else {
+                tr.data.insert(tr.data.end(), data->payload.begin(), data->payload.end());
+            }
+        }
         auto acts = reply(t::buildAck(data->block));
         if (data->payload.size() < tr.blksize) {
             if (tr.tsize && *tr.tsize != tr.received) {
@@ -694,6 +783,9 @@ std::vector<Action> PiBoard::onTimer(Clock::time_point now) {
     }
     if (phase_ == Phase::Backoff) {
         return restartAttempt(now);
+    }
+    if (phase_ == Phase::Flashing) {
+        return rebootAfterFlash(now);
     }
     if (phase_ == Phase::Discovering || phase_ == Phase::Requesting) {
         if (now >= dhcpDeadline_) {

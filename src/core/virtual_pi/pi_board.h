@@ -16,6 +16,7 @@
 #include <variant>
 #include <vector>
 
+#include "core/virtual_pi/self_update.h"
 #include "proto/dhcp/dhcp_packet.h"
 
 namespace pinet::core::virtual_pi {
@@ -39,6 +40,17 @@ struct BootImage {
     std::optional<std::array<std::uint8_t, 32>> sha256{};
 };
 const char* toString(Model model);
+
+/// The bootloader's self-update over TFTP (core/virtual_pi/self_update.h). Without it
+/// the board still asks for pieeprom.sig (as a board with ENABLE_SELF_UPDATE=1 does)
+/// but ignores what it gets.
+struct SelfUpdateConfig {
+    EepromState eeprom;     ///< what the board's EEPROM holds at power-on
+    UpdateVerifier verify;  ///< sha256 (+ rsa2048 with a key); unset: not checked
+    /// Erasing and writing the SPI flash, then the watchdog reset and a new link-up,
+    /// before the board asks for DHCP again: a few seconds on a 512 KiB part [I].
+    std::chrono::milliseconds flashTime{3000};
+};
 std::optional<Model> parseModel(std::string_view text);
 std::optional<Bootloader> parseBootloader(std::string_view text);
 
@@ -98,6 +110,8 @@ struct BoardConfig {
     /// source that is unique across its boards; unset, the next xid is derived from the
     /// current one (deterministic, for tests).
     std::function<std::uint32_t()> nextXid;
+    /// Self-update as the bootloader does it; unset: pieeprom.sig requested, not used.
+    std::optional<SelfUpdateConfig> selfUpdate;
 };
 
 /// Revision default per model (used when BoardConfig::boardRevision is 0).
@@ -189,6 +203,15 @@ public:
         return attemptFailures_;
     }
     [[nodiscard]] std::uint32_t xid() const { return xid_; }
+    /// The EEPROM now (after any self-update flashed in this run).
+    [[nodiscard]] const EepromState& eeprom() const { return eeprom_; }
+    /// Self-updates flashed in this run (each followed by a reboot).
+    [[nodiscard]] int flashes() const { return flashes_; }
+    /// Why each pieeprom.upd that did not check out was refused.
+    [[nodiscard]] const std::vector<std::string>& refusedUpdates() const { return refused_; }
+    /// At most this many flashes per run: a server offering a newer .sig every boot would
+    /// otherwise keep the board in a flash-reboot loop (as it would a real one).
+    static constexpr int kMaxFlashes = 3;
     [[nodiscard]] const BoardConfig& config() const { return config_; }
     [[nodiscard]] std::string serialHex() const;
     [[nodiscard]] std::string prefix() const { return prefix_; }
@@ -209,7 +232,8 @@ public:
 
 private:
     /// Backoff: the attempt failed and the next one begins at deadline_.
-    enum class Phase { Discovering, Requesting, Tftp, Http, Backoff, Done, Failed };
+    /// Flashing: a self-update is being written; the board resets at deadline_.
+    enum class Phase { Discovering, Requesting, Tftp, Http, Backoff, Flashing, Done, Failed };
     struct Offer {
         Ip4 from = 0;
         proto::dhcp::Packet packet;
@@ -227,7 +251,9 @@ private:
             PrefixQuery,
             PrefixQueryAlt,
             Kernel,
-            KernelAlt
+            KernelAlt,
+            SelfUpdateSig,   ///< pieeprom.sig
+            SelfUpdateImage  ///< pieeprom.upd
         } role = Role::Normal;
     };
     enum class FileResult { Found, NotFound, Error, Timeout };
@@ -244,6 +270,11 @@ private:
         Clock::time_point fileDeadline{};
         Clock::time_point retransmitAt{};
         std::vector<std::uint8_t> lastSent;
+        /// Self-update files are kept (bounded by keepLimit); everything else is counted.
+        bool keep = false;
+        std::size_t keepLimit = 0;
+        bool overflow = false;
+        std::vector<std::uint8_t> data;
     };
 
     void log(Clock::time_point now, std::string text);
@@ -252,6 +283,10 @@ private:
     void giveUp(Clock::time_point now, const std::string& why, bool fatal = false);
     /// Begins the next attempt: a new xid, everything learnt forgotten, DISCOVER.
     std::vector<Action> restartAttempt(Clock::time_point now);
+    /// Forgets the last boot (lease, prefix, plan) and begins a new one with a new xid.
+    void resetBoot(Clock::time_point now);
+    /// The reset after a self-update: a new boot that is not a failed attempt.
+    std::vector<Action> rebootAfterFlash(Clock::time_point now);
     /// "" on the first attempt, else which attempt booted and why the first failed.
     [[nodiscard]] std::string attemptNote() const;
     std::vector<Action> sendDiscover(Clock::time_point now);
@@ -300,6 +335,10 @@ private:
     std::vector<TimelineEntry> timeline_;
     std::optional<Clock::duration> kernelTime_;
     std::optional<Clock::duration> dhcpTime_;
+    EepromState eeprom_;
+    std::string updateSig_;  ///< the pieeprom.sig of this boot
+    int flashes_ = 0;
+    std::vector<std::string> refused_;
 };
 
 }  // namespace pinet::core::virtual_pi

@@ -595,3 +595,62 @@ TEST_F(TftpEngineTest, WithoutDhcpTheFirstRequestIsTheGate) {
 }
 
 }  // namespace pinet::core::tftp
+
+namespace pinet::core::tftp {
+namespace {
+
+/// An overlay answering pieeprom.sig for one serial (what an EEPROM rollout does).
+class OneBoardOverlay final : public FileOverlay {
+public:
+    class Bytes final : public FileContent {
+    public:
+        std::vector<std::uint8_t> b;
+        [[nodiscard]] std::span<const std::uint8_t> bytes() const override { return b; }
+    };
+    std::vector<std::pair<std::string, std::string>> asked;
+    std::shared_ptr<const FileContent> open(std::string_view serial,
+                                            std::string_view name) override {
+        asked.emplace_back(serial, name);
+        if (serial != "1234abcd" || name != "pieeprom.sig") {
+            return nullptr;
+        }
+        auto c = std::make_shared<Bytes>();
+        c->b.assign(77, 'O');
+        return c;
+    }
+};
+
+TEST(TftpEngineOverlay, ServesTheOverlayToItsBoardAndTheTreeToOthers) {
+    MemoryFiles files;
+    files.add("cafe0001/pieeprom.sig", std::vector<std::uint8_t>(5, 'T'));
+    OneBoardOverlay overlay;
+    EngineConfig cfg;
+    cfg.overlay = &overlay;
+    TftpEngine engine(cfg, files);
+    const Instant now{Clock::time_point(1000s), WallTime(std::chrono::seconds(1'700'000'000))};
+    auto firstData = [&](const Endpoint& from,
+                         const std::string& name) -> std::optional<std::size_t> {
+        engine.onRequestDatagram(
+            from, pt::buildRequest(pt::Request{pt::Opcode::Rrq, name, pt::Mode::Octet, {}}), now);
+        std::optional<std::size_t> size;
+        for (const auto& d : engine.outbox().datagrams) {
+            if (d.packet.empty()) {
+                size = d.payload.size();
+            }
+        }
+        engine.outbox().datagrams.clear();
+        return size;
+    };
+    // The rollout's board: the overlay's 77 bytes; its folder has no such file at all.
+    EXPECT_EQ(firstData(Endpoint::v4(0x0a000002, 5000), "1234abcd/pieeprom.sig"), 77u);
+    // Another board: its tree's file.
+    EXPECT_EQ(firstData(Endpoint::v4(0x0a000003, 5000), "cafe0001/pieeprom.sig"), 5u);
+    // Not one component below the prefix: the overlay is not asked.
+    overlay.asked.clear();
+    EXPECT_FALSE(firstData(Endpoint::v4(0x0a000004, 5000), "1234abcd/x/pieeprom.sig"));
+    EXPECT_FALSE(firstData(Endpoint::v4(0x0a000005, 5000), "pieeprom.sig"));
+    EXPECT_TRUE(overlay.asked.empty());
+}
+
+}  // namespace
+}  // namespace pinet::core::tftp

@@ -4,6 +4,8 @@
 
 #include <map>
 
+#include "app/eeprom/eeprom.h"
+#include "lib/eeprom_synth.h"
 #include "proto/dhcp/pxe.h"
 #include "proto/tftp/packet.h"
 
@@ -141,6 +143,8 @@ TEST(PiBoard, TftpServerChoicePrecedence) {
 // Drives a booted-to-TFTP board with a fake TFTP server holding @p files.
 struct FakeServer {
     std::map<std::string, std::size_t> files;
+    /// Files with real content (the others are filled with 0x5a).
+    std::map<std::string, std::vector<std::uint8_t>> contents;
     std::vector<std::string> requests;
     std::uint16_t nextPort = 40000;
     std::map<int, std::pair<std::string, std::uint16_t>> sessions;  // file, port
@@ -157,6 +161,9 @@ struct FakeServer {
         std::uint16_t port = 0;
         if (const auto* rq = std::get_if<t::Request>(&*pkt)) {
             requests.push_back(rq->filename);
+            if (auto c = contents.find(rq->filename); c != contents.end()) {
+                files[rq->filename] = c->second.size();
+            }
             auto it = files.find(rq->filename);
             port = nextPort++;
             if (it == files.end()) {
@@ -176,6 +183,10 @@ struct FakeServer {
             }
             const std::size_t off = ack->block * bs;
             std::vector<std::uint8_t> data(std::min(bs, size - off), 0x5a);
+            if (auto c = contents.find(sessions[s.session].first); c != contents.end()) {
+                std::copy_n(c->second.begin() + static_cast<std::ptrdiff_t>(off), data.size(),
+                            data.begin());
+            }
             bytes = t::buildData(static_cast<std::uint16_t>(ack->block + 1), data);
             port = sessions[s.session].second;
         } else {
@@ -753,6 +764,110 @@ TEST(PiBoardRetry, InjectedXidSourceGivesEachAttemptsXid) {
     ASSERT_EQ(dhcpSends(acts).size(), 1u);
     EXPECT_EQ(d::parse(dhcpSends(acts)[0].payload)->xid, 0xabc1u);
     EXPECT_EQ(b.xid(), 0xabc1u);
+}
+
+// ---------------------------------------------------------------- self-update
+
+struct SelfUpdateLab : RetryLab {
+    std::vector<std::uint8_t> image = test::minimalImage("[all]\nBOOT_ORDER=0xf21\nX=2\n");
+
+    void offer(std::uint64_t ts, bool corrupt = false) {
+        app::eeprom::DigestOptions o;
+        o.timestamp = ts;
+        const std::string sig = *app::eeprom::makeDigest(image, o);
+        tftp.contents["1234abcd/pieeprom.sig"] = {sig.begin(), sig.end()};
+        auto upd = image;
+        if (corrupt) {
+            upd[64] ^= 0xff;
+        }
+        tftp.contents["1234abcd/pieeprom.upd"] = upd;
+    }
+    std::size_t count(std::string_view name) const {
+        return static_cast<std::size_t>(
+            std::count(tftp.requests.begin(), tftp.requests.end(), std::string(name)));
+    }
+};
+
+BoardConfig selfUpdating(std::uint64_t ts, std::string config = "[all]\nBOOT_ORDER=0xf21\n") {
+    BoardConfig c = pi4();
+    SelfUpdateConfig su;
+    su.eeprom.timestamp = ts;
+    su.eeprom.config = std::move(config);
+    su.verify = [](std::span<const std::uint8_t> upd, std::string_view sig, std::string& detail) {
+        auto r = app::eeprom::verifyDigest(upd, sig, nullptr);
+        detail = "sha256 verified";
+        return r ? std::string() : r.error().message;
+    };
+    c.selfUpdate = su;
+    return c;
+}
+
+TEST(PiBoardSelfUpdate, NewerSigFlashesRebootsAndBootsUpToDate) {
+    SelfUpdateLab lab;
+    lab.offer(2000);
+    PiBoard b(selfUpdating(1000), 7, 0);
+    const auto xid0 = b.xid();
+    lab.run(b);
+    EXPECT_TRUE(b.booted()) << b.verdict();
+    EXPECT_EQ(b.flashes(), 1);
+    EXPECT_EQ(b.eeprom().timestamp, 2000u);
+    EXPECT_EQ(b.eeprom().config, "[all]\nBOOT_ORDER=0xf21\nX=2\n");
+    EXPECT_EQ(lab.count("1234abcd/pieeprom.upd"), 1u);  // once: the reboot is up to date
+    EXPECT_EQ(lab.count("1234abcd/pieeprom.sig"), 2u);
+    // One boot reached the kernel (its size probe + the fetch): the first stopped at the flash.
+    EXPECT_EQ(lab.count("1234abcd/kernel8.img"), 2u);
+    EXPECT_EQ(b.attempts(), 1);  // a reboot, not a failed attempt
+    EXPECT_NE(b.xid(), xid0);
+    EXPECT_TRUE(timelineHas(b, "reset after the self-update"));
+    EXPECT_TRUE(timelineHas(b, "up to date"));
+    // The flash took its time before the board asked for DHCP again.
+    ASSERT_TRUE(b.kernelTime());
+    EXPECT_GE(*b.kernelTime(), 3s);
+}
+
+TEST(PiBoardSelfUpdate, SameTimestampFetchesOnlyTheSig) {
+    SelfUpdateLab lab;
+    lab.offer(1000);
+    PiBoard b(selfUpdating(1000), 7, 0);
+    lab.run(b);
+    EXPECT_TRUE(b.booted());
+    EXPECT_EQ(b.flashes(), 0);
+    EXPECT_EQ(lab.count("1234abcd/pieeprom.upd"), 0u);
+}
+
+TEST(PiBoardSelfUpdate, BadHashIsRefusedAndTheBoardBootsOnWithItsOldEeprom) {
+    SelfUpdateLab lab;
+    lab.offer(2000, true);
+    PiBoard b(selfUpdating(1000, "OLD=1\nBOOT_ORDER=0xf21\n"), 7, 0);
+    lab.run(b);
+    EXPECT_TRUE(b.booted()) << b.verdict();
+    EXPECT_EQ(b.flashes(), 0);
+    EXPECT_EQ(b.eeprom().timestamp, 1000u);
+    EXPECT_EQ(b.eeprom().config, "OLD=1\nBOOT_ORDER=0xf21\n");
+    ASSERT_EQ(b.refusedUpdates().size(), 1u);
+    EXPECT_NE(b.refusedUpdates()[0].find("sha256"), std::string::npos) << b.refusedUpdates()[0];
+    EXPECT_EQ(lab.count("1234abcd/pieeprom.upd"), 1u);
+    EXPECT_EQ(lab.count("1234abcd/kernel8.img"), 2u);  // probe + fetch, one boot
+}
+
+TEST(PiBoardSelfUpdate, DisabledInTheEepromConfigAsksForNoSig) {
+    SelfUpdateLab lab;
+    lab.offer(2000);
+    PiBoard b(selfUpdating(1000, "ENABLE_SELF_UPDATE=0\nBOOT_ORDER=0xf21\n"), 7, 0);
+    lab.run(b);
+    EXPECT_TRUE(b.booted());
+    EXPECT_EQ(lab.count("1234abcd/pieeprom.sig"), 0u);
+}
+
+TEST(PiBoardSelfUpdate, FlashedBootOrderWithoutNetworkDoesNotComeBack) {
+    SelfUpdateLab lab;
+    lab.image = test::minimalImage("[all]\nBOOT_ORDER=0xf41\n");
+    lab.offer(2000);
+    PiBoard b(selfUpdating(1000), 7, 0);
+    lab.run(b);
+    EXPECT_FALSE(b.booted());
+    EXPECT_EQ(b.flashes(), 1);
+    EXPECT_NE(b.verdict().find("no network boot"), std::string::npos) << b.verdict();
 }
 
 }  // namespace
