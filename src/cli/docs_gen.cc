@@ -56,14 +56,9 @@ std::string roffEscape(std::string_view text) {
             out += "\\&";
         }
         switch (c) {
-            case '\\':
-                out += "\\e";
-                break;
-            case '-':
-                out += "\\-";
-                break;
-            default:
-                out += c;
+            case '\\': out += "\\e"; break;
+            case '-': out += "\\-"; break;
+            default: out += c;
         }
         lineStart = c == '\n';
     }
@@ -283,13 +278,15 @@ std::string renderManPage(const CLI::App& app, const CLI::App& command,
     }
     out += ".SH OPTIONS\n";
     renderOptions(out, command);
-    out += ".PP\nThe options of \\fBpinetboot\\fR(1) (\\fB\\-v\\fR, \\fB\\-\\-verbose\\fR) "
-           "come before the command.\n";
+    out +=
+        ".PP\nThe options of \\fBpinetboot\\fR(1) (\\fB\\-v\\fR, \\fB\\-\\-verbose\\fR) "
+        "come before the command.\n";
     if (!visibleSubcommands(command).empty()) {
         out += ".SH COMMANDS\n";
         renderNested(out, command);
     }
-    out += ".SH EXIT STATUS\n0 on success, 1 when the operation failed, 2 for a bad command line.\n";
+    out +=
+        ".SH EXIT STATUS\n0 on success, 1 when the operation failed, 2 for a bad command line.\n";
     out += ".SH SEE ALSO\n\\fBpinetboot\\fR(1)";
     for (const CLI::App* other : visibleSubcommands(app)) {
         if (other != &command) {
@@ -301,10 +298,11 @@ std::string renderManPage(const CLI::App& app, const CLI::App& command,
 
 std::string renderRootManPage(const CLI::App& app, const std::string& version) {
     std::string out = header("pinetboot", version);
-    out += ".SH NAME\npinetboot \\- " + roffEscape(app.get_description().substr(
-                                          app.get_description().find(": ") == std::string::npos
-                                              ? 0
-                                              : app.get_description().find(": ") + 2)) +
+    out += ".SH NAME\npinetboot \\- " +
+           roffEscape(
+               app.get_description().substr(app.get_description().find(": ") == std::string::npos
+                                                ? 0
+                                                : app.get_description().find(": ") + 2)) +
            "\n";
     out += ".SH SYNOPSIS\n" + synopsis(app) + ".SH DESCRIPTION\n" +
            roffParagraphs(app.get_description()) +
@@ -318,17 +316,21 @@ std::string renderRootManPage(const CLI::App& app, const std::string& version) {
                roffEscape(addSentence(cmd->get_description(), "See ")) + "\\fB" +
                roffEscape(pageName(*cmd)) + "\\fR(1).\n";
     }
-    out += ".SH ENVIRONMENT\n"
-           ".TP\n.B PINETBOOT_STATE_DIR\nThe state directory (client registry, images), when "
-           "\\fB\\-\\-state\\-dir\\fR is not given; default \\fI/var/lib/pinetboot\\fR.\n"
-           ".TP\n.B PINETBOOT_LOG\nLog level: trace, debug, info, warn, error, critical, off.\n";
-    out += ".SH FILES\n"
-           ".TP\n.I /etc/pinetboot.toml\nThe configuration \\fBpinetboot serve\\fR \\fB\\-\\-config\\fR "
-           "reads in the systemd unit; an example is in "
-           "\\fI/usr/share/doc/pinetboot/examples/pinetboot.toml\\fR, every key in "
-           "\\fI/usr/share/doc/pinetboot/configuration.md\\fR.\n"
-           ".TP\n.I /var/lib/pinetboot\nThe state directory.\n";
-    out += ".SH EXIT STATUS\n0 on success, 1 when the operation failed, 2 for a bad command line.\n";
+    out +=
+        ".SH ENVIRONMENT\n"
+        ".TP\n.B PINETBOOT_STATE_DIR\nThe state directory (client registry, images), when "
+        "\\fB\\-\\-state\\-dir\\fR is not given; default \\fI/var/lib/pinetboot\\fR.\n"
+        ".TP\n.B PINETBOOT_LOG\nLog level: trace, debug, info, warn, error, critical, off.\n";
+    out +=
+        ".SH FILES\n"
+        ".TP\n.I /etc/pinetboot.toml\nThe configuration \\fBpinetboot serve\\fR "
+        "\\fB\\-\\-config\\fR "
+        "reads in the systemd unit; an example is in "
+        "\\fI/usr/share/doc/pinetboot/examples/pinetboot.toml\\fR, every key in "
+        "\\fI/usr/share/doc/pinetboot/configuration.md\\fR.\n"
+        ".TP\n.I /var/lib/pinetboot\nThe state directory.\n";
+    out +=
+        ".SH EXIT STATUS\n0 on success, 1 when the operation failed, 2 for a bad command line.\n";
     out += ".SH SEE ALSO\n";
     std::string sep;
     for (const CLI::App* cmd : visibleSubcommands(app)) {
@@ -347,8 +349,8 @@ std::string renderBashCompletion(const CLI::App& app) {
     for (const auto& [path, node] : nodes) {
         subs += fmt::format("    [{}]={}\n", shellQuote(path), shellQuote(subNames(node)));
         opts += fmt::format("    [{}]={}\n", shellQuote(path), shellQuote(joinWords(node.options)));
-        vals +=
-            fmt::format("    [{}]={}\n", shellQuote(path), shellQuote(joinWords(node.valueOptions)));
+        vals += fmt::format("    [{}]={}\n", shellQuote(path),
+                            shellQuote(joinWords(node.valueOptions)));
     }
     // -g: bash-completion sources this file inside a function.
     return fmt::format(
