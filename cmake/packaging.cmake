@@ -23,17 +23,19 @@ add_custom_target(pinetboot_docs ALL DEPENDS "${PINET_GEN_DIR}/docs.stamp")
 
 include(GNUInstallDirs)
 # The unit names the front by its installed path: /usr/local/bin in the source
-# (the hand install it documents), the install prefix's bin/ here.
-file(READ "${CMAKE_SOURCE_DIR}/packaging/systemd/pinetboot.service" pinet_unit)
-string(REPLACE "/usr/local/bin/" "${CMAKE_INSTALL_FULL_BINDIR}/" pinet_unit "${pinet_unit}")
-file(WRITE "${PINET_GEN_DIR}/pinetboot.service.tmp" "${pinet_unit}")
-configure_file("${PINET_GEN_DIR}/pinetboot.service.tmp" "${PINET_GEN_DIR}/pinetboot.service" COPYONLY)
-set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
-  "${CMAKE_SOURCE_DIR}/packaging/systemd/pinetboot.service")
+# (the hand install it documents), the prefix in effect at install time here
+# (CPack installs with /usr, `cmake --install --prefix P` with P).
+set(pinet_unit_src "${CMAKE_SOURCE_DIR}/packaging/systemd/pinetboot.service")
+set(pinet_unit_out "${PINET_GEN_DIR}/install/pinetboot.service")
+install(CODE "
+  file(READ \"${pinet_unit_src}\" unit)
+  string(REPLACE \"/usr/local/bin/\" \"\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_BINDIR}/\" unit \"\${unit}\")
+  file(WRITE \"${pinet_unit_out}\" \"\${unit}\")
+")
 
 # Relative to the prefix: /usr/lib/... in the package; under /usr/local, where
 # systemd and udev also look, for a hand install.
-install(FILES "${PINET_GEN_DIR}/pinetboot.service" DESTINATION lib/systemd/system)
+install(FILES "${pinet_unit_out}" DESTINATION lib/systemd/system)
 install(FILES packaging/udev/60-pinetboot.rules DESTINATION lib/udev/rules.d)
 install(DIRECTORY "${PINET_GEN_DIR}/man/" DESTINATION ${CMAKE_INSTALL_MANDIR}/man1
   FILES_MATCHING PATTERN "*.1.gz")
@@ -66,6 +68,8 @@ set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "")
 # Library dependencies come from dpkg-shlibdeps (Debian package names and
 # versions of what both programs link); the rest are the programs it runs.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+# The unit's ExecReload runs /bin/kill.
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "procps")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "nfs-kernel-server | nfs-ganesha, dosfstools, mtools")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "bash-completion")
 set(CPACK_STRIP_FILES ON)
