@@ -61,7 +61,7 @@ for d in $(dpkg-deb -f "$DEB" Depends | tr ',' '\n' | sed 's/(.*)//; s/|.*//; s/
     deps+=("$real")
 done
 include=$(printf '%s\n' man-db systemd "${deps[@]}" | sort -u | paste -sd,)
-CACHE=$BUILD_DIR/deb-cache
+CACHE=${PINET_DEB_CACHE:-$BUILD_DIR/deb-cache}  # PINET_DEB_CACHE: a cache that outlives the build tree
 key=$(echo "$include" | sha256sum | cut -c1-16)
 TARBALL=$CACHE/bookworm-minbase-$key.tgz   # the downloaded .debs (debootstrap --make-tarball)
 ROOTTAR=$CACHE/bookworm-root-$key.tar.gz   # the finished root, before the package
@@ -83,7 +83,8 @@ else
     debootstrap --variant=minbase --include="$include" --unpack-tarball="$TARBALL" bookworm "$R" \
         >"$W/debootstrap.log" 2>&1 || { tail -20 "$W/debootstrap.log"; bad "debootstrap from the tarball failed"; exit 1; }
     ok "made a bookworm root with debootstrap in $(( $(date +%s) - t2 )) s"
-    tar -C "$R" -czf "$ROOTTAR.part" . && mv "$ROOTTAR.part" "$ROOTTAR"
+    tar -C "$R" -I "gzip -1" -cf "$ROOTTAR.part" . && mv "$ROOTTAR.part" "$ROOTTAR"
+    ok "cached the root ($(( $(date +%s) - t2 )) s with debootstrap)"
 fi
 
 # 3. Install and use it there.
