@@ -22,6 +22,7 @@ TEST_PKGS=(iproute2 iputils-ping procps openssl xxd python3 bc time
     nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-utils
     dosfstools mtools fdisk e2fsprogs xz-utils zip bzip2 attr libcap2-bin
     umockdev kea-admin kea-dhcp4-server systemd
+    debootstrap lintian dpkg-dev man-db zsh
     chromium fonts-dejavu-core)
 
 want=()

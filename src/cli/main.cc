@@ -22,6 +22,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/command.h"
+#include "cli/docs_gen.h"
 #include "io/log_format.h"
 #include "version.h"
 
@@ -221,6 +222,9 @@ int main(int argc, char** argv) {
     const std::string invoked = invokedCommand(argc, argv);
     const bool known = std::any_of(table.begin(), table.end(),
                                    [&](const CommandEntry& e) { return e.name == invoked; });
+    // The build's man page and completion generator (cli/docs_gen.h) needs
+    // every command's tree; the front hands it over like any command it lacks.
+    const bool docs = invoked == kDocsCommand;
 #ifdef PINET_CLI_FRONT
     // `eeprom rollout` keeps its rows in the state directory's SQLite: pinetboot-full's.
     bool rollout = false;
@@ -234,7 +238,7 @@ int main(int argc, char** argv) {
         handOver(argv);
     }
 #else
-    if (!known && !invoked.empty()) {
+    if (!known && !invoked.empty() && !docs) {
         // CLI11 would only say "A subcommand is required".
         std::vector<std::string> names;
         names.reserve(table.size());
@@ -273,11 +277,16 @@ int main(int argc, char** argv) {
         } else if (cmd->get_description().empty()) {
             cmd->description(entry.summary);
         }
-        if (entry.name == invoked) {
+        if (entry.name == invoked || docs) {
             entry.setup(cmd);
         }
     }
 
+#ifndef PINET_CLI_FRONT
+    if (docs) {
+        return generateDocs(app, argc, argv);
+    }
+#endif
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# deb_package.sh - the Debian package installs and works on a fresh Debian 12:
+# build the .deb with CPack from this build tree, lint it (no lintian errors),
+# make a minimal bookworm root with debootstrap, `dpkg -i` the package there
+# and run `pinetboot --version` (the front finding pinetboot-full in
+# /usr/lib/pinetboot), `pinetboot check-config` on the shipped example,
+# `man pinetboot-serve`, and `systemd-analyze verify` on the installed unit.
+#
+# Speed: the bookworm root (minbase + man-db + systemd + the package's
+# dependencies) is cached under BUILD_DIR/deb-cache, keyed by that package list:
+# the downloaded packages (debootstrap --make-tarball) and the finished root as
+# a tar. A fresh machine runs debootstrap once (about 50 s here); later runs
+# unpack the root in a few seconds.
+set -euo pipefail
+SOURCE_DIR=${SOURCE_DIR:?}
+BUILD_DIR=${BUILD_DIR:?}
+W=$(mktemp -d /tmp/pnb-deb.XXXXXX)
+R=$W/root
+cleanup() {
+    if mountpoint -q "$R/proc" 2>/dev/null; then umount "$R/proc"; fi
+    rm -rf "$W"
+}
+trap cleanup EXIT
+fails=0
+ok()  { echo "PASS $*"; }
+bad() { echo "FAIL $*"; fails=$((fails+1)); }
+t0=$(date +%s)
+for tool in cpack debootstrap lintian dpkg-deb systemd-analyze; do
+    command -v "$tool" >/dev/null || { echo "FAIL $tool missing (scripts/setup.sh installs it)"; exit 1; }
+done
+
+# 1. The package, from what this build tree already built (cpack runs the
+#    install rules; `cmake --build build --target package` does the same after
+#    building everything).
+cmake --build "$BUILD_DIR" --target pinetboot pinetboot_docs >/dev/null
+(cd "$W" && cpack --config "$BUILD_DIR/CPackConfig.cmake" -B "$W/pkg" >/dev/null)
+DEB=$(ls "$W"/pkg/pinetboot_*.deb)
+ok "built $(basename "$DEB") ($(stat -c %s "$DEB") bytes) in $(( $(date +%s) - t0 )) s"
+contents=$(dpkg-deb -c "$DEB" | awk '{print $6}')
+for f in ./usr/bin/pinetboot ./usr/lib/pinetboot/pinetboot-full ./usr/lib/systemd/system/pinetboot.service \
+         ./usr/lib/udev/rules.d/60-pinetboot.rules ./usr/share/doc/pinetboot/examples/pinetboot.toml \
+         ./usr/share/doc/pinetboot/configuration.md ./usr/share/doc/pinetboot/copyright \
+         ./usr/share/man/man1/pinetboot.1.gz ./usr/share/man/man1/pinetboot-serve.1.gz \
+         ./usr/share/bash-completion/completions/pinetboot ./usr/share/zsh/vendor-completions/_pinetboot; do
+    grep -qxF "$f" <<<"$contents" || bad "the package lacks $f"
+done
+
+lint=$(lintian --tag-display-limit 0 "$DEB" 2>&1 | grep -v 'running with root privileges' || true)
+if grep -q '^E:' <<<"$lint"; then bad "lintian errors:"$'\n'"$lint"; else ok "lintian: no errors ($(grep -c '^W:' <<<"$lint" || true) warnings)"; fi
+echo "$lint"
+
+# 2. A fresh bookworm root. Dependencies named by a virtual package (e.g.
+#    libspdlog1.10-fmt9) become the real package this machine has for it,
+#    since debootstrap --include resolves no virtual names.
+provided=$(dpkg-query -W -f='${Package} ${Provides}\n')
+deps=()
+for d in $(dpkg-deb -f "$DEB" Depends | tr ',' '\n' | sed 's/(.*)//; s/|.*//; s/ //g'); do
+    if [ -n "$(apt-cache show --no-all-versions "$d" 2>/dev/null | sed -n "/^Package: /p")" ]; then deps+=("$d"); continue; fi
+    real=$(awk -v d="$d" '{for (i = 2; i <= NF; i++) { p = $i; sub(/,$/, "", p); if (p == d) { print $1; exit } }}' <<<"$provided")
+    [ -n "$real" ] || { bad "no package provides $d"; exit 1; }
+    deps+=("$real")
+done
+include=$(printf '%s\n' man-db systemd "${deps[@]}" | sort -u | paste -sd,)
+CACHE=${PINET_DEB_CACHE:-$BUILD_DIR/deb-cache}  # PINET_DEB_CACHE: a cache that outlives the build tree
+key=$(echo "$include" | sha256sum | cut -c1-16)
+TARBALL=$CACHE/bookworm-minbase-$key.tgz   # the downloaded .debs (debootstrap --make-tarball)
+ROOTTAR=$CACHE/bookworm-root-$key.tar.gz   # the finished root, before the package
+mkdir -p "$CACHE"
+t1=$(date +%s)
+if [ -s "$ROOTTAR" ]; then
+    mkdir "$R"
+    tar -C "$R" -xzf "$ROOTTAR"
+    ok "unpacked the cached bookworm root in $(( $(date +%s) - t1 )) s"
+else
+    if [ ! -s "$TARBALL" ]; then
+        debootstrap --variant=minbase --include="$include" --make-tarball="$TARBALL.part" bookworm "$W/dl" \
+            >"$W/debootstrap.log" 2>&1 || { tail -20 "$W/debootstrap.log"; bad "debootstrap --make-tarball failed"; exit 1; }
+        mv "$TARBALL.part" "$TARBALL"
+        rm -rf "$W/dl"
+        ok "downloaded the bookworm packages in $(( $(date +%s) - t1 )) s (cached: $TARBALL)"
+    fi
+    t2=$(date +%s)
+    debootstrap --variant=minbase --include="$include" --unpack-tarball="$TARBALL" bookworm "$R" \
+        >"$W/debootstrap.log" 2>&1 || { tail -20 "$W/debootstrap.log"; bad "debootstrap from the tarball failed"; exit 1; }
+    ok "made a bookworm root with debootstrap in $(( $(date +%s) - t2 )) s"
+    tar -C "$R" -I "gzip -1" -cf "$ROOTTAR.part" . && mv "$ROOTTAR.part" "$ROOTTAR"
+    ok "cached the root ($(( $(date +%s) - t2 )) s with debootstrap)"
+fi
+
+# 3. Install and use it there.
+cp "$DEB" "$R/tmp/pinetboot.deb"
+if out=$(chroot "$R" dpkg -i /tmp/pinetboot.deb 2>&1); then ok "dpkg -i in the fresh root"; else bad "dpkg -i: $out"; fi
+mount -t proc proc "$R/proc"  # the front finds pinetboot-full through /proc/self/exe
+if v=$(chroot "$R" pinetboot --version 2>&1) && grep -q '^pinetboot [0-9]' <<<"$v"; then
+    ok "pinetboot --version: $v"
+else
+    bad "pinetboot --version: $v"
+fi
+if out=$(chroot "$R" pinetboot check-config /usr/share/doc/pinetboot/examples/pinetboot.toml 2>&1); then
+    ok "the shipped example passes check-config"
+else
+    bad "check-config on the example: $out"
+fi
+page=$(chroot "$R" man -w pinetboot-serve 2>&1) || true
+[ "$page" = /usr/share/man/man1/pinetboot-serve.1.gz ] && ok "man -w pinetboot-serve: $page" || bad "man -w pinetboot-serve: $page"
+text=$(chroot "$R" env MANWIDTH=80 MANPAGER=cat man pinetboot-serve 2>&1) || true
+if grep -qE 'pinetboot-serve +- ' <<<"$text" && grep -q -- '--interface' <<<"$text"; then
+    ok "man pinetboot-serve renders ($(wc -l <<<"$text") lines)"
+else
+    bad "man pinetboot-serve: $(head -5 <<<"$text")"
+fi
+# systemd is not in the root: verify on this host, resolving the unit's paths
+# (ExecStart=/usr/bin/pinetboot ...) inside the root.
+unit=$R/usr/lib/systemd/system/pinetboot.service
+grep -q '^ExecStart=/usr/bin/pinetboot serve' "$unit" && ok "the unit runs /usr/bin/pinetboot" || bad "the unit's ExecStart: $(grep ^ExecStart "$unit")"
+if out=$(systemd-analyze verify --root="$R" /usr/lib/systemd/system/pinetboot.service 2>&1) && [ -z "$out" ]; then
+    ok "systemd-analyze verify: clean"
+else
+    bad "systemd-analyze verify: $out"
+fi
+
+echo "deb_package: $(( $(date +%s) - t0 )) s in all"
+echo "deb_package: $fails failures"
+[ "$fails" = 0 ]
