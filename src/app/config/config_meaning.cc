@@ -93,7 +93,9 @@ std::vector<std::string> meaningErrors(const Config& c, const MeaningOptions& op
                                        std::vector<std::string>* notes) {
     std::vector<std::string> out;
     const std::string prefix = c.sourcePath.empty() ? "" : c.sourcePath + ": ";
-    const auto add = [&](std::string msg) { out.push_back(prefix + std::move(msg)); };
+    const auto add = [&](std::string msg) {
+        out.push_back(prefix + std::move(msg));
+    };
 
     if (!c.tftpRoot.empty()) {
         if (auto why = directoryProblem(c.tftpRoot); !why.empty()) {
@@ -127,7 +129,8 @@ std::vector<std::string> meaningErrors(const Config& c, const MeaningOptions& op
         }
         if (info->ip == 0) {
             if (i.dhcp == DhcpMode::Full) {
-                add(fmt::format("interface {}: has no IPv4 address; full DHCP needs one in the "
+                add(
+                    fmt::format("interface {}: has no IPv4 address; full DHCP needs one in the "
                                 "range's subnet (ip addr add ADDR/PREFIX dev {})",
                                 i.name, i.name));
             }
@@ -140,10 +143,10 @@ std::vector<std::string> meaningErrors(const Config& c, const MeaningOptions& op
             auto servers = app::probeDhcpServers(i.name, opts.dhcpWait);
             if (!servers) {
                 if (notes != nullptr) {
-                    notes->push_back(fmt::format(
-                        "{}interface {}: not checked for another DHCP server ({}); run "
-                        "check-config as root to check",
-                        prefix, i.name, servers.error().message));
+                    notes->push_back(
+                        fmt::format("{}interface {}: not checked for another DHCP server ({}); run "
+                                    "check-config as root to check",
+                                    prefix, i.name, servers.error().message));
                 }
             } else if (!servers->empty()) {
                 std::string list;
