@@ -100,4 +100,13 @@ SERVE_PID=$LAST_PID
 wait_for "$W/serve.log" "serve: ready" 10 && grep -qF "CONFIG_CHECK $W/router.toml: interface s0: router 10.99.0.1 is outside s0's subnet" "$W/serve.log" \
     && ok "serve logs what the file means here (CONFIG_CHECK)" || bad "serve log: $(tail -5 "$W/serve.log")"
 lab_kill "$SERVE_PID"
+
+# doctor checks the boot interface's MTU (issue #15): below 1500 the Pi's TFTP blocks fragment.
+ip -n "$SRV" link set s0 mtu 1400
+out=$(ip netns exec "$SRV" "$PINETBOOT" doctor --state-dir "$W/docstate" --interface s0 --no-dhcp-probe 2>&1)
+grep -qF "s0 has MTU 1400, below Ethernet's 1500" <<<"$out" && grep -qF "ip link set s0 mtu 1500" <<<"$out" \
+    && ok "doctor warns about MTU 1400 with the fix" || bad "doctor MTU: $out"
+ip -n "$SRV" link set s0 mtu 1500
+out=$(ip netns exec "$SRV" "$PINETBOOT" doctor --state-dir "$W/docstate" --interface s0 --no-dhcp-probe 2>&1)
+grep -qF "s0 has MTU 1500" <<<"$out" && ok "doctor: MTU 1500 is fine" || bad "doctor MTU 1500: $out"
 finish check_config

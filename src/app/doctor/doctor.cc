@@ -11,6 +11,7 @@
 
 #include "app/client/client_manager.h"
 #include "app/client/root_edit.h"
+#include "app/doctor/mtu.h"
 #include "app/doctor/neighbour_table.h"
 #include "app/nfs/nfs_manager.h"
 #include "io/file.h"
@@ -443,6 +444,10 @@ std::vector<Finding> runDoctor(const fs::path& stateDir, io::Registry& reg, cons
                                const DoctorOptions& opts) {
     std::vector<Finding> out;
     checkInterface(s, out);
+    if (!s.interface.empty()) {
+        auto mtu = io::interfaceMtu(s.interface);
+        out.push_back(checkMtu(s.interface, mtu ? std::optional<unsigned>(*mtu) : std::nullopt));
+    }
     checkDhcp(s, opts, out);
     if (s.serverIp.empty()) {
         out.push_back(bad("settings", "no server address for nfsroot=",
