@@ -101,6 +101,18 @@ wait_for "$W/serve.log" "serve: ready" 10 && grep -qF "CONFIG_CHECK $W/router.to
     && ok "serve logs what the file means here (CONFIG_CHECK)" || bad "serve log: $(tail -5 "$W/serve.log")"
 lab_kill "$SERVE_PID"
 
+# serve notices a board whose first DISCOVER says it began 31 s ago (a port blocking for
+# spanning tree after link-up, raspberrypi/rpi-eeprom#480) and logs the port-fast fix.
+lab_bg "$SRV" "$W/serve2.log" "$PINETBOOT" serve --config "$W/good.toml" --state-dir "$W/state2"
+SERVE_PID=$LAST_PID
+wait_for "$W/serve2.log" "serve: ready" 10 || bad "serve (proxy) start: $(tail -3 "$W/serve2.log")"
+ip netns exec "$CLI" /usr/bin/python3 "$HERE/lib/dhcp_send.py" c0 discover --mac dc:a6:32:aa:bb:07 \
+    --vendor "PXEClient:Arch:00000:UNDI:002001" --secs 31 --timeout 2 > "$W/send.out" 2>&1
+wait_for "$W/serve2.log" "NETWORK_PORT board dc:a6:32:aa:bb:07: its first DISCOVER seen here says it began 31 s earlier" 5 \
+    && grep -q "spanning-tree portfast" "$W/serve2.log" \
+    && ok "serve notices a late first DISCOVER (secs 31) and names port-fast" || bad "no NETWORK_PORT: $(cat "$W/send.out"; grep -i discover "$W/serve2.log" | tail -3)"
+lab_kill "$SERVE_PID"
+
 # doctor checks the boot interface's MTU (issue #15): below 1500 the Pi's TFTP blocks fragment.
 ip -n "$SRV" link set s0 mtu 1400
 out=$(ip netns exec "$SRV" "$PINETBOOT" doctor --state-dir "$W/docstate" --interface s0 --no-dhcp-probe 2>&1)

@@ -326,6 +326,20 @@ void BootMonitor::process(const core::BootEvent& event) {
         }
         const std::string macBefore = before != nullptr ? before->mac : std::string();
         ups = tracker_.onEvent(event);
+        if (const auto* d = std::get_if<DhcpEvent>(&event); d != nullptr && !d->mac.empty()) {
+            // Pis only (the event stream's DHCP is theirs): late first DISCOVERs and
+            // DISCOVERs our OFFERs never stop point at the switch port (issue #15).
+            const auto now = std::chrono::steady_clock::now();
+            if (d->kind == DhcpEvent::Kind::Discover && !d->drop) {
+                for (const auto& f : linkWatch_.onDiscover(d->mac, d->secs, now)) {
+                    spdlog::warn("NETWORK_PORT {} fix: {}", f.message, f.fix);
+                }
+            } else if (d->kind == DhcpEvent::Kind::Offer) {
+                linkWatch_.onOfferSent(d->mac, now);
+            } else if (d->kind == DhcpEvent::Kind::Request) {
+                linkWatch_.onRequest(d->mac, now);
+            }
+        }
         if (serial) {
             const auto* after = tracker_.client(*serial);
             const bool dhcp = std::holds_alternative<DhcpEvent>(event);

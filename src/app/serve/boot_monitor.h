@@ -25,6 +25,7 @@
 #include "app/serve/client_store.h"
 #include "core/boot/admission.h"
 #include "core/boot/boot_tracker.h"
+#include "core/boot/link_watch.h"
 #include "core/boot_events.h"
 #include "core/dhcp/dhcp_responder.h"
 #include "core/metrics/metrics.h"
@@ -113,6 +114,8 @@ private:
     /// The one place a client's serial <-> MAC pairing is remembered on the
     /// monitor side (bounded by TrackerOptions::maxClients).
     core::boot::BootTracker tracker_;
+    /// Spanning-tree / DHCP-filtering signs in the boards' DHCP (under stateMutex_).
+    core::boot::LinkWatch linkWatch_;
     std::vector<KnownClient> known_;
     ScrapeHook scrapeHook_;
     SeenHook seenHook_;

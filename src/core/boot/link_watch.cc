@@ -19,10 +19,9 @@ LinkWatch::Board& LinkWatch::board(const std::string& mac, Instant now, bool& fr
     if (it == boards_.end()) {
         if (boards_.size() >= config_.maxBoards) {
             // Evict the board heard from longest ago: the table stays bounded.
-            auto oldest = std::min_element(boards_.begin(), boards_.end(), [](const auto& a,
-                                                                              const auto& b) {
-                return a.second.last < b.second.last;
-            });
+            auto oldest = std::min_element(
+                boards_.begin(), boards_.end(),
+                [](const auto& a, const auto& b) { return a.second.last < b.second.last; });
             boards_.erase(oldest);
         }
         it = boards_.emplace(mac, Board{}).first;
