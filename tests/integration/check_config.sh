@@ -112,6 +112,10 @@ wait_for "$W/serve2.log" "NETWORK_PORT board dc:a6:32:aa:bb:07: its first DISCOV
     && grep -q "spanning-tree portfast" "$W/serve2.log" \
     && ok "serve notices a late first DISCOVER (secs 31) and names port-fast" || bad "no NETWORK_PORT: $(cat "$W/send.out"; grep -i discover "$W/serve2.log" | tail -3)"
 lab_kill "$SERVE_PID"
+out=$(ip netns exec "$SRV" "$PINETBOOT" doctor --state-dir "$W/state2" --interface s0 --no-dhcp-probe 2>&1)
+grep -qF "board dc:a6:32:aa:bb:07: its first DISCOVER seen here says it began 31 s earlier" <<<"$out" \
+    && grep -qF "spanning-tree portfast" <<<"$out" && ok "doctor reports serve's finding with the port-fast fix" \
+    || bad "doctor network finding: $out"
 
 # doctor checks the boot interface's MTU (issue #15): below 1500 the Pi's TFTP blocks fragment.
 ip -n "$SRV" link set s0 mtu 1400

@@ -14,6 +14,7 @@
 #include "app/doctor/mtu.h"
 #include "app/doctor/neighbour_table.h"
 #include "app/nfs/nfs_manager.h"
+#include "core/boot/link_watch.h"
 #include "io/file.h"
 #include "io/fs/mount.h"
 #include "io/net/interface.h"
@@ -22,6 +23,7 @@
 #include "io/process/process.h"
 #include "proto/dhcp/dhcp_packet.h"
 #include "proto/netboot/cmdline.h"
+#include "proto/text/safe_text.h"
 
 namespace pinet::app {
 
@@ -449,6 +451,20 @@ std::vector<Finding> runDoctor(const fs::path& stateDir, io::Registry& reg, cons
         out.push_back(checkMtu(s.interface, mtu ? std::optional<unsigned>(*mtu) : std::nullopt));
     }
     checkDhcp(s, opts, out);
+    // What serve saw of the boards' switch ports (a late first DISCOVER, answers that never
+    // reach a board): it cannot be probed from here, so serve records it.
+    {
+        std::ifstream in(stateDir / kNetworkFindingsFile);
+        std::string line;
+        std::size_t n = 0;
+        while (std::getline(in, line) && n < 64) {  // serve keeps 32; bound a hostile file
+            if (!line.empty()) {
+                out.push_back(
+                    warn("network", proto::text::safeText(line, 512), core::boot::linkFix()));
+                ++n;
+            }
+        }
+    }
     if (s.serverIp.empty()) {
         out.push_back(bad("settings", "no server address for nfsroot=",
                           "pinetboot settings set --server-ip A.B.C.D"));

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "app/settings.h"
@@ -43,6 +44,10 @@ std::vector<Finding> runDoctor(const std::filesystem::path& stateDir, io::Regist
                                const ServerSettings& s, const DoctorOptions& opts);
 
 std::string_view severityName(Severity s);
+
+/// In the state directory: serve's last switch-port findings (core::boot::LinkWatch), one
+/// line each; doctor reports them with the port-fast fix.
+inline constexpr std::string_view kNetworkFindingsFile = "network-findings.txt";
 
 /// Broadcasts one DHCPDISCOVER through @p sock (bound to UDP 68 on the interface of @p info
 /// only) and collects, for @p wait, the other servers that offer ("10.0.0.1 offering

@@ -308,8 +308,11 @@ void BootMonitor::process(const core::BootEvent& event) {
     std::optional<SeenClient> seen;
     std::string brief;
     SeenHook hook;
+    std::vector<core::boot::LinkFinding> linkFound;
+    LinkHook linkHook;
     {
         std::lock_guard lock(stateMutex_);
+        linkHook = linkHook_;
         // The tracker is the one memory of which serial goes with which MAC: ask it
         // before the event whether this is news for the registry.
         std::optional<std::string> serial;
@@ -331,8 +334,9 @@ void BootMonitor::process(const core::BootEvent& event) {
             // DISCOVERs our OFFERs never stop point at the switch port (issue #15).
             const auto now = std::chrono::steady_clock::now();
             if (d->kind == DhcpEvent::Kind::Discover && !d->drop) {
-                for (const auto& f : linkWatch_.onDiscover(d->mac, d->secs, now)) {
+                for (auto& f : linkWatch_.onDiscover(d->mac, d->secs, now)) {
                     spdlog::warn("NETWORK_PORT {} fix: {}", f.message, f.fix);
+                    linkFound.push_back(std::move(f));
                 }
             } else if (d->kind == DhcpEvent::Kind::Offer) {
                 linkWatch_.onOfferSent(d->mac, now);
@@ -370,6 +374,11 @@ void BootMonitor::process(const core::BootEvent& event) {
     hub_.publish(std::holds_alternative<DhcpEvent>(event) ? "dhcp" : "transfer", brief);
     if (seen && hook) {
         hook(*seen);
+    }
+    if (linkHook) {
+        for (const auto& f : linkFound) {
+            linkHook(f);
+        }
     }
     handleUpdates(ups);
 }
@@ -419,6 +428,11 @@ void BootMonitor::setKnownClients(std::vector<KnownClient> clients) {
 void BootMonitor::setScrapeHook(ScrapeHook hook) {
     std::lock_guard lock(stateMutex_);
     scrapeHook_ = std::move(hook);
+}
+
+void BootMonitor::setLinkHook(LinkHook hook) {
+    std::lock_guard lock(stateMutex_);
+    linkHook_ = std::move(hook);
 }
 
 void BootMonitor::setSeenHook(SeenHook hook) {

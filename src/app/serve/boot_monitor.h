@@ -65,6 +65,9 @@ public:
     void setKnownClients(std::vector<KnownClient> clients);
     void setScrapeHook(ScrapeHook hook);
     void setSeenHook(SeenHook hook);
+    /// Called (on the worker thread) with each LinkWatch finding: serve records them for doctor.
+    using LinkHook = std::function<void(const core::boot::LinkFinding&)>;
+    void setLinkHook(LinkHook hook);
     void setAdmissionHook(AdmissionHook hook);
     void setHistoryPerClient(std::size_t n);
     /// Publishes a "reload" event to dashboards and logs it.
@@ -119,6 +122,7 @@ private:
     std::vector<KnownClient> known_;
     ScrapeHook scrapeHook_;
     SeenHook seenHook_;
+    LinkHook linkHook_;
     AdmissionHook admissionHook_;
     bool healthy_ = true;
     std::string healthReason_;
