@@ -184,7 +184,8 @@ default_dir = "default"
 [http]
 listen = "127.0.0.1:$PORT"
 EOF
-"$PNB" check-config "$W/pinetboot.toml"
+# In the lab namespace: check-config also checks that the interface exists there.
+ip netns exec "$SRV" "$PNB" check-config --no-dhcp-probe "$W/pinetboot.toml"
 
 "$PNB" serve --config "$W/pinetboot.toml" --state-dir "$W/state" --netns "$SRV" \
     > "$W/serve.out" 2> "$W/serve.log" &

@@ -233,7 +233,8 @@ void doShow(const ClientOpts& o) {
     for (auto& [k, v] : j.items()) {
         std::string text = v.is_string() ? v.get<std::string>() : app::dumpJson(v);
         if (v.is_null() || (v.is_string() && text.empty())) {
-            text = "-";
+            // No MAC until the board's first DHCP packet is seen (or --mac given).
+            text = k == "mac" ? "unknown" : "-";
         }
         if (k == "eeprom" && v.is_object()) {
             text = fmt::format(

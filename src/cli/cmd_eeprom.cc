@@ -436,6 +436,13 @@ void setupDigest(CLI::App& eeprom) {
             }
             auto text = must(ae::makeDigest(data, opt));
             writeOutput(o->out, asBytes(text));
+            // Say what was written (rpi-eeprom-digest is silent; a person wants to know).
+            const auto firstLine = text.substr(0, text.find('\n'));
+            std::cout << fmt::format("{}: wrote ts {}{}{}, sha256 {} of {} ({} bytes)\n", o->out,
+                                     opt.timestamp,
+                                     o->soc != 0 ? fmt::format(", target-soc {}", o->soc) : "",
+                                     opt.signingKey != nullptr ? ", rsa2048 signature" : "",
+                                     firstLine, o->image, data.size());
         });
     });
 }
@@ -501,8 +508,24 @@ void setupBootOrder(CLI::App& eeprom) {
             auto v = must(pe::parseBootOrder(*value));
             std::cout << fmt::format("BOOT_ORDER={}: {}\n", *value, pe::describeBootOrder(v));
             int i = 1;
+            bool sdBeforeNetwork = false;
+            bool sd = false;
+            bool network = false;
             for (const auto& m : pe::bootOrderSteps(v)) {
                 std::cout << fmt::format("  {}. 0x{:x} {:15} {}\n", i++, m.nibble, m.name, m.words);
+                network = network || m.nibble == 0x2;
+                sdBeforeNetwork = sdBeforeNetwork || (m.nibble == 0x1 && !network);
+                sd = sd || m.nibble == 0x1;
+            }
+            // On a Compute Module with eMMC the SD mode boots the eMMC (it sits on the SD
+            // interface; CM4/CM5 datasheets): the netbooting trap of the seed's recipe.
+            if (sd && sdBeforeNetwork && network) {
+                std::cout << "warning: on a CM4/CM5 with eMMC, 0x1 (SD card) means the eMMC: a "
+                             "board with an OS on its eMMC boots it and never tries the network; "
+                             "to netboot such a board put 0x2 first (e.g. 0xf12), or erase the "
+                             "eMMC's boot partition\n";
+            } else if (sd) {
+                std::cout << "note: on a CM4/CM5 with eMMC, 0x1 (SD card) means the eMMC\n";
             }
         });
     });

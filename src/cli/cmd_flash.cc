@@ -111,7 +111,8 @@ void setupFlash(CLI::App* sub) {
     sub->add_option("--set", args->sets, "KEY=VALUE bootloader setting (repeatable)");
     sub->add_option("-c,--config", args->config, "Boot config file (default: the image's own)");
     sub->add_option("-i,--image", args->image, "EEPROM image (pieeprom-*.bin)");
-    sub->add_option("-b,--bootcode", args->bootcode, "Recovery second stage (recovery.bin)");
+    sub->add_option("-b,--bootcode", args->bootcode,
+                    "Recovery second stage (recovery.bin, from rpi-eeprom or raspberrypi/usbboot)");
     sub->add_option("-f,--firmware-dir", args->firmwareDir,
                     "rpi-eeprom checkout: newest firmware-<chip>/default/pieeprom-*.bin and "
                     "recovery.bin");
@@ -122,7 +123,9 @@ void setupFlash(CLI::App* sub) {
                     "Write the recovery folder to DIR, print the plan, do not touch USB");
     sub->add_option("-n,--count", args->count, "Stop after this many boards (default: when idle)");
     addUsbRunFlags(sub, args->run);
-    sub->add_flag("--force", args->force, "Flash even if the config has lint errors");
+    sub->add_flag("--force", args->force,
+                  "Flash even if the config has lint errors or --bootcode does not look like "
+                  "recovery.bin");
     sub->callback([args] { runFlash(*args); });
 }
 

@@ -38,6 +38,9 @@ void doImport(const ImageOpts& o) {
     auto r = app::importImage(
         dir, o.file, o.name, now,
         [&](const std::string& s, std::uint64_t d, std::uint64_t t) { bar.update(s, d, t); }, opts);
+    if (r) {
+        bar.complete();  // the last stage at 100 %, however its last update ended
+    }
     bar.finish();
     if (!r) {
         printError(r.error().message);

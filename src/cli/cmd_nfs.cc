@@ -49,7 +49,8 @@ void doApply(const NfsOpts& o) {
 }
 
 void doStatus(const NfsOpts& o) {
-    auto ss = openSettingsSession(o.stateDir, *o.settings);
+    // A check changes nothing: its settings flags count for this run only (as doctor's).
+    auto ss = openSettingsSession(o.stateDir, *o.settings, app::StoreSettings::Never);
     if (!ss) {
         return;
     }
@@ -101,7 +102,7 @@ void setup(CLI::App* cmd) {
     apply->callback([o] { doApply(*o); });
     auto* status = cmd->add_subcommand("status", "Show exports and whether the server answers");
     status->add_option("--state-dir", o->stateDir, "State directory");
-    addSettingsFlags(status, o->settings);
+    addSettingsFlags(status, o->settings, /*stored=*/false);
     status->callback([o] { doStatus(*o); });
     auto* stop = cmd->add_subcommand("stop", "Stop the nfs-ganesha started by nfs apply");
     stop->add_option("--state-dir", o->stateDir, "State directory");

@@ -24,6 +24,7 @@
 #include <spdlog/spdlog.h>
 
 #include "app/config/config.h"
+#include "app/config/config_meaning.h"
 #include "app/serve/daemon.h"
 #include "app/serve/registry_store.h"
 #include "cli/command.h"
@@ -203,6 +204,16 @@ int runServe(const ServeOptions& o) {
     } catch (const std::exception& e) {
         printError(std::string("serve: ") + e.what());
         return kExitFailure;
+    }
+    // What the file means on this machine (missing directories, addresses outside the
+    // interface's subnet), as check-config reports it; in the daemon's namespace, without
+    // the DHCP probe (it would hold start-up for seconds). Warnings: serve runs anyway.
+    {
+        cfg::MeaningOptions mo;
+        mo.dhcpProbe = false;
+        for (const auto& problem : cfg::meaningErrors(c, mo)) {
+            spdlog::warn("CONFIG_CHECK {}", problem);
+        }
     }
     // One line on stdout for scripts: where things are.
     std::cout << "pinetboot serve: ready: dashboard http://" << c.httpListen.host << ":"

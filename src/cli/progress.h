@@ -1,26 +1,57 @@
 #pragma once
-// A one-line progress bar on stderr, drawn only when stderr is a terminal.
+// A one-line progress bar on stderr (image import; issue #15): percentage, MiB, rate and an
+// ETA, redrawn at most 10 times a second (a redraw per MiB floods a terminal), and drawn at
+// 100 % when the work completes. When stderr is not a terminal (a log, a pipe, CI) there is
+// no bar: one plain line every 5 s at most, and one at the end. The clock and the output
+// are injected so the logic is tested without a terminal or sleeps.
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 namespace pinet::cli {
 
 class ProgressBar {
 public:
-    ProgressBar();
+    using Clock = std::function<std::chrono::steady_clock::time_point()>;
+    /// Receives each drawing: a bar starts with '\r' (redrawn in place), a plain line ends
+    /// with '\n'.
+    using Sink = std::function<void(const std::string&)>;
+
+    /// Redraws no more often than this on a terminal (10 per second).
+    static constexpr std::chrono::milliseconds kTtyInterval{100};
+    /// A plain line no more often than this without a terminal.
+    static constexpr std::chrono::seconds kPlainInterval{5};
+
+    ProgressBar();  ///< stderr, its isatty(), the steady clock
+    ProgressBar(bool tty, Clock clock, Sink sink);
     ~ProgressBar();
     ProgressBar(const ProgressBar&) = delete;
     ProgressBar& operator=(const ProgressBar&) = delete;
 
     void update(const std::string& stage, std::uint64_t done, std::uint64_t total);
+    /// The stage finished: draws it at 100 % (whatever the last update said).
+    void complete();
+    /// Ends the line (a bar left on screen is kept as it was, e.g. after a failure).
     void finish();
 
+    /// "1m05s" / "42s" / "?": the ETA text (exposed for tests).
+    static std::string etaText(double seconds);
+
 private:
+    void draw(std::chrono::steady_clock::time_point now);
+
     bool tty_ = false;
+    Clock clock_;
+    Sink sink_;
     bool drawn_ = false;
     std::string stage_;
-    int lastPermille_ = -1;
+    std::uint64_t done_ = 0;
+    std::uint64_t total_ = 0;
+    std::chrono::steady_clock::time_point stageStart_{};
+    std::chrono::steady_clock::time_point lastDraw_{};
+    bool everDrawnStage_ = false;
 };
 
 }  // namespace pinet::cli

@@ -27,6 +27,8 @@ struct DhcpEvent {
     std::optional<std::string> serial;  ///< 8 lowercase hex digits, from option 97 (Pi only)
     std::optional<std::string> model;   ///< "RPi4" / "RPi5" from option 97, when known
     std::uint32_t xid = 0;
+    /// RFC 2131 `secs` of a received packet: seconds since the client began (LinkWatch).
+    std::uint16_t secs = 0;
     std::string clientIp;  ///< yiaddr/ciaddr as text, empty if none
     bool proxy = false;    ///< a proxyDHCP offer (no address)
     /// Set when the responder deliberately sent no reply to this packet, and why.

@@ -144,6 +144,11 @@ TEST_F(EepromCli, DigestMatchesUpstream) {
         auto r2 = eeprom({"digest", nb.string(), "--timestamp", "1700000000", "--soc", img.soc,
                           "-o", out("b.sig").string()});
         ASSERT_EQ(r2.exitCode, 0) << r2.err;
+        // Issue #15: digest says what it wrote.
+        EXPECT_NE(r2.out.find(out("b.sig").string() + ": wrote ts 1700000000, target-soc " +
+                              std::string(img.soc) + ", sha256 "),
+                  std::string::npos)
+            << r2.out;
         EXPECT_EQ(readAll(out("b.sig")), readAll(td(std::string(img.name) + ".netboot.soc.sig")));
         auto v = eeprom({"verify", nb.string(), out("b.sig").string()});
         EXPECT_EQ(v.exitCode, 0) << v.err;
@@ -455,6 +460,14 @@ TEST_F(EepromCli, LintBootOrderInfo) {
     auto bo = eeprom({"boot-order", "0xf21"});
     EXPECT_EQ(bo.exitCode, 0);
     EXPECT_NE(bo.out.find("SD card, then network, then restart"), std::string::npos) << bo.out;
+    // Issue #15: on a CM4 with eMMC the SD nibble is the eMMC; SD before network never netboots.
+    EXPECT_NE(bo.out.find("warning: on a CM4/CM5 with eMMC, 0x1 (SD card) means the eMMC"),
+              std::string::npos)
+        << bo.out;
+    auto netFirst = eeprom({"boot-order", "0xf12"});
+    EXPECT_EQ(netFirst.out.find("warning:"), std::string::npos) << netFirst.out;
+    EXPECT_NE(netFirst.out.find("note: on a CM4/CM5 with eMMC"), std::string::npos);
+    EXPECT_EQ(eeprom({"boot-order", "0xf2"}).out.find("eMMC"), std::string::npos);
     EXPECT_EQ(eeprom({"boot-order", "0xf81"}).exitCode, 1);
 
     auto info = eeprom({"info", td("pieeprom-2712-2026-05-26.bin"), "--json"});

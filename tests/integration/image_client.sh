@@ -56,6 +56,9 @@ echo "$out"
 grep -q "nfsroot=10.99.0.1:$IMG/root,vers=4.1,tcp" "$S/tftp/11111111/cmdline.txt" && ok "shared: cmdline points at the image root (stored server/version reused)" || bad "shared cmdline: $(cat "$S/tftp/11111111/cmdline.txt")"
 grep -q '^#pinetboot-sd# PARTUUID' "$IMG/root/etc/fstab" && ok "shared: the image root's fstab lost its SD lines" || bad "shared fstab"
 grep -q "\"$IMG/root\" 10.99.0.3(ro,sync,no_subtree_check,no_root_squash" <<< "$out" && ok "shared root exported read-only" || bad "shared export line"
+# Issue #15: the shared root is exported ro, and cmdline.txt mounts it ro (it said rw).
+grep -q " ip=dhcp ro rootwait" "$S/tftp/11111111/cmdline.txt" && ! grep -qw rw "$S/tftp/11111111/cmdline.txt" \
+    && ok "shared: cmdline.txt mounts the root ro, as exported" || bad "shared cmdline ro: $(cat "$S/tftp/11111111/cmdline.txt")"
 
 # ---- overlay, with the boot export on
 # Its nfs apply mounts the overlay (whatever the backend): in a mount namespace of its own,

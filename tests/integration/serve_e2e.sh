@@ -47,13 +47,14 @@ write_config info
 # --- config errors with line numbers
 printf '[tftp]\nroot = "/x"\n\nwindowsise = 4\n' > "$W/bad.toml"
 out=$("$PINETBOOT" check-config "$W/bad.toml" 2>&1); rc=$?
-[ $rc = 1 ] && [ "$out" = "$W/bad.toml:4: unknown key 'windowsise' in [tftp]" ] \
+# (check-config also says that /x does not exist: every error in one run.)
+[ $rc = 1 ] && grep -qxF "$W/bad.toml:4: unknown key 'windowsise' in [tftp]" <<<"$out" \
     && ok "check-config: unknown key with its line" || bad "check-config unknown key: rc $rc: $out"
 printf '[[interface]]\nname = "s0"\ndhcp = "sometimes"\n' > "$W/bad2.toml"
 out=$(ip netns exec "$SRV" "$PINETBOOT" serve --config "$W/bad2.toml" --root "$W/root" --state-dir "$W/state" 2>&1); rc=$?
 [ $rc = 1 ] && echo "$out" | grep -q "bad2.toml:3: interface.dhcp: 'sometimes' is not one of: proxy, full, off" \
     && ok "serve refuses a bad value with its line" || bad "serve bad value: rc $rc: $out"
-"$PINETBOOT" check-config "$W/pinetboot.toml" >/dev/null && ok "check-config accepts the test config" || bad "check-config on a good file"
+ip netns exec "$SRV" "$PINETBOOT" check-config --no-dhcp-probe "$W/pinetboot.toml" >/dev/null && ok "check-config accepts the test config" || bad "check-config on a good file"
 
 # --- start
 "$PINETBOOT" serve --config "$W/pinetboot.toml" --state-dir "$W/state" --netns "$SRV" \

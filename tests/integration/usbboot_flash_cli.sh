@@ -12,8 +12,15 @@ trap 'rm -rf "$work"' EXIT
 export SOURCE_DATE_EPOCH=1700000000
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-# An opaque stand-in for recovery.bin (the host never looks inside it).
-head -c 40000 /dev/urandom > "$work/recovery.bin"
+# A stand-in for recovery.bin: the host never runs it, but flash checks that it names the
+# files a real one asks for (pieeprom.sig ...).
+{ head -c 20000 /dev/urandom; printf 'pieeprom.sig\0pieeprom.bin\0'; head -c 20000 /dev/urandom; } > "$work/recovery.bin"
+# Random bytes are refused, naming where recovery.bin comes from.
+head -c 40000 /dev/urandom | tr -d 'p' > "$work/junk.bin"
+err=$("$PINETBOOT" flash --image "$TD/pieeprom-2711-2026-05-17.bin" --bootcode "$work/junk.bin" \
+        --dry-run "$work/junk-folder" 2>&1 >/dev/null) && fail "flash accepted random bytes as recovery.bin"
+grep -q "does not look like a recovery.bin" <<<"$err" && grep -q "rpi-eeprom" <<<"$err" ||
+    fail "no recovery.bin message: $err"
 
 for img in pieeprom-2711-2026-05-17 pieeprom-2712-2026-05-26; do
     d="$work/$img"

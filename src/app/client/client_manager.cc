@@ -145,7 +145,9 @@ Result<void> writeBootTree(const fs::path& stateDir, const ImageInfo& img, const
     }
     auto rewritten = proto::netboot::rewriteCmdline(
         std::string(cmdline->begin(), cmdline->end()),
-        proto::netboot::NfsRoot{s.serverIp, rec.rootExport, s.nfsVersion});
+        // A shared root is exported ro (app/nfs): cmdline.txt says so too.
+        proto::netboot::NfsRoot{s.serverIp, rec.rootExport, s.nfsVersion,
+                                rec.rootMode == "shared"});
     if (!rewritten) {
         return tl::unexpected(rewritten.error());
     }
@@ -308,7 +310,9 @@ Result<void> buildRoot(const fs::path& stateDir, const ImageInfo& img, const Ser
         msgs.insert(msgs.end(), edits->begin(), edits->end());
         msgs.emplace_back(
             "note: a shared root has no per-client hostname or boot mount; the "
-            "hostname comes from DHCP");
+            "hostname comes from DHCP; the kernel mounts it read-only (ro in cmdline.txt, as "
+            "it is exported), so the OS must cope with a read-only / (--root overlay gives a "
+            "writable one at little cost)");
     } else if (rec.rootMode == "copy") {
         rec.rootExport = root.string();
         auto msg = buildCopyRoot(stateDir, img, root);

@@ -11,6 +11,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "proto/eeprom/bootconf.h"
+
 namespace pinet::app::config {
 
 const char* toString(DhcpMode mode) {
@@ -609,14 +611,19 @@ const KeyDef* findKey(Scope scope, std::string_view name) {
     return nullptr;
 }
 
-/// Throws ConfigError "FILE:LINE: msg" (or "FILE: msg" without a line).
-[[noreturn]] void throwAt(const std::string& file, const toml::source_region& where,
-                          const std::string& msg) {
-    if (where.begin.line > 0) {
-        throw ConfigError(fmt::format("{}:{}: {}", file, where.begin.line, msg));
+/// Every error of one file, each "FILE:LINE: msg" (or "FILE: msg" without a line), so that
+/// one run of check-config (or a failed start of serve) shows them all.
+/// toml++ walks a table in key order, not file order: the errors are sorted by line at the end.
+struct Errors {
+    const std::string& file;
+    std::vector<std::pair<std::uint32_t, std::string>>& list;
+    void at(const toml::source_region& where, const std::string& msg) const {
+        list.emplace_back(where.begin.line,
+                          where.begin.line > 0
+                              ? fmt::format("{}:{}: {}", file, where.begin.line, msg)
+                              : fmt::format("{}: {}", file, msg));
     }
-    throw ConfigError(fmt::format("{}: {}", file, msg));
-}
+};
 
 const KeyRename* findRename(Scope scope, std::string_view oldName) {
     for (const auto& r : renamedKeys()) {
@@ -627,38 +634,79 @@ const KeyRename* findRename(Scope scope, std::string_view oldName) {
     return nullptr;
 }
 
-void applyTable(const toml::table& table, Scope scope, const std::string& file,
-                const std::string& where, Config& cfg, InterfaceConfig* iface) {
+// A name further than this from every known one is not taken for a typo of it ("rnage" and
+// "range" are 2 apart; "tfpt" and "tftp" too).
+constexpr std::size_t kMaxSuggestDistance = 2;
+
+/// The known name closest to @p name, if close enough to be a typo of it.
+std::optional<std::string_view> nearest(std::string_view name,
+                                        const std::vector<std::string_view>& known) {
+    std::optional<std::string_view> best;
+    std::size_t bestDist = kMaxSuggestDistance + 1;
+    for (auto k : known) {
+        const auto d = proto::eeprom::editDistance(name, k);
+        if (d < bestDist) {
+            bestDist = d;
+            best = k;
+        }
+    }
+    return best;
+}
+
+/// " (did you mean 'range'?)", " (it belongs in [tftp])" or "" for an unknown key.
+std::string unknownKeyHint(Scope scope, std::string_view key) {
+    std::vector<std::string_view> here;
+    for (const auto& k : keyTable()) {
+        if (k.scope == scope) {
+            here.push_back(k.name);
+        }
+    }
+    if (auto n = nearest(key, here)) {
+        return fmt::format(" (did you mean '{}'?)", *n);
+    }
+    for (const auto& k : keyTable()) {
+        if (k.scope != scope && k.name == key) {
+            return k.scope == Scope::Interface
+                       ? std::string(" (it belongs in an [[interface]] table)")
+                       : fmt::format(" (it belongs in [{}])", sectionName(k.scope));
+        }
+    }
+    return {};
+}
+
+void applyTable(const toml::table& table, Scope scope, const Errors& errs, const std::string& where,
+                Config& cfg, InterfaceConfig* iface) {
     for (auto&& [key, node] : table) {
         const auto* def = findKey(scope, key.str());
         if (const auto* renamed = def == nullptr ? findRename(scope, key.str()) : nullptr) {
             const auto section = sectionName(scope);
             if (table.contains(renamed->newName)) {
-                throwAt(file, key.source(),
-                        fmt::format("{}.{} was renamed to {}.{}; give only {}.{}", section,
-                                    renamed->oldName, section, renamed->newName, section,
-                                    renamed->newName));
+                errs.at(key.source(), fmt::format("{}.{} was renamed to {}.{}; give only {}.{}",
+                                                  section, renamed->oldName, section,
+                                                  renamed->newName, section, renamed->newName));
+                continue;
             }
             const auto line = key.source().begin.line;
             cfg.warnings.push_back(fmt::format(
                 "{}:{}: {}.{} is deprecated: renamed to {}.{} (the old name still works for now)",
-                file, line, section, renamed->oldName, section, renamed->newName));
+                errs.file, line, section, renamed->oldName, section, renamed->newName));
             def = findKey(scope, renamed->newName);
         }
         if (def == nullptr) {
-            throwAt(file, key.source(), fmt::format("unknown key '{}' in {}", key.str(), where));
+            errs.at(key.source(), fmt::format("unknown key '{}' in {}{}", key.str(), where,
+                                              unknownKeyHint(scope, key.str())));
+            continue;
         }
         if (auto err = def->apply(node, cfg, iface)) {
-            throwAt(file, node.source(),
-                    fmt::format("{}.{}: {}", sectionName(scope), key.str(), *err));
+            errs.at(node.source(), fmt::format("{}.{}: {}", sectionName(scope), key.str(), *err));
         }
     }
 }
 
-void validateInterface(const InterfaceConfig& i, const std::string& prefix) {
+/// Rules that span the keys of one interface; messages without a location.
+void interfaceErrors(const InterfaceConfig& i, std::vector<std::string>& out) {
     if (i.dhcp == DhcpMode::Full && i.rangeFirst.empty()) {
-        throw ConfigError(
-            fmt::format("{}interface {}: dhcp = \"full\" needs a range", prefix, i.name));
+        out.push_back(fmt::format("interface {}: dhcp = \"full\" needs a range", i.name));
     }
 }
 
@@ -678,15 +726,28 @@ const std::vector<KeyRename>& renamedKeys() {
     return renames;
 }
 
-Config parseConfig(std::string_view text, const std::string& fileName) {
+ConfigCheck checkConfigText(std::string_view text, const std::string& fileName) {
+    ConfigCheck out;
+    Config& cfg = out.config;
+    cfg.sourcePath = fileName;
+    std::vector<std::pair<std::uint32_t, std::string>> found;
+    const Errors errs{fileName, found};
+    const auto finish = [&] {
+        std::stable_sort(found.begin(), found.end(),
+                         [](const auto& a, const auto& b) { return a.first < b.first; });
+        for (auto& f : found) {
+            out.errors.push_back(std::move(f.second));
+        }
+        return std::move(out);
+    };
     toml::table root;
     try {
         root = toml::parse(text, fileName);
     } catch (const toml::parse_error& e) {
-        throwAt(fileName, e.source(), std::string(e.description()));
+        // toml++ stops at the first syntax error: there is no table to check further.
+        errs.at(e.source(), std::string(e.description()));
+        return finish();
     }
-    Config cfg;
-    cfg.sourcePath = fileName;
     const Scope plain[] = {Scope::Server, Scope::Tftp, Scope::Http,
                            Scope::Pxe,    Scope::Nfs,  Scope::Admission};
     std::set<std::string> names;
@@ -694,73 +755,134 @@ Config parseConfig(std::string_view text, const std::string& fileName) {
         if (key.str() == "interface") {
             const auto* arr = node.as_array();
             if (arr == nullptr) {
-                throwAt(fileName, key.source(),
+                errs.at(key.source(),
                         "'interface' must be an array of tables: write [[interface]]");
+                continue;
             }
             for (const auto& el : *arr) {
                 const auto* tbl = el.as_table();
                 if (tbl == nullptr) {
-                    throwAt(fileName, el.source(), "each [[interface]] entry must be a table");
+                    errs.at(el.source(), "each [[interface]] entry must be a table");
+                    continue;
                 }
                 InterfaceConfig ic;
-                applyTable(*tbl, Scope::Interface, fileName, "[[interface]]", cfg, &ic);
+                applyTable(*tbl, Scope::Interface, errs, "[[interface]]", cfg, &ic);
                 if (ic.name.empty()) {
-                    throwAt(fileName, tbl->source(), "[[interface]] without a name");
+                    errs.at(tbl->source(), "[[interface]] without a name");
+                    continue;
                 }
                 if (!names.insert(ic.name).second) {
-                    throwAt(fileName, tbl->source(),
-                            fmt::format("interface {} listed twice", ic.name));
+                    errs.at(tbl->source(), fmt::format("interface {} listed twice", ic.name));
+                    continue;
                 }
-                try {
-                    validateInterface(ic, "");
-                } catch (const ConfigError& e) {
-                    throwAt(fileName, tbl->source(), e.what());
+                std::vector<std::string> problems;
+                interfaceErrors(ic, problems);
+                for (const auto& p : problems) {
+                    errs.at(tbl->source(), p);
                 }
                 cfg.interfaces.push_back(std::move(ic));
             }
             continue;
         }
         const Scope* scope = nullptr;
+        std::vector<std::string_view> sections{"interface"};
         for (const auto& s : plain) {
+            sections.push_back(sectionName(s));
             if (key.str() == sectionName(s)) {
                 scope = &s;
             }
         }
         if (scope == nullptr) {
-            throwAt(fileName, key.source(), fmt::format("unknown section or key '{}'", key.str()));
+            std::string hint;
+            if (auto n = nearest(key.str(), sections)) {
+                hint = *n == "interface" ? " (did you mean [[interface]]?)"
+                                         : fmt::format(" (did you mean [{}]?)", *n);
+            } else if (node.is_table()) {
+                // "[interfaces]", "[tftp-server]": no close section, nothing better to say.
+            } else {
+                // A top-level key (before any [section]): name the section it belongs in.
+                for (const auto& k : keyTable()) {
+                    if (k.name == key.str()) {
+                        hint = k.scope == Scope::Interface
+                                   ? " (it belongs in an [[interface]] table)"
+                                   : fmt::format(" (it belongs in [{}])", sectionName(k.scope));
+                        break;
+                    }
+                }
+            }
+            errs.at(key.source(), fmt::format("unknown section or key '{}'{}", key.str(), hint));
+            continue;
         }
         const auto* tbl = node.as_table();
         if (tbl == nullptr) {
-            throwAt(fileName, key.source(),
+            errs.at(key.source(),
                     fmt::format("'{}' must be a table: write [{}]", key.str(), key.str()));
+            continue;
         }
-        applyTable(*tbl, *scope, fileName, fmt::format("[{}]", key.str()), cfg, nullptr);
+        applyTable(*tbl, *scope, errs, fmt::format("[{}]", key.str()), cfg, nullptr);
     }
-    return cfg;
+    return finish();
 }
 
-Config loadConfigFile(const std::string& path) {
+Config parseConfig(std::string_view text, const std::string& fileName) {
+    auto checked = checkConfigText(text, fileName);
+    if (!checked.errors.empty()) {
+        throw ConfigError(joinErrors(checked.errors));
+    }
+    return std::move(checked.config);
+}
+
+std::string joinErrors(const std::vector<std::string>& errors) {
+    std::string out;
+    for (const auto& e : errors) {
+        out += out.empty() ? "" : "\n";
+        out += e;
+    }
+    return out;
+}
+
+std::optional<std::string> readConfigText(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) {
-        throw ConfigError(fmt::format("{}: cannot read the file", path));
+        return std::nullopt;
     }
     std::stringstream ss;
     ss << in.rdbuf();
-    auto config = parseConfig(ss.str(), path);
+    return ss.str();
+}
+
+Config loadConfigFile(const std::string& path) {
+    const auto text = readConfigText(path);
+    if (!text) {
+        throw ConfigError(fmt::format("{}: cannot read the file", path));
+    }
+    auto config = parseConfig(*text, path);
     for (const auto& w : config.warnings) {
         spdlog::warn("CONFIG_DEPRECATED {}", w);
     }
     return config;
 }
 
-void validate(const Config& config) {
+std::vector<std::string> validationErrors(const Config& config) {
+    std::vector<std::string> out;
     std::set<std::string> names;
     const std::string prefix = config.sourcePath.empty() ? "" : config.sourcePath + ": ";
     for (const auto& i : config.interfaces) {
+        std::vector<std::string> problems;
         if (!names.insert(i.name).second) {
-            throw ConfigError(fmt::format("{}interface {} listed twice", prefix, i.name));
+            problems.push_back(fmt::format("interface {} listed twice", i.name));
         }
-        validateInterface(i, prefix);
+        interfaceErrors(i, problems);
+        for (const auto& p : problems) {
+            out.push_back(prefix + p);
+        }
+    }
+    return out;
+}
+
+void validate(const Config& config) {
+    if (auto errors = validationErrors(config); !errors.empty()) {
+        throw ConfigError(joinErrors(errors));
     }
 }
 
@@ -855,7 +977,15 @@ std::string renderConfigDocs() {
         "serves proxyDHCP and TFTP from DIR on IF.\n\n"
         "Checking is strict: an unknown section or key, a value of the wrong type or a value "
         "out of range stops start-up (and `pinetboot check-config FILE`) with "
-        "`FILE:LINE: message`.\n\n"
+        "`FILE:LINE: message`, every such error of the file at once, an unknown key or "
+        "section with the nearest known name (`did you mean 'router'?`) or the section it "
+        "belongs in. `check-config` also checks what the file means on this machine: "
+        "`tftp.root`, `tftp.default_dir` and `http.boot_root` exist, every interface exists, "
+        "a full-mode range, router and `tftp_address` lie in the interface's subnet (and the "
+        "range holds neither the interface's own address nor the subnet's network or "
+        "broadcast address), and no other DHCP server answers on a full-mode interface (one "
+        "DHCPDISCOVER on that interface only; `--no-dhcp-probe` skips it). `serve` logs the "
+        "same findings, but the probe, as `CONFIG_CHECK` warnings at start.\n\n"
         "Reload: `SIGHUP` re-reads the file and the client registry. Keys marked *reload* take "
         "effect at once; the others need a restart (the daemon logs `CONFIG_RESTART_NEEDED` "
         "naming them and keeps their running values). Transfers in flight are never "

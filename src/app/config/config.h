@@ -169,15 +169,32 @@ struct KeyRename {
 const std::vector<KeyRename>& renamedKeys();
 
 /// Parses TOML text. @p fileName is used in error messages.
-/// @throw ConfigError with "FILE:LINE: ..." on any problem.
+/// @throw ConfigError with "FILE:LINE: ..." on any problem; with several problems, what()
+/// holds every one, a line each.
 Config parseConfig(std::string_view text, const std::string& fileName);
+
+/// A file checked to the end: every error (each "FILE:LINE: ...", an unknown key or section
+/// with the nearest known name), and the Config built from the keys that were fine.
+struct ConfigCheck {
+    Config config;
+    std::vector<std::string> errors;
+};
+/// parseConfig() without stopping at the first error.
+ConfigCheck checkConfigText(std::string_view text, const std::string& fileName);
+/// The text of a config file; nullopt when it cannot be read.
+std::optional<std::string> readConfigText(const std::string& path);
+/// One line per error.
+std::string joinErrors(const std::vector<std::string>& errors);
 
 /// Reads and parses a file; logs its warnings (CONFIG_DEPRECATED). @throw ConfigError.
 Config loadConfigFile(const std::string& path);
 
 /// Checks rules that span keys (e.g. full DHCP needs a range). Called by the
-/// parsers; call again after applying command-line overrides. @throw ConfigError.
+/// parsers; call again after applying command-line overrides. @throw ConfigError (every
+/// problem, a line each).
 void validate(const Config& config);
+/// The problems validate() throws for, without throwing.
+std::vector<std::string> validationErrors(const Config& config);
 
 /// The names ("tftp.listen", "interface[eth1].dhcp", "interface[eth2] (added)")
 /// of restart-only keys that differ between @p running and @p reloaded. Every

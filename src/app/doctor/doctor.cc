@@ -11,8 +11,10 @@
 
 #include "app/client/client_manager.h"
 #include "app/client/root_edit.h"
+#include "app/doctor/mtu.h"
 #include "app/doctor/neighbour_table.h"
 #include "app/nfs/nfs_manager.h"
+#include "core/boot/link_watch.h"
 #include "io/file.h"
 #include "io/fs/mount.h"
 #include "io/net/interface.h"
@@ -21,6 +23,7 @@
 #include "io/process/process.h"
 #include "proto/dhcp/dhcp_packet.h"
 #include "proto/netboot/cmdline.h"
+#include "proto/text/safe_text.h"
 
 namespace pinet::app {
 
@@ -135,54 +138,12 @@ void checkDhcp(const ServerSettings& s, const DoctorOptions& opts, std::vector<F
         }
         return;
     }
-    proto::dhcp::Packet p;
-    std::random_device rd;
-    p.xid = rd();
-    p.flags = proto::dhcp::kFlagBroadcast;
-    p.setMac(info->mac);
-    p.setU8(proto::dhcp::opt::MessageType,
-            static_cast<std::uint8_t>(proto::dhcp::MessageType::Discover));
-    p.set(proto::dhcp::opt::ParameterList, {1, 3, 6, 54});
-    p.setString(proto::dhcp::opt::VendorClass, "pinetboot-doctor");
-    auto bytes = proto::dhcp::serialize(p);
-    if (auto r = sock->sendTo(bytes, 0xffffffffu, proto::dhcp::kServerPort); !r) {
-        out.push_back(warn(
-            "dhcp",
-            fmt::format("cannot send a DHCPDISCOVER on {}: {}", s.interface, r.error().message),
-            "check the interface"));
+    auto offers = collectDhcpOffers(*sock, *info, opts.dhcpWait);
+    if (!offers) {
+        out.push_back(warn("dhcp", offers.error().message, "check the interface"));
         return;
     }
-    std::set<std::string> servers;
-    auto deadline = std::chrono::steady_clock::now() + opts.dhcpWait;
-    std::vector<std::uint8_t> buf(1500);
-    while (true) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0) {
-            break;
-        }
-        if (!sock->waitReadable(left)) {
-            break;
-        }
-        auto dg = sock->receive(buf);
-        if (!dg || dg->size == 0) {
-            continue;
-        }
-        auto reply = proto::dhcp::parse(std::span<const std::uint8_t>(buf.data(), dg->size));
-        if (!reply || reply->xid != p.xid || reply->op != proto::dhcp::Op::BootReply ||
-            reply->messageType() != proto::dhcp::MessageType::Offer) {
-            continue;
-        }
-        auto sid = reply->ipOption(proto::dhcp::opt::ServerId);
-        std::uint32_t server = sid.value_or(reply->siaddr);
-        if (server != 0 && server == info->ip) {
-            continue;  // our own serve daemon
-        }
-        servers.insert(fmt::format("{}{}", proto::dhcp::ipToString(server),
-                                   reply->yiaddr != 0
-                                       ? " offering " + proto::dhcp::ipToString(reply->yiaddr)
-                                       : std::string(" (proxy)")));
-    }
+    const auto& servers = *offers;
     if (servers.empty()) {
         out.push_back(ok("dhcp", fmt::format("no other DHCP server answered on {} within {} ms: "
                                              "pinetboot must hand out addresses (dhcp = \"full\"), "
@@ -199,6 +160,74 @@ void checkDhcp(const ServerSettings& s, const DoctorOptions& opts, std::vector<F
                    "use proxy mode (dhcp = \"proxy\"): the site server gives addresses, pinetboot "
                    "only adds the boot options"});
 }
+
+}  // namespace
+
+Result<std::set<std::string>> collectDhcpOffers(io::UdpSocket& sock, const io::InterfaceInfo& info,
+                                                std::chrono::milliseconds wait) {
+    proto::dhcp::Packet p;
+    std::random_device rd;
+    p.xid = rd();
+    p.flags = proto::dhcp::kFlagBroadcast;
+    p.setMac(info.mac);
+    p.setU8(proto::dhcp::opt::MessageType,
+            static_cast<std::uint8_t>(proto::dhcp::MessageType::Discover));
+    p.set(proto::dhcp::opt::ParameterList, {1, 3, 6, 54});
+    p.setString(proto::dhcp::opt::VendorClass, "pinetboot-doctor");
+    auto bytes = proto::dhcp::serialize(p);
+    if (auto r = sock.sendTo(bytes, 0xffffffffu, proto::dhcp::kServerPort); !r) {
+        return fail(
+            fmt::format("cannot send a DHCPDISCOVER on {}: {}", info.name, r.error().message));
+    }
+    std::set<std::string> servers;
+    auto deadline = std::chrono::steady_clock::now() + wait;
+    std::vector<std::uint8_t> buf(1500);
+    while (true) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) {
+            break;
+        }
+        if (!sock.waitReadable(left)) {
+            break;
+        }
+        auto dg = sock.receive(buf);
+        if (!dg || dg->size == 0) {
+            continue;
+        }
+        auto reply = proto::dhcp::parse(std::span<const std::uint8_t>(buf.data(), dg->size));
+        if (!reply || reply->xid != p.xid || reply->op != proto::dhcp::Op::BootReply ||
+            reply->messageType() != proto::dhcp::MessageType::Offer) {
+            continue;
+        }
+        auto sid = reply->ipOption(proto::dhcp::opt::ServerId);
+        std::uint32_t server = sid.value_or(reply->siaddr);
+        if (server != 0 && server == info.ip) {
+            continue;  // our own serve daemon
+        }
+        servers.insert(fmt::format("{}{}", proto::dhcp::ipToString(server),
+                                   reply->yiaddr != 0
+                                       ? " offering " + proto::dhcp::ipToString(reply->yiaddr)
+                                       : std::string(" (proxy)")));
+    }
+    return servers;
+}
+
+Result<std::set<std::string>> probeDhcpServers(const std::string& interface,
+                                               std::chrono::milliseconds wait) {
+    auto info = io::interfaceInfo(interface, false);
+    if (!info) {
+        return tl::unexpected(info.error());
+    }
+    auto sock = io::UdpSocket::openDetailed(interface, proto::dhcp::kClientPort, true);
+    if (!sock) {
+        return fail(fmt::format("cannot listen for DHCP answers on {} (UDP 68): {}", interface,
+                                sock.error().message));
+    }
+    return collectDhcpOffers(*sock, *info, wait);
+}
+
+namespace {
 
 std::set<std::string> exportedPaths(const fs::path& stateDir, const ServerSettings& s,
                                     std::string& where) {
@@ -417,7 +446,25 @@ std::vector<Finding> runDoctor(const fs::path& stateDir, io::Registry& reg, cons
                                const DoctorOptions& opts) {
     std::vector<Finding> out;
     checkInterface(s, out);
+    if (!s.interface.empty()) {
+        auto mtu = io::interfaceMtu(s.interface);
+        out.push_back(checkMtu(s.interface, mtu ? std::optional<unsigned>(*mtu) : std::nullopt));
+    }
     checkDhcp(s, opts, out);
+    // What serve saw of the boards' switch ports (a late first DISCOVER, answers that never
+    // reach a board): it cannot be probed from here, so serve records it.
+    {
+        std::ifstream in(stateDir / kNetworkFindingsFile);
+        std::string line;
+        std::size_t n = 0;
+        while (std::getline(in, line) && n < 64) {  // serve keeps 32; bound a hostile file
+            if (!line.empty()) {
+                out.push_back(
+                    warn("network", proto::text::safeText(line, 512), core::boot::linkFix()));
+                ++n;
+            }
+        }
+    }
     if (s.serverIp.empty()) {
         out.push_back(bad("settings", "no server address for nfsroot=",
                           "pinetboot settings set --server-ip A.B.C.D"));

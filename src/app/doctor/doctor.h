@@ -9,11 +9,16 @@
 #include <chrono>
 #include <cstddef>
 #include <filesystem>
+#include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "app/settings.h"
+#include "io/net/interface.h"
+#include "io/net/udp_socket.h"
 #include "io/registry/registry.h"
+#include "proto/error.h"
 
 namespace pinet::app {
 
@@ -39,5 +44,19 @@ std::vector<Finding> runDoctor(const std::filesystem::path& stateDir, io::Regist
                                const ServerSettings& s, const DoctorOptions& opts);
 
 std::string_view severityName(Severity s);
+
+/// In the state directory: serve's last switch-port findings (core::boot::LinkWatch), one
+/// line each; doctor reports them with the port-fast fix.
+inline constexpr std::string_view kNetworkFindingsFile = "network-findings.txt";
+
+/// Broadcasts one DHCPDISCOVER through @p sock (bound to UDP 68 on the interface of @p info
+/// only) and collects, for @p wait, the other servers that offer ("10.0.0.1 offering
+/// 10.0.0.57", "10.0.0.1 (proxy)"); an offer from @p info's own address (our serve) is not
+/// counted. Doctor's DHCP check; check-config's too.
+Result<std::set<std::string>> collectDhcpOffers(io::UdpSocket& sock, const io::InterfaceInfo& info,
+                                                std::chrono::milliseconds wait);
+/// collectDhcpOffers() on a socket of its own on @p interface.
+Result<std::set<std::string>> probeDhcpServers(const std::string& interface,
+                                               std::chrono::milliseconds wait);
 
 }  // namespace pinet::app

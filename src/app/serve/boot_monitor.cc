@@ -328,8 +328,11 @@ void BootMonitor::process(const core::BootEvent& event) {
     std::string brief;
     SeenHook hook;
     EventHook eventHook;
+    std::vector<core::boot::LinkFinding> linkFound;
+    LinkHook linkHook;
     {
         std::lock_guard lock(stateMutex_);
+        linkHook = linkHook_;
         // The tracker is the one memory of which serial goes with which MAC: ask it
         // before the event whether this is news for the registry.
         std::optional<std::string> serial;
@@ -346,6 +349,21 @@ void BootMonitor::process(const core::BootEvent& event) {
         }
         const std::string macBefore = before != nullptr ? before->mac : std::string();
         ups = tracker_.onEvent(event);
+        if (const auto* d = std::get_if<DhcpEvent>(&event); d != nullptr && !d->mac.empty()) {
+            // Pis only (the event stream's DHCP is theirs): late first DISCOVERs and
+            // DISCOVERs our OFFERs never stop point at the switch port (issue #15).
+            const auto now = std::chrono::steady_clock::now();
+            if (d->kind == DhcpEvent::Kind::Discover && !d->drop) {
+                for (auto& f : linkWatch_.onDiscover(d->mac, d->secs, now)) {
+                    spdlog::warn("NETWORK_PORT {} fix: {}", f.message, f.fix);
+                    linkFound.push_back(std::move(f));
+                }
+            } else if (d->kind == DhcpEvent::Kind::Offer) {
+                linkWatch_.onOfferSent(d->mac, now);
+            } else if (d->kind == DhcpEvent::Kind::Request) {
+                linkWatch_.onRequest(d->mac, now);
+            }
+        }
         if (serial) {
             const auto* after = tracker_.client(*serial);
             const bool dhcp = std::holds_alternative<DhcpEvent>(event);
@@ -380,6 +398,11 @@ void BootMonitor::process(const core::BootEvent& event) {
     hub_.publish(std::holds_alternative<DhcpEvent>(event) ? "dhcp" : "transfer", brief);
     if (seen && hook) {
         hook(*seen);
+    }
+    if (linkHook) {
+        for (const auto& f : linkFound) {
+            linkHook(f);
+        }
     }
     handleUpdates(ups);
 }
@@ -429,6 +452,11 @@ void BootMonitor::setKnownClients(std::vector<KnownClient> clients) {
 void BootMonitor::setScrapeHook(ScrapeHook hook) {
     std::lock_guard lock(stateMutex_);
     scrapeHook_ = std::move(hook);
+}
+
+void BootMonitor::setLinkHook(LinkHook hook) {
+    std::lock_guard lock(stateMutex_);
+    linkHook_ = std::move(hook);
 }
 
 void BootMonitor::setSeenHook(SeenHook hook) {

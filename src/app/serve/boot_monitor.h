@@ -29,6 +29,7 @@
 #include "app/serve/client_store.h"
 #include "core/boot/admission.h"
 #include "core/boot/boot_tracker.h"
+#include "core/boot/link_watch.h"
 #include "core/boot_events.h"
 #include "core/dhcp/dhcp_responder.h"
 #include "core/metrics/metrics.h"
@@ -72,6 +73,9 @@ public:
     void setKnownClients(std::vector<KnownClient> clients);
     void setScrapeHook(ScrapeHook hook);
     void setSeenHook(SeenHook hook);
+    /// Called (on the worker thread) with each LinkWatch finding: serve records them for doctor.
+    using LinkHook = std::function<void(const core::boot::LinkFinding&)>;
+    void setLinkHook(LinkHook hook);
     void setAdmissionHook(AdmissionHook hook);
     void setEventHook(EventHook hook);
     void setClientEepromHook(ClientEepromHook hook);
@@ -123,9 +127,12 @@ private:
     /// The one place a client's serial <-> MAC pairing is remembered on the
     /// monitor side (bounded by TrackerOptions::maxClients).
     core::boot::BootTracker tracker_;
+    /// Spanning-tree / DHCP-filtering signs in the boards' DHCP (under stateMutex_).
+    core::boot::LinkWatch linkWatch_;
     std::vector<KnownClient> known_;
     ScrapeHook scrapeHook_;
     SeenHook seenHook_;
+    LinkHook linkHook_;
     AdmissionHook admissionHook_;
     EventHook eventHook_;
     ClientEepromHook eepromHook_;

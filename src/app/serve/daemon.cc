@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <deque>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -12,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "app/dhcp/dhcp_server.h"
+#include "app/doctor/doctor.h"
 #include "app/doctor/neighbour_table.h"
 #include "app/http/http_boot.h"
 #include "app/http/web_server.h"
@@ -20,6 +22,7 @@
 #include "app/serve/rollout_service.h"
 #include "app/tftp/tftp_server.h"
 #include "core/tftp/client_dirs.h"
+#include "io/file.h"
 #include "io/net/interface.h"
 #include "proto/dhcp/dhcp_packet.h"
 #include "proto/netboot/ids.h"
@@ -323,6 +326,23 @@ void ServeDaemon::start(const std::function<void()>& afterDashboard) {
         monitor_.setClientEepromHook([r = rollouts_.get()] { return r->clientsEeprom(); });
         rollouts_->poll(std::chrono::system_clock::now());
     }
+    // Switch-port findings, for `doctor` (another process): the last 32, one line each,
+    // in <state>/network-findings.txt (app/doctor reads it).
+    monitor_.setLinkHook([dir = cfg->stateDir, lines = std::make_shared<std::deque<std::string>>()](
+                             const core::boot::LinkFinding& f) {
+        constexpr std::size_t kKeep = 32;  // a page of doctor output
+        lines->push_back(f.message);
+        while (lines->size() > kKeep) {
+            lines->pop_front();
+        }
+        std::string text;
+        for (const auto& l : *lines) {
+            text += l + "\n";
+        }
+        if (auto w = io::writeFileAtomic(fs::path(dir) / kNetworkFindingsFile, text); !w) {
+            spdlog::warn("NETWORK_PORT cannot record the finding: {}", w.error().message);
+        }
+    });
     // The gate is shared: the monitor copies its hook for each call.
     monitor_.setSeenHook([this, gate = std::make_shared<DiscoveryGate>()](const SeenClient& seen) {
         // Only a Pi's DHCP, once a minute per board (DiscoveryGate): a TFTP path with

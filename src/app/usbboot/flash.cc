@@ -115,8 +115,12 @@ Result<FlashPlan> prepareFlash(const FlashInputs& in) {
     if (!bootcode) {
         return tl::unexpected(bootcode.error());
     }
-    if (bootcode->empty()) {
-        return fail(fmt::format("{}: empty file", plan.bootcodePath.string()));
+    if (auto problem = recoveryBinProblem(*bootcode, plan.chip); problem && !in.force) {
+        return fail(
+            fmt::format("{}: {}; --force sends it anyway", plan.bootcodePath.string(), *problem));
+    } else if (problem) {
+        plan.warnings.push_back(
+            fmt::format("{}: {} (sent anyway: --force)", plan.bootcodePath.string(), *problem));
     }
 
     // The config: --config, else the image's own bootconf.txt; then --set edits.
@@ -213,12 +217,53 @@ Result<void> writeRecoveryFolder(const FlashPlan& plan, const fs::path& dir) {
     return {};
 }
 
+std::string recoveryBinSource(unsigned chip) {
+    return fmt::format(
+        "recovery.bin comes from Raspberry Pi's rpi-eeprom (the rpi-eeprom package on "
+        "Raspberry Pi OS: /lib/firmware/raspberrypi/bootloader-{0}/default/recovery.bin; a "
+        "checkout of github.com/raspberrypi/rpi-eeprom: firmware-{0}/default/recovery.bin, "
+        "which --firmware-dir reads) or raspberrypi/usbboot (firmware/{0}/recovery.bin)",
+        chip);
+}
+
+std::optional<std::string> recoveryBinProblem(std::span<const std::uint8_t> data, unsigned chip) {
+    if (data.empty()) {
+        return "an empty file is not a recovery.bin; " + recoveryBinSource(chip);
+    }
+    // An EEPROM image starts with its bootcode section, magic 0x55AAF00F (spec
+    // eeprom-usbboot.md 1.2): the other file of the pair, given in the wrong place.
+    if (data.size() >= 4) {
+        const std::uint32_t magic = (std::uint32_t{data[0]} << 24) |
+                                    (std::uint32_t{data[1]} << 16) | (std::uint32_t{data[2]} << 8) |
+                                    std::uint32_t{data[3]};
+        if ((magic & 0xFFFFF00FU) == 0x55AAF00FU) {
+            return "this is a bootloader EEPROM image (pieeprom-*.bin: give it as --image), not "
+                   "the recovery second stage; " +
+                   recoveryBinSource(chip);
+        }
+    }
+    // recovery.bin asks the host for pieeprom.sig / pieeprom.bin / pieeprom.upd by name
+    // (spec 2.9: "Files named in recovery.bin"); a second stage that never names them cannot
+    // flash anything.
+    static constexpr std::string_view kName = "pieeprom";
+    const auto* begin = reinterpret_cast<const char*>(data.data());
+    const std::string_view text(begin, data.size());
+    if (text.find(kName) == std::string_view::npos) {
+        return fmt::format(
+            "does not look like a recovery.bin ({} bytes that never name pieeprom.bin or "
+            "pieeprom.sig, the files the real one asks for over USB); {}",
+            data.size(), recoveryBinSource(chip));
+    }
+    return std::nullopt;
+}
+
 std::string describePlan(const FlashPlan& plan, const fs::path& folder) {
     const std::uint16_t product = plan.chip == 2712 ? pu::kProduct2712 : pu::kProduct2711;
     std::string out = fmt::format("plan: flash BCM{} EEPROMs over USB\n", plan.chip);
     out += fmt::format("  image:        {}\n", plan.imagePath.string());
-    out += fmt::format("  second stage: {} -> {}\n", plan.bootcodePath.string(),
-                       pu::secondStageName(product));
+    out += fmt::format("  second stage: {} -> {} ({} bytes)\n", plan.bootcodePath.string(),
+                       pu::secondStageName(product),
+                       plan.files.at(std::string(pu::secondStageName(product))).size());
     out += fmt::format("  config:       {}\n", plan.configSource);
     std::string cfg = plan.configText;
     std::size_t pos = 0;

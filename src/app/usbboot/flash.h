@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -49,6 +50,14 @@ struct FlashPlan {
     std::map<std::string, std::vector<std::uint8_t>> files;
     std::string pieepromSha256;
 };
+
+/// Why @p data is not a recovery.bin (the USB second stage that flashes the EEPROM) for
+/// @p chip, with where the real one comes from; nullopt when it looks like one. The host
+/// never runs it, so this is a plausibility check: not empty, not an EEPROM image, names
+/// the pieeprom files it fetches.
+std::optional<std::string> recoveryBinProblem(std::span<const std::uint8_t> data, unsigned chip);
+/// Where recovery.bin for @p chip comes from (rpi-eeprom, usbboot), for messages.
+std::string recoveryBinSource(unsigned chip);
 
 /// The config.txt recovery.bin reads (spec 2.9): UART output of the second
 /// stage, metadata report on.

@@ -226,6 +226,7 @@ Outcome DhcpResponder::handleParsed(const d::Packet& req, const std::string& int
             e.model = client.guid->model();
         }
         e.xid = req.xid;
+        e.secs = req.secs;
         if (req.ciaddr != 0) {
             e.clientIp = d::ipToString(req.ciaddr);
         } else if (auto r = req.ipOption(d::opt::RequestedIp)) {

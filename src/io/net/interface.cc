@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include <cstring>
+#include <fstream>
 #include <memory>
 
 namespace pinet::io {
@@ -49,6 +50,18 @@ Result<InterfaceInfo> interfaceInfo(const std::string& name, bool needIpv4) {
         return fail("interface " + name + ": has no IPv4 address");
     }
     return info;
+}
+
+Result<unsigned> interfaceMtu(const std::string& name) {
+    if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..") {
+        return fail("interface " + name + ": not an interface name");
+    }
+    std::ifstream in("/sys/class/net/" + name + "/mtu");
+    unsigned mtu = 0;
+    if (!(in >> mtu) || mtu == 0) {
+        return fail("interface " + name + ": cannot read its MTU");
+    }
+    return mtu;
 }
 
 }  // namespace pinet::io

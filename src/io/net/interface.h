@@ -20,4 +20,7 @@ struct InterfaceInfo {
 /// Errors name the interface and the reason (missing, no IPv4 address when required).
 Result<InterfaceInfo> interfaceInfo(const std::string& name, bool needIpv4);
 
+/// The interface's MTU (/sys/class/net/NAME/mtu); errors name the interface.
+Result<unsigned> interfaceMtu(const std::string& name);
+
 }  // namespace pinet::io

@@ -40,9 +40,21 @@ Result<std::string> applyKernelExports(const KernelNfsConfig& cfg,
     if (auto r = writeFileAtomic(cfg.exportsFile, *text); !r) {
         return tl::unexpected(r.error());
     }
+    // exportfs comes with the kernel NFS server (Debian: nfs-kernel-server); when it cannot
+    // be run, the usual cause is that the package is not installed.
+    constexpr std::string_view kInstallHint =
+        " (exportfs is in the Debian package nfs-kernel-server: apt install nfs-kernel-server; "
+        "or use --nfs-backend ganesha)";
     auto out = runProcess({cfg.exportfsCommand, "-ra"}, std::chrono::seconds(60));
     if (!out) {
-        return fail(fmt::format("{} -ra: {}", cfg.exportfsCommand, out.error().message));
+        return fail(
+            fmt::format("{} -ra: {}{}", cfg.exportfsCommand, out.error().message, kInstallHint));
+    }
+    // 127: the child could not exec it (runProcess's "cannot run", as a shell's).
+    if (out->exitCode == 127) {
+        const auto& said = out->err.empty() ? out->out : out->err;
+        return fail(
+            fmt::format("{}{}", said.substr(0, said.find_last_not_of('\n') + 1), kInstallHint));
     }
     if (out->exitCode != 0) {
         return fail(fmt::format("{} -ra failed (exit {}): {}", cfg.exportfsCommand, out->exitCode,
@@ -201,10 +213,19 @@ Result<std::string> pingNfs(const std::string& host, std::chrono::milliseconds t
             }
             got += static_cast<std::size_t>(n);
         }
+        if (got == 0) {
+            return fail(fmt::format(
+                "{}:{}: NFSv{} NULL call: the connection was accepted but no RPC reply came "
+                "within {} ms: is an NFS server on port {}? (`ss -ltnp 'sport = :{}'` names "
+                "what listens)",
+                host, kNfsPort, vers, timeout.count(), kNfsPort, kNfsPort));
+        }
         auto st = proto::nfs::parseNullReply(std::span<const std::uint8_t>(buf.data(), got), xid);
         if (!st) {
-            return fail(fmt::format("{}:{}: NFSv{} NULL call: {}", host, kNfsPort, vers,
-                                    st.error().message));
+            return fail(fmt::format(
+                "{}:{}: NFSv{} NULL call: {} on port {}: stop it or move it "
+                "off port {} (`ss -ltnp 'sport = :{}'` names it)",
+                host, kNfsPort, vers, st.error().message, kNfsPort, kNfsPort, kNfsPort));
         }
         if (*st == proto::nfs::RpcReplyStatus::Success) {
             versions += (versions.empty() ? "v" : ", v") + std::to_string(vers);

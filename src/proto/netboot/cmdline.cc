@@ -73,7 +73,7 @@ Result<std::string> rewriteCmdline(std::string_view original, const NfsRoot& nfs
     std::vector<std::string> nfsArgs = {
         "root=/dev/nfs",
         fmt::format("nfsroot={}:{},vers={},tcp", nfs.server, nfs.exportPath, nfs.version),
-        "ip=dhcp", "rw", "rootwait"};
+        "ip=dhcp", nfs.readOnly ? "ro" : "rw", "rootwait"};
     for (auto& a : splitCmdline(original)) {
         if (isSdFirstBootHook(a)) {
             continue;

@@ -2,6 +2,7 @@
 // cmdline.txt rewriting for an NFS root (netboot-protocol.md section 8 and the
 // official network-boot tutorial): the SD-card root is replaced by
 //   root=/dev/nfs nfsroot=SERVER:EXPORT,vers=V,tcp ip=dhcp rw rootwait
+// (`ro` for a read-only export)
 // and every other kernel argument is kept in order.
 
 #include <string>
@@ -16,6 +17,9 @@ struct NfsRoot {
     std::string server;         ///< IPv4 address (nfsroot has no IPv6 support, spec section 8)
     std::string exportPath;     ///< v3: the real path; v4: the pseudo path
     std::string version = "3";  ///< "3" or "4.1" (the kernel's vers= values we support)
+    /// The export is read-only (a shared root): the kernel mounts it `ro`, as it is
+    /// exported, instead of `rw` (a `rw` mount of an `ro` export fails at the first write).
+    bool readOnly = false;
 };
 
 /// Splits cmdline.txt into arguments (whitespace separated, one line;

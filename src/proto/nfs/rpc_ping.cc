@@ -1,8 +1,12 @@
 #include "proto/nfs/rpc_ping.h"
 
+#include <optional>
+#include <string>
+
 #include <fmt/format.h>
 
 #include "proto/byte_reader.h"
+#include "proto/text/safe_text.h"
 
 namespace pinet::proto::nfs {
 
@@ -25,7 +29,40 @@ std::vector<std::uint8_t> encodeNullCall(std::uint32_t xid, std::uint32_t progra
     return out;
 }
 
+namespace {
+
+/// What answered, when it was not ONC RPC: a text protocol starts with a readable line
+/// ("HTTP/1.1 400 Bad Request", "SSH-2.0-...", "220 smtp ready"); an RPC reply starts with a
+/// record mark whose top bit is set (RFC 5531 section 11), never with a printable byte.
+std::optional<std::string> textProtocol(std::span<const std::uint8_t> data) {
+    if (data.empty() || (data[0] & 0x80) != 0) {
+        return std::nullopt;
+    }
+    std::string line;
+    for (auto b : data) {
+        if (b == '\r' || b == '\n' || line.size() >= 60) {  // enough to recognise it by
+            break;
+        }
+        if (b < 0x20 || b >= 0x7f) {
+            return std::nullopt;
+        }
+        line += static_cast<char>(b);
+    }
+    if (line.size() < 3) {
+        return std::nullopt;
+    }
+    const auto kind = line.rfind("HTTP/", 0) == 0  ? "HTTP"
+                      : line.rfind("SSH-", 0) == 0 ? "SSH"
+                                                   : "a text protocol";
+    return fmt::format("it looks like {}: \"{}\"", kind, text::safeText(line, 60));
+}
+
+}  // namespace
+
 Result<RpcReplyStatus> parseNullReply(std::span<const std::uint8_t> data, std::uint32_t xid) {
+    if (auto what = textProtocol(data)) {
+        return fail(fmt::format("something that is not an NFS/RPC server answered ({})", *what));
+    }
     ByteReader r(data);
     auto mark = r.u32be();
     auto rxid = r.u32be();
@@ -35,7 +72,10 @@ Result<RpcReplyStatus> parseNullReply(std::span<const std::uint8_t> data, std::u
         return fail("short RPC reply");
     }
     if (*rxid != xid || *type != kReply) {
-        return fail(fmt::format("not a reply to our call (xid {:08x}, type {})", *rxid, *type));
+        return fail(fmt::format(
+            "something that is not an NFS/RPC server answered (its reply is not an ONC RPC reply "
+            "to our call: xid {:08x}, type {})",
+            *rxid, *type));
     }
     if (*replyStat != 0) {  // MSG_DENIED
         return RpcReplyStatus::Denied;

@@ -24,6 +24,7 @@ ap.add_argument("--mac", default="02:00:00:00:10:01")
 ap.add_argument("--requested"); ap.add_argument("--ciaddr", default="0.0.0.0")
 ap.add_argument("--server-id"); ap.add_argument("--guid"); ap.add_argument("--vendor")
 ap.add_argument("--timeout", type=float, default=3.0)
+ap.add_argument("--secs", type=int, default=0)  # RFC 2131 secs since the client began
 a = ap.parse_args()
 from scapy.all import AsyncSniffer, BOOTP, DHCP, IP, UDP, Ether, conf, mac2str, sendp  # noqa
 import time
@@ -38,7 +39,7 @@ opts.append("end")
 src = a.ciaddr
 pkt = (Ether(src=a.mac, dst="ff:ff:ff:ff:ff:ff") / IP(src=src, dst="255.255.255.255")
        / UDP(sport=68, dport=67)
-       / BOOTP(op=1, chaddr=mac2str(a.mac) + b"\0" * 10, xid=xid, ciaddr=a.ciaddr)
+       / BOOTP(op=1, chaddr=mac2str(a.mac) + b"\0" * 10, xid=xid, secs=a.secs, ciaddr=a.ciaddr)
        / DHCP(options=opts))
 sn = AsyncSniffer(iface=a.iface, filter="udp and port 68",
                   lfilter=lambda p: BOOTP in p and p[BOOTP].op == 2 and p[BOOTP].xid == xid,

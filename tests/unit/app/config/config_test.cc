@@ -408,3 +408,51 @@ TEST(Config, TftpIoDefaultsToAutoAndTakesEitherBackend) {
     EXPECT_EQ(cfg::parseConfig("[tftp]\nio = \"epoll\"\n", "t.toml").tftpIo, LoopChoice::Epoll);
     EXPECT_NE(errorOf("[tftp]\nio = \"poll\"\n").find("t.toml:2"), std::string::npos);
 }
+
+// Issue #15: one run of check-config (and a failed start of serve) shows every error, each
+// with its line, and a mistyped key or section gets the nearest known name.
+TEST(Config, EveryErrorInOneRun) {
+    const std::string text =
+        "[tftp]\n"
+        "rot = \"/srv\"\n"     // 2: typo of root
+        "max_blksize = 100\n"  // 3: out of range
+        "[tfpt]\n"             // 4: typo of a section
+        "x = 1\n"
+        "[[interface]]\n"    // 6
+        "nmae = \"eth1\"\n"  // 7: typo of name
+        "[[interface]]\n"    // 8
+        "name = \"eth2\"\n"
+        "dhcp = \"full\"\n"  // full without a range
+        "[server]\n"
+        "root = \"/srv\"\n";  // 12: a [tftp] key in the wrong section
+    const auto checked = cfg::checkConfigText(text, "t.toml");
+    const std::vector<std::string> want = {
+        "t.toml:2: unknown key 'rot' in [tftp] (did you mean 'root'?)",
+        "t.toml:3: tftp.max_blksize: 100 is out of range 512..65464",
+        "t.toml:4: unknown section or key 'tfpt' (did you mean [tftp]?)",
+        "t.toml:6: [[interface]] without a name",
+        "t.toml:7: unknown key 'nmae' in [[interface]] (did you mean 'name'?)",
+        "t.toml:8: interface eth2: dhcp = \"full\" needs a range",
+        "t.toml:12: unknown key 'root' in [server] (it belongs in [tftp])",
+    };
+    EXPECT_EQ(checked.errors, want);
+    // parseConfig (serve's start-up) throws all of them, a line each.
+    std::string joined;
+    for (const auto& w : want) {
+        joined += (joined.empty() ? "" : "\n") + w;
+    }
+    EXPECT_EQ(errorOf(text), joined);
+    // The keys that were fine are still read.
+    ASSERT_EQ(checked.config.interfaces.size(), 1u);
+    EXPECT_EQ(checked.config.interfaces[0].name, "eth2");
+}
+
+TEST(Config, MistypedInterfaceSectionIsNamed) {
+    EXPECT_EQ(errorOf("[[interfce]]\nname = \"e\"\n"),
+              "t.toml:1: unknown section or key 'interfce' (did you mean [[interface]]?)");
+    EXPECT_EQ(errorOf("[admision]\nenabled = true\n"),
+              "t.toml:1: unknown section or key 'admision' (did you mean [admission]?)");
+    // A key before any section.
+    EXPECT_EQ(errorOf("log_level = \"info\"\n"),
+              "t.toml:1: unknown section or key 'log_level' (it belongs in [server])");
+}

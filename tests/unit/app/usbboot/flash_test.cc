@@ -32,6 +32,9 @@ protected:
         for (auto& b : bootcode_) {
             b = static_cast<std::uint8_t>(rng());
         }
+        // A real recovery.bin names the files it asks for (spec 2.9); flash checks that.
+        const std::string name = "pieeprom.sig";
+        std::copy(name.begin(), name.end(), bootcode_.begin() + 1000);
         ASSERT_TRUE(io::writeFileAtomic(work_.path() / "recovery.bin", bootcode_).has_value());
     }
     void TearDown() override { ::unsetenv("SOURCE_DATE_EPOCH"); }
@@ -285,6 +288,43 @@ TEST_F(FlashTest, SetEditsTheImagesOwnConfig) {
 
     in.sets = {{"BOOT_ORDER", "bad\nvalue"}};
     EXPECT_FALSE(prepareFlash(in).has_value());
+}
+
+// Issue #15: random bytes were accepted as recovery.bin, with no word on where it comes from.
+TEST_F(FlashTest, RandomBytesAreNotRecoveryBin) {
+    std::mt19937 rng(9);
+    std::vector<std::uint8_t> junk(40000);
+    for (auto& b : junk) {
+        b = static_cast<std::uint8_t>(rng() | 0x80);  // no ASCII at all
+    }
+    ASSERT_TRUE(io::writeFileAtomic(work_.path() / "junk.bin", junk).has_value());
+    auto in = inputs("pieeprom-2711-2026-05-17.bin");
+    in.bootcode = work_.path() / "junk.bin";
+    auto plan = prepareFlash(in);
+    ASSERT_FALSE(plan);
+    const auto& m = plan.error().message;
+    EXPECT_NE(m.find("does not look like a recovery.bin"), std::string::npos) << m;
+    EXPECT_NE(m.find("rpi-eeprom"), std::string::npos) << m;
+    EXPECT_NE(m.find("firmware-2711/default/recovery.bin"), std::string::npos) << m;
+    EXPECT_NE(m.find("--force"), std::string::npos) << m;
+    // --force sends it, with a warning in the plan.
+    in.force = true;
+    plan = prepareFlash(in);
+    ASSERT_TRUE(plan) << plan.error().message;
+    EXPECT_EQ(plan->files.at("bootcode4.bin"), junk);
+    ASSERT_FALSE(plan->warnings.empty());
+    EXPECT_NE(plan->warnings.back().find("sent anyway"), std::string::npos);
+}
+
+TEST_F(FlashTest, AnEepromImageGivenAsBootcodeIsNamed) {
+    auto in = inputs("pieeprom-2711-2026-05-17.bin");
+    in.bootcode = in.image;
+    auto plan = prepareFlash(in);
+    ASSERT_FALSE(plan);
+    EXPECT_NE(plan.error().message.find("this is a bootloader EEPROM image"), std::string::npos)
+        << plan.error().message;
+    EXPECT_TRUE(recoveryBinProblem({}, 2712).has_value());
+    EXPECT_NE(recoveryBinProblem({}, 2712)->find("firmware-2712"), std::string::npos);
 }
 
 }  // namespace

@@ -69,3 +69,14 @@ TEST(CmdlineTest, NfsRootOf) {
 
 }  // namespace
 }  // namespace pinet::proto::netboot
+
+// Issue #15: a shared root is exported ro, so the kernel must mount it ro (cmdline said rw).
+TEST(Cmdline, ReadOnlyExportMountsRo) {
+    pinet::proto::netboot::NfsRoot nfs{"10.0.0.1", "/srv/img/root", "3", true};
+    auto r = pinet::proto::netboot::rewriteCmdline(
+        "console=tty1 root=PARTUUID=abcd-02 rootfstype=ext4 rw fsck.repair=yes\n", nfs);
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(*r,
+              "console=tty1 root=/dev/nfs nfsroot=10.0.0.1:/srv/img/root,vers=3,tcp ip=dhcp ro "
+              "rootwait fsck.repair=yes\n");
+}
