@@ -15,6 +15,7 @@
 #include "app/eeprom/eeprom.h"
 #include "cli/command.h"
 #include "cli/eeprom_extensions.h"
+#include "cli/guarded.h"
 #include "io/crypto.h"
 #include "io/file.h"
 #include "proto/eeprom/bootconf.h"
@@ -27,36 +28,6 @@ namespace {
 namespace fs = std::filesystem;
 namespace ae = pinet::app::eeprom;
 namespace pe = pinet::proto::eeprom;
-
-/// Thrown inside a handler to end it with "pinetboot: error: <msg>" and exit 1.
-struct Failure {
-    std::string message;
-};
-
-template <typename T>
-T must(Result<T> r) {
-    if (!r) {
-        throw Failure{r.error().message};
-    }
-    return std::move(*r);
-}
-inline void must(Result<void> r) {
-    if (!r) {
-        throw Failure{r.error().message};
-    }
-}
-
-/// Runs a handler body, mapping Failure to an error line and exit code 1.
-template <typename F>
-void guarded(F&& body) {
-    try {
-        body();
-        setExitCode(kExitOk);
-    } catch (const Failure& f) {
-        printError(f.message);
-        setExitCode(kExitFailure);
-    }
-}
 
 std::vector<std::uint8_t> readInput(const std::string& path, std::string_view what) {
     std::error_code ec;

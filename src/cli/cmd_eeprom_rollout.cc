@@ -17,6 +17,7 @@
 #include "app/json_text.h"
 #include "cli/command.h"
 #include "cli/eeprom_extensions.h"
+#include "cli/guarded.h"
 #include "cli/server_settings_flags.h"
 #include "core/eeprom/rollout.h"
 #include "io/crypto.h"
@@ -30,34 +31,6 @@ namespace {
 
 namespace ae = pinet::app::eeprom;
 namespace ce = pinet::core::eeprom;
-
-struct Failure {
-    std::string message;
-};
-
-template <typename T>
-T must(Result<T> r) {
-    if (!r) {
-        throw Failure{r.error().message};
-    }
-    return std::move(*r);
-}
-void must(Result<void> r) {
-    if (!r) {
-        throw Failure{r.error().message};
-    }
-}
-
-template <typename F>
-void guarded(F&& body) {
-    try {
-        body();
-        setExitCode(kExitOk);
-    } catch (const Failure& f) {
-        printError(f.message);
-        setExitCode(kExitFailure);
-    }
-}
 
 struct Common {
     std::string stateDir;
