@@ -96,10 +96,24 @@ if v=$(chroot "$R" pinetboot --version 2>&1) && grep -q '^pinetboot [0-9]' <<<"$
 else
     bad "pinetboot --version: $v"
 fi
-if out=$(chroot "$R" pinetboot check-config /usr/share/doc/pinetboot/examples/pinetboot.toml 2>&1); then
-    ok "the shipped example passes check-config"
+# The example's own first lines say: copy it, change the interface, check it. Taken as is
+# it must fail and say what to change (eth1 is a placeholder, and /var/lib/pinetboot is made
+# by the unit's StateDirectory= at first start); after the two documented steps it passes.
+EX=/usr/share/doc/pinetboot/examples/pinetboot.toml
+if out=$(chroot "$R" pinetboot check-config "$EX" 2>&1); then
+    bad "the unedited example passed check-config, placeholder interface eth1 and all"
+elif grep -q "interface eth1: no such interface" <<<"$out"; then
+    ok "the unedited example is refused and names the placeholder: $(grep -m1 eth1 <<<"$out")"
 else
-    bad "check-config on the example: $out"
+    bad "check-config on the unedited example: $out"
+fi
+chroot "$R" cp "$EX" /etc/pinetboot.toml
+sed -i 's/^name = "eth1"/name = "lo"/' "$R/etc/pinetboot.toml"
+mkdir -p "$R/var/lib/pinetboot"  # what StateDirectory=pinetboot does before ExecStartPre
+if out=$(chroot "$R" pinetboot check-config /etc/pinetboot.toml 2>&1); then
+    ok "the example, copied and its interface changed, passes check-config: $out"
+else
+    bad "check-config on the edited example: $out"
 fi
 page=$(chroot "$R" man -w pinetboot-serve 2>&1) || true
 [ "$page" = /usr/share/man/man1/pinetboot-serve.1.gz ] && ok "man -w pinetboot-serve: $page" || bad "man -w pinetboot-serve: $page"
