@@ -287,6 +287,7 @@ std::string admissionJson(const core::boot::AdmissionSnapshot& a) {
     j["overcommitted"] = a.overcommitted;
     j["completed"] = a.completed;
     j["no_shows"] = a.noShows;
+    j["requeued"] = a.requeued;
     j["forgotten"] = a.forgotten;
     j["queue_full"] = a.queueFull;
     j["unmanaged"] = a.unmanaged;

@@ -147,6 +147,10 @@ BootMonitor::BootMonitor(core::boot::TrackerOptions options) : tracker_(options)
                      "Admitted or waiting boards that left, by reason (completed: fetched and "
                      "went quiet; no_show: fetched nothing; forgotten: stopped asking)",
                      Kind::Counter);
+    metrics_.declare("pinetboot_admission_requeued_total",
+                     "No-shows that had waited, put back at the front of the queue (their OFFER "
+                     "was most likely lost on them)",
+                     Kind::Counter);
     metrics_.declare("pinetboot_admission_queue_full_total",
                      "DISCOVERs not queued because the queue was full (the board asks again)",
                      Kind::Counter);
@@ -581,6 +585,7 @@ void exportAdmission(core::metrics::Registry& m, const core::boot::AdmissionSnap
                static_cast<double>(a.noShows));
     m.setTotal("pinetboot_admission_left_total", {{"reason", "forgotten"}},
                static_cast<double>(a.forgotten));
+    m.setTotal("pinetboot_admission_requeued_total", {}, static_cast<double>(a.requeued));
     m.setTotal("pinetboot_admission_queue_full_total", {}, static_cast<double>(a.queueFull));
     m.setHistogramTotals("pinetboot_admission_wait_seconds", {}, a.waitBuckets, a.waitSecondsSum);
 }

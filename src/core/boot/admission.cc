@@ -47,6 +47,21 @@ constexpr double kProbeHeadroom = 0.25;
 constexpr double kProbeGrowth = 1.10;
 constexpr int kStallWindows = 4;  // 1 s at the default 250 ms window
 constexpr double kUnfullDrop = 0.75;
+// A waiting board is released only while it is asking: its last DISCOVER (or RRQ) came
+// within this. A held Pi re-sends every DHCP_REQ_TIMEOUT (4 s, spec netboot-protocol
+// §2.3); 2 s more covers jitter and the loop's delay. A board quiet for longer is between
+// boot attempts (its DHCP_TIMEOUT passed and the bootloader is restarting its boot
+// order): an OFFER to its old DISCOVER would be ignored, the admission would run out as a
+// no-show and the board would come back at the end of the queue. So it keeps its place
+// and the capacity goes to the next board that is asking. (In the storm model with the
+// bootloader's 5 s back-off between attempts, without this rule and requeueNoShow the
+// boards released into their back-off lost their place: the 1500 x 10 MB and 400 x 24 MB
+// storms let boards in out of arrival order.)
+constexpr std::chrono::seconds kLiveAsk{6};
+// How many quiet boards one pass looks past for a board that is asking: the pass runs
+// on every DISCOVER, and 64 bounds its cost while covering the boards that restarted
+// their attempt together (they ask again within seconds).
+constexpr std::size_t kMaxSkippedQuiet = 64;
 // Holding has ended when the queue has been empty this long.
 constexpr std::chrono::seconds kStormQuiet{5};
 // Boards listed in a snapshot.
@@ -311,8 +326,17 @@ void AdmissionController::admitFromQueue(SteadyClock::time_point now, std::strin
     const std::uint64_t hard = budget(config_.hardHorizon);
     std::uint64_t work = c.work;
     std::uint64_t uncapped = c.uncapped;
-    while (!queue_.empty() && boards_.size() < ceiling) {
-        const Waiting& head = queue_.front();
+    std::size_t skipped = 0;
+    for (auto it = queue_.begin(); it != queue_.end() && boards_.size() < ceiling;) {
+        const Waiting& head = *it;
+        if (now - head.lastSeen > kLiveAsk) {
+            // Between attempts (kLiveAsk): it keeps its place, the next one may go.
+            if (++skipped > kMaxSkippedQuiet) {
+                break;
+            }
+            ++it;
+            continue;
+        }
         const bool fits = boards_.empty() || work + c.newcomer <= soft;
         // Past maxHold the plain rule bounds what is let in (no caps, no headroom):
         // the hard horizon is the deadline's last margin.
@@ -336,7 +360,7 @@ void AdmissionController::admitFromQueue(SteadyClock::time_point now, std::strin
         work += c.newcomer;
         uncapped += plan;
         waitingIndex_.erase(head.board);
-        queue_.pop_front();
+        it = queue_.erase(it);
     }
     if (queue_.empty()) {
         queueEmptySince_ = now;
@@ -488,6 +512,7 @@ void AdmissionController::expire(SteadyClock::time_point now) {
             finish(it);
         } else if (!b.started && now - b.admittedAt >= config_.noShow) {
             ++totals_.noShows;
+            requeueNoShow(it->first, b);
             finish(it);
         }
         it = next;
@@ -511,6 +536,29 @@ void AdmissionController::expire(SteadyClock::time_point now) {
             ++it;
         }
     }
+}
+
+void AdmissionController::requeueNoShow(const std::string& board, const Board& b) {
+    // A board let in from the queue that never fetched most likely missed its OFFER
+    // (it was answered just as its attempt timed out, or the OFFER was lost): it goes
+    // back to the front with its first arrival, so its next attempt is not sent to the
+    // end of the queue. Its last ask was its admission, so if it never asks again it
+    // is forgotten as any quiet board is (forgetWaiting), and while quiet it is not
+    // released again (kLiveAsk): a forged DISCOVER costs one noShow of capacity.
+    if (b.waited == SteadyClock::duration{} || waitingIndex_.contains(board) ||
+        queue_.size() >= config_.maxWaiting) {
+        return;
+    }
+    Waiting w;
+    w.board = board;
+    w.address = b.address;
+    w.since = b.admittedAt - b.waited;
+    w.lastSeen = b.admittedAt;
+    // Unsigned, so one below the head wraps consistently with positionOf's difference.
+    w.sequence = queue_.empty() ? nextSequence_++ : queue_.front().sequence - 1;
+    queue_.push_front(std::move(w));
+    waitingIndex_.emplace(board, queue_.begin());
+    ++totals_.requeued;
 }
 
 void AdmissionController::tick(SteadyClock::time_point now) {

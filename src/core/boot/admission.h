@@ -146,9 +146,11 @@ struct AdmissionSnapshot {
     std::uint64_t overcommitted = 0;  ///< admitted at maxHold past the horizon
     std::uint64_t completed = 0;      ///< admitted boards that finished their files
     std::uint64_t noShows = 0;        ///< admitted boards that never fetched
-    std::uint64_t forgotten = 0;      ///< waiting boards that stopped asking
-    std::uint64_t queueFull = 0;      ///< requests not queued at maxWaiting
-    std::uint64_t unmanaged = 0;      ///< boards seen only by their traffic (not gated)
+    /// No-shows that had waited, put back at the front of the queue (see requeueNoShow).
+    std::uint64_t requeued = 0;
+    std::uint64_t forgotten = 0;  ///< waiting boards that stopped asking
+    std::uint64_t queueFull = 0;  ///< requests not queued at maxWaiting
+    std::uint64_t unmanaged = 0;  ///< boards seen only by their traffic (not gated)
     /// Cumulative counts per kWaitBuckets bucket plus +Inf (Prometheus style), of
     /// every admission's wait.
     std::array<std::uint64_t, kWaitBuckets.size() + 1> waitBuckets{};
@@ -263,6 +265,7 @@ private:
     void admit(const Waiting& w, SteadyClock::time_point now);
     void bind(const std::string& board, Board& b, std::uint32_t address);
     void finish(std::unordered_map<std::string, Board>::iterator it);
+    void requeueNoShow(const std::string& board, const Board& b);
     [[nodiscard]] std::uint64_t effectiveThroughput() const;
     [[nodiscard]] std::uint64_t outstanding() const;
     [[nodiscard]] Commitment commitment(std::uint64_t plan) const;
