@@ -14,6 +14,7 @@
 
 #include "app/client/client_manager.h"
 #include "app/json_text.h"
+#include "app/nbd/nbd_manager.h"
 #include "app/nfs/nfs_manager.h"
 #include "cli/command.h"
 #include "cli/server_settings_flags.h"
@@ -84,10 +85,40 @@ void warnApply(const std::string& what) {
                  "run pinetboot nfs apply; the removed client's export stays until then\n";
 }
 
-void applyAfterChange(SettingsSession& ss, bool skip,
-                      ApplyFailure failure = ApplyFailure::IsError) {
+/// An NBD client's export follows its change at once (the others keep serving).
+void applyNbdAfterChange(SettingsSession& ss, const std::string& serial, ApplyFailure failure) {
+    auto rep = app::applyNbd(ss.stateDir, ss.registry, ss.settings, serial);
+    if (!rep) {
+        if (failure == ApplyFailure::IsWarning) {
+            std::cerr << "pinetboot: warning: nbd apply failed: " << rep.error().message << '\n';
+            return;
+        }
+        printError("nbd apply: " + rep.error().message);
+        setExitCode(kExitFailure);
+        return;
+    }
+    for (const auto& l : rep->lines) {
+        std::cout << "nbd: " << l << '\n';
+    }
+    for (const auto& r : rep->refused) {
+        printError("nbd apply: " + r);
+        if (failure == ApplyFailure::IsError) {
+            setExitCode(kExitFailure);
+        }
+    }
+}
+
+void applyAfterChange(SettingsSession& ss, bool skip, ApplyFailure failure = ApplyFailure::IsError,
+                      const std::optional<io::ClientRecord>& changed = std::nullopt,
+                      bool wasNbd = false) {
     if (skip) {
         return;
+    }
+    if (changed && (wasNbd || app::isNbdRootMode(changed->rootMode))) {
+        applyNbdAfterChange(ss, changed->serial, failure);
+        if (app::isNbdRootMode(changed->rootMode)) {
+            return;  // nothing of it is exported over NFS
+        }
     }
     auto rep = app::applyNfs(ss.stateDir, ss.registry, ss.settings);
     if (!rep) {
@@ -288,7 +319,7 @@ void doAdd(const ClientOpts& o) {
     for (const auto& m : r->messages) {
         std::cout << "  " << m << '\n';
     }
-    applyAfterChange(*ss, o.noApply);
+    applyAfterChange(*ss, o.noApply, ApplyFailure::IsError, r->record);
 }
 
 void doReset(const ClientOpts& o) {
@@ -304,7 +335,7 @@ void doReset(const ClientOpts& o) {
     for (const auto& m : r->messages) {
         std::cout << "  " << m << '\n';
     }
-    applyAfterChange(*ss, o.noApply);
+    applyAfterChange(*ss, o.noApply, ApplyFailure::IsError, r->record);
 }
 
 /// Asks on the terminal; false for anything but y/yes (or end of input).
@@ -365,7 +396,8 @@ void doRemove(const ClientOpts& o) {
             std::cout << l << '\n';
         }
     }
-    applyAfterChange(*ss, o.noApply, ApplyFailure::IsWarning);
+    applyAfterChange(*ss, o.noApply, ApplyFailure::IsWarning, std::nullopt,
+                     app::isNbdRootMode(plan->record.rootMode));
 }
 
 void doSet(const ClientOpts& o) {
@@ -393,7 +425,7 @@ void doSet(const ClientOpts& o) {
     for (const auto& m : r->messages) {
         std::cout << "  " << m << '\n';
     }
-    applyAfterChange(*ss, o.noApply);
+    applyAfterChange(*ss, o.noApply, ApplyFailure::IsError, r->record);
 }
 
 void setup(CLI::App* cmd) {
@@ -420,8 +452,10 @@ void setup(CLI::App* cmd) {
     add->add_option("--mac", o->mac, "MAC address (adds the TFTP_PREFIX=2 directory)");
     add->add_option("--name", o->name, "Host name (default pi-SERIAL)");
     add->add_option("--image", o->image, "Imported image name (required)");
-    add->add_option("--root", o->root, "Root mode: shared, copy or overlay (default copy)")
-        ->check(CLI::IsMember({"shared", "copy", "overlay"}));
+    add->add_option("--root", o->root,
+                    "Root mode: shared, copy, overlay (NFS), nbd or nbd-image (block device over "
+                    "NBD) (default copy)")
+        ->check(CLI::IsMember({"shared", "copy", "overlay", "nbd", "nbd-image"}));
     add->add_option("--model", o->model, "pi4, cm4, pi400, pi5 or cm5 (doctor checks its files)")
         ->check(CLI::IsMember({"pi4", "cm4", "pi400", "pi5", "cm5"}));
     add->add_option("--address", o->address, "Client IPv4 address (or subnet) the exports allow");
@@ -449,8 +483,9 @@ void setup(CLI::App* cmd) {
         set->add_option("--image", o->image, "Imported image (a private root needs --reset-root)");
     o->setRoot =
         set->add_option("--root", o->root,
-                        "Root mode: shared, copy or overlay (from a private root: --reset-root)")
-            ->check(CLI::IsMember({"shared", "copy", "overlay"}));
+                        "Root mode: shared, copy, overlay, nbd or nbd-image (from a private "
+                        "root: --reset-root)")
+            ->check(CLI::IsMember({"shared", "copy", "overlay", "nbd", "nbd-image"}));
     o->setNotes = set->add_option("--notes", o->notes, "Free text (\"\" clears it)");
     o->setAddress = set->add_option("--address", o->address,
                                     "Client IPv4 address (or subnet) the exports allow");

@@ -8,6 +8,7 @@
 
 #include "app/client/root_edit.h"
 #include "app/image/image_store.h"
+#include "app/nbd/nbd_manager.h"
 #include "io/file.h"
 #include "io/fs/file_ops.h"
 #include "io/fs/mount.h"
@@ -143,11 +144,25 @@ Result<void> writeBootTree(const fs::path& stateDir, const ImageInfo& img, const
     if (!cmdline) {
         return fail(fmt::format("image {} has no cmdline.txt in its boot partition", img.name));
     }
-    auto rewritten = proto::netboot::rewriteCmdline(
-        std::string(cmdline->begin(), cmdline->end()),
-        // A shared root is exported ro (app/nfs): cmdline.txt says so too.
-        proto::netboot::NfsRoot{s.serverIp, rec.rootExport, s.nfsVersion,
-                                rec.rootMode == "shared"});
+    const std::string original(cmdline->begin(), cmdline->end());
+    Result<std::string> rewritten = fail("no root");
+    std::string rootLine;
+    if (isNbdRootMode(rec.rootMode)) {
+        auto port = nbdPortOf(stateDir, rec.serial);
+        if (!port) {
+            return tl::unexpected(port.error());
+        }
+        rewritten = proto::netboot::rewriteCmdlineNbd(
+            original, proto::netboot::NbdRoot{s.serverIp, *port, rec.serial});
+        rootLine = fmt::format("nbdroot={}:{}/{}", s.serverIp, *port, rec.serial);
+    } else {
+        rewritten = proto::netboot::rewriteCmdline(
+            original,
+            // A shared root is exported ro (app/nfs): cmdline.txt says so too.
+            proto::netboot::NfsRoot{s.serverIp, rec.rootExport, s.nfsVersion,
+                                    rec.rootMode == "shared"});
+        rootLine = fmt::format("nfsroot={}:{},vers={}", s.serverIp, rec.rootExport, s.nfsVersion);
+    }
     if (!rewritten) {
         return tl::unexpected(rewritten.error());
     }
@@ -171,10 +186,8 @@ Result<void> writeBootTree(const fs::path& stateDir, const ImageInfo& img, const
     if (auto r = io::renamePath(build, dest); !r) {
         return r;
     }
-    msgs.push_back(
-        fmt::format("boot: {} ({} files linked to the image), cmdline.txt -> "
-                    "nfsroot={}:{},vers={}",
-                    dest.string(), stats->hardlinked, s.serverIp, rec.rootExport, s.nfsVersion));
+    msgs.push_back(fmt::format("boot: {} ({} files linked to the image), cmdline.txt -> {}",
+                               dest.string(), stats->hardlinked, rootLine));
     return {};
 }
 
@@ -280,6 +293,12 @@ Result<bool> ensureOverlayMounted(const fs::path& stateDir, const io::ClientReco
 
 namespace {
 
+constexpr const char* kRootModeChoices = "shared, copy, overlay, nbd or nbd-image";
+
+bool isRootMode(const std::string& m) {
+    return m == "shared" || m == "copy" || m == "overlay" || isNbdRootMode(m);
+}
+
 /// The imported images, for a message: "a, b" or how to import the first.
 std::string imageChoices(const fs::path& stateDir) {
     auto all = listImages(stateDir);
@@ -296,10 +315,33 @@ std::string imageChoices(const fs::path& stateDir) {
 /// Makes @p rec's root in its rootMode from @p img and sets rec.rootExport:
 /// the image's root (shared), a private copy or an overlay at
 /// roots/SERIAL, which must not exist. A failure leaves no roots/SERIAL.
-Result<void> buildRoot(const fs::path& stateDir, const ImageInfo& img, const ServerSettings& s,
-                       io::ClientRecord& rec, bool enableSsh, std::vector<std::string>& msgs) {
+Result<void> buildRoot(const fs::path& stateDir, io::Registry& reg, const ImageInfo& img,
+                       const ServerSettings& s, io::ClientRecord& rec, bool enableSsh,
+                       std::vector<std::string>& msgs) {
     std::error_code ec;
     fs::path root = StatePaths{stateDir}.roots() / rec.serial;
+    if (isNbdRootMode(rec.rootMode)) {
+        // The base is built once per image from its root, which gets the edits
+        // every client shares first, as a shared root does (fstab: no SD card).
+        auto edits = applyRootEdits(img.root(), img.root(), s, rec, false, enableSsh);
+        if (!edits) {
+            return tl::unexpected(edits.error());
+        }
+        auto others = reg.list();
+        if (!others) {
+            return tl::unexpected(others.error());
+        }
+        auto msg = buildNbdRoot(stateDir, img, rec, *others);
+        if (!msg) {
+            return tl::unexpected(msg.error());
+        }
+        msgs.push_back(*msg);
+        msgs.insert(msgs.end(), edits->begin(), edits->end());
+        msgs.emplace_back(
+            "note: the root is a block device, so its hostname comes from DHCP; the image's "
+            "initramfs needs nbd-client (apt install nbd-client in the image)");
+        return {};
+    }
     if (rec.rootMode == "shared") {
         rec.rootExport = img.root().string();
         auto edits = applyRootEdits(img.root(), img.root(), s, rec, false, enableSsh);
@@ -376,9 +418,9 @@ Result<ClientResult> addClient(const fs::path& stateDir, io::Registry& reg, cons
                                            shown(*req.mac)));
         }
     }
-    if (req.rootMode != "shared" && req.rootMode != "copy" && req.rootMode != "overlay") {
+    if (!isRootMode(req.rootMode)) {
         problems.push_back(
-            fmt::format("--root: \"{}\" is not shared, copy or overlay", shown(req.rootMode)));
+            fmt::format("--root: \"{}\" is not {}", shown(req.rootMode), kRootModeChoices));
     }
     if (!req.model.empty() && !modelDtb(req.model)) {
         problems.push_back(
@@ -471,7 +513,7 @@ Result<ClientResult> addClient(const fs::path& stateDir, io::Registry& reg, cons
     }
 
     // Root first: the boot tree's cmdline.txt names its export.
-    if (auto r = buildRoot(stateDir, *img, s, rec, req.enableSsh, res.messages); !r) {
+    if (auto r = buildRoot(stateDir, reg, *img, s, rec, req.enableSsh, res.messages); !r) {
         return tl::unexpected(r.error());
     }
     if (auto r = writeBootTree(stateDir, *img, s, rec, req.enableSsh, res.messages); !r) {
@@ -518,7 +560,33 @@ Result<ClientResult> resetClient(const fs::path& stateDir, io::Registry& reg,
     }
     bool ssh = rootPathExists(fs::path(rec.bootDir), "ssh");
     fs::path root = StatePaths{stateDir}.roots() / rec.serial;
-    if (rec.rootMode == "copy") {
+    if (isNbdRootMode(rec.rootMode)) {
+        // The export holds the disk open: stopped first, started again by
+        // nbd apply (client reset runs it). The port stays the board's.
+        auto port = nbdPortOf(stateDir, rec.serial);
+        if (!port) {
+            return tl::unexpected(port.error());
+        }
+        if (auto r = stopNbdExport(stateDir, rec.serial); !r) {
+            return tl::unexpected(r.error());
+        }
+        fs::path trash = StatePaths{stateDir}.roots() / (".trash-" + rec.serial);
+        (void)io::removeTree(trash);
+        if (auto r = io::renamePath(root, trash); !r) {
+            return tl::unexpected(r.error());
+        }
+        io::ClientRecord fresh = rec;
+        auto msg = buildNbdRoot(stateDir, *img, fresh, {}, *port);
+        if (!msg) {
+            (void)io::renamePath(trash, root);
+            return tl::unexpected(msg.error());
+        }
+        if (auto r = io::removeTree(trash); !r) {
+            return tl::unexpected(r.error());
+        }
+        res.messages.push_back("root: the board's NBD disk was dropped and made fresh");
+        res.messages.push_back(*msg);
+    } else if (rec.rootMode == "copy") {
         fs::path fresh = StatePaths{stateDir}.roots() / (".reset-" + rec.serial);
         (void)io::removeTree(fresh);
         auto msg = buildCopyRoot(stateDir, *img, fresh);
@@ -606,6 +674,15 @@ Result<std::vector<std::string>> removeClient(const fs::path& stateDir, io::Regi
                 return tl::unexpected(r.error());
             }
         }
+        if (isNbdRootMode(rec.rootMode)) {
+            auto stopped = stopNbdExport(stateDir, rec.serial);
+            if (!stopped) {
+                return tl::unexpected(stopped.error());
+            }
+            if (*stopped) {
+                msgs.push_back("stopped its NBD export");
+            }
+        }
         if (rec.rootMode != "shared" && keepRoot && plan->privateRoot) {
             // Aside, not in place: a later `client add` of this serial
             // builds a fresh roots/SERIAL, and must not find this one there.
@@ -674,9 +751,9 @@ Result<ClientResult> setClient(const fs::path& stateDir, io::Registry& reg, cons
         rec.name = *req.name;
     }
     if (req.rootMode) {
-        if (*req.rootMode != "shared" && *req.rootMode != "copy" && *req.rootMode != "overlay") {
+        if (!isRootMode(*req.rootMode)) {
             problems.push_back(
-                fmt::format("--root: \"{}\" is not shared, copy or overlay", shown(*req.rootMode)));
+                fmt::format("--root: \"{}\" is not {}", shown(*req.rootMode), kRootModeChoices));
         }
         rec.rootMode = *req.rootMode;
     }
@@ -752,6 +829,11 @@ Result<ClientResult> setClient(const fs::path& stateDir, io::Registry& reg, cons
                     return tl::unexpected(r.error());
                 }
             }
+            if (isNbdRootMode(old.rootMode)) {
+                if (auto r = stopNbdExport(stateDir, old.serial); !r) {
+                    return tl::unexpected(r.error());
+                }
+            }
             (void)io::removeTree(trash);
             if (auto r = io::renamePath(root, trash); !r) {
                 return tl::unexpected(r.error());
@@ -761,7 +843,7 @@ Result<ClientResult> setClient(const fs::path& stateDir, io::Registry& reg, cons
             return fail(fmt::format("{} already exists (left over from an earlier client?)",
                                     root.string()));
         }
-        if (auto r = buildRoot(stateDir, *img, s, rec, ssh, res.messages); !r) {
+        if (auto r = buildRoot(stateDir, reg, *img, s, rec, ssh, res.messages); !r) {
             if (moved) {
                 (void)io::renamePath(trash, root);
             }
@@ -775,7 +857,7 @@ Result<ClientResult> setClient(const fs::path& stateDir, io::Registry& reg, cons
                 fmt::format("the old {} root was replaced (--reset-root)", old.rootMode));
         }
     } else if (rec.name != old.name) {
-        if (old.rootMode == "shared") {
+        if (old.rootMode == "shared" || isNbdRootMode(old.rootMode)) {
             res.messages.emplace_back(
                 "name: in the registry only (a shared root has no per-client hostname)");
         } else {

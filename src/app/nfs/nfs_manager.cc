@@ -1,5 +1,7 @@
 #include "app/nfs/nfs_manager.h"
 
+#include "app/nbd/nbd_manager.h"
+
 #include <algorithm>
 #include <map>
 
@@ -142,6 +144,10 @@ ScreenedClients screenClients(const fs::path& stateDir,
     ScreenedClients out;
     const StatePaths paths{stateDir};
     for (const auto& c : clients) {
+        // A block-device root is served over NBD (app/nbd), never over NFS.
+        if (c.state == io::ClientState::Enrolled && isNbdRootMode(c.rootMode)) {
+            continue;
+        }
         if (c.state == io::ClientState::Enrolled && !c.rootExport.empty()) {
             if (auto why = whyRefused(paths, c, s)) {
                 out.refused.push_back(fmt::format("client {}: {}; not exported", c.serial, *why));

@@ -111,6 +111,36 @@ Result<Fd> createExclusive(const fs::path& p, unsigned mode) {
     return fd;
 }
 
+Result<void> createSparseFile(const fs::path& p, std::uint64_t size, unsigned mode) {
+    auto fd = createExclusive(p, mode);
+    if (!fd) {
+        return tl::unexpected(fd.error());
+    }
+    if (::ftruncate(fd->get(), static_cast<off_t>(size)) != 0) {
+        auto err = sysFail(p, "ftruncate");
+        (void)::unlink(p.c_str());
+        return err;
+    }
+    return {};
+}
+
+Result<Fd> openReadOnly(const fs::path& p) {
+    Fd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) {
+        return sysFail(p, "open");
+    }
+    return fd;
+}
+
+std::uint64_t allocatedBytes(const fs::path& p) {
+    struct stat st {};
+    if (::stat(p.c_str(), &st) != 0) {
+        return 0;
+    }
+    // st_blocks counts 512-byte units whatever the file system's block size (stat(2)).
+    return static_cast<std::uint64_t>(st.st_blocks) * 512;
+}
+
 Result<void> writeAll(int fd, std::span<const std::uint8_t> data) {
     while (!data.empty()) {
         const ssize_t n = ::write(fd, data.data(), data.size());

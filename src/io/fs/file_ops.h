@@ -71,6 +71,15 @@ Result<void> setTimes(const std::filesystem::path& p, std::int64_t seconds);
 /// An O_PATH handle on a directory: the root fd for openBeneath (io/file_cache.h).
 Result<Fd> openDirectory(const std::filesystem::path& p);
 
+/// Creates @p p (O_EXCL, @p mode) as a sparse file of @p size bytes.
+Result<void> createSparseFile(const std::filesystem::path& p, std::uint64_t size, unsigned mode);
+
+/// Opens @p p read-only (O_CLOEXEC).
+Result<Fd> openReadOnly(const std::filesystem::path& p);
+
+/// Bytes of disk blocks allocated to @p p (st_blocks x 512); 0 if it cannot be read.
+std::uint64_t allocatedBytes(const std::filesystem::path& p);
+
 /// Size of the open file behind @p fd (fstat).
 Result<std::uint64_t> fileSize(int fd);
 

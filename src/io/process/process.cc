@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -130,7 +131,10 @@ Result<ProcessOutput> runProcess(const std::vector<std::string>& argv,
 
 namespace pinet::io {
 
-Result<int> spawnDetached(const std::vector<std::string>& argv, const std::string& logFile) {
+namespace {
+
+Result<int> spawnDetachedImpl(const std::vector<std::string>& argv, const std::string& logFile,
+                              int listenFd) {
     if (argv.empty()) {
         return fail("spawnDetached: empty command");
     }
@@ -161,6 +165,20 @@ Result<int> spawnDetached(const std::vector<std::string>& argv, const std::strin
         }
         ::dup2(log.get(), 1);
         ::dup2(log.get(), 2);
+        if (listenFd >= 0) {
+            // sd_listen_fds(3): the first passed descriptor is 3; dup2 clears CLOEXEC.
+            constexpr int kFirstListenFd = 3;
+            if (listenFd != kFirstListenFd) {
+                ::dup2(listenFd, kFirstListenFd);
+            } else {
+                ::fcntl(kFirstListenFd, F_SETFD, 0);
+            }
+            char pidText[24];
+            std::snprintf(pidText, sizeof(pidText), "%d", static_cast<int>(::getpid()));
+            ::setenv("LISTEN_PID", pidText, 1);
+            ::setenv("LISTEN_FDS", "1", 1);
+            ::unsetenv("LISTEN_FDNAMES");
+        }
         ::execvp(args[0], args.data());
         int e = errno;
         (void)!::write(errW.get(), &e, sizeof(e));
@@ -177,8 +195,45 @@ Result<int> spawnDetached(const std::vector<std::string>& argv, const std::strin
     return static_cast<int>(pid);
 }
 
+}  // namespace
+
+Result<int> spawnDetached(const std::vector<std::string>& argv, const std::string& logFile) {
+    return spawnDetachedImpl(argv, logFile, -1);
+}
+
+Result<int> spawnDetachedWithListener(const std::vector<std::string>& argv,
+                                      const std::string& logFile, int listenFd) {
+    if (listenFd < 0) {
+        return fail("spawnDetachedWithListener: no socket");
+    }
+    return spawnDetachedImpl(argv, logFile, listenFd);
+}
+
 bool processAlive(int pid) {
     return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM);
+}
+
+bool terminateProcess(int pid, std::chrono::milliseconds grace) {
+    if (pid <= 1) {
+        return false;
+    }
+    auto gone = [pid] {
+        // A child of ours is a zombie until reaped; anyone else's is reaped by its parent.
+        (void)::waitpid(pid, nullptr, WNOHANG);
+        return !processAlive(pid);
+    };
+    ::kill(pid, SIGTERM);
+    auto deadline = std::chrono::steady_clock::now() + grace;
+    while (!gone() && std::chrono::steady_clock::now() < deadline) {
+        ::poll(nullptr, 0, 20);
+    }
+    if (!gone()) {
+        ::kill(pid, SIGKILL);
+        for (int i = 0; i < 50 && !gone(); ++i) {
+            ::poll(nullptr, 0, 20);
+        }
+    }
+    return gone();
 }
 
 }  // namespace pinet::io

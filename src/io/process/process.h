@@ -33,7 +33,18 @@ namespace pinet::io {
 /// stdout+stderr appended to @p logFile) and returns its PID without waiting.
 Result<int> spawnDetached(const std::vector<std::string>& argv, const std::string& logFile);
 
+/// spawnDetached, handing @p listenFd to the child as systemd socket
+/// activation does (fd 3, LISTEN_FDS=1, LISTEN_PID=the child's PID), which
+/// qemu-nbd accepts in place of its own listening socket. The environment is
+/// otherwise the caller's.
+Result<int> spawnDetachedWithListener(const std::vector<std::string>& argv,
+                                      const std::string& logFile, int listenFd);
+
 /// True if @p pid names a live process (kill(pid, 0)).
 bool processAlive(int pid);
+
+/// SIGTERM to @p pid, then SIGKILL if it is still alive after @p grace; a
+/// child of this process is reaped. True once it is gone.
+bool terminateProcess(int pid, std::chrono::milliseconds grace);
 
 }  // namespace pinet::io

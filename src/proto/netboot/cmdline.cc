@@ -13,8 +13,9 @@ bool startsWith(std::string_view s, std::string_view p) {
 // Arguments that describe the SD-card root or conflict with an NFS root.
 bool isRootArgument(std::string_view a) {
     return startsWith(a, "root=") || startsWith(a, "rootfstype=") || startsWith(a, "nfsroot=") ||
-           startsWith(a, "ip=") || startsWith(a, "rootflags=") || a == "rw" || a == "ro" ||
-           a == "rootwait" || startsWith(a, "rootdelay=");
+           startsWith(a, "nbdroot=") || startsWith(a, "nbddev=") || startsWith(a, "ip=") ||
+           startsWith(a, "rootflags=") || a == "rw" || a == "ro" || a == "rootwait" ||
+           startsWith(a, "rootdelay=");
 }
 
 // Raspberry Pi OS first-boot hooks resize the SD card's root partition; on an
@@ -57,6 +58,63 @@ std::vector<std::string> splitCmdline(std::string_view text) {
     return out;
 }
 
+namespace {
+
+/// @p original with its root arguments replaced by @p rootArgs at the first root=.
+std::string replaceRootArgs(std::string_view original, const std::vector<std::string>& rootArgs) {
+    std::vector<std::string> out;
+    bool inserted = false;
+    for (auto& a : splitCmdline(original)) {
+        if (isSdFirstBootHook(a)) {
+            continue;
+        }
+        if (isRootArgument(a)) {
+            if (!inserted && startsWith(a, "root=")) {
+                out.insert(out.end(), rootArgs.begin(), rootArgs.end());
+                inserted = true;
+            }
+            continue;
+        }
+        out.push_back(std::move(a));
+    }
+    if (!inserted) {
+        out.insert(out.end(), rootArgs.begin(), rootArgs.end());
+    }
+    std::string joined;
+    for (const auto& a : out) {
+        if (!joined.empty()) {
+            joined.push_back(' ');
+        }
+        joined += a;
+    }
+    joined.push_back('\n');  // the firmware reads one line
+    return joined;
+}
+
+}  // namespace
+
+Result<std::string> rewriteCmdlineNbd(std::string_view original, const NbdRoot& nbd) {
+    // The hook splits SERVER:PORT/NAME at the first ':' or '/' and the NAME
+    // is passed unquoted to nbd-client -N: none of them may hold a separator.
+    auto plain = [](std::string_view s) {
+        return !s.empty() && s.find_first_of(" \t\n,\":/[]") == std::string_view::npos;
+    };
+    if (!plain(nbd.server)) {
+        return fail(fmt::format("NBD server address \"{}\" is not usable in nbdroot=", nbd.server));
+    }
+    if (!plain(nbd.exportName)) {
+        return fail(
+            fmt::format("NBD export name \"{}\" is not usable in nbdroot=", nbd.exportName));
+    }
+    if (nbd.port == 0) {
+        return fail("NBD port 0 is not usable in nbdroot=");
+    }
+    return replaceRootArgs(
+        original,
+        {"root=/dev/nbd0", fmt::format("nbdroot={}:{}/{}", nbd.server, nbd.port, nbd.exportName),
+         "rootfstype=ext4", "ip=dhcp", "rw", "rootwait"});
+}
+
 Result<std::string> rewriteCmdline(std::string_view original, const NfsRoot& nfs) {
     if (!usable(nfs.server)) {
         return fail(fmt::format("NFS server address \"{}\" is not usable in nfsroot=", nfs.server));
@@ -68,37 +126,10 @@ Result<std::string> rewriteCmdline(std::string_view original, const NfsRoot& nfs
     if (nfs.version != "3" && nfs.version != "4.1") {
         return fail(fmt::format("NFS version \"{}\" is not 3 or 4.1", nfs.version));
     }
-    std::vector<std::string> out;
-    bool inserted = false;
-    std::vector<std::string> nfsArgs = {
-        "root=/dev/nfs",
-        fmt::format("nfsroot={}:{},vers={},tcp", nfs.server, nfs.exportPath, nfs.version),
-        "ip=dhcp", nfs.readOnly ? "ro" : "rw", "rootwait"};
-    for (auto& a : splitCmdline(original)) {
-        if (isSdFirstBootHook(a)) {
-            continue;
-        }
-        if (isRootArgument(a)) {
-            if (!inserted && startsWith(a, "root=")) {
-                out.insert(out.end(), nfsArgs.begin(), nfsArgs.end());
-                inserted = true;
-            }
-            continue;
-        }
-        out.push_back(std::move(a));
-    }
-    if (!inserted) {
-        out.insert(out.end(), nfsArgs.begin(), nfsArgs.end());
-    }
-    std::string joined;
-    for (const auto& a : out) {
-        if (!joined.empty()) {
-            joined.push_back(' ');
-        }
-        joined += a;
-    }
-    joined.push_back('\n');  // the firmware reads one line
-    return joined;
+    return replaceRootArgs(original, {"root=/dev/nfs",
+                                      fmt::format("nfsroot={}:{},vers={},tcp", nfs.server,
+                                                  nfs.exportPath, nfs.version),
+                                      "ip=dhcp", nfs.readOnly ? "ro" : "rw", "rootwait"});
 }
 
 Result<ParsedNfsRoot> nfsRootOf(std::string_view cmdline) {

@@ -5,6 +5,7 @@
 // (`ro` for a read-only export)
 // and every other kernel argument is kept in order.
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +30,25 @@ std::vector<std::string> splitCmdline(std::string_view text);
 /// Rewrites @p original; fails if the server or export are unusable
 /// (empty, contain spaces or commas).
 Result<std::string> rewriteCmdline(std::string_view original, const NfsRoot& nfs);
+
+/// An NBD root as the Debian/Ubuntu nbd-client initramfs hook reads it
+/// (nbd-client 3.24, /usr/share/initramfs-tools/scripts/local-top/nbd): its
+/// "ipv4:port/path" form, nbdroot=SERVER:PORT/NAME, with the device from
+/// root=/dev/nbd0. The hook's three-field form SERVER,NAME,DEV has no port,
+/// and its two-field form SERVER,PORT gives no export name, which the hook
+/// then refuses ("Insufficient information"); each board has a port of its
+/// own (app/nbd), so only the first form fits.
+struct NbdRoot {
+    std::string server;      ///< IPv4 address
+    std::uint16_t port = 0;  ///< the board's own listening port
+    std::string exportName;  ///< the export the engine serves (the serial)
+};
+
+/// The SD-card root replaced by
+///   root=/dev/nbd0 nbdroot=SERVER:PORT/NAME rootfstype=ext4 ip=dhcp rw rootwait
+/// (pinetboot builds the root as ext4, app/nbd),
+/// every other argument kept in order (an earlier NFS or NBD root is replaced too).
+Result<std::string> rewriteCmdlineNbd(std::string_view original, const NbdRoot& nbd);
 
 /// The nfsroot= argument of a cmdline ("" if none), for doctor checks.
 struct ParsedNfsRoot {

@@ -80,3 +80,58 @@ TEST(Cmdline, ReadOnlyExportMountsRo) {
               "console=tty1 root=/dev/nfs nfsroot=10.0.0.1:/srv/img/root,vers=3,tcp ip=dhcp ro "
               "rootwait fsck.repair=yes\n");
 }
+
+namespace pinet::proto::netboot {
+namespace {
+
+TEST(CmdlineNbd, ReplacesTheSdRootAndKeepsTheRest) {
+    auto out = rewriteCmdlineNbd(
+        "console=serial0,115200 console=tty1 root=PARTUUID=1234abcd-02 rootfstype=ext4 "
+        "fsck.repair=yes rootwait quiet init=/usr/lib/raspberrypi-sys-mods/firstboot\n",
+        NbdRoot{"10.0.0.1", 10810, "0123abcd"});
+    ASSERT_TRUE(out) << out.error().message;
+    EXPECT_EQ(*out,
+              "console=serial0,115200 console=tty1 root=/dev/nbd0 "
+              "nbdroot=10.0.0.1:10810/0123abcd rootfstype=ext4 ip=dhcp rw rootwait "
+              "fsck.repair=yes quiet\n");
+}
+
+TEST(CmdlineNbd, ReplacesAnNfsRootAndIsIdempotent) {
+    NbdRoot nbd{"10.0.0.1", 10811, "89abcdef"};
+    auto once = rewriteCmdlineNbd(
+        "root=/dev/nfs nfsroot=10.0.0.1:/srv/r,vers=3,tcp ip=dhcp rw rootwait console=tty1", nbd);
+    ASSERT_TRUE(once);
+    EXPECT_EQ(*once,
+              "root=/dev/nbd0 nbdroot=10.0.0.1:10811/89abcdef rootfstype=ext4 ip=dhcp rw "
+              "rootwait console=tty1\n");
+    auto twice = rewriteCmdlineNbd(*once, nbd);
+    ASSERT_TRUE(twice);
+    EXPECT_EQ(*twice, *once);
+    // and back to NFS: no nbdroot= left behind
+    auto nfs = rewriteCmdline(*once, NfsRoot{"10.0.0.1", "/srv/r", "3"});
+    ASSERT_TRUE(nfs);
+    EXPECT_EQ(nfs->find("nbd"), std::string::npos) << *nfs;
+}
+
+TEST(CmdlineNbd, NoRootArgumentAppendsOne) {
+    auto out =
+        rewriteCmdlineNbd("console=tty1 nbddev=/dev/nbd3", NbdRoot{"192.168.1.5", 20000, "a"});
+    ASSERT_TRUE(out);
+    EXPECT_EQ(*out,
+              "console=tty1 root=/dev/nbd0 nbdroot=192.168.1.5:20000/a rootfstype=ext4 "
+              "ip=dhcp rw rootwait\n");
+}
+
+TEST(CmdlineNbd, RefusesWhatTheHookWouldSplit) {
+    // The hook cuts SERVER at the first ':' or '/', and the name goes unquoted to -N.
+    for (const char* server : {"", "10.0.0.1:80", "a b", "fe80::1", "x/y", "a,b"}) {
+        EXPECT_FALSE(rewriteCmdlineNbd("root=/dev/x", NbdRoot{server, 10810, "n"})) << server;
+    }
+    for (const char* name : {"", "a/b", "a b", "a,b", "a:b", "\"a\""}) {
+        EXPECT_FALSE(rewriteCmdlineNbd("root=/dev/x", NbdRoot{"10.0.0.1", 10810, name})) << name;
+    }
+    EXPECT_FALSE(rewriteCmdlineNbd("root=/dev/x", NbdRoot{"10.0.0.1", 0, "n"}));
+}
+
+}  // namespace
+}  // namespace pinet::proto::netboot
