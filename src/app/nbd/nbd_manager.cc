@@ -83,14 +83,17 @@ std::optional<int> runningExport(const fs::path& pidFile, const fs::path& disk) 
     if (!pid || !io::processAlive(*pid)) {
         return std::nullopt;
     }
-    auto cmd = io::readFile(fmt::format("/proc/{}/cmdline", *pid));
-    if (!cmd) {
+    auto args = io::processArguments(*pid);
+    if (args.empty()) {
         return std::nullopt;
     }
-    std::string text(cmd->begin(), cmd->end());
-    std::string argv0 = text.substr(0, text.find('\0'));
-    bool isQemuNbd = fs::path(argv0).filename() == kQemuNbd;
-    bool servesDisk = text.find("file.filename=" + disk.string()) != std::string::npos;
+    bool isQemuNbd = fs::path(args.front()).filename() == kQemuNbd;
+    bool servesDisk = false;
+    for (const auto& a : args) {
+        servesDisk = servesDisk ||
+                     a.find("file.filename=" + disk.string() + ",") != std::string::npos ||
+                     a.ends_with("file.filename=" + disk.string());
+    }
     if (!isQemuNbd || !servesDisk) {
         return std::nullopt;
     }
@@ -121,9 +124,14 @@ Result<std::vector<std::string>> qemuNbdArgv(const NbdPaths& paths, const io::Cl
     // --persistent: serve the next connection after a board disconnects (a
     // reboot); --shared=1: one board at a time (two writers would corrupt ext4);
     // --cache=writeback with flush from the client keeps the board's fsync honest.
-    return std::vector<std::string>{kQemuNbd,   "--persistent", "--shared=1",
-                                    "--export-name=" + rec.serial, "--cache=writeback",
-                                    "--discard=unmap", "--image-opts", opts};
+    return std::vector<std::string>{kQemuNbd,
+                                    "--persistent",
+                                    "--shared=1",
+                                    "--export-name=" + rec.serial,
+                                    "--cache=writeback",
+                                    "--discard=unmap",
+                                    "--image-opts",
+                                    opts};
 }
 
 }  // namespace
@@ -166,8 +174,8 @@ Result<std::string> ensureNbdBase(const fs::path& stateDir, const ImageInfo& img
                     timeout);
     if (!made) {
         (void)io::removeLink(tmp);
-        return fail(fmt::format("building the NBD base of image {}: {}", img.name,
-                                made.error().message));
+        return fail(
+            fmt::format("building the NBD base of image {}: {}", img.name, made.error().message));
     }
     if (auto r = io::renamePath(tmp, base); !r) {
         (void)io::removeLink(tmp);
@@ -191,8 +199,8 @@ Result<std::uint16_t> nbdPortOf(const fs::path& stateDir, const std::string& ser
     unsigned port = 0;
     auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), port);
     if (ec != std::errc() || p != v.data() + v.size() || port < kNbdFirstPort || port > 65535) {
-        return fail(fmt::format("{}: not a port number from {} to 65535", pf.string(),
-                                kNbdFirstPort));
+        return fail(
+            fmt::format("{}: not a port number from {} to 65535", pf.string(), kNbdFirstPort));
     }
     return static_cast<std::uint16_t>(port);
 }
@@ -244,8 +252,8 @@ Result<std::string> buildNbdRoot(const fs::path& stateDir, const ImageInfo& img,
     if (rec.rootMode == "nbd") {
         // The header names the base for qemu-img info and humans; qemu-nbd is
         // given it on its command line (qemuNbdArgv).
-        auto made = run({kQemuImg, "create", "-q", "-f", "qcow2", "-F", "raw", "-b",
-                         base.string(), disk.string()},
+        auto made = run({kQemuImg, "create", "-q", "-f", "qcow2", "-F", "raw", "-b", base.string(),
+                         disk.string()},
                         std::chrono::seconds(60));
         if (!made) {
             return tl::unexpected(made.error());
@@ -265,12 +273,13 @@ Result<std::string> buildNbdRoot(const fs::path& stateDir, const ImageInfo& img,
         if (!copied) {
             return tl::unexpected(copied.error());
         }
-        what = fmt::format("root: NBD disk image {} of the board's own ({})",
-                           paths.disk(rec.serial, rec.rootMode).string(),
-                           copied->reflinked ? "reflinked"
-                                             : fmt::format("{:.1f} MiB copied",
-                                                           static_cast<double>(copied->bytesCopied) /
-                                                               static_cast<double>(kMiB)));
+        what = fmt::format(
+            "root: NBD disk image {} of the board's own ({})",
+            paths.disk(rec.serial, rec.rootMode).string(),
+            copied->reflinked
+                ? "reflinked"
+                : fmt::format("{:.1f} MiB copied", static_cast<double>(copied->bytesCopied) /
+                                                       static_cast<double>(kMiB)));
     }
     if (auto r = io::writeFileAtomic(build / "port", fmt::format("{}\n", *port)); !r) {
         return tl::unexpected(r.error());
@@ -331,8 +340,8 @@ Result<NbdApplyReport> applyNbd(const fs::path& stateDir, io::Registry& reg,
             if (wanted.count(serial) == 0) {
                 auto st = stopNbdExport(stateDir, serial);
                 if (st && *st) {
-                    rep.lines.push_back(fmt::format("stopped the export of {} (not an nbd client)",
-                                                    serial));
+                    rep.lines.push_back(
+                        fmt::format("stopped the export of {} (not an nbd client)", serial));
                 }
             }
         }
@@ -405,8 +414,8 @@ Result<NbdApplyReport> applyNbd(const fs::path& stateDir, io::Registry& reg,
                 fmt::format("client {}: {}; not served", c.serial, sock.error().message));
             continue;
         }
-        auto pid = io::spawnDetachedWithListener(*argv, paths.logFile(c.serial).string(),
-                                                 sock->get());
+        auto pid =
+            io::spawnDetachedWithListener(*argv, paths.logFile(c.serial).string(), sock->get());
         if (!pid) {
             rep.refused.push_back(
                 fmt::format("client {}: {}; not served", c.serial, pid.error().message));

@@ -76,8 +76,7 @@ Result<std::string> ensureNbdBase(const std::filesystem::path& stateDir, const I
 /// (rootMode nbd or nbd-image) and sets rec.rootExport to the disk. @p port:
 /// reuse this port (a reset), else the lowest free one among @p others.
 Result<std::string> buildNbdRoot(const std::filesystem::path& stateDir, const ImageInfo& img,
-                                 io::ClientRecord& rec,
-                                 const std::vector<io::ClientRecord>& others,
+                                 io::ClientRecord& rec, const std::vector<io::ClientRecord>& others,
                                  std::optional<std::uint16_t> port = std::nullopt);
 
 /// The board's port (roots/SERIAL/port), checked to be a number in range.

@@ -213,6 +213,38 @@ bool processAlive(int pid) {
     return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM);
 }
 
+std::vector<std::string> processArguments(int pid) {
+    std::vector<std::string> out;
+    Fd fd(::open(fmt::format("/proc/{}/cmdline", pid).c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) {
+        return out;
+    }
+    std::string text;
+    std::array<char, 4096> buf{};
+    // ARG_MAX bounds a command line; 1 MiB is far beyond any qemu-nbd's.
+    constexpr std::size_t kMaxCmdline = 1U << 20;
+    while (text.size() < kMaxCmdline) {
+        ssize_t n = ::read(fd.get(), buf.data(), buf.size());
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            break;
+        }
+        text.append(buf.data(), static_cast<std::size_t>(n));
+    }
+    std::size_t start = 0;
+    while (start < text.size()) {
+        auto end = text.find('\0', start);
+        if (end == std::string::npos) {
+            end = text.size();
+        }
+        out.push_back(text.substr(start, end - start));
+        start = end + 1;
+    }
+    return out;
+}
+
 bool terminateProcess(int pid, std::chrono::milliseconds grace) {
     if (pid <= 1) {
         return false;

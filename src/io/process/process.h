@@ -43,6 +43,10 @@ Result<int> spawnDetachedWithListener(const std::vector<std::string>& argv,
 /// True if @p pid names a live process (kill(pid, 0)).
 bool processAlive(int pid);
 
+/// The arguments of process @p pid (/proc/PID/cmdline); empty if it is gone
+/// or unreadable. /proc files report size 0, so this reads to the end.
+std::vector<std::string> processArguments(int pid);
+
 /// SIGTERM to @p pid, then SIGKILL if it is still alive after @p grace; a
 /// child of this process is reaped. True once it is gone.
 bool terminateProcess(int pid, std::chrono::milliseconds grace);

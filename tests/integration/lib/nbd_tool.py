@@ -1,0 +1,114 @@
+#!/usr/bin/python3
+"""nbd_tool.py: an NBD client for the tests, from a chosen source address.
+
+  get HOST PORT NAME SRC OUT        copy the export's data regions into the sparse file OUT
+  put HOST PORT NAME SRC OLD NEW    write to the export the 4 KiB blocks where NEW differs from OLD
+  probe HOST PORT NAME SRC SECONDS  exit 0 if the handshake completes within SECONDS, else 1
+
+The host has no nbd kernel module, so a board's writes are made on a local copy
+(debugfs) and only the changed blocks are sent, as the board's kernel would.
+"""
+import os
+import socket
+import sys
+
+import nbd
+
+BLOCK = 4096
+
+
+def connect(host, port, name, src, timeout=10.0):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    s.bind((src, 0))
+    s.connect((host, int(port)))
+    s.settimeout(None)
+    h = nbd.NBD()
+    h.set_export_name(name)
+    h.add_meta_context(nbd.CONTEXT_BASE_ALLOCATION)
+    h.connect_socket(s.detach())  # libnbd owns the descriptor from here
+    return h
+
+
+def data_regions(fd, size):
+    off = 0
+    while off < size:
+        try:
+            start = os.lseek(fd, off, os.SEEK_DATA)
+        except OSError:
+            return
+        end = os.lseek(fd, start, os.SEEK_HOLE)
+        yield start, end
+        off = end
+
+
+def get(h, out):
+    size = h.get_size()
+    with open(out, "wb") as f:
+        f.truncate(size)
+        off = 0
+        while off < size:
+            extents = []
+
+            def cb(metacontext, offset, entries, err):
+                if metacontext != nbd.CONTEXT_BASE_ALLOCATION:
+                    return 0
+                pos = offset
+                for i in range(0, len(entries), 2):
+                    extents.append((pos, entries[i], entries[i + 1]))
+                    pos += entries[i]
+                return 0
+
+            h.block_status(min(1 << 26, size - off), off, cb)
+            if not extents:
+                break
+            for pos, length, flags in extents:
+                if flags & (nbd.STATE_HOLE | nbd.STATE_ZERO):
+                    continue
+                end = min(pos + length, size)
+                while pos < end:
+                    n = min(1 << 22, end - pos)
+                    f.seek(pos)
+                    f.write(h.pread(n, pos))
+                    pos += n
+            off = extents[-1][0] + extents[-1][1]
+
+
+def put(h, old, new):
+    written = 0
+    with open(old, "rb") as fo, open(new, "rb") as fn:
+        size = os.fstat(fn.fileno()).st_size
+        for start, end in data_regions(fn.fileno(), size):
+            start -= start % BLOCK
+            for pos in range(start, end, BLOCK):
+                fo.seek(pos)
+                fn.seek(pos)
+                a, b = fo.read(BLOCK), fn.read(BLOCK)
+                if a != b:
+                    h.pwrite(b, pos)
+                    written += 1
+    h.flush()
+    print(f"wrote {written} blocks")
+
+
+def main():
+    cmd, host, port, name, src = sys.argv[1:6]
+    if cmd == "probe":
+        try:
+            h = connect(host, port, name, src, float(sys.argv[6]))
+            h.get_size()
+        except Exception as e:  # refused, timed out, or the export name rejected
+            print(f"no connection: {e}")
+            sys.exit(1)
+        print("connected")
+        return
+    h = connect(host, port, name, src)
+    if cmd == "get":
+        get(h, sys.argv[6])
+    elif cmd == "put":
+        put(h, sys.argv[6], sys.argv[7])
+    h.shutdown()
+
+
+if __name__ == "__main__":
+    main()
