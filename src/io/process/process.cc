@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -213,6 +214,30 @@ bool processAlive(int pid) {
     return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM);
 }
 
+namespace {
+
+/// /proc/PID/stat's state field (after the ')' that ends the command name) is Z or X.
+bool isZombie(int pid) {
+    Fd fd(::open(fmt::format("/proc/{}/stat", pid).c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) {
+        return false;
+    }
+    std::array<char, 512> buf{};
+    ssize_t n = ::read(fd.get(), buf.data(), buf.size() - 1);
+    if (n <= 0) {
+        return false;
+    }
+    std::string_view text(buf.data(), static_cast<std::size_t>(n));
+    auto close = text.rfind(')');
+    if (close == std::string_view::npos || close + 2 >= text.size()) {
+        return false;
+    }
+    char state = text[close + 2];
+    return state == 'Z' || state == 'X';
+}
+
+}  // namespace
+
 std::vector<std::string> processArguments(int pid) {
     std::vector<std::string> out;
     Fd fd(::open(fmt::format("/proc/{}/cmdline", pid).c_str(), O_RDONLY | O_CLOEXEC));
@@ -250,9 +275,10 @@ bool terminateProcess(int pid, std::chrono::milliseconds grace) {
         return false;
     }
     auto gone = [pid] {
-        // A child of ours is a zombie until reaped; anyone else's is reaped by its parent.
+        // A child of ours is a zombie until reaped; anyone else's waits for its
+        // parent (often init, which may be slow to reap): a zombie has exited.
         (void)::waitpid(pid, nullptr, WNOHANG);
-        return !processAlive(pid);
+        return !processAlive(pid) || isZombie(pid);
     };
     ::kill(pid, SIGTERM);
     auto deadline = std::chrono::steady_clock::now() + grace;

@@ -4,6 +4,9 @@
   get HOST PORT NAME SRC OUT        copy the export's data regions into the sparse file OUT
   put HOST PORT NAME SRC OLD NEW    write to the export the 4 KiB blocks where NEW differs from OLD
   probe HOST PORT NAME SRC SECONDS  exit 0 if the handshake completes within SECONDS, else 1
+  digest FILE                       sha256 over FILE's size and its data extents (offset, bytes):
+                                    any write changes it, and it reads no holes (a sparse
+                                    1 GiB base is a few MiB of data)
 
 The host has no nbd kernel module, so a board's writes are made on a local copy
 (debugfs) and only the changed blocks are sent, as the board's kernel would.
@@ -91,7 +94,30 @@ def put(h, old, new):
     print(f"wrote {written} blocks")
 
 
+def digest(path):
+    import hashlib
+
+    d = hashlib.sha256()
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        d.update(str(size).encode())
+        for start, end in data_regions(f.fileno(), size):
+            d.update(f"@{start}:{end}".encode())
+            f.seek(start)
+            left = end - start
+            while left:
+                chunk = f.read(min(left, 1 << 22))
+                if not chunk:
+                    break
+                d.update(chunk)
+                left -= len(chunk)
+    print(d.hexdigest())
+
+
 def main():
+    if sys.argv[1] == "digest":
+        digest(sys.argv[2])
+        return
     cmd, host, port, name, src = sys.argv[1:6]
     if cmd == "probe":
         try:
