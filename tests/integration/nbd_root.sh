@@ -103,6 +103,36 @@ out=$(in_srv "$PINETBOOT" nbd status 2>&1) || bad "nbd status: $out"
 echo "$out"
 grep -q "$A nbd .*$SRV_IP:$PA for $A_IP .*qemu-nbd pid" <<< "$out" && ok "status lists A's running export" || bad "status"
 
+# ---- doctor: the initramfs must carry Debian's nbd-client hook
+mk_initramfs() {  # OUT COMPRESSOR NAME... : a newc archive of empty members
+    $PY - "$@" <<'PYEOF'
+import subprocess, sys
+out, comp, names = sys.argv[1], sys.argv[2], sys.argv[3:] + ["TRAILER!!!"]
+data = b""
+for i, n in enumerate(names):
+    h = "070701" + "".join("%08x" % v for v in (i + 1, 0o100755, 0, 0, 1, 0, 0, 0, 0, 0, 0, len(n) + 1, 0))
+    e = h.encode() + n.encode() + b"\0"
+    data += e + b"\0" * (-len(e) % 4)
+data = subprocess.run([comp, "-c"], input=data, capture_output=True, check=True).stdout
+open(out, "wb").write(data)
+PYEOF
+}
+doc() { in_srv "$PINETBOOT" doctor --interface s0 --no-dhcp-probe 2>&1; }
+out=$(doc)
+grep -q "client $A.*has no initramfs" <<< "$out" && grep -q "apt install nbd-client" <<< "$out" \
+    && ok "doctor: no initramfs, with the fix" || bad "doctor no initramfs: $(grep "client $A" <<< "$out")"
+grep -q "client $A.*cmdline.txt: nbdroot=$SRV_IP:$PA/$A" <<< "$out" && ok "doctor: cmdline names the export" || bad "doctor cmdline"
+grep -q "client $A.*nfsroot" <<< "$out" && bad "doctor checks an nbd client's nfsroot" || ok "doctor: no NFS checks for an nbd client"
+mk_initramfs "$S/tftp/$A/initramfs8" zstd init usr/bin/busybox
+out=$(doc)
+grep -q "initramfs8 cannot mount an NBD root: no sbin/nbd-client" <<< "$out" \
+    && ok "doctor: a zstd initramfs without nbd-client is found out" || bad "doctor zstd: $(grep "client $A" <<< "$out")"
+rm -f "$S/tftp/$A/initramfs8"
+mk_initramfs "$S/tftp/$A/initramfs8" gzip init usr/sbin/nbd-client scripts/local-top/nbd
+out=$(doc)
+grep -q "client $A.*initramfs8 has nbd-client and its boot script" <<< "$out" \
+    && ok "doctor: a gzip initramfs with the hook passes" || bad "doctor gzip: $(grep "client $A" <<< "$out")"
+
 # ---- an image in use by nbd clients cannot be removed
 out=$("$PINETBOOT" image remove os 2>&1)
 [ $? != 0 ] && [ -f "$BASE" ] && ok "image in use by nbd clients is not removed" || bad "image removed: $out"

@@ -1,6 +1,7 @@
 #include "app/doctor/doctor.h"
 
 #include <algorithm>
+#include <array>
 #include <fstream>
 #include <random>
 #include <set>
@@ -13,6 +14,7 @@
 #include "app/client/root_edit.h"
 #include "app/doctor/mtu.h"
 #include "app/doctor/neighbour_table.h"
+#include "app/nbd/nbd_manager.h"
 #include "app/nfs/nfs_manager.h"
 #include "core/boot/link_watch.h"
 #include "io/file.h"
@@ -23,6 +25,7 @@
 #include "io/process/process.h"
 #include "proto/dhcp/dhcp_packet.h"
 #include "proto/netboot/cmdline.h"
+#include "proto/netboot/initramfs.h"
 #include "proto/text/safe_text.h"
 
 namespace pinet::app {
@@ -303,6 +306,120 @@ void checkNfs(const fs::path& stateDir, const ServerSettings& s,
     }
 }
 
+/// The initramfs files a Pi's firmware loads with auto_initramfs=1 (Raspberry Pi
+/// OS Bookworm and later) or `initramfs NAME followkernel`: Pi 4 / Pi 5 names.
+constexpr std::array<const char*, 3> kInitramfsNames = {"initramfs8", "initramfs_2712",
+                                                        "initramfs"};
+/// An initramfs is a few tens of MiB; a bigger file is not read (the
+/// decompressor's output is held in memory).
+constexpr std::uint64_t kMaxInitramfs = 128ULL << 20;
+
+/// The member names of an initramfs file: plain cpio, or one compressed with
+/// gzip, zstd or xz (told by magic bytes, decompressed by the Debian tool of
+/// that name, a constant looked up in PATH).
+Result<std::vector<std::string>> initramfsNames(const fs::path& p) {
+    auto data = io::readFile(p);
+    if (!data) {
+        return tl::unexpected(data.error());
+    }
+    if (data->size() > kMaxInitramfs) {
+        return fail(
+            fmt::format("{}: larger than {} MiB, not read", p.string(), kMaxInitramfs >> 20));
+    }
+    auto starts = [&](std::initializer_list<std::uint8_t> magic) {
+        return data->size() >= magic.size() &&
+               std::equal(magic.begin(), magic.end(), data->begin());
+    };
+    const char* tool = nullptr;
+    if (starts({0x1f, 0x8b})) {
+        tool = "gzip";
+    } else if (starts({0x28, 0xb5, 0x2f, 0xfd})) {
+        tool = "zstd";
+    } else if (starts({0xfd, '7', 'z', 'X', 'Z', 0x00})) {
+        tool = "xz";
+    }
+    if (tool == nullptr) {
+        return proto::netboot::cpioNames(*data);
+    }
+    if (!io::programExists(tool)) {
+        return fail(fmt::format("{} is {}-compressed and {} is not installed (apt install {})",
+                                p.string(), tool, tool, tool));
+    }
+    auto out = io::runProcess({tool, "-dc", p.string()}, std::chrono::seconds(30));
+    if (!out) {
+        return tl::unexpected(out.error());
+    }
+    if (out->exitCode != 0) {
+        return fail(fmt::format("{} -dc {}: exit {}", tool, p.string(), out->exitCode));
+    }
+    return proto::netboot::cpioNames(std::span<const std::uint8_t>(
+        reinterpret_cast<const std::uint8_t*>(out->out.data()), out->out.size()));
+}
+
+/// An NBD-root client: cmdline.txt names its export, the export runs, and
+/// the image's initramfs has Debian's nbd-client hook to mount it.
+void checkNbdClient(const fs::path& stateDir, const ServerSettings& s, const io::ClientRecord& c,
+                    const std::string& cmdline, std::vector<Finding>& out) {
+    std::string tag = "client " + c.serial;
+    auto port = nbdPortOf(stateDir, c.serial);
+    if (!port) {
+        out.push_back(bad(tag, port.error().message, "pinetboot client reset " + c.serial));
+        return;
+    }
+    std::string want = fmt::format("nbdroot={}:{}/{}", s.serverIp, *port, c.serial);
+    bool named = false;
+    bool device = false;
+    for (const auto& a : proto::netboot::splitCmdline(cmdline)) {
+        named = named || a == want;
+        device = device || a == "root=/dev/nbd0";
+    }
+    if (!named || !device) {
+        out.push_back(bad(tag, fmt::format("cmdline.txt lacks root=/dev/nbd0 {}", want),
+                          fmt::format("pinetboot client set {} (rewrites cmdline.txt; the "
+                                      "disk is kept)",
+                                      c.serial)));
+    } else {
+        out.push_back(ok(tag, "cmdline.txt: " + want));
+    }
+    fs::path boot = c.bootDir;
+    std::vector<fs::path> found;
+    for (const char* n : kInitramfsNames) {
+        if (fs::is_regular_file(boot / n)) {
+            found.push_back(boot / n);
+        }
+    }
+    const std::string fix =
+        "on a board running the image (or in a chroot of it): apt install nbd-client (its "
+        "initramfs hook adds nbd-client and scripts/local-top/nbd), then update-initramfs -u, "
+        "and copy the new initramfs into the image's boot partition; config.txt needs "
+        "auto_initramfs=1 (or initramfs initramfs8 followkernel)";
+    if (found.empty()) {
+        out.push_back(bad(tag,
+                          "the boot tree has no initramfs (initramfs8, initramfs_2712): the "
+                          "kernel alone cannot mount an NBD root",
+                          fix));
+        return;
+    }
+    for (const auto& f : found) {
+        auto names = initramfsNames(f);
+        if (!names) {
+            out.push_back(warn(tag, "cannot read " + f.string() + ": " + names.error().message,
+                               "check the file: it should be what update-initramfs wrote"));
+            continue;
+        }
+        auto nbd = proto::netboot::nbdSupport(*names);
+        if (nbd.client && nbd.script) {
+            out.push_back(ok(tag, f.filename().string() + " has nbd-client and its boot script"));
+        } else {
+            out.push_back(
+                bad(tag,
+                    fmt::format("{} cannot mount an NBD root: {}", f.string(),
+                                !nbd.client ? "no sbin/nbd-client" : "no scripts/local-top/nbd"),
+                    fix));
+        }
+    }
+}
+
 void checkClient(const fs::path& stateDir, const ServerSettings& s, const io::ClientRecord& c,
                  const std::vector<proto::nfs::Export>& exports, std::vector<Finding>& out) {
     std::string tag = "client " + c.serial;
@@ -362,6 +479,10 @@ void checkClient(const fs::path& stateDir, const ServerSettings& s, const io::Cl
     }
     auto cmd = io::readFile(boot / "cmdline.txt");
     if (!cmd) {
+        return;
+    }
+    if (isNbdRootMode(c.rootMode)) {
+        checkNbdClient(stateDir, s, c, std::string(cmd->begin(), cmd->end()), out);
         return;
     }
     auto nfs = proto::netboot::nfsRootOf(std::string(cmd->begin(), cmd->end()));
