@@ -859,7 +859,9 @@ Result<ClientResult> setClient(const fs::path& stateDir, io::Registry& reg, cons
     } else if (rec.name != old.name) {
         if (old.rootMode == "shared" || isNbdRootMode(old.rootMode)) {
             res.messages.emplace_back(
-                "name: in the registry only (a shared root has no per-client hostname)");
+                old.rootMode == "shared"
+                    ? "name: in the registry only (a shared root has no per-client hostname)"
+                    : "name: in the registry only (an NBD root's hostname comes from DHCP)");
         } else {
             // Written into the existing root: the board's other files stay.
             // An overlay that is mounted is written through its merged view

@@ -9,9 +9,10 @@ namespace {
 
 // One newc entry as cpio -H newc writes it.
 std::string entry(const std::string& name, const std::string& body) {
-    std::string h = fmt::format("070701{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}"
-                                "{:08x}{:08x}{:08x}",
-                                1, 0100644, 0, 0, 1, 0, body.size(), 0, 0, 0, 0, name.size() + 1, 0);
+    std::string h = fmt::format(
+        "070701{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}"
+        "{:08x}{:08x}{:08x}",
+        1, 0100644, 0, 0, 1, 0, body.size(), 0, 0, 0, 0, name.size() + 1, 0);
     std::string out = h + name + '\0';
     out.resize((out.size() + 3) & ~std::size_t{3}, '\0');
     out += body;
@@ -24,8 +25,8 @@ std::span<const std::uint8_t> bytes(const std::string& s) {
 }
 
 TEST(Initramfs, NamesOfConcatenatedArchives) {
-    std::string a = entry("kernel/x86/microcode/GenuineIntel.bin", "ucode") +
-                    entry("TRAILER!!!", "");
+    std::string a =
+        entry("kernel/x86/microcode/GenuineIntel.bin", "ucode") + entry("TRAILER!!!", "");
     a.append(512 - a.size() % 512, '\0');  // block padding between archives
     a += entry("scripts/local-top/nbd", "#!/bin/sh\n") + entry("usr/sbin/nbd-client", "ELF") +
          entry("TRAILER!!!", "");
