@@ -5,7 +5,8 @@
 # exports started by `nbd apply` in the server namespace of a private lab
 # (tests/integration/lib/dhcp_lab.sh); then every client writes a small file
 # (4 KiB) through its own export, from its own address, as the board's kernel
-# would (debugfs on a local copy once, then only the changed blocks, through
+# would (debugfs on a local copy once, then only the changed blocks, the same
+# for every client, through
 # tests/integration/lib/nbd_tool.py). Reports du of the base and of the
 # overlays before and after the writes, and the time of the adds.
 # Needs root. Scratch space: ~2.5 GiB under ${BENCH_DIR:-/tmp}.
@@ -71,11 +72,14 @@ ip netns exec "$CLI" $TOOL get "$SRV_IP" "$port1" b0000001 "$CLI_IP" "$W/d0.img"
 cp --sparse=always "$W/d0.img" "$W/d1.img"
 head -c 4096 /dev/urandom > "$W/f"
 debugfs -w -R "write $W/f bench-file" "$W/d1.img" >/dev/null 2>&1
+$TOOL diff "$W/d0.img" "$W/d1.img" "$W/blocks"
+rm -f "$W/d0.img"
+echo "the file changes $(wc -l < "$W/blocks") blocks of 4 KiB (data, inode, bitmaps, directory)"
 for i in $(seq 1 "$CLIENTS"); do
     serial=$(printf 'b%07x' "$i"); addr="$NET.$((i + 1))"
     [ "$i" -gt 1 ] && ip -n "$CLI" addr add "$addr/24" dev c0
-    ip netns exec "$CLI" $TOOL put "$SRV_IP" "$(cat "$S/roots/$serial/port")" "$serial" "$addr" \
-        "$W/d0.img" "$W/d1.img" > "$W/put.out" || { echo "put $serial failed"; exit 1; }
+    ip netns exec "$CLI" $TOOL putblocks "$SRV_IP" "$(cat "$S/roots/$serial/port")" "$serial" "$addr" \
+        "$W/d1.img" "$W/blocks" > "$W/put.out" || { echo "put $serial failed"; exit 1; }
 done
 echo "each client: $(cat "$W/put.out")"
 ip netns exec "$SRV" "$PINETBOOT" nbd stop --state-dir "$S" >/dev/null

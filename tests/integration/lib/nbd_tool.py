@@ -3,6 +3,8 @@
 
   get HOST PORT NAME SRC OUT        copy the export's data regions into the sparse file OUT
   put HOST PORT NAME SRC OLD NEW    write to the export the 4 KiB blocks where NEW differs from OLD
+  putblocks HOST PORT NAME SRC NEW LIST  write the blocks of NEW at the offsets in LIST
+  diff OLD NEW LIST                 write to LIST the offsets of the 4 KiB blocks that differ
   probe HOST PORT NAME SRC SECONDS  exit 0 if the handshake completes within SECONDS, else 1
   digest FILE                       sha256 over FILE's size and its data extents (offset, bytes):
                                     any write changes it, and it reads no holes (a sparse
@@ -77,8 +79,8 @@ def get(h, out):
             off = extents[-1][0] + extents[-1][1]
 
 
-def put(h, old, new):
-    written = 0
+def changed_blocks(old, new):
+    out = []
     with open(old, "rb") as fo, open(new, "rb") as fn:
         size = os.fstat(fn.fileno()).st_size
         for start, end in data_regions(fn.fileno(), size):
@@ -86,12 +88,22 @@ def put(h, old, new):
             for pos in range(start, end, BLOCK):
                 fo.seek(pos)
                 fn.seek(pos)
-                a, b = fo.read(BLOCK), fn.read(BLOCK)
-                if a != b:
-                    h.pwrite(b, pos)
-                    written += 1
+                if fo.read(BLOCK) != fn.read(BLOCK):
+                    out.append(pos)
+    return out
+
+
+def put_blocks(h, new, blocks):
+    with open(new, "rb") as fn:
+        for pos in blocks:
+            fn.seek(pos)
+            h.pwrite(fn.read(BLOCK), pos)
     h.flush()
-    print(f"wrote {written} blocks")
+    print(f"wrote {len(blocks)} blocks ({len(blocks) * BLOCK} bytes)")
+
+
+def put(h, old, new):
+    put_blocks(h, new, changed_blocks(old, new))
 
 
 def digest(path):
@@ -118,6 +130,10 @@ def main():
     if sys.argv[1] == "digest":
         digest(sys.argv[2])
         return
+    if sys.argv[1] == "diff":
+        with open(sys.argv[4], "w") as f:
+            f.write("".join(f"{b}\n" for b in changed_blocks(sys.argv[2], sys.argv[3])))
+        return
     cmd, host, port, name, src = sys.argv[1:6]
     if cmd == "probe":
         try:
@@ -133,6 +149,9 @@ def main():
         get(h, sys.argv[6])
     elif cmd == "put":
         put(h, sys.argv[6], sys.argv[7])
+    elif cmd == "putblocks":
+        with open(sys.argv[7]) as f:
+            put_blocks(h, sys.argv[6], [int(line) for line in f if line.strip()])
     h.shutdown()
 
 
