@@ -252,8 +252,11 @@ Result<std::string> buildNbdRoot(const fs::path& stateDir, const ImageInfo& img,
     if (rec.rootMode == "nbd") {
         // The header names the base for qemu-img info and humans; qemu-nbd is
         // given it on its command line (qemuNbdArgv).
-        auto made = run({kQemuImg, "create", "-q", "-f", "qcow2", "-F", "raw", "-b", base.string(),
-                         disk.string()},
+        // 4 KiB clusters, ext4's block size: a board's write costs the blocks
+        // it writes. With qcow2's default 64 KiB, 7 scattered blocks (one small
+        // file) cost 708 KiB per board, measured (docs/benchmarks.md "NBD roots").
+        auto made = run({kQemuImg, "create", "-q", "-f", "qcow2", "-o", "cluster_size=4096", "-F",
+                         "raw", "-b", base.string(), disk.string()},
                         std::chrono::seconds(60));
         if (!made) {
             return tl::unexpected(made.error());
