@@ -52,8 +52,8 @@ TEST_F(NbdManagerTest, PortFileIsCheckedBeforeUse) {
     ASSERT_TRUE(ok) << ok.error().message;
     EXPECT_EQ(*ok, 10810);
     // Written by hand or by a tampering process: each is refused with the fix.
-    for (const char* bad : {"", "10809\n", "65536\n", "10810 \n", "-1\n", "0x2a3a\n", "99999999999\n",
-                            "10810\n10811\n"}) {
+    for (const char* bad : {"", "10809\n", "65536\n", "10810 \n", "-1\n", "0x2a3a\n",
+                            "99999999999\n", "10810\n10811\n"}) {
         writePort("aaaa0002", bad);
         auto r = nbdPortOf(state(), "aaaa0002");
         EXPECT_FALSE(r) << "accepted \"" << bad << "\"";
