@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -77,6 +78,20 @@ TEST(FilteredListener, TheFilterCannotBeRemoved) {
     // What a process handed the socket might try: SO_LOCK_FILTER refuses it.
     EXPECT_NE(::setsockopt(l->get(), SOL_SOCKET, SO_DETACH_FILTER, nullptr, 0), 0);
     EXPECT_FALSE(connectsFrom("127.0.0.3", portOf(l->get()), 300));
+}
+
+TEST(FilteredListener, AcceptedConnectionsFindADeadPeer) {
+    // A crashed board's connection must not hold qemu-nbd's one slot for long.
+    auto l = listenTcpOnlyFrom("127.0.0.1", 0, "127.0.0.2");
+    ASSERT_TRUE(l);
+    int on = 0;
+    int idle = 0;
+    socklen_t len = sizeof(on);
+    ::getsockopt(l->get(), SOL_SOCKET, SO_KEEPALIVE, &on, &len);
+    len = sizeof(idle);
+    ::getsockopt(l->get(), IPPROTO_TCP, TCP_KEEPIDLE, &idle, &len);
+    EXPECT_EQ(on, 1);
+    EXPECT_EQ(idle, 10);
 }
 
 TEST(FilteredListener, RefusesWhatIsNotAnAddress) {

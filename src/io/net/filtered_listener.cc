@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <linux/filter.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <array>
@@ -81,6 +82,21 @@ Result<Fd> listenTcpOnlyFrom(const std::string& bindIp, std::uint16_t port,
         return fail(fmt::format("SO_LOCK_FILTER: {}", std::strerror(errno)));
     }
     (void)::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    // Accepted sockets inherit these. qemu-nbd serves one connection at a time
+    // (--shared=1): the connection of a board that crashed must be found dead
+    // before the rebooted board reconnects, or its initramfs is refused. Idle
+    // 10 s, then 3 probes 5 s apart: gone within ~25 s; unacknowledged data
+    // gives up after 30 s (TCP_USER_TIMEOUT, RFC 5482).
+    constexpr int kKeepIdle = 10;
+    constexpr int kKeepInterval = 5;
+    constexpr int kKeepCount = 3;
+    constexpr unsigned kUserTimeoutMs = 30000;
+    (void)::setsockopt(fd.get(), SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+    (void)::setsockopt(fd.get(), IPPROTO_TCP, TCP_KEEPIDLE, &kKeepIdle, sizeof(kKeepIdle));
+    (void)::setsockopt(fd.get(), IPPROTO_TCP, TCP_KEEPINTVL, &kKeepInterval, sizeof(kKeepInterval));
+    (void)::setsockopt(fd.get(), IPPROTO_TCP, TCP_KEEPCNT, &kKeepCount, sizeof(kKeepCount));
+    (void)::setsockopt(fd.get(), IPPROTO_TCP, TCP_USER_TIMEOUT, &kUserTimeoutMs,
+                       sizeof(kUserTimeoutMs));
     if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&sa), sizeof(sa)) != 0) {
         return fail(fmt::format("bind {}:{}: {}", bindIp, port, std::strerror(errno)));
     }
