@@ -20,7 +20,7 @@ TEST_PKGS=(iproute2 iputils-ping procps openssl xxd python3 bc time
     tftp-hpa atftp atftpd curl
     qemu-system-x86 ipxe-qemu
     nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-utils
-    qemu-utils libnbd-bin python3-libnbd
+    qemu-utils libnbd-bin python3-libnbd zstd gzip
     dosfstools mtools fdisk e2fsprogs xz-utils zip bzip2 attr libcap2-bin
     umockdev kea-admin kea-dhcp4-server systemd
     debootstrap lintian dpkg-dev man-db zsh

@@ -18,7 +18,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 PINETBOOT=${PINETBOOT:?}
 PY=/usr/bin/python3  # the Debian python3-libnbd module lives in its dist-packages
 TOOL="$PY $HERE/lib/nbd_tool.py"
-for p in qemu-nbd qemu-img mke2fs debugfs; do
+for p in qemu-nbd qemu-img mke2fs debugfs zstd gzip; do
     command -v "$p" >/dev/null || { echo "FAIL $p missing (scripts/setup.sh installs it)"; exit 1; }
 done
 $PY -c 'import nbd' 2>/dev/null || { echo "FAIL python3-libnbd missing (scripts/setup.sh)"; exit 1; }
