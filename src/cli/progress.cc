@@ -110,4 +110,49 @@ void ProgressBar::finish() {
     }
 }
 
+void ProgressBar::restart() {
+    finish();
+    stage_.clear();
+    done_ = 0;
+    total_ = 0;
+}
+
+void TransferBar::update(const std::string& key, std::uint64_t sent, std::uint64_t total) {
+    active_[key] = {std::min(sent, total), total};
+    std::uint64_t done = 0;
+    std::uint64_t all = 0;
+    for (const auto& [k, v] : active_) {
+        done += v.first;
+        all += v.second;
+    }
+    bar_.update(stage_, done, all);
+    settle();
+}
+
+void TransferBar::forget(const std::string& prefix) {
+    bool dropped = false;
+    for (auto it = active_.begin(); it != active_.end();) {
+        if (it->first.compare(0, prefix.size(), prefix) == 0) {
+            it = active_.erase(it);
+            dropped = true;
+        } else {
+            ++it;
+        }
+    }
+    if (dropped && active_.empty()) {
+        bar_.restart();  // a transfer that never arrived: the bar stays as it was
+    }
+}
+
+void TransferBar::settle() {
+    const bool allArrived = std::all_of(active_.begin(), active_.end(), [](const auto& e) {
+        return e.second.first >= e.second.second;
+    });
+    if (allArrived) {
+        // update() has drawn it at 100 % already: reaching the total is never skipped.
+        bar_.restart();
+        active_.clear();
+    }
+}
+
 }  // namespace pinet::cli
