@@ -48,6 +48,7 @@ void ProgressBar::update(const std::string& stage, std::uint64_t done, std::uint
         stage_ = stage;
         stageStart_ = now;
         everDrawnStage_ = false;
+        drawnFull_ = false;
     }
     done_ = done;
     total_ = total;
@@ -67,6 +68,9 @@ void ProgressBar::complete() {
     if (total_ == 0) {
         total_ = done_;
     }
+    if (drawnFull_ && done_ >= total_) {
+        return;  // the last update reached the total and was drawn: no second 100 % line
+    }
     done_ = total_;
     draw(clock_());
 }
@@ -74,6 +78,7 @@ void ProgressBar::complete() {
 void ProgressBar::draw(std::chrono::steady_clock::time_point now) {
     lastDraw_ = now;
     everDrawnStage_ = true;
+    drawnFull_ = total_ != 0 && done_ >= total_;
     const double frac =
         total_ == 0 ? 0.0 : std::min(1.0, static_cast<double>(done_) / static_cast<double>(total_));
     const double elapsed = std::chrono::duration<double>(now - stageStart_).count();

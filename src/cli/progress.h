@@ -57,6 +57,7 @@ private:
     std::chrono::steady_clock::time_point stageStart_{};
     std::chrono::steady_clock::time_point lastDraw_{};
     bool everDrawnStage_ = false;
+    bool drawnFull_ = false;  ///< the last drawing of this stage was at 100 %
 };
 
 /// Transfers that may run at once (flash: a file to each board on USB) drawn as one bar:

@@ -75,7 +75,7 @@ out=$(in_srv check-config "$W/b.toml" 2>&1) && ok "check-config passes (with its
 out=$(in_srv doctor --dhcp-wait-ms 1500 2>&1)
 echo "$out" | grep -E '^\[' | sed 's/^/    /'
 grep -qF "[ ok ] interface: s0 is up with static address $SRV_IP/24" <<<"$out" \
-    && ! grep -qE '^\[(FAIL|warn)\] (interface|dhcp)' <<<"$out" \
+    && ! grep -qE '^\[(FAIL|warn)\] (interface|dhcp|settings)' <<<"$out" \
     && grep -qF "[ ok ] dhcp: no other DHCP server answered on s0" <<<"$out" \
     && ok "doctor: the stored interface and address check out, DHCP full fits" || bad "doctor (b): $out"
 
@@ -96,8 +96,9 @@ pid, fd = pty.fork()
 if pid == 0:
     os.execvp(argv[0], argv)
 buf = b""
+log = b""  # everything the program printed, for the checks after it ends
 def read_until(text, timeout=15):
-    global buf
+    global buf, log
     end = time.time() + timeout
     while text.encode() not in buf:
         left = end - time.time()
@@ -112,9 +113,10 @@ def read_until(text, timeout=15):
             sys.stdout.write(buf.decode(errors="replace"))
             sys.exit("program ended before %r" % text)
         buf += chunk
+        log += chunk
     buf = buf[buf.index(text.encode()) + len(text):]
 for a in answers:
-    prompt, reply = a.split("=", 1)
+    prompt, reply = a.split("=>", 1)
     read_until(prompt)
     os.write(fd, (reply + "\n").encode())
 out = b""
@@ -126,19 +128,19 @@ while True:
     if not chunk:
         break
     out += chunk
-sys.stdout.write((buf + out).decode(errors="replace"))
+sys.stdout.write((log + out).decode(errors="replace"))
 _, status = os.waitpid(pid, 0)
 sys.exit(os.waitstatus_to_exitcode(status))
 EOPY
 out=$(ip netns exec "$SRV" env PINETBOOT_STATE_DIR="$STATE" python3 "$W/drive.py" \
     "$PINETBOOT" init --config "$W/c.toml" --dhcp-wait 2 -- \
-    "Boot interface (number or name) [s0]: =1" \
-    "DHCP mode (proxy or full) [full]: =" \
-    "Address range for the Pis (FIRST-LAST) [$NET.128-$NET.254]: =$NET.150-$NET.160" \
-    "NFS backend (kernel, ganesha or none) [$WANT_NFS]: =none" \
-    "This server's address on the boot network (nfsroot=) [$SRV_IP]: =" \
-    "The Pis' subnet (the exports allow it) [$NET.0/24]: =" \
-    "store the settings in $STATE? (y/n) [y]: =y" 2>&1); rc=$?
+    "Boot interface (number or name) [s0]: =>1" \
+    "DHCP mode (proxy or full) [full]: =>" \
+    "Address range for the Pis (FIRST-LAST) [$NET.128-$NET.254]: =>$NET.150-$NET.160" \
+    "NFS backend (kernel, ganesha or none) [$WANT_NFS]: =>none" \
+    "This server's address on the boot network (nfsroot=) [$SRV_IP]: =>" \
+    "The Pis' subnet (the exports allow it) [$NET.0/24]: =>" \
+    "store the settings in $STATE? (y/n) [y]: =>y" 2>&1); rc=$?
 echo "$out" | sed 's/^/    /'
 [ $rc = 0 ] && grep -q "1) s0 " <<<"$out" && grep -q "no DHCP server answered on s0" <<<"$out" \
     && ok "interactive: listed s0, said nobody answered, took the answers (rc 0)" || bad "interactive rc $rc"
@@ -148,7 +150,7 @@ out=$(in_srv check-config --no-dhcp-probe "$W/c.toml" 2>&1) && ok "check-config 
     || bad "check-config (c): $out"
 out=$(in_srv doctor --no-dhcp-probe 2>&1)
 grep -qF "[ ok ] interface: s0 is up with static address $SRV_IP/24" <<<"$out" \
-    && ! grep -qE '^\[(FAIL|warn)\] interface' <<<"$out" && ok "doctor: no settings problem" \
+    && ! grep -qE '^\[(FAIL|warn)\] (interface|settings)' <<<"$out" && ok "doctor: no settings problem" \
     || bad "doctor (c): $out"
 
 # The README's lines, word for word but the image file: no --server-ip, no --client-subnet.

@@ -157,6 +157,21 @@ TEST(TransferBar, InterleavedTransfersAreOneBarThatReachesTheTotal) {
     EXPECT_EQ(f.drawn[1], "\n");
 }
 
+// Without a terminal every drawing is a line: an update that reached the total and the
+// complete() after it must not print 100 % twice (client add did).
+TEST(ProgressBar, CompleteAfterTheTotalDrawsNoSecondLine) {
+    Fixture f;
+    {
+        auto bar = f.bar(false);
+        bar.update("root copy", 0, 10);
+        f.now += 1ms;
+        bar.update("root copy", 10, 10);
+        bar.complete();
+    }
+    ASSERT_EQ(f.drawn.size(), 2u);
+    EXPECT_NE(f.drawn[1].find("100.0%"), std::string::npos);
+}
+
 TEST(ProgressBar, EtaText) {
     EXPECT_EQ(ProgressBar::etaText(42.2), "42s");
     EXPECT_EQ(ProgressBar::etaText(65), "1m05s");
