@@ -329,6 +329,8 @@ void setup(CLI::App* cmd) {
     cmd->add_option("--config", o->config, "Config file to write (default /etc/pinetboot.toml)");
     cmd->add_option("--state-dir", o->stateDir,
                     "State directory (default $PINETBOOT_STATE_DIR, else /var/lib/pinetboot)");
+    // dnsmasq and ISC dhcpd ping-check an address for up to 3 s before offering it, so less
+    // than half a second hears only servers that skip it; past 30 s nobody is still waiting.
     cmd->add_option("--dhcp-wait", o->dhcpWait,
                     "Seconds to wait for DHCP answers on the interface (default 4)")
         ->check(CLI::Range(0.5, 30.0));
