@@ -61,6 +61,11 @@ out=$(in_srv init --yes --force --config "$W/a.toml" --dhcp-wait 2 2>&1); rc=$?
 [ $rc = 0 ] && ! grep -q "my own edit" "$W/a.toml" && ok "--force replaces it" || bad "--force (rc $rc): $out"
 ls "$W"/.a.toml.tmp* >/dev/null 2>&1 && bad "temp file left behind" || ok "no temp file left"
 
+# Without a terminal and without --yes nothing can be asked: refused before any probe.
+out=$(in_srv init --config "$W/f.toml" </dev/null 2>&1); rc=$?
+[ $rc = 2 ] && grep -qF "pass --yes" <<<"$out" && [ ! -e "$W/f.toml" ] \
+    && ok "no terminal, no --yes: refused (rc 2), says --yes" || bad "no tty (rc $rc): $out"
+
 # ---- (b) nobody answers: full, with a pool in s0's subnet
 lab_kill "$SITE_PID"
 STATE=$W/state-b
