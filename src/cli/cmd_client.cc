@@ -16,6 +16,7 @@
 #include "app/json_text.h"
 #include "app/nfs/nfs_manager.h"
 #include "cli/command.h"
+#include "cli/progress.h"
 #include "cli/server_settings_flags.h"
 #include "io/registry/registry.h"
 #include "io/registry/rollout_store.h"
@@ -257,6 +258,24 @@ void doShow(const ClientOpts& o) {
     }
 }
 
+/// A private root's copy drawn on @p bar (a bar on a terminal, a plain line every 5 s
+/// otherwise).
+app::RootCopyProgress copyProgress(ProgressBar& bar) {
+    return [&bar](std::uint64_t done, std::uint64_t total) {
+        bar.update("root copy", done, total);
+    };
+}
+
+/// Ends @p bar: at 100 % if the operation worked (the last file's update may have been
+/// drawn before, and the image's recorded size is not exact), as it was if not.
+template <typename R>
+void endProgress(ProgressBar& bar, const R& result) {
+    if (result) {
+        bar.complete();
+    }
+    bar.finish();
+}
+
 void doAdd(const ClientOpts& o) {
     // The settings flags are stored only once the client is added: a run that
     // fails (say, for a missing --image) leaves the stored settings alone.
@@ -276,7 +295,10 @@ void doAdd(const ClientOpts& o) {
     req.address = o.address;
     req.notes = o.notes;
     req.enableSsh = o.ssh;
+    ProgressBar bar;
+    req.progress = copyProgress(bar);
     auto r = app::addClient(ss->stateDir, ss->registry, ss->settings, req);
+    endProgress(bar, r);
     if (!r && fails(r.error())) {
         return;
     }
@@ -296,7 +318,10 @@ void doReset(const ClientOpts& o) {
     if (!ss) {
         return;
     }
-    auto r = app::resetClient(ss->stateDir, ss->registry, ss->settings, o.serial);
+    ProgressBar bar;
+    auto r =
+        app::resetClient(ss->stateDir, ss->registry, ss->settings, o.serial, copyProgress(bar));
+    endProgress(bar, r);
     if (!r && fails(r.error())) {
         return;
     }
@@ -385,7 +410,10 @@ void doSet(const ClientOpts& o) {
     req.address = given(o.setAddress, o.address);
     req.model = given(o.setModel, o.model);
     req.resetRoot = o.resetRoot;
+    ProgressBar bar;
+    req.progress = copyProgress(bar);
     auto r = app::setClient(ss->stateDir, ss->registry, ss->settings, req);
+    endProgress(bar, r);
     if (!r && fails(r.error())) {
         return;
     }

@@ -974,7 +974,9 @@ std::string renderConfigDocs() {
     out +=
         "`pinetboot serve --config FILE` reads one TOML file. Every key is optional unless "
         "marked required; with no file at all, `pinetboot serve --interface IF --root DIR` "
-        "serves proxyDHCP and TFTP from DIR on IF.\n\n"
+        "serves proxyDHCP and TFTP from DIR on IF. `pinetboot init` writes a first, commented "
+        "file (default `/etc/pinetboot.toml`, never over an existing one without `--force`) "
+        "and stores the server address and client subnet in the registry (docs/setup.md).\n\n"
         "Checking is strict: an unknown section or key, a value of the wrong type or a value "
         "out of range stops start-up (and `pinetboot check-config FILE`) with "
         "`FILE:LINE: message`, every such error of the file at once, an unknown key or "
