@@ -430,6 +430,9 @@ void ServeDaemon::refreshRegistry(bool force) {
         seenVersion_ = version;
     }
     installResolver(clients);
+    if (rollouts_) {
+        rollouts_->setKnownClients(clients);  // MAC-prefixed requests -> serial
+    }
     const auto n = clients.size();
     monitor_.setKnownClients(std::move(clients));
     spdlog::info("REGISTRY_LOADED clients={} version={}", n, version);
