@@ -9,6 +9,8 @@
 #     no board (TFTP_PREFIX=1, identified by their DHCP lease) take the update; a board never
 #     seen is reported not reached without holding the wave: wave 2 opens and the rollout
 #     ends done, naming it.
+#  3. d3: the SoC. The update is a BCM2711 one (target-soc 2711); a Pi 5 the registry knows
+#     (discovered by its DHCP) is refused by --model pi5 and --clients, and left out by --all.
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib/dhcp_lab.sh"
 . "$HERE/lib/boot_tree.sh"
@@ -89,7 +91,7 @@ M=$!
 board d2000002 dc:a6:32:00:42:02 "$W/str.json" --tftp-prefix 1 --tftp-prefix-str default/ &
 S=$!
 wait $M; wait $S
-python3 - "$W/mac.json" "$W/str.json" <<'P' && ok "TFTP_PREFIX=2 and =1 boards were offered and flashed the update, then booted up to date" || bad "prefix boards: $(tail -3 "$W/mac.json.out" "$W/str.json.out")"
+python3 - "$W/mac.json" "$W/str.json" <<'P' && ok "TFTP_PREFIX=2 and =1 boards were offered and flashed the update, then booted up to date" || bad "prefix boards: $(tail -n 3 "$W/mac.json.out" "$W/str.json.out")"
 import json, sys
 for f in sys.argv[1:]:
     b = json.load(open(f))["per_board"][0]
@@ -111,6 +113,28 @@ assert b["d2000003"]["phase"] == "not_reached", b["d2000003"]
 assert "1 board not reached" in d["reason"] and "d2000003" in d["reason"], d["reason"]
 assert d["soc"] == 2711, d
 P
+# ---- 3. d3: boards of the update's SoC only ---------------------------------------------
+ip netns exec "$CLI" timeout 30 "$PINETBOOT" probe --interface c0 --model pi5 --serial d3000005 \
+    --mac 2c:cf:67:00:43:05 --dhcp-timeout 10 --file-timeout 5 > "$W/pi5.out" 2>&1
+for _ in $(seq 1 30); do
+    "$PINETBOOT" client show d3000005 --state-dir "$ST" --json 2> /dev/null | grep -q '"pi5"' && break
+    sleep 0.2
+done
+R create d3 --image "$IMG" --set BOOT_ORDER=0xf21 --timestamp 2000000000 > /dev/null 2>&1 || bad "create d3"
+grep -q 'target-soc: 2711' "$ST/rollouts/d3/pieeprom.sig" && ok "pieeprom.sig says target-soc: 2711" || bad "d3 sig: $(cat "$ST/rollouts/d3/pieeprom.sig")"
+R start d3 --model pi5 > "$W/d3a.out" 2>&1; rc=$?
+[ $rc != 0 ] && grep -q "BCM2711 update" "$W/d3a.out" && ok "start --model pi5 refused for a BCM2711 update" || bad "--model pi5: rc $rc $(cat "$W/d3a.out")"
+R start d3 --clients d2000001 d3000005 > "$W/d3b.out" 2>&1; rc=$?
+[ $rc != 0 ] && grep -q "d3000005 (pi5)" "$W/d3b.out" && ok "start --clients refuses the Pi 5, naming it" || bad "--clients: rc $rc $(cat "$W/d3b.out")"
+R start d3 --all --wave 100% > "$W/d3c.out" 2>&1 || bad "start d3 --all: $(cat "$W/d3c.out")"
+R status d3 --json > "$W/d3.status.json"
+python3 - "$W/d3.status.json" <<'P' && grep -q "left out 1 board of the other SoC" "$W/d3c.out" && ok "start --all takes the Pi 4 boards only and says it left the Pi 5 out" || bad "d3 --all: $(cat "$W/d3c.out") $(head -c 300 "$W/d3.status.json")"
+import json, sys
+d = json.load(open(sys.argv[1])); serials = {b["serial"] for b in d["boards"]}
+assert "d3000005" not in serials and "d2000001" in serials and "d1000001" in serials, serials
+P
+R abort d3 > /dev/null
+
 echo "    run time $(( $(date +%s) - t0 )) s"
 lab_kill "$SERVE_PID"
 finish eeprom_rollout_deadline

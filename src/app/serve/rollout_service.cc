@@ -134,7 +134,11 @@ void RolloutService::setKnownClients(const std::vector<KnownClient>& clients) {
 
 std::shared_ptr<const core::tftp::FileContent> RolloutService::open(
     const core::tftp::OverlayClient& who, std::string_view name) {
-    if (name != "pieeprom.sig" && name != "pieeprom.upd") {
+    const bool ours = name == "pieeprom.sig" || name == "pieeprom.upd";
+    // A prefixed request binds its address (the prefix probe of a boot that then clears
+    // its prefix), here on the TFTP thread, before the boot's next request.
+    const bool binds = who.ipv4 && (who.serial || who.mac);
+    if (!ours && !binds) {
         return nullptr;
     }
     const auto now = clock_();
@@ -143,10 +147,10 @@ std::shared_ptr<const core::tftp::FileContent> RolloutService::open(
     if (!serial) {
         return nullptr;
     }
-    if (who.ipv4 && (who.serial || who.mac)) {
+    if (binds) {
         bindAddress(*who.ipv4, *serial, now);
     }
-    if (!rollout_->offers(*serial)) {
+    if (!ours || !rollout_->offers(*serial)) {
         return nullptr;
     }
     if (opened_.size() < kMaxOpened) {
@@ -166,6 +170,38 @@ std::optional<std::string> RolloutService::httpDir(std::string_view serial, std:
     return store_.filesDir(row_->name).string();
 }
 
+void RolloutService::noteDhcp(const core::DhcpEvent& event) {
+    const auto now = clock_();
+    std::lock_guard lock(mutex_);
+    if (rollout_) {
+        learnDhcp(event, now);
+    }
+}
+
+void RolloutService::learnDhcp(const core::DhcpEvent& d, ce::WallTime now) {
+    const auto mac = proto::netboot::normalizeMac(d.mac);
+    if (d.serial && mac && rollout_->board(*d.serial) != nullptr &&
+        (seenMacs_.contains(*mac) || seenMacs_.size() < rollout_->boards().size() * 2 + 16)) {
+        seenMacs_[*mac] = *d.serial;  // bounded: rollout boards only
+    }
+    // serve's own ACK hands the address out: bind it to the board, or unbind it when it
+    // went to a board outside the rollout.
+    if (d.kind == core::DhcpEvent::Kind::Ack && !d.drop && !d.clientIp.empty()) {
+        if (auto ip = proto::dhcp::parseIp(d.clientIp)) {
+            core::tftp::OverlayClient who;
+            who.serial = d.serial;
+            if (!who.serial && mac) {
+                who.mac = proto::netboot::macPrefixDir(*mac);
+            }
+            if (auto serial = identify(who, now)) {
+                bindAddress(*ip, *serial, now);
+            } else {
+                addresses_.erase(*ip);
+            }
+        }
+    }
+}
+
 void RolloutService::onEvent(const core::BootEvent& event) {
     const auto now = clock_();
     std::lock_guard lock(mutex_);
@@ -173,29 +209,9 @@ void RolloutService::onEvent(const core::BootEvent& event) {
         return;
     }
     if (const auto* d = std::get_if<core::DhcpEvent>(&event)) {
-        const auto mac = proto::netboot::normalizeMac(d->mac);
-        if (d->serial && mac && rollout_->board(*d->serial) != nullptr &&
-            seenMacs_.size() < rollout_->boards().size() * 2 + 16) {
-            seenMacs_[*mac] = *d->serial;  // bounded: rollout boards only
-        }
+        learnDhcp(*d, now);  // again: a DHCP server without the tap (tests) still teaches
         if (d->kind == core::DhcpEvent::Kind::Discover && d->serial) {
             rollout_->onBoot(*d->serial, now);
-        }
-        // serve's own ACK hands the address out: bind it to the board, or unbind it
-        // when it went to a board outside the rollout.
-        if (d->kind == core::DhcpEvent::Kind::Ack && !d->drop && !d->clientIp.empty()) {
-            if (auto ip = proto::dhcp::parseIp(d->clientIp)) {
-                core::tftp::OverlayClient who;
-                who.serial = d->serial;
-                if (!who.serial && mac) {
-                    who.mac = proto::netboot::macPrefixDir(*mac);
-                }
-                if (auto serial = identify(who, now)) {
-                    bindAddress(*ip, *serial, now);
-                } else {
-                    addresses_.erase(*ip);
-                }
-            }
         }
         return;
     }

@@ -74,6 +74,9 @@ public:
 
     /// The monitor's worker thread: every boot event.
     void onEvent(const core::BootEvent& event);
+    /// The DHCP threads, for each DHCP event before it is queued for the monitor: learns
+    /// MAC -> serial and address -> board (quick; a lock and a map update).
+    void noteDhcp(const core::DhcpEvent& event);
     /// The registry watcher, once a second: commands, timeouts, waves, rows.
     void poll(core::eeprom::WallTime now);
 
@@ -92,6 +95,8 @@ private:
     /// The serial of the rollout board @p who is, if any (mutex_ held).
     std::optional<std::string> identify(const core::tftp::OverlayClient& who,
                                         core::eeprom::WallTime now) const;
+    /// MAC -> serial and address bindings from a DHCP event (mutex_ held, rollout_ set).
+    void learnDhcp(const core::DhcpEvent& d, core::eeprom::WallTime now);
     /// Binds @p ip to @p serial when it is a board of the rollout (mutex_ held).
     void bindAddress(std::uint32_t ip, const std::string& serial, core::eeprom::WallTime now);
 
