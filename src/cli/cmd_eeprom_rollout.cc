@@ -263,9 +263,14 @@ void setupStart(CLI::App& rollout) {
             if (!o->clients.empty()) {
                 std::map<std::string, std::string> models;  // what the registry knows
                 if (soc != 0) {
-                    auto reg = must(io::Registry::open(dir));
-                    for (const auto& rec : must(reg.list())) {
-                        models[rec.serial] = normalModel(rec.model);
+                    // Listed boards need no registry: without one, nothing is known about
+                    // their models and the .sig's target-soc line is the guard.
+                    if (auto reg = io::Registry::open(dir)) {
+                        if (auto recs = reg->list()) {
+                            for (const auto& rec : *recs) {
+                                models[rec.serial] = normalModel(rec.model);
+                            }
+                        }
                     }
                 }
                 std::vector<std::string> wrong;

@@ -453,10 +453,9 @@ void Rollout::tick(WallTime now) {
     if (upToDateInWave == 0 && !notReached.empty()) {
         stop(
             fmt::format("stopped in wave {} of {}: no board of the wave came back up to date, "
-                        "so there is no evidence the update is good; {} not reached within "
-                        "{} s: {}; resume to go on without it",
-                        wave_ + 1, waves(), notReached.size(), plan_.returnTimeout.count(),
-                        nameBoards(notReached, false)));
+                        "so there is no evidence the update is good; {} not reached: {}; "
+                        "resume to go on without it",
+                        wave_ + 1, waves(), notReached.size(), nameBoards(notReached, true)));
         return;
     }
     if (wave_ + 1 < waves()) {

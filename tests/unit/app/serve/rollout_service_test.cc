@@ -177,6 +177,32 @@ TEST(RolloutServiceIdentity, NoPrefixIsMappedThroughTheAddress) {
     EXPECT_FALSE(s.svc->open(byAddress(ip2), "pieeprom.sig"));
 }
 
+// The bindings are made where the wire is, not in the monitor's queue: serve's DHCP ACK
+// through noteDhcp() on the DHCP thread, and any prefixed request through open() on the
+// TFTP thread (even for a name the overlay does not answer), so that the next request of
+// the same boot, with no prefix, already finds its board.
+TEST(RolloutServiceIdentity, BindingsAreMadeSynchronously) {
+    Started s;
+    core::DhcpEvent ack;
+    ack.kind = core::DhcpEvent::Kind::Ack;
+    ack.mac = "dc:a6:32:00:00:01";
+    ack.serial = "00000001";
+    ack.clientIp = "10.0.0.5";
+    s.svc->noteDhcp(ack);
+    EXPECT_TRUE(s.svc->open(byAddress(0x0a000005), "pieeprom.sig"));
+    core::tftp::OverlayClient probe{std::string("00000002"), std::nullopt, 0x0a000006u};
+    EXPECT_FALSE(s.svc->open(probe, "start4.elf"));                   // not the overlay's file...
+    EXPECT_TRUE(s.svc->open(byAddress(0x0a000006), "pieeprom.sig"));  // ...but it bound
+    // The board's DISCOVER alone (no ACK of ours) teaches its MAC, not an address.
+    core::DhcpEvent disc;
+    disc.kind = core::DhcpEvent::Kind::Discover;
+    disc.mac = "dc:a6:32:00:00:02";
+    disc.serial = "00000002";
+    s.svc->noteDhcp(disc);
+    EXPECT_TRUE(s.svc->open(byMac("dc-a6-32-00-00-02", 0), "pieeprom.sig"));
+    EXPECT_FALSE(s.svc->open(byAddress(0x0a000007), "pieeprom.sig"));
+}
+
 // Issue #17: a board that never comes back stops the rollout, named in the state row, the
 // API and the board row; the other, never seen, is not reached.
 TEST(RolloutServiceDeadline, ALostBoardStopsTheRolloutAndIsNamed) {
@@ -200,6 +226,16 @@ TEST(RolloutServiceDeadline, ALostBoardStopsTheRolloutAndIsNamed) {
     EXPECT_EQ(e.at("00000002")["state"], "not_reached");
     EXPECT_NE(e.at("00000001")["rollout_reason"].get<std::string>().find("00000001"),
               std::string::npos);
+    core::metrics::Registry m;
+    m.declare("pinetboot_eeprom_rollout_boards", "x", core::metrics::Kind::Gauge);
+    m.declare("pinetboot_eeprom_rollout_state", "x", core::metrics::Kind::Gauge);
+    m.declare("pinetboot_eeprom_rollout_wave", "x", core::metrics::Kind::Gauge);
+    s.svc->exportMetrics(m);
+    EXPECT_EQ(
+        m.value("pinetboot_eeprom_rollout_boards", {{"rollout", "r"}, {"phase", "not_reached"}}),
+        1.0);
+    EXPECT_EQ(m.value("pinetboot_eeprom_rollout_boards", {{"rollout", "r"}, {"phase", "failed"}}),
+              1.0);
     const auto boards = *store->boards("r");
     EXPECT_EQ(boards[0].phase, "failed");
     EXPECT_TRUE(boards[0].sinceMs);
