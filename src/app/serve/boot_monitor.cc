@@ -68,7 +68,7 @@ BootMonitor::BootMonitor(core::boot::TrackerOptions options) : tracker_(options)
     // Every metric /metrics can show is declared here, so the list is in one place.
     metrics_.declare("pinetboot_eeprom_rollout_boards",
                      "Boards of the active EEPROM rollout by phase (waiting, pending, offered, "
-                     "fetched, returned, up_to_date, failed)",
+                     "fetched, returned, up_to_date, failed, not_reached)",
                      Kind::Gauge);
     metrics_.declare("pinetboot_eeprom_rollout_state",
                      "1 for the active EEPROM rollout's state (created, running, paused, "

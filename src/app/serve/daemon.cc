@@ -62,6 +62,23 @@ private:
     std::map<std::string, std::string> byMac_;
 };
 
+/// DHCP events to the rollouts' identity tables at once, then to the monitor's queue.
+class DhcpTap final : public core::BootEventSink {
+public:
+    DhcpTap(RolloutService* rollouts, core::BootEventSink* next)
+        : rollouts_(rollouts), next_(next) {}
+    void onEvent(const core::BootEvent& event) override {
+        if (const auto* d = std::get_if<core::DhcpEvent>(&event); d && rollouts_ != nullptr) {
+            rollouts_->noteDhcp(*d);
+        }
+        next_->onEvent(event);
+    }
+
+private:
+    RolloutService* rollouts_;
+    core::BootEventSink* next_;
+};
+
 proto::dhcp::Ip4 ip4(const std::string& text, const std::string& what) {
     auto ip = proto::dhcp::parseIp(text);
     if (!ip) {
@@ -259,7 +276,10 @@ void ServeDaemon::start(const std::function<void()>& afterDashboard) {
                 dc.dnsServers.push_back(ip4(d, iface.name + " dns"));
             }
             dc.domainName = iface.domain;
-            auto server = std::make_unique<DhcpServer>(dc, &monitor_);
+            if (!dhcpSink_) {
+                dhcpSink_ = std::make_unique<DhcpTap>(rollouts_.get(), &monitor_);
+            }
+            auto server = std::make_unique<DhcpServer>(dc, dhcpSink_.get());
             server->start();
             spdlog::info("DHCP_LISTEN if={} mode={}", iface.name, config::toString(iface.dhcp));
             dhcp_.push_back(std::move(server));
@@ -430,6 +450,9 @@ void ServeDaemon::refreshRegistry(bool force) {
         seenVersion_ = version;
     }
     installResolver(clients);
+    if (rollouts_) {
+        rollouts_->setKnownClients(clients);  // MAC-prefixed requests -> serial
+    }
     const auto n = clients.size();
     monitor_.setKnownClients(std::move(clients));
     spdlog::info("REGISTRY_LOADED clients={} version={}", n, version);

@@ -80,6 +80,10 @@ private:
     /// Before the servers that hold a pointer to it, so it outlives them.
     /// EEPROM rollouts: the TFTP overlay and the wire tracking; outlives tftp_.
     std::unique_ptr<RolloutService> rollouts_;
+    /// The DHCP servers' sink: hands each DHCP event to the rollouts first, on the DHCP
+    /// thread (a board's address is bound before its first TFTP request, which the
+    /// monitor's queue would not guarantee), then to the monitor. Outlives dhcp_.
+    std::unique_ptr<core::BootEventSink> dhcpSink_;
     std::unique_ptr<AdmissionService> admission_;
     /// The DHCP responders tick the admission controller only while they hold boards,
     /// and with `dhcp = off` nobody does: the registry watcher ticks it once a second
