@@ -1,0 +1,43 @@
+#pragma once
+// serve's FleetReader (GET /api/v1/images, /api/v1/doctor): the same app code as
+// `pinetboot image list` (app/image/image_report) and `pinetboot doctor`
+// (app/doctor), over the state directory of the running configuration.
+//
+// Doctor from the web is cheap and read-only: settings are resolved with
+// StoreSettings::Never (the config file over the stored ones, as `doctor --config`),
+// and the DHCP probe is not run (it broadcasts a DISCOVER on the boot LAN, waits
+// 5 s, and needs UDP 68 on the boot interface, i.e. root; `pinetboot doctor` on the
+// server runs it). What was left out is listed in the answer's "skipped". A run is
+// shared for kCacheFor so that a page reloaded in a loop costs one run.
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "app/config/config.h"
+#include "app/http/fleet_reader.h"
+
+namespace pinet::app::serve {
+
+class ServeFleetReader final : public http::FleetReader {
+public:
+    using ConfigSource = std::function<std::shared_ptr<const config::Config>()>;
+    /// A doctor run takes ~10 ms to 2 s (the NFS NULL call's timeout): one per 5 s at
+    /// most, whoever asks.
+    static constexpr std::chrono::seconds kCacheFor{5};
+
+    explicit ServeFleetReader(ConfigSource config) : config_(std::move(config)) {}
+
+    http::ApiResult<std::string> imagesJson() override;
+    http::ApiResult<std::string> doctorJson() override;
+
+private:
+    ConfigSource config_;
+    std::mutex doctorMutex_;  ///< one doctor run at a time; guards the cache
+    std::chrono::steady_clock::time_point doctorAt_{};
+    std::string doctorCache_;
+};
+
+}  // namespace pinet::app::serve
