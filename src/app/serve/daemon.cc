@@ -134,6 +134,8 @@ void ServeDaemon::start(const std::function<void()>& afterDashboard) {
         if (afterDashboard) {
             afterDashboard();
         }
+        // Doctor checks the boot interface: from a thread in this (maybe new) namespace.
+        fleet_->startWorker();
 
         // Boot storm admission (issue #14): one controller for every server.
         core::boot::AdmissionConfig ac;

@@ -1,6 +1,7 @@
 #include "app/serve/fleet_reader.h"
 
 #include <ctime>
+#include <future>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -51,12 +52,71 @@ http::ApiResult<std::string> ServeFleetReader::imagesJson() {
     return dumpJson(nlohmann::json{{"images", std::move(list)}});
 }
 
+ServeFleetReader::~ServeFleetReader() {
+    {
+        std::lock_guard lock(workerMutex_);
+        stopping_ = true;
+    }
+    workerCv_.notify_all();
+    if (worker_.joinable()) {
+        worker_.join();
+    }
+}
+
+void ServeFleetReader::startWorker() {
+    if (worker_.joinable()) {
+        return;
+    }
+    worker_ = std::thread([this] {
+        std::unique_lock lock(workerMutex_);
+        while (true) {
+            workerCv_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+            if (jobs_.empty()) {
+                return;  // stopping, nothing left to answer
+            }
+            auto job = std::move(jobs_.front());
+            jobs_.pop_front();
+            lock.unlock();
+            job();
+            lock.lock();
+        }
+    });
+}
+
+http::ApiResult<std::string> ServeFleetReader::onWorker(
+    std::function<http::ApiResult<std::string>()> job) {
+    if (!worker_.joinable()) {
+        return job();
+    }
+    auto task =
+        std::make_shared<std::packaged_task<http::ApiResult<std::string>()>>(std::move(job));
+    auto result = task->get_future();
+    {
+        std::lock_guard lock(workerMutex_);
+        if (stopping_) {
+            return tl::unexpected(http::ApiError{503, "stopping", "serve is stopping"});
+        }
+        jobs_.emplace_back([task] { (*task)(); });
+    }
+    workerCv_.notify_one();
+    return result.get();
+}
+
 http::ApiResult<std::string> ServeFleetReader::doctorJson() {
     std::lock_guard lock(doctorMutex_);
     const auto now = std::chrono::steady_clock::now();
     if (!doctorCache_.empty() && now - doctorAt_ < kCacheFor) {
         return doctorCache_;
     }
+    auto r = onWorker([this] { return runDoctorNow(); });
+    if (r) {
+        doctorCache_ = *r;
+        doctorAt_ = now;
+    }
+    return r;
+}
+
+http::ApiResult<std::string> ServeFleetReader::runDoctorNow() {
     const auto cfg = config_();
     auto reg = io::Registry::open(cfg->stateDir);
     if (!reg) {
@@ -85,12 +145,10 @@ http::ApiResult<std::string> ServeFleetReader::doctorJson() {
                        {"reason",
                         "the DHCP probe broadcasts a DISCOVER on the boot network, waits 5 s and "
                         "needs UDP port 68 as root: run `pinetboot doctor` on the server for it"}});
-    doctorCache_ = dumpJson(nlohmann::json{{"findings", std::move(list)},
-                                           {"problems", problems},
-                                           {"generated_at", nowIso()},
-                                           {"skipped", std::move(skipped)}});
-    doctorAt_ = now;
-    return doctorCache_;
+    return dumpJson(nlohmann::json{{"findings", std::move(list)},
+                                   {"problems", problems},
+                                   {"generated_at", nowIso()},
+                                   {"skipped", std::move(skipped)}});
 }
 
 }  // namespace pinet::app::serve
