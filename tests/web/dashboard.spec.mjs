@@ -22,7 +22,7 @@ await run.step('dashboard loads with its client rows', async () => {
   await row(E.cm4).waitFor({ timeout: 10000 });
   await row(E.pi4).waitFor({ timeout: 10000 });
   return (await page.locator('#clients tbody tr').count()) + ' rows';
-});
+}, { required: true });
 
 await run.step('the CM4 row says CM4', async () => {
   const model = await text(row(E.cm4).locator('td.model'));

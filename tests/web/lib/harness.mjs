@@ -43,13 +43,16 @@ export class Run {
     });
     const context = await this.browser.newContext({ viewport: { width: 1300, height: 900 } });
     this.page = await context.newPage();
+    // A failing check should fail in seconds, not Playwright's 30 s per action.
+    this.page.setDefaultTimeout(5000);
     this.consoleErrors = [];
     this.page.on('pageerror', (e) => this.consoleErrors.push(String(e)));
     return this.page;
   }
 
-  /// Runs @p fn(page); a throw is a FAIL with a screenshot in PINET_OUT.
-  async step(name, fn) {
+  /// Runs @p fn(page); a throw is a FAIL with a screenshot in PINET_OUT. With
+  /// { required: true } a failure ends the run (later steps would only time out).
+  async step(name, fn, { required = false } = {}) {
     try {
       const note = await fn(this.page);
       console.log('PASS ' + name + (note ? ': ' + note : ''));
@@ -62,6 +65,11 @@ export class Run {
         console.log('  (no screenshot: ' + se.message + ')');
       }
       console.log('FAIL ' + name + ': ' + (e && e.message ? e.message.split('\n')[0] : e) + ' (screenshot ' + shot + ')');
+      if (required) {
+        console.log('FAIL stopping: "' + name + '" is needed by the steps after it');
+        await this.finish();
+        process.exit(1);
+      }
     }
   }
 
