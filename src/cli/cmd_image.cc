@@ -134,10 +134,8 @@ void doRemove(const ImageOpts& o) {
         return;
     }
     std::string users;
-    for (const auto& c : *clients) {
-        if (c.image == o.name) {
-            users += (users.empty() ? "" : ", ") + c.serial;
-        }
+    for (const auto& serial : app::clientsOfImage(o.name, *clients)) {
+        users += (users.empty() ? "" : ", ") + serial;
     }
     if (!users.empty()) {
         printError(

@@ -28,6 +28,18 @@ std::uint64_t treeBytes(const fs::path& dir) {
 
 }  // namespace
 
+std::vector<std::string> clientsOfImage(const std::string& name,
+                                        const std::vector<io::ClientRecord>& clients) {
+    std::vector<std::string> out;
+    for (const auto& c : clients) {
+        if (c.image == name && c.state == io::ClientState::Enrolled) {
+            out.push_back(c.serial);
+        }
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
 Result<std::vector<ImageReport>> imageReports(const fs::path& stateDir,
                                               const std::vector<io::ClientRecord>& clients) {
     auto images = listImages(stateDir);
@@ -40,12 +52,7 @@ Result<std::vector<ImageReport>> imageReports(const fs::path& stateDir,
         ImageReport r;
         r.bootBytes = treeBytes(i.boot());
         r.sizeBytes = r.bootBytes + i.rootBytes;
-        for (const auto& c : clients) {
-            if (c.image == i.name && c.state == io::ClientState::Enrolled) {
-                r.clients.push_back(c.serial);
-            }
-        }
-        std::sort(r.clients.begin(), r.clients.end());
+        r.clients = clientsOfImage(i.name, clients);
         r.info = std::move(i);
         out.push_back(std::move(r));
     }

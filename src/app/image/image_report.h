@@ -26,6 +26,11 @@ struct ImageReport {
     std::vector<std::string> clients;  ///< serials of the registry clients using it, sorted
 };
 
+/// Serials of the enrolled clients among @p clients whose image is @p name, sorted:
+/// the Images view's "clients" and what `image remove` refuses to remove under.
+std::vector<std::string> clientsOfImage(const std::string& name,
+                                        const std::vector<io::ClientRecord>& clients);
+
 /// Every image under @p stateDir with its size and its users among @p clients.
 Result<std::vector<ImageReport>> imageReports(const std::filesystem::path& stateDir,
                                               const std::vector<io::ClientRecord>& clients);
