@@ -64,7 +64,7 @@ ServeFleetReader::~ServeFleetReader() {
 }
 
 void ServeFleetReader::startWorker() {
-    if (worker_.joinable()) {
+    if (workerStarted_.load(std::memory_order_acquire)) {
         return;
     }
     worker_ = std::thread([this] {
@@ -81,11 +81,12 @@ void ServeFleetReader::startWorker() {
             lock.lock();
         }
     });
+    workerStarted_.store(true, std::memory_order_release);
 }
 
 http::ApiResult<std::string> ServeFleetReader::onWorker(
     std::function<http::ApiResult<std::string>()> job) {
-    if (!worker_.joinable()) {
+    if (!workerStarted_.load(std::memory_order_acquire)) {
         return job();
     }
     auto task =

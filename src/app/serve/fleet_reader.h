@@ -15,6 +15,7 @@
 // is bound there before setns), so doctor runs on a worker thread of its own, started
 // by the daemon after the switch (startWorker).
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -59,6 +60,9 @@ private:
     std::deque<std::function<void()>> jobs_;
     bool stopping_ = false;
     std::thread worker_;
+    /// Set once worker_ runs: the web server's threads read it while the daemon starts
+    /// the worker (the dashboard is up first), so not worker_.joinable().
+    std::atomic<bool> workerStarted_{false};
     std::mutex doctorMutex_;  ///< one doctor run at a time; guards the cache
     std::chrono::steady_clock::time_point doctorAt_{};
     std::string doctorCache_;
