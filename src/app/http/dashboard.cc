@@ -119,6 +119,7 @@ tr.empty { cursor:default; color:#8a93a0; }
 .view-hidden { display:none; }
 tbody tr.unknown { background:#fff6e5; box-shadow: inset 4px 0 0 var(--miss); }
 tbody tr.unknown:hover { background:#ffefd1; }
+tbody tr.unknown.selected { background:#fbe3b8; }
 .badge.unknown-badge { background:var(--miss); }
 .muted { color:#8a93a0; }
 .sev { display:inline-block; min-width:3.2em; text-align:center; padding:0 .4em; border-radius:9px; font-size:.82em; color:#fff; background:#8a93a0; margin-right:.5em; }
