@@ -4,7 +4,7 @@
 // into the binary (dashboard.cc); nothing is fetched from elsewhere.
 //
 //   GET /                         dashboard (HTML; ?client=ID preselects a client)
-//   GET /dashboard.js, /dashboard.css
+//   GET /dashboard.js, /dashboard.css, /dashboard-fleet.js (Images and Doctor views)
 //   GET /api/v1/clients           {"clients":[...]}
 //   GET /api/v1/clients/ID        {"client":{...},"boots":[...]} (ID = serial, MAC or IP) | 404
 //   GET /api/v1/boots?limit=N&client=ID   {"boots":[...]} newest first
