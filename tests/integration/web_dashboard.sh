@@ -70,7 +70,8 @@ done
 # --- the JSON API
 "$PINETBOOT" settings show > "$W/settings.before" 2>&1
 curl -sf "$API/api/v1/images" > "$W/images.json" || bad "GET /api/v1/images"
-curl -sf "$API/api/v1/doctor" > "$W/doctor.json" || bad "GET /api/v1/doctor"
+t_doctor=$(curl -sf -o "$W/doctor.json" -w '%{time_total}' "$API/api/v1/doctor") \
+    && ok "GET /api/v1/doctor answered in $t_doctor s" || bad "GET /api/v1/doctor"
 code=$(curl -s -o "$W/err.json" -w '%{http_code}' "$API/api/v1/nothing-here")
 check=$(python3 - "$W" "$CM4" "$PI4" "$S" <<'P'
 import json, sys, os
