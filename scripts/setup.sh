@@ -49,4 +49,21 @@ if [ ! -x /opt/pinetboot-peers/tftpd-hpa/usr/sbin/in.tftpd ]; then
     mkdir -p /opt/pinetboot-peers
     (cd /opt/pinetboot-peers && apt-get download tftpd-hpa >/dev/null && dpkg-deb -x tftpd-hpa_*.deb tftpd-hpa && rm -f tftpd-hpa_*.deb)
 fi
+# Browser tests (tests/web, run by tests/integration/web_dashboard.sh): npm's
+# playwright-core, pinned by tests/web/package-lock.json, drives Debian's
+# /usr/bin/chromium (installed above). It must never download a browser of its own.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    echo "setup.sh: node and npm are missing: install Node.js 20 or newer with npm (the browser tests in tests/web need them), then run setup.sh again" >&2
+    exit 1
+fi
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$node_major" -lt 20 ]; then
+    echo "setup.sh: node $(node --version) is too old: playwright-core needs Node.js 20 or newer" >&2
+    exit 1
+fi
+web_dir=$(cd "$(dirname "$0")/.." && pwd)/tests/web
+if ! (cd "$web_dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error); then
+    echo "setup.sh: npm ci in $web_dir failed (is the npm registry reachable?)" >&2
+    exit 1
+fi
 echo "setup.sh: all packages present"

@@ -10,6 +10,8 @@ namespace pinet::app::http {
 std::string_view dashboardHtml();
 std::string_view dashboardJs();
 std::string_view dashboardCss();
+/// /dashboard-fleet.js: the Images and Doctor views (GET /api/v1/images, /api/v1/doctor).
+std::string_view dashboardFleetJs();
 inline constexpr std::string_view kInitialDataMarker = "/*INITIAL_DATA*/null";
 
 }  // namespace pinet::app::http

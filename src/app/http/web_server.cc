@@ -5,8 +5,10 @@
 
 #include <httplib.h>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include "app/http/dashboard.h"
+#include "app/json_text.h"
 
 namespace pinet::app::http {
 
@@ -208,6 +210,7 @@ void WebServer::routes() {
     s.Get("/api/v1/admission", [this](const httplib::Request&, httplib::Response& res) {
         res.set_content(backend_.admissionJson(), "application/json");
     });
+    fleetRoutes();
     s.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
         res.set_content(backend_.metricsText(), "text/plain; version=0.0.4; charset=utf-8");
     });
@@ -238,6 +241,45 @@ void WebServer::routes() {
             res.status = 500;
             res.set_content("internal error\n", "text/plain");
         });
+}
+
+// ---- images and doctor (issue 16): the read side of the fleet
+
+std::string apiErrorJson(const ApiError& error) {
+    return app::dumpJson(
+        nlohmann::json{{"error", {{"code", error.code}, {"message", error.message}}}});
+}
+
+void WebServer::fleetRoutes() {
+    auto send = [](httplib::Response& res, const ApiResult<std::string>& r) {
+        if (r) {
+            res.set_content(*r, "application/json");
+            return;
+        }
+        res.status = r.error().status;
+        res.set_content(apiErrorJson(r.error()), "application/json");
+    };
+    auto unavailable = [](const char* what) {
+        return ApiError{404, "not_available",
+                        std::string(what) +
+                            " are not available: this server has no state "
+                            "directory reader"};
+    };
+    server_->Get("/dashboard-fleet.js", [](const httplib::Request&, httplib::Response& res) {
+        res.set_content(std::string(dashboardFleetJs()), "application/javascript; charset=utf-8");
+    });
+    server_->Get("/api/v1/images",
+                 [this, send, unavailable](const httplib::Request&, httplib::Response& res) {
+                     send(res, fleet_ != nullptr
+                                   ? fleet_->imagesJson()
+                                   : ApiResult<std::string>(tl::unexpected(unavailable("images"))));
+                 });
+    server_->Get("/api/v1/doctor", [this, send, unavailable](const httplib::Request&,
+                                                             httplib::Response& res) {
+        send(res, fleet_ != nullptr
+                      ? fleet_->doctorJson()
+                      : ApiResult<std::string>(tl::unexpected(unavailable("doctor findings"))));
+    });
 }
 
 void WebServer::start(const std::string& host, std::uint16_t port) {

@@ -4,11 +4,13 @@
 // into the binary (dashboard.cc); nothing is fetched from elsewhere.
 //
 //   GET /                         dashboard (HTML; ?client=ID preselects a client)
-//   GET /dashboard.js, /dashboard.css
+//   GET /dashboard.js, /dashboard.css, /dashboard-fleet.js (Images and Doctor views)
 //   GET /api/v1/clients           {"clients":[...]}
 //   GET /api/v1/clients/ID        {"client":{...},"boots":[...]} (ID = serial, MAC or IP) | 404
 //   GET /api/v1/boots?limit=N&client=ID   {"boots":[...]} newest first
 //   GET /api/v1/events            text/event-stream
+//   GET /api/v1/images            {"images":[...]} (FleetReader; docs/api.md)
+//   GET /api/v1/doctor            {"findings":[...],...} (FleetReader; docs/api.md)
 //   GET /metrics                  text/plain; version=0.0.4
 //   GET /healthz                  "ok" | 503
 //
@@ -29,6 +31,7 @@
 
 #include "app/config/config.h"
 #include "app/http/event_hub.h"
+#include "app/http/fleet_reader.h"
 
 namespace httplib {
 class Server;
@@ -62,6 +65,11 @@ public:
     /// on, `localhost` and the loopback literals ([http] allowed_hosts). Call before start().
     void setAllowedHosts(std::vector<std::string> names);
 
+    /// Images and doctor (GET /api/v1/images, /api/v1/doctor); without one those
+    /// answer 404 {"error":{"code":"not_available"}}. Call before start(); @p reader
+    /// must outlive the server.
+    void setFleetReader(FleetReader* reader) { fleet_ = reader; }
+
     /// Binds @p address and starts serving on a thread. @throw std::runtime_error
     /// naming the address if it cannot bind. Port 0 picks a free port (tests).
     void start(const std::string& host, std::uint16_t port);
@@ -71,6 +79,7 @@ public:
 
 private:
     void routes();
+    void fleetRoutes();
 
     WebBackend& backend_;
     EventHub& hub_;
@@ -78,6 +87,7 @@ private:
     std::thread thread_;
     std::uint16_t port_ = 0;
     std::vector<std::string> allowedHosts_;  ///< lower case; fixed once started
+    FleetReader* fleet_ = nullptr;
 };
 
 /// True if a request whose Host header is @p host (port and IPv6 brackets allowed),

@@ -381,7 +381,13 @@ void BootMonitor::process(const core::BootEvent& event) {
                 s.fromDhcp = dhcp;
                 s.mac = after != nullptr ? after->mac : std::string();
                 if (const auto* d = std::get_if<DhcpEvent>(&event)) {
-                    s.model = d->model.value_or("");
+                    // The precise model when option 97's revision code (or an earlier
+                    // device tree) told it, else the fourcc as the board sent it.
+                    const auto precise =
+                        after != nullptr && after->board.source >= core::boot::ModelSource::Dtb
+                            ? core::boot::modelCode(after->board.model)
+                            : std::string_view();
+                    s.model = precise.empty() ? d->model.value_or("") : std::string(precise);
                     if (s.mac.empty()) {  // a drop is not tracked, but the registry may learn it
                         s.mac = proto::netboot::normalizeMac(d->mac).value_or("");
                     }

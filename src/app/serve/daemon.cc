@@ -18,6 +18,7 @@
 #include "app/http/http_boot.h"
 #include "app/http/web_server.h"
 #include "app/serve/admission_service.h"
+#include "app/serve/fleet_reader.h"
 #include "app/serve/registry_store.h"
 #include "app/serve/rollout_service.h"
 #include "app/tftp/tftp_server.h"
@@ -143,11 +144,15 @@ void ServeDaemon::start(const std::function<void()>& afterDashboard) {
         // The dashboard first: it shows the other parts coming up.
         web_ = std::make_unique<http::WebServer>(monitor_, monitor_.hub());
         web_->setAllowedHosts(cfg->httpAllowedHosts);
+        fleet_ = std::make_unique<ServeFleetReader>([this] { return config(); });
+        web_->setFleetReader(fleet_.get());
         web_->start(cfg->httpListen.host, cfg->httpListen.port);
         spdlog::info("HTTP_LISTEN role=dashboard addr={}:{}", cfg->httpListen.host, web_->port());
         if (afterDashboard) {
             afterDashboard();
         }
+        // Doctor checks the boot interface: from a thread in this (maybe new) namespace.
+        fleet_->startWorker();
 
         // Boot storm admission (issue #14): one controller for every server.
         core::boot::AdmissionConfig ac;

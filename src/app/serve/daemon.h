@@ -40,6 +40,7 @@ class HttpBootServer;
 namespace pinet::app::serve {
 
 class RolloutService;
+class ServeFleetReader;
 
 class ServeDaemon {
 public:
@@ -92,6 +93,8 @@ private:
     std::vector<std::unique_ptr<DhcpServer>> dhcp_;
     std::unique_ptr<TftpServer> tftp_;
     std::unique_ptr<http::HttpBootServer> httpBoot_;
+    /// Images and doctor for the web API; declared before web_, so it outlives it.
+    std::unique_ptr<ServeFleetReader> fleet_;
     std::unique_ptr<http::WebServer> web_;
 
     std::thread watcher_;

@@ -224,6 +224,7 @@ Outcome DhcpResponder::handleParsed(const d::Packet& req, const std::string& int
         e.serial = serialOf(client);
         if (client.guid) {
             e.model = client.guid->model();
+            e.boardRevision = client.guid->boardRevision;
         }
         e.xid = req.xid;
         e.secs = req.secs;

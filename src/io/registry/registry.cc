@@ -191,7 +191,12 @@ Result<void> Registry::upsertDiscovered(const std::string& serial,
             "VALUES (?1, ?2, ?3, 'discovered', ?4, ?4) "
             "ON CONFLICT(serial) DO UPDATE SET last_seen = ?4, "
             "  first_seen = CASE WHEN first_seen = 0 THEN ?4 ELSE first_seen END, "
-            "  mac = COALESCE(mac, ?2), model = CASE WHEN model = '' THEN ?3 ELSE model END");
+            "  mac = COALESCE(mac, ?2), "
+            // A model only option 97's fourcc named ("RPi4", as older versions stored,
+            // or before the board's revision or device tree told more) gives way to
+            // what the daemon knows now; any other model (a user's) stays.
+            "  model = CASE WHEN model = '' OR (model IN ('RPi4', 'RPi5') AND ?3 <> '') "
+            "    THEN ?3 ELSE model END");
         if (!st) {
             return tl::unexpected(st.error());
         }

@@ -64,7 +64,8 @@ public:
 
     /// For the daemon: an unknown Pi showed up on the wire. Inserts it as
     /// "discovered", or updates last_seen (and fills in a missing MAC/model)
-    /// of an existing record, enrolled or not. Past @p maxDiscovered discovered
+    /// of an existing record, enrolled or not; a model that is only option 97's fourcc
+    /// ("RPi4"/"RPi5") is replaced by a given one. Past @p maxDiscovered discovered
     /// rows, the ones seen longest ago are deleted in the same transaction;
     /// enrolled clients are never touched.
     Result<void> upsertDiscovered(const std::string& serial, const std::optional<std::string>& mac,

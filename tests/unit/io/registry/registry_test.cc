@@ -168,6 +168,19 @@ TEST(RegistryTest, DiscoveredThenEnrolledKeepsFirstSeen) {
     EXPECT_EQ((*reg->findBySerial("abcdef01"))->state, ClientState::Enrolled);
 }
 
+TEST(RegistryTest, AFourccOnlyModelGivesWayToThePreciseOne) {
+    TempDir dir("pnb-registry-test");
+    auto reg = Registry::open(dir.path());
+    ASSERT_TRUE(reg);
+    ASSERT_TRUE(reg->upsertDiscovered("abcdef02", std::nullopt, "RPi4", 1000));
+    ASSERT_TRUE(reg->upsertDiscovered("abcdef02", std::nullopt, "", 1500));  // no model: kept
+    EXPECT_EQ((*reg->findBySerial("abcdef02"))->model, "RPi4");
+    ASSERT_TRUE(reg->upsertDiscovered("abcdef02", std::nullopt, "cm4", 2000));
+    EXPECT_EQ((*reg->findBySerial("abcdef02"))->model, "cm4");
+    ASSERT_TRUE(reg->upsertDiscovered("abcdef02", std::nullopt, "RPi4", 3000));
+    EXPECT_EQ((*reg->findBySerial("abcdef02"))->model, "cm4");  // a precise model stays
+}
+
 TEST(RegistryTest, SecondConnectionSeesChangesAndSettingsPersist) {
     TempDir dir("pnb-registry-test");
     auto daemon = Registry::open(dir.path());
