@@ -7,7 +7,9 @@
 //   one WebServer (http.listen): dashboard, JSON API, SSE, /metrics, /healthz
 //   one BootMonitor: every DHCP packet and finished transfer flows into it
 //   a registry watcher: polls the registry's change counter every second, so
-//     `pinetboot client add/remove` takes effect without a restart
+//     `pinetboot client add/remove` takes effect without a restart, and re-reads
+//     the API token (<state>/api-token), so `pinetboot token rotate` does too
+//   the web API's writes (ClientAdmin: the CLI's client actions), behind WebAuth
 //
 // Reload (SIGHUP) swaps in a new shared_ptr<const Config>: reloadable keys take
 // effect, restart-only keys are reported and kept; no server is restarted, so
@@ -34,12 +36,14 @@ class TftpServer;
 namespace http {
 class WebServer;
 class HttpBootServer;
+class WebAuth;
 }  // namespace http
 }  // namespace pinet::app
 
 namespace pinet::app::serve {
 
 class RolloutService;
+class ClientAdmin;
 
 class ServeDaemon {
 public:
@@ -88,6 +92,9 @@ private:
     std::vector<std::unique_ptr<DhcpServer>> dhcp_;
     std::unique_ptr<TftpServer> tftp_;
     std::unique_ptr<http::HttpBootServer> httpBoot_;
+    /// The API token's sessions and the API's writes: before web_, which uses them.
+    std::unique_ptr<http::WebAuth> auth_;
+    std::unique_ptr<ClientAdmin> admin_;
     std::unique_ptr<http::WebServer> web_;
 
     std::thread watcher_;

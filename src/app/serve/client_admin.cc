@@ -1,0 +1,89 @@
+#include "app/serve/client_admin.h"
+
+#include <chrono>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "io/registry/registry.h"
+
+namespace pinet::app::serve {
+
+ClientAdmin::ClientAdmin(ConfigSource config, Changed changed)
+    : config_(std::move(config)), changed_(std::move(changed)) {}
+
+http::ApiReply ClientAdmin::run(const std::string& what, bool applyNfs,
+                                const std::function<http::ApiReply(ActionContext&)>& action) {
+    const auto cfg = config_();
+    std::lock_guard lock(mutex_);
+    auto reg = io::Registry::open(cfg->stateDir);
+    if (!reg) {
+        return http::errorReply(500, "failed", reg.error().message);
+    }
+    // As `client add --config FILE` resolves them: the file over the stored settings;
+    // stored only by an enrol that succeeded (client_actions).
+    auto settings = resolveSettings(*reg, settingsFromConfig(*cfg), {}, StoreSettings::Never);
+    if (!settings) {
+        return http::errorReply(500, "failed",
+                                "the server settings are not usable: " + settings.error().message);
+    }
+    ActionContext ctx{cfg->stateDir, *reg, *settings, applyNfs};
+    auto reply = action(ctx);
+    spdlog::info("API_CLIENT_{} status={}", what, reply.status);
+    return reply;
+}
+
+namespace {
+std::string serialOf(const http::ApiReply& r) {
+    auto j = nlohmann::json::parse(r.body, nullptr, false);
+    if (j.is_object() && j.contains("client") && j["client"].contains("serial")) {
+        return j["client"]["serial"].get<std::string>();
+    }
+    return {};
+}
+}  // namespace
+
+http::ApiReply ClientAdmin::enrol(const http::EnrolBody& body) {
+    auto reply = run("ENROL", body.applyNfs, [&](ActionContext& ctx) {
+        return http::actionReply(enrolClient(ctx, body.request), true);
+    });
+    if (reply.status < 300 && changed_) {
+        changed_(serialOf(reply), "enrolled");
+    }
+    return reply;
+}
+
+http::ApiReply ClientAdmin::change(const http::PatchBody& body) {
+    auto reply = run("CHANGE", body.applyNfs, [&](ActionContext& ctx) {
+        return http::actionReply(changeClient(ctx, body.request));
+    });
+    if (reply.status < 300 && changed_) {
+        changed_(serialOf(reply), "changed");
+    }
+    return reply;
+}
+
+http::ApiReply ClientAdmin::reset(const std::string& serial, bool applyNfs) {
+    auto reply = run("RESET", applyNfs, [&](ActionContext& ctx) {
+        return http::actionReply(resetClientRoot(ctx, serial));
+    });
+    if (reply.status < 300 && changed_) {
+        changed_(serialOf(reply), "reset");
+    }
+    return reply;
+}
+
+http::ApiReply ClientAdmin::remove(const std::string& serial, RootDisposal root, bool applyNfs) {
+    auto reply = run("REMOVE", applyNfs, [&](ActionContext& ctx) {
+        const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+        return http::actionReply(removeClientFully(ctx, serial, root, now));
+    });
+    if (reply.status < 300 && changed_) {
+        changed_(serialOf(reply), "removed");
+    }
+    return reply;
+}
+
+}  // namespace pinet::app::serve
