@@ -60,8 +60,9 @@ void doRotate(const TokenOpts& o) {
 void setup(CLI::App* cmd) {
     auto o = std::make_shared<TokenOpts>();
     cmd->require_subcommand(1);
-    auto* show = cmd->add_subcommand("show", "Print the API token (for Authorization: Bearer "
-                                             "and the dashboard's sign-in)");
+    auto* show = cmd->add_subcommand("show",
+                                     "Print the API token (for Authorization: Bearer "
+                                     "and the dashboard's sign-in)");
     show->add_option("--state-dir", o->stateDir, "State directory");
     addConfigFlag(show, o->flags);
     show->callback([o] { doShow(*o); });

@@ -175,8 +175,8 @@ TEST(WebAuth, WritesNeedABearerTokenOrASessionWithItsCsrfToken) {
     // Signing out ends the session.
     EXPECT_EQ(c.Delete("/api/v1/session", {{"Cookie", cookie}, {"X-CSRF-Token", csrf}})->status,
               200);
-    r = c.Post("/api/v1/clients/9ffefdef/reset", {{"Cookie", cookie}, {"X-CSRF-Token", csrf}},
-               "", "application/json");
+    r = c.Post("/api/v1/clients/9ffefdef/reset", {{"Cookie", cookie}, {"X-CSRF-Token", csrf}}, "",
+               "application/json");
     EXPECT_EQ(r->status, 401);
 }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # web_write_api.sh - the web API's writes and its authentication against a real
 # `serve` on loopback (issue #16), checked with curl and the CLI:
+#  - the page runs its write side (headless Chromium: the sign-in form);
 #  - serve makes <state>/api-token (0600) at its first start; `token show` prints it;
 #  - a write without a credential is 401, a wrong bearer token 401;
 #  - POST /api/v1/clients (bearer) enrols a board exactly as `client add` does
@@ -91,6 +92,15 @@ AUTH=(-H "Authorization: Bearer $TOKEN")
 # Live events: one stream for the whole test.
 curl -sN "$API/api/v1/events" > "$W/events" 2>/dev/null & SSE_PID=$!
 sleep 0.3
+
+# ---- the page: its write side (dashboard-admin.js) runs and shows the sign-in form
+UD=$(mktemp -d "$W/chrome.XXXX")
+timeout 90 chromium --headless --no-sandbox --disable-gpu --disable-background-networking \
+    --disable-dev-shm-usage --user-data-dir="$UD" --dump-dom "$API/" > "$W/dom.html" 2> "$W/chrome.log"
+grep -q 'id="sign-in"' "$W/dom.html" && grep -q 'id="token" type="password"' "$W/dom.html" \
+    && ok "page: the sign-in form is there" || bad "page: no sign-in form ($(wc -c < "$W/dom.html") bytes)"
+grep -q 'id="admin"' "$W/dom.html" && grep -q 'pinetboot token show' "$W/dom.html" \
+    && ok "page: the Manage section asks to sign in" || bad "page: no Manage section"
 
 # ---- reads are open on loopback; writes are not
 expect_eq "GET /api/v1/clients without a token on loopback" "$(http GET /api/v1/clients)" 200

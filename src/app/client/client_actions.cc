@@ -157,8 +157,8 @@ ActionResult<ActionReport> removeClientFully(ActionContext& ctx, const std::stri
     auto plan = planRemoval(ctx.stateDir, ctx.registry, serial);
     if (!plan) {
         const bool known = rowOf(ctx.registry, serial).has_value();
-        return tl::unexpected(err(known ? "failed" : "no_such_client", known ? 500 : 404,
-                                  plan.error().message));
+        return tl::unexpected(
+            err(known ? "failed" : "no_such_client", known ? 500 : 404, plan.error().message));
     }
     // A private root holds what the board wrote (home directories, logs, installed
     // packages): deleting it is asked for, never assumed.

@@ -44,9 +44,10 @@ Result<std::optional<std::string>> readApiToken(const fs::path& stateDir) {
         return std::optional<std::string>{};
     }
     if ((*st)->kind != io::EntryKind::Regular) {
-        return fail(fmt::format("{} is not a regular file (a symlink?): remove it and run "
-                                "pinetboot token rotate --state-dir {}",
-                                path.string(), stateDir.string()));
+        return fail(
+            fmt::format("{} is not a regular file (a symlink?): remove it and run "
+                        "pinetboot token rotate --state-dir {}",
+                        path.string(), stateDir.string()));
     }
     if (((*st)->mode & 077) != 0) {
         return fail(fmt::format(
@@ -64,9 +65,10 @@ Result<std::optional<std::string>> readApiToken(const fs::path& stateDir) {
         text.pop_back();
     }
     if (text.size() != 2 * kTokenBytes || !proto::fromHex(text)) {
-        return fail(fmt::format("{} does not hold a pinetboot token (64 hex characters); fix: "
-                                "pinetboot token rotate --state-dir {}",
-                                path.string(), stateDir.string()));
+        return fail(
+            fmt::format("{} does not hold a pinetboot token (64 hex characters); fix: "
+                        "pinetboot token rotate --state-dir {}",
+                        path.string(), stateDir.string()));
     }
     return std::optional<std::string>(std::move(text));
 }

@@ -94,10 +94,9 @@ std::string errorJson(std::string_view code, std::string_view message) {
 Parsed<EnrolBody> parseEnrolBody(std::string_view body) {
     Parsed<EnrolBody> out;
     auto j = objectOf(body, out.refusal);
-    if (!j || !checkFields(*j,
-                           {"serial", "mac", "name", "image", "root_mode", "model", "address",
-                            "notes"},
-                           {"ssh", "apply_nfs"}, out.refusal)) {
+    if (!j || !checkFields(
+                  *j, {"serial", "mac", "name", "image", "root_mode", "model", "address", "notes"},
+                  {"ssh", "apply_nfs"}, out.refusal)) {
         return out;
     }
     EnrolBody b;

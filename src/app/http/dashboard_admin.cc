@@ -173,6 +173,9 @@ async function onAdminClick(e) {
 }
 
 async function initAdmin() {
+  // Drawn at once (signed out), then again when the server says who we are.
+  renderSession();
+  renderAdmin(true);
   try { A.session = (await api('GET', '/api/v1/session')).json || { signed_in: false }; }
   catch (e) { A.session = { signed_in: false }; }
   renderSession();

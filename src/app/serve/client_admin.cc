@@ -2,8 +2,8 @@
 
 #include <chrono>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include "io/registry/registry.h"
 

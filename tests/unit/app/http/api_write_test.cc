@@ -80,8 +80,7 @@ TEST(ApiWrite, ErrorsAndRepliesHaveTheirShape) {
     const auto e = json::parse(errorJson("unknown_image", "no image \"x\""));
     EXPECT_EQ(e["error"]["code"], "unknown_image");
     EXPECT_EQ(e["error"]["message"], "no image \"x\"");
-    ActionResult<ActionReport> bad =
-        tl::unexpected(ActionError{"duplicate_mac", "MAC taken", 409});
+    ActionResult<ActionReport> bad = tl::unexpected(ActionError{"duplicate_mac", "MAC taken", 409});
     const auto r = actionReply(bad);
     EXPECT_EQ(r.status, 409);
     EXPECT_EQ(codeOf(r), "duplicate_mac");
