@@ -445,6 +445,7 @@ void ServeDaemon::installResolver(const std::vector<KnownClient>& clients) {
 }
 
 void ServeDaemon::refreshRegistry(bool force) {
+    std::lock_guard refreshing(refreshMutex_);
     std::vector<KnownClient> clients;
     std::int64_t version = 0;
     {

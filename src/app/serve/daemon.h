@@ -79,6 +79,9 @@ private:
     std::shared_ptr<const config::Config> config_;
     std::unique_ptr<ClientStore> store_;
     std::mutex storeMutex_;  ///< the store is used from the watcher and the monitor
+    /// One refreshRegistry at a time (the watcher, reload and API writes call it): two
+    /// interleaved ones could install an older list after a newer one.
+    std::mutex refreshMutex_;
 
     BootMonitor monitor_;
     /// Before the servers that hold a pointer to it, so it outlives them.

@@ -14,7 +14,7 @@ namespace {
 namespace fs = std::filesystem;
 
 unsigned modeOf(const fs::path& p) {
-    struct stat st{};
+    struct stat st {};
     EXPECT_EQ(::lstat(p.c_str(), &st), 0);
     return st.st_mode & 07777;
 }
