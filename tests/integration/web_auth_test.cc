@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <mutex>
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -24,30 +25,42 @@ namespace {
 const std::string kToken(64, 'a');
 
 /// Records what reached it: the web server must call it only with a credential.
+/// (Called on the server's worker threads, read by the test: under a lock.)
 class RecordingAdmin final : public app::http::ClientAdmin {
 public:
+    std::string lastCall() {
+        std::lock_guard lock(mutex_);
+        return last_;
+    }
     app::http::ApiReply enrol(const app::http::EnrolBody& b) override {
         ++calls;
-        last = "enrol " + b.request.serial;
+        record("enrol " + b.request.serial);
         return {201, R"({"client":{"serial":")" + b.request.serial + R"("}})"};
     }
     app::http::ApiReply change(const app::http::PatchBody& b) override {
         ++calls;
-        last = "change " + b.request.serial + " " + b.request.name.value_or("-");
+        record("change " + b.request.serial + " " + b.request.name.value_or("-"));
         return {200, "{}"};
     }
     app::http::ApiReply reset(const std::string& serial, bool) override {
         ++calls;
-        last = "reset " + serial;
+        record("reset " + serial);
         return {200, "{}"};
     }
     app::http::ApiReply remove(const std::string& serial, app::RootDisposal root, bool) override {
         ++calls;
-        last = "remove " + serial + (root == app::RootDisposal::Delete ? " delete" : " refuse");
+        record("remove " + serial + (root == app::RootDisposal::Delete ? " delete" : " refuse"));
         return {200, "{}"};
     }
     std::atomic<int> calls{0};
-    std::string last;
+
+private:
+    void record(std::string what) {
+        std::lock_guard lock(mutex_);
+        last_ = std::move(what);
+    }
+    std::mutex mutex_;
+    std::string last_;
 };
 
 struct Fixture {
@@ -122,10 +135,10 @@ TEST(WebAuth, WritesNeedABearerTokenOrASessionWithItsCsrfToken) {
     r = c.Post("/api/v1/clients", bearer(kToken), body, "application/json");
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 201) << r->body;
-    EXPECT_EQ(f.admin.last, "enrol 9ffefdef");
+    EXPECT_EQ(f.admin.lastCall(), "enrol 9ffefdef");
     r = c.Delete("/api/v1/clients/9ffefdef?root=delete", bearer(kToken));
     EXPECT_EQ(r->status, 200);
-    EXPECT_EQ(f.admin.last, "remove 9ffefdef delete");
+    EXPECT_EQ(f.admin.lastCall(), "remove 9ffefdef delete");
     EXPECT_EQ(c.Delete("/api/v1/clients/9ffefdef?root=maybe", bearer(kToken))->status, 400);
 
     // The browser: a wrong token is refused; the right one gives the cookie.
@@ -158,7 +171,7 @@ TEST(WebAuth, WritesNeedABearerTokenOrASessionWithItsCsrfToken) {
     r = c.Patch("/api/v1/clients/9ffefdef", {{"Cookie", cookie}, {"X-CSRF-Token", csrf}},
                 R"({"name":"x"})", "application/json");
     EXPECT_EQ(r->status, 200);
-    EXPECT_EQ(f.admin.last, "change 9ffefdef x");
+    EXPECT_EQ(f.admin.lastCall(), "change 9ffefdef x");
     // A forged cookie is nobody.
     r = c.Post("/api/v1/clients/9ffefdef/reset",
                {{"Cookie", "pinetboot_session=" + std::string(64, '0')}, {"X-CSRF-Token", csrf}},
