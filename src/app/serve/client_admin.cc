@@ -15,7 +15,15 @@ ClientAdmin::ClientAdmin(ConfigSource config, Changed changed)
 http::ApiReply ClientAdmin::run(const std::string& what, bool applyNfs,
                                 const std::function<http::ApiReply(ActionContext&)>& action) {
     const auto cfg = config_();
-    std::lock_guard lock(mutex_);
+    // One at a time, and a second writer is told so at once rather than queued: an
+    // enrol may copy a whole root for minutes, and writers waiting here would hold
+    // the web server's worker threads that the dashboards' reads need.
+    std::unique_lock lock(mutex_, std::try_to_lock);
+    if (!lock.owns_lock()) {
+        return http::errorReply(503, "busy",
+                                "another client change is running (a copy root takes a while "
+                                "to build); try again when it is done");
+    }
     auto reg = io::Registry::open(cfg->stateDir);
     if (!reg) {
         return http::errorReply(500, "failed", reg.error().message);

@@ -3,9 +3,9 @@
 // /api/v1/clients) run app/client/client_actions, exactly what `pinetboot
 // client add|set|reset|remove --config FILE` runs, with the settings serve's
 // own configuration gives ([nfs] over what the registry stored). One action at a
-// time (a mutex): two writers must not build the same boot tree at once, and a
-// CLI command beside it is kept apart by the registry's checks as two CLI
-// commands are. After each change @p changed runs (serve re-reads the registry
+// time: two writers must not build the same boot tree at once (a second one gets
+// 503 busy at once); a CLI command beside it is kept apart by the registry's
+// checks as two CLI commands are. After each change @p changed runs (serve re-reads the registry
 // at once and tells the dashboards, /api/v1/events).
 
 #include <functional>
