@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "app/client/client_actions.h"
 #include "app/image/image_store.h"
 #include "app/json_text.h"
 #include "cli/command.h"
@@ -106,25 +107,7 @@ void doRemove(const ImageOpts& o) {
         setExitCode(kExitFailure);
         return;
     }
-    auto clients = reg->list();
-    if (!clients) {
-        printError(clients.error().message);
-        setExitCode(kExitFailure);
-        return;
-    }
-    std::string users;
-    for (const auto& c : *clients) {
-        if (c.image == o.name) {
-            users += (users.empty() ? "" : ", ") + c.serial;
-        }
-    }
-    if (!users.empty()) {
-        printError(
-            fmt::format("image {} is used by client(s) {}: remove them first", o.name, users));
-        setExitCode(kExitFailure);
-        return;
-    }
-    if (auto r = app::removeImage(dir, o.name); !r) {
+    if (auto r = app::removeUnusedImage(dir, *reg, o.name); !r) {
         printError(r.error().message);
         setExitCode(kExitFailure);
         return;

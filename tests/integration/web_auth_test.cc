@@ -52,6 +52,11 @@ public:
         record("remove " + serial + (root == app::RootDisposal::Delete ? " delete" : " refuse"));
         return {200, "{}"};
     }
+    app::http::ApiReply removeImage(const std::string& name) override {
+        ++calls;
+        record("remove image " + name);
+        return {200, "{}"};
+    }
     std::atomic<int> calls{0};
 
 private:
@@ -126,6 +131,7 @@ TEST(WebAuth, WritesNeedABearerTokenOrASessionWithItsCsrfToken) {
         EXPECT_EQ(c.Patch(path, "{}", "application/json")->status, 401);
     }
     EXPECT_EQ(c.Post("/api/v1/clients/9ffefdef/reset", "", "application/json")->status, 401);
+    EXPECT_EQ(c.Delete("/api/v1/images/os")->status, 401);
     r = c.Post("/api/v1/clients", bearer(std::string(64, 'b')), body, "application/json");
     EXPECT_EQ(r->status, 401);
     EXPECT_EQ(code(r), "invalid_token");
@@ -140,6 +146,8 @@ TEST(WebAuth, WritesNeedABearerTokenOrASessionWithItsCsrfToken) {
     EXPECT_EQ(r->status, 200);
     EXPECT_EQ(f.admin.lastCall(), "remove 9ffefdef delete");
     EXPECT_EQ(c.Delete("/api/v1/clients/9ffefdef?root=maybe", bearer(kToken))->status, 400);
+    EXPECT_EQ(c.Delete("/api/v1/images/os", bearer(kToken))->status, 200);
+    EXPECT_EQ(f.admin.lastCall(), "remove image os");
 
     // The browser: a wrong token is refused; the right one gives the cookie.
     r = c.Post("/api/v1/session", R"({"token":"nope"})", "application/json");

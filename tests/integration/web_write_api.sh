@@ -13,6 +13,8 @@
 #  - reset returns the private root to the image; DELETE wants ?root=delete|keep
 #    for a private root, then removes the client like `client remove`;
 #  - API and CLI changes reach /api/v1/events (SSE) as "client" events;
+#  - DELETE /api/v1/images/NAME is refused while a client uses the image (as
+#    `image remove`), removes an unused one;
 #  - `token rotate` takes effect in the running serve (old token 401);
 #  - sign-in attempts are rate limited (429 + Retry-After);
 #  - serve refuses a non-loopback dashboard without TLS (before binding anything),
@@ -41,6 +43,7 @@ API="http://127.0.0.1:$PORT"
 
 bash "$HERE/lib/make_pi_image.sh" "$W/pi.img" "$W" mbr 2>/dev/null
 "$PINETBOOT" image import "$W/pi.img" --name os >/dev/null || { bad "image import"; exit 1; }
+"$PINETBOOT" image import "$W/pi.img" --name spare >/dev/null 2>&1 || bad "image import spare"
 mkdir -p "$S/tftp"
 write_config() {  # write_config EXTRA-HTTP-LINES
     cat > "$W/pinetboot.toml" <<C
@@ -193,6 +196,17 @@ sleep 1.5
 expect_eq "the old token is refused after rotate" "$(http POST /api/v1/clients/66666666/reset "${AUTH[@]}")" 401
 expect_eq "the old session is gone after rotate" "$(http PATCH /api/v1/clients/66666666 -b "$W/jar" -H "X-CSRF-Token: $CSRF" -d '{"notes":"x"}')" 401
 expect_eq "the new token works" "$(http PATCH /api/v1/clients/66666666 -H "Authorization: Bearer $NEW" -d '{"notes":"via new token"}')" 200
+
+# ---- images: DELETE refused while a client uses it
+NEWAUTH=(-H "Authorization: Bearer $NEW")
+expect_eq "DELETE an image in use: 409" "$(http DELETE /api/v1/images/os "${NEWAUTH[@]}")" 409
+expect_eq "its code" "$(codeof)" image_in_use
+[ -d "$S/images/os" ] && ok "the image in use is still there" || bad "image in use removed"
+expect_eq "DELETE an unknown image: 404" "$(http DELETE /api/v1/images/nope "${NEWAUTH[@]}")" 404
+expect_eq "its code" "$(codeof)" unknown_image
+expect_eq "DELETE an unused image: 200" "$(http DELETE /api/v1/images/spare "${NEWAUTH[@]}")" 200
+[ ! -e "$S/images/spare" ] && ! "$PINETBOOT" image list 2>/dev/null | grep -qw spare && ok "the unused image is gone (image list)" || bad "spare still there"
+out=$("$PINETBOOT" image remove os 2>&1) && bad "CLI removed an image in use" || { grep -q "used by client(s) 66666666" <<<"$out" && ok "CLI image remove refuses the same way: $out" || bad "CLI image remove: $out"; }
 
 # ---- sign-in rate limit (last: it locks 127.0.0.1 out for a while)
 st=401; n=0

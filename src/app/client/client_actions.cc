@@ -5,6 +5,7 @@
 #include "app/image/image_store.h"
 #include "app/nfs/nfs_manager.h"
 #include "proto/netboot/ids.h"
+#include "proto/text/safe_text.h"
 
 namespace pinet::app {
 
@@ -187,6 +188,35 @@ ActionResult<ActionReport> removeClientFully(ActionContext& ctx, const std::stri
     }
     applyInto(ctx, rep);
     return rep;
+}
+
+ActionResult<void> removeUnusedImage(const std::filesystem::path& stateDir, io::Registry& reg,
+                                     const std::string& name) {
+    if (!isValidImageName(name) || !findImage(stateDir, name)) {
+        return tl::unexpected(err("unknown_image", 404,
+                                  fmt::format("no image \"{}\" (pinetboot image list shows them)",
+                                              proto::text::safeText(name, 100))));
+    }
+    auto clients = reg.list();
+    if (!clients) {
+        return tl::unexpected(err("failed", 500, clients.error().message));
+    }
+    std::string users;
+    for (const auto& c : *clients) {
+        if (c.image == name) {
+            users += (users.empty() ? "" : ", ") + c.serial;
+        }
+    }
+    // Its clients boot from it and their roots may be built on it (shared, overlay).
+    if (!users.empty()) {
+        return tl::unexpected(
+            err("image_in_use", 409,
+                fmt::format("image {} is used by client(s) {}: remove them first", name, users)));
+    }
+    if (auto r = removeImage(stateDir, name); !r) {
+        return tl::unexpected(err("failed", 500, r.error().message));
+    }
+    return {};
 }
 
 }  // namespace pinet::app

@@ -20,7 +20,7 @@ namespace pinet::app {
 
 struct ActionError {
     /// Stable, snake_case (docs/api.md lists them): invalid_serial, invalid_mac,
-    /// invalid_request, unknown_image, client_exists, duplicate_mac, no_such_client,
+    /// invalid_request, unknown_image, image_in_use, client_exists, duplicate_mac, no_such_client,
     /// private_root (the action would delete or replace a board's own root and was
     /// not told to), nothing_to_reset, failed (the step itself failed: disk, NFS, ...).
     std::string code;
@@ -65,5 +65,11 @@ enum class RootDisposal {
 /// Removes the client (client_manager removeClient), its overlay mount unit, then nfs apply.
 ActionResult<ActionReport> removeClientFully(ActionContext& ctx, const std::string& serial,
                                              RootDisposal root, std::int64_t now);
+
+/// Removes an imported image that no client uses (`pinetboot image remove`,
+/// DELETE /api/v1/images/NAME): unknown_image (404), image_in_use (409, naming the
+/// clients), failed (500).
+ActionResult<void> removeUnusedImage(const std::filesystem::path& stateDir, io::Registry& reg,
+                                     const std::string& name);
 
 }  // namespace pinet::app

@@ -74,6 +74,8 @@ public:
     virtual ApiReply change(const PatchBody& body) = 0;
     virtual ApiReply reset(const std::string& serial, bool applyNfs) = 0;
     virtual ApiReply remove(const std::string& serial, RootDisposal root, bool applyNfs) = 0;
+    /// DELETE /api/v1/images/NAME (refused while clients use it).
+    virtual ApiReply removeImage(const std::string& name) = 0;
 };
 
 }  // namespace pinet::app::http

@@ -517,6 +517,13 @@ void WebServer::writeRoutes() {
                reply(res,
                      p.value ? admin_->reset(std::string(req.matches[1]), *p.value) : p.refusal);
            });
+    s.Delete(R"(/api/v1/images/([^/]{1,64}))",
+             [this, reply, noAdmin](const httplib::Request& req, httplib::Response& res) {
+                 if (admin_ == nullptr) {
+                     return noAdmin(res);
+                 }
+                 reply(res, admin_->removeImage(std::string(req.matches[1])));
+             });
     s.Delete(R"(/api/v1/clients/([^/]{1,64}))", [this, reply, noAdmin](const httplib::Request& req,
                                                                        httplib::Response& res) {
         if (admin_ == nullptr) {

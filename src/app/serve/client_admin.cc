@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
+#include "app/json_text.h"
 #include "io/registry/registry.h"
 
 namespace pinet::app::serve {
@@ -42,6 +43,10 @@ http::ApiReply ClientAdmin::run(const std::string& what, bool applyNfs,
 }
 
 namespace {
+std::string event(const std::string& key, const std::string& value, const std::string& change) {
+    return dumpJson(nlohmann::json{{key, value}, {"change", change}, {"by", "api"}});
+}
+
 std::string serialOf(const http::ApiReply& r) {
     auto j = nlohmann::json::parse(r.body, nullptr, false);
     if (j.is_object() && j.contains("client") && j["client"].contains("serial")) {
@@ -56,7 +61,7 @@ http::ApiReply ClientAdmin::enrol(const http::EnrolBody& body) {
         return http::actionReply(enrolClient(ctx, body.request), true);
     });
     if (reply.status < 300 && changed_) {
-        changed_(serialOf(reply), "enrolled");
+        changed_("client", event("serial", serialOf(reply), "enrolled"));
     }
     return reply;
 }
@@ -66,7 +71,7 @@ http::ApiReply ClientAdmin::change(const http::PatchBody& body) {
         return http::actionReply(changeClient(ctx, body.request));
     });
     if (reply.status < 300 && changed_) {
-        changed_(serialOf(reply), "changed");
+        changed_("client", event("serial", serialOf(reply), "changed"));
     }
     return reply;
 }
@@ -76,7 +81,7 @@ http::ApiReply ClientAdmin::reset(const std::string& serial, bool applyNfs) {
         return http::actionReply(resetClientRoot(ctx, serial));
     });
     if (reply.status < 300 && changed_) {
-        changed_(serialOf(reply), "reset");
+        changed_("client", event("serial", serialOf(reply), "reset"));
     }
     return reply;
 }
@@ -89,7 +94,21 @@ http::ApiReply ClientAdmin::remove(const std::string& serial, RootDisposal root,
         return http::actionReply(removeClientFully(ctx, serial, root, now));
     });
     if (reply.status < 300 && changed_) {
-        changed_(serialOf(reply), "removed");
+        changed_("client", event("serial", serialOf(reply), "removed"));
+    }
+    return reply;
+}
+
+http::ApiReply ClientAdmin::removeImage(const std::string& name) {
+    auto reply = run("IMAGE_REMOVE", false, [&](ActionContext& ctx) {
+        auto r = removeUnusedImage(ctx.stateDir, ctx.registry, name);
+        if (!r) {
+            return http::errorReply(r.error().status, r.error().code, r.error().message);
+        }
+        return http::ApiReply{200, dumpJson(nlohmann::json{{"removed", name}})};
+    });
+    if (reply.status < 300 && changed_) {
+        changed_("image", event("name", name, "removed"));
     }
     return reply;
 }

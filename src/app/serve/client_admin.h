@@ -21,7 +21,8 @@ namespace pinet::app::serve {
 class ClientAdmin final : public http::ClientAdmin {
 public:
     using ConfigSource = std::function<std::shared_ptr<const config::Config>()>;
-    /// @p changed(serial, action): after a change that succeeded.
+    /// @p changed(event, json): after a change that succeeded, the event for the
+    /// dashboards ("client" {"serial","change","by"} or "image" {"name","change","by"}).
     using Changed = std::function<void(const std::string&, const std::string&)>;
 
     ClientAdmin(ConfigSource config, Changed changed);
@@ -30,6 +31,7 @@ public:
     http::ApiReply change(const http::PatchBody& body) override;
     http::ApiReply reset(const std::string& serial, bool applyNfs) override;
     http::ApiReply remove(const std::string& serial, RootDisposal root, bool applyNfs) override;
+    http::ApiReply removeImage(const std::string& name) override;
 
 private:
     /// Opens the registry, resolves the settings and runs @p action under the lock.

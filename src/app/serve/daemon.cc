@@ -146,13 +146,11 @@ void ServeDaemon::start(const std::function<void()>& afterDashboard) {
         auth_ = std::make_unique<http::WebAuth>(std::move(*token));
         admin_ = std::make_unique<ClientAdmin>(
             [this] { return config(); },
-            [this](const std::string& serial, const std::string& change) {
+            [this](const std::string& event, const std::string& json) {
                 // At once, not at the watcher's next second: the page that made the
                 // change sees it in its next read; every dashboard gets the event.
                 refreshRegistry(false);
-                monitor_.announce("client",
-                                  dumpJson(nlohmann::json{
-                                      {"serial", serial}, {"change", change}, {"by", "api"}}));
+                monitor_.announce(event, json);
             });
         if (cfg->httpTlsCert.empty()) {
             web_ = std::make_unique<http::WebServer>(monitor_, monitor_.hub());
