@@ -12,8 +12,8 @@
 //   GET /metrics                  text/plain; version=0.0.4
 //   GET /healthz                  "ok" | 503
 //   POST/GET/DELETE /api/v1/session   sign in (token -> cookie + CSRF token), state, sign out
-//   POST /api/v1/clients, PATCH|DELETE /api/v1/clients/SERIAL, POST .../SERIAL/reset
-//                                 the writes (ClientAdmin; docs/api.md)
+//   POST /api/v1/clients, PATCH|DELETE /api/v1/clients/SERIAL, POST .../SERIAL/reset,
+//   DELETE /api/v1/images/NAME    the writes (ClientAdmin; docs/api.md)
 //
 // Authentication (WebAuth, docs/api.md): every write needs a bearer token or a
 // session cookie with its CSRF token; reads need one too when the listener is
