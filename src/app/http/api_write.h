@@ -52,7 +52,8 @@ struct PatchBody {
     bool applyNfs = true;
 };
 /// PATCH /api/v1/clients/SERIAL: {"name", "notes", "image", "root_mode", "model",
-/// "address", "reset_root", "apply_nfs"}; at least one change.
+/// "address", "reset_root", "apply_nfs"}; `{}` writes the boot tree again, as
+/// `client set SERIAL` alone does.
 Parsed<PatchBody> parsePatchBody(std::string_view serial, std::string_view body);
 
 /// POST /api/v1/clients/SERIAL/reset: an empty body or {"apply_nfs"}.
