@@ -12,7 +12,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "app/client/client_actions.h"
 #include "app/client/client_manager.h"
+#include "app/http/api_write.h"
 #include "app/json_text.h"
 #include "app/nfs/nfs_manager.h"
 #include "cli/command.h"
@@ -52,20 +54,9 @@ struct ClientOpts {
     std::shared_ptr<SettingsFlags> settings = std::make_shared<SettingsFlags>();
 };
 
+/// One JSON shape for a client, here and in the web API's replies.
 nlohmann::json toJson(const io::ClientRecord& c) {
-    return {{"serial", c.serial},
-            {"mac", c.mac ? nlohmann::json(*c.mac) : nlohmann::json(nullptr)},
-            {"model", c.model},
-            {"name", c.name},
-            {"image", c.image},
-            {"root_mode", c.rootMode},
-            {"boot_dir", c.bootDir},
-            {"root_export", c.rootExport},
-            {"address", c.address},
-            {"notes", c.notes},
-            {"state", std::string(io::clientStateName(c.state))},
-            {"first_seen", c.firstSeen},
-            {"last_seen", c.lastSeen}};
+    return app::http::clientRecordJson(c);
 }
 
 bool fails(const Error& e) {
@@ -85,28 +76,15 @@ void warnApply(const std::string& what) {
                  "run pinetboot nfs apply; the removed client's export stays until then\n";
 }
 
-void applyAfterChange(SettingsSession& ss, bool skip,
-                      ApplyFailure failure = ApplyFailure::IsError) {
-    if (skip) {
-        return;
-    }
-    auto rep = app::applyNfs(ss.stateDir, ss.registry, ss.settings);
-    if (!rep) {
-        if (failure == ApplyFailure::IsWarning) {
-            warnApply(rep.error().message);
-            return;
-        }
-        printError("nfs apply: " + rep.error().message);
-        setExitCode(kExitFailure);
-        return;
-    }
-    for (const auto& l : rep->lines) {
+/// What nfs apply did after an action (app::ActionReport), as the CLI shows it.
+void printApply(const app::ActionReport& rep, ApplyFailure failure = ApplyFailure::IsError) {
+    for (const auto& l : rep.nfsLines) {
         std::cout << "nfs: " << l << '\n';
     }
-    if (!rep->exportsText.empty()) {
-        std::cout << rep->exportsText;
+    if (!rep.exportsText.empty()) {
+        std::cout << rep.exportsText;
     }
-    for (const auto& r : rep->refused) {
+    for (const auto& r : rep.nfsErrors) {
         if (failure == ApplyFailure::IsWarning) {
             warnApply(r);
             continue;
@@ -114,6 +92,10 @@ void applyAfterChange(SettingsSession& ss, bool skip,
         printError("nfs apply: " + r);
         setExitCode(kExitFailure);
     }
+}
+
+app::ActionContext actionContext(SettingsSession& ss, bool noApply) {
+    return app::ActionContext{ss.stateDir, ss.registry, ss.settings, !noApply};
 }
 
 void doList(const ClientOpts& o) {
@@ -295,22 +277,23 @@ void doAdd(const ClientOpts& o) {
     req.address = o.address;
     req.notes = o.notes;
     req.enableSsh = o.ssh;
+    auto ctx = actionContext(*ss, o.noApply);
     ProgressBar bar;
     req.progress = copyProgress(bar);
-    auto r = app::addClient(ss->stateDir, ss->registry, ss->settings, req);
+    auto r = app::enrolClient(ctx, req);
     endProgress(bar, r);
-    if (!r && fails(r.error())) {
+    if (!r && fails(Error{r.error().message})) {
         return;
     }
-    if (auto st = app::storeSettingsIfChanged(ss->registry, ss->settings); !st) {
-        printError("the client was added, but its settings were not stored: " + st.error().message);
+    if (!r->settingsError.empty()) {
+        printError("the client was added, but its settings were not stored: " + r->settingsError);
         setExitCode(kExitFailure);
     }
     std::cout << "added client " << r->record.serial << " (" << r->record.name << ")\n";
     for (const auto& m : r->messages) {
         std::cout << "  " << m << '\n';
     }
-    applyAfterChange(*ss, o.noApply);
+    printApply(*r);
 }
 
 void doReset(const ClientOpts& o) {
@@ -318,18 +301,18 @@ void doReset(const ClientOpts& o) {
     if (!ss) {
         return;
     }
+    auto ctx = actionContext(*ss, o.noApply);
     ProgressBar bar;
-    auto r =
-        app::resetClient(ss->stateDir, ss->registry, ss->settings, o.serial, copyProgress(bar));
+    auto r = app::resetClientRoot(ctx, o.serial, copyProgress(bar));
     endProgress(bar, r);
-    if (!r && fails(r.error())) {
+    if (!r && fails(Error{r.error().message})) {
         return;
     }
     std::cout << "reset client " << r->record.serial << '\n';
     for (const auto& m : r->messages) {
         std::cout << "  " << m << '\n';
     }
-    applyAfterChange(*ss, o.noApply);
+    printApply(*r);
 }
 
 /// Asks on the terminal; false for anything but y/yes (or end of input).
@@ -373,24 +356,21 @@ void doRemove(const ClientOpts& o) {
     auto now = std::chrono::duration_cast<std::chrono::seconds>(
                    std::chrono::system_clock::now().time_since_epoch())
                    .count();
-    auto r = app::removeClient(ss->stateDir, ss->registry, o.serial, o.keepRoot, now);
-    if (!r && fails(r.error())) {
+    // Asked above (or --yes/--keep-root): the action itself refuses nothing more.
+    auto ctx = actionContext(*ss, o.noApply);
+    auto r = app::removeClientFully(
+        ctx, o.serial, o.keepRoot ? app::RootDisposal::Keep : app::RootDisposal::Delete, now);
+    if (!r && fails(Error{r.error().message})) {
         return;
     }
-    for (const auto& m : *r) {
+    for (const auto& m : r->messages) {
         std::cout << m << '\n';
     }
-    // A removed overlay client's mount unit goes now, not at the next apply:
-    // at boot systemd would make an empty roots/SERIAL/merged for it.
-    if (auto u = app::dropMountUnit(ss->stateDir, ss->settings, plan->record); !u) {
-        std::cerr << "pinetboot: warning: " << u.error().message
+    for (const auto& w : r->warnings) {
+        std::cerr << "pinetboot: warning: " << w
                   << "\n  fix: pinetboot nfs apply removes mount units of removed clients\n";
-    } else {
-        for (const auto& l : *u) {
-            std::cout << l << '\n';
-        }
     }
-    applyAfterChange(*ss, o.noApply, ApplyFailure::IsWarning);
+    printApply(*r, ApplyFailure::IsWarning);
 }
 
 void doSet(const ClientOpts& o) {
@@ -410,18 +390,19 @@ void doSet(const ClientOpts& o) {
     req.address = given(o.setAddress, o.address);
     req.model = given(o.setModel, o.model);
     req.resetRoot = o.resetRoot;
+    auto ctx = actionContext(*ss, o.noApply);
     ProgressBar bar;
     req.progress = copyProgress(bar);
-    auto r = app::setClient(ss->stateDir, ss->registry, ss->settings, req);
+    auto r = app::changeClient(ctx, req);
     endProgress(bar, r);
-    if (!r && fails(r.error())) {
+    if (!r && fails(Error{r.error().message})) {
         return;
     }
     std::cout << "changed client " << r->record.serial << " (" << r->record.name << ")\n";
     for (const auto& m : r->messages) {
         std::cout << "  " << m << '\n';
     }
-    applyAfterChange(*ss, o.noApply);
+    printApply(*r);
 }
 
 void setup(CLI::App* cmd) {

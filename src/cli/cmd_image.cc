@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "app/client/client_actions.h"
 #include "app/image/image_report.h"
 #include "app/image/image_store.h"
 #include "app/json_text.h"
@@ -127,23 +128,7 @@ void doRemove(const ImageOpts& o) {
         setExitCode(kExitFailure);
         return;
     }
-    auto clients = reg->list();
-    if (!clients) {
-        printError(clients.error().message);
-        setExitCode(kExitFailure);
-        return;
-    }
-    std::string users;
-    for (const auto& serial : app::clientsOfImage(o.name, *clients)) {
-        users += (users.empty() ? "" : ", ") + serial;
-    }
-    if (!users.empty()) {
-        printError(
-            fmt::format("image {} is used by client(s) {}: remove them first", o.name, users));
-        setExitCode(kExitFailure);
-        return;
-    }
-    if (auto r = app::removeImage(dir, o.name); !r) {
+    if (auto r = app::removeUnusedImage(dir, *reg, o.name); !r) {
         printError(r.error().message);
         setExitCode(kExitFailure);
         return;

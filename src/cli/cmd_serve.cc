@@ -216,8 +216,9 @@ int runServe(const ServeOptions& o) {
         }
     }
     // One line on stdout for scripts: where things are.
-    std::cout << "pinetboot serve: ready: dashboard http://" << c.httpListen.host << ":"
-              << daemon.httpPort() << "/ tftp " << daemon.tftpAddress();
+    std::cout << "pinetboot serve: ready: dashboard " << (c.httpTlsCert.empty() ? "http" : "https")
+              << "://" << c.httpListen.host << ":" << daemon.httpPort() << "/ tftp "
+              << daemon.tftpAddress();
     if (daemon.httpBootPort() != 0) {
         std::cout << " http-boot " << c.httpBootListen.host << ":" << daemon.httpBootPort();
     }

@@ -487,8 +487,10 @@ std::vector<KeyDef> buildTable() {
                  }});
     // ---- [http]
     t.push_back({Scope::Http, "listen", KeyType::Address, "127.0.0.1:8080",
-                 "Dashboard, JSON API (`/api/v1/...`), `/metrics` and `/healthz`. There is no "
-                 "authentication: keep it on loopback or a management network.",
+                 "Dashboard, JSON API (`/api/v1/...`), `/metrics` and `/healthz`. Writes need "
+                 "the API token (docs/api.md); beyond loopback reads need it too, and `serve` "
+                 "refuses to listen there without `tls_cert`/`tls_key` unless "
+                 "`allow_plaintext_remote` says so.",
                  false, at(&Config::httpListen),
                  [](const toml::node& n, Config& c, InterfaceConfig*) {
                      return getAddress(n, c.httpListen, false);
@@ -514,6 +516,31 @@ std::vector<KeyDef> buildTable() {
                              return fmt::format("'{}' is not a host name", h);
                          }
                      }
+                     return std::nullopt;
+                 }});
+    t.push_back({Scope::Http, "tls_cert", KeyType::String, "",
+                 "PEM certificate (with its chain) for HTTPS on `listen`; needs `tls_key`. "
+                 "Read at start (a new certificate needs a restart).",
+                 false, at(&Config::httpTlsCert),
+                 [](const toml::node& n, Config& c, InterfaceConfig*) {
+                     return getString(n, c.httpTlsCert);
+                 }});
+    t.push_back({Scope::Http, "tls_key", KeyType::String, "",
+                 "PEM private key of `tls_cert` (keep it mode 0600).", false,
+                 at(&Config::httpTlsKey), [](const toml::node& n, Config& c, InterfaceConfig*) {
+                     return getString(n, c.httpTlsKey);
+                 }});
+    t.push_back({Scope::Http, "allow_plaintext_remote", KeyType::Boolean, "false",
+                 "Serve plain HTTP on a `listen` address beyond loopback (the token and "
+                 "session cookie then cross the network in clear text): only on a management "
+                 "network you trust. Without it such a `serve` refuses to start.",
+                 false, at(&Config::httpAllowPlaintextRemote),
+                 [](const toml::node& n, Config& c, InterfaceConfig*) -> Err {
+                     const auto v = n.value<bool>();
+                     if (!v || !n.is_boolean()) {
+                         return std::string("must be true or false");
+                     }
+                     c.httpAllowPlaintextRemote = *v;
                      return std::nullopt;
                  }});
     t.push_back({Scope::Http, "boot_listen", KeyType::Address, "",
@@ -877,7 +904,47 @@ std::vector<std::string> validationErrors(const Config& config) {
             out.push_back(prefix + p);
         }
     }
+    if (config.httpTlsCert.empty() != config.httpTlsKey.empty()) {
+        out.push_back(prefix +
+                      (config.httpTlsCert.empty()
+                           ? "http.tls_key is set but http.tls_cert is not: HTTPS needs both"
+                           : "http.tls_cert is set but http.tls_key is not: HTTPS needs both"));
+    }
+    if (auto r =
+            plaintextListenRefusal(config.httpListen.host, config.httpListen.port,
+                                   !config.httpTlsCert.empty(), config.httpAllowPlaintextRemote)) {
+        out.push_back(prefix + *r);
+    }
     return out;
+}
+
+bool isLoopbackHost(std::string_view host) {
+    std::string h(host);
+    if (h.size() >= 2 && h.front() == '[' && h.back() == ']') {
+        h = h.substr(1, h.size() - 2);
+    }
+    for (auto& ch : h) {
+        ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    }
+    if (h == "localhost" || h == "::1") {
+        return true;
+    }
+    return h.rfind("127.", 0) == 0 && h.find_first_not_of("0123456789.") == std::string::npos;
+}
+
+std::optional<std::string> plaintextListenRefusal(std::string_view host, std::uint16_t port,
+                                                  bool tls, bool allowPlaintextRemote) {
+    if (isLoopbackHost(host) || tls || allowPlaintextRemote) {
+        return std::nullopt;
+    }
+    return fmt::format(
+        "http: refusing to serve the dashboard and API on {}:{} without TLS: beyond loopback "
+        "the API token and session cookie would cross the network in clear text. Fix one of: "
+        "set [http] tls_cert and tls_key (PEM files; e.g. openssl req -x509 -newkey rsa:2048 "
+        "-nodes -keyout key.pem -out cert.pem -days 825 -subj /CN=HOST); or listen on "
+        "127.0.0.1 and reach it through ssh -L; or, on a network you trust, set [http] "
+        "allow_plaintext_remote = true",
+        host, port);
 }
 
 void validate(const Config& config) {

@@ -17,6 +17,7 @@ std::string_view dashboardHtml() {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>pinetboot</title>
 <link rel="stylesheet" href="/dashboard.css">
+<link rel="stylesheet" href="/dashboard-admin.css">
 </head>
 <body>
 <header>
@@ -60,6 +61,7 @@ std::string_view dashboardHtml() {
 <script id="initial" type="application/json">/*INITIAL_DATA*/null</script>
 <script src="/dashboard.js"></script>
 <script src="/dashboard-fleet.js"></script>
+<script src="/dashboard-admin.js"></script>
 </body>
 </html>
 )PNB";

@@ -15,9 +15,13 @@
 #include "app/dhcp/dhcp_server.h"
 #include "app/doctor/doctor.h"
 #include "app/doctor/neighbour_table.h"
+#include "app/http/api_token.h"
 #include "app/http/http_boot.h"
+#include "app/http/web_auth.h"
 #include "app/http/web_server.h"
+#include "app/json_text.h"
 #include "app/serve/admission_service.h"
+#include "app/serve/client_admin.h"
 #include "app/serve/fleet_reader.h"
 #include "app/serve/registry_store.h"
 #include "app/serve/rollout_service.h"
@@ -142,7 +146,38 @@ void ServeDaemon::start(const std::function<void()>& afterDashboard) {
     monitor_.start();
     try {
         // The dashboard first: it shows the other parts coming up.
-        web_ = std::make_unique<http::WebServer>(monitor_, monitor_.hub());
+        if (auto refusal = config::plaintextListenRefusal(
+                cfg->httpListen.host, cfg->httpListen.port, !cfg->httpTlsCert.empty(),
+                cfg->httpAllowPlaintextRemote)) {
+            throw std::runtime_error(*refusal);
+        }
+        // The API token: made at the first start, never logged (pinetboot token show).
+        bool created = false;
+        auto token = http::ensureApiToken(cfg->stateDir, &created);
+        if (!token) {
+            throw std::runtime_error("API token: " + token.error().message);
+        }
+        if (created) {
+            spdlog::info("API_TOKEN_CREATED file={} (pinetboot token show prints it)",
+                         (fs::path(cfg->stateDir) / http::kApiTokenFile).string());
+        }
+        auth_ = std::make_unique<http::WebAuth>(std::move(*token));
+        admin_ = std::make_unique<ClientAdmin>(
+            [this] { return config(); },
+            [this](const std::string& event, const std::string& json) {
+                // At once, not at the watcher's next second: the page that made the
+                // change sees it in its next read; every dashboard gets the event.
+                refreshRegistry(false);
+                monitor_.announce(event, json);
+            });
+        if (cfg->httpTlsCert.empty()) {
+            web_ = std::make_unique<http::WebServer>(monitor_, monitor_.hub());
+        } else {
+            web_ = std::make_unique<http::WebServer>(
+                monitor_, monitor_.hub(), http::TlsFiles{cfg->httpTlsCert, cfg->httpTlsKey});
+        }
+        web_->setAuth(auth_.get(), !config::isLoopbackHost(cfg->httpListen.host));
+        web_->setClientAdmin(admin_.get());
         web_->setAllowedHosts(cfg->httpAllowedHosts);
         fleet_ = std::make_unique<ServeFleetReader>([this] { return config(); });
         web_->setFleetReader(fleet_.get());
@@ -391,8 +426,8 @@ void ServeDaemon::start(const std::function<void()>& afterDashboard) {
     }
     watcher_ = std::thread([this] { watchRegistry(); });
     started_ = true;
-    spdlog::info("SERVE_READY interfaces={} dashboard=http://{}:{}/", cfg->interfaces.size(),
-                 cfg->httpListen.host, web_->port());
+    spdlog::info("SERVE_READY interfaces={} dashboard={}://{}:{}/", cfg->interfaces.size(),
+                 cfg->httpTlsCert.empty() ? "http" : "https", cfg->httpListen.host, web_->port());
 }
 
 void ServeDaemon::installResolver(const std::vector<KnownClient>& clients) {
@@ -433,6 +468,7 @@ void ServeDaemon::installResolver(const std::vector<KnownClient>& clients) {
 }
 
 void ServeDaemon::refreshRegistry(bool force) {
+    std::lock_guard refreshing(refreshMutex_);
     std::vector<KnownClient> clients;
     std::int64_t version = 0;
     {
@@ -484,6 +520,13 @@ void ServeDaemon::watchRegistry() {
             refreshRegistry(false);
         } catch (const std::exception& e) {
             spdlog::warn("REGISTRY_READ_FAILED error={}", e.what());
+        }
+        if (auth_) {
+            // `pinetboot token rotate` (another process) takes effect within a second:
+            // the old token and every session it opened stop working.
+            if (auto t = http::readApiToken(config()->stateDir); t && *t) {
+                auth_->setToken(std::move(**t));
+            }
         }
         if (rollouts_) {
             rollouts_->poll(std::chrono::system_clock::now());

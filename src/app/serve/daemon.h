@@ -7,7 +7,9 @@
 //   one WebServer (http.listen): dashboard, JSON API, SSE, /metrics, /healthz
 //   one BootMonitor: every DHCP packet and finished transfer flows into it
 //   a registry watcher: polls the registry's change counter every second, so
-//     `pinetboot client add/remove` takes effect without a restart
+//     `pinetboot client add/remove` takes effect without a restart, and re-reads
+//     the API token (<state>/api-token), so `pinetboot token rotate` does too
+//   the web API's writes (ClientAdmin: the CLI's client actions), behind WebAuth
 //
 // Reload (SIGHUP) swaps in a new shared_ptr<const Config>: reloadable keys take
 // effect, restart-only keys are reported and kept; no server is restarted, so
@@ -34,6 +36,7 @@ class TftpServer;
 namespace http {
 class WebServer;
 class HttpBootServer;
+class WebAuth;
 }  // namespace http
 }  // namespace pinet::app
 
@@ -41,6 +44,7 @@ namespace pinet::app::serve {
 
 class RolloutService;
 class ServeFleetReader;
+class ClientAdmin;
 
 class ServeDaemon {
 public:
@@ -76,6 +80,9 @@ private:
     std::shared_ptr<const config::Config> config_;
     std::unique_ptr<ClientStore> store_;
     std::mutex storeMutex_;  ///< the store is used from the watcher and the monitor
+    /// One refreshRegistry at a time (the watcher, reload and API writes call it): two
+    /// interleaved ones could install an older list after a newer one.
+    std::mutex refreshMutex_;
 
     BootMonitor monitor_;
     /// Before the servers that hold a pointer to it, so it outlives them.
@@ -95,6 +102,9 @@ private:
     std::unique_ptr<http::HttpBootServer> httpBoot_;
     /// Images and doctor for the web API; declared before web_, so it outlives it.
     std::unique_ptr<ServeFleetReader> fleet_;
+    /// The API token's sessions and the API's writes: before web_, which uses them.
+    std::unique_ptr<http::WebAuth> auth_;
+    std::unique_ptr<ClientAdmin> admin_;
     std::unique_ptr<http::WebServer> web_;
 
     std::thread watcher_;
