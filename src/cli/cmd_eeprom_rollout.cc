@@ -15,6 +15,7 @@
 
 #include "app/eeprom/rollout_build.h"
 #include "app/json_text.h"
+#include "app/store.h"
 #include "cli/command.h"
 #include "cli/eeprom_extensions.h"
 #include "cli/guarded.h"
@@ -225,7 +226,10 @@ void setupStart(CLI::App& rollout) {
                 }
                 target = fmt::format("{} listed boards", serials.size());
             } else if (!o->model.empty() || o->all) {
-                auto reg = must(io::Registry::open(dir));
+                // `create` reads --config as bootconf.txt: the store is SQLite, or
+                // $PINETBOOT_STORE_URL.
+                auto reg = must(io::Registry::open(
+                    dir, must(app::storeLocation(app::config::Config{}, storeUrlFromEnv()))));
                 const std::string want = normalModel(o->model);
                 for (const auto& rec : must(reg.list())) {
                     if (o->all || normalModel(rec.model) == want) {

@@ -10,6 +10,7 @@
 #include "app/json_text.h"
 #include "cli/command.h"
 #include "cli/progress.h"
+#include "cli/server_settings_flags.h"
 #include "io/registry/registry.h"
 
 namespace pinet::cli {
@@ -100,10 +101,9 @@ void doList(const ImageOpts& o) {
 
 void doRemove(const ImageOpts& o) {
     std::string dir = stateDir(o.stateDir);
-    auto reg = io::Registry::open(dir);
+    // No --config here: the store is SQLite in the state directory, or $PINETBOOT_STORE_URL.
+    auto reg = openRegistryFor(dir, app::config::Config{});
     if (!reg) {
-        printError(reg.error().message);
-        setExitCode(kExitFailure);
         return;
     }
     auto clients = reg->list();

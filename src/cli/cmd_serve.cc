@@ -27,7 +27,9 @@
 #include "app/config/config_meaning.h"
 #include "app/serve/daemon.h"
 #include "app/serve/registry_store.h"
+#include "app/store.h"
 #include "cli/command.h"
+#include "cli/server_settings_flags.h"
 
 namespace pinet::cli {
 namespace {
@@ -189,7 +191,12 @@ int runServe(const ServeOptions& o) {
 
     std::unique_ptr<app::serve::ClientStore> store;
     try {
-        store = app::serve::openRegistryStore(c.stateDir);
+        auto where = app::storeLocation(c, storeUrlFromEnv());
+        if (!where) {
+            printError(where.error().message);
+            return kExitFailure;
+        }
+        store = app::serve::openRegistryStore(c.stateDir, *where);
     } catch (const std::exception& e) {
         printError(e.what());
         return kExitFailure;
