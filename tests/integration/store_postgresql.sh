@@ -24,6 +24,7 @@ expect_eq() { [ "$2" = "$3" ] && ok "$1" || bad "$1: got '$2' want '$3'"; }
 has() { grep -qF -- "$2" <<< "$1"; }
 
 mkdir "$W/pg"
+chmod 0711 "$W"  # the server's user (nobody, as root) passes through to its own directory
 pg_up "$W/pg" || { echo "FAIL cannot start the test's PostgreSQL server"; exit 1; }
 ok "postgres started (pid $PG_PID, socket in $W/pg only)"
 psql_() { "$PG_BIN/psql" "$PG_URL" -XAtq -v ON_ERROR_STOP=1 "$@"; }
@@ -121,7 +122,7 @@ has "$err" "is newer than this pinetboot" && ok "client list refuses it too" || 
 mkdir -p "$W/tftp"
 set +e
 err=$(timeout 20 "$PINETBOOT" serve --config "$CFG" --interface lo --root "$W/tftp" --dhcp off \
-      --http 127.0.0.1:0 2>&1); rc=$?
+      --tftp-listen 127.0.0.1:16969 --http 127.0.0.1:18089 2>&1); rc=$?
 set -e
 [ "$rc" = 1 ] && has "$err" "schema version $NEWER is newer" && ok "serve refuses to start on it" \
   || bad "serve on a newer schema: rc=$rc $err"

@@ -66,12 +66,12 @@ std::string render(std::string_view sql, Dialect dialect) {
     return s;
 }
 
-Error newerSchemaError(int found, int known, std::string_view where) {
+Error newerSchemaError(int found, int known) {
     return Error{fmt::format(
-        "{}: registry schema version {} is newer than this pinetboot understands ({}): a newer "
+        "registry schema version {} is newer than this pinetboot understands ({}): a newer "
         "pinetboot has migrated it. Upgrade pinetboot here to the version the other nodes run "
         "(nothing was changed; an older pinetboot never downgrades a store)",
-        where, found, known)};
+        found, known)};
 }
 
 Result<int> sqliteVersion(Database& db) {
@@ -94,7 +94,7 @@ Result<MigrationReport> migrateSqlite(Database& db, std::span<const Migration> s
     }
     MigrationReport report{*v, *v};
     if (*v > known) {
-        return tl::unexpected(newerSchemaError(*v, known, "sqlite"));
+        return tl::unexpected(newerSchemaError(*v, known));
     }
     for (const auto& m : steps) {
         if (m.version <= report.after) {
@@ -108,7 +108,7 @@ Result<MigrationReport> migrateSqlite(Database& db, std::span<const Migration> s
         auto now = sqliteVersion(db);
         Result<void> r = now ? Result<void>{} : Result<void>(tl::unexpected(now.error()));
         if (r && *now > known) {
-            r = tl::unexpected(newerSchemaError(*now, known, "sqlite"));
+            r = tl::unexpected(newerSchemaError(*now, known));
         }
         if (r && *now < m.version) {
             r = db.exec(render(m.sql, Dialect::Sqlite));
@@ -157,7 +157,7 @@ Result<MigrationReport> migratePostgres(PgConnection& conn, std::span<const Migr
         return tl::unexpected(v.error());
     }
     if (*v > known) {
-        return tl::unexpected(newerSchemaError(*v, known, "postgresql"));
+        return tl::unexpected(newerSchemaError(*v, known));
     }
     if (*v == known) {
         return MigrationReport{*v, *v};
@@ -180,7 +180,7 @@ Result<MigrationReport> migratePostgres(PgConnection& conn, std::span<const Migr
             return tl::unexpected(now.error());
         }
         if (*now > known) {
-            return tl::unexpected(newerSchemaError(*now, known, "postgresql"));
+            return tl::unexpected(newerSchemaError(*now, known));
         }
         MigrationReport report{*v, *now};
         for (const auto& m : steps) {

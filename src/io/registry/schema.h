@@ -52,8 +52,9 @@ struct MigrationReport {
     int after = 0;   ///< version left
 };
 
-/// The error for a store at @p found while this build knows @p known.
-Error newerSchemaError(int found, int known, std::string_view where);
+/// The error for a store at @p found while this build knows @p known (the caller
+/// prefixes which store).
+Error newerSchemaError(int found, int known);
 
 /// Brings @p db to the last of @p steps (see the header comment).
 Result<MigrationReport> migrateSqlite(Database& db, std::span<const Migration> steps);

@@ -1,6 +1,7 @@
 # pg_server.sh - a PostgreSQL 15 server of the test's own (issue #19), sourced by
 # tests that run pinetboot against the PostgreSQL store.
-#   pg_up DIR   initdb into DIR/data and start postgres listening only on a unix
+#   pg_up DIR   (DIR's parents must be searchable by nobody when root runs the test)
+#               initdb into DIR/data and start postgres listening only on a unix
 #               socket in DIR (listen_addresses=''); sets PG_URL and PG_PID.
 #   pg_down     stops that server by its PID (SIGINT: fast shutdown) and waits.
 # As root the server runs as nobody (postgres refuses uid 0), through setpriv, which
