@@ -16,10 +16,10 @@ Result<io::StoreLocation> storeLocation(const config::Config& c,
         return where;
     }
     if (c.storeUrl.empty()) {
-        return fail(fmt::format(
-            "{}store.backend is \"postgresql\" but no database is named: set store.url "
-            "(postgresql://user@host/database) or PINETBOOT_STORE_URL",
-            c.sourcePath.empty() ? "" : c.sourcePath + ": "));
+        return fail(
+            fmt::format("{}store.backend is \"postgresql\" but no database is named: set store.url "
+                        "(postgresql://user@host/database) or PINETBOOT_STORE_URL",
+                        c.sourcePath.empty() ? "" : c.sourcePath + ": "));
     }
     where.backend = io::StoreLocation::Backend::Postgresql;
     where.url = c.storeUrl;

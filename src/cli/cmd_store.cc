@@ -63,7 +63,6 @@ void setup(CLI::App* cmd) {
 
 }  // namespace
 
-PINET_COMMAND(73, "store", "The registry's store (SQLite or PostgreSQL): schema migrations",
-              setup);
+PINET_COMMAND(73, "store", "The registry's store (SQLite or PostgreSQL): schema migrations", setup);
 
 }  // namespace pinet::cli

@@ -11,10 +11,10 @@
 
 #include <cerrno>
 #include <chrono>
-#include <cstring>
-#include <optional>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -66,8 +66,8 @@ pid_t spawn(const std::vector<std::string>& argv, const Account& who, const fs::
         ::_exit(126);
     }
     ::setsid();
-    if (::geteuid() == 0 && (::setgroups(0, nullptr) != 0 || ::setgid(who.gid) != 0 ||
-                             ::setuid(who.uid) != 0)) {
+    if (::geteuid() == 0 &&
+        (::setgroups(0, nullptr) != 0 || ::setgid(who.gid) != 0 || ::setuid(who.uid) != 0)) {
         ::_exit(126);
     }
     if (dieWithUs && (::prctl(PR_SET_PDEATHSIG, SIGINT) != 0 || ::getppid() != parent)) {

@@ -47,6 +47,8 @@ struct DhcpServerCounters {
     std::uint64_t sendErrors = 0;
     std::uint64_t wrongInterface = 0;
     std::uint64_t internalErrors = 0;  ///< datagrams whose handling threw (logged, skipped)
+    /// ACKs not sent because the lease store did not commit their lease (issue #19).
+    std::uint64_t acksWithheld = 0;
 };
 
 class DhcpServer {
@@ -80,6 +82,7 @@ private:
     std::atomic<std::uint64_t> sendErrors_{0};
     std::atomic<std::uint64_t> wrongInterface_{0};
     std::atomic<std::uint64_t> internalErrors_{0};
+    std::atomic<std::uint64_t> acksWithheld_{0};
 };
 
 /// Human-readable counters, one "name value" per line (for logs and `serve` exit).

@@ -277,6 +277,8 @@ void ServeDaemon::start(const std::function<void()>& afterDashboard) {
         for (const auto& d : dhcp_) {
             const auto c = d->counters();
             exportDhcpCounters(m, d->interfaceName(), c.dhcp, c.sendErrors);
+            m.setTotal("pinetboot_dhcp_acks_withheld_total", {{"interface", d->interfaceName()}},
+                       static_cast<double>(c.acksWithheld));
         }
         if (tftp_) {
             const auto c = tftp_->counters();

@@ -108,8 +108,8 @@ Result<PgConnection> PgConnection::connect(const std::string& url) {
         return fail(fmt::format("{}: cannot connect: out of memory", redact(url)));
     }
     if (PQstatus(c.conn_) != CONNECTION_OK) {
-        return fail(fmt::format("{}: cannot connect: {}", redact(url),
-                                oneLine(PQerrorMessage(c.conn_))));
+        return fail(
+            fmt::format("{}: cannot connect: {}", redact(url), oneLine(PQerrorMessage(c.conn_))));
     }
     // The registry's text is UTF-8 whatever the database's default says.
     if (PQsetClientEncoding(c.conn_, "UTF8") != 0) {

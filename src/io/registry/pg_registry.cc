@@ -126,7 +126,8 @@ public:
                 "  ORDER BY last_seen, first_seen, serial COLLATE \"C\" "
                 "  LIMIT GREATEST(0, (SELECT count(*) FROM clients WHERE state = 'discovered') "
                 "    - $2::bigint))",
-                {serial, pgParam(static_cast<std::int64_t>(std::max<std::size_t>(maxDiscovered, 1)))});
+                {serial,
+                 pgParam(static_cast<std::int64_t>(std::max<std::size_t>(maxDiscovered, 1)))});
             if (!evict) {
                 return tl::unexpected(pgError(evict.error()));
             }
@@ -135,10 +136,12 @@ public:
     }
 
     Result<void> enroll(const ClientRecord& rec) override {
-        for (auto [field, v] :
-             {std::pair{"serial", &rec.serial}, {"image", &rec.image}, {"root mode", &rec.rootMode},
-              {"boot directory", &rec.bootDir}, {"root export", &rec.rootExport},
-              {"address", &rec.address}}) {
+        for (auto [field, v] : {std::pair{"serial", &rec.serial},
+                                {"image", &rec.image},
+                                {"root mode", &rec.rootMode},
+                                {"boot directory", &rec.bootDir},
+                                {"root export", &rec.rootExport},
+                                {"address", &rec.address}}) {
             if (auto r = needUtf8(field, *v); !r) {
                 return r;
             }
@@ -197,14 +200,14 @@ public:
         if (key != Key::All) {
             params.emplace_back(value);
         }
-        auto r = conn_.query(fmt::format("{}{}ORDER BY serial COLLATE \"C\"", kSelect, where),
-                             params);
+        auto r =
+            conn_.query(fmt::format("{}{}ORDER BY serial COLLATE \"C\"", kSelect, where), params);
         if (!r) {
             return tl::unexpected(pgError(r.error()));
         }
         if (r->columns() != 14) {
-            return fail(fmt::format("postgresql: clients query returned {} columns, not 14",
-                                    r->columns()));
+            return fail(
+                fmt::format("postgresql: clients query returned {} columns, not 14", r->columns()));
         }
         std::vector<ClientRecord> out;
         out.reserve(static_cast<std::size_t>(r->rows()));

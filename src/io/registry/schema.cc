@@ -163,8 +163,8 @@ Result<MigrationReport> migratePostgres(PgConnection& conn, std::span<const Migr
         return MigrationReport{*v, *v};
     }
     auto run = [&]() -> Result<MigrationReport> {
-        if (auto r = conn.query("SELECT pg_advisory_xact_lock($1::bigint)",
-                                {pgParam(kAdvisoryLockKey)});
+        if (auto r =
+                conn.query("SELECT pg_advisory_xact_lock($1::bigint)", {pgParam(kAdvisoryLockKey)});
             !r) {
             return tl::unexpected(pgFailure(r.error()));
         }
@@ -191,10 +191,10 @@ Result<MigrationReport> migratePostgres(PgConnection& conn, std::span<const Migr
                 return fail(fmt::format("migration to version {} ({}): {}", m.version, m.what,
                                         r.error().message));
             }
-            if (auto r = conn.query(
-                    "INSERT INTO schema_version(version, applied_at, description) "
-                    "VALUES ($1::integer, extract(epoch from now())::bigint, $2::text)",
-                    {pgParam(m.version), std::string(m.what)});
+            if (auto r =
+                    conn.query("INSERT INTO schema_version(version, applied_at, description) "
+                               "VALUES ($1::integer, extract(epoch from now())::bigint, $2::text)",
+                               {pgParam(m.version), std::string(m.what)});
                 !r) {
                 return tl::unexpected(pgFailure(r.error()));
             }

@@ -28,7 +28,7 @@
 namespace pinet::io::schema {
 
 struct Migration {
-    int version;           ///< 1, 2, ...: each one more than the previous
+    int version;            ///< 1, 2, ...: each one more than the previous
     std::string_view what;  ///< one line, stored with the version (PostgreSQL)
     std::string_view sql;   ///< statements with {id} / {int64} placeholders
 };

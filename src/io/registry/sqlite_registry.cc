@@ -38,7 +38,8 @@ ClientRecord rowToRecord(const Statement& st) {
 
 class SqliteRegistry final : public RegistryBackend {
 public:
-    SqliteRegistry(Database db, std::filesystem::path p) : db_(std::move(db)), path_(std::move(p)) {}
+    SqliteRegistry(Database db, std::filesystem::path p)
+        : db_(std::move(db)), path_(std::move(p)) {}
 
     Result<schema::MigrationReport> migrate() override {
         auto r = schema::migrateSqlite(db_, schema::registryMigrations());
