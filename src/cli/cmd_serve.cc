@@ -197,6 +197,11 @@ int runServe(const ServeOptions& o) {
             return kExitFailure;
         }
         store = app::serve::openRegistryStore(c.stateDir, *where);
+        // The DHCP servers keep their leases in the same store (PINETBOOT_STORE_URL included).
+        if (where->backend == io::StoreLocation::Backend::Postgresql) {
+            c.storeBackend = "postgresql";
+            c.storeUrl = where->url;
+        }
     } catch (const std::exception& e) {
         printError(e.what());
         return kExitFailure;

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "io/dhcp/pg_lease_store.h"
 #include "io/dhcp/sqlite_lease_store.h"
 #include "io/net/event_loop.h"
 #include "io/net/interface.h"
@@ -85,10 +86,13 @@ void DhcpServer::start() {
                                          " is outside the subnet of " + config_.interface);
             }
         }
-        if (config_.leaseDb.empty()) {
+        if (!config_.leaseStoreUrl.empty()) {
+            store_ = std::make_unique<io::PgLeaseStore>(config_.leaseStoreUrl, config_.interface);
+        } else if (config_.leaseDb.empty()) {
             throw std::runtime_error("full DHCP mode needs a lease database path");
+        } else {
+            store_ = std::make_unique<io::SqliteLeaseStore>(config_.leaseDb);
         }
-        store_ = std::make_unique<io::SqliteLeaseStore>(config_.leaseDb);
     }
     responder_ = std::make_unique<cd::DhcpResponder>(rc, store_.get());
     responder_->setAdmissionGate(config_.admission);

@@ -232,7 +232,9 @@ void ServeDaemon::start(const std::function<void()>& afterDashboard) {
             }
             dc.leaseTime = std::chrono::seconds(iface.leaseTime);
             if (dc.mode == core::dhcp::Mode::Full) {
-                if (!iface.leaseDb.empty()) {
+                if (cfg->storeBackend == "postgresql" && iface.leaseDb.empty()) {
+                    dc.leaseStoreUrl = cfg->storeUrl;  // --lease-db still picks a file
+                } else if (!iface.leaseDb.empty()) {
                     dc.leaseDb = iface.leaseDb;
                 } else {
                     fs::create_directories(cfg->stateDir);

@@ -34,6 +34,20 @@ CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value {int64} NOT NULL);
 INSERT INTO meta(key, value) VALUES ('generation', 0) ON CONFLICT DO NOTHING;
 )sql"},
+    // DHCP leases of every interface (issue #19). The PostgreSQL store keeps them here
+    // (io/dhcp/pg_lease_store.cc); with SQLite they stay in <state>/dhcp-leases-IF.sqlite
+    // for now, and this table is created but unused.
+    Migration{2, "leases", R"sql(
+CREATE TABLE IF NOT EXISTS leases (
+    interface TEXT NOT NULL,
+    mac       TEXT NOT NULL,
+    ip        TEXT NOT NULL,
+    expires   {int64} NOT NULL,
+    serial    TEXT NOT NULL DEFAULT '',
+    hostname  TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (interface, mac)
+);
+)sql"},
 };
 
 void replaceAll(std::string& s, std::string_view from, std::string_view to) {
