@@ -5,6 +5,7 @@
 #include <libpq-fe.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,6 +21,8 @@
 #include <vector>
 
 #include <fmt/format.h>
+
+#include "lib/test_env.h"
 
 namespace pinet::test {
 
@@ -104,6 +107,53 @@ std::string tail(const fs::path& log) {
     return s.size() > 2000 ? s.substr(s.size() - 2000) : s;
 }
 
+/// Runs @p argv (as root, no shell) and waits; its exit code, or -1.
+int runAsUs(const std::vector<std::string>& argv, const fs::path& log) {
+    const Account self{::geteuid(), ::getegid()};
+    const pid_t pid = spawn(argv, self, log, false);
+    return pid < 0 ? -1 : waitFor(pid, 60s);
+}
+
+/// A fresh cluster in @p data. initdb takes about a second of the two cores a test
+/// has; each test process needs a cluster, so the first one made in this build tree
+/// is kept (binaryDir()/pg-template-15, made under a lock, for the PostgreSQL version
+/// at PG_VERSION) and later ones are copies (cp -a: owner and modes kept). "" or why not.
+std::string makeDataDir(const fs::path& bin, const fs::path& data, const fs::path& dir,
+                        const Account& who) {
+    const fs::path cache = binaryDir() / "pg-template-15";
+    const int lock =
+        ::open((binaryDir() / "pg-template-15.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lock >= 0) {
+        ::flock(lock, LOCK_EX);
+    }
+    std::string error;
+    std::error_code ec;
+    if (fs::exists(cache / "PG_VERSION", ec)) {
+        if (runAsUs({"/bin/cp", "-a", cache.string(), data.string()}, dir / "copy.log") != 0) {
+            error = "copying the cluster template failed: " + tail(dir / "copy.log");
+        }
+    } else {
+        // Trust on a socket only this directory's owner can reach: no password to manage.
+        const pid_t init = spawn({(bin / "initdb").string(), "-D", data.string(), "-A", "trust",
+                                  "-U", "pinet", "-E", "UTF8", "--locale=C", "--no-sync"},
+                                 who, dir / "initdb.log", false);
+        if (init < 0 || waitFor(init, 60s) != 0) {
+            error = "initdb failed: " + tail(dir / "initdb.log");
+        } else {
+            // Kept for the next test process; a failed copy only costs the next one time.
+            const fs::path tmp = binaryDir() / "pg-template-15.tmp";
+            fs::remove_all(tmp, ec);
+            if (runAsUs({"/bin/cp", "-a", data.string(), tmp.string()}, dir / "copy.log") == 0) {
+                fs::rename(tmp, cache, ec);
+            }
+        }
+    }
+    if (lock >= 0) {
+        ::close(lock);
+    }
+    return error;
+}
+
 }  // namespace
 
 std::string PgServer::binDir() {
@@ -141,12 +191,8 @@ std::unique_ptr<PgServer> PgServer::start(std::string& error) {
     }
     const fs::path data = dir / "data";
     const fs::path log = dir / "server.log";
-    // Trust on a socket only this directory's owner can reach: no password to manage.
-    const pid_t init = spawn({(bin / "initdb").string(), "-D", data.string(), "-A", "trust", "-U",
-                              "pinet", "-E", "UTF8", "--locale=C", "--no-sync"},
-                             *who, dir / "initdb.log", false);
-    if (init < 0 || waitFor(init, 60s) != 0) {
-        error = "initdb failed: " + tail(dir / "initdb.log");
+    if (auto e = makeDataDir(bin, data, dir, *who); !e.empty()) {
+        error = e;
         return nullptr;
     }
     // fsync off: a test's database need not survive a power cut, and it is much faster.

@@ -4,7 +4,8 @@
 // (listen_addresses = ''), stopped by its PID and removed when the object goes. As
 // root the server runs as nobody (postgres refuses root); it gets SIGINT (fast
 // shutdown) if the test process dies first (PR_SET_PDEATHSIG), so a crashed test
-// leaves no server behind. Binaries from $PINET_PG_BIN, else
+// leaves no server behind. The cluster is a copy of one initdb made once per build tree
+// (binaryDir()/pg-template-15): initdb is most of a start. Binaries from $PINET_PG_BIN, else
 // /usr/lib/postgresql/15/bin (Debian's postgresql-15, installed by scripts/setup.sh).
 
 #include <memory>
