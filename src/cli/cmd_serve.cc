@@ -89,6 +89,12 @@ cfg::Config buildConfig(const ServeOptions& o) {
     cfg::Config c = o.configPath.empty() ? cfg::Config{} : cfg::loadConfigFile(o.configPath);
     // State dir: --state-dir > $PINETBOOT_STATE_DIR > [server] state_dir > default.
     c.stateDir = stateDir(o.stateDirFlag, c.stateDir);
+    // Store: $PINETBOOT_STORE_URL > [store] (app::storeLocation), here so that a reload
+    // compares like with like.
+    if (auto url = storeUrlFromEnv()) {
+        c.storeBackend = "postgresql";
+        c.storeUrl = *url;
+    }
     if (!o.root.empty()) {
         c.tftpRoot = o.root;
     }
@@ -196,12 +202,8 @@ int runServe(const ServeOptions& o) {
             printError(where.error().message);
             return kExitFailure;
         }
+        // The DHCP servers keep their leases in the same store (c.storeBackend/storeUrl).
         store = app::serve::openRegistryStore(c.stateDir, *where);
-        // The DHCP servers keep their leases in the same store (PINETBOOT_STORE_URL included).
-        if (where->backend == io::StoreLocation::Backend::Postgresql) {
-            c.storeBackend = "postgresql";
-            c.storeUrl = where->url;
-        }
     } catch (const std::exception& e) {
         printError(e.what());
         return kExitFailure;

@@ -27,15 +27,19 @@ url = "$URL"
 EOT
 SEND="/usr/bin/python3 $HERE/lib/dhcp_send.py"
 
+printf '[server]\nstate_dir = "%s"\n' "$W/state" > "$W/nostore.toml"
+
+# start_server N CONFIG [ENV=VALUE...]
 start_server() {
-    lab_bg "$SRV" "$W/serve.$1.log" "$PINETBOOT" serve --config "$W/pinetboot.toml" \
+    local n=$1 cfg=$2; shift 2
+    lab_bg "$SRV" "$W/serve.$n.log" env "$@" "$PINETBOOT" serve --config "$cfg" \
         --interface s0 --root "$W/root" --dhcp full --range "$NET.100,$NET.150" \
         --tftp-listen "$SRV_IP:69" --http 127.0.0.1:18090
     SERVE_PID=$LAST_PID
-    wait_for "$W/serve.$1.log" "serve: ready" 10 \
-        || { bad "server start: $(tail -3 "$W/serve.$1.log")"; finish store_postgresql_leases; }
+    wait_for "$W/serve.$n.log" "serve: ready" 10 \
+        || { bad "server start: $(tail -3 "$W/serve.$n.log")"; finish store_postgresql_leases; }
 }
-start_server 1
+start_server 1 "$W/pinetboot.toml"
 grep -q 'STORE_OPEN store="postgresql postgresql:///reg' "$W/serve.1.log" \
     && ok "serve opened the PostgreSQL store" || bad "no STORE_OPEN: $(grep STORE "$W/serve.1.log")"
 
@@ -64,11 +68,12 @@ out=$(ip netns exec "$CLI" $SEND c0 request --mac $M2 --requested "$IP2" --serve
 echo "$out" | grep -q "^REPLY ack yiaddr=$IP2 " && ok "store writes again: ACK for $IP2" || bad "after recovery: $out"
 [ "$(pq "SELECT ip FROM leases WHERE mac = '$M2'")" = "$IP2" ] && ok "its row is there" || bad "no row for $M2"
 
-# A new serve process restores the leases from the store.
+# A new serve process restores the leases from the store; this one is told where it is
+# by PINETBOOT_STORE_URL alone (its file has no [store]).
 lab_kill "$SERVE_PID"
 grep -qE "dhcp_acks_withheld 1$" "$W/serve.1.log" && ok "dhcp_acks_withheld 1 at exit" \
     || bad "withheld counter: $(grep dhcp_acks "$W/serve.1.log")"
-start_server 2
+start_server 2 "$W/nostore.toml" "PINETBOOT_STORE_URL=$URL"
 # A newcomer first: with the leases restored, neither stored address is free for it.
 offer=$(ip netns exec "$CLI" $SEND c0 discover --mac 02:00:00:00:20:03)
 IP3=$(echo "$offer" | sed -n 's/^REPLY offer yiaddr=\([0-9.]*\).*/\1/p')
@@ -78,5 +83,7 @@ IP3=$(echo "$offer" | sed -n 's/^REPLY offer yiaddr=\([0-9.]*\).*/\1/p')
 offer=$(ip netns exec "$CLI" $SEND c0 discover --mac $M1)
 echo "$offer" | grep -q "^REPLY offer yiaddr=$IP1 " && ok "after a restart $M1 is offered its stored $IP1" \
     || bad "after restart: $offer"
+[ ! -e "$W/state/registry.db" ] && [ ! -e "$W/state/dhcp-leases-s0.sqlite" ] \
+    && ok "PINETBOOT_STORE_URL alone: no SQLite file either" || bad "SQLite files created: $(ls "$W/state")"
 lab_kill "$SERVE_PID"
 finish store_postgresql_leases
