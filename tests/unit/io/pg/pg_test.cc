@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "io/file.h"
+#include "io/registry/registry.h"
 #include "lib/pg_server.h"
 
 namespace pinet::io {
@@ -66,6 +68,51 @@ TEST_F(PgConnectionTest, ErrorsCarrySqlStateAndConstraint) {
     ASSERT_FALSE(bad);
     EXPECT_EQ(bad.error().sqlState, "22021");  // character_not_in_repertoire
     EXPECT_FALSE(conn_.broken());
+}
+
+// A connection the server ended (a restart, an administrator's pg_terminate_backend)
+// is seen as broken, and reset() makes it again with the same parameters.
+TEST_F(PgConnectionTest, BrokenConnectionIsSeenAndReset) {
+    auto pid = conn_.query("SELECT pg_backend_pid()");
+    ASSERT_TRUE(pid);
+    std::string error;
+    auto other = PgConnection::connect(test::sharedPgServer(error)->url());
+    ASSERT_TRUE(other);
+    ASSERT_TRUE(other->query("SELECT pg_terminate_backend($1::integer)", {pid->text(0, 0)}));
+    EXPECT_FALSE(conn_.query("SELECT 1"));  // the operation that meets it fails
+    EXPECT_TRUE(conn_.broken());
+    ASSERT_TRUE(conn_.reset());
+    EXPECT_FALSE(conn_.broken());
+    auto again = conn_.query("SELECT 1");
+    ASSERT_TRUE(again) << again.error().message;
+    EXPECT_EQ(again->text(0, 0), "1");
+}
+
+// The registry on a connection that was lost (the database restarted): the operation
+// that meets it fails, the next one works again on a new connection.
+TEST(PgRegistry, LostConnectionIsMadeAgain) {
+    std::string error;
+    auto* pg = test::sharedPgServer(error);
+    ASSERT_NE(pg, nullptr) << error;
+    const auto url = pg->createDatabase(error);
+    ASSERT_FALSE(url.empty()) << error;
+    TempDir dir("pnb-registry-test");
+    auto reg = Registry::open(dir.path(), {StoreLocation::Backend::Postgresql, url});
+    ASSERT_TRUE(reg) << reg.error().message;
+    ClientRecord c;
+    c.serial = "9ffefdef";
+    ASSERT_TRUE(reg->enroll(c));
+    auto admin = PgConnection::connect(url);
+    ASSERT_TRUE(admin);
+    auto killed = admin->query(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND pid <> pg_backend_pid()");
+    ASSERT_TRUE(killed) << killed.error().message;
+    ASSERT_EQ(*killed->int64(0, 0), 1);
+    EXPECT_FALSE(reg->findBySerial("9ffefdef"));
+    auto again = reg->findBySerial("9ffefdef");
+    ASSERT_TRUE(again) << again.error().message;
+    EXPECT_TRUE(*again);
 }
 
 TEST(PgConnect, UnreachableServerSaysSoWithoutThePassword) {
