@@ -128,11 +128,15 @@ std::string makeDataDir(const fs::path& bin, const fs::path& data, const fs::pat
     }
     std::string error;
     std::error_code ec;
+    bool copied = false;
     if (fs::exists(cache / "PG_VERSION", ec)) {
-        if (runAsUs({"/bin/cp", "-a", cache.string(), data.string()}, dir / "copy.log") != 0) {
-            error = "copying the cluster template failed: " + tail(dir / "copy.log");
+        // A template another user made may be unreadable here: then initdb after all.
+        copied = runAsUs({"/bin/cp", "-a", cache.string(), data.string()}, dir / "copy.log") == 0;
+        if (!copied) {
+            fs::remove_all(data, ec);
         }
-    } else {
+    }
+    if (!copied) {
         // Trust on a socket only this directory's owner can reach: no password to manage.
         const pid_t init = spawn({(bin / "initdb").string(), "-D", data.string(), "-A", "trust",
                                   "-U", "pinet", "-E", "UTF8", "--locale=C", "--no-sync"},
@@ -143,7 +147,8 @@ std::string makeDataDir(const fs::path& bin, const fs::path& data, const fs::pat
             // Kept for the next test process; a failed copy only costs the next one time.
             const fs::path tmp = binaryDir() / "pg-template-15.tmp";
             fs::remove_all(tmp, ec);
-            if (runAsUs({"/bin/cp", "-a", data.string(), tmp.string()}, dir / "copy.log") == 0) {
+            if (!fs::exists(cache, ec) &&
+                runAsUs({"/bin/cp", "-a", data.string(), tmp.string()}, dir / "copy.log") == 0) {
                 fs::rename(tmp, cache, ec);
             }
         }

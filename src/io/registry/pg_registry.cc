@@ -98,8 +98,11 @@ public:
     Result<void> upsertDiscovered(const std::string& serial, const std::optional<std::string>& mac,
                                   const std::string& model, std::int64_t now,
                                   std::size_t maxDiscovered) override {
-        for (auto [field, v] : {std::pair{"serial", &serial}, {"MAC", mac ? &*mac : &serial}}) {
-            if (auto r = needUtf8(field, *v); !r) {
+        if (auto r = needUtf8("serial", serial); !r) {
+            return r;
+        }
+        if (mac) {
+            if (auto r = needUtf8("MAC", *mac); !r) {
                 return r;
             }
         }
