@@ -14,6 +14,7 @@ BUILD_PKGS=(build-essential cmake ninja-build pkg-config ccache git
     libasio-dev libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev
     nlohmann-json3-dev libexpected-dev libcpp-httplib-dev libsqlite3-dev
     libssl-dev libusb-1.0-0-dev libext2fs-dev comerr-dev liblzma-dev zlib1g-dev libzip-dev libseccomp-dev liburing-dev
+    libpq-dev
     libgtest-dev libgmock-dev libbenchmark-dev)
 TEST_PKGS=(iproute2 iputils-ping procps openssl xxd python3 bc time
     dnsmasq-base isc-dhcp-client busybox dhcpcd5 python3-scapy
@@ -23,7 +24,8 @@ TEST_PKGS=(iproute2 iputils-ping procps openssl xxd python3 bc time
     dosfstools mtools fdisk e2fsprogs xz-utils zip bzip2 attr libcap2-bin
     umockdev kea-admin kea-dhcp4-server systemd
     debootstrap lintian dpkg-dev man-db zsh
-    chromium fonts-dejavu-core)
+    chromium fonts-dejavu-core
+    postgresql-15)
 
 want=()
 for p in "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}"; do

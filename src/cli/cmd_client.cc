@@ -99,14 +99,11 @@ app::ActionContext actionContext(SettingsSession& ss, bool noApply) {
 }
 
 void doList(const ClientOpts& o) {
-    auto dir = stateDirWithConfig(o.stateDir, *o.settings);
-    if (!dir) {
+    auto session = openRegistrySession(o.stateDir, *o.settings);
+    if (!session) {
         return;
     }
-    auto reg = io::Registry::open(*dir);
-    if (!reg && fails(reg.error())) {
-        return;
-    }
+    auto* reg = &session->registry;
     auto all = reg->list();
     if (!all && fails(all.error())) {
         return;
@@ -174,14 +171,12 @@ nlohmann::json eepromJson(const std::string& stateDir, const std::string& serial
 }
 
 void doShow(const ClientOpts& o) {
-    auto dir = stateDirWithConfig(o.stateDir, *o.settings);
-    if (!dir) {
+    auto session = openRegistrySession(o.stateDir, *o.settings);
+    if (!session) {
         return;
     }
-    auto reg = io::Registry::open(*dir);
-    if (!reg && fails(reg.error())) {
-        return;
-    }
+    const std::string* dir = &session->stateDir;
+    auto* reg = &session->registry;
     std::string key = o.serial;
     Result<std::optional<io::ClientRecord>> found = std::optional<io::ClientRecord>{};
     if (auto mac = proto::netboot::normalizeMac(key)) {

@@ -17,6 +17,7 @@
 
 #include "app/eeprom/rollout_build.h"
 #include "app/json_text.h"
+#include "app/store.h"
 #include "cli/command.h"
 #include "cli/eeprom_extensions.h"
 #include "cli/guarded.h"
@@ -265,7 +266,9 @@ void setupStart(CLI::App& rollout) {
                 if (soc != 0) {
                     // Listed boards need no registry: without one, nothing is known about
                     // their models and the .sig's target-soc line is the guard.
-                    if (auto reg = io::Registry::open(dir)) {
+                    const auto where = app::storeLocation(app::config::Config{}, storeUrlFromEnv());
+                    if (auto reg = where ? io::Registry::open(dir, *where)
+                                         : Result<io::Registry>(tl::unexpected(where.error()))) {
                         if (auto recs = reg->list()) {
                             for (const auto& rec : *recs) {
                                 models[rec.serial] = normalModel(rec.model);
@@ -305,7 +308,9 @@ void setupStart(CLI::App& rollout) {
                         "rollout {} is a BCM{} update ({}): --model {} boards are BCM{}", o->name,
                         soc, modelsOfSoc(soc), want, socOfModel(want))};
                 }
-                auto reg = must(io::Registry::open(dir));
+                // `start` has no --config: the store is SQLite, or $PINETBOOT_STORE_URL.
+                auto reg = must(io::Registry::open(
+                    dir, must(app::storeLocation(app::config::Config{}, storeUrlFromEnv()))));
                 for (const auto& rec : must(reg.list())) {
                     const std::string model = normalModel(rec.model);
                     if (!o->all && model != want) {

@@ -13,6 +13,7 @@
 #include "app/json_text.h"
 #include "cli/command.h"
 #include "cli/progress.h"
+#include "cli/server_settings_flags.h"
 #include "io/registry/registry.h"
 
 namespace pinet::cli {
@@ -73,10 +74,10 @@ void doList(const ImageOpts& o) {
     // images must not create one).
     std::vector<io::ClientRecord> clients;
     std::error_code ec;
-    if (std::filesystem::exists(std::filesystem::path(dir) / "registry.db", ec)) {
-        auto reg = io::Registry::open(dir);
+    if (storeUrlFromEnv() ||
+        std::filesystem::exists(std::filesystem::path(dir) / "registry.db", ec)) {
+        auto reg = openRegistryFor(dir, app::config::Config{});
         if (!reg) {
-            printError(reg.error().message);
             setExitCode(kExitFailure);
             return;
         }
@@ -122,10 +123,9 @@ void doList(const ImageOpts& o) {
 
 void doRemove(const ImageOpts& o) {
     std::string dir = stateDir(o.stateDir);
-    auto reg = io::Registry::open(dir);
+    // No --config here: the store is SQLite in the state directory, or $PINETBOOT_STORE_URL.
+    auto reg = openRegistryFor(dir, app::config::Config{});
     if (!reg) {
-        printError(reg.error().message);
-        setExitCode(kExitFailure);
         return;
     }
     if (auto r = app::removeUnusedImage(dir, *reg, o.name); !r) {

@@ -44,6 +44,7 @@ const char* sectionName(Scope scope) {
         case Scope::Pxe: return "pxe";
         case Scope::Nfs: return "nfs";
         case Scope::Admission: return "admission";
+        case Scope::Store: return "store";
     }
     return "?";
 }
@@ -176,6 +177,10 @@ Err getOneOf(const toml::node& node, std::initializer_list<std::string_view> all
     }
     return fmt::format("'{}' is not one of: {}", s, list);
 }
+
+constexpr std::string_view kStoreUrlWithoutPostgres =
+    "store.url is set but store.backend is \"sqlite\": set backend = \"postgresql\" to use "
+    "it, or remove url";
 
 /// A relative path below a root: no "..", not absolute (it is joined to tftp.root).
 Err getRelativeDir(const toml::node& node, std::string& out) {
@@ -626,6 +631,39 @@ std::vector<KeyDef> buildTable() {
              }
              return std::nullopt;
          }});
+    // ---- [store] (issue #19)
+    t.push_back({Scope::Store, "backend", KeyType::String, "sqlite",
+                 "Where the client registry (clients, images' users, settings) lives: `sqlite` "
+                 "(`registry.db` in the state directory, one machine) or `postgresql` (the "
+                 "database `url` names, which several servers can share). Every command reads "
+                 "it the same way; `pinetboot store migrate` creates or upgrades the schema, "
+                 "as `serve` does at start. `PINETBOOT_STORE_URL` in the environment selects "
+                 "`postgresql` with that URL, over the file.",
+                 false, at(&Config::storeBackend),
+                 [](const toml::node& n, Config& c, InterfaceConfig*) {
+                     return getOneOf(n, {"sqlite", "postgresql"}, c.storeBackend);
+                 }});
+    t.push_back(
+        {Scope::Store, "url", KeyType::String, "(PINETBOOT_STORE_URL)",
+         "The PostgreSQL database, as libpq takes it: "
+         "`postgresql://pinetboot@db.example/pinetboot` or "
+         "`host=/run/postgresql dbname=pinetboot`. Only with `backend = "
+         "\"postgresql\"`. Prefer a password in `~/.pgpass` or `PGPASSWORD` to one in "
+         "this file; messages never print it.",
+         false, at(&Config::storeUrl), [](const toml::node& n, Config& c, InterfaceConfig*) -> Err {
+             std::string s;
+             if (auto e = getString(n, s)) {
+                 return e;
+             }
+             const bool uri = s.starts_with("postgresql://") || s.starts_with("postgres://");
+             if (!uri && s.find('=') == std::string::npos) {
+                 return Err(
+                     "expected postgresql://[user@]host[:port]/database or libpq "
+                     "keyword=value pairs");
+             }
+             c.storeUrl = s;
+             return std::nullopt;
+         }});
     return t;
 }
 
@@ -775,8 +813,8 @@ ConfigCheck checkConfigText(std::string_view text, const std::string& fileName) 
         errs.at(e.source(), std::string(e.description()));
         return finish();
     }
-    const Scope plain[] = {Scope::Server, Scope::Tftp, Scope::Http,
-                           Scope::Pxe,    Scope::Nfs,  Scope::Admission};
+    const Scope plain[] = {Scope::Server, Scope::Tftp,      Scope::Http, Scope::Pxe,
+                           Scope::Nfs,    Scope::Admission, Scope::Store};
     std::set<std::string> names;
     for (auto&& [key, node] : root) {
         if (key.str() == "interface") {
@@ -847,6 +885,9 @@ ConfigCheck checkConfigText(std::string_view text, const std::string& fileName) 
             continue;
         }
         applyTable(*tbl, *scope, errs, fmt::format("[{}]", key.str()), cfg, nullptr);
+        if (*scope == Scope::Store && !cfg.storeUrl.empty() && cfg.storeBackend != "postgresql") {
+            errs.at(tbl->source(), std::string(kStoreUrlWithoutPostgres));
+        }
     }
     return finish();
 }
@@ -915,6 +956,9 @@ std::vector<std::string> validationErrors(const Config& config) {
                                    !config.httpTlsCert.empty(), config.httpAllowPlaintextRemote)) {
         out.push_back(prefix + *r);
     }
+    if (!config.storeUrl.empty() && config.storeBackend != "postgresql") {
+        out.push_back(prefix + std::string(kStoreUrlWithoutPostgres));
+    }
     return out;
 }
 
@@ -957,7 +1001,7 @@ namespace {
 
 /// The order keys are listed in: the docs' sections and restartOnlyChanges().
 constexpr Scope kScopeOrder[] = {Scope::Server,    Scope::Interface, Scope::Tftp, Scope::Http,
-                                 Scope::Admission, Scope::Pxe,       Scope::Nfs};
+                                 Scope::Admission, Scope::Pxe,       Scope::Nfs,  Scope::Store};
 
 const InterfaceConfig* findInterface(const Config& c, const std::string& name) {
     for (const auto& i : c.interfaces) {

@@ -112,6 +112,11 @@ struct Config {
     std::string nfsVersion;  ///< "3" or "4.1"
     std::string nfsBackend;  ///< "kernel", "ganesha" or "none"
 
+    // [store] (issue #19): where the client registry lives. PINETBOOT_STORE_URL, read by
+    // the CLI (cli/store_flags.h), overrides both.
+    std::string storeBackend = "sqlite";  ///< "sqlite" or "postgresql"
+    std::string storeUrl;                 ///< postgresql only: a libpq URL
+
     /// Where the file was read from ("" for a Config built from flags only).
     std::string sourcePath;
     /// "FILE:LINE: ..." notes that do not stop start-up (a key under its former
@@ -129,7 +134,7 @@ enum class KeyType { String, Integer, Boolean, StringArray, Address };
 const char* toString(KeyType type);
 
 /// Where a key lives.
-enum class Scope { Server, Interface, Tftp, Http, Pxe, Nfs, Admission };
+enum class Scope { Server, Interface, Tftp, Http, Pxe, Nfs, Admission, Store };
 const char* sectionName(Scope scope);  ///< "server", "interface", ...
 
 /// Where a key's value lives in a Config, so reload can compare and copy keys

@@ -101,6 +101,10 @@ BootMonitor::BootMonitor(core::boot::TrackerOptions options) : tracker_(options)
                      "TFTP transfers never answered by their client, ended to make room for a "
                      "new request (the unanswered budget)",
                      Kind::Counter);
+    metrics_.declare("pinetboot_dhcp_acks_withheld_total",
+                     "DHCPACKs not sent because the lease store did not commit their lease "
+                     "(the client's next REQUEST is answered once it does), by interface",
+                     Kind::Counter);
     metrics_.declare("pinetboot_internal_errors_total",
                      "Loop turns (TFTP), datagrams (DHCP) or HTTP boot requests whose handling "
                      "threw, logged and "

@@ -1,4 +1,5 @@
 #include "app/serve/client_admin.h"
+#include "app/store.h"
 
 #include <chrono>
 
@@ -25,7 +26,7 @@ http::ApiReply ClientAdmin::run(const std::string& what, bool applyNfs,
                                 "another client change is running (a copy root takes a while "
                                 "to build); try again when it is done");
     }
-    auto reg = io::Registry::open(cfg->stateDir);
+    auto reg = openServerRegistry(*cfg);
     if (!reg) {
         return http::errorReply(500, "failed", reg.error().message);
     }

@@ -289,7 +289,9 @@ void ServeDaemon::start(const std::function<void()>& afterDashboard) {
             }
             dc.leaseTime = std::chrono::seconds(iface.leaseTime);
             if (dc.mode == core::dhcp::Mode::Full) {
-                if (!iface.leaseDb.empty()) {
+                if (cfg->storeBackend == "postgresql" && iface.leaseDb.empty()) {
+                    dc.leaseStoreUrl = cfg->storeUrl;  // --lease-db still picks a file
+                } else if (!iface.leaseDb.empty()) {
                     dc.leaseDb = iface.leaseDb;
                 } else {
                     fs::create_directories(cfg->stateDir);
@@ -337,6 +339,8 @@ void ServeDaemon::start(const std::function<void()>& afterDashboard) {
         for (const auto& d : dhcp_) {
             const auto c = d->counters();
             exportDhcpCounters(m, d->interfaceName(), c.dhcp, c.sendErrors);
+            m.setTotal("pinetboot_dhcp_acks_withheld_total", {{"interface", d->interfaceName()}},
+                       static_cast<double>(c.acksWithheld));
         }
         if (tftp_) {
             const auto c = tftp_->counters();

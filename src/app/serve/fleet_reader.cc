@@ -1,4 +1,5 @@
 #include "app/serve/fleet_reader.h"
+#include "app/store.h"
 
 #include <ctime>
 #include <future>
@@ -33,7 +34,7 @@ std::string nowIso() {
 
 http::ApiResult<std::string> ServeFleetReader::imagesJson() {
     const auto cfg = config_();
-    auto reg = io::Registry::open(cfg->stateDir);
+    auto reg = openServerRegistry(*cfg);
     if (!reg) {
         return tl::unexpected(registryError(reg.error().message));
     }
@@ -119,7 +120,7 @@ http::ApiResult<std::string> ServeFleetReader::doctorJson() {
 
 http::ApiResult<std::string> ServeFleetReader::runDoctorNow() {
     const auto cfg = config_();
-    auto reg = io::Registry::open(cfg->stateDir);
+    auto reg = openServerRegistry(*cfg);
     if (!reg) {
         return tl::unexpected(registryError(reg.error().message));
     }

@@ -33,6 +33,10 @@ bool renewing(const d::Packet& req) {
 }
 }  // namespace
 
+bool promisesLease(const Reply& reply) {
+    return reply.packet.messageType() == proto::dhcp::MessageType::Ack && reply.packet.yiaddr != 0;
+}
+
 DhcpEvent::Kind eventKind(d::MessageType t) {
     switch (t) {
         case d::MessageType::Discover: return DhcpEvent::Kind::Discover;

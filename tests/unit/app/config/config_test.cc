@@ -222,6 +222,9 @@ bootfile = "ipxe.efi"
 server = "10.0.0.1"
 version = "4.1"
 backend = "kernel"
+[store]
+backend = "postgresql"
+url = "postgresql://pinetboot@db.lab/pinetboot"
 )";
 
 constexpr const char* kBase = "[[interface]]\nname = \"eth0\"\n";
