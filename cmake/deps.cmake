@@ -19,6 +19,8 @@ pkg_check_modules(LIBZIP REQUIRED IMPORTED_TARGET libzip)
 pkg_check_modules(SECCOMP REQUIRED IMPORTED_TARGET libseccomp)
 # io_uring for the TFTP server's sockets (2.3 in Debian 12; the kernel decides at run time).
 pkg_check_modules(URING REQUIRED IMPORTED_TARGET liburing>=2.3)
+# The registry's PostgreSQL store ([store] backend = "postgresql"): libpq-dev.
+pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)
 
 # Standalone asio is header-only and ships no CMake config.
 find_path(ASIO_INCLUDE_DIR asio.hpp REQUIRED)

@@ -46,7 +46,7 @@ install(FILES "${PINET_GEN_DIR}/bash-completion/pinetboot"
 install(FILES "${PINET_GEN_DIR}/zsh/_pinetboot"
   DESTINATION ${CMAKE_INSTALL_DATAROOTDIR}/zsh/vendor-completions)
 # The unit's Documentation= names configuration.md here, uncompressed.
-install(FILES docs/configuration.md docs/security.md docs/usbboot.md README.md
+install(FILES docs/configuration.md docs/security.md docs/setup.md docs/usbboot.md README.md
   packaging/debian/copyright "${PINET_CHANGELOG_GZ}"
   DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(FILES packaging/pinetboot.toml DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)

@@ -224,6 +224,8 @@ cat <<EOF
   Dashboard:  http://127.0.0.1:$PORT/        (open it in your browser)
   JSON API:   http://127.0.0.1:$PORT/api/v1/clients   /api/v1/boots   /api/v1/events
   Metrics:    http://127.0.0.1:$PORT/metrics
+  Sign in:    $("$PNB" token show --state-dir "$W/state" 2>/dev/null || echo "(pinetboot token show --state-dir $W/state)")
+              (the API token: enrol, edit, reset and remove boards on the page)
 
   Server log: $W/serve.log     Boards: $W/probe-*.log
   One board reboots every 20 s. Press Ctrl-C to stop and remove everything.

@@ -14,6 +14,7 @@ BUILD_PKGS=(build-essential cmake ninja-build pkg-config ccache git
     libasio-dev libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev
     nlohmann-json3-dev libexpected-dev libcpp-httplib-dev libsqlite3-dev
     libssl-dev libusb-1.0-0-dev libext2fs-dev comerr-dev liblzma-dev zlib1g-dev libzip-dev libseccomp-dev liburing-dev
+    libpq-dev
     libgtest-dev libgmock-dev libbenchmark-dev)
 TEST_PKGS=(iproute2 iputils-ping procps openssl xxd python3 bc time
     dnsmasq-base isc-dhcp-client busybox dhcpcd5 python3-scapy
@@ -24,7 +25,8 @@ TEST_PKGS=(iproute2 iputils-ping procps openssl xxd python3 bc time
     dosfstools mtools fdisk e2fsprogs xz-utils zip bzip2 attr libcap2-bin
     umockdev kea-admin kea-dhcp4-server systemd
     debootstrap lintian dpkg-dev man-db zsh
-    chromium fonts-dejavu-core)
+    chromium fonts-dejavu-core
+    postgresql-15)
 
 want=()
 for p in "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}"; do
@@ -49,5 +51,22 @@ fi
 if [ ! -x /opt/pinetboot-peers/tftpd-hpa/usr/sbin/in.tftpd ]; then
     mkdir -p /opt/pinetboot-peers
     (cd /opt/pinetboot-peers && apt-get download tftpd-hpa >/dev/null && dpkg-deb -x tftpd-hpa_*.deb tftpd-hpa && rm -f tftpd-hpa_*.deb)
+fi
+# Browser tests (tests/web, run by tests/integration/web_dashboard.sh): npm's
+# playwright-core, pinned by tests/web/package-lock.json, drives Debian's
+# /usr/bin/chromium (installed above). It must never download a browser of its own.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    echo "setup.sh: node and npm are missing: install Node.js 20 or newer with npm (the browser tests in tests/web need them), then run setup.sh again" >&2
+    exit 1
+fi
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$node_major" -lt 20 ]; then
+    echo "setup.sh: node $(node --version) is too old: playwright-core needs Node.js 20 or newer" >&2
+    exit 1
+fi
+web_dir=$(cd "$(dirname "$0")/.." && pwd)/tests/web
+if ! (cd "$web_dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error); then
+    echo "setup.sh: npm ci in $web_dir failed (is the npm registry reachable?)" >&2
+    exit 1
 fi
 echo "setup.sh: all packages present"

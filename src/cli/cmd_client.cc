@@ -12,11 +12,14 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "app/client/client_actions.h"
 #include "app/client/client_manager.h"
+#include "app/http/api_write.h"
 #include "app/json_text.h"
 #include "app/nbd/nbd_manager.h"
 #include "app/nfs/nfs_manager.h"
 #include "cli/command.h"
+#include "cli/progress.h"
 #include "cli/server_settings_flags.h"
 #include "io/registry/registry.h"
 #include "io/registry/rollout_store.h"
@@ -52,20 +55,9 @@ struct ClientOpts {
     std::shared_ptr<SettingsFlags> settings = std::make_shared<SettingsFlags>();
 };
 
+/// One JSON shape for a client, here and in the web API's replies.
 nlohmann::json toJson(const io::ClientRecord& c) {
-    return {{"serial", c.serial},
-            {"mac", c.mac ? nlohmann::json(*c.mac) : nlohmann::json(nullptr)},
-            {"model", c.model},
-            {"name", c.name},
-            {"image", c.image},
-            {"root_mode", c.rootMode},
-            {"boot_dir", c.bootDir},
-            {"root_export", c.rootExport},
-            {"address", c.address},
-            {"notes", c.notes},
-            {"state", std::string(io::clientStateName(c.state))},
-            {"first_seen", c.firstSeen},
-            {"last_seen", c.lastSeen}};
+    return app::http::clientRecordJson(c);
 }
 
 bool fails(const Error& e) {
@@ -85,58 +77,22 @@ void warnApply(const std::string& what) {
                  "run pinetboot nfs apply; the removed client's export stays until then\n";
 }
 
-/// An NBD client's export follows its change at once (the others keep serving).
-void applyNbdAfterChange(SettingsSession& ss, const std::string& serial, ApplyFailure failure) {
-    auto rep = app::applyNbd(ss.stateDir, ss.registry, ss.settings, serial);
-    if (!rep) {
-        if (failure == ApplyFailure::IsWarning) {
-            std::cerr << "pinetboot: warning: nbd apply failed: " << rep.error().message << '\n';
-            return;
-        }
-        printError("nbd apply: " + rep.error().message);
-        setExitCode(kExitFailure);
-        return;
-    }
-    for (const auto& l : rep->lines) {
+/// What nfs apply did after an action (app::ActionReport), as the CLI shows it.
+void printApply(const app::ActionReport& rep, ApplyFailure failure = ApplyFailure::IsError) {
+    for (const auto& l : rep.nbdLines) {
         std::cout << "nbd: " << l << '\n';
     }
-    for (const auto& r : rep->refused) {
+    for (const auto& r : rep.nbdErrors) {
         printError("nbd apply: " + r);
-        if (failure == ApplyFailure::IsError) {
-            setExitCode(kExitFailure);
-        }
-    }
-}
-
-void applyAfterChange(SettingsSession& ss, bool skip, ApplyFailure failure = ApplyFailure::IsError,
-                      const std::optional<io::ClientRecord>& changed = std::nullopt,
-                      bool wasNbd = false) {
-    if (skip) {
-        return;
-    }
-    if (changed && (wasNbd || app::isNbdRootMode(changed->rootMode))) {
-        applyNbdAfterChange(ss, changed->serial, failure);
-        if (app::isNbdRootMode(changed->rootMode)) {
-            return;  // nothing of it is exported over NFS
-        }
-    }
-    auto rep = app::applyNfs(ss.stateDir, ss.registry, ss.settings);
-    if (!rep) {
-        if (failure == ApplyFailure::IsWarning) {
-            warnApply(rep.error().message);
-            return;
-        }
-        printError("nfs apply: " + rep.error().message);
         setExitCode(kExitFailure);
-        return;
     }
-    for (const auto& l : rep->lines) {
+    for (const auto& l : rep.nfsLines) {
         std::cout << "nfs: " << l << '\n';
     }
-    if (!rep->exportsText.empty()) {
-        std::cout << rep->exportsText;
+    if (!rep.exportsText.empty()) {
+        std::cout << rep.exportsText;
     }
-    for (const auto& r : rep->refused) {
+    for (const auto& r : rep.nfsErrors) {
         if (failure == ApplyFailure::IsWarning) {
             warnApply(r);
             continue;
@@ -146,15 +102,16 @@ void applyAfterChange(SettingsSession& ss, bool skip, ApplyFailure failure = App
     }
 }
 
+app::ActionContext actionContext(SettingsSession& ss, bool noApply) {
+    return app::ActionContext{ss.stateDir, ss.registry, ss.settings, !noApply};
+}
+
 void doList(const ClientOpts& o) {
-    auto dir = stateDirWithConfig(o.stateDir, *o.settings);
-    if (!dir) {
+    auto session = openRegistrySession(o.stateDir, *o.settings);
+    if (!session) {
         return;
     }
-    auto reg = io::Registry::open(*dir);
-    if (!reg && fails(reg.error())) {
-        return;
-    }
+    auto* reg = &session->registry;
     auto all = reg->list();
     if (!all && fails(all.error())) {
         return;
@@ -222,14 +179,12 @@ nlohmann::json eepromJson(const std::string& stateDir, const std::string& serial
 }
 
 void doShow(const ClientOpts& o) {
-    auto dir = stateDirWithConfig(o.stateDir, *o.settings);
-    if (!dir) {
+    auto session = openRegistrySession(o.stateDir, *o.settings);
+    if (!session) {
         return;
     }
-    auto reg = io::Registry::open(*dir);
-    if (!reg && fails(reg.error())) {
-        return;
-    }
+    const std::string* dir = &session->stateDir;
+    auto* reg = &session->registry;
     std::string key = o.serial;
     Result<std::optional<io::ClientRecord>> found = std::optional<io::ClientRecord>{};
     if (auto mac = proto::netboot::normalizeMac(key)) {
@@ -288,6 +243,24 @@ void doShow(const ClientOpts& o) {
     }
 }
 
+/// A private root's copy drawn on @p bar (a bar on a terminal, a plain line every 5 s
+/// otherwise).
+app::RootCopyProgress copyProgress(ProgressBar& bar) {
+    return [&bar](std::uint64_t done, std::uint64_t total) {
+        bar.update("root copy", done, total);
+    };
+}
+
+/// Ends @p bar: at 100 % if the operation worked (the last file's update may have been
+/// drawn before, and the image's recorded size is not exact), as it was if not.
+template <typename R>
+void endProgress(ProgressBar& bar, const R& result) {
+    if (result) {
+        bar.complete();
+    }
+    bar.finish();
+}
+
 void doAdd(const ClientOpts& o) {
     // The settings flags are stored only once the client is added: a run that
     // fails (say, for a missing --image) leaves the stored settings alone.
@@ -307,19 +280,23 @@ void doAdd(const ClientOpts& o) {
     req.address = o.address;
     req.notes = o.notes;
     req.enableSsh = o.ssh;
-    auto r = app::addClient(ss->stateDir, ss->registry, ss->settings, req);
-    if (!r && fails(r.error())) {
+    auto ctx = actionContext(*ss, o.noApply);
+    ProgressBar bar;
+    req.progress = copyProgress(bar);
+    auto r = app::enrolClient(ctx, req);
+    endProgress(bar, r);
+    if (!r && fails(Error{r.error().message})) {
         return;
     }
-    if (auto st = app::storeSettingsIfChanged(ss->registry, ss->settings); !st) {
-        printError("the client was added, but its settings were not stored: " + st.error().message);
+    if (!r->settingsError.empty()) {
+        printError("the client was added, but its settings were not stored: " + r->settingsError);
         setExitCode(kExitFailure);
     }
     std::cout << "added client " << r->record.serial << " (" << r->record.name << ")\n";
     for (const auto& m : r->messages) {
         std::cout << "  " << m << '\n';
     }
-    applyAfterChange(*ss, o.noApply, ApplyFailure::IsError, r->record);
+    printApply(*r);
 }
 
 void doReset(const ClientOpts& o) {
@@ -327,15 +304,18 @@ void doReset(const ClientOpts& o) {
     if (!ss) {
         return;
     }
-    auto r = app::resetClient(ss->stateDir, ss->registry, ss->settings, o.serial);
-    if (!r && fails(r.error())) {
+    auto ctx = actionContext(*ss, o.noApply);
+    ProgressBar bar;
+    auto r = app::resetClientRoot(ctx, o.serial, copyProgress(bar));
+    endProgress(bar, r);
+    if (!r && fails(Error{r.error().message})) {
         return;
     }
     std::cout << "reset client " << r->record.serial << '\n';
     for (const auto& m : r->messages) {
         std::cout << "  " << m << '\n';
     }
-    applyAfterChange(*ss, o.noApply, ApplyFailure::IsError, r->record);
+    printApply(*r);
 }
 
 /// Asks on the terminal; false for anything but y/yes (or end of input).
@@ -379,25 +359,21 @@ void doRemove(const ClientOpts& o) {
     auto now = std::chrono::duration_cast<std::chrono::seconds>(
                    std::chrono::system_clock::now().time_since_epoch())
                    .count();
-    auto r = app::removeClient(ss->stateDir, ss->registry, o.serial, o.keepRoot, now);
-    if (!r && fails(r.error())) {
+    // Asked above (or --yes/--keep-root): the action itself refuses nothing more.
+    auto ctx = actionContext(*ss, o.noApply);
+    auto r = app::removeClientFully(
+        ctx, o.serial, o.keepRoot ? app::RootDisposal::Keep : app::RootDisposal::Delete, now);
+    if (!r && fails(Error{r.error().message})) {
         return;
     }
-    for (const auto& m : *r) {
+    for (const auto& m : r->messages) {
         std::cout << m << '\n';
     }
-    // A removed overlay client's mount unit goes now, not at the next apply:
-    // at boot systemd would make an empty roots/SERIAL/merged for it.
-    if (auto u = app::dropMountUnit(ss->stateDir, ss->settings, plan->record); !u) {
-        std::cerr << "pinetboot: warning: " << u.error().message
+    for (const auto& w : r->warnings) {
+        std::cerr << "pinetboot: warning: " << w
                   << "\n  fix: pinetboot nfs apply removes mount units of removed clients\n";
-    } else {
-        for (const auto& l : *u) {
-            std::cout << l << '\n';
-        }
     }
-    applyAfterChange(*ss, o.noApply, ApplyFailure::IsWarning, std::nullopt,
-                     app::isNbdRootMode(plan->record.rootMode));
+    printApply(*r, ApplyFailure::IsWarning);
 }
 
 void doSet(const ClientOpts& o) {
@@ -417,15 +393,19 @@ void doSet(const ClientOpts& o) {
     req.address = given(o.setAddress, o.address);
     req.model = given(o.setModel, o.model);
     req.resetRoot = o.resetRoot;
-    auto r = app::setClient(ss->stateDir, ss->registry, ss->settings, req);
-    if (!r && fails(r.error())) {
+    auto ctx = actionContext(*ss, o.noApply);
+    ProgressBar bar;
+    req.progress = copyProgress(bar);
+    auto r = app::changeClient(ctx, req);
+    endProgress(bar, r);
+    if (!r && fails(Error{r.error().message})) {
         return;
     }
     std::cout << "changed client " << r->record.serial << " (" << r->record.name << ")\n";
     for (const auto& m : r->messages) {
         std::cout << "  " << m << '\n';
     }
-    applyAfterChange(*ss, o.noApply, ApplyFailure::IsError, r->record);
+    printApply(*r);
 }
 
 void setup(CLI::App* cmd) {

@@ -85,10 +85,7 @@ void run(const DoctorOpts& o) {
     for (const auto& f : findings) {
         failures += f.severity == app::Severity::Fail ? 1 : 0;
         if (o.json) {
-            arr.push_back({{"severity", std::string(app::severityName(f.severity))},
-                           {"check", f.check},
-                           {"message", f.message},
-                           {"fix", f.fix}});
+            arr.push_back(app::findingJson(f));
             continue;
         }
         std::cout << fmt::format("[{:^4}] {}: {}\n", app::severityName(f.severity), f.check,

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -515,6 +516,15 @@ void setup(CLI::App* eeprom) {
     setupBootOrder(*eeprom);
     for (auto extension : eepromExtensions()) {
         extension(*eeprom);
+    }
+    const auto named = [](const CLI::App* a) {
+        return a->get_name() == "rollout";
+    };
+    if (std::as_const(*eeprom).get_subcommands(named).empty()) {
+        // The front (no extensions linked): list it all the same; `eeprom rollout ...`
+        // itself is handed to pinetboot-full before parsing (cli/main.cc).
+        auto* rollout = eeprom->add_subcommand("rollout", kRolloutSummary);
+        rollout->allow_extras();
     }
 }
 

@@ -6,15 +6,18 @@
 #include <cctype>
 #include <chrono>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "app/eeprom/rollout_build.h"
 #include "app/json_text.h"
+#include "app/store.h"
 #include "cli/command.h"
 #include "cli/eeprom_extensions.h"
 #include "cli/guarded.h"
@@ -76,7 +79,7 @@ void setupCreate(CLI::App& rollout) {
         std::string name, image, config, key, timestamp;
         std::vector<std::string> settings;
         bool force = false;
-        long returnTimeout = 600;
+        long returnTimeout = ce::kDefaultReturnTimeout.count();
     };
     auto o = std::make_shared<Opts>();
     auto c = std::make_shared<Common>();
@@ -89,8 +92,10 @@ void setupCreate(CLI::App& rollout) {
                     "Update timestamp of the image and ts: of the .sig (default "
                     "$SOURCE_DATE_EPOCH, else now)");
     cmd->add_option("--return-timeout", o->returnTimeout,
-                    "Seconds a board may take from fetching the update to booting again "
-                    "(default 600); past it the rollout stops");
+                    "Per-board deadline in seconds (default 600): a board of an open wave that "
+                    "took part and then goes silent for this long (after pieeprom.sig, after "
+                    "pieeprom.upd, after coming back) is lost and stops the rollout; one never "
+                    "seen for this long is reported not reached and does not hold its wave");
     cmd->add_flag("--force", o->force,
                   "Build despite lint errors or a BOOT_ORDER without network boot");
     addCommon(cmd, c, false);
@@ -102,8 +107,16 @@ void setupCreate(CLI::App& rollout) {
                                 "leading .)",
                                 o->name)};
             }
-            if (o->returnTimeout < 10 || o->returnTimeout > 86400) {
-                throw Failure{"--return-timeout must be 10..86400 seconds"};
+            // A day is past any boot; below a minute only a virtual board (probe) is quick
+            // enough: a real flash and reset take tens of seconds.
+            if (o->returnTimeout < 1 || o->returnTimeout > 86400) {
+                throw Failure{"--return-timeout must be 1..86400 seconds"};
+            }
+            if (o->returnTimeout < 60) {
+                std::cerr << fmt::format(
+                    "warning: --return-timeout {} s is shorter than a real board's flash and "
+                    "reboot (tens of seconds): boards may be called lost that are not\n",
+                    o->returnTimeout);
             }
             ae::RolloutInputs in;
             in.image = ae::NamedBytes{o->image, must(io::readFile(o->image))};
@@ -138,6 +151,15 @@ void setupCreate(CLI::App& rollout) {
             for (const auto& w : files.warnings) {
                 std::cerr << "warning: " << w << '\n';
             }
+            if (files.soc == 2711) {
+                // rpi-eeprom-update -h (CM4): self-update "must first be enabled by removing
+                // ENABLE_SELF_UPDATE=0 from the EEPROM config via usbboot".
+                std::cerr << "note: a BCM2711 update (Pi 4, Pi 400, CM4). CM4 boards ship with "
+                             "ENABLE_SELF_UPDATE=0 and bootloaders before 2021 have no "
+                             "self-update: such boards ask for no pieeprom.sig (flash them "
+                             "over USB first, pinetboot flash); the rollout reports them not "
+                             "reached\n";
+            }
             auto store = must(io::RolloutStore::open(stateDirOf(*c)));
             io::RolloutRow row;
             row.name = o->name;
@@ -147,10 +169,12 @@ void setupCreate(CLI::App& rollout) {
             row.config = files.config;
             row.image = o->image;
             row.returnTimeout = o->returnTimeout;
+            row.soc = files.soc;
             must(store.create(row, files.update, files.sig));
             std::cout << fmt::format(
-                "rollout {}: pieeprom.upd ({} bytes, sha256 {}), pieeprom.sig ts {}{} in {}\n",
-                o->name, files.update.size(), row.updateSha256, in.timestamp,
+                "rollout {}: BCM{} pieeprom.upd ({} bytes, sha256 {}), pieeprom.sig ts {}{} "
+                "in {}\n",
+                o->name, files.soc, files.update.size(), row.updateSha256, in.timestamp,
                 row.signedUpdate ? " (signed)" : "", store.filesDir(o->name).string());
         });
     });
@@ -165,6 +189,26 @@ std::string normalModel(std::string m) {
         m = "pi" + m.substr(3);  // option 97 says "RPi4"/"RPi5"
     }
     return m;
+}
+
+/// The SoC of a (normalised) model: 2711 for the Pi 4 family, 2712 for the Pi 5 family,
+/// 0 when the model is not known (a board the registry has no model for).
+unsigned socOfModel(const std::string& model) {
+    for (const char* m : {"pi4", "pi400", "cm4", "cm4s"}) {
+        if (model == m) {
+            return 2711;
+        }
+    }
+    for (const char* m : {"pi5", "pi500", "cm5"}) {
+        if (model == m) {
+            return 2712;
+        }
+    }
+    return 0;
+}
+
+const char* modelsOfSoc(std::int64_t soc) {
+    return soc == 2712 ? "pi5, pi500, cm5" : "pi4, pi400, cm4";
 }
 
 void setupStart(CLI::App& rollout) {
@@ -213,28 +257,83 @@ void setupStart(CLI::App& rollout) {
             }
             std::vector<std::string> serials;
             std::string target;
+            // The rollout's SoC (0: a rollout created before it was recorded): only boards
+            // of that SoC are picked; a .sig's target-soc guards the rest on the board.
+            const std::int64_t soc = row.soc;
+            std::size_t otherSoc = 0, unknownModel = 0;
             if (!o->clients.empty()) {
+                std::map<std::string, std::string> models;  // what the registry knows
+                if (soc != 0) {
+                    // Listed boards need no registry: without one, nothing is known about
+                    // their models and the .sig's target-soc line is the guard.
+                    const auto where = app::storeLocation(app::config::Config{}, storeUrlFromEnv());
+                    if (auto reg = where ? io::Registry::open(dir, *where)
+                                         : Result<io::Registry>(tl::unexpected(where.error()))) {
+                        if (auto recs = reg->list()) {
+                            for (const auto& rec : *recs) {
+                                models[rec.serial] = normalModel(rec.model);
+                            }
+                        }
+                    }
+                }
+                std::vector<std::string> wrong;
                 for (const auto& s : o->clients) {
                     auto n = proto::netboot::normalizeSerial(s);
                     if (!n) {
                         throw Failure{fmt::format("--clients {}: not a serial (8 hex digits)", s)};
                     }
-                    if (std::find(serials.begin(), serials.end(), *n) == serials.end()) {
-                        serials.push_back(*n);
+                    if (std::find(serials.begin(), serials.end(), *n) != serials.end()) {
+                        continue;
                     }
+                    const auto it = models.find(*n);
+                    const unsigned boardSoc = it == models.end() ? 0 : socOfModel(it->second);
+                    if (soc != 0 && boardSoc != 0 && boardSoc != soc) {
+                        wrong.push_back(fmt::format("{} ({})", *n, it->second));
+                    }
+                    serials.push_back(*n);
+                }
+                if (!wrong.empty()) {
+                    throw Failure{fmt::format(
+                        "rollout {} is a BCM{} update ({}); these boards are not: {}. Leave "
+                        "them out, or create a rollout from a BCM{} image for them",
+                        o->name, soc, modelsOfSoc(soc), fmt::join(wrong, ", "),
+                        soc == 2712 ? 2711 : 2712)};
                 }
                 target = fmt::format("{} listed boards", serials.size());
             } else if (!o->model.empty() || o->all) {
-                auto reg = must(io::Registry::open(dir));
                 const std::string want = normalModel(o->model);
-                for (const auto& rec : must(reg.list())) {
-                    if (o->all || normalModel(rec.model) == want) {
-                        serials.push_back(rec.serial);
-                    }
+                if (!o->model.empty() && soc != 0 && socOfModel(want) != 0 &&
+                    socOfModel(want) != soc) {
+                    throw Failure{fmt::format(
+                        "rollout {} is a BCM{} update ({}): --model {} boards are BCM{}", o->name,
+                        soc, modelsOfSoc(soc), want, socOfModel(want))};
                 }
-                target = o->all ? "every registry client" : "model " + want;
+                // `start` has no --config: the store is SQLite, or $PINETBOOT_STORE_URL.
+                auto reg = must(io::Registry::open(
+                    dir, must(app::storeLocation(app::config::Config{}, storeUrlFromEnv()))));
+                for (const auto& rec : must(reg.list())) {
+                    const std::string model = normalModel(rec.model);
+                    if (!o->all && model != want) {
+                        continue;
+                    }
+                    if (soc != 0 && socOfModel(model) != soc) {
+                        ++(socOfModel(model) == 0 ? unknownModel : otherSoc);
+                        continue;
+                    }
+                    serials.push_back(rec.serial);
+                }
+                target = o->all ? fmt::format("every BCM{} registry client", soc) : "model " + want;
+                if (soc == 0 && o->all) {
+                    target = "every registry client";
+                }
             } else {
                 throw Failure{"start: give --clients SERIAL..., --model MODEL or --all"};
+            }
+            if (otherSoc + unknownModel > 0) {
+                std::cerr << fmt::format(
+                    "note: left out {} board{} of the other SoC and {} of unknown model (the "
+                    "update is for BCM{}: {}); --clients names boards explicitly\n",
+                    otherSoc, otherSoc == 1 ? "" : "s", unknownModel, soc, modelsOfSoc(soc));
             }
             if (serials.empty()) {
                 throw Failure{"start: no boards match"};
@@ -297,6 +396,7 @@ nlohmann::json rowJson(const io::RolloutRow& r, const std::vector<io::RolloutBoa
                      {"target", r.target},
                      {"reason", r.reason},
                      {"return_timeout_s", r.returnTimeout},
+                     {"soc", r.soc != 0 ? nlohmann::json(r.soc) : nlohmann::json()},
                      {"created", r.created},
                      {"updated", r.updated}};
     if (boards != nullptr) {
@@ -347,10 +447,12 @@ void setupStatus(CLI::App& rollout) {
                 return;
             }
             std::cout << fmt::format(
-                "rollout {}: {}{}, wave {} of {} ({}% a wave), ts {}{}\n", row.name, row.state,
+                "rollout {}: {}{}, wave {} of {} ({}% a wave), ts {}{}{}, return timeout {} s\n",
+                row.name, row.state,
                 j["pending_command"].is_null() ? "" : " (" + row.command + " queued for serve)",
                 row.wave + 1, j["waves"].get<std::int64_t>(), row.wavePercent, row.sigTimestamp,
-                row.signedUpdate ? ", signed" : "");
+                row.signedUpdate ? ", signed" : "",
+                row.soc != 0 ? fmt::format(", BCM{}", row.soc) : "", row.returnTimeout);
             if (!row.reason.empty()) {
                 std::cout << "  " << row.reason << '\n';
             }
@@ -403,10 +505,7 @@ void setupList(CLI::App& rollout) {
 }
 
 void setupRollout(CLI::App& eeprom) {
-    auto* rollout = eeprom.add_subcommand(
-        "rollout",
-        "Update many boards' EEPROM over the network through their self-update, in waves "
-        "(serve offers it)");
+    auto* rollout = eeprom.add_subcommand("rollout", kRolloutSummary);
     rollout->require_subcommand(1);
     setupCreate(*rollout);
     setupStart(*rollout);

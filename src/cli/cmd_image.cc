@@ -1,15 +1,19 @@
 // pinetboot image import|list|remove: OS images in the state directory.
 
 #include <chrono>
+#include <filesystem>
 #include <iostream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "app/client/client_actions.h"
+#include "app/image/image_report.h"
 #include "app/image/image_store.h"
 #include "app/json_text.h"
 #include "cli/command.h"
 #include "cli/progress.h"
+#include "cli/server_settings_flags.h"
 #include "io/registry/registry.h"
 
 namespace pinet::cli {
@@ -65,7 +69,28 @@ void doImport(const ImageOpts& o) {
 }
 
 void doList(const ImageOpts& o) {
-    auto r = app::listImages(stateDir(o.stateDir));
+    const std::string dir = stateDir(o.stateDir);
+    // Which clients use each image: only from a registry that exists (listing
+    // images must not create one).
+    std::vector<io::ClientRecord> clients;
+    std::error_code ec;
+    if (storeUrlFromEnv() ||
+        std::filesystem::exists(std::filesystem::path(dir) / "registry.db", ec)) {
+        auto reg = openRegistryFor(dir, app::config::Config{});
+        if (!reg) {
+            setExitCode(kExitFailure);
+            return;
+        }
+        auto all = reg->list();
+        if (!all) {
+            printError(all.error().message);
+            setExitCode(kExitFailure);
+            return;
+        }
+        clients = std::move(*all);
+    }
+    // The same report as GET /api/v1/images (app/image/image_report).
+    auto r = app::imageReports(dir, clients);
     if (!r) {
         printError(r.error().message);
         setExitCode(kExitFailure);
@@ -74,15 +99,7 @@ void doList(const ImageOpts& o) {
     if (o.json) {
         nlohmann::json arr = nlohmann::json::array();
         for (const auto& i : *r) {
-            arr.push_back({{"name", i.name},
-                           {"path", i.dir.string()},
-                           {"source", i.source},
-                           {"imported_at", i.importedAt},
-                           {"table", i.table},
-                           {"boot_partuuid", i.bootPartuuid},
-                           {"root_partuuid", i.rootPartuuid},
-                           {"root_bytes", i.rootBytes},
-                           {"models", i.models}});
+            arr.push_back(app::imageReportJson(i));
         }
         std::cout << app::dumpJson(arr, 2) << '\n';
         return;
@@ -91,40 +108,27 @@ void doList(const ImageOpts& o) {
         std::cout << "no images yet: pinetboot image import FILE --name NAME\n";
         return;
     }
-    for (const auto& i : *r) {
-        std::cout << fmt::format("{:<20} {:>4} {:>10.1f} MiB  models: {:<20} {}\n", i.name, i.table,
-                                 static_cast<double>(i.rootBytes) / 1048576.0,
-                                 i.models.empty() ? "-" : i.models, i.source);
+    for (const auto& rep : *r) {
+        const auto& i = rep.info;
+        std::string users;
+        for (const auto& c : rep.clients) {
+            users += (users.empty() ? "" : ",") + c;
+        }
+        std::cout << fmt::format("{:<20} {:>4} {:>10.1f} MiB  models: {:<20} clients: {:<20} {}\n",
+                                 i.name, i.table, static_cast<double>(rep.sizeBytes) / 1048576.0,
+                                 i.models.empty() ? "-" : i.models, users.empty() ? "-" : users,
+                                 i.source);
     }
 }
 
 void doRemove(const ImageOpts& o) {
     std::string dir = stateDir(o.stateDir);
-    auto reg = io::Registry::open(dir);
+    // No --config here: the store is SQLite in the state directory, or $PINETBOOT_STORE_URL.
+    auto reg = openRegistryFor(dir, app::config::Config{});
     if (!reg) {
-        printError(reg.error().message);
-        setExitCode(kExitFailure);
         return;
     }
-    auto clients = reg->list();
-    if (!clients) {
-        printError(clients.error().message);
-        setExitCode(kExitFailure);
-        return;
-    }
-    std::string users;
-    for (const auto& c : *clients) {
-        if (c.image == o.name) {
-            users += (users.empty() ? "" : ", ") + c.serial;
-        }
-    }
-    if (!users.empty()) {
-        printError(
-            fmt::format("image {} is used by client(s) {}: remove them first", o.name, users));
-        setExitCode(kExitFailure);
-        return;
-    }
-    if (auto r = app::removeImage(dir, o.name); !r) {
+    if (auto r = app::removeUnusedImage(dir, *reg, o.name); !r) {
         printError(r.error().message);
         setExitCode(kExitFailure);
         return;

@@ -45,6 +45,8 @@ struct ProbeOptions {
     std::string eepromConfig;
     std::string eepromStore;
     double flashTime = 3.0;
+    int tftpPrefix = 0;
+    std::string tftpPrefixStr;
 };
 
 /// `--eeprom-store FILE`: each board's EEPROM (ts, config, hash) by serial, so that the
@@ -326,6 +328,17 @@ int runProbe(const ProbeOptions& o) {
         printError("--eeprom-ts, --eeprom-config and --eeprom-store need --self-update");
         return kExitUsage;
     }
+    if (o.tftpPrefix < 0 || o.tftpPrefix > 2) {
+        printError("--tftp-prefix must be 0 (serial), 1 (--tftp-prefix-str) or 2 (MAC)");
+        return kExitUsage;
+    }
+    // TFTP_PREFIX_STR: max 32 characters (bootloader documentation).
+    if (o.tftpPrefixStr.size() > 32 || (!o.tftpPrefixStr.empty() && o.tftpPrefix != 1)) {
+        printError("--tftp-prefix-str takes at most 32 characters, with --tftp-prefix 1");
+        return kExitUsage;
+    }
+    pc.board.tftpPrefix = o.tftpPrefix;
+    pc.board.tftpPrefixStr = o.tftpPrefixStr;
     pc.board.model = *model;
     pc.board.bootloader = *bl;
     pc.board.pxeMatch = o.pxeMatch;
@@ -493,6 +506,12 @@ void setupProbe(CLI::App* cmd) {
                     "the end, so a later run powers the boards on with what they flashed");
     cmd->add_option("--flash-time", o->flashTime,
                     "Seconds from a flashed self-update to the board's next DHCP (default 3)");
+    cmd->add_option("--tftp-prefix", o->tftpPrefix,
+                    "TFTP_PREFIX: 0 serial/ (default), 1 --tftp-prefix-str, 2 MAC "
+                    "(dc-a6-32-01-36-c2/)");
+    cmd->add_option("--tftp-prefix-str", o->tftpPrefixStr,
+                    "TFTP_PREFIX_STR for --tftp-prefix 1, e.g. tftp_test/ (give the '/' "
+                    "yourself; empty = the TFTP root)");
     cmd->add_option("--json", o->json,
                     "Also write the report as JSON to FILE: outcome counts and times, and per "
                     "board its attempts, times and verdict");

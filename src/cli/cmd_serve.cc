@@ -27,7 +27,9 @@
 #include "app/config/config_meaning.h"
 #include "app/serve/daemon.h"
 #include "app/serve/registry_store.h"
+#include "app/store.h"
 #include "cli/command.h"
+#include "cli/server_settings_flags.h"
 
 namespace pinet::cli {
 namespace {
@@ -87,6 +89,12 @@ cfg::Config buildConfig(const ServeOptions& o) {
     cfg::Config c = o.configPath.empty() ? cfg::Config{} : cfg::loadConfigFile(o.configPath);
     // State dir: --state-dir > $PINETBOOT_STATE_DIR > [server] state_dir > default.
     c.stateDir = stateDir(o.stateDirFlag, c.stateDir);
+    // Store: $PINETBOOT_STORE_URL > [store] (app::storeLocation), here so that a reload
+    // compares like with like.
+    if (auto url = storeUrlFromEnv()) {
+        c.storeBackend = "postgresql";
+        c.storeUrl = *url;
+    }
     if (!o.root.empty()) {
         c.tftpRoot = o.root;
     }
@@ -189,7 +197,13 @@ int runServe(const ServeOptions& o) {
 
     std::unique_ptr<app::serve::ClientStore> store;
     try {
-        store = app::serve::openRegistryStore(c.stateDir);
+        auto where = app::storeLocation(c, storeUrlFromEnv());
+        if (!where) {
+            printError(where.error().message);
+            return kExitFailure;
+        }
+        // The DHCP servers keep their leases in the same store (c.storeBackend/storeUrl).
+        store = app::serve::openRegistryStore(c.stateDir, *where);
     } catch (const std::exception& e) {
         printError(e.what());
         return kExitFailure;
@@ -216,8 +230,9 @@ int runServe(const ServeOptions& o) {
         }
     }
     // One line on stdout for scripts: where things are.
-    std::cout << "pinetboot serve: ready: dashboard http://" << c.httpListen.host << ":"
-              << daemon.httpPort() << "/ tftp " << daemon.tftpAddress();
+    std::cout << "pinetboot serve: ready: dashboard " << (c.httpTlsCert.empty() ? "http" : "https")
+              << "://" << c.httpListen.host << ":" << daemon.httpPort() << "/ tftp "
+              << daemon.tftpAddress();
     if (daemon.httpBootPort() != 0) {
         std::cout << " http-boot " << c.httpBootListen.host << ":" << daemon.httpBootPort();
     }

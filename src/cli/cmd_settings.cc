@@ -48,17 +48,11 @@ void print(const app::ServerSettings& s, bool json) {
 }
 
 void doShow(const SettingsOpts& o) {
-    auto dir = stateDirWithConfig(o.stateDir, *o.flags);
-    if (!dir) {
+    auto session = openRegistrySession(o.stateDir, *o.flags);
+    if (!session) {
         return;
     }
-    auto reg = io::Registry::open(*dir);
-    if (!reg) {
-        printError(reg.error().message);
-        setExitCode(kExitFailure);
-        return;
-    }
-    auto s = app::loadSettings(*reg);
+    auto s = app::loadSettings(session->registry);
     if (!s) {
         printError(s.error().message);
         setExitCode(kExitFailure);

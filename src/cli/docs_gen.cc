@@ -320,6 +320,9 @@ std::string renderRootManPage(const CLI::App& app, const std::string& version) {
         ".SH ENVIRONMENT\n"
         ".TP\n.B PINETBOOT_STATE_DIR\nThe state directory (client registry, images), when "
         "\\fB\\-\\-state\\-dir\\fR is not given; default \\fI/var/lib/pinetboot\\fR.\n"
+        ".TP\n.B PINETBOOT_STORE_URL\nA PostgreSQL URL (\\fIpostgresql://user@host/db\\fR): the "
+        "client registry is kept in that database instead of SQLite, over the "
+        "configuration's \\fB[store]\\fR.\n"
         ".TP\n.B PINETBOOT_LOG\nLog level: trace, debug, info, warn, error, critical, off.\n";
     out +=
         ".SH FILES\n"

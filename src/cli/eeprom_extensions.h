@@ -12,6 +12,13 @@ namespace pinet::cli {
 
 using EepromExtension = void (*)(CLI::App& eeprom);
 
+/// `eeprom rollout`'s one-line summary. The front lists `rollout` under `eeprom --help`
+/// with it (a placeholder that is never parsed: the front hands `eeprom rollout` over),
+/// so that both programs show the same command list.
+inline constexpr const char* kRolloutSummary =
+    "Update many boards' EEPROM over the network through their self-update, in waves "
+    "(serve offers it)";
+
 /// Defined in cmd_eeprom.cc (linked into both programs).
 std::vector<EepromExtension>& eepromExtensions();
 

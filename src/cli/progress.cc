@@ -48,6 +48,7 @@ void ProgressBar::update(const std::string& stage, std::uint64_t done, std::uint
         stage_ = stage;
         stageStart_ = now;
         everDrawnStage_ = false;
+        drawnFull_ = false;
     }
     done_ = done;
     total_ = total;
@@ -67,6 +68,9 @@ void ProgressBar::complete() {
     if (total_ == 0) {
         total_ = done_;
     }
+    if (drawnFull_ && done_ >= total_) {
+        return;  // the last update reached the total and was drawn: no second 100 % line
+    }
     done_ = total_;
     draw(clock_());
 }
@@ -74,6 +78,7 @@ void ProgressBar::complete() {
 void ProgressBar::draw(std::chrono::steady_clock::time_point now) {
     lastDraw_ = now;
     everDrawnStage_ = true;
+    drawnFull_ = total_ != 0 && done_ >= total_;
     const double frac =
         total_ == 0 ? 0.0 : std::min(1.0, static_cast<double>(done_) / static_cast<double>(total_));
     const double elapsed = std::chrono::duration<double>(now - stageStart_).count();
@@ -107,6 +112,51 @@ void ProgressBar::finish() {
     if (tty_ && drawn_) {
         sink_("\n");
         drawn_ = false;
+    }
+}
+
+void ProgressBar::restart() {
+    finish();
+    stage_.clear();
+    done_ = 0;
+    total_ = 0;
+}
+
+void TransferBar::update(const std::string& key, std::uint64_t sent, std::uint64_t total) {
+    active_[key] = {std::min(sent, total), total};
+    std::uint64_t done = 0;
+    std::uint64_t all = 0;
+    for (const auto& [k, v] : active_) {
+        done += v.first;
+        all += v.second;
+    }
+    bar_.update(stage_, done, all);
+    settle();
+}
+
+void TransferBar::forget(const std::string& prefix) {
+    bool dropped = false;
+    for (auto it = active_.begin(); it != active_.end();) {
+        if (it->first.compare(0, prefix.size(), prefix) == 0) {
+            it = active_.erase(it);
+            dropped = true;
+        } else {
+            ++it;
+        }
+    }
+    if (dropped && active_.empty()) {
+        bar_.restart();  // a transfer that never arrived: the bar stays as it was
+    }
+}
+
+void TransferBar::settle() {
+    const bool allArrived = std::all_of(active_.begin(), active_.end(), [](const auto& e) {
+        return e.second.first >= e.second.second;
+    });
+    if (allArrived) {
+        // update() has drawn it at 100 % already: reaching the total is never skipped.
+        bar_.restart();
+        active_.clear();
     }
 }
 

@@ -8,7 +8,9 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
+#include <utility>
 
 namespace pinet::cli {
 
@@ -35,6 +37,9 @@ public:
     void complete();
     /// Ends the line (a bar left on screen is kept as it was, e.g. after a failure).
     void finish();
+    /// Ends the line and forgets the stage: the next update starts a new bar (its own
+    /// rate and ETA), even under the same stage name.
+    void restart();
 
     /// "1m05s" / "42s" / "?": the ETA text (exposed for tests).
     static std::string etaText(double seconds);
@@ -52,6 +57,31 @@ private:
     std::chrono::steady_clock::time_point stageStart_{};
     std::chrono::steady_clock::time_point lastDraw_{};
     bool everDrawnStage_ = false;
+    bool drawnFull_ = false;  ///< the last drawing of this stage was at 100 %
+};
+
+/// Transfers that may run at once (flash: a file to each board on USB) drawn as one bar:
+/// the sum of their bytes over the sum of their sizes, so interleaved boards do not start
+/// a line each. When every transfer has arrived the bar is drawn at 100 % and its line
+/// ends; the next transfer starts a new bar.
+class TransferBar {
+public:
+    TransferBar(ProgressBar& bar, std::string stage) : bar_(bar), stage_(std::move(stage)) {}
+
+    /// @p key names one transfer ("[1-1.3 2711 abcd1234] pieeprom.bin").
+    void update(const std::string& key, std::uint64_t sent, std::uint64_t total);
+    /// The transfers whose key starts with @p prefix ended (a board's session is over,
+    /// arrived or not): they no longer count; a bar left without transfers ends its line.
+    void forget(const std::string& prefix);
+    /// Ends the bar's line before a line of text is printed.
+    void interrupt() { bar_.finish(); }
+
+private:
+    void settle();
+
+    ProgressBar& bar_;
+    std::string stage_;
+    std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> active_;  ///< sent, total
 };
 
 }  // namespace pinet::cli

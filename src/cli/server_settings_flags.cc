@@ -1,7 +1,9 @@
 #include "cli/server_settings_flags.h"
 
+#include <cstdlib>
 #include <iostream>
 
+#include "app/store.h"
 #include "cli/command.h"
 
 namespace pinet::cli {
@@ -74,6 +76,44 @@ std::optional<std::string> stateDirWithConfig(const std::string& stateDirFlag,
     return stateDir(stateDirFlag, c->stateDir);
 }
 
+std::optional<std::string> storeUrlFromEnv() {
+    const char* env = std::getenv("PINETBOOT_STORE_URL");
+    if (env == nullptr || *env == '\0') {
+        return std::nullopt;
+    }
+    return std::string(env);
+}
+
+std::optional<io::Registry> openRegistryFor(const std::string& dir, const cfg::Config& c) {
+    auto where = app::storeLocation(c, storeUrlFromEnv());
+    if (!where) {
+        printError(where.error().message);
+        setExitCode(kExitFailure);
+        return std::nullopt;
+    }
+    auto reg = io::Registry::open(dir, *where);
+    if (!reg) {
+        printError(reg.error().message);
+        setExitCode(kExitFailure);
+        return std::nullopt;
+    }
+    return std::move(*reg);
+}
+
+std::optional<RegistrySession> openRegistrySession(const std::string& stateDirFlag,
+                                                   const SettingsFlags& f) {
+    auto c = loadConfig(f);
+    if (!c) {
+        return std::nullopt;
+    }
+    std::string dir = stateDir(stateDirFlag, c->stateDir);
+    auto reg = openRegistryFor(dir, *c);
+    if (!reg) {
+        return std::nullopt;
+    }
+    return RegistrySession{std::move(dir), std::move(*reg)};
+}
+
 std::optional<SettingsSession> openSettingsSession(const std::string& stateDirFlag,
                                                    const SettingsFlags& f,
                                                    app::StoreSettings store) {
@@ -82,10 +122,8 @@ std::optional<SettingsSession> openSettingsSession(const std::string& stateDirFl
         return std::nullopt;
     }
     std::string dir = stateDir(stateDirFlag, c->stateDir);
-    auto reg = io::Registry::open(dir);
+    auto reg = openRegistryFor(dir, *c);
     if (!reg) {
-        printError(reg.error().message);
-        setExitCode(kExitFailure);
         return std::nullopt;
     }
     auto s = app::resolveSettings(*reg, app::settingsFromConfig(*c), f.values, store);

@@ -38,6 +38,23 @@ void addSettingsFlags(CLI::App* cmd, const std::shared_ptr<SettingsFlags>& f, bo
 std::optional<std::string> stateDirWithConfig(const std::string& stateDirFlag,
                                               const SettingsFlags& f);
 
+/// $PINETBOOT_STORE_URL when set and not empty (it selects the PostgreSQL store).
+std::optional<std::string> storeUrlFromEnv();
+
+/// The registry of state directory @p dir, in the store @p c names ([store], with
+/// $PINETBOOT_STORE_URL over it; app::storeLocation). On failure prints the error,
+/// sets kExitFailure and returns nullopt.
+std::optional<io::Registry> openRegistryFor(const std::string& dir, const app::config::Config& c);
+
+/// The state directory and its registry, from --state-dir and --config (as
+/// stateDirWithConfig) and the store: what the read-only commands open.
+struct RegistrySession {
+    std::string stateDir;
+    io::Registry registry;
+};
+std::optional<RegistrySession> openRegistrySession(const std::string& stateDirFlag,
+                                                   const SettingsFlags& f);
+
 /// The registry of the state directory and the settings resolved against it:
 /// what `client`, `nfs` and `doctor` start from.
 struct SettingsSession {

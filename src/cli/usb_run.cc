@@ -1,13 +1,17 @@
 #include "cli/usb_run.h"
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <iostream>
+#include <memory>
 #include <thread>
 
 #include <fmt/format.h>
 
 #include "app/usbboot/signals.h"
 #include "cli/command.h"
+#include "cli/progress.h"
 
 namespace pinet::cli {
 
@@ -33,9 +37,30 @@ app::RunnerOptions consoleRunnerOptions(const UsbRunFlags& f) {
     opt.pause = [](core::usbboot::Millis m) {
         std::this_thread::sleep_for(m);
     };
-    opt.print = [](const std::string& line) {
-        std::cout << line << std::endl;
-    };
+    if (::isatty(STDERR_FILENO) == 1) {
+        // On a terminal a bar over the files in flight; each line ends the bar's line first.
+        struct Console {
+            ProgressBar bar;
+            TransferBar transfers{bar, "sending"};
+        };
+        auto console = std::make_shared<Console>();
+        opt.print = [console](const std::string& line) {
+            console->transfers.interrupt();
+            std::cout << line << std::endl;
+        };
+        opt.progress = [console](const std::string& board, const std::string& file,
+                                 std::size_t sent, std::size_t total) {
+            if (total == 0) {
+                console->transfers.forget(board + " ");
+            } else {
+                console->transfers.update(board + " " + file, sent, total);
+            }
+        };
+    } else {
+        opt.print = [](const std::string& line) {
+            std::cout << line << std::endl;
+        };
+    }
     opt.stop = &app::installStopSignals();
     return opt;
 }

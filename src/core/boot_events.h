@@ -26,6 +26,9 @@ struct DhcpEvent {
     std::string mac;                    ///< "dc:a6:32:01:02:03" (lowercase, colons)
     std::optional<std::string> serial;  ///< 8 lowercase hex digits, from option 97 (Pi only)
     std::optional<std::string> model;   ///< "RPi4" / "RPi5" from option 97, when known
+    /// The board revision code in option 97 (spec §2.2 offset 5..8): tells a CM4 from a
+    /// Pi 4B (core/boot/board_model.h).
+    std::optional<std::uint32_t> boardRevision;
     std::uint32_t xid = 0;
     /// RFC 2131 `secs` of a received packet: seconds since the client began (LinkWatch).
     std::uint16_t secs = 0;

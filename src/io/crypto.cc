@@ -7,7 +7,10 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
+#include <openssl/rand.h>
 #include <openssl/rsa.h>
+
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -233,6 +236,17 @@ bool RsaKey::verifyDigest(const Sha256Digest& digest,
                                    digest.size());
     ERR_clear_error();
     return rc == 1;
+}
+
+Result<std::string> randomHex(std::size_t n) {
+    std::vector<std::uint8_t> bytes(n);
+    if (n > static_cast<std::size_t>(std::numeric_limits<int>::max()) ||
+        RAND_bytes(bytes.data(), static_cast<int>(n)) != 1) {
+        const char* why = ERR_reason_error_string(ERR_get_error());
+        return fail(fmt::format("random bytes: OpenSSL RAND_bytes failed: {}",
+                                why != nullptr ? why : "no reason given"));
+    }
+    return proto::toHex(bytes);
 }
 
 }  // namespace pinet::io

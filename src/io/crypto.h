@@ -25,6 +25,9 @@ using Sha256Digest = std::array<std::uint8_t, 32>;
 Sha256Digest sha256(std::span<const std::uint8_t> data);
 /// SHA-256 as 64 lowercase hex characters.
 std::string sha256Hex(std::span<const std::uint8_t> data);
+/// @p n bytes from OpenSSL's CSPRNG (RAND_bytes), as 2n lowercase hex characters:
+/// API tokens, session ids and CSRF tokens. Errors name OpenSSL's reason.
+Result<std::string> randomHex(std::size_t n);
 /// SHA-256 over data that arrives in pieces (a download), so that it need not be held
 /// whole: the probe's HTTP boards hash boot.img (up to 96 MB each, spec §5) as it comes.
 class Sha256Stream {

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>  // renameat2, RENAME_NOREPLACE (glibc 2.28)
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
@@ -92,8 +93,10 @@ PrivateFileMap::~PrivateFileMap() {
 PrivateFileMap::PrivateFileMap(PrivateFileMap&& other) noexcept
     : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
 
-Result<void> writeFileAtomic(const fs::path& path, std::span<const std::uint8_t> data,
-                             unsigned mode) {
+namespace {
+
+Result<void> writeViaTemp(const fs::path& path, std::span<const std::uint8_t> data, unsigned mode,
+                          bool replace) {
     fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
     std::string tmpl = (dir / ("." + path.filename().string() + ".tmpXXXXXX")).string();
     Fd fd(::mkstemp(tmpl.data()));
@@ -124,10 +127,33 @@ Result<void> writeFileAtomic(const fs::path& path, std::span<const std::uint8_t>
         return cleanup("fsync failed");
     }
     fd.reset();
+    if (!replace) {
+        if (::renameat2(AT_FDCWD, tmpl.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE) != 0) {
+            if (errno == EEXIST) {
+                ::unlink(tmpl.c_str());
+                return fail(fmt::format("{}: already exists (not replaced)", path.string()));
+            }
+            return cleanup("rename failed");
+        }
+        return {};
+    }
     if (::rename(tmpl.c_str(), path.c_str()) != 0) {
         return cleanup("rename failed");
     }
     return {};
+}
+
+}  // namespace
+
+Result<void> writeFileAtomic(const fs::path& path, std::span<const std::uint8_t> data,
+                             unsigned mode) {
+    return writeViaTemp(path, data, mode, true);
+}
+
+Result<void> writeFileAtomicNew(const fs::path& path, std::string_view data, unsigned mode) {
+    return writeViaTemp(path,
+                        std::span(reinterpret_cast<const std::uint8_t*>(data.data()), data.size()),
+                        mode, false);
 }
 
 Result<void> writeFileAtomic(const fs::path& path, std::string_view data, unsigned mode) {

@@ -47,6 +47,11 @@ Result<void> writeFileAtomic(const std::filesystem::path& path, std::span<const 
                              unsigned mode = 0644);
 Result<void> writeFileAtomic(const std::filesystem::path& path, std::string_view data,
                              unsigned mode = 0644);
+/// As writeFileAtomic, but never replaces an existing @p path: the temp file is renamed
+/// with RENAME_NOREPLACE, so a file that appears meanwhile is kept too (the error then
+/// says that it exists). For outputs a user may have edited (`pinetboot init`'s config).
+Result<void> writeFileAtomicNew(const std::filesystem::path& path, std::string_view data,
+                                unsigned mode = 0644);
 
 /// Creates a fresh, empty temporary directory under @p parent (default: the
 /// system temp dir) and removes it with everything inside on destruction.

@@ -78,6 +78,23 @@ TEST(CliFront, HandsOtherCommandsToTheFullProgram) {
     EXPECT_NE(r.err.find("no-such-command"), std::string::npos) << r.err;
 }
 
+// Issue #17: the front builds `eeprom` itself, without the rollout extension (it needs
+// SQLite); its help must still list `rollout`, and a mistyped one is still suggested.
+TEST(CliFront, EepromHelpListsRollout) {
+    auto r = test::run({exe(), "eeprom", "--help"});
+    EXPECT_EQ(r.exitCode, 0) << r.err;
+    EXPECT_NE(r.out.find("  rollout "), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("  apply "), std::string::npos) << r.out;
+    r = test::run({exe(), "eeprom", "rolout"});
+    EXPECT_EQ(r.exitCode, 2);
+    EXPECT_NE(r.err.find("did you mean 'rollout'?"), std::string::npos) << r.err;
+    // The rollout itself runs in pinetboot-full, with its own subcommands.
+    r = test::run({exe(), "eeprom", "rollout", "--help"});
+    EXPECT_EQ(r.exitCode, 0) << r.err;
+    EXPECT_NE(r.out.find("create"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("status"), std::string::npos) << r.out;
+}
+
 // Issue #15: a mistyped word gets a suggestion, in the front's own command
 // (eeprom), in a handed-over one (client) and at the top (serve); CLI11 alone
 // said "A subcommand is required" or nothing useful.

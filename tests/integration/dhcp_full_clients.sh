@@ -2,7 +2,8 @@
 # Full DHCP mode with real clients (busybox udhcpc, ISC dhclient, dhcpcd) in a private
 # namespace pair: every client gets a lease from the pool with options 1/3/6/15/51/54;
 # leases survive a server restart (SQLite); a reservation by Pi serial (option 97) and one
-# by MAC are honoured; INFORM is answered; a non-pool REQUEST is NAKed.
+# by MAC are honoured; INFORM is answered; a non-pool REQUEST is NAKed; no ACK leaves
+# while the lease database refuses the lease's write.
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib/dhcp_lab.sh"
 PINETBOOT=${PINETBOOT:?}
@@ -101,6 +102,39 @@ fi
 # Reservation by MAC.
 out=$(ip netns exec "$CLI" $SEND c0 discover --mac 02:00:00:00:00:99)
 echo "$out" | grep -q "yiaddr=$NET.88 " && ok "reservation by MAC -> $NET.88" || bad "reservation by MAC: $out"
+# No ACK without a committed lease (issue #19): while the lease database refuses writes
+# (a trigger aborts them, as a full disk or a lost database would), a REQUEST gets no
+# ACK; once it writes again, the retransmitted REQUEST gets its lease.
+lease_triggers() {
+    python3 - "$W/state/leases.sqlite" "$1" <<'P'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], timeout=5)
+if sys.argv[2] == "on":
+    for op in ("INSERT", "UPDATE"):
+        db.execute(f"CREATE TRIGGER pnb_refuse_{op.lower()} BEFORE {op} ON leases "
+                   "BEGIN SELECT RAISE(ABORT, 'injected: lease store refuses writes'); END")
+else:
+    db.execute("DROP TRIGGER pnb_refuse_insert"); db.execute("DROP TRIGGER pnb_refuse_update")
+db.commit()
+P
+}
+WMAC=02:00:00:00:10:05
+offer=$(ip netns exec "$CLI" $SEND c0 discover --mac $WMAC)
+WIP=$(echo "$offer" | sed -n 's/^REPLY offer yiaddr=\([0-9.]*\).*/\1/p')
+lease_triggers on
+out=$(ip netns exec "$CLI" $SEND c0 request --mac $WMAC --requested "$WIP" --server-id "$SRV_IP")
+echo "$out" | grep -q "^NOREPLY" && ok "lease write refused: no ACK for $WIP" || bad "ACK without a committed lease: $out"
+grep -q "DHCP_ACK_WITHHELD interface=s0 ip=$WIP" "$W/serve.2.log" && ok "the withheld ACK is logged" \
+    || bad "no DHCP_ACK_WITHHELD line: $(grep -i lease "$W/serve.2.log" | tail -3 | tr '\n' ' ')"
+lease_triggers off
+out=$(ip netns exec "$CLI" $SEND c0 request --mac $WMAC --requested "$WIP" --server-id "$SRV_IP")
+echo "$out" | grep -q "^REPLY ack yiaddr=$WIP " && ok "store writes again: the REQUEST is ACKed ($WIP)" || bad "after recovery: $out"
+got=$(python3 - "$W/state/leases.sqlite" <<'P'
+import sqlite3, sys
+print(sqlite3.connect(sys.argv[1]).execute("SELECT ip FROM leases WHERE mac = '02:00:00:00:10:05'").fetchone())
+P
+)
+[ "$got" = "('$WIP',)" ] && ok "the ACKed lease is in the database" || bad "lease row after ACK: $got"
 # Malformed datagrams are dropped and counted: truncated, bad option length, bad overload,
 # absurd hops (hex built here: 236-byte header + cookie + options).
 hdr() { printf '010106%02x' "$1"; printf '%08x' 305419896; printf '0%.0s' $(seq 1 40); printf '020000000001'; printf '0%.0s' $(seq 1 404); }
@@ -117,4 +151,6 @@ for r in truncated bad_option_length bad_overload absurd_hops; do
         || bad "no drop counted for $r: $(grep dhcp_dropped "$W/serve.2.log" | tr '\n' ' ')"
 done
 grep -qE "dhcp_malformed 4" "$W/serve.2.log" && ok "dhcp_malformed 4" || bad "malformed total: $(grep dhcp_malformed "$W/serve.2.log")"
+grep -qE "dhcp_acks_withheld 1$" "$W/serve.2.log" && ok "dhcp_acks_withheld 1 counted" \
+    || bad "withheld ACKs: $(grep dhcp_acks "$W/serve.2.log")"
 finish dhcp_full_clients

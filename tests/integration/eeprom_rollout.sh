@@ -3,7 +3,7 @@
 # running `serve --dhcp full`, and storms of `probe --self-update` boards that fetch
 # pieeprom.sig / pieeprom.upd from their own prefix (served from the rollout's overlay,
 # never written into the boot tree), check and "flash" the update and boot again.
-#  1. bytes: what serve offers over TFTP equals `eeprom apply` + `eeprom digest` output
+#  1. bytes: what serve offers over TFTP equals `eeprom apply` + `eeprom digest --soc` output
 #     for the same inputs (shared EEPROM vector, test key); a board outside gets nothing.
 #  2. r1: 40 of 50 boards, two waves of 50 %: storm 1 updates wave 1 and opens wave 2,
 #     storm 2 updates wave 2; every board of r1 ends on the new ts and config, fetched
@@ -58,7 +58,7 @@ t0=$(date +%s)
 "$PINETBOOT" eeprom set "$IMG" BOOT_ORDER=0xf21 -o "$W/set.bin" > /dev/null
 "$PINETBOOT" eeprom show "$W/set.bin" > "$W/new.conf"
 "$PINETBOOT" eeprom apply "$IMG" --config "$W/new.conf" --timestamp 1800000000 -o "$W/expect.upd" > /dev/null
-"$PINETBOOT" eeprom digest "$W/expect.upd" -o "$W/expect.sig" --timestamp 1800000000 --key "$KEY"
+"$PINETBOOT" eeprom digest "$W/expect.upd" -o "$W/expect.sig" --timestamp 1800000000 --key "$KEY" --soc 2711
 R create bytes --image "$IMG" --set BOOT_ORDER=0xf21 --timestamp 1800000000 --key "$KEY" > /dev/null \
     && cmp -s "$ST/rollouts/bytes/pieeprom.upd" "$W/expect.upd" && cmp -s "$ST/rollouts/bytes/pieeprom.sig" "$W/expect.sig" \
     && ok "rollout files = eeprom apply + eeprom digest (byte for byte)" || bad "rollout files differ from apply/digest"

@@ -103,7 +103,8 @@ for serial, (mac, kernel) in expect.items():
     check(len(mine) == 1 and mine[0]["outcome"] == "kernel_loaded" and mine[0]["kernel"] == kernel
           and [d["kind"] for d in mine[0]["dhcp"]][:4] == ["discover", "offer", "request", "ack"],
           f"API boot record {serial}: {[(b['outcome'], b['kernel'], [d['kind'] for d in b['dhcp']]) for b in mine]}")
-check(clients.get("30000005", {}).get("model") == "RPi5", "pi5 model from option 97")
+check(clients.get("30000005", {}).get("model") == "pi5", "pi5 model from option 97")
+check(clients.get("30000c04", {}).get("model_name") == "CM4", "a CM4 is a CM4, though option 97 says RPi4")
 ok_files = sum(1 for b in boots for f in b["files"] if f["result"] == "ok" and f["protocol"] == "tftp")
 ok_bytes = sum(f["bytes"] for b in boots for f in b["files"] if f["protocol"] == "tftp")
 check(metric('pinetboot_transfers_total{protocol="tftp",result="ok"}') == ok_files,

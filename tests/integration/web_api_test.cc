@@ -20,8 +20,10 @@
 #include "app/http/http_boot.h"
 #include "app/http/web_server.h"
 #include "app/serve/boot_monitor.h"
+#include "app/serve/fleet_reader.h"
 #include "core/dhcp/dhcp_responder.h"
 #include "io/file.h"
+#include "io/registry/registry.h"
 #include "proto/dhcp/dhcp_packet.h"
 #include "proto/dhcp/pxe.h"
 
@@ -605,6 +607,127 @@ TEST(WebApi, RequestsForOtherHostNamesAreRefused) {
         EXPECT_EQ(res->status, 200) << host;
     }
     EXPECT_EQ(cli.Get("/")->status, 200);  // httplib's own Host: 127.0.0.1:PORT
+    web.stop();
+    monitor.stop();
+}
+
+// ---- GET /api/v1/images and /api/v1/doctor (issue 16)
+
+namespace {
+
+void writeText(const std::filesystem::path& p, const std::string& text) {
+    std::filesystem::create_directories(p.parent_path());
+    std::ofstream(p) << text;
+}
+
+}  // namespace
+
+TEST(WebApi, ImagesAndDoctorComeFromTheStateDirectoryAndChangeNothing) {
+    io::TempDir state("pnb-fleet");
+    writeText(state.path() / "images" / "os" / "image.json",
+              R"({"name":"os","table":"gpt","boot_fs":"FAT32","root_bytes":4096,)"
+              R"("models":"pi4 cm4"})");
+    writeText(state.path() / "images" / "os" / "boot" / "start4.elf", std::string(100, 'x'));
+    {
+        auto reg = io::Registry::open(state.path());
+        ASSERT_TRUE(reg) << reg.error().message;
+        io::ClientRecord c;
+        c.serial = "aaaa0001";
+        c.image = "os";
+        c.rootMode = "shared";
+        c.bootDir = (state.path() / "tftp" / "aaaa0001").string();
+        c.rootExport = (state.path() / "images" / "os" / "root").string();
+        ASSERT_TRUE(reg->enroll(c));
+        ASSERT_TRUE(reg->upsertDiscovered("bbbb0002", std::nullopt, "cm4", 1));
+    }
+    auto reg = io::Registry::open(state.path());
+    ASSERT_TRUE(reg);
+    const auto generation = *reg->generation();
+    const auto settings = *reg->settings();
+
+    app::config::Config cfg;
+    cfg.stateDir = state.path().string();
+    cfg.nfsServer = "127.0.0.1";  // a setting from the file: used, never stored
+    auto cfgPtr = std::make_shared<const app::config::Config>(cfg);
+    app::serve::ServeFleetReader reader([cfgPtr] { return cfgPtr; });
+    app::serve::BootMonitor monitor;
+    monitor.start();
+    app::http::WebServer web(monitor, monitor.hub());
+    web.setFleetReader(&reader);
+    web.start("127.0.0.1", 0);
+    httplib::Client cli("127.0.0.1", web.port());
+
+    auto res = cli.Get("/api/v1/images");
+    ASSERT_TRUE(res);
+    ASSERT_EQ(res->status, 200);
+    const auto images = json::parse(res->body)["images"];
+    ASSERT_EQ(images.size(), 1u);
+    EXPECT_EQ(images[0]["name"], "os");
+    EXPECT_EQ(images[0]["size_bytes"], 4196);
+    EXPECT_EQ(images[0]["layout"]["table"], "gpt");
+    EXPECT_EQ(images[0]["clients"], json({"aaaa0001"}));
+
+    res = cli.Get("/api/v1/doctor");
+    ASSERT_TRUE(res);
+    ASSERT_EQ(res->status, 200);
+    const auto doctor = json::parse(res->body);
+    bool discovered = false;
+    bool bootTree = false;
+    for (const auto& f : doctor["findings"]) {
+        EXPECT_TRUE(f.contains("severity") && f.contains("check") && f.contains("message") &&
+                    f.contains("fix"));
+        discovered =
+            discovered || (f["check"] == "client bbbb0002" &&
+                           f["fix"].get<std::string>().find("client add") != std::string::npos);
+        bootTree = bootTree || (f["check"] == "client aaaa0001" && f["severity"] == "FAIL");
+    }
+    EXPECT_TRUE(discovered) << res->body;
+    EXPECT_TRUE(bootTree) << res->body;  // its boot directory was never written
+    EXPECT_GE(doctor["problems"].get<int>(), 1);
+    ASSERT_EQ(doctor["skipped"].size(), 1u);
+    EXPECT_EQ(doctor["skipped"][0]["check"], "dhcp");
+    // Read-only: no registry write, no setting stored (nfs server came from the config).
+    EXPECT_EQ(*reg->generation(), generation);
+    EXPECT_EQ(*reg->settings(), settings);
+    web.stop();
+    monitor.stop();
+}
+
+namespace {
+
+struct BrokenReader final : app::http::FleetReader {
+    app::http::ApiResult<std::string> imagesJson() override {
+        return tl::unexpected(app::http::ApiError{503, "registry_unavailable", "locked \"db\""});
+    }
+    app::http::ApiResult<std::string> doctorJson() override { return std::string("{}"); }
+};
+
+}  // namespace
+
+TEST(WebApi, FleetErrorsAreJsonWithACode) {
+    app::serve::BootMonitor monitor;
+    monitor.start();
+    {
+        app::http::WebServer web(monitor, monitor.hub());  // no reader at all
+        web.start("127.0.0.1", 0);
+        httplib::Client cli("127.0.0.1", web.port());
+        auto res = cli.Get("/api/v1/doctor");
+        ASSERT_TRUE(res);
+        EXPECT_EQ(res->status, 404);
+        EXPECT_EQ(json::parse(res->body)["error"]["code"], "not_available");
+    }
+    BrokenReader broken;
+    app::http::WebServer web(monitor, monitor.hub());
+    web.setFleetReader(&broken);
+    web.start("127.0.0.1", 0);
+    httplib::Client cli("127.0.0.1", web.port());
+    auto res = cli.Get("/api/v1/images");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 503);
+    EXPECT_EQ(res->get_header_value("Content-Type"), "application/json");
+    const auto err = json::parse(res->body)["error"];
+    EXPECT_EQ(err["code"], "registry_unavailable");
+    EXPECT_EQ(err["message"], "locked \"db\"");
     web.stop();
     monitor.stop();
 }

@@ -215,10 +215,16 @@ io::FileShare copyShare(const std::string&) {
 }
 
 Result<std::string> buildCopyRoot(const fs::path& stateDir, const ImageInfo& img,
-                                  const fs::path& dest) {
+                                  const fs::path& dest, const RootCopyProgress& progress) {
     StatePaths paths{stateDir};
     io::TempDir tmp(".new-" + dest.filename().string(), paths.roots());
-    auto stats = io::copyTree(img.root(), tmp.path() / "root", copyShare);
+    io::TreeCopyProgress onFile;
+    if (progress) {
+        onFile = [&](std::uint64_t done) {
+            progress(done, img.rootBytes);
+        };
+    }
+    auto stats = io::copyTree(img.root(), tmp.path() / "root", copyShare, onFile);
     if (!stats) {
         return tl::unexpected(stats.error());
     }
@@ -317,7 +323,7 @@ std::string imageChoices(const fs::path& stateDir) {
 /// roots/SERIAL, which must not exist. A failure leaves no roots/SERIAL.
 Result<void> buildRoot(const fs::path& stateDir, io::Registry& reg, const ImageInfo& img,
                        const ServerSettings& s, io::ClientRecord& rec, bool enableSsh,
-                       std::vector<std::string>& msgs) {
+                       std::vector<std::string>& msgs, const RootCopyProgress& progress) {
     std::error_code ec;
     fs::path root = StatePaths{stateDir}.roots() / rec.serial;
     if (isNbdRootMode(rec.rootMode)) {
@@ -357,7 +363,7 @@ Result<void> buildRoot(const fs::path& stateDir, io::Registry& reg, const ImageI
             "writable one at little cost)");
     } else if (rec.rootMode == "copy") {
         rec.rootExport = root.string();
-        auto msg = buildCopyRoot(stateDir, img, root);
+        auto msg = buildCopyRoot(stateDir, img, root, progress);
         if (!msg) {
             return tl::unexpected(msg.error());
         }
@@ -513,7 +519,8 @@ Result<ClientResult> addClient(const fs::path& stateDir, io::Registry& reg, cons
     }
 
     // Root first: the boot tree's cmdline.txt names its export.
-    if (auto r = buildRoot(stateDir, reg, *img, s, rec, req.enableSsh, res.messages); !r) {
+    if (auto r = buildRoot(stateDir, reg, *img, s, rec, req.enableSsh, res.messages, req.progress);
+        !r) {
         return tl::unexpected(r.error());
     }
     if (auto r = writeBootTree(stateDir, *img, s, rec, req.enableSsh, res.messages); !r) {
@@ -538,7 +545,8 @@ Result<ClientResult> addClient(const fs::path& stateDir, io::Registry& reg, cons
 }
 
 Result<ClientResult> resetClient(const fs::path& stateDir, io::Registry& reg,
-                                 const ServerSettings& s, const std::string& serialIn) {
+                                 const ServerSettings& s, const std::string& serialIn,
+                                 const RootCopyProgress& progress) {
     auto serial = proto::netboot::normalizeSerial(serialIn);
     auto found = reg.findBySerial(serial.value_or(serialIn));
     if (!found) {
@@ -589,7 +597,7 @@ Result<ClientResult> resetClient(const fs::path& stateDir, io::Registry& reg,
     } else if (rec.rootMode == "copy") {
         fs::path fresh = StatePaths{stateDir}.roots() / (".reset-" + rec.serial);
         (void)io::removeTree(fresh);
-        auto msg = buildCopyRoot(stateDir, *img, fresh);
+        auto msg = buildCopyRoot(stateDir, *img, fresh, progress);
         if (!msg) {
             return tl::unexpected(msg.error());
         }
@@ -843,7 +851,7 @@ Result<ClientResult> setClient(const fs::path& stateDir, io::Registry& reg, cons
             return fail(fmt::format("{} already exists (left over from an earlier client?)",
                                     root.string()));
         }
-        if (auto r = buildRoot(stateDir, reg, *img, s, rec, ssh, res.messages); !r) {
+        if (auto r = buildRoot(stateDir, reg, *img, s, rec, ssh, res.messages, req.progress); !r) {
             if (moved) {
                 (void)io::renamePath(trash, root);
             }

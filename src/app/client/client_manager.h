@@ -22,6 +22,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,6 +34,11 @@
 
 namespace pinet::app {
 
+/// Progress of a private root's copy: bytes of the regular files done, and the image
+/// root's size from image.json (0 when an older import did not record it). Called after
+/// each file; the CLI draws a bar from it.
+using RootCopyProgress = std::function<void(std::uint64_t done, std::uint64_t total)>;
+
 struct AddClientRequest {
     std::string serial;  ///< normalized by the caller or here
     std::optional<std::string> mac;
@@ -43,6 +49,7 @@ struct AddClientRequest {
     std::string address;            ///< IPv4 or subnet the exports are limited to
     std::string notes;
     bool enableSsh = false;
+    RootCopyProgress progress;  ///< for --root copy; may be empty
 };
 
 struct ClientResult {
@@ -55,7 +62,8 @@ Result<ClientResult> addClient(const std::filesystem::path& stateDir, io::Regist
 /// Returns a private root (copy or overlay) to the image's state and
 /// re-applies the per-client edits (fstab, hostname, ssh).
 Result<ClientResult> resetClient(const std::filesystem::path& stateDir, io::Registry& reg,
-                                 const ServerSettings& settings, const std::string& serial);
+                                 const ServerSettings& settings, const std::string& serial,
+                                 const RootCopyProgress& progress = {});
 /// What `client set` changes; unset fields stay as they are.
 struct SetClientRequest {
     std::string serial;
@@ -69,6 +77,7 @@ struct SetClientRequest {
     /// image. Changing the image or root mode of such a client needs it:
     /// the board's own files live in that root and are not lost unasked.
     bool resetRoot = false;
+    RootCopyProgress progress;  ///< a new copy root's copy; may be empty
 };
 
 /// Changes an enrolled client and writes its boot tree again from its image

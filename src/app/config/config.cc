@@ -44,6 +44,7 @@ const char* sectionName(Scope scope) {
         case Scope::Pxe: return "pxe";
         case Scope::Nfs: return "nfs";
         case Scope::Admission: return "admission";
+        case Scope::Store: return "store";
     }
     return "?";
 }
@@ -176,6 +177,10 @@ Err getOneOf(const toml::node& node, std::initializer_list<std::string_view> all
     }
     return fmt::format("'{}' is not one of: {}", s, list);
 }
+
+constexpr std::string_view kStoreUrlWithoutPostgres =
+    "store.url is set but store.backend is \"sqlite\": set backend = \"postgresql\" to use "
+    "it, or remove url";
 
 /// A relative path below a root: no "..", not absolute (it is joined to tftp.root).
 Err getRelativeDir(const toml::node& node, std::string& out) {
@@ -487,8 +492,10 @@ std::vector<KeyDef> buildTable() {
                  }});
     // ---- [http]
     t.push_back({Scope::Http, "listen", KeyType::Address, "127.0.0.1:8080",
-                 "Dashboard, JSON API (`/api/v1/...`), `/metrics` and `/healthz`. There is no "
-                 "authentication: keep it on loopback or a management network.",
+                 "Dashboard, JSON API (`/api/v1/...`), `/metrics` and `/healthz`. Writes need "
+                 "the API token (docs/api.md); beyond loopback reads need it too, and `serve` "
+                 "refuses to listen there without `tls_cert`/`tls_key` unless "
+                 "`allow_plaintext_remote` says so.",
                  false, at(&Config::httpListen),
                  [](const toml::node& n, Config& c, InterfaceConfig*) {
                      return getAddress(n, c.httpListen, false);
@@ -514,6 +521,31 @@ std::vector<KeyDef> buildTable() {
                              return fmt::format("'{}' is not a host name", h);
                          }
                      }
+                     return std::nullopt;
+                 }});
+    t.push_back({Scope::Http, "tls_cert", KeyType::String, "",
+                 "PEM certificate (with its chain) for HTTPS on `listen`; needs `tls_key`. "
+                 "Read at start (a new certificate needs a restart).",
+                 false, at(&Config::httpTlsCert),
+                 [](const toml::node& n, Config& c, InterfaceConfig*) {
+                     return getString(n, c.httpTlsCert);
+                 }});
+    t.push_back({Scope::Http, "tls_key", KeyType::String, "",
+                 "PEM private key of `tls_cert` (keep it mode 0600).", false,
+                 at(&Config::httpTlsKey), [](const toml::node& n, Config& c, InterfaceConfig*) {
+                     return getString(n, c.httpTlsKey);
+                 }});
+    t.push_back({Scope::Http, "allow_plaintext_remote", KeyType::Boolean, "false",
+                 "Serve plain HTTP on a `listen` address beyond loopback (the token and "
+                 "session cookie then cross the network in clear text): only on a management "
+                 "network you trust. Without it such a `serve` refuses to start.",
+                 false, at(&Config::httpAllowPlaintextRemote),
+                 [](const toml::node& n, Config& c, InterfaceConfig*) -> Err {
+                     const auto v = n.value<bool>();
+                     if (!v || !n.is_boolean()) {
+                         return std::string("must be true or false");
+                     }
+                     c.httpAllowPlaintextRemote = *v;
                      return std::nullopt;
                  }});
     t.push_back({Scope::Http, "boot_listen", KeyType::Address, "",
@@ -597,6 +629,39 @@ std::vector<KeyDef> buildTable() {
              if (c.nfsBackend == "external") {
                  c.nfsBackend = "none";
              }
+             return std::nullopt;
+         }});
+    // ---- [store] (issue #19)
+    t.push_back({Scope::Store, "backend", KeyType::String, "sqlite",
+                 "Where the client registry (clients, images' users, settings) lives: `sqlite` "
+                 "(`registry.db` in the state directory, one machine) or `postgresql` (the "
+                 "database `url` names, which several servers can share). Every command reads "
+                 "it the same way; `pinetboot store migrate` creates or upgrades the schema, "
+                 "as `serve` does at start. `PINETBOOT_STORE_URL` in the environment selects "
+                 "`postgresql` with that URL, over the file.",
+                 false, at(&Config::storeBackend),
+                 [](const toml::node& n, Config& c, InterfaceConfig*) {
+                     return getOneOf(n, {"sqlite", "postgresql"}, c.storeBackend);
+                 }});
+    t.push_back(
+        {Scope::Store, "url", KeyType::String, "(PINETBOOT_STORE_URL)",
+         "The PostgreSQL database, as libpq takes it: "
+         "`postgresql://pinetboot@db.example/pinetboot` or "
+         "`host=/run/postgresql dbname=pinetboot`. Only with `backend = "
+         "\"postgresql\"`. Prefer a password in `~/.pgpass` or `PGPASSWORD` to one in "
+         "this file; messages never print it.",
+         false, at(&Config::storeUrl), [](const toml::node& n, Config& c, InterfaceConfig*) -> Err {
+             std::string s;
+             if (auto e = getString(n, s)) {
+                 return e;
+             }
+             const bool uri = s.starts_with("postgresql://") || s.starts_with("postgres://");
+             if (!uri && s.find('=') == std::string::npos) {
+                 return Err(
+                     "expected postgresql://[user@]host[:port]/database or libpq "
+                     "keyword=value pairs");
+             }
+             c.storeUrl = s;
              return std::nullopt;
          }});
     return t;
@@ -748,8 +813,8 @@ ConfigCheck checkConfigText(std::string_view text, const std::string& fileName) 
         errs.at(e.source(), std::string(e.description()));
         return finish();
     }
-    const Scope plain[] = {Scope::Server, Scope::Tftp, Scope::Http,
-                           Scope::Pxe,    Scope::Nfs,  Scope::Admission};
+    const Scope plain[] = {Scope::Server, Scope::Tftp,      Scope::Http, Scope::Pxe,
+                           Scope::Nfs,    Scope::Admission, Scope::Store};
     std::set<std::string> names;
     for (auto&& [key, node] : root) {
         if (key.str() == "interface") {
@@ -820,6 +885,9 @@ ConfigCheck checkConfigText(std::string_view text, const std::string& fileName) 
             continue;
         }
         applyTable(*tbl, *scope, errs, fmt::format("[{}]", key.str()), cfg, nullptr);
+        if (*scope == Scope::Store && !cfg.storeUrl.empty() && cfg.storeBackend != "postgresql") {
+            errs.at(tbl->source(), std::string(kStoreUrlWithoutPostgres));
+        }
     }
     return finish();
 }
@@ -877,7 +945,50 @@ std::vector<std::string> validationErrors(const Config& config) {
             out.push_back(prefix + p);
         }
     }
+    if (config.httpTlsCert.empty() != config.httpTlsKey.empty()) {
+        out.push_back(prefix +
+                      (config.httpTlsCert.empty()
+                           ? "http.tls_key is set but http.tls_cert is not: HTTPS needs both"
+                           : "http.tls_cert is set but http.tls_key is not: HTTPS needs both"));
+    }
+    if (auto r =
+            plaintextListenRefusal(config.httpListen.host, config.httpListen.port,
+                                   !config.httpTlsCert.empty(), config.httpAllowPlaintextRemote)) {
+        out.push_back(prefix + *r);
+    }
+    if (!config.storeUrl.empty() && config.storeBackend != "postgresql") {
+        out.push_back(prefix + std::string(kStoreUrlWithoutPostgres));
+    }
     return out;
+}
+
+bool isLoopbackHost(std::string_view host) {
+    std::string h(host);
+    if (h.size() >= 2 && h.front() == '[' && h.back() == ']') {
+        h = h.substr(1, h.size() - 2);
+    }
+    for (auto& ch : h) {
+        ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    }
+    if (h == "localhost" || h == "::1") {
+        return true;
+    }
+    return h.rfind("127.", 0) == 0 && h.find_first_not_of("0123456789.") == std::string::npos;
+}
+
+std::optional<std::string> plaintextListenRefusal(std::string_view host, std::uint16_t port,
+                                                  bool tls, bool allowPlaintextRemote) {
+    if (isLoopbackHost(host) || tls || allowPlaintextRemote) {
+        return std::nullopt;
+    }
+    return fmt::format(
+        "http: refusing to serve the dashboard and API on {}:{} without TLS: beyond loopback "
+        "the API token and session cookie would cross the network in clear text. Fix one of: "
+        "set [http] tls_cert and tls_key (PEM files; e.g. openssl req -x509 -newkey rsa:2048 "
+        "-nodes -keyout key.pem -out cert.pem -days 825 -subj /CN=HOST); or listen on "
+        "127.0.0.1 and reach it through ssh -L; or, on a network you trust, set [http] "
+        "allow_plaintext_remote = true",
+        host, port);
 }
 
 void validate(const Config& config) {
@@ -890,7 +1001,7 @@ namespace {
 
 /// The order keys are listed in: the docs' sections and restartOnlyChanges().
 constexpr Scope kScopeOrder[] = {Scope::Server,    Scope::Interface, Scope::Tftp, Scope::Http,
-                                 Scope::Admission, Scope::Pxe,       Scope::Nfs};
+                                 Scope::Admission, Scope::Pxe,       Scope::Nfs,  Scope::Store};
 
 const InterfaceConfig* findInterface(const Config& c, const std::string& name) {
     for (const auto& i : c.interfaces) {
@@ -974,7 +1085,9 @@ std::string renderConfigDocs() {
     out +=
         "`pinetboot serve --config FILE` reads one TOML file. Every key is optional unless "
         "marked required; with no file at all, `pinetboot serve --interface IF --root DIR` "
-        "serves proxyDHCP and TFTP from DIR on IF.\n\n"
+        "serves proxyDHCP and TFTP from DIR on IF. `pinetboot init` writes a first, commented "
+        "file (default `/etc/pinetboot.toml`, never over an existing one without `--force`) "
+        "and stores the server address and client subnet in the registry (docs/setup.md).\n\n"
         "Checking is strict: an unknown section or key, a value of the wrong type or a value "
         "out of range stops start-up (and `pinetboot check-config FILE`) with "
         "`FILE:LINE: message`, every such error of the file at once, an unknown key or "

@@ -90,6 +90,11 @@ struct Config {
     std::vector<std::string> httpAllowedHosts;
     ListenAddress httpBootListen;  ///< empty = HTTP boot off
     std::string httpBootRoot;
+    /// HTTPS for the dashboard/API: PEM certificate (chain) and key; both or neither.
+    std::string httpTlsCert;
+    std::string httpTlsKey;
+    /// Serve plain HTTP beyond loopback anyway (a trusted management network).
+    bool httpAllowPlaintextRemote = false;
 
     // [admission] (issue #14; core::boot::AdmissionConfig)
     bool admissionEnabled = true;
@@ -106,6 +111,11 @@ struct Config {
     std::string nfsServer;   ///< IPv4 address for nfsroot=
     std::string nfsVersion;  ///< "3" or "4.1"
     std::string nfsBackend;  ///< "kernel", "ganesha" or "none"
+
+    // [store] (issue #19): where the client registry lives. PINETBOOT_STORE_URL, read by
+    // the CLI (cli/store_flags.h), overrides both.
+    std::string storeBackend = "sqlite";  ///< "sqlite" or "postgresql"
+    std::string storeUrl;                 ///< postgresql only: a libpq URL
 
     /// Where the file was read from ("" for a Config built from flags only).
     std::string sourcePath;
@@ -124,7 +134,7 @@ enum class KeyType { String, Integer, Boolean, StringArray, Address };
 const char* toString(KeyType type);
 
 /// Where a key lives.
-enum class Scope { Server, Interface, Tftp, Http, Pxe, Nfs, Admission };
+enum class Scope { Server, Interface, Tftp, Http, Pxe, Nfs, Admission, Store };
 const char* sectionName(Scope scope);  ///< "server", "interface", ...
 
 /// Where a key's value lives in a Config, so reload can compare and copy keys
@@ -193,6 +203,14 @@ Config loadConfigFile(const std::string& path);
 /// parsers; call again after applying command-line overrides. @throw ConfigError (every
 /// problem, a line each).
 void validate(const Config& config);
+
+/// True for 127.0.0.0/8, ::1 and `localhost`: a listener only this machine reaches.
+bool isLoopbackHost(std::string_view host);
+
+/// Why `serve` must not put the dashboard on @p host: nullopt when it may (loopback,
+/// TLS, or [http] allow_plaintext_remote); else the refusal, saying how to fix it.
+std::optional<std::string> plaintextListenRefusal(std::string_view host, std::uint16_t port,
+                                                  bool tls, bool allowPlaintextRemote);
 /// The problems validate() throws for, without throwing.
 std::vector<std::string> validationErrors(const Config& config);
 

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "io/dhcp/pg_lease_store.h"
 #include "io/dhcp/sqlite_lease_store.h"
 #include "io/net/event_loop.h"
 #include "io/net/interface.h"
@@ -85,10 +86,13 @@ void DhcpServer::start() {
                                          " is outside the subnet of " + config_.interface);
             }
         }
-        if (config_.leaseDb.empty()) {
+        if (!config_.leaseStoreUrl.empty()) {
+            store_ = std::make_unique<io::PgLeaseStore>(config_.leaseStoreUrl, config_.interface);
+        } else if (config_.leaseDb.empty()) {
             throw std::runtime_error("full DHCP mode needs a lease database path");
+        } else {
+            store_ = std::make_unique<io::SqliteLeaseStore>(config_.leaseDb);
         }
-        store_ = std::make_unique<io::SqliteLeaseStore>(config_.leaseDb);
     }
     responder_ = std::make_unique<cd::DhcpResponder>(rc, store_.get());
     responder_->setAdmissionGate(config_.admission);
@@ -156,8 +160,15 @@ void DhcpServer::run() {
         // batch's lease writes are committed in one transaction before any ACK leaves, so a
         // client never holds an ACK for a lease the database does not have.
         std::vector<cd::Outcome> outcomes;
+        // Whether the batch's lease writes are known committed: if not, no ACK that
+        // promises an address leaves (the client retransmits its REQUEST and gets it
+        // once the store writes again), so no lease is promised that could be lost.
+        bool committed = true;
+        std::string storeError;
         if (store_) {
             if (auto r = store_->beginBatch(); !r) {
+                committed = false;
+                storeError = r.error().message;
                 spdlog::warn("dhcp: {}", r.error().message);
             }
         }
@@ -193,10 +204,20 @@ void DhcpServer::run() {
         }
         if (store_) {
             if (auto r = store_->commitBatch(); !r) {
+                committed = false;
+                storeError = r.error().message;
                 spdlog::warn("dhcp: {}", r.error().message);
             }
         }
         for (const auto& out : outcomes) {
+            if (out.reply && !committed && cd::promisesLease(*out.reply)) {
+                acksWithheld_.fetch_add(1, std::memory_order_relaxed);
+                spdlog::warn(
+                    "DHCP_ACK_WITHHELD interface={} ip={}: its lease is not committed ({}); "
+                    "the client's next REQUEST is answered once the lease store writes again",
+                    config_.interface, d::ipToString(out.reply->packet.yiaddr), storeError);
+                continue;  // nor its events: the board was not told it has the address
+            }
             if (out.reply) {
                 const auto bytes = d::serialize(out.reply->packet);
                 const cd::Ip4 dst = out.reply->broadcast ? 0xffffffffu : out.reply->unicastIp;
@@ -222,6 +243,7 @@ DhcpServerCounters DhcpServer::counters() const {
     c.sendErrors = sendErrors_.load(std::memory_order_relaxed);
     c.wrongInterface = wrongInterface_.load(std::memory_order_relaxed);
     c.internalErrors = internalErrors_.load(std::memory_order_relaxed);
+    c.acksWithheld = acksWithheld_.load(std::memory_order_relaxed);
     return c;
 }
 
@@ -251,6 +273,9 @@ std::string formatCounters(const DhcpServerCounters& c) {
     }
     s += fmt::format("dhcp_malformed {}\n", c.dhcp.malformed());
     s += fmt::format("dhcp_send_errors {}\n", c.sendErrors);
+    if (c.acksWithheld != 0) {
+        s += fmt::format("dhcp_acks_withheld {}\n", c.acksWithheld);
+    }
     return s;
 }
 

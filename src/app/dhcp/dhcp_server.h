@@ -15,7 +15,7 @@
 #include "io/net/event_loop.h"
 
 namespace pinet::io {
-class SqliteLeaseStore;
+
 class UdpSocket;
 }  // namespace pinet::io
 
@@ -30,7 +30,10 @@ struct DhcpServerConfig {
     core::dhcp::Ip4 rangeFirst = 0;
     core::dhcp::Ip4 rangeLast = 0;
     std::chrono::seconds leaseTime{3600};
-    std::string leaseDb;         ///< Full mode: SQLite file (required in Full mode)
+    std::string leaseDb;  ///< Full mode: SQLite file (required in Full mode)
+    /// Full mode: a PostgreSQL URL keeps the leases in the store's `leases` table instead
+    /// of leaseDb (issue #19; `[store] backend = "postgresql"`).
+    std::string leaseStoreUrl;
     core::dhcp::Ip4 tftpIp = 0;  ///< 0 = the interface address
     std::string pxeMenuText{proto::dhcp::kDefaultPxeMenuText};
     std::string pxeBootfile;  ///< generic PXE clients; empty = off
@@ -47,6 +50,8 @@ struct DhcpServerCounters {
     std::uint64_t sendErrors = 0;
     std::uint64_t wrongInterface = 0;
     std::uint64_t internalErrors = 0;  ///< datagrams whose handling threw (logged, skipped)
+    /// ACKs not sent because the lease store did not commit their lease (issue #19).
+    std::uint64_t acksWithheld = 0;
 };
 
 class DhcpServer {
@@ -72,7 +77,7 @@ private:
     DhcpServerConfig config_;
     core::BootEventSink* sink_;
     int ifindex_ = 0;
-    std::unique_ptr<io::SqliteLeaseStore> store_;
+    std::unique_ptr<core::dhcp::LeaseStore> store_;
     std::unique_ptr<core::dhcp::DhcpResponder> responder_;
     std::unique_ptr<io::UdpSocket> socket_;
     std::optional<io::EventLoop> loop_;  ///< the socket + the wake-up that ends run()
@@ -80,6 +85,7 @@ private:
     std::atomic<std::uint64_t> sendErrors_{0};
     std::atomic<std::uint64_t> wrongInterface_{0};
     std::atomic<std::uint64_t> internalErrors_{0};
+    std::atomic<std::uint64_t> acksWithheld_{0};
 };
 
 /// Human-readable counters, one "name value" per line (for logs and `serve` exit).

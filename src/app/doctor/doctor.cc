@@ -563,6 +563,13 @@ std::string_view severityName(Severity s) {
     return "FAIL";
 }
 
+nlohmann::json findingJson(const Finding& f) {
+    return {{"severity", std::string(severityName(f.severity))},
+            {"check", f.check},
+            {"message", f.message},
+            {"fix", f.fix}};
+}
+
 std::vector<Finding> runDoctor(const fs::path& stateDir, io::Registry& reg, const ServerSettings& s,
                                const DoctorOptions& opts) {
     std::vector<Finding> out;

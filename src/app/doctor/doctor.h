@@ -14,6 +14,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "app/settings.h"
 #include "io/net/interface.h"
 #include "io/net/udp_socket.h"
@@ -44,6 +46,10 @@ std::vector<Finding> runDoctor(const std::filesystem::path& stateDir, io::Regist
                                const ServerSettings& s, const DoctorOptions& opts);
 
 std::string_view severityName(Severity s);
+
+/// One finding as `doctor --json` and GET /api/v1/doctor give it: severity ("ok",
+/// "info", "warn", "FAIL"), check, message, fix.
+nlohmann::json findingJson(const Finding& f);
 
 /// In the state directory: serve's last switch-port findings (core::boot::LinkWatch), one
 /// line each; doctor reports them with the port-fast fix.

@@ -14,7 +14,15 @@ Result<RolloutFiles> buildRolloutFiles(const RolloutInputs& in) {
     if (!layout) {
         return fail(fmt::format("{}: {}", in.image.name, layout.error().message));
     }
+    const auto chip = layout->chip();
+    if (!chip) {
+        return fail(fmt::format(
+            "{}: {} bytes is neither a BCM2711 (524288) nor a BCM2712 (2097152) EEPROM image: "
+            "a rollout must know which boards' SoC it is for",
+            in.image.name, in.image.bytes.size()));
+    }
     RolloutFiles out;
+    out.soc = *chip == pe::Chip::Bcm2712 ? 2712 : 2711;
     std::string name;
     if (in.config) {
         out.config.assign(in.config->bytes.begin(), in.config->bytes.end());
@@ -65,7 +73,12 @@ Result<RolloutFiles> buildRolloutFiles(const RolloutInputs& in) {
         }
         out.warnings.push_back("forced: " + why);
     }
-    if (!pe::selfUpdateEnabled(out.config)) {
+    if (auto freeze = pe::getKey(out.config, "FREEZE_VERSION"); freeze && *freeze == "1") {
+        // Bootloader documentation, FREEZE_VERSION: "overrides ENABLE_SELF_UPDATE".
+        out.warnings.push_back(
+            "FREEZE_VERSION=1: boards flashed with this config take no further self-updates "
+            "(it overrides ENABLE_SELF_UPDATE)");
+    } else if (!pe::selfUpdateEnabled(out.config)) {
         out.warnings.push_back(
             "ENABLE_SELF_UPDATE=0: boards flashed with this config take no further self-updates");
     }
@@ -80,6 +93,7 @@ Result<RolloutFiles> buildRolloutFiles(const RolloutInputs& in) {
     DigestOptions d;
     d.timestamp = in.timestamp;
     d.signingKey = in.signingKey;
+    d.targetSoc = out.soc;  // as rpi-eeprom-update: rpi-eeprom-digest -c ${BCM_CHIP}
     auto sig = makeDigest(out.update, d);
     if (!sig) {
         return tl::unexpected(sig.error());

@@ -5,6 +5,12 @@
 // --timestamp on the image, the same value as the .sig's ts:), pieeprom.sig = its digest,
 // signed when a key is given. Refuses what `eeprom lint` calls an error and a config that
 // would keep the boards from netbooting again (no BOOT_ORDER nibble 2), unless forced.
+//
+// The SoC (docs/eeprom-rollout.md): the image's size says which (512 KiB BCM2711, 2 MiB
+// BCM2712); the .sig carries it as `target-soc:` as rpi-eeprom-update writes it
+// (`rpi-eeprom-digest -c`), so a bootloader of the other SoC ignores the update (rpi-eeprom
+// release notes 2024-05-17), and the rollout remembers it so that `start` picks only
+// boards of that SoC. An image whose SoC cannot be told is refused.
 
 #include <cstdint>
 #include <optional>
@@ -26,6 +32,7 @@ struct RolloutInputs {
 };
 
 struct RolloutFiles {
+    unsigned soc = 0;                                    ///< 2711 or 2712
     std::vector<std::uint8_t> update;                    ///< pieeprom.upd
     std::string sig;                                     ///< pieeprom.sig
     std::string config;                                  ///< the bootconf.txt inside

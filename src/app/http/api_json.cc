@@ -110,11 +110,27 @@ json clientSummary(const ClientInfo* info, const KnownClient* known) {
     j["mac"] = info != nullptr && !info->mac.empty() ? info->mac
                : known != nullptr                    ? known->mac
                                                      : "";
-    std::string model = known != nullptr ? known->model : "";
-    if (model.empty() && info != nullptr) {
+    // The model from every sign (core/boot/board_model.h): what the board showed on the
+    // wire, and what the registry says (a user's --model, or an earlier sighting).
+    core::boot::ModelGuess guess = info != nullptr ? info->board : core::boot::ModelGuess{};
+    std::string model;
+    if (known != nullptr && !known->model.empty()) {
+        if (auto m = core::boot::parseModelCode(known->model)) {
+            guess = core::boot::refineModel(guess, {*m, core::boot::ModelSource::Registry});
+        } else if (guess.model == core::boot::BoardModel::Unknown) {
+            model = known->model;  // a code this version does not know: shown as it is
+        }
+    }
+    if (guess.model != core::boot::BoardModel::Unknown) {
+        model = core::boot::modelCode(guess.model);
+    } else if (model.empty() && info != nullptr) {
         model = info->model;
     }
     j["model"] = model;
+    j["model_name"] = guess.model != core::boot::BoardModel::Unknown
+                          ? std::string(core::boot::modelName(guess.model))
+                          : model;
+    j["model_source"] = core::boot::toString(guess.source);
     j["name"] = known != nullptr ? known->name : "";
     j["ip"] = info != nullptr ? info->ip : "";
     j["state"] = stateOf(info, known);

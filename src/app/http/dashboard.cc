@@ -17,11 +17,13 @@ std::string_view dashboardHtml() {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>pinetboot</title>
 <link rel="stylesheet" href="/dashboard.css">
+<link rel="stylesheet" href="/dashboard-admin.css">
 </head>
 <body>
 <header>
   <h1>pinetboot</h1>
   <span id="summary"></span>
+  <nav id="views"><a href="#clients" data-view="clients">Clients</a><a href="#images" data-view="images">Images</a><a href="#doctor" data-view="doctor">Doctor</a></nav>
   <span id="live" class="live off" title="live updates">&#9679; live</span>
 </header>
 <main>
@@ -42,9 +44,24 @@ std::string_view dashboardHtml() {
     <div id="boots"></div>
     <div id="timeline"></div>
   </section>
+  <section id="images" data-view="images" class="view-hidden">
+    <h2>Images</h2>
+    <table id="images-table">
+      <thead><tr><th>Name</th><th>Size</th><th>Layout</th><th>Models</th><th>Clients</th></tr></thead>
+      <tbody><tr class="empty"><td colspan="5">Loading&hellip;</td></tr></tbody>
+    </table>
+  </section>
+  <section id="doctor" data-view="doctor" class="view-hidden">
+    <h2>Doctor <button id="doctor-run" type="button">Check again</button></h2>
+    <p id="doctor-summary">Loading&hellip;</p>
+    <ul id="doctor-findings"></ul>
+    <p id="doctor-skipped" class="muted"></p>
+  </section>
 </main>
 <script id="initial" type="application/json">/*INITIAL_DATA*/null</script>
 <script src="/dashboard.js"></script>
+<script src="/dashboard-fleet.js"></script>
+<script src="/dashboard-admin.js"></script>
 </body>
 </html>
 )PNB";
@@ -97,6 +114,23 @@ tr.empty { cursor:default; color:#8a93a0; }
 .wf-info { font-size:.82em; color:#56606d; padding-left:.6em; white-space:nowrap; overflow:hidden; }
 .legend { margin-top:.6em; font-size:.82em; color:#56606d; display:flex; gap:1em; flex-wrap:wrap; }
 .legend i { display:inline-block; width:.9em; height:.9em; border-radius:2px; vertical-align:-2px; margin-right:.3em; }
+/* Views (Clients, Images, Doctor) and the boards nobody enrolled. */
+#views { display:flex; gap:.2em; }
+#views a { color:#c5ccd6; text-decoration:none; padding:.2em .7em; border-radius:4px; }
+#views a.active { background:#3a4556; color:#fff; }
+.view-hidden { display:none; }
+tbody tr.unknown { background:#fff6e5; box-shadow: inset 4px 0 0 var(--miss); }
+tbody tr.unknown:hover { background:#ffefd1; }
+tbody tr.unknown.selected { background:#fbe3b8; }
+.badge.unknown-badge { background:var(--miss); }
+.muted { color:#8a93a0; }
+.sev { display:inline-block; min-width:3.2em; text-align:center; padding:0 .4em; border-radius:9px; font-size:.82em; color:#fff; background:#8a93a0; margin-right:.5em; }
+.sev.ok { background:var(--ok); } .sev.info { background:var(--dhcp); } .sev.warn { background:var(--miss); } .sev.FAIL { background:var(--fail); }
+#doctor-findings { list-style:none; padding:0; margin:0; }
+#doctor-findings li { padding:.35em 0; border-bottom:1px solid #eef1f4; }
+#doctor-findings .fix { margin:.2em 0 0 4.2em; font-size:.9em; color:#56606d; }
+#doctor-findings .fix code { background:#f4f6f9; padding:0 .3em; border-radius:3px; }
+#doctor-run { margin-left:.8em; font-size:.8em; }
 )PNB";
 }
 
@@ -153,10 +187,16 @@ function renderClients() {
                                    : esc(OUTCOME[lb.outcome] || lb.outcome));
       }
       const id = clientId(c);
+      // A board nobody enrolled (discovered on the wire, or not in the registry) stands out.
+      const unknown = !c.registered || c.discovered;
+      const cls = (id === S.selected ? 'selected ' : '') + (unknown ? 'unknown' : '');
       return '<tr data-client="' + esc(id) + '" data-serial="' + esc(c.serial || '') + '"' +
-        (id === S.selected ? ' class="selected"' : '') + '>' +
-        '<td class="mono">' + esc(c.serial || '-') + '</td><td class="mono">' + esc(c.mac || '-') +
-        '</td><td>' + esc(c.model || '') + '</td><td>' + esc(c.name || '') + '</td><td class="mono">' +
+        ' data-model="' + esc(c.model || '') + '" data-enrolled="' + (unknown ? 'no' : 'yes') + '"' +
+        (cls.trim() ? ' class="' + cls.trim() + '"' : '') + '>' +
+        '<td class="mono">' + esc(c.serial || '-') + (unknown ? ' <span class="badge unknown-badge">not enrolled</span>' : '') +
+        '</td><td class="mono">' + esc(c.mac || '-') +
+        '</td><td class="model" title="' + esc(c.model_source ? 'from ' + c.model_source : '') + '">' +
+        esc(c.model_name || c.model || '') + '</td><td>' + esc(c.name || '') + '</td><td class="mono">' +
         esc(c.ip || '') + '</td><td><span class="badge ' + esc(c.state) + '">' + esc(c.state) +
         '</span>' + eepromBadge(c.eeprom) + '</td><td>' + last + '</td></tr>';
     }).join('');
@@ -177,7 +217,7 @@ function renderTimeline() {
   sec.hidden = false;
   const c = d.client;
   $('detail-title').textContent = '\u2014 ' + (c.name ? c.name + ' ' : '') + clientId(c) +
-    (c.model ? ' (' + c.model + ')' : '');
+    (c.model ? ' (' + (c.model_name || c.model) + ')' : '');
   const boots = d.boots || [];
   let boot = boots.find((b) => b.id === S.bootId) || boots[0];
   $('boots').innerHTML = boots.map((b) =>
@@ -305,6 +345,90 @@ function init() {
   setInterval(() => { if (S.admissionSeen) schedule(); }, 2000);
 }
 init();
+)PNB";
+}
+
+// The Images and Doctor views (issue 16), a script of their own so the clients view's code
+// stays as it was. It uses dashboard.js's globals ($, esc, fmtBytes, getJson).
+std::string_view dashboardFleetJs() {
+    return R"PNB('use strict';
+const FLEET = { view: 'clients', imagesTimer: null };
+
+function renderImages(data) {
+  const tb = $('images-table').tBodies[0];
+  const images = (data && data.images) || [];
+  if (!images.length) {
+    tb.innerHTML = '<tr class="empty"><td colspan="5">No image imported yet: pinetboot image import FILE --name NAME</td></tr>';
+    return;
+  }
+  tb.innerHTML = images.map((i) => {
+    const l = i.layout || {};
+    const boot = l.boot || {};
+    const root = l.root || {};
+    const layout = String(l.table || '?').toUpperCase() + ' \u00b7 boot ' + (boot.fs || '?') + ' (' +
+      (boot.files || 0) + ' files) \u00b7 root ' + (root.fs || '?') + ' (' + (root.files || 0) + ' files, ' +
+      fmtBytes(root.bytes || 0) + ')';
+    const clients = (i.clients || []).map((s) =>
+      '<a href="?client=' + encodeURIComponent(s) + '#clients" class="mono" data-client="' + esc(s) + '">' + esc(s) + '</a>').join(', ');
+    return '<tr data-image="' + esc(i.name) + '"><td class="mono">' + esc(i.name) + '</td><td class="size" data-bytes="' +
+      esc(i.size_bytes) + '">' + esc(fmtBytes(i.size_bytes)) + '</td><td class="layout">' + esc(layout) + '</td><td>' +
+      esc(i.models || '-') + '</td><td class="clients">' + (clients || '<span class="muted">none</span>') + '</td></tr>';
+  }).join('');
+}
+
+function renderDoctor(d) {
+  const findings = (d && d.findings) || [];
+  const order = { FAIL: 0, warn: 1, info: 2, ok: 3 };
+  const sorted = findings.slice().sort((a, b) => (order[a.severity] ?? 4) - (order[b.severity] ?? 4));
+  $('doctor-summary').textContent = (d.problems || 0) + ' problem' + (d.problems === 1 ? '' : 's') + ', ' +
+    findings.length + ' finding' + (findings.length === 1 ? '' : 's') + (d.generated_at ? ' (checked ' + fmtTime(d.generated_at) + ')' : '');
+  $('doctor-findings').innerHTML = sorted.map((f) =>
+    '<li data-severity="' + esc(f.severity) + '" data-check="' + esc(f.check) + '"><span class="sev ' + esc(f.severity) + '">' +
+    esc(f.severity) + '</span><b>' + esc(f.check) + '</b>: ' + esc(f.message) +
+    (f.fix ? '<div class="fix">fix: <code>' + esc(f.fix) + '</code></div>' : '') + '</li>').join('');
+  $('doctor-skipped').textContent = (d.skipped || []).map((s) => 'Not checked here: ' + s.check + ' (' + s.reason + ')').join(' ');
+}
+
+function fleetError(where, e) {
+  return 'Could not load ' + where + ': ' + (e && e.message ? e.message : e);
+}
+
+// getJson() throws on a status; the API's errors are {"error":{"code","message"}}.
+async function fleetJson(url) {
+  const r = await fetch(url, { cache: 'no-store' });
+  const body = await r.json().catch(() => null);
+  if (!r.ok) throw new Error(body && body.error ? body.error.message + ' (' + body.error.code + ')' : url + ': ' + r.status);
+  return body;
+}
+
+async function loadImages() {
+  try { renderImages(await fleetJson('/api/v1/images')); }
+  catch (e) { $('images-table').tBodies[0].innerHTML = '<tr class="empty"><td colspan="5">' + esc(fleetError('images', e)) + '</td></tr>'; }
+}
+
+async function loadDoctor() {
+  $('doctor-run').disabled = true;
+  try { renderDoctor(await fleetJson('/api/v1/doctor')); }
+  catch (e) { $('doctor-summary').textContent = fleetError('doctor findings', e); }
+  finally { $('doctor-run').disabled = false; }
+}
+
+function showView(view) {
+  if (!['clients', 'images', 'doctor'].includes(view)) view = 'clients';
+  FLEET.view = view;
+  document.body.dataset.view = view;
+  for (const sec of document.querySelectorAll('main > section')) {
+    sec.classList.toggle('view-hidden', (sec.dataset.view || 'clients') !== view);
+  }
+  for (const a of document.querySelectorAll('#views a')) a.classList.toggle('active', a.dataset.view === view);
+  clearInterval(FLEET.imagesTimer);
+  if (view === 'images') { loadImages(); FLEET.imagesTimer = setInterval(loadImages, 15000); }
+  if (view === 'doctor') loadDoctor();
+}
+
+window.addEventListener('hashchange', () => showView(location.hash.slice(1)));
+$('doctor-run').addEventListener('click', loadDoctor);
+showView(location.hash.slice(1));
 )PNB";
 }
 

@@ -68,7 +68,7 @@ BootMonitor::BootMonitor(core::boot::TrackerOptions options) : tracker_(options)
     // Every metric /metrics can show is declared here, so the list is in one place.
     metrics_.declare("pinetboot_eeprom_rollout_boards",
                      "Boards of the active EEPROM rollout by phase (waiting, pending, offered, "
-                     "fetched, returned, up_to_date, failed)",
+                     "fetched, returned, up_to_date, failed, not_reached)",
                      Kind::Gauge);
     metrics_.declare("pinetboot_eeprom_rollout_state",
                      "1 for the active EEPROM rollout's state (created, running, paused, "
@@ -100,6 +100,10 @@ BootMonitor::BootMonitor(core::boot::TrackerOptions options) : tracker_(options)
     metrics_.declare("pinetboot_tftp_unanswered_evicted_total",
                      "TFTP transfers never answered by their client, ended to make room for a "
                      "new request (the unanswered budget)",
+                     Kind::Counter);
+    metrics_.declare("pinetboot_dhcp_acks_withheld_total",
+                     "DHCPACKs not sent because the lease store did not commit their lease "
+                     "(the client's next REQUEST is answered once it does), by interface",
                      Kind::Counter);
     metrics_.declare("pinetboot_internal_errors_total",
                      "Loop turns (TFTP), datagrams (DHCP) or HTTP boot requests whose handling "
@@ -381,7 +385,13 @@ void BootMonitor::process(const core::BootEvent& event) {
                 s.fromDhcp = dhcp;
                 s.mac = after != nullptr ? after->mac : std::string();
                 if (const auto* d = std::get_if<DhcpEvent>(&event)) {
-                    s.model = d->model.value_or("");
+                    // The precise model when option 97's revision code (or an earlier
+                    // device tree) told it, else the fourcc as the board sent it.
+                    const auto precise =
+                        after != nullptr && after->board.source >= core::boot::ModelSource::Dtb
+                            ? core::boot::modelCode(after->board.model)
+                            : std::string_view();
+                    s.model = precise.empty() ? d->model.value_or("") : std::string(precise);
                     if (s.mac.empty()) {  // a drop is not tracked, but the registry may learn it
                         s.mac = proto::netboot::normalizeMac(d->mac).value_or("");
                     }

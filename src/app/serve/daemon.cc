@@ -15,9 +15,14 @@
 #include "app/dhcp/dhcp_server.h"
 #include "app/doctor/doctor.h"
 #include "app/doctor/neighbour_table.h"
+#include "app/http/api_token.h"
 #include "app/http/http_boot.h"
+#include "app/http/web_auth.h"
 #include "app/http/web_server.h"
+#include "app/json_text.h"
 #include "app/serve/admission_service.h"
+#include "app/serve/client_admin.h"
+#include "app/serve/fleet_reader.h"
 #include "app/serve/registry_store.h"
 #include "app/serve/rollout_service.h"
 #include "app/tftp/tftp_server.h"
@@ -60,6 +65,23 @@ private:
     FolderClientResolver folders_;
     std::map<std::string, std::string> bySerial_;
     std::map<std::string, std::string> byMac_;
+};
+
+/// DHCP events to the rollouts' identity tables at once, then to the monitor's queue.
+class DhcpTap final : public core::BootEventSink {
+public:
+    DhcpTap(RolloutService* rollouts, core::BootEventSink* next)
+        : rollouts_(rollouts), next_(next) {}
+    void onEvent(const core::BootEvent& event) override {
+        if (const auto* d = std::get_if<core::DhcpEvent>(&event); d && rollouts_ != nullptr) {
+            rollouts_->noteDhcp(*d);
+        }
+        next_->onEvent(event);
+    }
+
+private:
+    RolloutService* rollouts_;
+    core::BootEventSink* next_;
 };
 
 proto::dhcp::Ip4 ip4(const std::string& text, const std::string& what) {
@@ -124,13 +146,48 @@ void ServeDaemon::start(const std::function<void()>& afterDashboard) {
     monitor_.start();
     try {
         // The dashboard first: it shows the other parts coming up.
-        web_ = std::make_unique<http::WebServer>(monitor_, monitor_.hub());
+        if (auto refusal = config::plaintextListenRefusal(
+                cfg->httpListen.host, cfg->httpListen.port, !cfg->httpTlsCert.empty(),
+                cfg->httpAllowPlaintextRemote)) {
+            throw std::runtime_error(*refusal);
+        }
+        // The API token: made at the first start, never logged (pinetboot token show).
+        bool created = false;
+        auto token = http::ensureApiToken(cfg->stateDir, &created);
+        if (!token) {
+            throw std::runtime_error("API token: " + token.error().message);
+        }
+        if (created) {
+            spdlog::info("API_TOKEN_CREATED file={} (pinetboot token show prints it)",
+                         (fs::path(cfg->stateDir) / http::kApiTokenFile).string());
+        }
+        auth_ = std::make_unique<http::WebAuth>(std::move(*token));
+        admin_ = std::make_unique<ClientAdmin>(
+            [this] { return config(); },
+            [this](const std::string& event, const std::string& json) {
+                // At once, not at the watcher's next second: the page that made the
+                // change sees it in its next read; every dashboard gets the event.
+                refreshRegistry(false);
+                monitor_.announce(event, json);
+            });
+        if (cfg->httpTlsCert.empty()) {
+            web_ = std::make_unique<http::WebServer>(monitor_, monitor_.hub());
+        } else {
+            web_ = std::make_unique<http::WebServer>(
+                monitor_, monitor_.hub(), http::TlsFiles{cfg->httpTlsCert, cfg->httpTlsKey});
+        }
+        web_->setAuth(auth_.get(), !config::isLoopbackHost(cfg->httpListen.host));
+        web_->setClientAdmin(admin_.get());
         web_->setAllowedHosts(cfg->httpAllowedHosts);
+        fleet_ = std::make_unique<ServeFleetReader>([this] { return config(); });
+        web_->setFleetReader(fleet_.get());
         web_->start(cfg->httpListen.host, cfg->httpListen.port);
         spdlog::info("HTTP_LISTEN role=dashboard addr={}:{}", cfg->httpListen.host, web_->port());
         if (afterDashboard) {
             afterDashboard();
         }
+        // Doctor checks the boot interface: from a thread in this (maybe new) namespace.
+        fleet_->startWorker();
 
         // Boot storm admission (issue #14): one controller for every server.
         core::boot::AdmissionConfig ac;
@@ -232,7 +289,9 @@ void ServeDaemon::start(const std::function<void()>& afterDashboard) {
             }
             dc.leaseTime = std::chrono::seconds(iface.leaseTime);
             if (dc.mode == core::dhcp::Mode::Full) {
-                if (!iface.leaseDb.empty()) {
+                if (cfg->storeBackend == "postgresql" && iface.leaseDb.empty()) {
+                    dc.leaseStoreUrl = cfg->storeUrl;  // --lease-db still picks a file
+                } else if (!iface.leaseDb.empty()) {
                     dc.leaseDb = iface.leaseDb;
                 } else {
                     fs::create_directories(cfg->stateDir);
@@ -259,7 +318,10 @@ void ServeDaemon::start(const std::function<void()>& afterDashboard) {
                 dc.dnsServers.push_back(ip4(d, iface.name + " dns"));
             }
             dc.domainName = iface.domain;
-            auto server = std::make_unique<DhcpServer>(dc, &monitor_);
+            if (!dhcpSink_) {
+                dhcpSink_ = std::make_unique<DhcpTap>(rollouts_.get(), &monitor_);
+            }
+            auto server = std::make_unique<DhcpServer>(dc, dhcpSink_.get());
             server->start();
             spdlog::info("DHCP_LISTEN if={} mode={}", iface.name, config::toString(iface.dhcp));
             dhcp_.push_back(std::move(server));
@@ -277,6 +339,8 @@ void ServeDaemon::start(const std::function<void()>& afterDashboard) {
         for (const auto& d : dhcp_) {
             const auto c = d->counters();
             exportDhcpCounters(m, d->interfaceName(), c.dhcp, c.sendErrors);
+            m.setTotal("pinetboot_dhcp_acks_withheld_total", {{"interface", d->interfaceName()}},
+                       static_cast<double>(c.acksWithheld));
         }
         if (tftp_) {
             const auto c = tftp_->counters();
@@ -366,8 +430,8 @@ void ServeDaemon::start(const std::function<void()>& afterDashboard) {
     }
     watcher_ = std::thread([this] { watchRegistry(); });
     started_ = true;
-    spdlog::info("SERVE_READY interfaces={} dashboard=http://{}:{}/", cfg->interfaces.size(),
-                 cfg->httpListen.host, web_->port());
+    spdlog::info("SERVE_READY interfaces={} dashboard={}://{}:{}/", cfg->interfaces.size(),
+                 cfg->httpTlsCert.empty() ? "http" : "https", cfg->httpListen.host, web_->port());
 }
 
 void ServeDaemon::installResolver(const std::vector<KnownClient>& clients) {
@@ -408,6 +472,7 @@ void ServeDaemon::installResolver(const std::vector<KnownClient>& clients) {
 }
 
 void ServeDaemon::refreshRegistry(bool force) {
+    std::lock_guard refreshing(refreshMutex_);
     std::vector<KnownClient> clients;
     std::int64_t version = 0;
     {
@@ -430,6 +495,9 @@ void ServeDaemon::refreshRegistry(bool force) {
         seenVersion_ = version;
     }
     installResolver(clients);
+    if (rollouts_) {
+        rollouts_->setKnownClients(clients);  // MAC-prefixed requests -> serial
+    }
     const auto n = clients.size();
     monitor_.setKnownClients(std::move(clients));
     spdlog::info("REGISTRY_LOADED clients={} version={}", n, version);
@@ -456,6 +524,13 @@ void ServeDaemon::watchRegistry() {
             refreshRegistry(false);
         } catch (const std::exception& e) {
             spdlog::warn("REGISTRY_READ_FAILED error={}", e.what());
+        }
+        if (auth_) {
+            // `pinetboot token rotate` (another process) takes effect within a second:
+            // the old token and every session it opened stop working.
+            if (auto t = http::readApiToken(config()->stateDir); t && *t) {
+                auth_->setToken(std::move(**t));
+            }
         }
         if (rollouts_) {
             rollouts_->poll(std::chrono::system_clock::now());

@@ -7,7 +7,9 @@
 //   one WebServer (http.listen): dashboard, JSON API, SSE, /metrics, /healthz
 //   one BootMonitor: every DHCP packet and finished transfer flows into it
 //   a registry watcher: polls the registry's change counter every second, so
-//     `pinetboot client add/remove` takes effect without a restart
+//     `pinetboot client add/remove` takes effect without a restart, and re-reads
+//     the API token (<state>/api-token), so `pinetboot token rotate` does too
+//   the web API's writes (ClientAdmin: the CLI's client actions), behind WebAuth
 //
 // Reload (SIGHUP) swaps in a new shared_ptr<const Config>: reloadable keys take
 // effect, restart-only keys are reported and kept; no server is restarted, so
@@ -34,12 +36,15 @@ class TftpServer;
 namespace http {
 class WebServer;
 class HttpBootServer;
+class WebAuth;
 }  // namespace http
 }  // namespace pinet::app
 
 namespace pinet::app::serve {
 
 class RolloutService;
+class ServeFleetReader;
+class ClientAdmin;
 
 class ServeDaemon {
 public:
@@ -75,11 +80,18 @@ private:
     std::shared_ptr<const config::Config> config_;
     std::unique_ptr<ClientStore> store_;
     std::mutex storeMutex_;  ///< the store is used from the watcher and the monitor
+    /// One refreshRegistry at a time (the watcher, reload and API writes call it): two
+    /// interleaved ones could install an older list after a newer one.
+    std::mutex refreshMutex_;
 
     BootMonitor monitor_;
     /// Before the servers that hold a pointer to it, so it outlives them.
     /// EEPROM rollouts: the TFTP overlay and the wire tracking; outlives tftp_.
     std::unique_ptr<RolloutService> rollouts_;
+    /// The DHCP servers' sink: hands each DHCP event to the rollouts first, on the DHCP
+    /// thread (a board's address is bound before its first TFTP request, which the
+    /// monitor's queue would not guarantee), then to the monitor. Outlives dhcp_.
+    std::unique_ptr<core::BootEventSink> dhcpSink_;
     std::unique_ptr<AdmissionService> admission_;
     /// The DHCP responders tick the admission controller only while they hold boards,
     /// and with `dhcp = off` nobody does: the registry watcher ticks it once a second
@@ -88,6 +100,11 @@ private:
     std::vector<std::unique_ptr<DhcpServer>> dhcp_;
     std::unique_ptr<TftpServer> tftp_;
     std::unique_ptr<http::HttpBootServer> httpBoot_;
+    /// Images and doctor for the web API; declared before web_, so it outlives it.
+    std::unique_ptr<ServeFleetReader> fleet_;
+    /// The API token's sessions and the API's writes: before web_, which uses them.
+    std::unique_ptr<http::WebAuth> auth_;
+    std::unique_ptr<ClientAdmin> admin_;
     std::unique_ptr<http::WebServer> web_;
 
     std::thread watcher_;

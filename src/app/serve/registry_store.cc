@@ -13,7 +13,7 @@ namespace pinet::app::serve {
 
 namespace {
 
-/// ClientStore over the SQLite registry (io/registry). version() is the
+/// ClientStore over the registry (io/registry, either store). version() is the
 /// registry's generation counter, bumped by every write from any process
 /// (`pinetboot client add` while serve runs shows up on the next poll).
 class SqliteClientStore final : public ClientStore {
@@ -98,11 +98,18 @@ bool DiscoveryGate::admit(const SeenClient& seen, std::chrono::steady_clock::tim
     return true;
 }
 
-std::unique_ptr<ClientStore> openRegistryStore(const std::string& stateDir) {
-    auto reg = io::Registry::open(stateDir);
+std::unique_ptr<ClientStore> openRegistryStore(const std::string& stateDir,
+                                               const io::StoreLocation& where) {
+    auto reg = io::Registry::open(stateDir, where);
     if (!reg) {
         throw std::runtime_error(reg.error().message);
     }
+    const auto& m = reg->migration();
+    if (m.before != m.after) {
+        spdlog::info("STORE_MIGRATED store=\"{}\" from={} to={}", reg->describe(), m.before,
+                     m.after);
+    }
+    spdlog::info("STORE_OPEN store=\"{}\" schema={}", reg->describe(), m.after);
     return std::make_unique<SqliteClientStore>(std::move(*reg));
 }
 

@@ -1,5 +1,5 @@
 #pragma once
-// The daemon's view of the client registry (SQLite in the state directory).
+// The daemon's view of the client registry (SQLite in the state directory, or PostgreSQL).
 
 #include <chrono>
 #include <cstddef>
@@ -9,6 +9,7 @@
 
 #include "app/serve/boot_monitor.h"
 #include "app/serve/client_store.h"
+#include "io/registry/registry.h"
 
 namespace pinet::app::serve {
 
@@ -36,7 +37,10 @@ private:
     std::unordered_map<std::string, std::chrono::steady_clock::time_point> lastWrite_;
 };
 
-/// Opens <stateDir>/ registry. @throw std::runtime_error naming the file on failure.
-std::unique_ptr<ClientStore> openRegistryStore(const std::string& stateDir);
+/// Opens the registry of @p stateDir in the store @p where names, migrating its schema
+/// (a newer schema than this build knows is refused). Logs STORE_OPEN with the store
+/// and the schema versions. @throw std::runtime_error naming the store on failure.
+std::unique_ptr<ClientStore> openRegistryStore(const std::string& stateDir,
+                                               const io::StoreLocation& where = {});
 
 }  // namespace pinet::app::serve

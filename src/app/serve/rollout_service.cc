@@ -4,6 +4,8 @@
 #include <spdlog/spdlog.h>
 
 #include "io/file.h"
+#include "proto/dhcp/dhcp_packet.h"
+#include "proto/netboot/ids.h"
 
 namespace pinet::app::serve {
 
@@ -39,28 +41,120 @@ std::string leafOf(const std::string& path) {
     return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
+/// "10.0.0.9:1234" -> 10.0.0.9; nullopt for IPv6 ("[..]:port") or anything else.
+std::optional<std::uint32_t> ipOfAddr(const std::string& addr) {
+    const auto colon = addr.rfind(':');
+    if (colon == std::string::npos) {
+        return std::nullopt;
+    }
+    return proto::dhcp::parseIp(std::string_view(addr).substr(0, colon));
+}
+
+/// The request's identity as the engine saw it, from its record.
+core::tftp::OverlayClient clientOf(const core::TransferRecord& r) {
+    core::tftp::OverlayClient who;
+    who.serial = r.serial;
+    who.mac = r.mac;
+    who.ipv4 = ipOfAddr(r.clientAddr);
+    return who;
+}
+
 }  // namespace
 
-std::unique_ptr<RolloutService> RolloutService::open(const std::filesystem::path& stateDir) {
+std::unique_ptr<RolloutService> RolloutService::open(const std::filesystem::path& stateDir,
+                                                     Clock clock) {
     auto store = io::RolloutStore::open(stateDir);
     if (!store) {
         spdlog::warn("ROLLOUTS_UNAVAILABLE error={}", store.error().message);
         return nullptr;
     }
-    return std::make_unique<RolloutService>(std::move(*store));
+    return std::make_unique<RolloutService>(std::move(*store), std::move(clock));
 }
 
-std::shared_ptr<const core::tftp::FileContent> RolloutService::open(std::string_view serial,
-                                                                    std::string_view name) {
-    if (name != "pieeprom.sig" && name != "pieeprom.upd") {
-        return nullptr;
+std::optional<std::string> RolloutService::identify(const core::tftp::OverlayClient& who,
+                                                    ce::WallTime now) const {
+    if (!rollout_) {
+        return std::nullopt;
+    }
+    if (who.serial) {
+        return rollout_->board(*who.serial) != nullptr ? who.serial : std::nullopt;
+    }
+    if (who.mac) {
+        const auto mac = proto::netboot::normalizeMac(*who.mac);
+        if (!mac) {
+            return std::nullopt;
+        }
+        for (const auto* table : {&registryMacs_, &seenMacs_}) {
+            if (auto it = table->find(*mac);
+                it != table->end() && rollout_->board(it->second) != nullptr) {
+                return it->second;
+            }
+        }
+        return std::nullopt;
+    }
+    if (who.ipv4) {
+        if (auto it = addresses_.find(*who.ipv4); it != addresses_.end() &&
+                                                  now - it->second.at <= kAddressBindingTtl &&
+                                                  rollout_->board(it->second.serial) != nullptr) {
+            return it->second.serial;
+        }
+    }
+    return std::nullopt;
+}
+
+void RolloutService::bindAddress(std::uint32_t ip, const std::string& serial, ce::WallTime now) {
+    if (!rollout_ || rollout_->board(serial) == nullptr) {
+        return;
+    }
+    // Bounded by the rollout's boards (a board may hold two addresses within the TTL, a
+    // few spare): drop the expired first, then refuse past it.
+    const std::size_t cap = rollout_->boards().size() * 2 + 16;
+    if (!addresses_.contains(ip) && addresses_.size() >= cap) {
+        std::erase_if(addresses_,
+                      [&](const auto& kv) { return now - kv.second.at > kAddressBindingTtl; });
+        if (addresses_.size() >= cap) {
+            return;
+        }
+    }
+    addresses_[ip] = Binding{serial, now};
+}
+
+void RolloutService::setKnownClients(const std::vector<KnownClient>& clients) {
+    std::map<std::string, std::string> macs;
+    for (const auto& c : clients) {
+        auto mac = proto::netboot::normalizeMac(c.mac);
+        auto serial = proto::netboot::normalizeSerial(c.serial);
+        if (mac && serial) {
+            macs[*mac] = *serial;
+        }
     }
     std::lock_guard lock(mutex_);
-    if (!rollout_ || !rollout_->offers(serial)) {
+    registryMacs_ = std::move(macs);
+}
+
+std::shared_ptr<const core::tftp::FileContent> RolloutService::open(
+    const core::tftp::OverlayClient& who, std::string_view name) {
+    const bool ours = name == "pieeprom.sig" || name == "pieeprom.upd";
+    // A prefixed request binds its address (the prefix probe of a boot that then clears
+    // its prefix), here on the TFTP thread, before the boot's next request.
+    const bool binds = who.ipv4 && (who.serial || who.mac);
+    if (!ours && !binds) {
+        return nullptr;
+    }
+    const auto now = clock_();
+    std::lock_guard lock(mutex_);
+    const auto serial = identify(who, now);
+    if (!serial) {
+        return nullptr;
+    }
+    if (binds) {
+        bindAddress(*who.ipv4, *serial, now);
+    }
+    if (!ours || !rollout_->offers(*serial)) {
         return nullptr;
     }
     if (opened_.size() < kMaxOpened) {
-        ++opened_[fmt::format("{}/{}", serial, name)];
+        ++opened_[fmt::format("{}/{}", *serial, name)];
     }
     return name == "pieeprom.sig" ? sig_ : update_;
 }
@@ -76,25 +170,63 @@ std::optional<std::string> RolloutService::httpDir(std::string_view serial, std:
     return store_.filesDir(row_->name).string();
 }
 
+void RolloutService::noteDhcp(const core::DhcpEvent& event) {
+    const auto now = clock_();
+    std::lock_guard lock(mutex_);
+    if (rollout_) {
+        learnDhcp(event, now);
+    }
+}
+
+void RolloutService::learnDhcp(const core::DhcpEvent& d, ce::WallTime now) {
+    const auto mac = proto::netboot::normalizeMac(d.mac);
+    if (d.serial && mac && rollout_->board(*d.serial) != nullptr &&
+        (seenMacs_.contains(*mac) || seenMacs_.size() < rollout_->boards().size() * 2 + 16)) {
+        seenMacs_[*mac] = *d.serial;  // bounded: rollout boards only
+    }
+    // serve's own ACK hands the address out: bind it to the board, or unbind it when it
+    // went to a board outside the rollout.
+    if (d.kind == core::DhcpEvent::Kind::Ack && !d.drop && !d.clientIp.empty()) {
+        if (auto ip = proto::dhcp::parseIp(d.clientIp)) {
+            core::tftp::OverlayClient who;
+            who.serial = d.serial;
+            if (!who.serial && mac) {
+                who.mac = proto::netboot::macPrefixDir(*mac);
+            }
+            if (auto serial = identify(who, now)) {
+                bindAddress(*ip, *serial, now);
+            } else {
+                addresses_.erase(*ip);
+            }
+        }
+    }
+}
+
 void RolloutService::onEvent(const core::BootEvent& event) {
-    const auto now = std::chrono::system_clock::now();
+    const auto now = clock_();
     std::lock_guard lock(mutex_);
     if (!rollout_) {
         return;
     }
     if (const auto* d = std::get_if<core::DhcpEvent>(&event)) {
+        learnDhcp(*d, now);  // again: a DHCP server without the tap (tests) still teaches
         if (d->kind == core::DhcpEvent::Kind::Discover && d->serial) {
             rollout_->onBoot(*d->serial, now);
         }
         return;
     }
     const auto& r = std::get<core::TransferRecord>(event);
-    if (!r.serial || rollout_->board(*r.serial) == nullptr) {
+    const auto who = clientOf(r);
+    const auto serial = identify(who, now);
+    if (!serial) {
         return;
+    }
+    if (who.ipv4 && (who.serial || who.mac)) {
+        bindAddress(*who.ipv4, *serial, now);  // e.g. the prefix probe of this boot
     }
     const std::string name = leafOf(r.requestedPath);
     if (name == "pieeprom.sig" || name == "pieeprom.upd") {
-        auto it = opened_.find(*r.serial + "/" + name);
+        auto it = opened_.find(*serial + "/" + name);
         if (it == opened_.end()) {
             return;  // the tree's file (or none), not the rollout's
         }
@@ -105,17 +237,17 @@ void RolloutService::onEvent(const core::BootEvent& event) {
             return;
         }
         if (name == "pieeprom.sig") {
-            rollout_->onSigServed(*r.serial, now);
+            rollout_->onSigServed(*serial, now);
         } else {
             ++updatesServed_;
-            rollout_->onUpdateServed(*r.serial, now);
+            rollout_->onUpdateServed(*serial, now);
             spdlog::info("ROLLOUT_UPDATE_SERVED rollout={} serial={}", rollout_->plan().name,
-                         *r.serial);
+                         *serial);
         }
         return;
     }
     if (r.result == core::TransferRecord::Result::Ok) {
-        rollout_->onOtherFile(*r.serial, name, now);
+        rollout_->onOtherFile(*serial, name, now);
     }
 }
 
@@ -154,6 +286,8 @@ void RolloutService::load(const io::RolloutRow& row) {
         t.updateFetches = static_cast<int>(b.updateFetches);
         t.fetchedAt = fromMs(b.fetchedAtMs);
         t.returnedAt = fromMs(b.returnedAtMs);
+        t.since = fromMs(b.sinceMs);
+        t.seenAt = fromMs(b.seenAtMs);
         t.detail = b.detail;
         t.excused = b.excused;
         tracks.push_back(std::move(t));
@@ -166,6 +300,12 @@ void RolloutService::load(const io::RolloutRow& row) {
     row_ = row;
     savedVersion_ = rollout_->version();
     opened_.clear();
+    seenMacs_.clear();
+    addresses_.clear();
+    savedPhases_.clear();
+    for (const auto& b : rollout_->boards()) {
+        savedPhases_[b.serial] = b.phase;
+    }
     spdlog::info("ROLLOUT_LOADED rollout={} state={} boards={} ts={}", row.name, row.state,
                  rollout_->boards().size(), row.sigTimestamp);
 }
@@ -188,6 +328,12 @@ void RolloutService::save() {
         if (b.returnedAt) {
             r.returnedAtMs = toMs(b.returnedAt);
         }
+        if (b.since) {
+            r.sinceMs = toMs(b.since);
+        }
+        if (b.seenAt) {
+            r.seenAtMs = toMs(b.seenAt);
+        }
         r.detail = b.detail;
         r.excused = b.excused;
         rows.push_back(std::move(r));
@@ -198,6 +344,17 @@ void RolloutService::save() {
         !w) {
         spdlog::warn("ROLLOUT_SAVE_FAILED rollout={} error={}", row_->name, w.error().message);
         return;
+    }
+    // One line per board that became lost (failed) or not reached, naming it.
+    for (const auto& b : rollout_->boards()) {
+        auto& before = savedPhases_[b.serial];
+        if (before != b.phase &&
+            (b.phase == ce::BoardPhase::Failed || b.phase == ce::BoardPhase::NotReached)) {
+            spdlog::warn("ROLLOUT_BOARD_{} rollout={} serial={} wave={} detail=\"{}\"",
+                         b.phase == ce::BoardPhase::Failed ? "FAILED" : "NOT_REACHED", row_->name,
+                         b.serial, b.wave + 1, b.detail);
+        }
+        before = b.phase;
     }
     if (row_->state != state || row_->wave != rollout_->wave()) {
         spdlog::info("ROLLOUT_STATE rollout={} state={} wave={}/{} reason=\"{}\"", row_->name,
@@ -284,7 +441,8 @@ std::map<std::string, nlohmann::json> RolloutService::clientsEeprom() {
             {"sig_fetches", b.sigFetches},
             {"update_fetches", b.updateFetches},
             {"gone_s", gone ? nlohmann::json(*gone) : nlohmann::json()},
-            {"detail", b.detail}};
+            {"detail", b.detail},
+            {"rollout_reason", rollout_->reason()}};
     }
     return out;
 }
@@ -296,9 +454,7 @@ void RolloutService::exportMetrics(core::metrics::Registry& m) {
     }
     const std::string name = rollout_->plan().name;
     const auto counts = rollout_->counts();
-    for (auto p : {ce::BoardPhase::Waiting, ce::BoardPhase::Pending, ce::BoardPhase::Offered,
-                   ce::BoardPhase::Fetched, ce::BoardPhase::Returned, ce::BoardPhase::UpToDate,
-                   ce::BoardPhase::Failed}) {
+    for (auto p : ce::kAllBoardPhases) {
         const auto it = counts.find(p);
         m.set("pinetboot_eeprom_rollout_boards", {{"rollout", name}, {"phase", ce::toString(p)}},
               it == counts.end() ? 0.0 : static_cast<double>(it->second));

@@ -29,19 +29,29 @@ std::string boardLabel(const DeviceInfo& d, const std::string& serial) {
 namespace {
 
 using Say = std::function<void(const std::string&)>;
+using Bar = std::function<void(const std::string&, const std::string&, std::size_t, std::size_t)>;
 
 /// Progress lines for one file-server session. Large files report every
-/// quarter so that several boards' lines stay readable when interleaved.
+/// quarter so that several boards' lines stay readable when interleaved, or,
+/// with a bar (a terminal), every piece to the bar instead.
 class ProgressPrinter : public FileServerObserver {
 public:
-    ProgressPrinter(std::string label, const Say& say) : label_(std::move(label)), say_(say) {}
+    ProgressPrinter(std::string label, const Say& say, const Bar& bar)
+        : label_(std::move(label)), say_(say), bar_(bar) {}
     void onFileSize(const std::string& name, std::optional<std::size_t> size) override {
         if (!size) {
             say_(fmt::format("{} {}: not found", label_, name));
         }
     }
     void onProgress(const std::string& name, std::size_t sent, std::size_t total) override {
-        if (total < kReportAbove || sent == total) {
+        if (total < kReportAbove) {
+            return;
+        }
+        if (bar_) {
+            bar_(label_, name, sent, total);
+            return;
+        }
+        if (sent == total) {
             return;
         }
         const std::size_t quarter = sent * 4 / total;
@@ -52,6 +62,9 @@ public:
     }
     void onFileSent(const std::string& name, std::size_t size) override {
         lastQuarter_ = 0;
+        if (bar_ && size >= kReportAbove) {
+            bar_(label_, name, size, size);  // the bar reaches 100 % before the line
+        }
         say_(fmt::format("{} {}: sent {} bytes", label_, name, size));
     }
     void onMetadata(const pu::MetadataEntry& e) override {
@@ -63,6 +76,7 @@ private:
     static constexpr std::size_t kReportAbove = 64 * 1024;
     std::string label_;
     const Say& say_;
+    const Bar& bar_;
     std::size_t lastQuarter_ = 0;
 };
 
@@ -83,7 +97,7 @@ std::string metadataFileStem(const SessionReport& r) {
 }
 
 SessionReport serveDevice(DeviceSource& source, const RunnerOptions& opt, const DeviceInfo& d,
-                          const Say& say) {
+                          const Say& say, const Bar& bar) {
     SessionReport rep;
     rep.device = d;
     rep.stage = d.stage();
@@ -132,8 +146,11 @@ SessionReport serveDevice(DeviceSource& source, const RunnerOptions& opt, const 
         }
     } else {
         say(fmt::format("{} second stage: serving files", label));
-        ProgressPrinter progress(label, say);
+        ProgressPrinter progress(label, say, bar);
         auto res = serveFiles(*t, *provider, opt.server, &progress, opt.pause);
+        if (bar) {
+            bar(label, {}, 0, 0);  // this board's transfers are over
+        }
         rep.ok = res.end != ServerEnd::Failed;
         rep.error = res.error;
         if (!res.metadata.empty() && !opt.metadataDir.empty()) {
@@ -168,6 +185,14 @@ RunSummary runUsbboot(DeviceSource& source, const RunnerOptions& opt) {
             opt.print(line);
         }
     };
+    Bar bar;
+    if (opt.progress) {
+        bar = [&](const std::string& board, const std::string& file, std::size_t sent,
+                  std::size_t total) {
+            std::lock_guard lock(printMu);
+            opt.progress(board, file, sent, total);
+        };
+    }
     struct Job {
         DeviceInfo dev;
         std::uint64_t seq;
@@ -226,9 +251,10 @@ RunSummary runUsbboot(DeviceSource& source, const RunnerOptions& opt) {
             }
             say(fmt::format("{} found {:04x}:{:04x} ({})", boardLabel(d, {}), d.vendor, d.product,
                             pu::stageName(d.stage())));
-            jobs.push_back(Job{d, seq, std::async(std::launch::async, [&source, &opt, d, &say] {
-                                   return serveDevice(source, opt, d, say);
-                               })});
+            jobs.push_back(
+                Job{d, seq, std::async(std::launch::async, [&source, &opt, d, &say, &bar] {
+                        return serveDevice(source, opt, d, say, bar);
+                    })});
         }
         for (auto it = jobs.begin(); it != jobs.end();) {
             if (it->result.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {

@@ -66,6 +66,12 @@ struct RunnerOptions {
     std::filesystem::path metadataDir;
     /// Progress line sink (thread-safe calls are serialised by the runner).
     std::function<void(const std::string&)> print;
+    /// For a progress bar (a terminal): the bytes sent of each file of 64 KiB or more, as it
+    /// goes (@p board is boardLabel()); the runner then prints no 25 % lines. @p total 0:
+    /// that board's session ended, arrived or not. Serialised with print.
+    std::function<void(const std::string& board, const std::string& file, std::size_t sent,
+                       std::size_t total)>
+        progress;
     /// Polled between bus scans; true ends the run (SIGINT).
     const std::atomic<bool>* stop = nullptr;
 };

@@ -223,6 +223,14 @@ std::vector<Update> BootTracker::onDhcp(const DhcpEvent& e) {
     auto& c = clientFor(e.serial, mac, hasIp ? e.clientIp : std::string(), e.time, created);
     if (e.model && !e.model->empty()) {
         c.model = *e.model;
+        if (auto f = modelFromFourcc(*e.model)) {
+            c.board = refineModel(c.board, {*f, ModelSource::Fourcc});
+        }
+    }
+    if (e.boardRevision) {
+        if (auto m = modelFromRevision(*e.boardRevision)) {
+            c.board = refineModel(c.board, {*m, ModelSource::Revision});
+        }
     }
     if (hasIp) {
         c.ip = e.clientIp;
@@ -281,6 +289,10 @@ std::vector<Update> BootTracker::onTransfer(const TransferRecord& r) {
     auto& c = clientFor(r.serial, mac, ip, endOf(r), created);
     if (c.ip.empty()) {
         c.ip = ip;
+    }
+    // The device tree a board asks for is its own (spec §4.3 step 7, §4.4), found or not.
+    if (auto m = modelFromDtb(r.requestedPath)) {
+        c.board = refineModel(c.board, {*m, ModelSource::Dtb});
     }
     BootRecord* b = c.boots.empty() ? nullptr : &c.boots.back();
     if (b != nullptr) {

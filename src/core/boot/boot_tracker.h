@@ -30,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "core/boot/board_model.h"
 #include "core/boot_events.h"
 
 namespace pinet::core::boot {
@@ -85,7 +86,10 @@ struct ClientInfo {
     std::string key;
     std::string serial;
     std::string mac;
-    std::string model;
+    std::string model;  ///< option 97's "RPi4"/"RPi5", as the board said it
+    /// The board's model from every sign seen: option 97's fourcc and revision code, the
+    /// device tree it fetched (board_model.h).
+    ModelGuess board;
     std::string ip;
     WallTime firstSeen{};
     WallTime lastSeen{};

@@ -33,6 +33,10 @@ bool renewing(const d::Packet& req) {
 }
 }  // namespace
 
+bool promisesLease(const Reply& reply) {
+    return reply.packet.messageType() == proto::dhcp::MessageType::Ack && reply.packet.yiaddr != 0;
+}
+
 DhcpEvent::Kind eventKind(d::MessageType t) {
     switch (t) {
         case d::MessageType::Discover: return DhcpEvent::Kind::Discover;
@@ -224,6 +228,7 @@ Outcome DhcpResponder::handleParsed(const d::Packet& req, const std::string& int
         e.serial = serialOf(client);
         if (client.guid) {
             e.model = client.guid->model();
+            e.boardRevision = client.guid->boardRevision;
         }
         e.xid = req.xid;
         e.secs = req.secs;

@@ -63,6 +63,11 @@ struct Reply {
     std::uint16_t port = proto::dhcp::kClientPort;
 };
 
+/// True if @p reply promises the client an address (a DHCPACK with yiaddr set; an
+/// INFORM's ACK has none, RFC 2131 4.3.5): what may leave only once the lease behind it
+/// is committed to the lease store (issue #19).
+bool promisesLease(const Reply& reply);
+
 /// The event kind of a DHCP message type ("discover", ... by core::toString).
 DhcpEvent::Kind eventKind(proto::dhcp::MessageType type);
 

@@ -26,6 +26,7 @@ const char* toString(BoardPhase p) {
         case BoardPhase::Returned: return "returned";
         case BoardPhase::UpToDate: return "up_to_date";
         case BoardPhase::Failed: return "failed";
+        case BoardPhase::NotReached: return "not_reached";
     }
     return "?";
 }
@@ -43,9 +44,7 @@ const char* toString(RolloutState s) {
 }
 
 std::optional<BoardPhase> parseBoardPhase(std::string_view text) {
-    for (auto p :
-         {BoardPhase::Waiting, BoardPhase::Pending, BoardPhase::Offered, BoardPhase::Fetched,
-          BoardPhase::Returned, BoardPhase::UpToDate, BoardPhase::Failed}) {
+    for (auto p : kAllBoardPhases) {
         if (text == toString(p)) {
             return p;
         }
@@ -125,17 +124,23 @@ std::map<BoardPhase, std::size_t> Rollout::counts() const {
     return out;
 }
 
-void Rollout::openWave(int wave) {
+void Rollout::setPhase(BoardTrack& b, BoardPhase p, WallTime now) {
+    b.phase = p;
+    b.since = now;
+    touch();
+}
+
+void Rollout::openWave(int wave, WallTime now) {
     wave_ = wave;
     for (auto& b : boards_) {
         if (b.wave == wave && b.phase == BoardPhase::Waiting) {
-            b.phase = BoardPhase::Pending;
+            setPhase(b, BoardPhase::Pending, now);
+            b.seenAt.reset();
         }
     }
 }
 
 bool Rollout::start(WallTime now) {
-    (void)now;
     if (state_ != RolloutState::Created) {
         return false;
     }
@@ -146,7 +151,7 @@ bool Rollout::start(WallTime now) {
         return true;
     }
     state_ = RolloutState::Running;
-    openWave(0);
+    openWave(0, now);
     touch();
     return true;
 }
@@ -167,8 +172,14 @@ bool Rollout::resume(WallTime now) {
         return false;
     }
     for (auto& b : boards_) {
-        if (b.phase == BoardPhase::Failed) {
+        if (b.wave > wave_) {
+            continue;
+        }
+        if (b.phase == BoardPhase::Failed || b.phase == BoardPhase::NotReached) {
             b.excused = true;
+        }
+        if (b.phase == BoardPhase::Pending) {
+            b.since = now;  // nothing was offered while paused: its deadline starts again
         }
     }
     state_ = RolloutState::Running;
@@ -212,10 +223,12 @@ void Rollout::onBoot(std::string_view serial, WallTime now) {
         return;
     }
     b->sigThisBoot = false;
+    if (b->phase != BoardPhase::Waiting) {
+        b->seenAt = now;
+    }
     if (b->phase == BoardPhase::Fetched) {
-        b->phase = BoardPhase::Returned;
         b->returnedAt = now;
-        touch();
+        setPhase(*b, BoardPhase::Returned, now);
     }
 }
 
@@ -226,13 +239,15 @@ void Rollout::onSigServed(std::string_view serial, WallTime now) {
     }
     ++b->sigFetches;
     b->offeredTs = plan_.sigTimestamp;
+    b->seenAt = now;
     if (b->phase == BoardPhase::Fetched) {
         // No DISCOVER seen (serve without DHCP): the .sig of the next boot says it is back.
-        b->phase = BoardPhase::Returned;
         b->returnedAt = now;
+        setPhase(*b, BoardPhase::Returned, now);
     }
-    if (b->phase == BoardPhase::Pending) {
-        b->phase = BoardPhase::Offered;
+    if (b->phase == BoardPhase::Pending || b->phase == BoardPhase::NotReached) {
+        b->detail.clear();
+        setPhase(*b, BoardPhase::Offered, now);
     }
     b->sigThisBoot = true;
     touch();
@@ -244,13 +259,16 @@ void Rollout::onUpdateServed(std::string_view serial, WallTime now) {
         return;
     }
     ++b->updateFetches;
+    b->seenAt = now;
     touch();
     switch (b->phase) {
         case BoardPhase::Pending:
         case BoardPhase::Offered:
-            b->phase = BoardPhase::Fetched;
+        case BoardPhase::NotReached:
             b->fetchedAt = now;
             b->returnedAt.reset();
+            b->detail.clear();
+            setPhase(*b, BoardPhase::Fetched, now);
             break;
         case BoardPhase::Returned:
         case BoardPhase::UpToDate:
@@ -267,16 +285,20 @@ void Rollout::onUpdateServed(std::string_view serial, WallTime now) {
 }
 
 void Rollout::onOtherFile(std::string_view serial, std::string_view name, WallTime now) {
-    (void)now;
     BoardTrack* b = find(serial);
-    if (b == nullptr || state_ == RolloutState::Created || precedesSelfUpdate(name)) {
+    if (b == nullptr || state_ == RolloutState::Created) {
+        return;
+    }
+    if (b->phase != BoardPhase::Waiting) {
+        b->seenAt = now;
+    }
+    if (precedesSelfUpdate(name)) {
         return;
     }
     switch (b->phase) {
         case BoardPhase::Offered:
-            b->phase = BoardPhase::UpToDate;
             b->detail = "already ran this timestamp (fetched only pieeprom.sig)";
-            touch();
+            setPhase(*b, BoardPhase::UpToDate, now);
             break;
         case BoardPhase::Fetched:
             fail(*b, fmt::format("booted on after fetching pieeprom.upd ({}): it refused the "
@@ -285,35 +307,123 @@ void Rollout::onOtherFile(std::string_view serial, std::string_view name, WallTi
             break;
         case BoardPhase::Returned:
             if (b->sigThisBoot) {
-                b->phase = BoardPhase::UpToDate;
                 b->detail = "rebooted, fetched only pieeprom.sig: up to date";
-                touch();
+                setPhase(*b, BoardPhase::UpToDate, now);
             }
             break;
-        case BoardPhase::Waiting:
         case BoardPhase::Pending:
+            // Past the self-update step (spec §4.3 step 3) without asking for the .sig:
+            // this boot did not look for an update at all.
+            b->detail = fmt::format(
+                "booted ({}) without asking for pieeprom.sig: self-update is off on this "
+                "board (ENABLE_SELF_UPDATE=0 or FREEZE_VERSION=1 in its EEPROM, "
+                "bootloader_update=0 in its config.txt) or its bootloader predates it",
+                name);
+            setPhase(*b, BoardPhase::NotReached, now);
+            break;
+        case BoardPhase::Waiting:
         case BoardPhase::UpToDate:
-        case BoardPhase::Failed: break;
+        case BoardPhase::Failed:
+        case BoardPhase::NotReached: break;
     }
 }
+
+void Rollout::applyDeadlines(WallTime now) {
+    const auto limit = plan_.returnTimeout;
+    const long long secs = limit.count();
+    for (auto& b : boards_) {
+        if (b.wave > wave_) {
+            continue;
+        }
+        const bool inFlight = b.phase == BoardPhase::Pending || b.phase == BoardPhase::Offered ||
+                              b.phase == BoardPhase::Fetched || b.phase == BoardPhase::Returned;
+        if (!inFlight) {
+            continue;
+        }
+        if (!b.since) {
+            // Rows from before the deadline existed: the times they have, else from now.
+            b.since = b.phase == BoardPhase::Fetched && b.fetchedAt     ? *b.fetchedAt
+                      : b.phase == BoardPhase::Returned && b.returnedAt ? *b.returnedAt
+                                                                        : now;
+            touch();
+        }
+        if (now - *b.since <= limit) {
+            continue;
+        }
+        switch (b.phase) {
+            case BoardPhase::Offered:
+                fail(b, fmt::format("lost: fetched pieeprom.sig, then nothing for {} s (no "
+                                    "pieeprom.upd, no other file)",
+                                    secs));
+                break;
+            case BoardPhase::Fetched:
+                fail(b, fmt::format("lost: did not come back within {} s of fetching "
+                                    "pieeprom.upd",
+                                    secs));
+                break;
+            case BoardPhase::Returned:
+                fail(b, fmt::format("lost: came back after the flash but was not up to date "
+                                    "within {} s (no pieeprom.sig and boot files)",
+                                    secs));
+                break;
+            case BoardPhase::Pending:
+                // Only a running rollout offers anything: a pause does not count (resume
+                // restarts the wait).
+                if (state_ == RolloutState::Running) {
+                    b.detail = b.seenAt ? fmt::format(
+                                              "seen, but did not ask for pieeprom.sig within "
+                                              "{} s of its wave opening",
+                                              secs)
+                                        : fmt::format(
+                                              "not seen within {} s of its wave opening "
+                                              "(powered off, or not netbooting from this "
+                                              "server)",
+                                              secs);
+                    setPhase(b, BoardPhase::NotReached, now);
+                }
+                break;
+            case BoardPhase::Waiting:
+            case BoardPhase::UpToDate:
+            case BoardPhase::Failed:
+            case BoardPhase::NotReached: break;
+        }
+    }
+}
+
+void Rollout::stop(std::string why) {
+    state_ = RolloutState::Stopped;
+    reason_ = std::move(why);
+    touch();
+}
+
+namespace {
+std::string nameBoards(const std::vector<const BoardTrack*>& boards, bool withDetail) {
+    std::string names;
+    for (std::size_t i = 0; i < boards.size() && i < kNamedInReason; ++i) {
+        names += i == 0 ? "" : "; ";
+        names += withDetail ? fmt::format("{} ({})", boards[i]->serial, boards[i]->detail)
+                            : boards[i]->serial;
+    }
+    if (boards.size() > kNamedInReason) {
+        names += fmt::format("; and {} more", boards.size() - kNamedInReason);
+    }
+    return names;
+}
+}  // namespace
 
 void Rollout::tick(WallTime now) {
     if (state_ == RolloutState::Created || state_ == RolloutState::Aborted ||
         state_ == RolloutState::Done) {
         return;
     }
-    for (auto& b : boards_) {
-        if (b.phase == BoardPhase::Fetched && b.fetchedAt &&
-            now - *b.fetchedAt > plan_.returnTimeout) {
-            fail(b, fmt::format("did not come back within {} s of fetching pieeprom.upd",
-                                plan_.returnTimeout.count()));
-        }
-    }
+    applyDeadlines(now);
     if (state_ != RolloutState::Running) {
         return;
     }
     std::vector<const BoardTrack*> failed;
+    std::vector<const BoardTrack*> notReached;  // not excused, any open wave
     bool waveDone = true;
+    std::size_t upToDateInWave = 0;
     for (const auto& b : boards_) {
         if (b.wave > wave_) {
             continue;
@@ -322,35 +432,50 @@ void Rollout::tick(WallTime now) {
             if (!b.excused) {
                 failed.push_back(&b);
             }
-        } else if (b.phase != BoardPhase::UpToDate) {
+        } else if (b.phase == BoardPhase::NotReached) {
+            if (!b.excused) {
+                notReached.push_back(&b);
+            }
+        } else if (b.phase == BoardPhase::UpToDate) {
+            upToDateInWave += b.wave == wave_ ? 1 : 0;
+        } else {
             waveDone = false;
         }
     }
     if (!failed.empty()) {
-        std::string names;
-        for (std::size_t i = 0; i < failed.size() && i < kNamedInReason; ++i) {
-            names +=
-                fmt::format("{}{} ({})", i == 0 ? "" : "; ", failed[i]->serial, failed[i]->detail);
-        }
-        if (failed.size() > kNamedInReason) {
-            names += fmt::format("; and {} more", failed.size() - kNamedInReason);
-        }
-        state_ = RolloutState::Stopped;
-        reason_ = fmt::format("stopped in wave {} of {}: {} board{} failed: {}", wave_ + 1, waves(),
-                              failed.size(), failed.size() == 1 ? "" : "s", names);
-        touch();
+        stop(fmt::format("stopped in wave {} of {}: {} board{} failed: {}", wave_ + 1, waves(),
+                         failed.size(), failed.size() == 1 ? "" : "s", nameBoards(failed, true)));
         return;
     }
     if (!waveDone) {
         return;
     }
+    if (upToDateInWave == 0 && !notReached.empty()) {
+        stop(
+            fmt::format("stopped in wave {} of {}: no board of the wave came back up to date, "
+                        "so there is no evidence the update is good; {} not reached: {}; "
+                        "resume to go on without it",
+                        wave_ + 1, waves(), notReached.size(), nameBoards(notReached, true)));
+        return;
+    }
     if (wave_ + 1 < waves()) {
-        openWave(wave_ + 1);
+        openWave(wave_ + 1, now);
         touch();
         return;
     }
     state_ = RolloutState::Done;
-    reason_ = fmt::format("every board up to date ({} waves)", waves());
+    std::vector<const BoardTrack*> missed;
+    for (const auto& b : boards_) {
+        if (b.phase == BoardPhase::NotReached) {
+            missed.push_back(&b);
+        }
+    }
+    reason_ = missed.empty() ? fmt::format("every board up to date ({} waves)", waves())
+                             : fmt::format(
+                                   "done ({} waves): {} board{} not reached, offered nothing more: "
+                                   "{}",
+                                   waves(), missed.size(), missed.size() == 1 ? "" : "s",
+                                   nameBoards(missed, false));
     touch();
 }
 

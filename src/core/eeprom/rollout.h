@@ -10,18 +10,29 @@
 //
 //   Waiting (its wave has not started) -> Pending (offered, nothing seen yet)
 //   Pending -- .sig served --> Offered
+//   Pending -- a file past the self-update step, no .sig --> NotReached (self-update is
+//              off on that board, or its bootloader predates it)
+//   Pending -- nothing for returnTimeout after its wave opened --> NotReached (powered
+//              off, or not netbooting from this server)
 //   Offered -- .upd served --> Fetched (gone: flashing and resetting)
 //   Offered -- another file, no .upd --> UpToDate (it already ran this timestamp)
+//   Offered -- nothing for returnTimeout --> Failed (lost while fetching the update)
 //   Fetched -- a new boot (DISCOVER, or the .sig again) --> Returned (how long it was gone)
 //   Fetched -- another file in the same boot --> Failed (it refused the update: bad
 //              hash or signature, and booted on with its old EEPROM)
 //   Fetched -- nothing for returnTimeout --> Failed (did not come back)
 //   Returned -- .upd again --> Failed (the flash did not take: failed to apply)
 //   Returned -- .sig, then another file --> UpToDate
+//   Returned -- not up to date within returnTimeout --> Failed (came back, then lost)
+//   NotReached -- .sig / .upd served later --> Offered / Fetched (still offered: a board
+//              powered on late takes the update then)
 //
-// The rollout goes to the next wave when every board of the current one is UpToDate,
-// and stops by itself, naming the boards, as soon as one of the current wave failed:
-// so a bad update costs one wave, not the rack.
+// The rollout goes to the next wave when every board of the open waves is UpToDate or
+// NotReached, and stops by itself, naming the boards, as soon as one of them failed
+// (lost boards included): so a bad update costs one wave, not the rack. A NotReached
+// board never took the update, so it says nothing about it: it does not hold a wave up
+// past the deadline, but a wave in which no board at all came back up to date gives no
+// evidence, and stops the rollout too (resume goes on without it).
 
 #include <chrono>
 #include <cstddef>
@@ -36,7 +47,21 @@ namespace pinet::core::eeprom {
 
 using WallTime = std::chrono::system_clock::time_point;
 
-enum class BoardPhase { Waiting, Pending, Offered, Fetched, Returned, UpToDate, Failed };
+enum class BoardPhase {
+    Waiting,
+    Pending,
+    Offered,
+    Fetched,
+    Returned,
+    UpToDate,
+    Failed,
+    NotReached
+};
+
+/// Every phase, in the order above (for metrics and counts).
+inline constexpr BoardPhase kAllBoardPhases[] = {
+    BoardPhase::Waiting,  BoardPhase::Pending,  BoardPhase::Offered, BoardPhase::Fetched,
+    BoardPhase::Returned, BoardPhase::UpToDate, BoardPhase::Failed,  BoardPhase::NotReached};
 enum class RolloutState { Created, Running, Paused, Stopped, Aborted, Done };
 
 const char* toString(BoardPhase p);
@@ -53,16 +78,25 @@ struct BoardTrack {
     int updateFetches = 0;  ///< pieeprom.upd served whole
     std::optional<WallTime> fetchedAt;
     std::optional<WallTime> returnedAt;
+    /// When it entered its phase (Pending: its wave opened; Offered: .sig served;
+    /// Fetched: .upd served; Returned: back): the return deadline counts from here.
+    std::optional<WallTime> since;
+    /// The last time it was seen (a DISCOVER or a file) since its wave opened.
+    std::optional<WallTime> seenAt;
     std::string detail;  ///< why it failed, or a note
     /// Within the boot after Returned: the .sig was served (so a further file means
     /// it did not want the update).
     bool sigThisBoot = false;
-    /// A failure the operator resumed past: it no longer stops the rollout.
+    /// A failure (or a wave without evidence) the operator resumed past: it no longer
+    /// stops the rollout.
     bool excused = false;
 
     /// From pieeprom.upd served whole to the next boot, when it came back.
     [[nodiscard]] std::optional<double> goneSeconds() const;
 };
+
+/// RolloutPlan::returnTimeout's default (see there).
+inline constexpr std::chrono::seconds kDefaultReturnTimeout{600};
 
 struct RolloutPlan {
     std::string name;
@@ -70,9 +104,13 @@ struct RolloutPlan {
     std::vector<std::string> boards;  ///< serials, in wave order
     /// Boards per wave as a share of all boards, 1..100 (at least one board a wave).
     int wavePercent = 10;
-    /// A board that fetched the update must boot again within this (a flash and a reset
-    /// take seconds; 10 minutes leaves room for a slow link and a long BOOT_ORDER).
-    std::chrono::seconds returnTimeout{600};
+    /// The per-board deadline: a board of an open wave must make its next step within
+    /// this (be seen at all once its wave opened; fetch the update after the .sig; boot
+    /// again after fetching it; be up to date after coming back), else it is lost
+    /// (Failed, which stops the rollout) or, never having taken the update, NotReached.
+    /// A flash and a reset take tens of seconds; 10 minutes leaves room for a slow link,
+    /// a long BOOT_ORDER (SD and USB timeouts before the network) and 30 s TFTP retries.
+    std::chrono::seconds returnTimeout{kDefaultReturnTimeout};
 };
 
 /// The wave of board @p index of @p total with waves of @p percent %.
@@ -123,7 +161,10 @@ public:
 private:
     BoardTrack* find(std::string_view serial);
     void fail(BoardTrack& b, std::string why);
-    void openWave(int wave);
+    void setPhase(BoardTrack& b, BoardPhase p, WallTime now);
+    void openWave(int wave, WallTime now);
+    void applyDeadlines(WallTime now);
+    void stop(std::string why);
     void touch() { ++version_; }
 
     RolloutPlan plan_;

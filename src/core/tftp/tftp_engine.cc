@@ -290,12 +290,19 @@ void TftpEngine::handleRequest(const Endpoint& from, const ptftp::Request& req,
     tl::expected<std::shared_ptr<const FileContent>, FileError> content =
         tl::unexpected(FileError::NotFound);
     std::shared_ptr<const FileContent> overlaid;
-    if (config_.overlay != nullptr && mapped->serial && req.mode == ptftp::Mode::Octet) {
-        // Only "<prefix>/<name>" (one component after the client's prefix) is overlaid.
-        if (auto clean = sanitizePath(req.filename); clean && clean->size() > 9 &&
-                                                     clean->find('/') == 8 &&
-                                                     clean->find('/', 9) == std::string::npos) {
-            overlaid = config_.overlay->open(*mapped->serial, std::string_view(*clean).substr(9));
+    if (config_.overlay != nullptr && req.mode == ptftp::Mode::Octet) {
+        // A client prefix (serial or MAC) + one name; or, with no client prefix
+        // (TFTP_PREFIX=1, or a prefix the board cleared), the request's last component.
+        const bool clientPrefix = mapped->serial || mapped->mac;
+        if (auto clean = sanitizePath(req.filename); clean) {
+            const auto first = clean->find('/');
+            const auto last = clean->rfind('/');
+            if (!clientPrefix || (first != std::string::npos && first == last)) {
+                OverlayClient who{mapped->serial, mapped->mac, from.v4Address()};
+                overlaid = config_.overlay->open(
+                    who, last == std::string::npos ? std::string_view(*clean)
+                                                   : std::string_view(*clean).substr(last + 1));
+            }
         }
     }
     if (overlaid) {

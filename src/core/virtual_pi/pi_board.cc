@@ -80,9 +80,24 @@ PiBoard::PiBoard(BoardConfig config, std::uint32_t xid, int firstSession)
     if (config_.boardRevision == 0) {
         config_.boardRevision = defaultRevision(config_.model);
     }
-    prefix_ = serialHex() + "/";
+    prefix_ = initialPrefix();
     if (config_.selfUpdate) {
         eeprom_ = config_.selfUpdate->eeprom;
+    }
+}
+
+unsigned PiBoard::soc() const {
+    return config_.model == Model::Pi5 ? 2712 : 2711;  // Pi 5 / CM5: BCM2712; Pi 4 / CM4: 2711
+}
+
+std::string PiBoard::initialPrefix() const {
+    switch (config_.tftpPrefix) {
+        case 1: return config_.tftpPrefixStr;
+        case 2:
+            return fmt::format("{:02x}-{:02x}-{:02x}-{:02x}-{:02x}-{:02x}/", config_.mac[0],
+                               config_.mac[1], config_.mac[2], config_.mac[3], config_.mac[4],
+                               config_.mac[5]);
+        default: return serialHex() + "/";
     }
 }
 
@@ -134,7 +149,7 @@ void PiBoard::resetBoot(Clock::time_point now) {
     netmask_ = 0;
     router_ = 0;
     tftpIp_ = 0;
-    prefix_ = serialHex() + "/";
+    prefix_ = initialPrefix();
     plan_.clear();
     transfer_.reset();
     httpName_.clear();
@@ -623,7 +638,7 @@ std::vector<Action> PiBoard::finishTransfer(FileResult result, std::string detai
                 updateSig_.assign(tr.data.begin(), tr.data.end());
                 const SigDecision d = tr.overflow ? SigDecision{SigAction::Skip, std::nullopt,
                                                                 "pieeprom.sig ignored: over 4 KiB"}
-                                                  : decideOnSig(eeprom_, updateSig_);
+                                                  : decideOnSig(eeprom_, updateSig_, soc());
                 if (d.action == SigAction::FetchUpdate && flashes_ >= kMaxFlashes) {
                     log(now,
                         d.text + fmt::format(" (not taken: {} flashes in this run)", flashes_));
@@ -644,7 +659,7 @@ std::vector<Action> PiBoard::finishTransfer(FileResult result, std::string detai
                 log(now, refused_.back() + "; boots on with the EEPROM it has");
             } else {
                 FlashOutcome f =
-                    checkAndFlash(eeprom_, tr.data, updateSig_, config_.selfUpdate->verify);
+                    checkAndFlash(eeprom_, tr.data, updateSig_, config_.selfUpdate->verify, soc());
                 if (f.flashed) {
                     eeprom_ = std::move(f.next);
                     ++flashes_;

@@ -112,6 +112,12 @@ struct BoardConfig {
     std::function<std::uint32_t()> nextXid;
     /// Self-update as the bootloader does it; unset: pieeprom.sig requested, not used.
     std::optional<SelfUpdateConfig> selfUpdate;
+    /// TFTP_PREFIX (spec 4.2; bootloader documentation, TFTP_PREFIX): 0 the serial
+    /// ("9ffefdef/"), 1 tftpPrefixStr as given (the board adds no '/'), 2 the MAC
+    /// ("dc-a6-32-01-36-c2/"). Either way a prefix whose start4.elf / config.txt is
+    /// missing is cleared and the boot goes on from the TFTP root.
+    int tftpPrefix = 0;
+    std::string tftpPrefixStr;  ///< TFTP_PREFIX_STR, at most 32 characters
 };
 
 /// Revision default per model (used when BoardConfig::boardRevision is 0).
@@ -215,6 +221,10 @@ public:
     [[nodiscard]] const BoardConfig& config() const { return config_; }
     [[nodiscard]] std::string serialHex() const;
     [[nodiscard]] std::string prefix() const { return prefix_; }
+    /// The prefix a boot starts with, from TFTP_PREFIX.
+    [[nodiscard]] std::string initialPrefix() const;
+    /// 2711 (Pi 4, CM4) or 2712 (Pi 5).
+    [[nodiscard]] unsigned soc() const;
     [[nodiscard]] Ip4 address() const { return ip_; }
     [[nodiscard]] Ip4 tftpServer() const { return tftpIp_; }
     /// The hop a datagram to @p to goes through on the wire: @p to itself on the

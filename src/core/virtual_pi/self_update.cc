@@ -9,11 +9,16 @@ namespace pinet::core::virtual_pi {
 
 namespace pe = proto::eeprom;
 
-SigDecision decideOnSig(const EepromState& current, std::string_view sigText) {
+SigDecision decideOnSig(const EepromState& current, std::string_view sigText, unsigned boardSoc) {
     SigDecision d;
     auto sig = pe::parseSig(sigText);
     if (!sig) {
         d.text = "pieeprom.sig ignored: " + sig.error().message;
+        return d;
+    }
+    if (boardSoc != 0 && sig->targetSoc && *sig->targetSoc != boardSoc) {
+        d.text = fmt::format("pieeprom.sig ignored: target-soc {} is not this board's {}",
+                             *sig->targetSoc, boardSoc);
         return d;
     }
     d.offeredTs = sig->timestamp;
@@ -38,7 +43,8 @@ SigDecision decideOnSig(const EepromState& current, std::string_view sigText) {
 }
 
 FlashOutcome checkAndFlash(const EepromState& current, std::span<const std::uint8_t> update,
-                           std::string_view sigText, const UpdateVerifier& verify) {
+                           std::string_view sigText, const UpdateVerifier& verify,
+                           unsigned boardSoc) {
     FlashOutcome out;
     out.next = current;
     auto sig = pe::parseSig(sigText);
@@ -57,6 +63,12 @@ FlashOutcome checkAndFlash(const EepromState& current, std::span<const std::uint
     auto content = pe::readUpdateContent(update);
     if (!content) {
         out.text = "pieeprom.upd refused: not an EEPROM image: " + content.error().message;
+        return out;
+    }
+    if (boardSoc != 0 && content->chip &&
+        pe::chipName(*content->chip) != fmt::format("{}", boardSoc)) {
+        out.text = fmt::format("pieeprom.upd refused: a BCM{} image, this board is BCM{}",
+                               pe::chipName(*content->chip), boardSoc);
         return out;
     }
     out.flashed = true;

@@ -42,8 +42,13 @@ struct SigDecision {
 
 /// The decision on a fetched pieeprom.sig. Newer = `ts:` greater than the board's own;
 /// a .sig without `ts:` (pre-2021 tooling) counts as newer unless its hash is the one
-/// of the image the board last flashed; a malformed .sig is ignored.
-SigDecision decideOnSig(const EepromState& current, std::string_view sigText);
+/// of the image the board last flashed; a malformed .sig is ignored, and so is one whose
+/// `target-soc:` is not @p boardSoc (2711 / 2712; 0 = do not check): the bootloader
+/// ignores updates for the other SoC (rpi-eeprom firmware-2711 and firmware-2712
+/// release notes 2024-05-17, "Ignore bootloader updates for Pi5 on Pi4"; rpi-eeprom-update
+/// writes the line with `rpi-eeprom-digest -c`).
+SigDecision decideOnSig(const EepromState& current, std::string_view sigText,
+                        unsigned boardSoc = 0);
 
 struct FlashOutcome {
     bool flashed = false;
@@ -52,8 +57,10 @@ struct FlashOutcome {
 };
 
 /// Checks @p update against @p sigText with @p verify and, when it holds and the image
-/// parses, "flashes" it: the new state keeps the .sig's `ts:` and the image's config.
+/// parses (and, with @p boardSoc, is an image of that SoC by its size), "flashes" it: the
+/// new state keeps the .sig's `ts:` and the image's config.
 FlashOutcome checkAndFlash(const EepromState& current, std::span<const std::uint8_t> update,
-                           std::string_view sigText, const UpdateVerifier& verify);
+                           std::string_view sigText, const UpdateVerifier& verify,
+                           unsigned boardSoc = 0);
 
 }  // namespace pinet::core::virtual_pi

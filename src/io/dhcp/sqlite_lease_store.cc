@@ -1,6 +1,9 @@
 #include "io/dhcp/sqlite_lease_store.h"
 
 #include <stdexcept>
+#include <utility>
+
+#include <fmt/format.h>
 
 #include "proto/dhcp/dhcp_packet.h"
 
@@ -85,6 +88,7 @@ Result<void> SqliteLeaseStore::put(const core::dhcp::Lease& lease) {
                  .bind(5, lease.hostname)
                  .run();
     if (!r) {
+        batchFailures_ += inBatch_ ? 1 : 0;
         return fail(error("write lease " + mac, r.error()));
     }
     return {};
@@ -93,6 +97,7 @@ Result<void> SqliteLeaseStore::put(const core::dhcp::Lease& lease) {
 Result<void> SqliteLeaseStore::erase(const core::dhcp::Mac& mac) {
     const std::string m = proto::dhcp::macToString(mac);
     if (auto r = erase_.reset().bind(1, m).run(); !r) {
+        batchFailures_ += inBatch_ ? 1 : 0;
         return fail(error("delete lease " + m, r.error()));
     }
     return {};
@@ -106,6 +111,7 @@ Result<void> SqliteLeaseStore::beginBatch() {
         return fail(error("begin", r.error()));
     }
     inBatch_ = true;
+    batchFailures_ = 0;
     return {};
 }
 
@@ -114,6 +120,11 @@ Result<void> SqliteLeaseStore::commitBatch() {
         return {};
     }
     inBatch_ = false;
+    if (const auto failed = std::exchange(batchFailures_, 0); failed != 0) {
+        (void)db_.exec("ROLLBACK");
+        return fail(fmt::format("{}: {} lease write{} of the batch failed: rolled back", path_,
+                                failed, failed == 1 ? "" : "s"));
+    }
     if (auto r = db_.exec("COMMIT"); !r) {
         (void)db_.exec("ROLLBACK");
         return fail(error("commit", r.error()));

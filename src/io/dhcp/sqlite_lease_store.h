@@ -21,12 +21,16 @@ public:
     Result<void> put(const core::dhcp::Lease& lease) override;
     Result<void> erase(const core::dhcp::Mac& mac) override;
     Result<void> beginBatch() override;
+    /// All or nothing: when any write of the batch failed, the batch is rolled back and
+    /// this fails, so the server sends none of the batch's ACKs (issue #19: no ACK
+    /// without a committed lease; a client retransmits its REQUEST).
     Result<void> commitBatch() override;
 
 private:
     std::string error(const std::string& what, const Error& e) const;
 
     std::string path_;
+    std::size_t batchFailures_ = 0;  ///< writes of the open batch that failed
     Database db_;
     Statement put_;
     Statement erase_;

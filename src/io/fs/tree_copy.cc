@@ -131,6 +131,14 @@ struct Copier {
     int dstRoot = -1;
     TreeCopyStats stats;
     std::map<std::pair<dev_t, ino_t>, std::string> links;  // in-tree hard links (dst rel path)
+    const TreeCopyProgress* progress = nullptr;
+
+    void fileDone(const struct stat& st) {
+        stats.fileBytes += static_cast<std::uint64_t>(st.st_size);
+        if (progress != nullptr && *progress) {
+            (*progress)(stats.fileBytes);
+        }
+    }
 
     static Result<void> changed(const std::string& rel) {
         return fail(fmt::format("{}: changed while it was being copied", rel));
@@ -214,6 +222,7 @@ struct Copier {
             if (how == FileShare::Hardlink) {
                 if (::linkat(in.get(), "", dDir, name.c_str(), AT_EMPTY_PATH) == 0) {
                     stats.hardlinked++;
+                    fileDone(now);
                     return {};  // same inode: metadata is already identical
                 }
                 if (errno != EXDEV && errno != EMLINK && errno != EPERM) {
@@ -225,6 +234,7 @@ struct Copier {
                 return fail(fmt::format("{}: {}", rel, cloned.error().message));
             }
             (*cloned ? stats.reflinked : stats.copied)++;
+            fileDone(now);
             return applyMeta(sDir, name, dDir, name, now);
         }
         if (S_ISLNK(st.st_mode)) {
@@ -247,8 +257,8 @@ struct Copier {
 
 }  // namespace
 
-Result<TreeCopyStats> copyTree(const fs::path& src, const fs::path& dst,
-                               const SharePolicy& policy) {
+Result<TreeCopyStats> copyTree(const fs::path& src, const fs::path& dst, const SharePolicy& policy,
+                               const TreeCopyProgress& progress) {
     // The two roots are the caller's (trusted) paths; everything beneath
     // them is reached through descriptors.
     Fd s(::open(src.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
@@ -264,6 +274,7 @@ Result<TreeCopyStats> copyTree(const fs::path& src, const fs::path& dst,
         return fail(fmt::format("{}: open: {}", dst.string(), std::strerror(errno)));
     }
     Copier c{policy, d.get(), {}, {}};
+    c.progress = &progress;
     c.stats.others++;
     if (auto r = c.copyDir(s.get(), d.get(), "", 1); !r) {
         return fail(fmt::format("{}: {}", src.string(), r.error().message));

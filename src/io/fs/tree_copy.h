@@ -27,7 +27,11 @@ struct TreeCopyStats {
     std::uint64_t hardlinked = 0;  ///< files linked to the source
     std::uint64_t others = 0;      ///< dirs, symlinks, specials, in-tree hard links
     std::uint64_t bytesCopied = 0;
+    std::uint64_t fileBytes = 0;  ///< sizes of the regular files done, however shared
 };
+
+/// Called after each regular file with TreeCopyStats::fileBytes so far (progress bars).
+using TreeCopyProgress = std::function<void(std::uint64_t fileBytes)>;
 
 /// Chooses, per regular file (path relative to the tree root, "usr/bin/ls"),
 /// how it is shared.
@@ -38,7 +42,7 @@ using SharePolicy = std::function<FileShare(const std::string& relPath)>;
 /// RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS): an entry swapped during the copy
 /// fails it ("changed while it was being copied") and is never followed.
 Result<TreeCopyStats> copyTree(const std::filesystem::path& src, const std::filesystem::path& dst,
-                               const SharePolicy& policy);
+                               const SharePolicy& policy, const TreeCopyProgress& progress = {});
 
 /// True if FICLONE works from a file in @p srcDir to a new file in @p dstDir.
 bool reflinkSupported(const std::filesystem::path& srcDir, const std::filesystem::path& dstDir);

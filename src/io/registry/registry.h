@@ -1,21 +1,26 @@
 #pragma once
-// The client registry: one SQLite database (WAL) in the state directory,
-// shared by the CLI (client add/remove) and the serve daemon (which maps TFTP
-// prefixes to boot directories and records unknown Pis as "discovered").
-// Schema version in PRAGMA user_version; migrations run on open.
+// The client registry, shared by the CLI (client add/remove, settings) and the serve
+// daemon (which maps TFTP prefixes to boot directories and records unknown Pis as
+// "discovered"). One interface over two stores (issue #19):
+//  - SQLite (the default): registry.db (WAL) in the state directory;
+//  - PostgreSQL: a database named by a libpq URL, which several nodes can share.
+// Each store is a RegistryBackend (registry_backend.h: sqlite_registry.cc,
+// pg_registry.cc); this class holds one and does what is common: opening and
+// migrating (schema.h, one migration list for both), and making display text safe as
+// it is read back (a row is hostile, whoever can write the store wrote it).
 
 #include <sys/types.h>
 
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
-#include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "io/sqlite/sqlite.h"
+#include "io/registry/schema.h"
 #include "proto/error.h"
 
 namespace pinet::io {
@@ -41,16 +46,35 @@ struct ClientRecord {
 
 std::string_view clientStateName(ClientState s);
 
+/// Which store the registry lives in ([store] in pinetboot.toml, PINETBOOT_STORE_URL).
+struct StoreLocation {
+    enum class Backend { Sqlite, Postgresql };
+    Backend backend = Backend::Sqlite;
+    std::string url;  ///< PostgreSQL only: a libpq URL or keyword string
+};
+
+class RegistryBackend;
+
 class Registry {
 public:
-    /// Schema version this build reads and writes.
-    static constexpr int kSchemaVersion = 1;
-
-    /// Opens stateDir/registry.db, creating the directory and schema if needed.
+    /// Opens stateDir/registry.db (SQLite), creating the directory and schema if needed.
     /// Refuses a database written by a newer pinetboot (higher schema version), and, when
     /// running as root, a state directory or database another user could write
     /// (checkOwnership).
     static Result<Registry> open(const std::filesystem::path& stateDir);
+    /// The same for the store @p where names (SQLite: stateDir/registry.db; PostgreSQL:
+    /// the URL, the state directory still made and checked, for the files beside it).
+    /// Migrates the store to schema::latestVersion() (see migration()).
+    static Result<Registry> open(const std::filesystem::path& stateDir, const StoreLocation& where);
+
+    Registry(Registry&&) noexcept;
+    Registry& operator=(Registry&&) noexcept;
+    ~Registry();
+
+    /// The versions the open found and left (`pinetboot store migrate` prints them).
+    [[nodiscard]] const schema::MigrationReport& migration() const { return migration_; }
+    /// "sqlite /var/lib/pinetboot/registry.db" or "postgresql://host/db" (no password).
+    [[nodiscard]] std::string describe() const;
 
     /// For a process with effective uid @p euid: when it is 0, the state directory and
     /// registry.db (and its -wal/-shm files, where present) must be owned by root, not
@@ -64,7 +88,8 @@ public:
 
     /// For the daemon: an unknown Pi showed up on the wire. Inserts it as
     /// "discovered", or updates last_seen (and fills in a missing MAC/model)
-    /// of an existing record, enrolled or not. Past @p maxDiscovered discovered
+    /// of an existing record, enrolled or not; a model that is only option 97's fourcc
+    /// ("RPi4"/"RPi5") is replaced by a given one. Past @p maxDiscovered discovered
     /// rows, the ones seen longest ago are deleted in the same transaction;
     /// enrolled clients are never touched.
     Result<void> upsertDiscovered(const std::string& serial, const std::optional<std::string>& mac,
@@ -82,34 +107,18 @@ public:
     /// Bumped by every write through this API, in any process: a daemon
     /// polls it (cheap) and reloads its view when it changes.
     Result<std::int64_t> generation();
-    /// SQLite's PRAGMA data_version: changes when another connection commits.
+    /// Changes when another connection commits: SQLite's PRAGMA data_version; PostgreSQL
+    /// has none, so there it is the generation.
     Result<std::int64_t> dataVersion();
 
     Result<std::optional<std::string>> setting(const std::string& key);
     Result<void> setSetting(const std::string& key, const std::string& value);
     Result<std::map<std::string, std::string>> settings();
 
-    [[nodiscard]] const std::filesystem::path& path() const { return path_; }
-
 private:
-    Registry(Database db, std::filesystem::path p) : db_(std::move(db)), path_(std::move(p)) {}
-    Result<void> migrate();
-    Result<void> bump();
-    /// Runs @p work in one BEGIN IMMEDIATE transaction, with the generation
-    /// bump when it reports a change, so that readers polling generation()
-    /// never see one without the other. ROLLBACK on any error, a failed
-    /// COMMIT included.
-    Result<void> writeTransaction(const std::function<Result<bool>()>& work);
-    /// Clients matching @p where ("WHERE col = ?1", or "" for all), ?1 bound to
-    /// @p arg unless it is empty, in serial order.
-    Result<std::vector<ClientRecord>> query(const std::string& where, const std::string& arg);
-    /// The first of query(): for lookups by a unique column.
-    Result<std::optional<ClientRecord>> queryOne(const std::string& where, const std::string& arg);
-    /// Column 0 of the first row of @p sql as an integer (0 if there is no row).
-    Result<std::int64_t> queryInt(const char* sql);
-
-    Database db_;
-    std::filesystem::path path_;
+    explicit Registry(std::unique_ptr<RegistryBackend> b);
+    std::unique_ptr<RegistryBackend> backend_;
+    schema::MigrationReport migration_;
 };
 
 }  // namespace pinet::io

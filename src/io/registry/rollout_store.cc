@@ -5,6 +5,7 @@
 #include <chrono>
 #include <functional>
 #include <system_error>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -35,6 +36,7 @@ CREATE TABLE IF NOT EXISTS rollouts (
     wave           INTEGER NOT NULL DEFAULT 0,
     wave_percent   INTEGER NOT NULL DEFAULT 10,
     return_timeout INTEGER NOT NULL DEFAULT 600,
+    soc            INTEGER NOT NULL DEFAULT 0,
     target         TEXT NOT NULL DEFAULT '',
     reason         TEXT NOT NULL DEFAULT '',
     command        TEXT NOT NULL DEFAULT '',
@@ -52,6 +54,8 @@ CREATE TABLE IF NOT EXISTS rollout_boards (
     update_fetches INTEGER NOT NULL DEFAULT 0,
     fetched_at     INTEGER,
     returned_at    INTEGER,
+    since_at       INTEGER,
+    seen_at        INTEGER,
     detail         TEXT NOT NULL DEFAULT '',
     excused        INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (rollout, serial)
@@ -62,7 +66,7 @@ INSERT OR IGNORE INTO meta(key, value) VALUES ('generation', 0);
 
 constexpr const char* kColumns =
     "name, created, sig_ts, update_sha256, signed, config, image, state, wave, wave_percent, "
-    "return_timeout, target, reason, command, command_seq, applied_seq, updated";
+    "return_timeout, target, reason, command, command_seq, applied_seq, updated, soc";
 
 RolloutRow readRow(const Statement& st) {
     RolloutRow r;
@@ -83,6 +87,7 @@ RolloutRow readRow(const Statement& st) {
     r.commandSeq = st.int64(14);
     r.appliedSeq = st.int64(15);
     r.updated = st.int64(16);
+    r.soc = st.int64(17);
     return r;
 }
 }  // namespace
@@ -121,7 +126,35 @@ Result<RolloutStore> RolloutStore::open(const fs::path& stateDir) {
     if (auto r = db->exec(std::string("BEGIN IMMEDIATE;") + kSchema + "COMMIT;"); !r) {
         return fail(fmt::format("{}: {}", p.string(), r.error().message));
     }
+    // Columns added after the first release of rollouts (CREATE TABLE IF NOT EXISTS
+    // leaves an existing table as it is).
+    for (const auto& [table, column, decl] :
+         {std::tuple{"rollouts", "soc", "INTEGER NOT NULL DEFAULT 0"},
+          std::tuple{"rollout_boards", "since_at", "INTEGER"},
+          std::tuple{"rollout_boards", "seen_at", "INTEGER"}}) {
+        if (auto r = addColumnIfMissing(*db, table, column, decl); !r) {
+            return fail(fmt::format("{}: {}", p.string(), r.error().message));
+        }
+    }
     return RolloutStore(std::move(*db), stateDir);
+}
+
+Result<void> RolloutStore::addColumnIfMissing(Database& db, const char* table, const char* column,
+                                              const char* declaration) {
+    auto st =
+        db.prepare(fmt::format("SELECT 1 FROM pragma_table_info('{}') WHERE name = ?1", table));
+    if (!st) {
+        return tl::unexpected(st.error());
+    }
+    st->bind(1, std::string(column));
+    auto has = st->step();
+    if (!has) {
+        return tl::unexpected(has.error());
+    }
+    if (*has) {
+        return {};
+    }
+    return db.exec(fmt::format("ALTER TABLE {} ADD COLUMN {} {}", table, column, declaration));
 }
 
 Result<void> RolloutStore::transaction(const std::function<Result<void>()>& work) {
@@ -170,7 +203,7 @@ Result<void> RolloutStore::create(const RolloutRow& row, const std::vector<std::
     return transaction([&]() -> Result<void> {
         auto st = db_.prepare(fmt::format(
             "INSERT INTO rollouts({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'created', 0, ?8, ?9, "
-            "'', '', '', 0, 0, ?2)",
+            "'', '', '', 0, 0, ?2, ?10)",
             kColumns));
         if (!st) {
             return tl::unexpected(st.error());
@@ -183,7 +216,8 @@ Result<void> RolloutStore::create(const RolloutRow& row, const std::vector<std::
             .bind(6, row.config)
             .bind(7, row.image)
             .bind(8, row.wavePercent)
-            .bind(9, row.returnTimeout);
+            .bind(9, row.returnTimeout)
+            .bind(10, row.soc);
         return st->run();
     });
 }
@@ -225,8 +259,8 @@ Result<std::vector<RolloutRow>> RolloutStore::list() {
 Result<std::vector<RolloutBoardRow>> RolloutStore::boards(const std::string& name) {
     auto st = db_.prepare(
         "SELECT serial, wave, phase, offered_ts, sig_fetches, update_fetches, fetched_at, "
-        "returned_at, detail, excused FROM rollout_boards WHERE rollout = ?1 ORDER BY wave, "
-        "rowid");
+        "returned_at, detail, excused, since_at, seen_at FROM rollout_boards WHERE rollout = ?1 "
+        "ORDER BY wave, rowid");
     if (!st) {
         return tl::unexpected(st.error());
     }
@@ -257,6 +291,8 @@ Result<std::vector<RolloutBoardRow>> RolloutStore::boards(const std::string& nam
         b.returnedAtMs = optInt(7);
         b.detail = st->text(8);
         b.excused = st->int64(9) != 0;
+        b.sinceMs = optInt(10);
+        b.seenAtMs = optInt(11);
         out.push_back(std::move(b));
     }
 }
@@ -274,8 +310,8 @@ Result<void> writeBoards(Database& db, const std::string& name,
     }
     auto ins = db.prepare(
         "INSERT INTO rollout_boards(rollout, serial, wave, phase, offered_ts, sig_fetches, "
-        "update_fetches, fetched_at, returned_at, detail, excused) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+        "update_fetches, fetched_at, returned_at, detail, excused, since_at, seen_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
     if (!ins) {
         return tl::unexpected(ins.error());
     }
@@ -294,6 +330,8 @@ Result<void> writeBoards(Database& db, const std::string& name,
         bindOptInt(8, b.fetchedAtMs);
         bindOptInt(9, b.returnedAtMs);
         ins->bind(10, b.detail).bind(11, std::int64_t{b.excused ? 1 : 0});
+        bindOptInt(12, b.sinceMs);
+        bindOptInt(13, b.seenAtMs);
         if (auto r = ins->run(); !r) {
             return r;
         }

@@ -33,8 +33,11 @@ struct RolloutRow {
     std::string state = "created";
     std::int64_t wave = 0;
     std::int64_t wavePercent = 10;
-    std::int64_t returnTimeout = 600;  ///< seconds
-    std::string target;                ///< how the boards were chosen, for humans
+    std::int64_t returnTimeout = 600;  ///< seconds (core::eeprom::kDefaultReturnTimeout)
+    /// The SoC the update is for (2711 / 2712, from the image's size; its .sig's
+    /// target-soc line); 0 in rows written before the column existed.
+    std::int64_t soc = 0;
+    std::string target;  ///< how the boards were chosen, for humans
     std::string reason;
     std::string command;  ///< the last command queued ("" none)
     std::int64_t commandSeq = 0;
@@ -51,6 +54,8 @@ struct RolloutBoardRow {
     std::int64_t updateFetches = 0;
     std::optional<std::int64_t> fetchedAtMs;  ///< unix milliseconds
     std::optional<std::int64_t> returnedAtMs;
+    std::optional<std::int64_t> sinceMs;   ///< entered its phase (the deadline's start)
+    std::optional<std::int64_t> seenAtMs;  ///< last seen since its wave opened
     std::string detail;
     bool excused = false;
 };
@@ -92,6 +97,9 @@ private:
     RolloutStore(Database db, std::filesystem::path dir)
         : db_(std::move(db)), dir_(std::move(dir)) {}
     Result<void> transaction(const std::function<Result<void>()>& work);
+    /// Adds @p column to @p table when a database from an older version lacks it.
+    static Result<void> addColumnIfMissing(Database& db, const char* table, const char* column,
+                                           const char* declaration);
 
     Database db_;
     std::filesystem::path dir_;

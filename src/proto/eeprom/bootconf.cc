@@ -68,6 +68,9 @@ const KeySpec kKeys[] = {
     {"GATEWAY", ValueType::Ip, 0, 0, 0, "", "static gateway"},
     {"DISABLE_HDMI", ValueType::Bool, 0, 1, 0, "0", "no HDMI diagnostics screen"},
     {"HDMI_DELAY", ValueType::Int, 0, 255, 0, "5", "seconds before the diagnostics screen"},
+    // Default 1 on BCM2711 (bootloader configuration page, ENABLE_SELF_UPDATE: "Default:
+    // 1") and on BCM2712 (no other default documented; rpi-eeprom relies on it for Pi 5):
+    // docs/eeprom-rollout.md has the sources.
     {"ENABLE_SELF_UPDATE", ValueType::Bool, 0, 1, 0, "1", "bootloader self-update from boot fs"},
     {"FREEZE_VERSION", ValueType::Bool, 0, 1, 0, "0", "refuse automatic updates"},
     {"HTTP_HOST", ValueType::String, 0, 0, 0, "fw-download-alias1.raspberrypi.com",

@@ -22,8 +22,14 @@ Result<UpdateContent> readUpdateContent(std::span<const std::uint8_t> image) {
 }
 
 bool selfUpdateEnabled(std::string_view config) {
+    // Bootloader documentation, FREEZE_VERSION: the bootloader checks it too, and "if set
+    // to 1, this overrides ENABLE_SELF_UPDATE to stop automatic updates".
+    if (const auto frozen = getKey(config, "FREEZE_VERSION"); frozen && *frozen == "1") {
+        return false;
+    }
     const auto v = getKey(config, "ENABLE_SELF_UPDATE");
-    // Anything but an explicit 0 leaves the documented default (1) in force.
+    // Anything but an explicit 0 leaves the documented default (1, on BCM2711 and BCM2712:
+    // docs/eeprom-rollout.md) in force.
     return !v || *v != "0";
 }
 

@@ -30,7 +30,9 @@ struct UpdateContent {
 /// @return an error naming what is wrong (size, section chain).
 Result<UpdateContent> readUpdateContent(std::span<const std::uint8_t> image);
 
-/// ENABLE_SELF_UPDATE of @p config ([all] section; documented default 1, spec 1.12).
+/// Whether a board running @p config self-updates: ENABLE_SELF_UPDATE ([all] section;
+/// documented default 1 on BCM2711 and BCM2712, spec 1.12, docs/eeprom-rollout.md), and
+/// not FREEZE_VERSION=1, which overrides it.
 bool selfUpdateEnabled(std::string_view config);
 
 /// The effective BOOT_ORDER of @p config: its value, kDefaultBootOrder when unset,

@@ -111,4 +111,16 @@ bool isSafeText(std::string_view in) {
     return true;
 }
 
+bool isUtf8Text(std::string_view in) {
+    for (std::size_t i = 0; i < in.size();) {
+        char32_t cp = 0;
+        const std::size_t n = sequenceLength(in.substr(i), cp);
+        if (n == 0 || cp == 0) {
+            return false;
+        }
+        i += n;
+    }
+    return true;
+}
+
 }  // namespace pinet::proto::text

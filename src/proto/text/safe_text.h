@@ -34,4 +34,8 @@ std::string safeText(std::string_view in, std::size_t maxBytes = kDefaultMaxByte
 /// True if @p in is already what safeText returns (so it can be used as is).
 bool isSafeText(std::string_view in);
 
+/// True if @p in is valid UTF-8 (RFC 3629) without NUL bytes: what a PostgreSQL
+/// text column accepts (control characters included).
+bool isUtf8Text(std::string_view in);
+
 }  // namespace pinet::proto::text

@@ -2,8 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <string>
 #include <vector>
+
+#include "io/file.h"
+#include "io/fs/tree_copy.h"
 
 namespace pinet::cli {
 namespace {
@@ -83,6 +88,88 @@ TEST(ProgressBar, PlainLinesWithoutATerminal) {
         EXPECT_EQ(d.rfind("root: ", 0), 0u) << d;
     }
     EXPECT_NE(f.drawn.back().find("100.0%"), std::string::npos);
+}
+
+// Issue #15: the bar of `client add --root copy` reaches 100 % on the copy path itself: the
+// tree copy reports the regular-file bytes done after each file, and their sum is what the
+// image records as its root's size (regular-file sizes), so the last update is the total.
+TEST(ProgressBar, TreeCopyDrivesTheBarToHundredPercent) {
+    io::TempDir t("progress-copy");
+    const auto src = t.path() / "src";
+    std::filesystem::create_directories(src / "usr/bin");
+    std::uint64_t total = 0;
+    for (int i = 0; i < 40; ++i) {
+        const std::string data(static_cast<std::size_t>(1000 * (i + 1)), 'x');
+        ASSERT_TRUE(io::writeFileAtomic(src / "usr/bin" / ("f" + std::to_string(i)), data));
+        total += data.size();
+    }
+    Fixture f;
+    std::vector<std::uint64_t> seen;
+    {
+        auto bar = f.bar(true);
+        auto r = io::copyTree(
+            src, t.path() / "dst", [](const std::string&) { return io::FileShare::Copy; },
+            [&](std::uint64_t done) {
+                f.now += 1ms;  // 40 files in 40 ms: within one redraw interval
+                seen.push_back(done);
+                bar.update("root copy", done, total);
+            });
+        ASSERT_TRUE(r) << r.error().message;
+        EXPECT_EQ(r->fileBytes, total);
+    }
+    ASSERT_EQ(seen.size(), 40u);  // once per regular file
+    EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
+    EXPECT_EQ(seen.back(), total);
+    // The first drawing, the one at 100 % (never skipped) and the newline: not one per file.
+    ASSERT_EQ(f.drawn.size(), 3u);
+    EXPECT_NE(f.drawn[1].find("100.0%"), std::string::npos) << f.drawn[1];
+    EXPECT_EQ(f.drawn[2], "\n");
+}
+
+// flash: two boards' files interleaved are one bar (no line per switch), drawn at most 10
+// times a second, at 100 % once both arrived; a board that vanished ends the bar as it was.
+TEST(TransferBar, InterleavedTransfersAreOneBarThatReachesTheTotal) {
+    Fixture f;
+    auto bar = f.bar(true);
+    TransferBar transfers(bar, "sending");
+    for (int i = 0; i <= 100; ++i) {
+        f.now += 1ms;
+        transfers.update("[1-1.2] pieeprom.bin", static_cast<std::uint64_t>(i) * kMiB / 50,
+                         2 * kMiB);
+        transfers.update("[1-1.3] pieeprom.bin", static_cast<std::uint64_t>(i) * kMiB / 100, kMiB);
+    }
+    // 202 updates over 100 ms: the first drawing, one more at most, the 100 % and the newline.
+    EXPECT_LE(f.drawn.size(), 4u);
+    ASSERT_GE(f.drawn.size(), 3u);
+    EXPECT_NE(f.drawn[f.drawn.size() - 2].find("100.0%"), std::string::npos);
+    EXPECT_NE(f.drawn[f.drawn.size() - 2].find("3.0 MiB"), std::string::npos);
+    EXPECT_EQ(f.drawn.back(), "\n");
+    for (std::size_t i = 0; i + 2 < f.drawn.size(); ++i) {
+        EXPECT_EQ(f.drawn[i].find('\n'), std::string::npos) << "a line per board switch";
+    }
+    // A new transfer starts a new bar; the board vanishing ends its line without 100 %.
+    f.drawn.clear();
+    f.now += 1s;
+    transfers.update("[1-1.2] pieeprom.bin", kMiB / 2, 2 * kMiB);
+    transfers.forget("[1-1.2] ");
+    ASSERT_EQ(f.drawn.size(), 2u);
+    EXPECT_NE(f.drawn[0].find(" 25.0%"), std::string::npos) << f.drawn[0];
+    EXPECT_EQ(f.drawn[1], "\n");
+}
+
+// Without a terminal every drawing is a line: an update that reached the total and the
+// complete() after it must not print 100 % twice (client add did).
+TEST(ProgressBar, CompleteAfterTheTotalDrawsNoSecondLine) {
+    Fixture f;
+    {
+        auto bar = f.bar(false);
+        bar.update("root copy", 0, 10);
+        f.now += 1ms;
+        bar.update("root copy", 10, 10);
+        bar.complete();
+    }
+    ASSERT_EQ(f.drawn.size(), 2u);
+    EXPECT_NE(f.drawn[1].find("100.0%"), std::string::npos);
 }
 
 TEST(ProgressBar, EtaText) {

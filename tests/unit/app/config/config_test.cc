@@ -55,6 +55,7 @@ max_windowsize = 8
 min_timeout_ms = 1000
 [http]
 listen = "0.0.0.0:9090"
+allow_plaintext_remote = true
 boot_listen = "10.0.0.1:80"
 )",
                                     "t.toml");
@@ -70,6 +71,40 @@ boot_listen = "10.0.0.1:80"
     EXPECT_EQ(c.httpListen.port, 9090);
     EXPECT_EQ(c.httpBootListen.text(), "10.0.0.1:80");
     EXPECT_EQ(c.logLevel, "debug");
+}
+
+// serve and check-config call validationErrors after the flags are applied.
+namespace {
+std::string validationOf(const std::string& text) {
+    return cfg::joinErrors(cfg::validationErrors(cfg::parseConfig(text, "t.toml")));
+}
+}  // namespace
+
+TEST(Config, RemoteDashboardNeedsTlsOrAnExplicitYes) {
+    // Beyond loopback without TLS: refused, saying how to fix it.
+    const auto err = validationOf("[http]\nlisten = \"0.0.0.0:8080\"\n");
+    EXPECT_NE(err.find("refusing to serve the dashboard and API on 0.0.0.0:8080 without TLS"),
+              std::string::npos)
+        << err;
+    EXPECT_NE(err.find("tls_cert and tls_key"), std::string::npos) << err;
+    EXPECT_NE(err.find("allow_plaintext_remote = true"), std::string::npos) << err;
+    // Loopback, TLS, or the explicit yes: accepted.
+    EXPECT_EQ(validationOf("[http]\nlisten = \"127.0.0.2:8080\"\n"), "");
+    EXPECT_EQ(validationOf("[http]\nlisten = \"10.0.0.1:443\"\ntls_cert = \"c.pem\"\n"
+                           "tls_key = \"k.pem\"\n"),
+              "");
+    const auto text = "[http]\nlisten = \"10.0.0.1:80\"\nallow_plaintext_remote = true\n";
+    EXPECT_EQ(validationOf(text), "");
+    EXPECT_TRUE(cfg::parseConfig(text, "t.toml").httpAllowPlaintextRemote);
+    // A certificate without its key (or the reverse) is a mistake, not plain HTTP.
+    EXPECT_NE(validationOf("[http]\ntls_cert = \"c.pem\"\n").find("HTTPS needs both"),
+              std::string::npos);
+    EXPECT_TRUE(cfg::isLoopbackHost("127.0.0.1"));
+    EXPECT_TRUE(cfg::isLoopbackHost("127.8.9.10"));
+    EXPECT_TRUE(cfg::isLoopbackHost("localhost"));
+    EXPECT_FALSE(cfg::isLoopbackHost("0.0.0.0"));
+    EXPECT_FALSE(cfg::isLoopbackHost("10.0.0.1"));
+    EXPECT_FALSE(cfg::isLoopbackHost("127.example.com"));
 }
 
 TEST(Config, UnknownKeyNamesItsLine) {
@@ -173,6 +208,9 @@ listen = "127.0.0.1:9090"
 allowed_hosts = ["netboot.lab"]
 boot_listen = "10.0.0.1:80"
 boot_root = "/srv/http"
+tls_cert = "/etc/pinetboot/cert.pem"
+tls_key = "/etc/pinetboot/key.pem"
+allow_plaintext_remote = true
 [admission]
 enabled = false
 max_boards = 100
@@ -184,6 +222,9 @@ bootfile = "ipxe.efi"
 server = "10.0.0.1"
 version = "4.1"
 backend = "kernel"
+[store]
+backend = "postgresql"
+url = "postgresql://pinetboot@db.lab/pinetboot"
 )";
 
 constexpr const char* kBase = "[[interface]]\nname = \"eth0\"\n";

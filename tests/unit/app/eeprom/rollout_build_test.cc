@@ -30,8 +30,31 @@ TEST(RolloutBuild, SameBytesAsApplyAndDigest) {
     DigestOptions d;
     d.timestamp = 1800000000;
     d.signingKey = &*key;
+    d.targetSoc = 2711;  // `eeprom digest --soc 2711`, as rpi-eeprom-update's -c
     EXPECT_EQ(files->sig, *makeDigest(*upd, d));
     EXPECT_NE(files->sig.find("rsa2048: "), std::string::npos);
+    EXPECT_NE(files->sig.find("target-soc: 2711\n"), std::string::npos) << files->sig;
+    EXPECT_EQ(files->soc, 2711u);
+}
+
+// The SoC comes from the image: a 2 MiB image is BCM2712's, and its .sig says so, so a
+// Pi 4 bootloader ignores it.
+TEST(RolloutBuild, A2712ImageIsMarkedForBcm2712) {
+    const std::string conf = "[all]\nBOOT_ORDER=0xf21\n";
+    RolloutInputs in;
+    in.image = NamedBytes{
+        "img", test::buildSyntheticImage(2097152, 1000,
+                                         {{"bootconf.txt", {conf.begin(), conf.end()}, 0x10000}})};
+    in.timestamp = 7;
+    auto files = buildRolloutFiles(in);
+    ASSERT_TRUE(files) << files.error().message;
+    EXPECT_EQ(files->soc, 2712u);
+    EXPECT_NE(files->sig.find("target-soc: 2712\n"), std::string::npos) << files->sig;
+    in.settings = {"FREEZE_VERSION=1"};
+    files = buildRolloutFiles(in);
+    ASSERT_TRUE(files);
+    ASSERT_FALSE(files->warnings.empty());
+    EXPECT_NE(files->warnings.back().find("FREEZE_VERSION=1"), std::string::npos);
 }
 
 TEST(RolloutBuild, RefusesLintErrorsAndNoNetworkUnlessForced) {

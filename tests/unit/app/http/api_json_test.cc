@@ -54,5 +54,42 @@ TEST(ApiJson, RegistryRowsAreFoundAndCountedByState) {
     EXPECT_EQ(states.at("booting"), 0);
 }
 
+TEST(ApiJson, ModelIsTheBestSignOfTrackerAndRegistry) {
+    core::boot::BootTracker tracker;
+    const auto t = core::WallTime{} + 1'000'000s;
+    auto cm4 = event(core::DhcpEvent::Kind::Discover, t);
+    cm4.boardRevision = 0x00c03141;  // type 0x14: CM4, though option 97 says "RPi4"
+    tracker.onEvent(cm4);
+    auto pi4 = event(core::DhcpEvent::Kind::Discover, t);
+    pi4.serial = "d9780559";
+    pi4.mac = "dc:a6:32:01:02:04";
+    pi4.boardRevision = 0x00c03115;
+    tracker.onEvent(pi4);
+    auto plain = event(core::DhcpEvent::Kind::Discover, t);
+    plain.serial = "d978055a";
+    plain.mac = "dc:a6:32:01:02:05";
+    tracker.onEvent(plain);
+    serve::KnownClient enrolledCm4;  // the registry knows better than the fourcc
+    enrolledCm4.serial = "d978055a";
+    enrolledCm4.model = "cm4";
+    serve::KnownClient old;  // a row an older version stored
+    old.serial = "aaaa0001";
+    old.model = "RPi4";
+    old.discovered = true;
+    const auto list = json::parse(clientsJson(tracker, {enrolledCm4, old}))["clients"];
+    std::map<std::string, json> bySerial;
+    for (const auto& c : list) {
+        bySerial[c["serial"].get<std::string>()] = c;
+    }
+    EXPECT_EQ(bySerial["d9780558"]["model"], "cm4");
+    EXPECT_EQ(bySerial["d9780558"]["model_name"], "CM4");
+    EXPECT_EQ(bySerial["d9780558"]["model_source"], "revision");
+    EXPECT_EQ(bySerial["d9780559"]["model_name"], "Pi 4");
+    EXPECT_EQ(bySerial["d978055a"]["model_name"], "CM4");
+    EXPECT_EQ(bySerial["d978055a"]["model_source"], "registry");
+    EXPECT_EQ(bySerial["aaaa0001"]["model"], "pi4-family");
+    EXPECT_EQ(bySerial["aaaa0001"]["model_name"], "Pi 4 family");
+}
+
 }  // namespace
 }  // namespace pinet::app::http::api

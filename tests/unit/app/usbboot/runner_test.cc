@@ -1,9 +1,11 @@
 #include "app/usbboot/runner.h"
 
+#include <map>
 #include <random>
 
 #include <gtest/gtest.h>
 
+#include "cli/progress.h"
 #include "io/file.h"
 #include "io/usb/disk_fs_view.h"
 #include "lib/test_env.h"
@@ -138,6 +140,60 @@ TEST(UsbbootRunnerTest, TwoBoardsAtOnce2711And2712) {
     EXPECT_TRUE(hasLine(run, "[1-1.3 2712 2000000056789abc] pieeprom.bin: 50% "));
     EXPECT_TRUE(hasLine(run, "[1-1.2 2711 100000001234abcd] pieeprom.bin: sent 524288 bytes"));
     EXPECT_TRUE(hasLine(run, "[1-1.2 2711 100000001234abcd] vl805.sig: not found"));
+}
+
+// Issue #15: on a terminal `flash` draws a bar instead of the 25 % lines. The runner hands
+// it every piece of each large file, the last at 100 %, then says the session ended; the
+// CLI's TransferBar draws both boards' files as one bar that reaches 100 %.
+TEST(UsbbootRunnerTest, ProgressForABarReachesTheTotal) {
+    BootDir boot;
+    SimBus bus;
+    bus.add(std::make_shared<SimBoard>(pu::kProduct2711, "100000001234abcd", "1-1.2",
+                                       test::recoveryScript()));
+    bus.add(std::make_shared<SimBoard>(pu::kProduct2712, "2000000056789abc", "1-1.3",
+                                       test::recoveryScript()));
+    std::vector<std::string> drawn;
+    auto now = std::chrono::steady_clock::time_point{};
+    cli::ProgressBar bar(
+        true, [&now] { return now += std::chrono::milliseconds(1); },
+        [&drawn](const std::string& s) { drawn.push_back(s); });
+    cli::TransferBar transfers(bar, "sending");
+    std::map<std::string, std::pair<std::size_t, std::size_t>> last;  // key -> sent, total
+    std::vector<std::string> ended;
+    RunnerOptions opt;
+    opt.progress = [&](const std::string& board, const std::string& file, std::size_t sent,
+                       std::size_t total) {
+        if (total == 0) {
+            ended.push_back(board);
+            transfers.forget(board + " ");
+            return;
+        }
+        EXPECT_LE(sent, total);
+        last[board + " " + file] = {sent, total};
+        transfers.update(board + " " + file, sent, total);
+    };
+    auto run = runOn(bus, boot.dir.path(), opt);
+    ASSERT_EQ(run.summary.sessions.size(), 4u);
+    EXPECT_FALSE(hasLine(run, "%"));  // no 25 % lines beside a bar
+    EXPECT_TRUE(hasLine(run, "[1-1.3 2712 2000000056789abc] pieeprom.bin: sent 2097152 bytes"));
+    const auto pi5 = last.find("[1-1.3 2712 2000000056789abc] pieeprom.bin");
+    ASSERT_NE(pi5, last.end());
+    EXPECT_EQ(pi5->second, std::pair(std::size_t{2097152}, std::size_t{2097152}));
+    const auto pi4 = last.find("[1-1.2 2711 100000001234abcd] pieeprom.bin");
+    ASSERT_NE(pi4, last.end());
+    EXPECT_EQ(pi4->second.first, pi4->second.second);
+    EXPECT_EQ(ended.size(), 2u);  // one per second-stage session
+    // Every bar drawn ends at 100 % and on its own line.
+    std::size_t full = 0;
+    for (std::size_t i = 0; i < drawn.size(); ++i) {
+        if (drawn[i].find("100.0%") != std::string::npos) {
+            ++full;
+            ASSERT_LT(i + 1, drawn.size());
+            EXPECT_EQ(drawn[i + 1], "\n");
+        }
+    }
+    EXPECT_GE(full, 1u);
+    EXPECT_EQ(drawn.back(), "\n");
 }
 
 TEST(UsbbootRunnerTest, FaultOnOneBoardLeavesTheOtherIntact) {

@@ -246,6 +246,7 @@ TEST(FullResponder, DiscoverRequestAckWithOptions) {
     ASSERT_TRUE(ack.reply);
     EXPECT_EQ(*ack.reply->packet.messageType(), d::MessageType::Ack);
     EXPECT_EQ(ack.reply->packet.yiaddr, 0x0a630064u);
+    EXPECT_TRUE(promisesLease(*ack.reply));  // leaves only once its lease is committed
     ASSERT_EQ(ack.events.size(), 2u);
     EXPECT_EQ(ack.events[1].kind, DhcpEvent::Kind::Ack);
     EXPECT_EQ(ack.events[1].clientIp, "10.99.0.100");
@@ -261,6 +262,7 @@ TEST(FullResponder, WrongAddressIsNakedAndOtherServerIgnored) {
     ASSERT_TRUE(nak.reply);
     EXPECT_EQ(*nak.reply->packet.messageType(), d::MessageType::Nak);
     EXPECT_EQ(nak.reply->packet.yiaddr, 0u);
+    EXPECT_FALSE(promisesLease(*nak.reply));
     EXPECT_TRUE(nak.reply->broadcast);
 
     req.setIp(d::opt::ServerId, 0x0a630009);  // chose another server
@@ -281,6 +283,7 @@ TEST(FullResponder, InformGetsConfigurationByUnicast) {
     EXPECT_EQ(*out.reply->packet.messageType(), d::MessageType::Ack);
     EXPECT_EQ(out.reply->packet.yiaddr, 0u);
     EXPECT_EQ(out.reply->packet.find(d::opt::LeaseTime), nullptr);
+    EXPECT_FALSE(promisesLease(*out.reply));  // an INFORM's ACK holds no lease
     EXPECT_FALSE(out.reply->broadcast);
     EXPECT_EQ(out.reply->unicastIp, 0x0a630005u);
 }

@@ -599,7 +599,8 @@ TEST_F(TftpEngineTest, WithoutDhcpTheFirstRequestIsTheGate) {
 namespace pinet::core::tftp {
 namespace {
 
-/// An overlay answering pieeprom.sig for one serial (what an EEPROM rollout does).
+/// An overlay answering pieeprom.sig for one board (what an EEPROM rollout does): known
+/// by its serial, its MAC (dc-a6-32-00-00-01) or its address (10.0.0.9).
 class OneBoardOverlay final : public FileOverlay {
 public:
     class Bytes final : public FileContent {
@@ -607,11 +608,14 @@ public:
         std::vector<std::uint8_t> b;
         [[nodiscard]] std::span<const std::uint8_t> bytes() const override { return b; }
     };
-    std::vector<std::pair<std::string, std::string>> asked;
-    std::shared_ptr<const FileContent> open(std::string_view serial,
+    std::vector<std::pair<OverlayClient, std::string>> asked;
+    std::shared_ptr<const FileContent> open(const OverlayClient& who,
                                             std::string_view name) override {
-        asked.emplace_back(serial, name);
-        if (serial != "1234abcd" || name != "pieeprom.sig") {
+        asked.emplace_back(who, name);
+        const bool ours = who.serial ? *who.serial == "1234abcd"
+                          : who.mac  ? *who.mac == "dc-a6-32-00-00-01"
+                                     : who.ipv4 == 0x0a000009u;
+        if (!ours || name != "pieeprom.sig") {
             return nullptr;
         }
         auto c = std::make_shared<Bytes>();
@@ -645,10 +649,32 @@ TEST(TftpEngineOverlay, ServesTheOverlayToItsBoardAndTheTreeToOthers) {
     EXPECT_EQ(firstData(Endpoint::v4(0x0a000002, 5000), "1234abcd/pieeprom.sig"), 77u);
     // Another board: its tree's file.
     EXPECT_EQ(firstData(Endpoint::v4(0x0a000003, 5000), "cafe0001/pieeprom.sig"), 5u);
+    ASSERT_FALSE(overlay.asked.empty());
+    EXPECT_EQ(overlay.asked.back().first.serial, "cafe0001");
+    EXPECT_EQ(overlay.asked.back().first.ipv4, 0x0a000003u);
     // Not one component below the prefix: the overlay is not asked.
     overlay.asked.clear();
     EXPECT_FALSE(firstData(Endpoint::v4(0x0a000004, 5000), "1234abcd/x/pieeprom.sig"));
+    EXPECT_TRUE(overlay.asked.empty());
+    // TFTP_PREFIX=2: the MAC prefix names the board.
+    EXPECT_EQ(firstData(Endpoint::v4(0x0a000006, 5000), "DC-A6-32-00-00-01/pieeprom.sig"), 77u);
+    ASSERT_EQ(overlay.asked.size(), 1u);
+    EXPECT_FALSE(overlay.asked[0].first.serial);
+    EXPECT_EQ(overlay.asked[0].first.mac, "dc-a6-32-00-00-01");
+    // No client prefix (TFTP_PREFIX=1, or a cleared prefix): only the address is left.
+    overlay.asked.clear();
+    EXPECT_EQ(firstData(Endpoint::v4(0x0a000009, 5000), "pieeprom.sig"), 77u);
+    EXPECT_EQ(firstData(Endpoint::v4(0x0a000009, 5001), "tftp_test/pieeprom.sig"), 77u);
     EXPECT_FALSE(firstData(Endpoint::v4(0x0a000005, 5000), "pieeprom.sig"));
+    ASSERT_EQ(overlay.asked.size(), 3u);
+    EXPECT_FALSE(overlay.asked[0].first.serial || overlay.asked[0].first.mac);
+    EXPECT_EQ(overlay.asked[1].second, "pieeprom.sig");
+    // netascii is never overlaid (the rollout's files are binary).
+    overlay.asked.clear();
+    engine.onRequestDatagram(
+        Endpoint::v4(0x0a000009, 5002),
+        pt::buildRequest(pt::Request{pt::Opcode::Rrq, "pieeprom.sig", pt::Mode::Netascii, {}}),
+        now);
     EXPECT_TRUE(overlay.asked.empty());
 }
 

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <tuple>
+
 #include <map>
 
 #include "app/eeprom/eeprom.h"
@@ -258,6 +260,32 @@ TEST(PiBoard, PrefixFallbackToRootAndMissingFileVerdict) {
     EXPECT_EQ(s.requests[2], "config.txt");                                       // prefix cleared
     EXPECT_EQ(std::count(s.requests.begin(), s.requests.end(), "vl805.sig"), 0);  // CM4
     EXPECT_EQ(b.verdict(), "does not boot: start4.elf not found under 1234abcd/ nor /");
+}
+
+// TFTP_PREFIX 2 (MAC) and 1 (TFTP_PREFIX_STR): the same boot under another prefix.
+TEST(PiBoard, TftpPrefixMacAndString) {
+    for (const auto& [mode, str, want] :
+         {std::tuple{2, std::string(), std::string("dc-a6-32-01-02-03/")},
+          std::tuple{1, std::string("tftp_test/"), std::string("tftp_test/")},
+          std::tuple{1, std::string(), std::string()}}) {
+        FakeServer s;
+        for (const char* f : {"start4.elf", "fixup4.dat", "config.txt", "bcm2711-rpi-4-b.dtb",
+                              "cmdline.txt", "kernel8.img"}) {
+            s.files[want + f] = 3000;
+        }
+        auto c = pi4();
+        c.mac = {0xdc, 0xa6, 0x32, 0x01, 0x02, 0x03};
+        c.tftpPrefix = mode;
+        c.tftpPrefixStr = str;
+        std::vector<Action> acts;
+        PiBoard b = bootToTftp(c, acts);
+        s.run(b, acts, kT0);
+        EXPECT_TRUE(b.booted()) << want << ": " << b.verdict();
+        ASSERT_GE(s.requests.size(), 2u);
+        EXPECT_EQ(s.requests[0], want + "start4.elf");
+        EXPECT_EQ(s.requests[1], want + "config.txt");
+        EXPECT_EQ(b.prefix(), want);
+    }
 }
 
 TEST(PiBoard, Pi5FallsBackToKernel8AndUses1468) {

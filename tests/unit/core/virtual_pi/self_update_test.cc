@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
+
 #include "app/eeprom/eeprom.h"
 #include "io/crypto.h"
 #include "lib/eeprom_synth.h"
@@ -12,10 +14,11 @@ namespace pinet::core::virtual_pi {
 namespace {
 
 std::string sigFor(std::span<const std::uint8_t> data, std::uint64_t ts,
-                   const io::RsaKey* key = nullptr) {
+                   const io::RsaKey* key = nullptr, std::optional<unsigned> soc = std::nullopt) {
     app::eeprom::DigestOptions o;
     o.timestamp = ts;
     o.signingKey = key;
+    o.targetSoc = soc;
     return *app::eeprom::makeDigest(data, o);
 }
 
@@ -37,6 +40,25 @@ TEST(SelfUpdateSig, NewerTimestampFetchesOlderOrEqualSkips) {
     EXPECT_EQ(decideOnSig(s, sigFor(img, 1000)).action, SigAction::Skip);
     EXPECT_EQ(decideOnSig(s, sigFor(img, 999)).action, SigAction::Skip);
     EXPECT_EQ(decideOnSig(s, sigFor(img, 1001)).offeredTs, 1001u);
+}
+
+// A .sig for the other SoC is ignored (rpi-eeprom release notes 2024-05-17); one for this
+// SoC, or with no target-soc line, is taken as before.
+TEST(SelfUpdateSig, TargetSocOfAnotherChipIsIgnored) {
+    const auto img = test::minimalImage();
+    EepromState s{1000, "BOOT_ORDER=0xf21\n", ""};
+    const auto for2712 = decideOnSig(s, sigFor(img, 2000, nullptr, 2712), 2711);
+    EXPECT_EQ(for2712.action, SigAction::Skip);
+    EXPECT_NE(for2712.text.find("target-soc 2712 is not this board's 2711"), std::string::npos)
+        << for2712.text;
+    EXPECT_EQ(decideOnSig(s, sigFor(img, 2000, nullptr, 2711), 2711).action,
+              SigAction::FetchUpdate);
+    EXPECT_EQ(decideOnSig(s, sigFor(img, 2000), 2712).action, SigAction::FetchUpdate);
+    // The image itself: a 512 KiB (BCM2711) image is not flashed by a BCM2712 board.
+    auto f = checkAndFlash(s, img, sigFor(img, 2000), verifierWith(nullptr), 2712);
+    EXPECT_FALSE(f.flashed);
+    EXPECT_NE(f.text.find("a BCM2711 image, this board is BCM2712"), std::string::npos) << f.text;
+    EXPECT_TRUE(checkAndFlash(s, img, sigFor(img, 2000), verifierWith(nullptr), 2711).flashed);
 }
 
 TEST(SelfUpdateSig, MalformedIsIgnoredAndNoTsComparesTheHash) {
@@ -103,6 +125,8 @@ TEST(SelfUpdateProto, SettingsThatDecideTheNextBoot) {
     EXPECT_TRUE(pe::selfUpdateEnabled(""));
     EXPECT_TRUE(pe::selfUpdateEnabled("ENABLE_SELF_UPDATE=1\n"));
     EXPECT_FALSE(pe::selfUpdateEnabled("[all]\nENABLE_SELF_UPDATE=0\n"));
+    EXPECT_FALSE(pe::selfUpdateEnabled("ENABLE_SELF_UPDATE=1\nFREEZE_VERSION=1\n"));
+    EXPECT_TRUE(pe::selfUpdateEnabled("FREEZE_VERSION=0\n"));
     EXPECT_FALSE(pe::bootOrderNetboots(""));  // default 0xf41: SD, USB
     EXPECT_TRUE(pe::bootOrderNetboots("BOOT_ORDER=0xf21\n"));
     EXPECT_FALSE(pe::bootOrderNetboots("BOOT_ORDER=0xf41\n"));

@@ -39,6 +39,36 @@ TEST(SqliteLeaseStore, PutLoadEraseSurvivesReopen) {
     EXPECT_EQ(byIp.at(0x0a630070).expires, kT);
 }
 
+// Issue #19: no ACK without a committed lease. One failed write makes the whole batch
+// fail and roll back (the server then sends none of the batch's ACKs); the next batch,
+// once the database writes again, commits.
+TEST(SqliteLeaseStore, BatchWithAFailedWriteIsRolledBackWhole) {
+    TempDir dir("pnb-lease");
+    const auto path = (dir.path() / "leases.sqlite").string();
+    SqliteLeaseStore s(path);
+    {
+        auto other = Database::open(path);
+        ASSERT_TRUE(other);
+        ASSERT_TRUE(other->exec(
+            "CREATE TRIGGER refuse BEFORE INSERT ON leases WHEN NEW.mac = '02:00:00:00:00:02' "
+            "BEGIN SELECT RAISE(ABORT, 'injected'); END"));
+    }
+    ASSERT_TRUE(s.beginBatch());
+    EXPECT_TRUE(s.put(Lease{{0x02, 0, 0, 0, 0, 1}, 0x0a630065, kT, "", ""}));
+    EXPECT_FALSE(s.put(Lease{{0x02, 0, 0, 0, 0, 2}, 0x0a630066, kT, "", ""}));
+    auto c = s.commitBatch();
+    ASSERT_FALSE(c);
+    EXPECT_NE(c.error().message.find("1 lease write of the batch failed: rolled back"),
+              std::string::npos)
+        << c.error().message;
+    EXPECT_TRUE(s.loadAll()->empty());  // the write that worked was rolled back with it
+
+    ASSERT_TRUE(s.beginBatch());
+    EXPECT_TRUE(s.put(Lease{{0x02, 0, 0, 0, 0, 1}, 0x0a630065, kT, "", ""}));
+    EXPECT_TRUE(s.commitBatch());
+    EXPECT_EQ(s.loadAll()->size(), 1u);
+}
+
 TEST(SqliteLeaseStore, UnopenableFileIsAClearError) {
     try {
         SqliteLeaseStore s("/nonexistent-dir-pnb/x/leases.sqlite");

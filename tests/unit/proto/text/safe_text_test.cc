@@ -35,6 +35,19 @@ TEST(SafeText, BackslashIsDoubledSoEscapesAreUnambiguous) {
     EXPECT_EQ(safeText("a\nb", kDefaultMaxBytes, Backslash::Keep), "a\\x0ab");
 }
 
+// What a PostgreSQL text column takes (the registry's store, issue #19): UTF-8 with
+// controls, but neither invalid sequences nor NUL.
+TEST(SafeText, Utf8TextAcceptsControlsButNotInvalidBytesOrNul) {
+    EXPECT_TRUE(isUtf8Text("Grüße\x01\n"));
+    EXPECT_TRUE(isUtf8Text("rack\x01"));
+    EXPECT_TRUE(isUtf8Text(""));
+    EXPECT_FALSE(isUtf8Text("cm4\xff"));
+    EXPECT_FALSE(isUtf8Text("caf\xe9"));
+    EXPECT_FALSE(isUtf8Text("\xc0\xaf"));      // overlong
+    EXPECT_FALSE(isUtf8Text("\xed\xa0\x80"));  // surrogate
+    EXPECT_FALSE(isUtf8Text(std::string("a\0b", 3)));
+}
+
 TEST(SafeText, BoundedAtACharacterBoundary) {
     EXPECT_EQ(safeText(std::string(2000, 'x')).size(), kDefaultMaxBytes + 3);
     EXPECT_EQ(safeText("ab\xff", 4), "ab...");  // the escape would not fit
