@@ -85,5 +85,32 @@ echo "$offer" | grep -q "^REPLY offer yiaddr=$IP1 " && ok "after a restart $M1 i
     || bad "after restart: $offer"
 [ ! -e "$W/state/registry.db" ] && [ ! -e "$W/state/dhcp-leases-s0.sqlite" ] \
     && ok "PINETBOOT_STORE_URL alone: no SQLite file either" || bad "SQLite files created: $(ls "$W/state")"
+
+# The database goes away under a running serve: it says so once (log, /healthz degraded
+# with 200, pinetboot_store_up 0), promises no lease it cannot commit, and recovers by
+# itself when the database is back.
+H() { ip netns exec "$SRV" curl -s -o "$W/h.body" -w '%{http_code}' "http://127.0.0.1:18090$1"; }
+pg_down
+wait_for "$W/serve.2.log" "STORE_DOWN" 5 && ok "database stopped: STORE_DOWN logged" \
+    || bad "no STORE_DOWN: $(tail -3 "$W/serve.2.log")"
+code=$(H /healthz)
+[ "$code" = 200 ] && grep -q "^degraded: the client store cannot be read" "$W/h.body" \
+    && ok "/healthz 200 degraded: $(head -c 90 "$W/h.body")" || bad "/healthz $code: $(cat "$W/h.body")"
+H /metrics >/dev/null
+grep -q "^pinetboot_store_up 0$" "$W/h.body" && ok "pinetboot_store_up 0" \
+    || bad "store_up: $(grep store_up "$W/h.body")"
+out=$(ip netns exec "$CLI" $SEND c0 request --mac $M1 --requested "$IP1" --server-id "$SRV_IP")
+echo "$out" | grep -q "^NOREPLY" && ok "database down: no ACK that could not be committed" \
+    || bad "ACK while the database is down: $out"
+sleep 2
+[ "$(grep -c STORE_DOWN "$W/serve.2.log")" = 1 ] && ok "one STORE_DOWN line, not one a second" \
+    || bad "STORE_DOWN lines: $(grep -c STORE_DOWN "$W/serve.2.log")"
+pg_start "$W/pg" || bad "cannot restart the test's PostgreSQL server"
+wait_for "$W/serve.2.log" "STORE_UP" 10 && ok "database back: STORE_UP logged" \
+    || bad "no STORE_UP: $(tail -3 "$W/serve.2.log")"
+code=$(H /healthz)
+[ "$code" = 200 ] && [ "$(cat "$W/h.body")" = ok ] && ok "/healthz ok again" || bad "/healthz after: $code $(cat "$W/h.body")"
+out=$(ip netns exec "$CLI" $SEND c0 request --mac $M1 --requested "$IP1" --server-id "$SRV_IP")
+echo "$out" | grep -q "^REPLY ack yiaddr=$IP1 " && ok "database back: ACK for $IP1" || bad "after the database came back: $out"
 lab_kill "$SERVE_PID"
 finish store_postgresql_leases

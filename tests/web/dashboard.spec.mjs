@@ -44,8 +44,15 @@ await run.step('the board nobody enrolled stands out', async () => {
   check(!(await enrolled.evaluate((tr) => tr.classList.contains('unknown'))), 'the enrolled CM4 is marked unknown too');
   check((await enrolled.locator('.unknown-badge').count()) === 0, 'the enrolled CM4 has the badge');
   // Seen, not only in the DOM: its background differs from the enrolled row's.
+  // The rows are re-rendered on every event; a row read while it was being replaced has
+  // no computed style (""), so read until both are styled (at most 2 s).
   const bg = (l) => l.evaluate((tr) => getComputedStyle(tr).backgroundColor);
-  const [u, k] = [await bg(unknown), await bg(enrolled)];
+  let u = '', k = '';
+  for (let i = 0; i < 20 && (u === '' || k === ''); ++i) {
+    [u, k] = [await bg(unknown), await bg(enrolled)];
+    if (u === '' || k === '') await page.waitForTimeout(100);
+  }
+  check(/^rgb/.test(u) && u !== 'rgba(0, 0, 0, 0)', 'the unknown row has no background of its own: "' + u + '"');
   check(u !== k, 'same background ' + u + ' for the unknown and the enrolled row');
   return 'background ' + u + ' vs ' + k;
 });

@@ -113,10 +113,10 @@ function renderAdmin(force) {
       '<button type="button" data-act="remove" class="danger">Remove\u2026</button> ' +
       '<label><input type="checkbox" id="remove-keep-root" checked> keep its root (moved aside)</label></p>';
   }
-  loadImages();
+  loadEnrolImages();
 }
 
-async function loadImages() {
+async function loadEnrolImages() {
   if (A.images === null) {
     A.images = [];
     // /api/v1/images, where the server has it: names to pick from.

@@ -263,7 +263,8 @@ void WebServer::plainRoutes() {
     s.Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
         std::string reason;
         if (backend_.healthy(reason)) {
-            res.set_content("ok\n", "text/plain");
+            // Healthy with a reason is degraded: still serving, but something to fix.
+            res.set_content(reason.empty() ? std::string("ok\n") : reason + "\n", "text/plain");
         } else {
             res.status = 503;
             res.set_content(reason + "\n", "text/plain");

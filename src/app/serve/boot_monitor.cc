@@ -151,6 +151,11 @@ BootMonitor::BootMonitor(core::boot::TrackerOptions options) : tracker_(options)
                      "Admitted or waiting boards that left, by reason (completed: fetched and "
                      "went quiet; no_show: fetched nothing; forgotten: stopped asking)",
                      Kind::Counter);
+    metrics_.declare("pinetboot_store_up",
+                     "1 while the client store (SQLite or PostgreSQL registry) can be read, 0 "
+                     "while it cannot (boards then boot from the snapshot in memory)",
+                     Kind::Gauge);
+    metrics_.set("pinetboot_store_up", {}, 1);
     metrics_.declare("pinetboot_admission_requeued_total",
                      "No-shows that had waited, put back at the front of the queue (their OFFER "
                      "was most likely lost on them)",
@@ -493,6 +498,13 @@ void BootMonitor::setHealth(bool ok, std::string reason) {
     healthReason_ = std::move(reason);
 }
 
+void BootMonitor::setStoreHealth(bool up, std::string reason) {
+    std::lock_guard lock(stateMutex_);
+    storeUp_ = up;
+    storeReason_ = std::move(reason);
+    metrics_.set("pinetboot_store_up", {}, up ? 1 : 0);
+}
+
 void BootMonitor::setEventHook(EventHook hook) {
     std::lock_guard lock(stateMutex_);
     eventHook_ = std::move(hook);
@@ -635,6 +647,12 @@ std::string BootMonitor::metricsText() {
 bool BootMonitor::healthy(std::string& reason) {
     std::lock_guard lock(stateMutex_);
     reason = healthReason_;
+    if (healthy_ && !storeUp_) {
+        // Healthy with a reason: degraded (see setStoreHealth).
+        reason = "degraded: the client store cannot be read (" + storeReason_ +
+                 "); enrolled boards boot from the registry snapshot in memory, and no lease "
+                 "is ACKed that could not be committed";
+    }
     return healthy_;
 }
 

@@ -83,6 +83,10 @@ public:
     /// Publishes a "reload" event to dashboards and logs it.
     void announce(const std::string& event, const std::string& json);
     void setHealth(bool ok, std::string reason);
+    /// The client store (registry) could not be read (@p up false, with why) or can
+    /// again. Down is "degraded", not unhealthy: enrolled boards keep booting from the
+    /// snapshot in memory, so /healthz stays 200 and says so (issue #19).
+    void setStoreHealth(bool up, std::string reason);
 
     http::EventHub& hub() { return hub_; }
     core::metrics::Registry& metrics() { return metrics_; }
@@ -138,6 +142,8 @@ private:
     ClientEepromHook eepromHook_;
     bool healthy_ = true;
     std::string healthReason_;
+    bool storeUp_ = true;
+    std::string storeReason_;
 
     core::metrics::Registry metrics_;
     http::EventHub hub_;

@@ -522,8 +522,22 @@ void ServeDaemon::watchRegistry() {
         }
         try {
             refreshRegistry(false);
+            if (storeDown_) {
+                storeDown_ = false;
+                spdlog::info("STORE_UP the client store can be read again");
+                monitor_.setStoreHealth(true, {});
+            }
         } catch (const std::exception& e) {
-            spdlog::warn("REGISTRY_READ_FAILED error={}", e.what());
+            // One line when it goes down (not one a second): boards keep booting from
+            // the snapshot of the last successful read.
+            if (!storeDown_) {
+                storeDown_ = true;
+                spdlog::warn(
+                    "STORE_DOWN error=\"{}\" (enrolled boards boot from the registry "
+                    "snapshot in memory)",
+                    e.what());
+            }
+            monitor_.setStoreHealth(false, e.what());
         }
         if (auth_) {
             // `pinetboot token rotate` (another process) takes effect within a second:
@@ -559,7 +573,12 @@ void ServeDaemon::reload(config::Config next) {
     const auto now = config();
     spdlog::set_level(spdlog::level::from_str(now->logLevel));
     monitor_.setHistoryPerClient(now->bootHistory);
-    refreshRegistry(true);
+    try {
+        refreshRegistry(true);
+    } catch (const std::exception& e) {
+        // The store is down: keep the snapshot; the watcher reports it (STORE_DOWN).
+        spdlog::warn("REGISTRY_READ_FAILED at reload error=\"{}\"", e.what());
+    }
     spdlog::info("CONFIG_RELOADED file={} restart_needed={}",
                  now->sourcePath.empty() ? "-" : now->sourcePath, changes.size());
     monitor_.announce("reload", fmt::format("{{\"restart_needed\":{}}}", changes.size()));

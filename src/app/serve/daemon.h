@@ -107,6 +107,7 @@ private:
     std::unique_ptr<ClientAdmin> admin_;
     std::unique_ptr<http::WebServer> web_;
 
+    bool storeDown_ = false;  ///< the watcher could not read the store (watcher thread only)
     std::thread watcher_;
     std::mutex watchMutex_;
     std::condition_variable watchCv_;

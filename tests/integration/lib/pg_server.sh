@@ -4,6 +4,7 @@
 #               initdb into DIR/data and start postgres listening only on a unix
 #               socket in DIR (listen_addresses=''); sets PG_URL and PG_PID.
 #   pg_down     stops that server by its PID (SIGINT: fast shutdown) and waits.
+#   pg_start DIR  starts it again on the same data (a database that comes back).
 # As root the server runs as nobody (postgres refuses uid 0), through setpriv, which
 # execs in place: $! is the postmaster itself. A missing server binary is a FAIL
 # with the package to install (scripts/setup.sh installs postgresql-15), never a skip.
@@ -27,6 +28,16 @@ pg_up() {
     fi
     "${as[@]}" "$PG_BIN/initdb" -D "$dir/data" -A trust -U pinet -E UTF8 --locale=C --no-sync \
         >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; return 1; }
+    pg_start "$dir"
+}
+
+# pg_start DIR: start the server again on the data pg_up made in DIR (after pg_down).
+pg_start() {
+    local dir=$1
+    local as=()
+    if [ "$(id -u)" = 0 ]; then
+        as=(setpriv --reuid=nobody --regid=nogroup --clear-groups --)
+    fi
     "${as[@]}" "$PG_BIN/postgres" -D "$dir/data" -k "$dir" -c listen_addresses= \
         -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
         >"$dir/server.log" 2>&1 &
