@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "proto/byte_reader.h"
+
 namespace pinet::proto::netboot {
 
 namespace {
@@ -54,7 +56,7 @@ Result<std::vector<std::string>> cpioNames(std::span<const std::uint8_t> data) {
         if (data.size() - off < kHeader) {
             break;
         }
-        std::string_view magic(reinterpret_cast<const char*>(data.data() + off), 6);
+        const std::string_view magic = asText(data.subspan(off, 6));
         if (magic != "070701" && magic != "070702") {
             break;  // not a newc archive (compressed, or something else)
         }
@@ -72,7 +74,7 @@ Result<std::vector<std::string>> cpioNames(std::span<const std::uint8_t> data) {
             return fail(fmt::format("cpio entry at {}: name runs past the end", off));
         }
         // The name is NUL-terminated; nameSize counts the NUL.
-        std::string name(reinterpret_cast<const char*>(data.data() + nameAt), nameSize - 1);
+        std::string name(asText(data.subspan(nameAt, nameSize - 1)));
         std::size_t dataAt = pad4(nameAt + nameSize);
         std::size_t next = pad4(dataAt + fileSize);
         if (dataAt > data.size() || next > data.size() + 3) {
