@@ -11,7 +11,7 @@ namespace pinet::app::http {
 
 std::string_view dashboardAdminJs() {
     return R"PNB('use strict';
-const A = { session: null, images: null, shownFor: undefined };
+const A = { session: null, images: null, shownFor: undefined, dirty: false };
 
 async function api(method, url, body) {
   const h = { 'Content-Type': 'application/json' };
@@ -82,11 +82,19 @@ function renderAdmin(force) {
     const clients = $('clients').closest('section');
     clients.parentNode.insertBefore(sec, clients.nextSibling);
     sec.addEventListener('click', onAdminClick);
+    // What the user typed is theirs: a live change (CLI, another browser) redraws the
+    // form only while nothing in it was touched.
+    sec.addEventListener('input', () => { A.dirty = true; });
   }
   const c = selectedClient();
-  const key = (A.session && A.session.signed_in ? 'in:' : 'out:') + (c ? clientId(c) + ':' + c.state + ':' + c.registered : '');
-  if (!force && key === A.shownFor) return;  // keep what the user is typing
+  const who = (A.session && A.session.signed_in ? 'in:' : 'out:') + (c ? clientId(c) + ':' + c.registered + ':' + c.discovered : '');
+  // The stored fields the form shows: when the CLI changes them, the form follows.
+  const key = who + (c ? '\n' + [c.name, c.notes].join('\n') : '');
+  if (!force && key === A.shownFor) return;
+  const sameBoard = A.shownFor !== undefined && A.shownFor.split('\n')[0] === who;
+  if (!force && sameBoard && A.dirty) return;  // keep what the user is typing
   A.shownFor = key;
+  A.dirty = false;
   const body = $('admin-body');
   $('admin-title').textContent = c ? '\u2014 ' + clientId(c) : '';
   if (!A.session || !A.session.signed_in) {
@@ -113,10 +121,12 @@ function renderAdmin(force) {
       '<button type="button" data-act="remove" class="danger">Remove\u2026</button> ' +
       '<label><input type="checkbox" id="remove-keep-root" checked> keep its root (moved aside)</label></p>';
   }
-  loadImages();
+  loadImageNames();
 }
 
-async function loadImages() {
+// Not loadImages: dashboard-fleet.js has that name (the Images view), and a second
+// global function of the same name would replace it.
+async function loadImageNames() {
   if (A.images === null) {
     A.images = [];
     // /api/v1/images, where the server has it: names to pick from.
