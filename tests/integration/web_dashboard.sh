@@ -10,7 +10,8 @@
 # client, the Doctor view has findings with fixes; the JSON API agrees. Then the
 # write side from the page: signed out nothing can be changed (401); signed in with
 # `token show`'s token the Pi 4 is enrolled (root shared, fast), its notes edited, a
-# CLI `client set` shows up live, and it is removed; the CLI checks each. Screenshots
+# CLI `client set` shows up live, and it is removed; the CLI checks each; the image file
+# is imported again from the Images view (POST /api/v1/images, progress bar). Screenshots
 # of each view, and of any failed step, go to $BUILD_DIR/web-dashboard/.
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib/dhcp_lab.sh"
@@ -110,7 +111,7 @@ iface = [x for x in f if x["check"] == "interface"]
 check(len(iface) == 1 and iface[0]["severity"] == "ok" and "s0 is up" in iface[0]["message"],
       f"API: doctor sees the boot interface in serve's namespace ({iface})")
 print("\n".join(out))
-json.dump({"cm4": cm4, "pi4": pi4, "unknown": pi4, "token": token, "cli": cli,
+json.dump({"cm4": cm4, "pi4": pi4, "unknown": pi4, "token": token, "cli": cli, "import_path": w + "/pi.img",
            "image": {"name": "os", "size_bytes": img["size_bytes"] if img else -1, "clients": [cm4]}},
           open(w + "/expect.json", "w"))
 P

@@ -12,7 +12,9 @@
 // PINET_EXPECT: {"cm4": SERIAL, "pi4": SERIAL, "unknown": SERIAL,
 //                "image": {"name", "size_bytes", "clients": [SERIAL...]},
 //                "token": API token, "cli": path of pinetboot (its state dir from
-//                PINETBOOT_STATE_DIR)}
+//                PINETBOOT_STATE_DIR), "import_path": an image file on the server}
+//   - the Images view's Import form: a file on the server imported by path, its
+//     progress bar fed by the "image" events, the new image in the table and the CLI.
 import { execFileSync } from 'node:child_process';
 
 import { Run, check, config } from './lib/harness.mjs';
@@ -214,5 +216,29 @@ await run.step('remove it from the page (the confirm dialog accepted)', async ()
     (await row(U).count()) === 0 || (await row(U).getAttribute('data-enrolled')) === 'no');
   return asked[0];
 });
+
+await run.step('import an image from the Images view, with its progress bar', async () => {
+  await page.click('#views a[data-view="images"]');
+  await page.locator('#import-form').waitFor();
+  // A bad path first: refused at once, named.
+  await page.fill('#import-path', 'relative.img');
+  await page.fill('#import-name', 'web-os');
+  await page.click('#import-form button[data-act="import"]');
+  await page.locator('#import-msg.fail-text').filter({ hasText: 'absolute' }).waitFor();
+  await page.fill('#import-path', E.import_path);
+  await page.click('#import-form button[data-act="import"]');
+  await page.locator('#import-msg').filter({ hasText: 'imported web-os' }).waitFor({ timeout: 20000 });
+  const bar = page.locator('#import-progress');
+  check(await bar.isVisible(), 'the progress bar is hidden');
+  const phases = (await bar.getAttribute('data-phases')) || '';
+  check(phases.split(' ').includes('done'), 'phases seen by the bar: "' + phases + '"');
+  const [value, max] = await bar.evaluate((b) => [b.value, b.max]);
+  check(max > 1 && value === max, 'bar at ' + value + ' of ' + max);
+  await page.locator('#images-table tr[data-image="web-os"]').waitFor({ timeout: 5000 });
+  const listed = JSON.parse(cli('image', 'list', '--json')).map((i) => i.name);
+  check(listed.includes('web-os'), 'image list: ' + listed.join(' '));
+  return 'phases ' + phases + ', bar ' + value + '/' + max;
+});
+await run.keep('dashboard-import');
 
 await run.finish();
