@@ -8,7 +8,9 @@
 #    progress reaches /api/v1/events as "image" events {"name","phase","done","total"}
 #    ending in phase "done"; a second import while it runs is 409 import_running;
 #  - the image is then what `pinetboot image import` of the same file makes (image
-#    list --json compared, and the boot trees byte for byte).
+#    list --json compared, and the boot trees byte for byte);
+#  - a regular file that is no image is accepted, then fails in the background with
+#    the reason in its last event, leaves no image, and the next import runs.
 # Everything listens on 127.0.0.1 only.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -146,6 +148,24 @@ diff -r "$S/images/web/boot" "$S/images/cli-twin/boot" >/dev/null && ok "boot tr
 st=$(http GET /api/v1/images)
 grep -q '"name":"web"' "$W/body" && ok "GET /api/v1/images lists it" || bad "GET images: $st"
 refuse "importing the name again" "{\"path\":\"$W/pi.img\",\"name\":\"web\"}" 409 image_exists
+
+# ---- a file that is no disk image: accepted (it is a regular file), then fails in the
+# background with the reader's reason, and leaves no image behind
+head -c 1048576 /dev/zero > "$W/zeros.img"
+st=$(http POST /api/v1/images "${AUTH[@]}" -d "{\"path\":\"$W/zeros.img\",\"name\":\"junk\"}")
+expect_eq "a non-image file: 202 (checked by the reader)" "$st" 202
+for _ in $(seq 1 100); do
+    grep -q '"change":"import_failed"' "$W/events" && break
+    sleep 0.1
+done
+ev=$(grep '"change":"import_failed"' "$W/events" | grep '"name":"junk"' | tail -1)
+[ -n "$ev" ] && grep -q '"phase":"failed"' <<<"$ev" && grep -q '"error":"..' <<<"$ev" \
+    && ok "its last event says failed, with the reason: ${ev:0:200}" || bad "no failed event: $(tail -c 400 "$W/events")"
+expect_eq "the failed import left no image" "$(images)" "cli-twin web"
+st=$(http POST /api/v1/images "${AUTH[@]}" -d "{\"path\":\"$W/pi.img\",\"name\":\"after\"}")
+expect_eq "after a failed import the next one starts: 202" "$st" 202
+for _ in $(seq 1 150); do grep '"name":"after"' "$W/events" | grep -q '"change":"imported"' && break; sleep 0.1; done
+grep '"name":"after"' "$W/events" | grep -q '"change":"imported"' && ok "and finishes" || bad "the import after a failure did not finish"
 
 kill "$SERVE_PID"; wait "$SERVE_PID"; rc=$?; SERVE_PID=""
 expect_eq "serve exits 0" "$rc" 0
