@@ -7,7 +7,11 @@
 # host loopback; a probe CM4 (enrolled) and a probe Pi 4 (never seen before) boot.
 # Then: the CM4's row says CM4 and the Pi 4's says Pi 4 (from what the boards sent),
 # the unknown Pi 4 stands out, the Images view has the image with its size and
-# client, the Doctor view has findings with fixes; the JSON API agrees. Screenshots
+# client, the Doctor view has findings with fixes; the JSON API agrees. Then the
+# write side from the page: signed out nothing can be changed (401); signed in with
+# `token show`'s token the Pi 4 is enrolled (root shared, fast), its notes edited, a
+# CLI `client set` shows up live, and it is removed; the CLI checks each; the image file
+# is imported again from the Images view (POST /api/v1/images, progress bar). Screenshots
 # of each view, and of any failed step, go to $BUILD_DIR/web-dashboard/.
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib/dhcp_lab.sh"
@@ -73,9 +77,10 @@ curl -sf "$API/api/v1/images" > "$W/images.json" || bad "GET /api/v1/images"
 t_doctor=$(curl -sf -o "$W/doctor.json" -w '%{time_total}' "$API/api/v1/doctor") \
     && ok "GET /api/v1/doctor answered in $t_doctor s" || bad "GET /api/v1/doctor"
 code=$(curl -s -o "$W/err.json" -w '%{http_code}' "$API/api/v1/nothing-here")
-check=$(python3 - "$W" "$CM4" "$PI4" "$S" <<'P'
+TOKEN=$("$PINETBOOT" token show --state-dir "$S") || bad "token show"
+check=$(python3 - "$W" "$CM4" "$PI4" "$S" "$TOKEN" "$PINETBOOT" <<'P'
 import json, sys, os
-w, cm4, pi4, state = sys.argv[1:5]
+w, cm4, pi4, state, token, cli = sys.argv[1:7]
 clients = {c["serial"]: c for c in json.load(open(w + "/clients.json"))["clients"]}
 images = json.load(open(w + "/images.json"))["images"]
 doctor = json.load(open(w + "/doctor.json"))
@@ -106,7 +111,7 @@ iface = [x for x in f if x["check"] == "interface"]
 check(len(iface) == 1 and iface[0]["severity"] == "ok" and "s0 is up" in iface[0]["message"],
       f"API: doctor sees the boot interface in serve's namespace ({iface})")
 print("\n".join(out))
-json.dump({"cm4": cm4, "pi4": pi4, "unknown": pi4,
+json.dump({"cm4": cm4, "pi4": pi4, "unknown": pi4, "token": token, "cli": cli, "import_path": w + "/pi.img",
            "image": {"name": "os", "size_bytes": img["size_bytes"] if img else -1, "clients": [cm4]}},
           open(w + "/expect.json", "w"))
 P

@@ -118,6 +118,34 @@ Parsed<EnrolBody> parseEnrolBody(std::string_view body) {
     return out;
 }
 
+Parsed<ImportBody> parseImportBody(std::string_view body) {
+    Parsed<ImportBody> out;
+    auto j = objectOf(body, out.refusal);
+    if (!j || !checkFields(*j, {"path", "name"}, {}, out.refusal)) {
+        return out;
+    }
+    ImportBody b;
+    b.path = str(*j, "path").value_or("");
+    b.name = str(*j, "name").value_or("");
+    std::vector<std::string> missing;
+    if (b.path.empty()) {
+        missing.emplace_back("\"path\" (the image file on the server, an absolute path)");
+    }
+    if (b.name.empty()) {
+        missing.emplace_back("\"name\" (the name the image gets)");
+    }
+    if (!missing.empty()) {
+        std::string msg = "the body needs ";
+        for (std::size_t i = 0; i < missing.size(); ++i) {
+            msg += (i == 0 ? "" : " and ") + missing[i];
+        }
+        out.refusal = errorReply(400, "invalid_request", msg);
+        return out;
+    }
+    out.value = std::move(b);
+    return out;
+}
+
 Parsed<PatchBody> parsePatchBody(std::string_view serial, std::string_view body) {
     Parsed<PatchBody> out;
     auto j = objectOf(body, out.refusal);

@@ -59,6 +59,15 @@ Parsed<PatchBody> parsePatchBody(std::string_view serial, std::string_view body)
 /// POST /api/v1/clients/SERIAL/reset: an empty body or {"apply_nfs"}.
 Parsed<bool> parseResetBody(std::string_view body);
 
+/// POST /api/v1/images: {"path" (required: absolute, a regular file or a block device on
+/// the server), "name" (required)}; unknown fields are refused. Checks only the shape:
+/// the path itself and the name are checked by ClientAdmin::importImage.
+struct ImportBody {
+    std::string path;
+    std::string name;
+};
+Parsed<ImportBody> parseImportBody(std::string_view body);
+
 /// The client as `pinetboot client show --json` prints it.
 nlohmann::json clientRecordJson(const io::ClientRecord& c);
 
@@ -77,6 +86,12 @@ public:
     virtual ApiReply remove(const std::string& serial, RootDisposal root, bool applyNfs) = 0;
     /// DELETE /api/v1/images/NAME (refused while clients use it).
     virtual ApiReply removeImage(const std::string& name) = 0;
+    /// POST /api/v1/images: starts an import in the background, 202 with the job;
+    /// progress as "image" events. A server without an importer says so.
+    virtual ApiReply importImage(const ImportBody& body) {
+        (void)body;
+        return errorReply(503, "not_available", "this server imports no images");
+    }
 };
 
 }  // namespace pinet::app::http

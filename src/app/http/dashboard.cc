@@ -315,6 +315,7 @@ function select(id) {
 function connect() {
   if (!window.EventSource) { setInterval(refresh, 3000); return; }
   const es = new EventSource('/api/v1/events');
+  S.es = es;  // dashboard-admin.js listens to the import's "image" events on it too
   es.onopen = () => { $('live').className = 'live on'; schedule(); };
   es.onerror = () => { $('live').className = 'live off'; };
   for (const ev of ['dhcp', 'transfer', 'boot', 'client', 'reload']) es.addEventListener(ev, schedule);

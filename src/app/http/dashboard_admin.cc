@@ -11,7 +11,7 @@ namespace pinet::app::http {
 
 std::string_view dashboardAdminJs() {
     return R"PNB('use strict';
-const A = { session: null, images: null, shownFor: undefined };
+const A = { session: null, images: null, shownFor: undefined, dirty: false, importing: null, imageEvents: {} };
 
 async function api(method, url, body) {
   const h = { 'Content-Type': 'application/json' };
@@ -36,7 +36,7 @@ function renderSession() {
       if (A.session && A.session.signed_in) {
         await api('DELETE', '/api/v1/session');
         A.session = { signed_in: false };
-        renderSession(); renderAdmin(true);
+        renderSession(); renderAdmin(true); renderImport();
         return;
       }
       const r = await api('POST', '/api/v1/session', { token: $('token').value.trim() });
@@ -45,7 +45,7 @@ function renderSession() {
       const reload = A.session && A.session.reads_need_sign_in;
       A.session = Object.assign({}, A.session, r.json, { via: 'session' });
       if (reload) { location.reload(); return; }  // the fleet was hidden until now
-      renderSession(); renderAdmin(true);
+      renderSession(); renderAdmin(true); renderImport();
     });
   }
   const s = A.session || {};
@@ -82,11 +82,19 @@ function renderAdmin(force) {
     const clients = $('clients').closest('section');
     clients.parentNode.insertBefore(sec, clients.nextSibling);
     sec.addEventListener('click', onAdminClick);
+    // What the user typed is theirs: a live change (CLI, another browser) redraws the
+    // form only while nothing in it was touched.
+    sec.addEventListener('input', () => { A.dirty = true; });
   }
   const c = selectedClient();
-  const key = (A.session && A.session.signed_in ? 'in:' : 'out:') + (c ? clientId(c) + ':' + c.state + ':' + c.registered : '');
-  if (!force && key === A.shownFor) return;  // keep what the user is typing
+  const who = (A.session && A.session.signed_in ? 'in:' : 'out:') + (c ? clientId(c) + ':' + c.registered + ':' + c.discovered : '');
+  // The stored fields the form shows: when the CLI changes them, the form follows.
+  const key = who + (c ? '\n' + [c.name, c.notes].join('\n') : '');
+  if (!force && key === A.shownFor) return;
+  const sameBoard = A.shownFor !== undefined && A.shownFor.split('\n')[0] === who;
+  if (!force && sameBoard && A.dirty) return;  // keep what the user is typing
   A.shownFor = key;
+  A.dirty = false;
   const body = $('admin-body');
   $('admin-title').textContent = c ? '\u2014 ' + clientId(c) : '';
   if (!A.session || !A.session.signed_in) {
@@ -113,10 +121,12 @@ function renderAdmin(force) {
       '<button type="button" data-act="remove" class="danger">Remove\u2026</button> ' +
       '<label><input type="checkbox" id="remove-keep-root" checked> keep its root (moved aside)</label></p>';
   }
-  loadEnrolImages();
+  loadImageNames();
 }
 
-async function loadEnrolImages() {
+// Not loadImages: dashboard-fleet.js has that name (the Images view), and a second
+// global function of the same name would replace it.
+async function loadImageNames() {
   if (A.images === null) {
     A.images = [];
     // /api/v1/images, where the server has it: names to pick from.
@@ -172,6 +182,69 @@ async function onAdminClick(e) {
   }
 }
 
+// The Images view's Import form (POST /api/v1/images): a file already on the server, by
+// path; the import runs in the background and its "image" events feed the bar.
+function renderImport() {
+  const sec = $('images');
+  let box = $('import-form');
+  const signedIn = A.session && A.session.signed_in;
+  if (!signedIn) { if (box) box.remove(); return; }
+  if (box) return;
+  box = document.createElement('form');
+  box.id = 'import-form';
+  box.innerHTML = '<h3>Import an image</h3>' +
+    field('file on the server', 'import-path', '', ' size="40" placeholder="/srv/images/raspios.img.xz"') +
+    field('name', 'import-name', '', ' size="14"') +
+    '<button type="button" data-act="import">Import</button> ' +
+    '<progress id="import-progress" value="0" max="1" hidden></progress> <span id="import-msg"></span>';
+  sec.appendChild(box);
+  box.addEventListener('click', async (e) => {
+    if (!e.target.closest('button[data-act="import"]')) return;
+    const body = { path: $('import-path').value.trim(), name: $('import-name').value.trim() };
+    const r = await api('POST', '/api/v1/images', body);
+    const m = $('import-msg');
+    m.className = r.ok ? '' : 'fail-text';
+    if (!r.ok) { m.textContent = r.error; return; }
+    A.importing = r.json.job;
+    const bar = $('import-progress');
+    bar.hidden = false; bar.value = 0; bar.max = 1; bar.dataset.phases = '';
+    m.textContent = 'importing ' + body.name + '\u2026';
+    // Events may beat the 202 here (a small image imports in a second): the latest one.
+    const early = A.imageEvents[body.name];
+    if (early && early.id === A.importing.id) showImageEvent(early);
+  });
+}
+
+function onImageEvent(ev) {
+  let d = null;
+  try { d = JSON.parse(ev.data); } catch (e) { return; }
+  if (!d || typeof d.name !== 'string' || d.phase === undefined) return;
+  A.imageEvents[d.name] = d;
+  showImageEvent(d);
+}
+
+function showImageEvent(d) {
+  const job = A.importing;
+  if (!job || !d || d.name !== job.name || d.id !== job.id || !$('import-progress')) return;
+  const bar = $('import-progress');
+  const m = $('import-msg');
+  if (d.total > 0) { bar.max = d.total; bar.value = Math.min(d.done, d.total); }
+  const phases = bar.dataset.phases ? bar.dataset.phases.split(' ') : [];
+  if (!phases.includes(d.phase)) bar.dataset.phases = phases.concat([d.phase]).join(' ');
+  bar.dataset.phase = d.phase;
+  if (d.phase === 'done') {
+    A.importing = null; A.images = null;
+    m.className = ''; m.textContent = 'imported ' + d.name;
+    if (typeof loadImages === 'function') loadImages();  // the Images table (dashboard-fleet.js)
+  } else if (d.phase === 'failed') {
+    A.importing = null;
+    m.className = 'fail-text'; m.textContent = 'import of ' + d.name + ' failed: ' + (d.error || '?');
+  } else {
+    m.className = ''; m.textContent = 'importing ' + d.name + ': ' + d.phase + ' ' +
+      fmtBytes(d.done) + (d.total ? ' of ' + fmtBytes(d.total) : '');
+  }
+}
+
 async function initAdmin() {
   // Drawn at once (signed out), then again when the server says who we are.
   renderSession();
@@ -180,6 +253,8 @@ async function initAdmin() {
   catch (e) { A.session = { signed_in: false }; }
   renderSession();
   renderAdmin(true);
+  renderImport();
+  if (S.es) S.es.addEventListener('image', onImageEvent);
   // The table is redrawn on every refresh and click: follow the selection.
   new MutationObserver(() => renderAdmin(false)).observe($('clients').tBodies[0], { childList: true, subtree: true, attributes: true });
 }
@@ -194,6 +269,9 @@ std::string_view dashboardAdminCss() {
 #admin input, #admin select { font-size:.92em; }
 #admin .muted, .muted { color:#8a93a0; }
 button.danger { color:#9b1c1c; }
+#import-form { margin-top:1em; }
+#import-form h3 { font-size:1em; margin:.2em 0 .5em; }
+#import-progress { width:16em; vertical-align:middle; }
 )PNB";
 }
 

@@ -558,6 +558,14 @@ void WebServer::writeRoutes() {
                reply(res,
                      p.value ? admin_->reset(std::string(req.matches[1]), *p.value) : p.refusal);
            });
+    s.Post("/api/v1/images",
+           [this, reply, noAdmin](const httplib::Request& req, httplib::Response& res) {
+               if (admin_ == nullptr) {
+                   return noAdmin(res);
+               }
+               auto p = parseImportBody(req.body);
+               reply(res, p.value ? admin_->importImage(*p.value) : p.refusal);
+           });
     s.Delete(R"(/api/v1/images/([^/]{1,64}))",
              [this, reply, noAdmin](const httplib::Request& req, httplib::Response& res) {
                  if (admin_ == nullptr) {

@@ -2,17 +2,32 @@
 #include "app/store.h"
 
 #include <chrono>
+#include <filesystem>
+#include <system_error>
 
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
+#include "app/image/image_store.h"
 #include "app/json_text.h"
 #include "io/registry/registry.h"
+#include "proto/text/safe_text.h"
 
 namespace pinet::app::serve {
 
 ClientAdmin::ClientAdmin(ConfigSource config, Changed changed)
     : config_(std::move(config)), changed_(std::move(changed)) {}
+
+ClientAdmin::~ClientAdmin() {
+    std::thread t;
+    {
+        std::lock_guard lock(importMutex_);
+        t = std::move(importThread_);
+    }
+    if (t.joinable()) {
+        t.join();
+    }
+}
 
 http::ApiReply ClientAdmin::run(const std::string& what, bool applyNfs,
                                 const std::function<http::ApiReply(ActionContext&)>& action) {
@@ -112,6 +127,133 @@ http::ApiReply ClientAdmin::removeImage(const std::string& name) {
         changed_("image", event("name", name, "removed"));
     }
     return reply;
+}
+
+std::string ClientAdmin::jobJson(const ImportJob& j) const {
+    nlohmann::json o{{"id", j.id},          {"name", j.name}, {"path", j.path},
+                     {"phase", j.phase},    {"done", j.done}, {"total", j.total},
+                     {"running", j.running}};
+    if (!j.error.empty()) {
+        o["error"] = j.error;
+    }
+    return dumpJson(o);
+}
+
+http::ApiReply ClientAdmin::importImage(const http::ImportBody& body) {
+    namespace fs = std::filesystem;
+    const auto cfg = config_();
+    // The path comes from a signed-in admin, still: checked before anything runs,
+    // every problem at once. Symlinks are followed (/dev/disk/by-id/... names a
+    // disk); what they lead to must be a regular file or a block device, the two
+    // inputs the reader takes (no FIFO that blocks it, no directory, no /dev/zero).
+    std::vector<std::string> problems;
+    const fs::path path(body.path);
+    std::error_code ec;
+    if (!path.is_absolute()) {
+        problems.push_back("\"path\" must be absolute (it is a file on the server: " +
+                           proto::text::safeText(body.path, 200) + ")");
+    } else {
+        const auto st = fs::status(path, ec);
+        if (ec || st.type() == fs::file_type::not_found) {
+            problems.push_back("no such file on the server: " +
+                               proto::text::safeText(body.path, 200));
+        } else if (st.type() != fs::file_type::regular && st.type() != fs::file_type::block) {
+            problems.push_back(proto::text::safeText(body.path, 200) +
+                               " is not a regular file or a block device");
+        }
+    }
+    if (!isValidImageName(body.name)) {
+        problems.push_back(
+            "\"name\" must be 1-64 letters, digits, '.', '_' or '-', starting "
+            "with a letter or digit (got " +
+            proto::text::safeText(body.name, 80) + ")");
+    }
+    if (!problems.empty()) {
+        std::string msg;
+        for (const auto& p : problems) {
+            msg += (msg.empty() ? "" : "; ") + p;
+        }
+        return http::errorReply(400, "invalid_request", msg);
+    }
+    if (findImage(cfg->stateDir, body.name)) {
+        return http::errorReply(409, "image_exists",
+                                "image \"" + body.name +
+                                    "\" already exists (DELETE /api/v1/images/" + body.name +
+                                    " first, or pick another name)");
+    }
+    std::lock_guard lock(importMutex_);
+    // One at a time: an import reads and writes gigabytes; two would halve each
+    // other's speed and both hold the disk.
+    if (job_.running) {
+        return http::errorReply(409, "import_running",
+                                "image \"" + job_.name + "\" is being imported (" + job_.phase +
+                                    "); try again when its \"image\" event says done");
+    }
+    if (importThread_.joinable()) {
+        importThread_.join();  // the last one ended: its thread only has to be reaped
+    }
+    ImportJob job;
+    job.id = job_.id + 1;
+    job.name = body.name;
+    job.path = path.string();
+    job.running = true;
+    job_ = job;
+    importThread_ = std::thread([this, job, cfg] { runImport(job, cfg); });
+    spdlog::info("API_IMAGE_IMPORT name={} path={} status=202", job.name,
+                 proto::text::safeText(job.path, 200));
+    return http::ApiReply{202,
+                          dumpJson(nlohmann::json{{"job", nlohmann::json::parse(jobJson(job))}})};
+}
+
+void ClientAdmin::runImport(ImportJob job, std::shared_ptr<const config::Config> cfg) {
+    using Clock = std::chrono::steady_clock;
+    auto lastSent = Clock::now() - std::chrono::seconds(1);
+    std::string lastPhase;
+    auto publish = [&](const ImportJob& j) {
+        {
+            std::lock_guard lock(importMutex_);
+            job_ = j;
+        }
+        if (changed_) {
+            nlohmann::json e{{"name", j.name},   {"phase", j.phase}, {"done", j.done},
+                             {"total", j.total}, {"id", j.id},       {"by", "api"}};
+            if (!j.error.empty()) {
+                e["error"] = j.error;
+            }
+            if (!j.running) {
+                e["change"] = j.phase == "done" ? "imported" : "import_failed";
+            }
+            changed_("image", dumpJson(e));
+        }
+    };
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    auto r = app::importImage(
+        cfg->stateDir, job.path, job.name, now,
+        [&](const std::string& stage, std::uint64_t done, std::uint64_t total) {
+            job.phase = stage;
+            job.done = done;
+            job.total = total;
+            // At most ~5 events a second (and every new stage): the reader reports
+            // every block, and each event goes to every dashboard's bounded queue.
+            const auto t = Clock::now();
+            if (stage != lastPhase || t - lastSent >= std::chrono::milliseconds(200)) {
+                lastPhase = stage;
+                lastSent = t;
+                publish(job);
+            }
+        });
+    job.running = false;
+    if (r) {
+        job.phase = "done";
+        job.done = job.total;
+    } else {
+        job.phase = "failed";
+        job.error = r.error().message;
+    }
+    spdlog::info("API_IMAGE_IMPORT name={} result={}", job.name, job.phase);
+    publish(job);
 }
 
 }  // namespace pinet::app::serve

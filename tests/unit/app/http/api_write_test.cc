@@ -95,5 +95,28 @@ TEST(ApiWrite, ErrorsAndRepliesHaveTheirShape) {
     EXPECT_EQ(j["messages"][0], "boot tree written");
 }
 
+TEST(ApiWrite, ImportBodyNeedsPathAndNameAndNothingElse) {
+    auto p = parseImportBody(R"({"path":"/srv/os.img.xz","name":"os"})");
+    ASSERT_TRUE(p.value) << p.refusal.body;
+    EXPECT_EQ(p.value->path, "/srv/os.img.xz");
+    EXPECT_EQ(p.value->name, "os");
+    auto none = parseImportBody("{}");
+    ASSERT_FALSE(none.value);
+    EXPECT_EQ(none.refusal.status, 400);
+    EXPECT_EQ(codeOf(none.refusal), "invalid_request");
+    // Both missing fields named in one message.
+    const auto msg = json::parse(none.refusal.body)["error"]["message"].get<std::string>();
+    EXPECT_NE(msg.find("\"path\""), std::string::npos) << msg;
+    EXPECT_NE(msg.find("\"name\""), std::string::npos) << msg;
+    auto extra = parseImportBody(R"({"path":"/a","name":"b","force":true})");
+    ASSERT_FALSE(extra.value);
+    EXPECT_EQ(codeOf(extra.refusal), "invalid_request");
+    auto wrongType = parseImportBody(R"({"path":7,"name":"b"})");
+    ASSERT_FALSE(wrongType.value);
+    EXPECT_EQ(codeOf(wrongType.refusal), "invalid_request");
+    EXPECT_EQ(codeOf(parseImportBody("[1]").refusal), "invalid_json");
+    EXPECT_EQ(parseImportBody(std::string(kMaxWriteBody + 1, ' ')).refusal.status, 413);
+}
+
 }  // namespace
 }  // namespace pinet::app::http
