@@ -9,8 +9,10 @@
 # the unknown Pi 4 stands out, the Images view has the image with its size and
 # client, the Doctor view has findings with fixes; the JSON API agrees. Then the
 # write side from the page: signed out nothing can be changed (401); signed in with
-# `token show`'s token the Pi 4 is enrolled (root shared, fast), its notes edited, a
-# CLI `client set` shows up live, and it is removed; the CLI checks each; the image file
+# `token show`'s token the Pi 4 is enrolled (a private copy of the small test root), its
+# notes edited, a CLI `client set` shows up live, it boots again from its new tree with the
+# boot appearing live in its timeline, its root is reset (a file written there is gone),
+# and it is removed; the CLI checks each; the image file
 # is imported again from the Images view (POST /api/v1/images, progress bar). Screenshots
 # of each view, and of any failed step, go to $BUILD_DIR/web-dashboard/.
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -127,6 +129,16 @@ diff "$W/settings.before" "$W/settings.after" > /dev/null && ! grep -qw s0 "$W/s
 
 # --- the page, in Chromium
 rm -rf "$OUT"; mkdir -p "$OUT"
+# How the page's test boots the Pi 4 again once it is enrolled (the probe runs in the
+# client namespace; its log names every file it fetched).
+python3 - "$W/expect.json" "$CLI" "$PINETBOOT" "$PI4" <<'P'
+import json, sys
+p, cli, pinetboot, pi4 = sys.argv[1:]
+e = json.load(open(p))
+e["boot"] = ["ip", "netns", "exec", cli, "timeout", "60", pinetboot, "probe", "--interface", "c0",
+             "--model", "pi4", "--serial", pi4, "--mac", "dc:a6:32:20:0a:04", "--dhcp-timeout", "20"]
+json.dump(e, open(p, "w"))
+P
 PINET_URL=$API PINET_OUT=$OUT PINET_EXPECT=$(cat "$W/expect.json") \
     timeout 120 node "$WEB/dashboard.spec.mjs" > "$W/spec.log" 2>&1
 rc=$?

@@ -16,6 +16,8 @@
 //   - the Images view's Import form: a file on the server imported by path, its
 //     progress bar fed by the "image" events, the new image in the table and the CLI.
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 
 import { Run, check, config } from './lib/harness.mjs';
 
@@ -167,7 +169,8 @@ await run.step('enrol the discovered board from the page', async () => {
   await page.fill('#enrol-address', ip);
   await page.fill('#enrol-name', 'web-pi4');
   await page.fill('#enrol-image', E.image.name);
-  await page.selectOption('#enrol-root', 'shared');
+  // A private copy (the test image's root is a few MB), so that it can be reset below.
+  await page.selectOption('#enrol-root', 'copy');
   await page.click('#admin button[data-act="enrol"]');
   await page.locator('#admin-msg').filter({ hasText: 'enrolled ' + U }).waitFor({ timeout: 15000 });
   await until('the row does not say enrolled', async () => (await row(U).getAttribute('data-enrolled')) === 'yes');
@@ -176,7 +179,7 @@ await run.step('enrol the discovered board from the page', async () => {
   await page.locator('#admin button[data-act="edit"]').waitFor();
   const c = shown(U);
   check(c !== null, 'client show ' + U + ' fails after the enrol');
-  check(c.name === 'web-pi4' && c.image === E.image.name && c.root_mode === 'shared' && c.address === ip,
+  check(c.name === 'web-pi4' && c.image === E.image.name && c.root_mode === 'copy' && c.address === ip,
         'client show: ' + JSON.stringify({ name: c.name, image: c.image, root_mode: c.root_mode, address: c.address }));
   return 'client show: ' + c.name + ', ' + c.image + ', ' + c.root_mode + ', ' + c.address;
 }, { required: true });
@@ -204,6 +207,39 @@ await run.step('a CLI change reaches the page live (no reload)', async () => {
   check(ms < 5000, 'took ' + ms + ' ms');
   check((await page.locator('#live').getAttribute('class')).includes('on'), 'the live indicator is off');
   return 'in ' + ms + ' ms';
+});
+
+await run.step('the enrolled board boots from its new tree; its timeline appears live', async () => {
+  const chips = page.locator('#boots .boot-chip');
+  const before = await chips.count();
+  // Runs while the page stays open: the boot reaches it by the event stream.
+  const log = execFileSync(E.boot[0], E.boot.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  check(log.includes(U + '/kernel8.img'), 'the probe did not fetch ' + U + '/kernel8.img: ' + log.slice(-300));
+  await until('no new boot in the timeline', async () => (await chips.count()) > before, 10000);
+  await until('the timeline does not show the kernel', async () =>
+    (await text(page.locator('#timeline'))).includes('kernel8.img'), 5000);
+  return (await chips.count()) + ' boots listed (was ' + before + '), kernel from ' + U + '/';
+});
+await run.keep('dashboard-timeline');
+
+await run.step('reset its root from the page (the confirm dialog accepted)', async () => {
+  const root = shown(U).root_export;
+  check(root && fs.existsSync(root), 'no private root at "' + root + '"');
+  const marker = path.join(root, 'written-by-the-board');
+  fs.writeFileSync(marker, 'x');
+  const asked = [];
+  const onDialog = (d) => { asked.push(d.type() + ': ' + d.message()); d.accept(); };
+  page.on('dialog', onDialog);
+  try {
+    await page.click('#admin button[data-act="reset"]');
+    await page.locator('#admin-msg').filter({ hasText: 'reset ' + U }).waitFor({ timeout: 15000 });
+  } finally {
+    page.off('dialog', onDialog);
+  }
+  check(asked.length === 1 && asked[0].startsWith('confirm: Reset the root of ' + U), 'dialogs: ' + JSON.stringify(asked));
+  check(!fs.existsSync(marker), 'the file the board wrote survived the reset');
+  check(fs.existsSync(path.join(root, 'etc')), 'the reset root has no etc/');
+  return asked[0];
 });
 
 await run.step('remove it from the page (the confirm dialog accepted)', async () => {
