@@ -4,6 +4,7 @@
 #include <linux/filter.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <array>
@@ -97,7 +98,19 @@ Result<Fd> listenTcpOnlyFrom(const std::string& bindIp, std::uint16_t port,
     (void)::setsockopt(fd.get(), IPPROTO_TCP, TCP_KEEPCNT, &kKeepCount, sizeof(kKeepCount));
     (void)::setsockopt(fd.get(), IPPROTO_TCP, TCP_USER_TIMEOUT, &kUserTimeoutMs,
                        sizeof(kUserTimeoutMs));
-    if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&sa), sizeof(sa)) != 0) {
+    // The export's previous qemu-nbd (stopped just before a restart) may not have let
+    // go of the port yet: terminateProcess counts a zombie leader as gone while its
+    // threads still close their files (seen in a loaded full test run: EADDRINUSE on
+    // the second of two restarts). 3 s, in 50 ms steps, covers that; a port another
+    // program really holds is still an error after it.
+    constexpr int kBindTries = 60;
+    constexpr int kBindPauseMs = 50;
+    int rc = ::bind(fd.get(), reinterpret_cast<const sockaddr*>(&sa), sizeof(sa));
+    for (int i = 1; rc != 0 && errno == EADDRINUSE && i < kBindTries; ++i) {
+        ::poll(nullptr, 0, kBindPauseMs);
+        rc = ::bind(fd.get(), reinterpret_cast<const sockaddr*>(&sa), sizeof(sa));
+    }
+    if (rc != 0) {
         return fail(fmt::format("bind {}:{}: {}", bindIp, port, std::strerror(errno)));
     }
     // A board opens one connection (nbd-client -persist reconnects one at a time).
