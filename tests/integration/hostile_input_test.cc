@@ -166,6 +166,15 @@ TEST(HostileInput, BadBytesInNamesTextsAndNotesStopNothing) {
         auto p = pt::parse(dg->first);
         ASSERT_TRUE(p && std::holds_alternative<pt::Data>(*p));
         const auto& data = std::get<pt::Data>(*p);
+        if (data.block + 1 == block) {
+            // The server's retransmission of the block before (its adaptive
+            // timeout is 50 ms; a loaded machine can be later): re-ACK it as the
+            // Pi does, and keep waiting for this block.
+            d.sendTo(dg->second, pt::buildAck(data.block));
+            --block;
+            continue;
+        }
+        ASSERT_EQ(data.block, block);
         got.append(data.payload.begin(), data.payload.end());
         d.sendTo(dg->second, pt::buildAck(data.block));
         if (data.payload.size() < 512) {
