@@ -1,16 +1,15 @@
 #!/usr/bin/env bash
 # deb_package.sh - the Debian package installs and works on a fresh Debian 12:
 # build the .deb with CPack from this build tree, lint it (no lintian errors),
-# make a minimal bookworm root with debootstrap, `dpkg -i` the package there
-# and run `pinetboot --version` (the front finding pinetboot-full in
+# make a minimal bookworm root with debootstrap, install the package there as a
+# user does (`apt-get install ./pinetboot_*.deb`, dependencies from the Debian
+# archive) and run `pinetboot --version` (the front finding pinetboot-full in
 # /usr/lib/pinetboot), `pinetboot check-config` on the shipped example,
 # `man pinetboot-serve`, and `systemd-analyze verify` on the installed unit.
 #
-# Speed: the bookworm root (minbase + man-db + systemd + the package's
-# dependencies) is cached under BUILD_DIR/deb-cache, keyed by that package list:
-# the downloaded packages (debootstrap --make-tarball) and the finished root as
-# a tar. A fresh machine runs debootstrap once (about 50 s here); later runs
-# unpack the root in a few seconds.
+# Speed: the bookworm root is made once per cache (lib/bookworm_root.sh, about
+# 90 s, most of it waiting on the mirror; test-all.sh starts it in the
+# background during the build) and unpacked in a few seconds here.
 set -euo pipefail
 SOURCE_DIR=${SOURCE_DIR:?}
 BUILD_DIR=${BUILD_DIR:?}
@@ -49,47 +48,28 @@ lint=$(lintian --tag-display-limit 0 "$DEB" 2>&1 | grep -v 'running with root pr
 if grep -q '^E:' <<<"$lint"; then bad "lintian errors:"$'\n'"$lint"; else ok "lintian: no errors ($(grep -c '^W:' <<<"$lint" || true) warnings)"; fi
 echo "$lint"
 
-# 2. A fresh bookworm root. Dependencies named by a virtual package (e.g.
-#    libspdlog1.10-fmt9) become the real package this machine has for it,
-#    since debootstrap --include resolves no virtual names.
-provided=$(dpkg-query -W -f='${Package} ${Provides}\n')
-deps=()
-for d in $(dpkg-deb -f "$DEB" Depends | tr ',' '\n' | sed 's/(.*)//; s/|.*//; s/ //g'); do
-    if [ -n "$(apt-cache show --no-all-versions "$d" 2>/dev/null | sed -n "/^Package: /p")" ]; then deps+=("$d"); continue; fi
-    real=$(awk -v d="$d" '{for (i = 2; i <= NF; i++) { p = $i; sub(/,$/, "", p); if (p == d) { print $1; exit } }}' <<<"$provided")
-    [ -n "$real" ] || { bad "no package provides $d"; exit 1; }
-    deps+=("$real")
-done
-include=$(printf '%s\n' man-db systemd "${deps[@]}" | sort -u | paste -sd,)
+# 2. A fresh bookworm root (minbase + man-db + systemd, apt lists fetched):
+#    lib/bookworm_root.sh makes it once per cache; test-all.sh starts that in
+#    the background while it compiles.
 CACHE=${PINET_DEB_CACHE:-$BUILD_DIR/deb-cache}  # PINET_DEB_CACHE: a cache that outlives the build tree
-key=$(echo "$include" | sha256sum | cut -c1-16)
-TARBALL=$CACHE/bookworm-minbase-$key.tgz   # the downloaded .debs (debootstrap --make-tarball)
-ROOTTAR=$CACHE/bookworm-root-$key.tar.gz   # the finished root, before the package
-mkdir -p "$CACHE"
 t1=$(date +%s)
-if [ -s "$ROOTTAR" ]; then
-    mkdir "$R"
-    tar -C "$R" -xzf "$ROOTTAR"
-    ok "unpacked the cached bookworm root in $(( $(date +%s) - t1 )) s"
-else
-    if [ ! -s "$TARBALL" ]; then
-        debootstrap --variant=minbase --include="$include" --make-tarball="$TARBALL.part" bookworm "$W/dl" \
-            >"$W/debootstrap.log" 2>&1 || { tail -20 "$W/debootstrap.log"; bad "debootstrap --make-tarball failed"; exit 1; }
-        mv "$TARBALL.part" "$TARBALL"
-        rm -rf "$W/dl"
-        ok "downloaded the bookworm packages in $(( $(date +%s) - t1 )) s (cached: $TARBALL)"
-    fi
-    t2=$(date +%s)
-    debootstrap --variant=minbase --include="$include" --unpack-tarball="$TARBALL" bookworm "$R" \
-        >"$W/debootstrap.log" 2>&1 || { tail -20 "$W/debootstrap.log"; bad "debootstrap from the tarball failed"; exit 1; }
-    ok "made a bookworm root with debootstrap in $(( $(date +%s) - t2 )) s"
-    tar -C "$R" -I "gzip -1" -cf "$ROOTTAR.part" . && mv "$ROOTTAR.part" "$ROOTTAR"
-    ok "cached the root ($(( $(date +%s) - t2 )) s with debootstrap)"
-fi
+ROOTTAR=$("$SOURCE_DIR/tests/integration/lib/bookworm_root.sh" "$CACHE") || { bad "no bookworm root (above)"; exit 1; }
+mkdir "$R"
+tar -C "$R" -xzf "$ROOTTAR"
+ok "a fresh bookworm root from $(basename "$ROOTTAR") in $(( $(date +%s) - t1 )) s"
 
-# 3. Install and use it there.
+# 3. Install it as a user does: apt resolves the package's dependencies from
+#    the Debian archive (virtual names such as libspdlog1.10-fmt9 included).
 cp "$DEB" "$R/tmp/pinetboot.deb"
-if out=$(chroot "$R" dpkg -i /tmp/pinetboot.deb 2>&1); then ok "dpkg -i in the fresh root"; else bad "dpkg -i: $out"; fi
+cp /etc/resolv.conf "$R/etc/resolv.conf"
+t2=$(date +%s)
+if ! out=$(chroot "$R" apt-get update -q 2>&1); then
+    bad "apt-get update in the root: $(tail -5 <<<"$out")"
+elif out=$(chroot "$R" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends /tmp/pinetboot.deb 2>&1); then
+    ok "apt-get install ./pinetboot.deb in the fresh root ($(grep -c '^Setting up' <<<"$out") packages set up, $(( $(date +%s) - t2 )) s)"
+else
+    bad "apt-get install ./pinetboot.deb: $(tail -15 <<<"$out")"
+fi
 mount -t proc proc "$R/proc"  # the front finds pinetboot-full through /proc/self/exe
 if v=$(chroot "$R" pinetboot --version 2>&1) && grep -q '^pinetboot [0-9]' <<<"$v"; then
     ok "pinetboot --version: $v"
