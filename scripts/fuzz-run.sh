@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# fuzz-run.sh [SECONDS] - run every libFuzzer target in build-fuzz/fuzz for a
+# fuzz-run.sh [SECONDS] - run every libFuzzer target in $PINET_FUZZ_DIR
+# (default build-fuzz/fuzz; test-all.sh uses the asan build's) for a
 # bounded time, starting from a scratch copy of its seed corpus (the checked-in
 # corpus is never modified). Targets run side by side, one per CPU
 # ($PINET_JOBS overrides). Fails when any target finds a crash, leak or timeout.
@@ -8,8 +9,11 @@ cd "$(dirname "$0")/.."
 secs=${1:-30}
 jobs=${PINET_JOBS:-$(nproc)}
 shopt -s nullglob
-targets=(build-fuzz/fuzz/fuzz_*)
-[ ${#targets[@]} -gt 0 ] || { echo "fuzz-run.sh: no fuzz targets built" >&2; exit 1; }
+fuzz_dir=${PINET_FUZZ_DIR:-build-fuzz/fuzz}
+targets=()
+# The asan build keeps the corpus replays (fuzz_<name>_replay) in the same folder.
+for t in "$fuzz_dir"/fuzz_*; do [[ $t == *_replay ]] || targets+=("$t"); done
+[ ${#targets[@]} -gt 0 ] || { echo "fuzz-run.sh: no fuzz targets built in $fuzz_dir" >&2; exit 1; }
 work=$(mktemp -d /tmp/pinet-fuzz.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
