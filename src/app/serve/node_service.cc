@@ -102,23 +102,67 @@ void NodeService::stop() {
 void NodeService::run() {
     auto next = std::chrono::steady_clock::now() + kHeartbeatPeriod;
     while (true) {
+        bool boots = false;
         {
             std::unique_lock lock(wakeMutex_);
-            if (wakeCv_.wait_until(lock, next, [this] { return stopping_; })) {
+            wakeCv_.wait_until(lock, next, [this] { return stopping_ || bootsPending_; });
+            if (stopping_) {
                 return;
             }
+            boots = bootsPending_ && std::chrono::steady_clock::now() < next;
+            if (boots) {
+                // Gather the boots of the next kBootBatch into one transaction.
+                if (wakeCv_.wait_for(lock, kBootBatch, [this] { return stopping_; })) {
+                    return;
+                }
+            }
         }
-        next += kHeartbeatPeriod;
-        // A round that took longer than a period (a slow store) does not make the next
-        // ones run back to back.
-        next = std::max(next, std::chrono::steady_clock::now());
         try {
+            if (boots) {
+                // A finished boot is in the store within kBootBatch, not at the next
+                // heartbeat: a node that dies (SIGKILL) loses at most that much.
+                (void)flushBoots();  // a failure is counted by the next round
+                continue;
+            }
+            next += kHeartbeatPeriod;
+            // A round that took longer than a period (a slow store) does not make the
+            // next ones run back to back.
+            next = std::max(next, std::chrono::steady_clock::now());
             round(false);
         } catch (const std::exception& e) {
             // Nothing here should throw; if it does, the node keeps its last view.
             spdlog::error("node thread: {}", e.what());
         }
     }
+}
+
+std::string NodeService::flushBoots() {
+    {
+        std::lock_guard lock(wakeMutex_);
+        bootsPending_ = false;
+    }
+    if (!store_) {
+        return {};
+    }
+    // The queued boots, written in one transaction; kept for the next try on failure.
+    std::vector<io::BootRow> batch;
+    {
+        std::lock_guard lock(mutex_);
+        batch.assign(queue_.begin(), queue_.end());
+    }
+    if (batch.empty()) {
+        return {};
+    }
+    if (auto w = store_->recordBoots(batch); !w) {
+        return w.error().message;
+    }
+    std::lock_guard lock(mutex_);
+    // recordBoot may have added more meanwhile (at the back), or dropped old ones from
+    // the front when the queue was full: the written rows are removed by count.
+    const std::size_t n = std::min(batch.size(), queue_.size());
+    queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
+    bootsWritten_ += batch.size();
+    return {};
 }
 
 void NodeService::round(bool first) {
@@ -151,25 +195,8 @@ void NodeService::round(bool first) {
     if (!rows && error.empty()) {
         error = rows.error().message;
     }
-    // The queued boots, written in one transaction; kept for the next round on failure.
-    std::vector<io::BootRow> batch;
-    {
-        std::lock_guard lock(mutex_);
-        batch.assign(queue_.begin(), queue_.end());
-    }
-    if (!batch.empty()) {
-        if (auto w = store_->recordBoots(batch); !w) {
-            if (error.empty()) {
-                error = w.error().message;
-            }
-        } else {
-            std::lock_guard lock(mutex_);
-            // recordBoot may have added more meanwhile, and dropped old ones: remove the
-            // written rows from the front by count, at most what is there.
-            const std::size_t n = std::min(batch.size(), queue_.size());
-            queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
-            bootsWritten_ += batch.size();
-        }
+    if (auto w = flushBoots(); !w.empty() && error.empty()) {
+        error = w;
     }
     auto recent = store_->recentBoots(kRecentBoots);
 
@@ -321,6 +348,11 @@ void NodeService::recordBoot(io::BootRow row) {
         ++bootsDropped_;
     }
     queue_.push_back(std::move(row));
+    {
+        std::lock_guard wake(wakeMutex_);
+        bootsPending_ = true;
+    }
+    wakeCv_.notify_all();
 }
 
 std::string NodeService::nodesJson() const {

@@ -42,6 +42,9 @@ inline constexpr std::chrono::milliseconds kHeartbeatPeriod{1000};
 /// dead node's boards are answered within about 4 s, one Pi DISCOVER retransmission
 /// (4 s, spec netboot-protocol §2.3) and far inside its 45 s DHCP_TIMEOUT.
 inline constexpr std::chrono::milliseconds kLiveWithin{3000};
+/// Finished boots are written this soon, gathered into one transaction: a storm's
+/// boots cost a few writes a second, and a node killed loses at most this much of them.
+inline constexpr std::chrono::milliseconds kBootBatch{100};
 
 /// [store] node_id when set, else the host name, made safe: letters, digits, '.',
 /// '-' and '_' kept, anything else '-', at most 63 bytes (a DNS label), "node" if empty.
@@ -95,6 +98,8 @@ private:
     /// One heartbeat, node list and boot write; @p first: log this node's own join.
     void round(bool first);
     void publish(const core::dhcp::BucketMap& map);
+    /// Writes the queued boots; the error, or "" (node thread only).
+    std::string flushBoots();
 
     NodeServiceConfig config_;
     bool multi_ = false;  ///< PostgreSQL: the node list is the table's
@@ -120,6 +125,7 @@ private:
     std::mutex wakeMutex_;
     std::condition_variable wakeCv_;
     bool stopping_ = false;
+    bool bootsPending_ = false;  ///< under wakeMutex_
 };
 
 }  // namespace pinet::app::serve
