@@ -91,7 +91,16 @@ TEST(NodeService, TwoNodesSplitTakeOverAndRejoin) {
     ASSERT_EQ(j["nodes"].size(), 2u);
     b->recordBoot({"", "1234abcd", "dc:a6:32:00:00:01", "10.0.0.100", "pi4", "kernel8.img",
                    "kernel_loaded", "", 1000, 2000});
-    b->stop();  // flushes its queue
+    // Written within kBootBatch (100 ms), not at the next heartbeat nor at stop.
+    auto reader = io::NodeStore::open(state.path(), where);
+    ASSERT_TRUE(reader);
+    bool written = false;
+    for (int i = 0; i < 8 && !written; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        written = (*reader)->recentBoots(10)->size() == 1;
+    }
+    EXPECT_TRUE(written) << "the boot was not in the store 400 ms after it ended";
+    b->stop();
     for (int i = 0; i < 30 && nlohmann::json::parse(a.nodeBootsJson(10))["boots"].empty(); ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
