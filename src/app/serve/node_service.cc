@@ -58,8 +58,9 @@ void NodeService::start() {
     startedMs_ = nowMs();
     auto s = io::NodeStore::open(config_.stateDir, config_.where);
     if (!s) {
-        spdlog::warn("NODE_STORE_DOWN node={} error=\"{}\" (this node answers every DHCP bucket)",
-                     config_.nodeId, s.error().message);
+        spdlog::warn(
+            "NODE_HEARTBEAT_FAILED node={} error=\"{}\" (this node answers every DHCP bucket)",
+            config_.nodeId, s.error().message);
         std::lock_guard lock(mutex_);
         lastError_ = s.error().message;
         ++storeErrors_;
@@ -203,7 +204,7 @@ void NodeService::round(bool first) {
     if (!rows) {
         std::lock_guard lock(mutex_);
         if (storeOk_ || first) {
-            spdlog::warn("NODE_STORE_DOWN node={} error=\"{}\" (keeping the last node list)",
+            spdlog::warn("NODE_HEARTBEAT_FAILED node={} error=\"{}\" (keeping the last node list)",
                          config_.nodeId, error);
         }
         storeOk_ = false;
@@ -248,7 +249,7 @@ void NodeService::round(bool first) {
     {
         std::lock_guard lock(mutex_);
         if (!storeOk_ && !first) {
-            spdlog::info("NODE_STORE_UP node={}", config_.nodeId);
+            spdlog::info("NODE_HEARTBEAT_OK node={}", config_.nodeId);
         }
         storeOk_ = error.empty();
         if (!error.empty()) {
