@@ -32,7 +32,7 @@ make_image() {
     echo ubuntu > "$r/etc/hostname"
     printf '127.0.0.1\tlocalhost\n' > "$r/etc/hosts"
     truncate -s 40M "$W/boot.part"
-    mkfs.vfat -F 32 -n system-boot "$W/boot.part" >/dev/null
+    mkfs.vfat -F 32 -n SYSTEM-BOOT "$W/boot.part" >/dev/null
     mcopy -i "$W/boot.part" -s -p -m "$boot"/* ::/
     mke2fs -q -t ext4 -F -L writable -d "$r" "$W/root.part" 16M >/dev/null
     truncate -s 57M "$out"
@@ -117,9 +117,9 @@ has "$msg" "boot tree complete for pi4" && has "$msg" "current/cmdline.txt via o
     && ok "doctor: chain complete via os_prefix=current/" || bad "doctor chain: $msg"
 rm "$B/current/vmlinuz"
 d=$(doctor)
-msg=$(jq -r '.[] | select(.check=="client 9ffefdef" and .severity=="fail") | .message + " | fix: " + .fix' <<< "$d")
-has "$msg" "lacks current/vmlinuz (config.txt sets os_prefix=current/, which the firmware ignores unless current/vmlinuz and current/bcm2711-rpi-4-b.dtb exist)" \
-    && has "$msg" "fix: " && ok "doctor names the missing kernel under the prefix, with a fix" || bad "doctor missing kernel: $msg"
+msg=$(jq -r '.[] | select(.check=="client 9ffefdef" and .severity=="FAIL") | .message + " | fix: " + .fix' <<< "$d")
+has "$msg" "lacks current/vmlinuz (config.txt sets os_prefix=current/: without current/vmlinuz the firmware ignores the prefix and reads vmlinuz, bcm2711-rpi-4-b.dtb and cmdline.txt from the top)" \
+    && has "$msg" "fix: put current/ back into the image's boot partition" && ok "doctor names the missing kernel under the prefix, with a fix" || bad "doctor missing kernel: $msg"
 
 # ---- the same layout after flash-kernel wrote new/: a tryboot boot reads new/cmdline.txt
 cp -r "$U/current" "$U/new"

@@ -476,17 +476,40 @@ void checkClient(const fs::path& stateDir, const ServerSettings& s, const io::Cl
         }
     }
     std::string via;
-    if (chain && !chain->requestedPrefix.empty()) {
-        via = chain->osPrefix.empty()
-                  ? fmt::format(
-                        " (config.txt sets os_prefix={}, which the firmware ignores "
-                        "unless {}{} and {}{} exist)",
-                        chain->requestedPrefix, chain->requestedPrefix,
-                        fs::path(chain->kernel).filename().string(), chain->requestedPrefix,
-                        fs::path(chain->dtb).filename().string())
-                  : fmt::format(" (config.txt -> os_prefix={})", chain->osPrefix);
-    }
-    if (chain) {
+    std::string fix = c.model.empty() ? "import an image with the firmware for this Pi, or pass "
+                                        "--model to check the right files"
+                                      : fmt::format(
+                                            "use an image whose boot partition has the {} "
+                                            "files (pinetboot image list shows models)",
+                                            c.model);
+    if (chain && !chain->requestedPrefix.empty() && chain->osPrefix.empty()) {
+        // The prefix failed the firmware's viability test: name what is missing under it,
+        // not the top-level names the firmware then falls back to.
+        const std::string& pre = chain->requestedPrefix;
+        const bool absolute = chain->settings.kernel && !chain->settings.kernel->empty() &&
+                              chain->settings.kernel->front() == '/';
+        const std::string kernel = absolute ? chain->kernel : pre + chain->kernel;
+        const std::string dtb = pre + fs::path(chain->dtb).filename().string();
+        if (!files.exists(kernel)) {
+            missing.push_back(kernel);
+        }
+        if (!files.exists(dtb)) {
+            missing.push_back(dtb);
+        }
+        via = fmt::format(
+            " (config.txt sets os_prefix={}: without {} the firmware ignores the "
+            "prefix and reads {}, {} and {} from the top)",
+            pre, missing.empty() ? kernel : missing.back(), chain->kernel, chain->dtb,
+            chain->cmdline);
+        fix = fmt::format(
+            "put {} back into the image's boot partition (image import again) or "
+            "fix os_prefix in its config.txt, then pinetboot client set {} (the "
+            "root is kept)",
+            pre, c.serial);
+    } else if (chain) {
+        if (!chain->requestedPrefix.empty()) {
+            via = fmt::format(" (config.txt -> os_prefix={})", chain->osPrefix);
+        }
         if (!chain->kernelFound) {
             missing.push_back(chain->kernel);
         }
@@ -511,13 +534,8 @@ void checkClient(const fs::path& stateDir, const ServerSettings& s, const io::Cl
         for (const auto& m : missing) {
             list += (list.empty() ? "" : ", ") + m;
         }
-        out.push_back(bad(tag, fmt::format("boot tree {} lacks {}{}", boot.string(), list, via),
-                          c.model.empty()
-                              ? "import an image with the firmware for this Pi, or pass "
-                                "--model to check the right files"
-                              : fmt::format("use an image whose boot partition has the {} "
-                                            "files (pinetboot image list shows models)",
-                                            c.model)));
+        out.push_back(
+            bad(tag, fmt::format("boot tree {} lacks {}{}", boot.string(), list, via), fix));
     }
     if (!chain || !chain->cmdlineFound) {
         return;

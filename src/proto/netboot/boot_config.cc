@@ -167,12 +167,12 @@ struct Evaluator {
             note(fmt::format("[{}] depends on a GPIO level: assumed not to match", name));
             return;
         }
-        if (name.rfind("edid=", 0) == 0) {
+        if (name.rfind("EDID=", 0) == 0) {
             filters.holds[Edid] = false;
             note(fmt::format("[{}] depends on the monitor: assumed not to match", name));
             return;
         }
-        if (name.rfind("hdmi:", 0) == 0) {
+        if (name.rfind("HDMI:", 0) == 0) {
             // Selects the HDMI port later HDMI settings are for; boot files are not.
             filters.holds[Hdmi] = true;
             return;
