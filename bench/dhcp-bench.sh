@@ -19,6 +19,8 @@ PINETBOOT=$(cd "$BUILD" && pwd)/pinetboot
 PARTS=${PARTS:-perf storm}; RATE=${RATE:-4000}; RANGE=${RANGE:-60000}; PERIOD=${PERIOD:-10}; STORM=${STORM:-200}; KERNEL_MB=${KERNEL_MB:-8}
 SRV="pnb-dbench-$$-srv"; CLI="pnb-dbench-$$-cli"
 W=$(mktemp -d /tmp/pnb-dbench-XXXXXX); chmod 755 "$W"
+# serve keeps its registry and token in the scratch dir, not the host's /var/lib/pinetboot.
+export PINETBOOT_STATE_DIR=$W/state
 PIDS=""
 cleanup() {
     for p in $PIDS; do kill "$p" 2>/dev/null; done

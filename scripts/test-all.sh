@@ -21,8 +21,18 @@ stage "setup"
 # The package test's Debian root (debootstrap: ~90 s, mostly waiting on the
 # mirror) is made in the background while the compilers run.
 mkdir -p build/deb-cache
-tests/integration/lib/bookworm_root.sh build/deb-cache >build/deb-cache/make.log 2>&1 &
+# Each background job runs in a process group of its own (setsid), so that stopping it
+# stops what it started too (ninja, the compilers), by its PID.
+setsid tests/integration/lib/bookworm_root.sh build/deb-cache >build/deb-cache/make.log 2>&1 &
 root_pid=$!
+tidy_pid="" asan_pid=""
+# Ours to stop if a stage fails (by process group, never by name; a job that already
+# ended has nothing to stop, hence the || true).
+stop_jobs() {
+    local pid
+    for pid in $root_pid $tidy_pid $asan_pid; do kill -- "-$pid" 2>/dev/null || true; done
+}
+trap stop_jobs EXIT
 
 stage "style: clang-format"
 ./scripts/format.sh --check
@@ -35,23 +45,23 @@ stage "shell integration tests; clang-tidy and the asan build alongside at idle 
 # mirror), so clang-tidy and the ASan build take the idle CPU meanwhile, under
 # SCHED_IDLE and the idle I/O class: they get a core only when no test wants it
 # (CI: 2 cores, 30 minutes). Their output is shown when each is collected.
-chrt --idle 0 ionice -c 3 ./scripts/tidy.sh build >build/tidy.log 2>&1 &
+setsid chrt --idle 0 ionice -c 3 ./scripts/tidy.sh build >build/tidy.log 2>&1 &
 tidy_pid=$!
-chrt --idle 0 ionice -c 3 ./scripts/build.sh asan >build/asan-build.log 2>&1 &
+setsid chrt --idle 0 ionice -c 3 ./scripts/build.sh asan >build/asan-build.log 2>&1 &
 asan_pid=$!
-# Ours to stop if a stage fails (by PID, never by name; a job that already
-# ended has nothing to stop, hence the || true).
-trap 'kill "$tidy_pid" "$asan_pid" 2>/dev/null || true' EXIT
 # A failed root is not fatal here: deb_package tries again itself and fails
 # with the reason if it cannot.
 wait "$root_pid" || { echo "test-all: the bookworm root failed in the background:"; cat build/deb-cache/make.log; }
+root_pid=""
 ctest --test-dir build -L integration -R '^integration\.' --output-on-failure -j 1
 
 stage "clang-tidy (collected)"
 wait "$tidy_pid" || { cat build/tidy.log; echo "test-all: clang-tidy failed" >&2; exit 1; }
+tidy_pid=""
 cat build/tidy.log
 stage "build (asan + fuzz, collected)"
 wait "$asan_pid" || { tail -60 build/asan-build.log; echo "test-all: the asan build failed" >&2; exit 1; }
+asan_pid=""
 tail -1 build/asan-build.log
 stage "unit tests under ASan + UBSan"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \

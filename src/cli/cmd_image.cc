@@ -57,6 +57,16 @@ void doImport(const ImageOpts& o) {
         r->name, r->table, r->bootFs, r->bootFiles, r->bootPartuuid, r->rootFiles,
         static_cast<double>(r->rootBytes) / 1048576.0, r->rootPartuuid,
         r->models.empty() ? "none found" : r->models);
+    if (r->bootLayout == "invalid") {
+        std::cout << fmt::format(
+            "boot layout: config.txt cannot be followed ({}); client add will refuse it\n",
+            r->layoutError);
+    } else if (r->bootLayout != "flat") {
+        std::cout << fmt::format(
+            "boot layout: {}{} (config.txt moves the boot files; "
+            "image.json's boot_chains lists them per model)\n",
+            r->bootLayout, r->bootTryboot ? ", with tryboot" : "");
+    }
     if (r->securityXattrs + r->droppedXattrs + r->refusedXattrs > 0) {
         std::cout << fmt::format(
             "extended attributes the reader may not set: {} security.* set, {} refused by this "

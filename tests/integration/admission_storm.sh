@@ -39,7 +39,7 @@ out=$(ip netns exec "$CLI" timeout 300 "$PINETBOOT" probe --interface c0 --model
         --mac dc:a6:32:00:30:00 --count $N 2>&1)
 rc=$?
 echo "$out" | grep '^storm' | sed 's/^/    /'
-[ $rc = 0 ] && echo "$out" | grep -q "^storm: $N/$N boards booted" && ok "$N/$N boards booted on their first attempt" \
+[ $rc = 0 ] && grep <<<"$out" -q "^storm: $N/$N boards booted" && ok "$N/$N boards booted on their first attempt" \
     || bad "storm (rc $rc): $(echo "$out" | grep -E '^verdict' | sed 's/[0-9a-f]\{8\}/X/; s/[0-9][0-9.]*/N/g' | sort | uniq -c | head -5)"
 api=$(ip netns exec "$SRV" curl -sf http://127.0.0.1:8080/api/v1/admission)
 metrics=$(ip netns exec "$SRV" curl -sf http://127.0.0.1:8080/metrics)
@@ -55,7 +55,7 @@ assert a["throughput_bytes_per_second"] > 0
 P
 held=$(echo "$metrics" | awk '/^pinetboot_dhcp_held_total/ {print $2}')
 [ "${held:-0}" -gt 0 ] 2>/dev/null && ok "/metrics: $held DISCOVERs held" || bad "/metrics pinetboot_dhcp_held_total: '$held'"
-echo "$metrics" | grep -q '^pinetboot_admission_wait_seconds_bucket{le="+Inf"}' && ok "/metrics: wait histogram" \
+grep <<<"$metrics" -q '^pinetboot_admission_wait_seconds_bucket{le="+Inf"}' && ok "/metrics: wait histogram" \
     || bad "/metrics: no pinetboot_admission_wait_seconds histogram"
 grep -q "admission: boot storm, holding boards" "$W/serve.log" && ok "log: holding started" || bad "log: no holding line"
 kill "$POLL_PID" 2>/dev/null; wait "$POLL_PID" 2>/dev/null

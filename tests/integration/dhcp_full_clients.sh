@@ -29,7 +29,7 @@ S
 chmod +x "$W/udhcpc.sh"
 out=$(ip netns exec "$CLI" timeout 20 busybox udhcpc -i c0 -f -q -n -t 5 -T 1 -s "$W/udhcpc.sh" 2>&1)
 line=$(echo "$out" | grep BOUND)
-if echo "$line" | grep -qE "ip=$NET\.(1[0-4][0-9]|150) mask=255.255.255.0 router=$SRV_IP dns=$SRV_IP domain=lab.test lease=3600 serverid=$SRV_IP"; then
+if grep <<<"$line" -qE "ip=$NET\.(1[0-4][0-9]|150) mask=255.255.255.0 router=$SRV_IP dns=$SRV_IP domain=lab.test lease=3600 serverid=$SRV_IP"; then
     ok "udhcpc: $line"
 else
     bad "udhcpc: $out"
@@ -54,7 +54,7 @@ lab_kill "$DHC"
 printf 'noconfigure\nnoarp\nscript /bin/true\n' > "$W/dhcpcd.conf"
 out=$(ip netns exec "$CLI" timeout 30 dhcpcd -f "$W/dhcpcd.conf" -4 -1 -B -t 10 -c /bin/true c0 2>&1)
 rm -f /var/lib/dhcpcd/c0.lease /var/lib/dhcpcd/c0.lease.* 2>/dev/null
-echo "$out" | grep -q "leased" && ok "dhcpcd: $(echo "$out" | grep -m1 leased)" || bad "dhcpcd: $(echo "$out" | tail -3 | tr '\n' ' ')"
+grep <<<"$out" -q "leased" && ok "dhcpcd: $(echo "$out" | grep -m1 leased)" || bad "dhcpcd: $(echo "$out" | tail -3 | tr '\n' ' ')"
 
 # Reservation by serial: a Pi DISCOVER carrying option 97 with serial 12345678 and a
 # MAC that is not reserved gets .77; reservation by MAC 02:00:00:00:00:99 gets .88.
@@ -62,7 +62,7 @@ echo "$out" | grep -q "leased" && ok "dhcpcd: $(echo "$out" | grep -m1 leased)" 
 guid="00525069344031c0000a0b0c0d78563412"
 out=$(ip netns exec "$CLI" timeout 20 busybox udhcpc -i c0 -f -q -n -t 5 -T 1 -s "$W/udhcpc.sh" \
         -V "PXEClient:Arch:00000:UNDI:002001" -x "0x61:$guid" 2>&1)
-echo "$out" | grep -q "BOUND ip=$NET.77 " && ok "reservation by serial 12345678 -> $NET.77" \
+grep <<<"$out" -q "BOUND ip=$NET.77 " && ok "reservation by serial 12345678 -> $NET.77" \
     || bad "reservation by serial: $out"
 
 # Leases survive a restart: stop, start, same MAC gets the same address without DISCOVER
@@ -88,20 +88,20 @@ P
 SEND="/usr/bin/python3 $HERE/lib/dhcp_send.py"
 # INIT-REBOOT REQUEST (no server id) for an address outside the pool: NAK.
 out=$(ip netns exec "$CLI" $SEND c0 request --mac 02:00:00:00:10:01 --requested "$NET.250")
-echo "$out" | grep -q "^REPLY nak" && ok "REQUEST for $NET.250 (outside pool) -> NAK" || bad "out-of-pool REQUEST: $out"
+grep <<<"$out" -q "^REPLY nak" && ok "REQUEST for $NET.250 (outside pool) -> NAK" || bad "out-of-pool REQUEST: $out"
 # SELECTING REQUEST naming another server: no reply at all.
 out=$(ip netns exec "$CLI" $SEND c0 request --mac 02:00:00:00:10:02 --requested "$NET.120" --server-id "$NET.9")
-echo "$out" | grep -q "^NOREPLY" && ok "REQUEST for another server ignored" || bad "REQUEST for another server: $out"
+grep <<<"$out" -q "^NOREPLY" && ok "REQUEST for another server ignored" || bad "REQUEST for another server: $out"
 # INFORM from a configured client: ACK with options, no lease time (51 absent).
 out=$(ip netns exec "$CLI" $SEND c0 inform --mac 02:00:00:00:10:03 --ciaddr "$CLI_IP")
-if echo "$out" | grep -q "^REPLY ack yiaddr=0.0.0.0" && ! echo "$out" | grep -q "lease_time"; then
+if grep <<<"$out" -q "^REPLY ack yiaddr=0.0.0.0" && ! grep <<<"$out" -q "lease_time"; then
     ok "INFORM -> ACK without lease ($out)"
 else
     bad "INFORM: $out"
 fi
 # Reservation by MAC.
 out=$(ip netns exec "$CLI" $SEND c0 discover --mac 02:00:00:00:00:99)
-echo "$out" | grep -q "yiaddr=$NET.88 " && ok "reservation by MAC -> $NET.88" || bad "reservation by MAC: $out"
+grep <<<"$out" -q "yiaddr=$NET.88 " && ok "reservation by MAC -> $NET.88" || bad "reservation by MAC: $out"
 # No ACK without a committed lease (issue #19): while the lease database refuses writes
 # (a trigger aborts them, as a full disk or a lost database would), a REQUEST gets no
 # ACK; once it writes again, the retransmitted REQUEST gets its lease.
@@ -123,12 +123,12 @@ offer=$(ip netns exec "$CLI" $SEND c0 discover --mac $WMAC)
 WIP=$(echo "$offer" | sed -n 's/^REPLY offer yiaddr=\([0-9.]*\).*/\1/p')
 lease_triggers on
 out=$(ip netns exec "$CLI" $SEND c0 request --mac $WMAC --requested "$WIP" --server-id "$SRV_IP")
-echo "$out" | grep -q "^NOREPLY" && ok "lease write refused: no ACK for $WIP" || bad "ACK without a committed lease: $out"
+grep <<<"$out" -q "^NOREPLY" && ok "lease write refused: no ACK for $WIP" || bad "ACK without a committed lease: $out"
 grep -q "DHCP_ACK_WITHHELD interface=s0 ip=$WIP" "$W/serve.2.log" && ok "the withheld ACK is logged" \
     || bad "no DHCP_ACK_WITHHELD line: $(grep -i lease "$W/serve.2.log" | tail -3 | tr '\n' ' ')"
 lease_triggers off
 out=$(ip netns exec "$CLI" $SEND c0 request --mac $WMAC --requested "$WIP" --server-id "$SRV_IP")
-echo "$out" | grep -q "^REPLY ack yiaddr=$WIP " && ok "store writes again: the REQUEST is ACKed ($WIP)" || bad "after recovery: $out"
+grep <<<"$out" -q "^REPLY ack yiaddr=$WIP " && ok "store writes again: the REQUEST is ACKed ($WIP)" || bad "after recovery: $out"
 got=$(python3 - "$W/state/leases.sqlite" <<'P'
 import sqlite3, sys
 print(sqlite3.connect(sys.argv[1]).execute("SELECT ip FROM leases WHERE mac = '02:00:00:00:10:05'").fetchone())

@@ -35,12 +35,12 @@ out=$(ip netns exec "$CLI" timeout 120 "$PINETBOOT" probe --interface br0 --mode
         --mac dc:a6:32:aa:bb:01 --dhcp-timeout 20 2>&1)
 rc=$?
 echo "$out" | sed 's/^/    /'
-[ $rc = 0 ] && echo "$out" | grep -q "^verdict: boots" && ok "probe boots through the proxy" || bad "probe (rc $rc)"
-echo "$out" | grep -qE "DHCP ACK: NET $NET\.(1[0-9][0-9]|200) .* tftp $SRV_IP \(option 66 of the PXE offer\)" \
+[ $rc = 0 ] && grep <<<"$out" -q "^verdict: boots" && ok "probe boots through the proxy" || bad "probe (rc $rc)"
+grep <<<"$out" -qE "DHCP ACK: NET $NET\.(1[0-9][0-9]|200) .* tftp $SRV_IP \(option 66 of the PXE offer\)" \
     && ok "address from dnsmasq, TFTP server from pinetboot's option 66" || bad "ACK/TFTP line"
-echo "$out" | grep -qE "DHCP OFFER from $SRV_IP yiaddr 0.0.0.0 siaddr $SRV_IP \[PXE menu matches\] \(proxy" \
+grep <<<"$out" -qE "DHCP OFFER from $SRV_IP yiaddr 0.0.0.0 siaddr $SRV_IP \[PXE menu matches\] \(proxy" \
     && ok "pinetboot's offer is a proxy offer (yiaddr 0, siaddr = TFTP)" || bad "no proxy offer line"
-echo "$out" | grep -qE "DHCP OFFER from $SITE_IP yiaddr $NET\.[0-9]+ .*\[no PXE menu\]" \
+grep <<<"$out" -qE "DHCP OFFER from $SITE_IP yiaddr $NET\.[0-9]+ .*\[no PXE menu\]" \
     && ok "dnsmasq's address offer merged" || bad "no address offer from dnsmasq"
 grep -q "DHCPACK(r0) $NET.* dc:a6:32:aa:bb:01" "$W/site.log" && ok "dnsmasq ACKed the board" || bad "dnsmasq did not ACK"
 
@@ -57,22 +57,22 @@ grep -qE "tftp ok 1234abcd/kernel8.img .* serial=1234abcd" "$W/serve.log" \
 # A non-Pi PXE client (x86 MAC, PXEClient vendor class) and a plain client: only dnsmasq answers.
 out=$(ip netns exec "$CLI" timeout 20 busybox udhcpc -i br0 -f -q -n -t 3 -T 1 -s /bin/true \
         -V "PXEClient:Arch:00000:UNDI:002001" 2>&1)
-echo "$out" | grep -q "obtained from $SITE_IP" && ok "x86 PXE client leased by dnsmasq" || bad "udhcpc: $out"
+grep <<<"$out" -q "obtained from $SITE_IP" && ok "x86 PXE client leased by dnsmasq" || bad "udhcpc: $out"
 # /metrics (the dashboard listens on 127.0.0.1:8080 inside the server's namespace): the PC's
 # DISCOVER is counted as a drop with its reason, and the Pi's unanswered REQUEST is not "ok".
 metrics=$(ip netns exec "$SRV" curl -sf http://127.0.0.1:8080/metrics)
-echo "$metrics" | grep -qE '^pinetboot_dhcp_dropped_total\{interface="s0",reason="ignored_client"\} [1-9]' \
+grep <<<"$metrics" -qE '^pinetboot_dhcp_dropped_total\{interface="s0",reason="ignored_client"\} [1-9]' \
     && ok "/metrics: the non-Pi PXE DISCOVER is a drop with reason ignored_client" \
     || bad "/metrics dhcp drops: $(echo "$metrics" | grep pinetboot_dhcp_ | tr '\n' ' ')"
-echo "$metrics" | grep -qE '^pinetboot_dhcp_packets_total\{type="request",result="proxy_no_ack"\} [1-9]' \
-    && ! echo "$metrics" | grep -q 'type="request",result="ok"' \
+grep <<<"$metrics" -qE '^pinetboot_dhcp_packets_total\{type="request",result="proxy_no_ack"\} [1-9]' \
+    && ! grep <<<"$metrics" -q 'type="request",result="ok"' \
     && ok "/metrics: the Pi's REQUEST counted as proxy_no_ack, not ok" \
     || bad "/metrics Pi packets: $(echo "$metrics" | grep pinetboot_dhcp_packets | tr '\n' ' ')"
 out=$(ip netns exec "$CLI" timeout 20 busybox udhcpc -i br0 -f -q -n -t 3 -T 1 -s /bin/true 2>&1)
-echo "$out" | grep -q "obtained from $SITE_IP" && ok "plain client leased by dnsmasq" || bad "udhcpc: $out"
+grep <<<"$out" -q "obtained from $SITE_IP" && ok "plain client leased by dnsmasq" || bad "udhcpc: $out"
 # The kernel's ip=dhcp: the Pi's MAC, no PXE options.
 out=$(ip netns exec "$CLI" $SEND br0 discover --mac dc:a6:32:aa:bb:01)
-echo "$out" | grep -q "^REPLY offer yiaddr=$NET" && ok "kernel-style DISCOVER answered (by dnsmasq): $out" || bad "kernel DISCOVER: $out"
+grep <<<"$out" -q "^REPLY offer yiaddr=$NET" && ok "kernel-style DISCOVER answered (by dnsmasq): $out" || bad "kernel DISCOVER: $out"
 sleep 0.3
 lab_kill "$SERVE_PID"
 grep -q "dhcp discover mac=dc:a6:32:aa:bb:01 serial=1234abcd model=- .*no reply: ignored_client" "$W/serve.log" \

@@ -61,9 +61,9 @@ dt=$(( $(date +%s) - t0 ))
 lab_kill "$QPID"
 tr -d '\r' < "$W/serial.log" | sed 's/\x1b\[[0-9;]*[a-zA-Z]//g' | grep -E "^(iPXE|net0|Next server|Filename|tftp:|boot.ipxe|PNB)" | sed 's/^/    /'
 [ "$result" = ok ] && ok "iPXE booted the script and fetched small.bin in ${dt}s" || bad "iPXE: $result after ${dt}s"
-tr -d '\r' < "$W/serial.log" | grep -qE "net0: $NET\.(1[01][0-9]|120)/255.255.255.0" \
+grep <<<"$(tr -d '\r' < "$W/serial.log")" -qE "net0: $NET\.(1[01][0-9]|120)/255.255.255.0" \
     && ok "iPXE lease from pinetboot's pool" || bad "iPXE address not from the pool"
-tr -d '\r' < "$W/serial.log" | grep -q "PNB: iPXE script loaded over TFTP from $SRV_IP" \
+grep <<<"$(tr -d '\r' < "$W/serial.log")" -q "PNB: iPXE script loaded over TFTP from $SRV_IP" \
     && ok "next-server = pinetboot" || bad "next-server line missing"
 lab_kill "$SERVE_PID"
 grep -qE "tftp_transfers_ok [2-9]" "$W/serve.log" && ok "pinetboot served $(grep tftp_transfers_ok "$W/serve.log")" \

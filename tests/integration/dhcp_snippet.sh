@@ -31,10 +31,10 @@ boot_through() {
             --mac dc:a6:32:5e:00:01 --dhcp-timeout 15 2>&1)
     rc=$?
     echo "$out" | sed 's/^/    /'
-    [ $rc = 0 ] && echo "$out" | grep -q "^verdict: boots" && ok "$name: probe boots" || bad "$name: probe (rc $rc)"
-    echo "$out" | grep -qE "DHCP OFFER from $SRV_IP yiaddr $NET\.(1[0-9][0-9]|200) .*PXE menu matches" \
+    [ $rc = 0 ] && grep <<<"$out" -q "^verdict: boots" && ok "$name: probe boots" || bad "$name: probe (rc $rc)"
+    grep <<<"$out" -qE "DHCP OFFER from $SRV_IP yiaddr $NET\.(1[0-9][0-9]|200) .*PXE menu matches" \
         && ok "$name: one offer with an address and the PXE menu (no proxy)" || bad "$name: no address offer with the PXE menu"
-    echo "$out" | grep -qE "DHCP ACK: NET $NET\.[0-9]+ .* tftp $SRV_IP" \
+    grep <<<"$out" -qE "DHCP ACK: NET $NET\.[0-9]+ .* tftp $SRV_IP" \
         && ok "$name: TFTP server $SRV_IP from the snippet" || bad "$name: ACK/TFTP line"
     grep -qE "tftp ok 1234abcd/start4.elf" "$W/serve.log" && grep -qE "tftp ok 1234abcd/kernel8.img" "$W/serve.log" \
         && ok "$name: start4.elf and kernel8.img fetched from pinetboot's TFTP" \
@@ -42,7 +42,7 @@ boot_through() {
     out=$(ip netns exec "$CLI" timeout 60 "$PINETBOOT" probe --interface c0 --model pi4 --serial 1234abcd \
             --mac 52:54:00:5e:00:02 --dhcp-timeout 5 2>&1)
     rc=$?
-    echo "$out" | grep -q "^verdict: does not boot: no PXE offer: option 43 missing in the offer from $SRV_IP" && [ $rc = 1 ] \
+    grep <<<"$out" -q "^verdict: does not boot: no PXE offer: option 43 missing in the offer from $SRV_IP" && [ $rc = 1 ] \
         && ok "$name: a non-Pi MAC gets an address but no PXE menu" || bad "$name: non-Pi MAC (rc $rc): $(echo "$out" | tail -2)"
     grep -qi "$3" "$log" && ok "$name: its log shows the lease ($3)" || bad "$name: no '$3' in its log"
 }

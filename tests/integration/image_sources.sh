@@ -100,9 +100,9 @@ out=$(cat "$W/pi.img.gz" | "$PINETBOOT" image import - --name stdin-gz 2>&1) && 
 same_as_plain stdin-gz "stdin gzip"
 grep -q '"source": "-"' "$W/state/images/stdin/image.json" && ok "stdin source recorded as -" || bad "stdin source"
 out=$("$PINETBOOT" image import - --name stdin-big --max-size 10M < "$W/pi.img" 2>&1) && bad "stdin over --max-size accepted" \
-    || { echo "$out" | grep -q -- "--max-size" && ok "stdin over --max-size refused: $out" || bad "max-size: $out"; }
+    || { grep <<<"$out" -q -- "--max-size" && ok "stdin over --max-size refused: $out" || bad "max-size: $out"; }
 out=$("$PINETBOOT" image import "$W/pi.img.gz" --name gz-big --max-size 20M 2>&1) && bad "gzip over --max-size accepted" \
-    || { echo "$out" | grep -q -- "--max-size" && ok "gzip over --max-size refused: $out" || bad "gz max-size: $out"; }
+    || { grep <<<"$out" -q -- "--max-size" && ok "gzip over --max-size refused: $out" || bad "gz max-size: $out"; }
 bzip2 -1 -c "$W/pi.img" > "$W/pi.img.bz2"
 out=$("$PINETBOOT" image import "$W/pi.img.bz2" --name bz 2>&1) && bad "bzip2 accepted?" \
     || { grep -q "bzip2 -d" <<< "$out" && ok "bzip2 refused with what to do: $out" || bad "bzip2: $out"; }

@@ -86,7 +86,7 @@ ip netns exec "$CLI" timeout 30 nfs-cp "nfs://10.98.0.1$R/usr/bin/busybox?versio
 out=$(ip netns exec "$CLI" timeout 30 nfs-cat "nfs://10.98.0.1$O/etc/hostname?version=3" 2>&1)
 [ "$out" = ov-pi ] && ok "overlay root exported: hostname from the upper layer" || bad "overlay over nfs: $out"
 out=$(ip netns exec "$CLI" timeout 30 nfs-ls "nfs://10.98.0.1$O/usr/bin?version=3" 2>&1)
-echo "$out" | grep -q busybox && ok "overlay root exported: /usr from the image" || bad "overlay usr: $out"
+grep <<<"$out" -q busybox && ok "overlay root exported: /usr from the image" || bad "overlay usr: $out"
 out=$(ip netns exec "$CLI" timeout 30 nfs-ls "nfs://10.98.0.1$X?version=3" 2>&1)
 grep -q " usr" <<< "$out" && bad "export for 10.98.0.77 readable from 10.98.0.2" || ok "export limited to another address is refused: $(echo "$out" | head -1)"
 

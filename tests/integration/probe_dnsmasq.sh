@@ -40,14 +40,14 @@ start_dnsmasq pxe 'pxe-service=0,"Raspberry Pi Boot"'
 out=$(ip netns exec "$CLI" timeout 120 "$PINETBOOT" probe --interface c0 --model pi4 --serial 1234abcd --dhcp-timeout 15 2>&1)
 rc=$?
 echo "$out" | sed 's/^/    /'
-if [ $rc = 0 ] && echo "$out" | grep -q "^verdict: boots" && echo "$out" | grep -q "kernel kernel8.img"; then
+if [ $rc = 0 ] && grep <<<"$out" -q "^verdict: boots" && grep <<<"$out" -q "kernel kernel8.img"; then
     ok "pi4 boots from dnsmasq"
 else
     bad "pi4 against dnsmasq (rc $rc)"
 fi
-echo "$out" | grep -q "TFTP get 1234abcd/start4.elf: complete 2300000 bytes, blksize 1468" \
+grep <<<"$out" -q "TFTP get 1234abcd/start4.elf: complete 2300000 bytes, blksize 1468" \
     && ok "start4.elf fetched under the serial prefix with blksize 1468" || bad "start4.elf transfer line missing"
-echo "$out" | grep -q "DHCP OFFER from $SRV_IP yiaddr $NET\.[0-9]* .*PXE menu matches" \
+grep <<<"$out" -q "DHCP OFFER from $SRV_IP yiaddr $NET\.[0-9]* .*PXE menu matches" \
     && ok "dnsmasq offer carried the PXE menu" || bad "no matching PXE offer line"
 grep -q "Early terminate" "$W/dnsmasq.pxe.log" && ok "dnsmasq saw the probe-and-abort (Early terminate)" \
     || bad "dnsmasq log has no 'Early terminate'"
@@ -55,7 +55,7 @@ grep -q "Early terminate" "$W/dnsmasq.pxe.log" && ok "dnsmasq saw the probe-and-
 out=$(ip netns exec "$CLI" timeout 120 "$PINETBOOT" probe --interface c0 --model pi5 --serial 5555aaaa --dhcp-timeout 15 2>&1)
 rc=$?
 echo "$out" | sed 's/^/    /'
-if [ $rc = 0 ] && echo "$out" | grep -q "prefix '5555aaaa/' not usable" && echo "$out" | grep -q "kernel kernel_2712.img"; then
+if [ $rc = 0 ] && grep <<<"$out" -q "prefix '5555aaaa/' not usable" && grep <<<"$out" -q "kernel kernel_2712.img"; then
     ok "pi5 without serial directory falls back to the root and boots"
 else
     bad "pi5 fallback (rc $rc)"
@@ -63,14 +63,14 @@ fi
 
 out=$(ip netns exec "$CLI" timeout 120 "$PINETBOOT" probe --interface c0 --model cm4 --serial 0badf00d --dhcp-timeout 15 2>&1)
 rc=$?
-echo "$out" | grep -q "^verdict: does not boot: start4.elf not found under 0badf00d/ nor /" && [ $rc = 1 ] \
+grep <<<"$out" -q "^verdict: does not boot: start4.elf not found under 0badf00d/ nor /" && [ $rc = 1 ] \
     && ok "missing files: $(echo "$out" | grep '^verdict')" || bad "missing-file verdict (rc $rc): $(echo "$out" | tail -2)"
 lab_kill "$DNSMASQ_PID"
 
 start_dnsmasq nopxe ''
 out=$(ip netns exec "$CLI" timeout 60 "$PINETBOOT" probe --interface c0 --model pi4 --serial 1234abcd --dhcp-timeout 6 2>&1)
 rc=$?
-echo "$out" | grep -q "^verdict: does not boot: no PXE offer: option 43 missing in the offer from $SRV_IP" && [ $rc = 1 ] \
+grep <<<"$out" -q "^verdict: does not boot: no PXE offer: option 43 missing in the offer from $SRV_IP" && [ $rc = 1 ] \
     && ok "plain DHCP: $(echo "$out" | grep '^verdict')" || bad "no-PXE verdict (rc $rc): $(echo "$out" | tail -3)"
 lab_kill "$DNSMASQ_PID"
 finish probe_dnsmasq

@@ -51,9 +51,9 @@ wait_for "$W/dnsmasq.log" "DHCP, IP range" 10 || { bad "dnsmasq start: $(cat "$W
 out=$(ip netns exec "$CLI" timeout 120 "$PINETBOOT" probe --interface c0 --model pi4 --serial 2468ace0 --dhcp-timeout 15 2>&1)
 rc=$?
 echo "$out" | sed 's/^/    /'
-[ $rc = 0 ] && echo "$out" | grep -q "^verdict: boots" && echo "$out" | grep -q "kernel kernel8.img" \
+[ $rc = 0 ] && grep <<<"$out" -q "^verdict: boots" && grep <<<"$out" -q "kernel kernel8.img" \
     && ok "pi4 boots from a TFTP server behind a router" || bad "routed boot (rc $rc)"
-echo "$out" | grep -qE "DHCP ACK: NET $NET\.[0-9]+ .* gw $SRV_IP tftp $TFTP_IP" \
+grep <<<"$out" -qE "DHCP ACK: NET $NET\.[0-9]+ .* gw $SRV_IP tftp $TFTP_IP" \
     && ok "lease names the router and the far TFTP server" || bad "ACK line without gw $SRV_IP / tftp $TFTP_IP"
 # Everything the board fetched crossed the router: r0 received the files (start4.elf
 # 2.3 MB + kernel8.img 1.5 MB + the rest) from the server side.

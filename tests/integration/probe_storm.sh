@@ -27,8 +27,8 @@ out=$(ip netns exec "$CLI" timeout 300 "$PINETBOOT" probe --interface c0 --model
         --mac dc:a6:32:00:10:00 --count $N --dhcp-timeout 30 --json "$W/storm.json" 2>&1)
 rc=$?
 echo "$out" | tail -5 | sed 's/^/    /'
-[ $rc = 0 ] && echo "$out" | grep -q "^storm: $N/$N boards booted" && ok "$N/$N boards booted" || bad "storm (rc $rc)"
-echo "$out" | grep -qE "^storm outcome: first try $N/$N \(p50 [0-9.]+ s p99 [0-9.]+ s max [0-9.]+ s\); after retries 0/$N; never booted 0/$N; max attempts 1$" \
+[ $rc = 0 ] && grep <<<"$out" -q "^storm: $N/$N boards booted" && ok "$N/$N boards booted" || bad "storm (rc $rc)"
+grep <<<"$out" -qE "^storm outcome: first try $N/$N \(p50 [0-9.]+ s p99 [0-9.]+ s max [0-9.]+ s\); after retries 0/$N; never booted 0/$N; max attempts 1$" \
     && ok "outcome: every board booted on the first try" || bad "outcome line: $(echo "$out" | grep '^storm outcome')"
 lab_kill "$SERVE_PID"
 leases=$(python3 - "$W/leases.sqlite" <<'P'
@@ -77,8 +77,8 @@ probe_retry() {  # extra args...
 # No TFTP server: each board's first RRQ goes unanswered.
 out=$(probe_retry --json "$W/retry1.json" 2>&1); rc=$?
 echo "$out" | grep '^storm' | sed 's/^/    /'
-[ $rc = 1 ] && echo "$out" | grep -q "^storm: 0/$M boards booted" \
-    && echo "$out" | grep -q "; never booted $M/$M; max attempts 1$" \
+[ $rc = 1 ] && grep <<<"$out" -q "^storm: 0/$M boards booted" \
+    && grep <<<"$out" -q "; never booted $M/$M; max attempts 1$" \
     && [ "$(echo "$out" | grep -c "^verdict [0-9a-f]*: does not boot: TFTP probe 5678ab[0-9a-f]*/start4.elf from $NET.1: timeout: no complete answer within 2 s$")" = $M ] \
     && ok "max-attempts 1: all $M boards fail on the 2 s file timeout, no retry" || bad "max-attempts 1 (rc $rc): $(echo "$out" | tail -4)"
 # The same with two attempts; the TFTP server starts 4.5 s in: after every first attempt

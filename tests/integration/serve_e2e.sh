@@ -52,7 +52,7 @@ out=$("$PINETBOOT" check-config "$W/bad.toml" 2>&1); rc=$?
     && ok "check-config: unknown key with its line" || bad "check-config unknown key: rc $rc: $out"
 printf '[[interface]]\nname = "s0"\ndhcp = "sometimes"\n' > "$W/bad2.toml"
 out=$(ip netns exec "$SRV" "$PINETBOOT" serve --config "$W/bad2.toml" --root "$W/root" --state-dir "$W/state" 2>&1); rc=$?
-[ $rc = 1 ] && echo "$out" | grep -q "bad2.toml:3: interface.dhcp: 'sometimes' is not one of: proxy, full, off" \
+[ $rc = 1 ] && grep <<<"$out" -q "bad2.toml:3: interface.dhcp: 'sometimes' is not one of: proxy, full, off" \
     && ok "serve refuses a bad value with its line" || bad "serve bad value: rc $rc: $out"
 ip netns exec "$SRV" "$PINETBOOT" check-config --no-dhcp-probe "$W/pinetboot.toml" >/dev/null && ok "check-config accepts the test config" || bad "check-config on a good file"
 
@@ -124,7 +124,7 @@ echo "$check"
 FAILS=$((FAILS + $(echo "$check" | grep -c '^FAIL')))
 grep -q "CLIENT_DISCOVERED serial=3abcdef0 mac=dc:a6:32:3a:bc:de" "$W/serve.log" \
     && ok "unknown board logged as discovered with serial and MAC" || bad "no CLIENT_DISCOVERED for 3abcdef0"
-if "$PINETBOOT" --help 2>&1 | grep -qE "^ +client( |$)"; then
+if grep <<<"$("$PINETBOOT" --help 2>&1)" -qE "^ +client( |$)"; then
     sleep 1
     PINETBOOT_STATE_DIR=$W/state "$PINETBOOT" client list > "$W/clients.txt" 2>&1
     grep 3abcdef0 "$W/clients.txt" | grep -q discovered && ok "registry: 3abcdef0 discovered" \

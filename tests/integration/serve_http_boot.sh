@@ -31,7 +31,7 @@ diff -r "$W/src/$SERIAL" "$W/back" > "$W/diff.out" 2>&1 && ok "mtools reads back
 grep -q '^rsa2048: [0-9a-f]\{512\}$' "$W/http/$SERIAL/boot.sig" && ok "boot.sig has an rsa2048 line" || bad "boot.sig: $(cat "$W/http/$SERIAL/boot.sig")"
 # Bad input: a missing folder is one clear line and writes nothing.
 out=$("$PINETBOOT" image bootimg "$W/nope" -o "$W/x.img" 2>&1); rc=$?
-[ $rc != 0 ] && echo "$out" | grep -q "nope: not a directory" && [ ! -e "$W/x.img" ] && ok "bootimg refuses a missing folder" || bad "bootimg missing folder: rc $rc $out"
+[ $rc != 0 ] && grep <<<"$out" -q "nope: not a directory" && [ ! -e "$W/x.img" ] && ok "bootimg refuses a missing folder" || bad "bootimg missing folder: rc $rc $out"
 
 PORT=$(( 20000 + ($$ % 20000) ))
 lab_bg "$SRV" "$W/serve.log" "$PINETBOOT" serve --interface s0 --root "$W/tftp" --state-dir "$W/state" \
@@ -93,26 +93,26 @@ probe_http() {  # path, extra args...
 }
 out=$(probe_http "$SERIAL" --pubkey "$W/pub.pem"); rc=$?
 echo "$out" | sed 's/^/    /'
-[ $rc = 0 ] && echo "$out" | grep -q "^verdict: boots: .*boot.sig + boot.img ($size bytes) over HTTP from $SRV_IP, signature sha256 and rsa2048 verified" \
+[ $rc = 0 ] && grep <<<"$out" -q "^verdict: boots: .*boot.sig + boot.img ($size bytes) over HTTP from $SRV_IP, signature sha256 and rsa2048 verified" \
     && ok "probe --mode http: boot.sig then boot.img downloaded, rsa2048 verified" || bad "probe http (rc $rc)"
 [ "$(echo "$out" | grep -o 'HTTP GET [^ ]*' | head -2 | sed 's|.*/||' | tr '\n' ' ')" = "boot.sig boot.img " ] \
     && ok "probe asked for boot.sig before boot.img" || bad "request order: $(echo "$out" | grep "HTTP GET")"
 # Tampered image beside the original signature: the board refuses it.
 mkdir -p "$W/http/tampered"; cp "$W/bad.img" "$W/http/tampered/boot.img"; cp "$W/http/$SERIAL/boot.sig" "$W/http/tampered/"
 out=$(probe_http tampered --pubkey "$W/pub.pem"); rc=$?
-[ $rc != 0 ] && echo "$out" | grep -q "^verdict: does not boot: boot.img rejected: .*sha256" \
+[ $rc != 0 ] && grep <<<"$out" -q "^verdict: does not boot: boot.img rejected: .*sha256" \
     && ok "probe rejects a tampered boot.img: $(echo "$out" | grep '^verdict' | cut -c1-90)" || bad "tampered (rc $rc): $(echo "$out" | tail -2)"
 # Hash-only boot.sig while the board holds a key: refused; without a key: accepted.
 mkdir -p "$W/http/unsigned"; cp "$W/http/$SERIAL/boot.img" "$W/http/unsigned/"
 "$PINETBOOT" eeprom digest "$W/http/unsigned/boot.img" -o "$W/http/unsigned/boot.sig" > /dev/null 2>&1 || bad "eeprom digest"
 out=$(probe_http unsigned --pubkey "$W/pub.pem"); rc=$?
-[ $rc != 0 ] && echo "$out" | grep -q "^verdict: does not boot: boot.img rejected: .*rsa2048" \
+[ $rc != 0 ] && grep <<<"$out" -q "^verdict: does not boot: boot.img rejected: .*rsa2048" \
     && ok "probe with a key refuses an unsigned boot.sig" || bad "unsigned with key (rc $rc): $(echo "$out" | tail -2)"
 out=$(probe_http unsigned); rc=$?
-[ $rc = 0 ] && echo "$out" | grep -q "signature sha256 verified (unsigned)" \
+[ $rc = 0 ] && grep <<<"$out" -q "signature sha256 verified (unsigned)" \
     && ok "probe without a key accepts a hash-only boot.sig" || bad "unsigned without key (rc $rc): $(echo "$out" | tail -2)"
 out=$(probe_http nowhere); rc=$?
-[ $rc != 0 ] && echo "$out" | grep -q "^verdict: does not boot: HTTP GET .*/nowhere/boot.sig: HTTP 404" \
+[ $rc != 0 ] && grep <<<"$out" -q "^verdict: does not boot: HTTP GET .*/nowhere/boot.sig: HTTP 404" \
     && ok "missing boot.sig: HTTP 404 verdict" || bad "missing (rc $rc): $(echo "$out" | tail -2)"
 # A storm of 12 boards, more than the 8 connections one address may hold: with
 # --http-from-lease each board's GETs leave from its own lease (made local to the probe's
@@ -123,10 +123,10 @@ out=$(ip netns exec "$CLI" timeout 120 "$PINETBOOT" probe --interface c0 --model
         --mode http --http-host "$SRV_IP:8080" --http-path "$SERIAL" --pubkey "$W/pub.pem" --dhcp-timeout 20 \
         --count 12 --http-from-lease 2>&1); rc=$?
 echo "$out" | grep '^storm' | sed 's/^/    /'
-[ $rc = 0 ] && echo "$out" | grep -q "^storm outcome: first try 12/12 " \
+[ $rc = 0 ] && grep <<<"$out" -q "^storm outcome: first try 12/12 " \
     && ok "12 HTTP boards from their own leases all boot first try" || bad "http storm (rc $rc): $(echo "$out" | tail -3)"
 srcs=$(grep "HTTP_DONE http ok $SERIAL/boot.img" "$W/serve.log" | tail -n +$((before + 1)) | grep -o 'client=[0-9.]*' | sort -u)
-[ "$(echo "$srcs" | wc -l)" = 12 ] && ! echo "$srcs" | grep -qx "client=$CLI_IP" \
+[ "$(echo "$srcs" | wc -l)" = 12 ] && ! grep <<<"$srcs" -qx "client=$CLI_IP" \
     && ok "boot.img went to 12 distinct lease addresses" || bad "HTTP client addresses: $(echo $srcs)"
 lab_kill "$SERVE_PID"
 finish serve_http_boot

@@ -47,7 +47,7 @@ M1=02:00:00:00:20:01
 offer=$(ip netns exec "$CLI" $SEND c0 discover --mac $M1)
 IP1=$(echo "$offer" | sed -n 's/^REPLY offer yiaddr=\([0-9.]*\).*/\1/p')
 out=$(ip netns exec "$CLI" $SEND c0 request --mac $M1 --requested "$IP1" --server-id "$SRV_IP")
-echo "$out" | grep -q "^REPLY ack yiaddr=$IP1 " && ok "REQUEST ACKed: $IP1" || bad "ACK: $offer / $out"
+grep <<<"$out" -q "^REPLY ack yiaddr=$IP1 " && ok "REQUEST ACKed: $IP1" || bad "ACK: $offer / $out"
 [ "$(pq "SELECT interface, ip FROM leases WHERE mac = '$M1'")" = "s0|$IP1" ] \
     && ok "the lease is a row of the store's leases table" || bad "leases: $(pq 'SELECT * FROM leases')"
 [ ! -e "$W/state/dhcp-leases-s0.sqlite" ] && ok "no SQLite lease file" || bad "dhcp-leases-s0.sqlite created"
@@ -60,12 +60,12 @@ M2=02:00:00:00:20:02
 offer=$(ip netns exec "$CLI" $SEND c0 discover --mac $M2)
 IP2=$(echo "$offer" | sed -n 's/^REPLY offer yiaddr=\([0-9.]*\).*/\1/p')
 out=$(ip netns exec "$CLI" $SEND c0 request --mac $M2 --requested "$IP2" --server-id "$SRV_IP")
-echo "$out" | grep -q "^NOREPLY" && ok "store refuses the write: no ACK for $IP2" || bad "ACK without a committed lease: $out"
+grep <<<"$out" -q "^NOREPLY" && ok "store refuses the write: no ACK for $IP2" || bad "ACK without a committed lease: $out"
 grep -q "DHCP_ACK_WITHHELD interface=s0 ip=$IP2" "$W/serve.1.log" && ok "the withheld ACK is logged" \
     || bad "no DHCP_ACK_WITHHELD: $(grep -i 'lease' "$W/serve.1.log" | tail -2 | tr '\n' ' ')"
 pq "DROP TRIGGER refuse ON leases"
 out=$(ip netns exec "$CLI" $SEND c0 request --mac $M2 --requested "$IP2" --server-id "$SRV_IP")
-echo "$out" | grep -q "^REPLY ack yiaddr=$IP2 " && ok "store writes again: ACK for $IP2" || bad "after recovery: $out"
+grep <<<"$out" -q "^REPLY ack yiaddr=$IP2 " && ok "store writes again: ACK for $IP2" || bad "after recovery: $out"
 [ "$(pq "SELECT ip FROM leases WHERE mac = '$M2'")" = "$IP2" ] && ok "its row is there" || bad "no row for $M2"
 
 # A new serve process restores the leases from the store; this one is told where it is
@@ -81,7 +81,7 @@ IP3=$(echo "$offer" | sed -n 's/^REPLY offer yiaddr=\([0-9.]*\).*/\1/p')
     && ok "after a restart a new board is offered $IP3, not a stored lease's address" \
     || bad "newcomer after restart: $offer (stored: $IP1 $IP2)"
 offer=$(ip netns exec "$CLI" $SEND c0 discover --mac $M1)
-echo "$offer" | grep -q "^REPLY offer yiaddr=$IP1 " && ok "after a restart $M1 is offered its stored $IP1" \
+grep <<<"$offer" -q "^REPLY offer yiaddr=$IP1 " && ok "after a restart $M1 is offered its stored $IP1" \
     || bad "after restart: $offer"
 [ ! -e "$W/state/registry.db" ] && [ ! -e "$W/state/dhcp-leases-s0.sqlite" ] \
     && ok "PINETBOOT_STORE_URL alone: no SQLite file either" || bad "SQLite files created: $(ls "$W/state")"
@@ -100,7 +100,7 @@ H /metrics >/dev/null
 grep -q "^pinetboot_store_up 0$" "$W/h.body" && ok "pinetboot_store_up 0" \
     || bad "store_up: $(grep store_up "$W/h.body")"
 out=$(ip netns exec "$CLI" $SEND c0 request --mac $M1 --requested "$IP1" --server-id "$SRV_IP")
-echo "$out" | grep -q "^NOREPLY" && ok "database down: no ACK that could not be committed" \
+grep <<<"$out" -q "^NOREPLY" && ok "database down: no ACK that could not be committed" \
     || bad "ACK while the database is down: $out"
 sleep 2
 [ "$(grep -c STORE_DOWN "$W/serve.2.log")" = 1 ] && ok "one STORE_DOWN line, not one a second" \
@@ -111,6 +111,6 @@ wait_for "$W/serve.2.log" "STORE_UP" 10 && ok "database back: STORE_UP logged" \
 code=$(H /healthz)
 [ "$code" = 200 ] && [ "$(cat "$W/h.body")" = ok ] && ok "/healthz ok again" || bad "/healthz after: $code $(cat "$W/h.body")"
 out=$(ip netns exec "$CLI" $SEND c0 request --mac $M1 --requested "$IP1" --server-id "$SRV_IP")
-echo "$out" | grep -q "^REPLY ack yiaddr=$IP1 " && ok "database back: ACK for $IP1" || bad "after the database came back: $out"
+grep <<<"$out" -q "^REPLY ack yiaddr=$IP1 " && ok "database back: ACK for $IP1" || bad "after the database came back: $out"
 lab_kill "$SERVE_PID"
 finish store_postgresql_leases

@@ -32,7 +32,7 @@ for IO in $(tftp_io_modes); do
     done
     out=$(ip netns exec "$CLI" timeout 60 "$LOAD" --server "$SRV_IP:69" --file kernel8.img --clients 4 \
         --blksize 1468 --windowsize 16 --verify "$W/root/kernel8.img" --deadline-s 30 2>&1)
-    echo "$out" | grep -q "ok=4 failed=0" && ok "[$WANT] 4 windowed clients, every byte compared: $(echo "$out" | head -1)" \
+    grep <<<"$out" -q "ok=4 failed=0" && ok "[$WANT] 4 windowed clients, every byte compared: $(echo "$out" | head -1)" \
         || bad "[$WANT] bench clients: $out"
     lab_kill "$TFTP_PID"
     summary=$(grep -oE "[0-9]+ packets out \([0-9]+ in GSO groups\), [0-9]+ retransmitted" "$W/tftp.log")

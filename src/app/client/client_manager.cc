@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "app/client/root_edit.h"
+#include "app/image/boot_layout.h"
 #include "app/image/image_store.h"
 #include "app/nbd/nbd_manager.h"
 #include "io/file.h"
@@ -140,34 +141,48 @@ Result<void> writeBootTree(const fs::path& stateDir, const ImageInfo& img, const
     if (!stats) {
         return tl::unexpected(stats.error());
     }
-    auto cmdline = io::readFile(img.boot() / "cmdline.txt");
-    if (!cmdline) {
-        return fail(fmt::format("image {} has no cmdline.txt in its boot partition", img.name));
+    // The cmdline files the board reads for its model, normal and tryboot boots: the
+    // flat cmdline.txt, or where config.txt's os_prefix / cmdline= send it
+    // (app/image/boot_layout). Every other file stays a link to the image's.
+    auto targets = cmdlineTargets(img.boot(), rec.model, rec.serial);
+    if (!targets) {
+        return fail(fmt::format("image {}: {}", img.name, targets.error().message));
     }
-    const std::string original(cmdline->begin(), cmdline->end());
-    Result<std::string> rewritten = fail("no root");
     std::string rootLine;
-    if (isNbdRootMode(rec.rootMode)) {
-        auto port = nbdPortOf(stateDir, rec.serial);
-        if (!port) {
-            return tl::unexpected(port.error());
+    for (const auto& target : *targets) {
+        auto cmdline = io::readFile(img.boot() / target);
+        if (!cmdline) {
+            return fail(fmt::format("image {} has no {} in its boot partition", img.name, target));
         }
-        rewritten = proto::netboot::rewriteCmdlineNbd(
-            original, proto::netboot::NbdRoot{s.serverIp, *port, rec.serial});
-        rootLine = fmt::format("nbdroot={}:{}/{}", s.serverIp, *port, rec.serial);
-    } else {
-        rewritten = proto::netboot::rewriteCmdline(
-            original,
-            // A shared root is exported ro (app/nfs): cmdline.txt says so too.
-            proto::netboot::NfsRoot{s.serverIp, rec.rootExport, s.nfsVersion,
-                                    rec.rootMode == "shared"});
-        rootLine = fmt::format("nfsroot={}:{},vers={}", s.serverIp, rec.rootExport, s.nfsVersion);
+        const std::string original(cmdline->begin(), cmdline->end());
+        Result<std::string> rewritten = fail("no root");
+        if (isNbdRootMode(rec.rootMode)) {
+            auto port = nbdPortOf(stateDir, rec.serial);
+            if (!port) {
+                return tl::unexpected(port.error());
+            }
+            rewritten = proto::netboot::rewriteCmdlineNbd(
+                original, proto::netboot::NbdRoot{s.serverIp, *port, rec.serial});
+            rootLine = fmt::format("nbdroot={}:{}/{}", s.serverIp, *port, rec.serial);
+        } else {
+            rewritten = proto::netboot::rewriteCmdline(
+                original,
+                // A shared root is exported ro (app/nfs): cmdline.txt says so too.
+                proto::netboot::NfsRoot{s.serverIp, rec.rootExport, s.nfsVersion,
+                                        rec.rootMode == "shared"});
+            rootLine =
+                fmt::format("nfsroot={}:{},vers={}", s.serverIp, rec.rootExport, s.nfsVersion);
+        }
+        if (!rewritten) {
+            return tl::unexpected(rewritten.error());
+        }
+        if (auto r = io::writeFileAtomic(build / target, *rewritten); !r) {
+            return r;
+        }
     }
-    if (!rewritten) {
-        return tl::unexpected(rewritten.error());
-    }
-    if (auto r = io::writeFileAtomic(build / "cmdline.txt", *rewritten); !r) {
-        return r;
+    std::string names;
+    for (const auto& t : *targets) {
+        names += (names.empty() ? "" : ", ") + t;
     }
     if (enableSsh) {
         // Raspberry Pi OS's sshswitch.service enables sshd when boot has "ssh".
@@ -186,8 +201,8 @@ Result<void> writeBootTree(const fs::path& stateDir, const ImageInfo& img, const
     if (auto r = io::renamePath(build, dest); !r) {
         return r;
     }
-    msgs.push_back(fmt::format("boot: {} ({} files linked to the image), cmdline.txt -> {}",
-                               dest.string(), stats->hardlinked, rootLine));
+    msgs.push_back(fmt::format("boot: {} ({} files linked to the image), {} -> {}", dest.string(),
+                               stats->hardlinked, names, rootLine));
     return {};
 }
 

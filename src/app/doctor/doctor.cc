@@ -14,6 +14,7 @@
 #include "app/client/root_edit.h"
 #include "app/doctor/mtu.h"
 #include "app/doctor/neighbour_table.h"
+#include "app/image/boot_layout.h"
 #include "app/nbd/nbd_manager.h"
 #include "app/nfs/nfs_manager.h"
 #include "core/boot/link_watch.h"
@@ -432,54 +433,136 @@ void checkClient(const fs::path& stateDir, const ServerSettings& s, const io::Cl
         return;
     }
     bool pi5 = c.model == "pi5" || c.model == "cm5";
-    std::vector<std::string> need = {"config.txt", "cmdline.txt"};
+    // The firmware's own files are read from the top of the boot tree, whatever
+    // os_prefix says: os_prefix moves only "kernels, initramfs, cmdline.txt, .dtbs and
+    // overlays" (Raspberry Pi documentation, config_txt/boot.adoc).
+    std::vector<std::string> missing;
+    std::vector<std::string> need = {"config.txt"};
     if (!pi5) {
         // Pi 4 family: the EEPROM bootloader fetches the GPU firmware (spec 4.3 steps 1, 5).
         need.emplace_back("start4.elf");
         need.emplace_back("fixup4.dat");
     }
-    if (auto dtb = modelDtb(c.model)) {
-        need.push_back(*dtb);
-    }
-    std::vector<std::string> missing;
     for (const auto& n : need) {
         if (!fs::exists(boot / n)) {
             missing.push_back(n);
         }
     }
-    bool kernel = fs::exists(boot / "kernel8.img") || (pi5 && fs::exists(boot / "kernel_2712.img"));
-    if (!kernel) {
-        missing.emplace_back(pi5 ? "kernel_2712.img or kernel8.img" : "kernel8.img");
-    }
-    if (c.model.empty()) {
-        bool anyDtb = false;
-        for (const auto& e : fs::directory_iterator(boot)) {
-            anyDtb = anyDtb || e.path().extension() == ".dtb";
+    // The chain config.txt -> os_prefix -> kernel, dtb, cmdline for the client's model
+    // (every model when it is unknown: the one it boots is then one that is complete).
+    DirBootFiles files(boot);
+    std::optional<proto::netboot::BootChain> chain;
+    std::optional<proto::netboot::BootChain> tried;
+    std::string completeFor;
+    for (auto b : boardsOfModel(c.model)) {
+        auto one = proto::netboot::resolveBootChain(files, {b, false, c.serial});
+        if (!one) {
+            out.push_back(bad(tag, fmt::format("{}: {}", boot.string(), one.error().message),
+                              "fix config.txt in the image (pinetboot image import it again), "
+                              "then pinetboot client set " +
+                                  c.serial));
+            return;
         }
-        if (!anyDtb) {
-            missing.emplace_back("a device tree (*.dtb)");
+        auto score = [](const proto::netboot::BootChain& x) {
+            return int(x.kernelFound) + int(x.dtbFound) + int(x.cmdlineFound);
+        };
+        if (one->complete()) {
+            completeFor += (completeFor.empty() ? "" : " ") + std::string(piBoardCode(b));
+        }
+        if (!chain || score(*one) > score(*chain)) {
+            chain = *one;
+            auto t = proto::netboot::resolveBootChain(files, {b, true, c.serial});
+            tried = t ? std::optional(std::move(*t)) : std::nullopt;
+        }
+    }
+    std::string via;
+    std::string fix = c.model.empty() ? "import an image with the firmware for this Pi, or pass "
+                                        "--model to check the right files"
+                                      : fmt::format(
+                                            "use an image whose boot partition has the {} "
+                                            "files (pinetboot image list shows models)",
+                                            c.model);
+    if (chain && !chain->requestedPrefix.empty() && chain->osPrefix.empty()) {
+        // The prefix failed the firmware's viability test: name what is missing under it,
+        // not the top-level names the firmware then falls back to.
+        const std::string& pre = chain->requestedPrefix;
+        const bool absolute = chain->settings.kernel && !chain->settings.kernel->empty() &&
+                              chain->settings.kernel->front() == '/';
+        const std::string kernel = absolute ? chain->kernel : pre + chain->kernel;
+        const std::string dtb = pre + fs::path(chain->dtb).filename().string();
+        if (!files.exists(kernel)) {
+            missing.push_back(kernel);
+        }
+        if (!files.exists(dtb)) {
+            missing.push_back(dtb);
+        }
+        via = fmt::format(
+            " (config.txt sets os_prefix={}: without {} the firmware ignores the "
+            "prefix and reads {}, {} and {} from the top)",
+            pre, missing.empty() ? kernel : missing.back(), chain->kernel, chain->dtb,
+            chain->cmdline);
+        fix = fmt::format(
+            "put {} back into the image's boot partition (image import again) or "
+            "fix os_prefix in its config.txt, then pinetboot client set {} (the "
+            "root is kept)",
+            pre, c.serial);
+    } else if (chain) {
+        if (!chain->requestedPrefix.empty()) {
+            via = fmt::format(" (config.txt -> os_prefix={})", chain->osPrefix);
+        }
+        if (!chain->kernelFound) {
+            missing.push_back(chain->kernel);
+        }
+        if (!chain->dtbFound) {
+            missing.push_back(c.model.empty() ? "a device tree (" + chain->dtb + " or another)"
+                                              : chain->dtb);
+        }
+        if (!chain->cmdlineFound) {
+            missing.push_back(chain->cmdline);
         }
     }
     if (missing.empty()) {
         out.push_back(
-            ok(tag, fmt::format("boot tree complete for {} ({})",
-                                c.model.empty() ? "an unknown model" : c.model, boot.string())));
+            ok(tag, fmt::format("boot tree complete for {} ({}){}",
+                                c.model.empty() ? "an unknown model" : c.model, boot.string(),
+                                chain && !chain->osPrefix.empty()
+                                    ? fmt::format(": {}, {}, {} via os_prefix={}", chain->kernel,
+                                                  chain->dtb, chain->cmdline, chain->osPrefix)
+                                    : std::string())));
     } else {
         std::string list;
         for (const auto& m : missing) {
             list += (list.empty() ? "" : ", ") + m;
         }
-        out.push_back(bad(tag, fmt::format("boot tree {} lacks {}", boot.string(), list),
-                          c.model.empty()
-                              ? "import an image with the firmware for this Pi, or pass "
-                                "--model to check the right files"
-                              : fmt::format("use an image whose boot partition has the {} "
-                                            "files (pinetboot image list shows models)",
-                                            c.model)));
+        out.push_back(
+            bad(tag, fmt::format("boot tree {} lacks {}{}", boot.string(), list, via), fix));
     }
-    auto cmd = io::readFile(boot / "cmdline.txt");
+    if (!chain || !chain->cmdlineFound) {
+        return;
+    }
+    auto cmd = io::readFile(boot / chain->cmdline);
     if (!cmd) {
         return;
+    }
+    // A tryboot boot that reads another cmdline (Ubuntu's new/): it must name the root too,
+    // or the board's next kernel update boots from its SD card once.
+    if (tried && tried->complete() && tried->cmdline != chain->cmdline) {
+        auto t = io::readFile(boot / tried->cmdline);
+        std::string text = t ? std::string(t->begin(), t->end()) : std::string();
+        bool rooted = text.find("nfsroot=") != std::string::npos ||
+                      text.find("nbdroot=") != std::string::npos;
+        if (rooted) {
+            out.push_back(ok(
+                tag, fmt::format("tryboot boot reads {}, which names the root", tried->cmdline)));
+        } else {
+            out.push_back(bad(tag,
+                              fmt::format("a tryboot boot reads {}, which does not name the "
+                                          "netboot root",
+                                          tried->cmdline),
+                              fmt::format("pinetboot client set {} (rewrites every cmdline file "
+                                          "the board reads; the root is kept)",
+                                          c.serial)));
+        }
     }
     if (isNbdRootMode(c.rootMode)) {
         checkNbdClient(stateDir, s, c, std::string(cmd->begin(), cmd->end()), out);

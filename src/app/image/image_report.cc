@@ -70,6 +70,8 @@ nlohmann::json imageReportJson(const ImageReport& r) {
             {"root_partuuid", i.rootPartuuid},
             {"root_bytes", i.rootBytes},
             {"models", i.models},
+            {"boot_layout", i.bootLayout},
+            {"boot_tryboot", i.bootTryboot},
             {"boot_bytes", r.bootBytes},
             {"size_bytes", r.sizeBytes},
             {"layout",

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "app/image/boot_layout.h"
 #include "app/json_text.h"
 #include "app/settings.h"
 #include "io/compress/image_source.h"
@@ -37,24 +38,44 @@ using proto::disk::PartitionKind;
 
 namespace {
 
-std::string supportedModels(const fs::path& boot) {
-    // Device trees the firmware loads per model (netboot-protocol.md 4.3, 4.4).
-    struct M {
-        const char* model;
-        const char* dtb;
-    };
-    static constexpr M kModels[] = {{"pi4", "bcm2711-rpi-4-b.dtb"},
-                                    {"cm4", "bcm2711-rpi-cm4.dtb"},
-                                    {"pi400", "bcm2711-rpi-400.dtb"},
-                                    {"pi5", "bcm2712-rpi-5-b.dtb"},
-                                    {"cm5", "bcm2712-rpi-cm5-cm5io.dtb"}};
+/// The models whose device tree the firmware finds, following config.txt's
+/// os_prefix and device_tree= (netboot-protocol.md 4.3, 4.4; app/image/boot_layout).
+/// The five models `client add --model` takes.
+std::string supportedModels(const BootLayout* layout) {
     std::string out;
-    for (const auto& m : kModels) {
-        if (fs::exists(boot / m.dtb)) {
-            out += (out.empty() ? "" : " ") + std::string(m.model);
+    if (layout == nullptr) {
+        return out;
+    }
+    for (const char* model : {"pi4", "cm4", "pi400", "pi5", "cm5"}) {
+        auto board = proto::netboot::parsePiBoard(model);
+        for (const auto& c : layout->chains) {
+            if (!c.tryboot && board && c.board == *board && c.chain.dtbFound) {
+                out += (out.empty() ? "" : " ") + std::string(model);
+            }
         }
     }
     return out;
+}
+
+/// image.json's record of the layout: its kind, and per model the files a normal
+/// boot reads (and a tryboot boot, where it differs).
+nlohmann::json layoutJson(const BootLayout& layout) {
+    nlohmann::json chains = nlohmann::json::object();
+    for (const auto& c : layout.chains) {
+        if (!c.chain.dtbFound) {
+            continue;
+        }
+        nlohmann::json one = {{"config", c.chain.settings.configFile},
+                              {"os_prefix", c.chain.osPrefix},
+                              {"cmdline", c.chain.cmdline},
+                              {"kernel", c.chain.kernel},
+                              {"dtb", c.chain.dtb},
+                              {"initramfs", c.chain.initramfs},
+                              {"complete", c.chain.complete()}};
+        chains[std::string(proto::netboot::piBoardCode(c.board)) + (c.tryboot ? "+tryboot" : "")] =
+            std::move(one);
+    }
+    return chains;
 }
 
 Result<std::uint64_t> extractFat(const proto::disk::ReadAt& disk,
@@ -360,6 +381,9 @@ ImageInfo infoFromJson(const fs::path& dir, const nlohmann::json& j) {
     i.rootFiles = j.value("root_files", std::uint64_t{0});
     i.rootBytes = j.value("root_bytes", std::uint64_t{0});
     i.models = j.value("models", "");
+    i.bootLayout = j.value("boot_layout", "");
+    i.bootTryboot = j.value("boot_tryboot", false);
+    i.layoutError = j.value("boot_layout_error", "");
     i.securityXattrs = j.value("security_xattrs", std::uint64_t{0});
     i.droppedXattrs = j.value("dropped_xattrs", std::uint64_t{0});
     i.refusedXattrs = j.value("refused_xattrs", std::uint64_t{0});
@@ -546,7 +570,18 @@ Result<ImageInfo> importImage(const fs::path& stateDir, const fs::path& file,
     info.rootFiles =
         stats->files + stats->directories + stats->symlinks + stats->specials + stats->hardlinks;
     info.rootBytes = stats->bytes;
-    info.models = supportedModels(bootDir);
+    nlohmann::json chains = nlohmann::json::object();
+    if (auto layout = detectBootLayout(bootDir)) {
+        info.models = supportedModels(&*layout);
+        info.bootLayout = layout->kind;
+        info.bootTryboot = layout->tryboot;
+        chains = layoutJson(*layout);
+    } else {
+        // Recorded, not fatal: the image's files are all there, and `client add` and
+        // `doctor` say the same when they follow config.txt.
+        info.bootLayout = "invalid";
+        info.layoutError = proto::text::safeText(layout.error().message, 300);
+    }
     reader->read = nullptr;  // close the image before deleting a decompressed copy
     if (disk != file) {
         fs::remove(disk, ec);  // a decompressed or copied image
@@ -563,9 +598,15 @@ Result<ImageInfo> importImage(const fs::path& stateDir, const fs::path& file,
                         {"root_files", info.rootFiles},
                         {"root_bytes", info.rootBytes},
                         {"models", info.models},
+                        {"boot_layout", info.bootLayout},
+                        {"boot_tryboot", info.bootTryboot},
+                        {"boot_chains", chains},
                         {"security_xattrs", info.securityXattrs},
                         {"dropped_xattrs", info.droppedXattrs},
                         {"refused_xattrs", info.refusedXattrs}};
+    if (!info.layoutError.empty()) {
+        j["boot_layout_error"] = info.layoutError;
+    }
     if (auto w = io::writeFileAtomic(tmp.path() / "image.json", dumpJson(j, 2) + "\n"); !w) {
         return tl::unexpected(w.error());
     }

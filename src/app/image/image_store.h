@@ -33,6 +33,12 @@ struct ImageInfo {
     std::uint64_t rootFiles = 0;
     std::uint64_t rootBytes = 0;
     std::string models;  ///< which Pi models its boot files support ("pi4 cm4 pi5")
+    /// How config.txt lays out the boot files (app/image/boot_layout): "flat",
+    /// "os_prefix", "current-new-old"; "invalid" when config.txt cannot be followed
+    /// (layoutError says why); "" for images imported before layouts were recorded.
+    std::string bootLayout;
+    bool bootTryboot = false;  ///< a tryboot boot reads other files
+    std::string layoutError;
     // Extended attributes the confined reader cannot set (see importImage):
     std::uint64_t securityXattrs = 0;  ///< security.* set by pinetboot itself
     std::uint64_t droppedXattrs = 0;   ///< trusted.*: never applied

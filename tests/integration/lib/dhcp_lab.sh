@@ -7,6 +7,10 @@
 #   lab_kill PID          -> SIGTERM, wait up to 5 s, then SIGKILL
 #   ok/bad/finish         -> PASS/FAIL lines, exit status
 set -uo pipefail
+# With pipefail, `echo "$out" | grep -q PATTERN` fails now and then on a match: grep -q
+# leaves at its first match and echo's next write gets SIGPIPE (serve_http_boot failed so
+# with every board booted). Tests match captured output with a here-string instead:
+# `grep <<<"$out" -q PATTERN`.
 
 LAB_PIDS=""
 FAILS=0
@@ -30,6 +34,15 @@ lab_cleanup() {
     [ -n "$W" ] && [ "${KEEP_SCRATCH:-0}" != 1 ] && rm -rf "$W"
 }
 
+# Every pinetboot a test starts keeps its state (registry, API token, rollouts) in the
+# test's scratch directory unless the test names one itself: the default
+# /var/lib/pinetboot is the host's, and a state left there by one run (a newer schema,
+# a token) would change the next run's results.
+lab_state_dir() {
+    : "${PINETBOOT_STATE_DIR:=$W/state}"
+    export PINETBOOT_STATE_DIR
+}
+
 lab_up() {
     local tag=$1
     [ "$(id -u)" = 0 ] || { echo "SKIP: needs root for network namespaces"; exit 77; }
@@ -42,6 +55,7 @@ lab_up() {
     CLI_IP="$NET.2"
     W=$(mktemp -d "/tmp/pnb-${tag}-XXXXXX")
     chmod 755 "$W"
+    lab_state_dir
     trap lab_cleanup EXIT
     ip netns add "$SRV" || { echo "FAIL ip netns add"; exit 1; }
     ip netns add "$CLI" || { echo "FAIL ip netns add"; exit 1; }
@@ -68,6 +82,7 @@ lab_up_bridge() {
     NETN=$(( ($$ % 200) + 20 )); NET="10.78.$NETN"
     SRV_IP="$NET.1"; CLI_IP="$NET.2"; SITE_IP="$NET.3"
     W=$(mktemp -d "/tmp/pnb-${tag}-XXXXXX"); chmod 755 "$W"
+    lab_state_dir
     trap lab_cleanup EXIT
     for ns in "$SRV" "$CLI" "$SITE"; do
         ip netns add "$ns" || { echo "FAIL ip netns add $ns"; exit 1; }

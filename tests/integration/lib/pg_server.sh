@@ -38,8 +38,11 @@ pg_start() {
     if [ "$(id -u)" = 0 ]; then
         as=(setpriv --reuid=nobody --regid=nogroup --clear-groups --)
     fi
-    "${as[@]}" "$PG_BIN/postgres" -D "$dir/data" -k "$dir" -c listen_addresses= \
-        -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
+    # Tests want speed, not durability (the data dies with the test); PG_DURABLE=1
+    # (bench/store-bench.sh) keeps PostgreSQL's durable defaults.
+    local fast=(-c fsync=off -c synchronous_commit=off -c full_page_writes=off)
+    [ "${PG_DURABLE:-0}" = 1 ] && fast=()
+    "${as[@]}" "$PG_BIN/postgres" -D "$dir/data" -k "$dir" -c listen_addresses= "${fast[@]}" \
         >"$dir/server.log" 2>&1 &
     PG_PID=$!
     PG_URL="postgresql:///postgres?host=$dir&user=pinet"
