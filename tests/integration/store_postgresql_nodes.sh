@@ -21,9 +21,9 @@ PINETBOOT=${PINETBOOT:?}
 unset PINETBOOT_STORE_URL PINETBOOT_STATE_DIR
 T0=$(date +%s%N)
 elapsed() { local ms=$(( ($(date +%s%N) - T0) / 1000000 )); printf '%d.%01d' $((ms / 1000)) $((ms % 1000 / 100)); }
-# 200 boards: enough that the kill lands mid-storm with boards in every phase (DHCP,
+# 300 boards (the storm): enough that the kill lands mid-storm with boards in every phase (DHCP,
 # TFTP from the killed node, waiting for admission), small enough for < 30 s on 2 cores.
-NBOARDS=${PINET_NODES_BOARDS:-200}
+NBOARDS=${PINET_NODES_BOARDS:-300}
 
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root for network namespaces"; exit 77; }
 TAG=pgn-$$
