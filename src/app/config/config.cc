@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <fstream>
 #include <set>
@@ -664,6 +665,29 @@ std::vector<KeyDef> buildTable() {
              c.storeUrl = s;
              return std::nullopt;
          }});
+    t.push_back({Scope::Store, "node_id", KeyType::String, "(the host name)",
+                 "This server's name among the `serve` nodes that share a PostgreSQL store (the "
+                 "`nodes` table): each node heartbeats under it every second, and the nodes split "
+                 "the DHCP clients between the live ones by it (docs/architecture.md, \"Several "
+                 "nodes\"). Two nodes must never share one. Letters, digits, `.`, `-` and `_`, at "
+                 "most 63; the host name is used with any other character made `-`.",
+                 false, at(&Config::storeNodeId),
+                 [](const toml::node& n, Config& c, InterfaceConfig*) -> Err {
+                     std::string s;
+                     if (auto e = getString(n, s)) {
+                         return e;
+                     }
+                     const bool ok = !s.empty() && s.size() <= 63 &&
+                                     std::all_of(s.begin(), s.end(), [](char ch) {
+                                         return std::isalnum(static_cast<unsigned char>(ch)) != 0 ||
+                                                ch == '.' || ch == '-' || ch == '_';
+                                     });
+                     if (!ok) {
+                         return Err("expected 1 to 63 letters, digits, '.', '-' or '_'");
+                     }
+                     c.storeNodeId = s;
+                     return std::nullopt;
+                 }});
     return t;
 }
 

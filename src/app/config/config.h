@@ -116,6 +116,9 @@ struct Config {
     // the CLI (cli/store_flags.h), overrides both.
     std::string storeBackend = "sqlite";  ///< "sqlite" or "postgresql"
     std::string storeUrl;                 ///< postgresql only: a libpq URL
+    /// This node's name among the nodes sharing the store (issue #19); empty = the host
+    /// name (app/serve/node_service.h sanitizeNodeId).
+    std::string storeNodeId;
 
     /// Where the file was read from ("" for a Config built from flags only).
     std::string sourcePath;

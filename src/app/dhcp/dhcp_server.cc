@@ -96,6 +96,7 @@ void DhcpServer::start() {
     }
     responder_ = std::make_unique<cd::DhcpResponder>(rc, store_.get());
     responder_->setAdmissionGate(config_.admission);
+    responder_->setLoadShare(config_.loadShare);
     if (auto r = responder_->start(core::WallTime::clock::now()); !r) {
         throw std::runtime_error(r.error().message);
     }
@@ -275,6 +276,9 @@ std::string formatCounters(const DhcpServerCounters& c) {
     s += fmt::format("dhcp_send_errors {}\n", c.sendErrors);
     if (c.acksWithheld != 0) {
         s += fmt::format("dhcp_acks_withheld {}\n", c.acksWithheld);
+    }
+    if (c.dhcp.leaseConflicts != 0) {
+        s += fmt::format("dhcp_lease_conflicts {}\n", c.dhcp.leaseConflicts);
     }
     return s;
 }

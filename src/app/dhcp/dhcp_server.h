@@ -43,6 +43,8 @@ struct DhcpServerConfig {
     std::vector<core::dhcp::Reservation> reservations;
     std::vector<core::dhcp::Ip4> relays;            ///< relay agents answered through (giaddr)
     std::uint16_t port = proto::dhcp::kServerPort;  ///< tests may move it
+    /// Several nodes (issue #19): the buckets this node answers (may be null: all).
+    const core::dhcp::LoadShare* loadShare = nullptr;
 };
 
 struct DhcpServerCounters {

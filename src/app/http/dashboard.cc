@@ -39,6 +39,17 @@ std::string_view dashboardHtml() {
     <p id="admission-summary"></p>
     <ol id="admission-queue"></ol>
   </section>
+  <section id="nodes" hidden>
+    <h2>Nodes <span id="nodes-summary" class="muted"></span></h2>
+    <table id="nodes-table">
+      <thead><tr><th>Node</th><th>Address</th><th>State</th><th>DHCP buckets</th><th>Heartbeat</th></tr></thead>
+      <tbody></tbody>
+    </table>
+    <table id="node-boots">
+      <thead><tr><th>Ended</th><th>Node</th><th>Serial</th><th>MAC</th><th>IP</th><th>Outcome</th></tr></thead>
+      <tbody></tbody>
+    </table>
+  </section>
   <section id="detail" hidden>
     <h2>Boot timeline <span id="detail-title"></span></h2>
     <div id="boots"></div>
@@ -289,9 +300,30 @@ function renderAdmission(a) {
     '<li>' + esc(w.board) + ' <span class="muted">waiting ' + w.waited_seconds.toFixed(1) + ' s</span></li>').join('');
 }
 
+// Several nodes (issue #19): which node is live and answers which share of the boards,
+// and the last boots of every node sharing the store (which node served what).
+function renderNodes(n, b) {
+  const sec = $('nodes');
+  if (!n || !n.nodes || !n.nodes.length) { sec.hidden = true; return; }
+  sec.hidden = false;
+  $('nodes-summary').textContent = n.live + ' live of ' + n.nodes.length + ', this is ' + n.self;
+  $('nodes-table').tBodies[0].innerHTML = n.nodes.map((x) =>
+    '<tr' + (x.self ? ' class="self"' : '') + '><td class="mono">' + esc(x.node_id) + '</td><td class="mono">' +
+    esc(x.address) + '</td><td>' + (x.live ? 'live' : '<b>no heartbeat</b>') + '</td><td>' + esc(x.buckets) +
+    ' of ' + esc(n.buckets) + '</td><td>' + esc(fmtMs(x.heartbeat_age_ms)) + ' ago</td></tr>').join('');
+  const boots = ((b && b.boots) || []).slice(0, 10);
+  $('node-boots').hidden = !boots.length;
+  $('node-boots').tBodies[0].innerHTML = boots.map((x) =>
+    '<tr><td>' + esc(new Date(x.ended).toLocaleTimeString()) + '</td><td class="mono">' + esc(x.node_id) +
+    '</td><td class="mono">' + esc(x.serial) + '</td><td class="mono">' + esc(x.mac) + '</td><td class="mono">' +
+    esc(x.ip) + '</td><td>' + esc(OUTCOME[x.outcome] || x.outcome) + '</td></tr>').join('');
+}
+
 async function refresh() {
   S.timer = null;
   try { renderAdmission(await getJson('/api/v1/admission')); } catch (e) { /* older server */ }
+  try { renderNodes(await getJson('/api/v1/nodes'), await getJson('/api/v1/nodes/boots?limit=10')); }
+  catch (e) { /* older server */ }
   try {
     const data = await getJson('/api/v1/clients');
     S.clients = data.clients || [];

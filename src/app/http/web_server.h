@@ -11,6 +11,8 @@
 //   GET /api/v1/events            text/event-stream
 //   GET /api/v1/images            {"images":[...]} (FleetReader; docs/api.md)
 //   GET /api/v1/doctor            {"findings":[...],...} (FleetReader; docs/api.md)
+//   GET /api/v1/nodes             {"self":ID,"nodes":[...],...} (NodesReader; docs/api.md)
+//   GET /api/v1/nodes/boots?limit=N   {"boots":[...]} every node's boots, newest first
 //   GET /metrics                  text/plain; version=0.0.4
 //   GET /healthz                  "ok" | 503
 //   POST/GET/DELETE /api/v1/session   sign in (token -> cookie + CSRF token), state, sign out
@@ -39,6 +41,7 @@
 #include "app/config/config.h"
 #include "app/http/event_hub.h"
 #include "app/http/fleet_reader.h"
+#include "app/http/nodes_reader.h"
 #include "app/http/web_auth.h"
 
 namespace pinet::app::http {
@@ -92,6 +95,9 @@ public:
     /// answer 404 {"error":{"code":"not_available"}}. Call before start(); @p reader
     /// must outlive the server.
     void setFleetReader(FleetReader* reader) { fleet_ = reader; }
+    /// Several nodes (GET /api/v1/nodes, /api/v1/nodes/boots); without one those answer
+    /// 404 not_available. Call before start(); @p reader must outlive the server.
+    void setNodesReader(const NodesReader* reader) { nodes_ = reader; }
     /// Who may do what (may be null: then writes get 503, reads are open). @p
     /// readsNeedCredential: the listener is reachable beyond loopback. Call before start().
     void setAuth(WebAuth* auth, bool readsNeedCredential);
@@ -124,6 +130,7 @@ private:
     std::uint16_t port_ = 0;
     std::vector<std::string> allowedHosts_;  ///< lower case; fixed once started
     FleetReader* fleet_ = nullptr;
+    const NodesReader* nodes_ = nullptr;
     WebAuth* auth_ = nullptr;
     bool readsNeedCredential_ = false;
     ClientAdmin* admin_ = nullptr;

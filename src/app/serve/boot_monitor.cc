@@ -1,5 +1,7 @@
 #include "app/serve/boot_monitor.h"
 
+#include <optional>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -150,6 +152,23 @@ BootMonitor::BootMonitor(core::boot::TrackerOptions options) : tracker_(options)
     metrics_.declare("pinetboot_admission_left_total",
                      "Admitted or waiting boards that left, by reason (completed: fetched and "
                      "went quiet; no_show: fetched nothing; forgotten: stopped asking)",
+                     Kind::Counter);
+    metrics_.declare("pinetboot_node_buckets_owned",
+                     "DHCP load-balancing buckets (of 256, RFC 3074) this node answers among the "
+                     "live nodes sharing the store",
+                     Kind::Gauge);
+    metrics_.declare("pinetboot_nodes_live",
+                     "Nodes whose heartbeat in the store is fresh (this one included)",
+                     Kind::Gauge);
+    metrics_.declare("pinetboot_node_boots_dropped_total",
+                     "Finished boots not written to the store's boots table (its queue was full)",
+                     Kind::Counter);
+    metrics_.declare("pinetboot_node_store_errors_total",
+                     "Node thread rounds (heartbeat, node list, boots) the store refused",
+                     Kind::Counter);
+    metrics_.declare("pinetboot_dhcp_lease_conflicts_total",
+                     "REQUESTs NAKed because another node had bound the address to another board "
+                     "(the store's unique address), by interface",
                      Kind::Counter);
     metrics_.declare("pinetboot_store_up",
                      "1 while the client store (SQLite or PostgreSQL registry) can be read, 0 "
@@ -437,6 +456,20 @@ void BootMonitor::handleUpdates(const std::vector<core::boot::Update>& updates) 
             hub_.publish("boot", http::api::bootUpdateJson(u));
         }
         if (u.bootEnded) {
+            BootEndHook endHook;
+            std::optional<core::boot::BootRecord> ended;
+            {
+                std::lock_guard lock(stateMutex_);
+                if (bootEndHook_) {
+                    if (const auto* b = tracker_.boot(u.bootId)) {
+                        endHook = bootEndHook_;
+                        ended = *b;
+                    }
+                }
+            }
+            if (endHook) {
+                endHook(*ended);
+            }
             const double secs = std::chrono::duration<double>(u.duration).count();
             const std::string outcome = core::boot::toString(u.outcome);
             metrics_.add("pinetboot_boots_total", {{"outcome", outcome}});
@@ -471,6 +504,11 @@ void BootMonitor::setKnownClients(std::vector<KnownClient> clients) {
 void BootMonitor::setScrapeHook(ScrapeHook hook) {
     std::lock_guard lock(stateMutex_);
     scrapeHook_ = std::move(hook);
+}
+
+void BootMonitor::setBootEndHook(BootEndHook hook) {
+    std::lock_guard lock(stateMutex_);
+    bootEndHook_ = std::move(hook);
 }
 
 void BootMonitor::setLinkHook(LinkHook hook) {

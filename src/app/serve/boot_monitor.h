@@ -79,6 +79,9 @@ public:
     void setAdmissionHook(AdmissionHook hook);
     void setEventHook(EventHook hook);
     void setClientEepromHook(ClientEepromHook hook);
+    /// Called with every boot that ended (kernel loaded or failed), on the monitor's thread.
+    using BootEndHook = std::function<void(const core::boot::BootRecord&)>;
+    void setBootEndHook(BootEndHook hook);
     void setHistoryPerClient(std::size_t n);
     /// Publishes a "reload" event to dashboards and logs it.
     void announce(const std::string& event, const std::string& json);
@@ -140,6 +143,7 @@ private:
     AdmissionHook admissionHook_;
     EventHook eventHook_;
     ClientEepromHook eepromHook_;
+    BootEndHook bootEndHook_;
     bool healthy_ = true;
     std::string healthReason_;
     bool storeUp_ = true;

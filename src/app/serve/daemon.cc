@@ -23,6 +23,7 @@
 #include "app/serve/admission_service.h"
 #include "app/serve/client_admin.h"
 #include "app/serve/fleet_reader.h"
+#include "app/serve/node_service.h"
 #include "app/serve/registry_store.h"
 #include "app/serve/rollout_service.h"
 #include "app/tftp/tftp_server.h"
@@ -181,6 +182,22 @@ void ServeDaemon::start(const std::function<void()>& afterDashboard) {
         web_->setAllowedHosts(cfg->httpAllowedHosts);
         fleet_ = std::make_unique<ServeFleetReader>([this] { return config(); });
         web_->setFleetReader(fleet_.get());
+        {
+            NodeServiceConfig nc;
+            nc.nodeId =
+                sanitizeNodeId(cfg->storeNodeId.empty() ? io::hostName() : cfg->storeNodeId);
+            nc.stateDir = cfg->stateDir;
+            if (cfg->storeBackend == "postgresql") {
+                nc.where = io::StoreLocation{io::StoreLocation::Backend::Postgresql, cfg->storeUrl};
+            }
+            if (!cfg->interfaces.empty()) {
+                if (auto info = io::interfaceInfo(cfg->interfaces[0].name, true)) {
+                    nc.address = ipText(info->ip);
+                }
+            }
+            nodes_ = std::make_unique<NodeService>(std::move(nc));
+        }
+        web_->setNodesReader(nodes_.get());
         web_->start(cfg->httpListen.host, cfg->httpListen.port);
         spdlog::info("HTTP_LISTEN role=dashboard addr={}:{}", cfg->httpListen.host, web_->port());
         if (afterDashboard) {
@@ -270,6 +287,8 @@ void ServeDaemon::start(const std::function<void()>& afterDashboard) {
                          httpBoot_->port());
         }
 
+        // The node list before the DHCP servers: their first packet sees this node's buckets.
+        nodes_->start();
         for (const auto& iface : cfg->interfaces) {
             if (iface.dhcp == config::DhcpMode::Off) {
                 spdlog::info("DHCP_OFF if={}", iface.name);
@@ -318,6 +337,7 @@ void ServeDaemon::start(const std::function<void()>& afterDashboard) {
                 dc.dnsServers.push_back(ip4(d, iface.name + " dns"));
             }
             dc.domainName = iface.domain;
+            dc.loadShare = nodes_.get();
             if (!dhcpSink_) {
                 dhcpSink_ = std::make_unique<DhcpTap>(rollouts_.get(), &monitor_);
             }
@@ -341,6 +361,8 @@ void ServeDaemon::start(const std::function<void()>& afterDashboard) {
             exportDhcpCounters(m, d->interfaceName(), c.dhcp, c.sendErrors);
             m.setTotal("pinetboot_dhcp_acks_withheld_total", {{"interface", d->interfaceName()}},
                        static_cast<double>(c.acksWithheld));
+            m.setTotal("pinetboot_dhcp_lease_conflicts_total", {{"interface", d->interfaceName()}},
+                       static_cast<double>(c.dhcp.leaseConflicts));
         }
         if (tftp_) {
             const auto c = tftp_->counters();
@@ -383,6 +405,27 @@ void ServeDaemon::start(const std::function<void()>& afterDashboard) {
                        static_cast<double>(h.internalErrors));
             m.set("pinetboot_http_boot_connections", {}, static_cast<double>(h.connections));
         }
+        if (nodes_) {
+            nodes_->exportMetrics(m);
+        }
+    });
+    monitor_.setBootEndHook([this](const core::boot::BootRecord& b) {
+        // Every node's dashboard shows the boots of every node (issue #19).
+        io::BootRow row;
+        row.serial = b.serial;
+        row.mac = b.mac;
+        row.ip = b.ip;
+        row.model = b.model;
+        row.file = b.kernelFile;
+        row.outcome = core::boot::toString(b.outcome);
+        row.failure = b.failure;
+        auto ms = [](core::WallTime t) {
+            return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch())
+                .count();
+        };
+        row.startedMs = ms(b.start);
+        row.endedMs = ms(b.end.value_or(b.last));
+        nodes_->recordBoot(std::move(row));
     });
     monitor_.setAdmissionHook([this] { return admission_->snapshot(); });
     if (rollouts_) {
@@ -617,6 +660,9 @@ void ServeDaemon::stop() {
         web_->stop();
     }
     dhcp_.clear();  // after the dashboard: a scrape reads the (stopped) servers' counters
+    if (nodes_) {
+        nodes_->stop();  // after DHCP: no responder asks it any more; its last boots flushed
+    }
     monitor_.stop();
     if (tftp_ && wasStarted) {
         const auto c = tftp_->counters();

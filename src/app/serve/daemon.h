@@ -10,6 +10,8 @@
 //     `pinetboot client add/remove` takes effect without a restart, and re-reads
 //     the API token (<state>/api-token), so `pinetboot token rotate` does too
 //   the web API's writes (ClientAdmin: the CLI's client actions), behind WebAuth
+//   a node thread (NodeService): this node's heartbeat in the store, which DHCP
+//     buckets it answers among the nodes sharing the store, the boots of every node
 //
 // Reload (SIGHUP) swaps in a new shared_ptr<const Config>: reloadable keys take
 // effect, restart-only keys are reported and kept; no server is restarted, so
@@ -43,6 +45,7 @@ class WebAuth;
 namespace pinet::app::serve {
 
 class RolloutService;
+class NodeService;
 class ServeFleetReader;
 class ClientAdmin;
 
@@ -97,6 +100,9 @@ private:
     /// and with `dhcp = off` nobody does: the registry watcher ticks it once a second
     /// so that expiry and the storm-over notice happen on a quiet server too.
     bool admissionNeedsTicks_ = false;
+    /// Several nodes (issue #19): heartbeats, the DHCP bucket map, boots of every node.
+    /// Before dhcp_ and web_, which hold pointers to it.
+    std::unique_ptr<NodeService> nodes_;
     std::vector<std::unique_ptr<DhcpServer>> dhcp_;
     std::unique_ptr<TftpServer> tftp_;
     std::unique_ptr<http::HttpBootServer> httpBoot_;

@@ -71,6 +71,42 @@ DhcpResponder::DhcpResponder(ResponderConfig config, LeaseStore* store)
       option43_(d::buildPxeMenuOption(config_.pxeMenuText)),
       allocator_(config_.pool, config_.mode == Mode::Full ? store : nullptr) {}
 
+void DhcpResponder::setLoadShare(const LoadShare* share) {
+    share_ = share;
+    allocator_.setLoadShare(share);
+}
+
+bool DhcpResponder::otherNodes(const d::Packet& req, const ClientInfo& client) {
+    if (share_ == nullptr || share_->owns(bucketOf(client.mac))) {
+        return false;
+    }
+    const auto type = *req.messageType();
+    if (config_.mode == Mode::Proxy && !client.pxe) {
+        return false;  // a proxy ignores it anyway (ignored_client), whoever owns it
+    }
+    if (config_.mode == Mode::Full) {
+        const auto serverId = req.ipOption(d::opt::ServerId);
+        // A REQUEST, DECLINE or RELEASE naming a server is that server's transaction,
+        // whoever owns the bucket now: ours is finished here (the bucket may have moved
+        // between our OFFER and the client's REQUEST), another's is dropped below as
+        // not_for_us (with our offer hold freed).
+        if (serverId) {
+            return false;
+        }
+        // Boards with a reservation get the same answer from every node.
+        const auto serial = client.isPi() ? serialOf(client) : std::nullopt;
+        if (allocator_.reservedAddress(client.mac, serial)) {
+            return false;
+        }
+        // A renewal or an INIT-REBOOT of a lease bound here: this node answers it too
+        // (the same address the owner finds in the store).
+        if (type == d::MessageType::Request && allocator_.leaseOf(client.mac)) {
+            return false;
+        }
+    }
+    return true;
+}
+
 Result<void> DhcpResponder::start(WallTime now) {
     if (config_.mode == Mode::Full) {
         return allocator_.restore(now);
@@ -94,6 +130,7 @@ DhcpCounters DhcpResponder::counters() const {
         c.dropped[i] = dropped_[i].load(std::memory_order_relaxed);
     }
     c.held = heldTotal_.load(std::memory_order_relaxed);
+    c.leaseConflicts = leaseConflicts_.load(std::memory_order_relaxed);
     return c;
 }
 
@@ -242,6 +279,10 @@ Outcome DhcpResponder::handleParsed(const d::Packet& req, const std::string& int
     if (req.giaddr != 0 && std::find(config_.relays.begin(), config_.relays.end(), req.giaddr) ==
                                config_.relays.end()) {
         return dropped(std::move(out), Drop::UnknownRelay);
+    }
+    // Before admission: a board another node answers must not wait in this node's queue.
+    if (!released && otherNodes(req, client)) {
+        return dropped(std::move(out), Drop::OtherNode);
     }
     if (!released && !admitted(req, client, interface, steady, out)) {
         return out;
@@ -445,7 +486,11 @@ Outcome DhcpResponder::handleFull(const d::Packet& req, const ClientInfo& client
                 out.reply = destination(req, std::move(reply));
                 return out;
             }
+            const auto conflictsBefore = allocator_.conflicts();
             auto dec = allocator_.request(client.mac, serial, requested, ciaddr, now);
+            if (allocator_.conflicts() != conflictsBefore) {
+                leaseConflicts_.fetch_add(1, std::memory_order_relaxed);
+            }
             if (dec.kind == LeaseAllocator::Decision::Kind::Nak) {
                 d::Packet reply = baseReply(req, d::MessageType::Nak);
                 reply.setIp(d::opt::ServerId, config_.serverIp);

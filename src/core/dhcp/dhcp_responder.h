@@ -19,6 +19,7 @@
 #include "core/boot_events.h"
 #include "core/dhcp/drop.h"
 #include "core/dhcp/lease_allocator.h"
+#include "core/dhcp/load_share.h"
 #include "core/dhcp/pi_client.h"
 #include "proto/dhcp/dhcp_packet.h"
 
@@ -52,6 +53,8 @@ struct DhcpCounters {
     std::array<std::uint64_t, 8> sent{};
     std::array<std::uint64_t, kDropCount> dropped{};
     std::uint64_t held = 0;  ///< DISCOVERs held for admission (not answered yet)
+    /// REQUESTs NAKed because another node had bound the address (issue #19).
+    std::uint64_t leaseConflicts = 0;
     std::uint64_t malformed() const;
 };
 
@@ -98,6 +101,11 @@ public:
     /// Gate Pi bootloader DISCOVERs through @p gate (null = none): a held board gets no
     /// OFFER until the gate releases it. Call before the first handle().
     void setAdmissionGate(boot::AdmissionGate* gate) { gate_ = gate; }
+    /// Several nodes on one LAN (issue #19): answer only the clients in @p share's
+    /// buckets (others: Drop::OtherNode), except boards with a reservation, which every
+    /// node answers alike; allocate from its part of the pool first. Null = one node,
+    /// every client. Call before the first handle(); @p share outlives the responder.
+    void setLoadShare(const LoadShare* share);
     /// The replies to held DISCOVERs that the gate has released since the last call
     /// (their OFFERs, built now); call every few tens of milliseconds while heldCount()
     /// is not zero.
@@ -128,6 +136,8 @@ private:
     Outcome handleFull(const proto::dhcp::Packet& req, const ClientInfo& client, Outcome out,
                        WallTime now);
     Reply destination(const proto::dhcp::Packet& req, proto::dhcp::Packet reply) const;
+    /// True if another node answers @p req (see setLoadShare).
+    bool otherNodes(const proto::dhcp::Packet& req, const ClientInfo& client);
     std::optional<std::string> serialOf(const ClientInfo& client);
     void countSent(const Outcome& out);
 
@@ -139,6 +149,8 @@ private:
     /// is reported with the board's serial. Bounded: cleared past kMaxSerialCache entries.
     std::unordered_map<std::string, std::string> serialByMac_;
     boot::AdmissionGate* gate_ = nullptr;
+    const LoadShare* share_ = nullptr;
+    std::atomic<std::uint64_t> leaseConflicts_{0};
     /// Held DISCOVERs by MAC, answered when released. Bounded by kMaxHeld (the gate's
     /// own queue bound): past it a DISCOVER is held without being stored, and the board
     /// is answered at its next DISCOVER (4 s later) once admitted.

@@ -35,6 +35,7 @@ const char* toString(Drop drop) {
         case Drop::ProxyNoAck: return "proxy_no_ack";
         case Drop::PoolExhausted: return "pool_exhausted";
         case Drop::UnknownRelay: return "unknown_relay";
+        case Drop::OtherNode: return "other_node";
         case Drop::Count_: break;
     }
     return "unknown";

@@ -27,6 +27,7 @@ enum class Drop : std::uint8_t {
     ProxyNoAck,     ///< Proxy mode never ACKs (the site DHCP server does)
     PoolExhausted,
     UnknownRelay,  ///< giaddr is not a configured relay agent (ResponderConfig::relays)
+    OtherNode,     ///< several nodes (issue #19): the client's bucket is another node's
     Count_
 };
 inline constexpr std::size_t kDropCount = static_cast<std::size_t>(Drop::Count_);

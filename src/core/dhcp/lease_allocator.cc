@@ -98,13 +98,25 @@ std::optional<Ip4> LeaseAllocator::nextFree(const Mac& mac,
         return std::nullopt;
     }
     const std::uint64_t size = std::uint64_t{config_.last} - config_.first + 1;
+    // Several nodes (issue #19): this node's share of the pool first, so that two live
+    // nodes do not hand out one free address at once; then any free address (the
+    // store's unique index on the address catches a clash: request() NAKs it).
+    const AddressShare share = share_ != nullptr ? share_->addressShare() : AddressShare{};
+    const bool split = share.count > 1;
+    auto preferred = [&](Ip4 ip) {
+        return !split || (std::uint64_t{ip} - config_.first) % share.count == share.index;
+    };
     // Round-robin from a cursor, so freed addresses are not reused at once (a client that
     // just released may still be answering ARP for it).
-    for (std::uint64_t i = 0; i < size; ++i) {
+    for (int pass = split ? 0 : 1; pass < 2; ++pass) {
         Ip4 ip = cursor_;
-        cursor_ = (cursor_ >= config_.last) ? config_.first : cursor_ + 1;
-        if (availableFor(ip, mac, serial, now)) {
-            return ip;
+        for (std::uint64_t i = 0; i < size; ++i) {
+            const Ip4 here = ip;
+            ip = (ip >= config_.last) ? config_.first : ip + 1;
+            if ((pass == 1 || preferred(here)) && availableFor(here, mac, serial, now)) {
+                cursor_ = ip;
+                return here;
+            }
         }
     }
     return std::nullopt;
@@ -214,7 +226,26 @@ LeaseAllocator::Decision LeaseAllocator::request(const Mac& mac,
     }
     const WallTime expires = now + config_.leaseTime;
     hold(want, State::Bound, mac, serial, expires);
-    persist(byIp_.at(want).lease);
+    if (!persist(byIp_.at(want).lease)) {
+        if (auto other = store_->takeConflict()) {
+            // Another node bound this address to another board (issue #19): that lease
+            // is the truth now; this client is NAKed and starts over with DISCOVER.
+            dropEntry(want);
+            if (other->ip == want && other->expires > now) {
+                hold(want, State::Bound, other->mac,
+                     other->serial.empty() ? std::nullopt : std::optional(other->serial),
+                     other->expires);
+            } else {
+                // The holder is unknown: keep the address out of the pool for a while,
+                // as a DECLINEd one.
+                hold(want, State::Declined, mac, std::nullopt, now + config_.declineHold);
+            }
+            ++conflicts_;
+            d.kind = Decision::Kind::Nak;
+            d.reason = "address in use by another board (lease store)";
+            return d;
+        }
+    }
     d.kind = Decision::Kind::Ack;
     d.ip = want;
     d.leaseTime = config_.leaseTime;
@@ -291,13 +322,15 @@ std::size_t LeaseAllocator::boundCount() const {
     }));
 }
 
-void LeaseAllocator::persist(const Lease& lease) {
+bool LeaseAllocator::persist(const Lease& lease) {
     if (store_ == nullptr) {
-        return;
+        return true;
     }
     if (auto r = store_->put(lease); !r) {
         storeError_ = r.error().message;
+        return false;
     }
+    return true;
 }
 
 void LeaseAllocator::unpersist(const Mac& mac) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/boot_events.h"
+#include "core/dhcp/load_share.h"
 #include "core/dhcp/pi_client.h"
 #include "proto/dhcp/dhcp_packet.h"
 #include "proto/error.h"
@@ -39,6 +40,10 @@ public:
     /// Group the writes of one batch of packets into one transaction (optional).
     virtual Result<void> beginBatch() { return {}; }
     virtual Result<void> commitBatch() { return {}; }
+    /// After a put() that failed because another board holds that address in a store
+    /// several nodes share (its unique index on the address, issue #19): that board's
+    /// lease, once; nullopt for any other failure.
+    virtual std::optional<Lease> takeConflict() { return std::nullopt; }
 };
 
 struct Reservation {
@@ -64,6 +69,10 @@ class LeaseAllocator {
 public:
     /// @p store may be null (leases are then kept in memory only).
     LeaseAllocator(PoolConfig config, LeaseStore* store);
+
+    /// Several nodes share the pool (issue #19): free addresses are picked from
+    /// @p share's part of the pool first (null: one node, no preference).
+    void setLoadShare(const LoadShare* share) { share_ = share; }
 
     /// Loads the store's leases (start-up). Expired ones are dropped.
     Result<void> restore(WallTime now);
@@ -95,10 +104,18 @@ public:
     std::size_t expire(WallTime now);
 
     [[nodiscard]] std::optional<Lease> leaseOf(const Mac& mac) const;
+    /// The reservation of @p mac (or of its @p serial, or of the serial its lease
+    /// recorded), if any.
+    [[nodiscard]] std::optional<Ip4> reservedAddress(
+        const Mac& mac, const std::optional<std::string>& serial) const {
+        return reservedFor(mac, effectiveSerial(mac, serial));
+    }
     [[nodiscard]] std::size_t boundCount() const;
     [[nodiscard]] const PoolConfig& config() const { return config_; }
     /// Last store error (the allocator keeps working in memory when the disk fails).
     [[nodiscard]] const std::string& storeError() const { return storeError_; }
+    /// REQUESTs NAKed because the shared store had the address bound to another board.
+    [[nodiscard]] std::uint64_t conflicts() const { return conflicts_; }
 
 private:
     enum class State { Offered, Bound, Declined };
@@ -122,7 +139,8 @@ private:
     void hold(Ip4 ip, State state, const Mac& mac, const std::optional<std::string>& serial,
               WallTime expires);
     void dropEntry(Ip4 ip);
-    void persist(const Lease& lease);
+    /// False if the store refused the write.
+    bool persist(const Lease& lease);
     void unpersist(const Mac& mac);
 
     PoolConfig config_;
@@ -131,6 +149,8 @@ private:
     std::map<Mac, Ip4> byMac_;
     Ip4 cursor_;
     std::string storeError_;
+    const LoadShare* share_ = nullptr;
+    std::uint64_t conflicts_ = 0;
 };
 
 }  // namespace pinet::core::dhcp

@@ -48,6 +48,38 @@ CREATE TABLE IF NOT EXISTS leases (
     PRIMARY KEY (interface, mac)
 );
 )sql"},
+    // Several nodes (issue #19). nodes: one row per serve process's node id, its
+    // heartbeat in unix milliseconds of the store's own clock (so the nodes' clocks need
+    // not agree); boots: the boots every node finished, for every node's dashboard;
+    // leases_ip_key: no address held by two boards, whichever nodes wrote them (of rows
+    // already sharing an address, the one that ends last is kept). On SQLite there is
+    // one node and its leases are in their own file, but the tables are the same.
+    Migration{3, "nodes, boots, unique lease address", R"sql(
+CREATE TABLE IF NOT EXISTS nodes (
+    node_id   TEXT PRIMARY KEY,
+    address   TEXT NOT NULL DEFAULT '',
+    heartbeat {int64} NOT NULL,
+    started   {int64} NOT NULL
+);
+CREATE TABLE IF NOT EXISTS boots (
+    id       {id},
+    node_id  TEXT NOT NULL,
+    serial   TEXT NOT NULL DEFAULT '',
+    mac      TEXT NOT NULL DEFAULT '',
+    ip       TEXT NOT NULL DEFAULT '',
+    model    TEXT NOT NULL DEFAULT '',
+    file     TEXT NOT NULL DEFAULT '',
+    outcome  TEXT NOT NULL,
+    failure  TEXT NOT NULL DEFAULT '',
+    started  {int64} NOT NULL,
+    ended    {int64} NOT NULL
+);
+CREATE INDEX IF NOT EXISTS boots_ended ON boots (ended);
+DELETE FROM leases WHERE EXISTS (
+    SELECT 1 FROM leases b WHERE b.ip = leases.ip AND (b.expires > leases.expires OR
+        (b.expires = leases.expires AND b.interface || ' ' || b.mac > leases.interface || ' ' || leases.mac)));
+CREATE UNIQUE INDEX IF NOT EXISTS leases_ip_key ON leases (ip);
+)sql"},
 };
 
 void replaceAll(std::string& s, std::string_view from, std::string_view to) {

@@ -225,6 +225,7 @@ backend = "kernel"
 [store]
 backend = "postgresql"
 url = "postgresql://pinetboot@db.lab/pinetboot"
+node_id = "rack1-a"
 )";
 
 constexpr const char* kBase = "[[interface]]\nname = \"eth0\"\n";

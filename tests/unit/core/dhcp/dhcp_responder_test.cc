@@ -448,128 +448,89 @@ TEST(FullResponder, PoolExhaustion) {
     EXPECT_TRUE(send(r, request(c, d::MessageType::Discover), kT0 + 61s).reply);
 }
 
-}  // namespace
-}  // namespace pinet::core::dhcp
+// Several nodes (issue #19): a node answers only the buckets it owns.
+class FixedShare : public LoadShare {
+public:
+    explicit FixedShare(BucketSet owned, AddressShare share = {}) : owned_(owned), share_(share) {}
+    bool owns(std::uint8_t bucket) const override { return owned_.test(bucket); }
+    AddressShare addressShare() const override { return share_; }
 
-namespace pinet::core::dhcp {
-namespace {
+private:
+    BucketSet owned_;
+    AddressShare share_;
+};
 
-using TestGate = test::TestAdmissionGate;
-
-// Room for exactly one board: 1 MB/s x 12 s = 12 MB, plan 10 MB.
-boot::AdmissionConfig oneBoard() {
-    boot::AdmissionConfig c;
-    c.floorThroughput = 1'000'000;
-    c.initialPlanBytes = 10'000'000;
-    return c;
+TEST(NodeShare, ABoardOfAnotherNodesBucketIsDroppedAndCounted) {
+    const Client pi;
+    BucketSet none;
+    FixedShare other(none);
+    DhcpResponder full(fullConfig(), nullptr);
+    full.setLoadShare(&other);
+    auto out = send(full, request(pi, d::MessageType::Discover));
+    EXPECT_FALSE(out.reply);
+    ASSERT_TRUE(out.drop);
+    EXPECT_EQ(*out.drop, Drop::OtherNode);
+    EXPECT_STREQ(toString(Drop::OtherNode), "other_node");
+    EXPECT_FALSE(isMalformed(Drop::OtherNode));
+    EXPECT_EQ(full.counters().dropped[static_cast<std::size_t>(Drop::OtherNode)], 1u);
+    // Proxy mode: the PXE answer too.
+    DhcpResponder proxy(proxyConfig(), nullptr);
+    proxy.setLoadShare(&other);
+    EXPECT_EQ(send(proxy, request(pi, d::MessageType::Discover)).drop, Drop::OtherNode);
+    // Its own bucket: answered.
+    BucketSet mine;
+    mine.set(bucketOf(pi.mac));
+    FixedShare own(mine);
+    DhcpResponder answering(fullConfig(), nullptr);
+    answering.setLoadShare(&own);
+    EXPECT_TRUE(send(answering, request(pi, d::MessageType::Discover)).reply);
 }
 
-Client piNumber(std::uint8_t n) {
-    Client c;
-    c.mac[5] = n;
-    c.serial = 0x1234ab00u + n;
-    return c;
-}
-
-const boot::SteadyClock::time_point kS0 = boot::SteadyClock::time_point{} + 5000s;
-
-}  // namespace
-
-TEST(ResponderAdmission, AHeldDiscoverGetsItsOfferWhenTheBoardIsLetIn) {
-    for (const Mode mode : {Mode::Proxy, Mode::Full}) {
-        SCOPED_TRACE(toString(mode));
-        TestGate gate(oneBoard());
-        DhcpResponder r(mode == Mode::Proxy ? proxyConfig() : fullConfig(), nullptr);
-        r.setAdmissionGate(&gate);
-        const auto a =
-            r.handle(d::serialize(request(piNumber(1), d::MessageType::Discover)), "s0", kT0, kS0);
-        ASSERT_TRUE(a.reply);  // the first board: straight in
-        const auto b =
-            r.handle(d::serialize(request(piNumber(2), d::MessageType::Discover)), "s0", kT0, kS0);
-        EXPECT_FALSE(b.reply);
-        EXPECT_TRUE(b.held);
-        EXPECT_FALSE(b.drop);
-        ASSERT_EQ(b.events.size(), 1u);
-        EXPECT_EQ(b.events[0].detail, "held: waiting to boot, 0 boards ahead");
-        EXPECT_EQ(r.heldCount(), 1u);
-        EXPECT_EQ(r.counters().held, 1u);
-        // Nothing is released while the first board has not finished.
-        EXPECT_TRUE(r.releaseHeld(kT0 + 1s, kS0 + 1s).empty());
-        // Board 1 fetches its files (to its address) and goes quiet: board 2's OFFER leaves.
-        const std::uint32_t addr1 = mode == Mode::Full ? 0x0a630064u : 0x0a630032u;
-        gate.controller.onDelivered(addr1, 10'000'000, kS0 + 1s);
-        const auto released = r.releaseHeld(kT0 + 5s, kS0 + 5s);
-        ASSERT_EQ(released.size(), 1u);
-        ASSERT_TRUE(released[0].reply);
-        const auto& offer = released[0].reply->packet;
-        EXPECT_EQ(*offer.messageType(), d::MessageType::Offer);
-        EXPECT_EQ(offer.chaddr[5], 2);
-        EXPECT_NE(offer.find(d::opt::VendorSpecific), nullptr);  // the PXE options
-        ASSERT_EQ(released[0].events.size(), 1u);                // only the OFFER is new
-        EXPECT_EQ(released[0].events[0].kind, DhcpEvent::Kind::Offer);
-        EXPECT_EQ(released[0].events[0].detail, "admitted after waiting 5.0 s");
-        EXPECT_EQ(r.heldCount(), 0u);
-        // Its DISCOVER was counted once, when it arrived.
-        EXPECT_EQ(r.counters().received[0], 2u);
-        EXPECT_EQ(r.counters().sent[1], 2u);
-    }
-}
-
-TEST(ResponderAdmission, OnlyPiBootloaderDiscoversAreGated) {
-    TestGate gate(oneBoard());
-    DhcpResponder r(fullConfig(), nullptr);
-    r.setAdmissionGate(&gate);
-    ASSERT_TRUE(
-        r.handle(d::serialize(request(piNumber(1), d::MessageType::Discover)), "s0", kT0, kS0)
-            .reply);
-    // Linux's own ip=dhcp on a Pi (no PXE option) and a PC pass at once.
-    Client linux = piNumber(2);
-    linux.pxe = false;
-    linux.guid = false;
-    EXPECT_TRUE(
-        r.handle(d::serialize(request(linux, d::MessageType::Discover)), "s0", kT0, kS0).reply);
-    Client pc;
-    pc.mac = {0x52, 0x54, 0x00, 0, 0, 9};
-    pc.pxe = false;
-    pc.guid = false;
-    EXPECT_TRUE(
-        r.handle(d::serialize(request(pc, d::MessageType::Discover)), "s0", kT0, kS0).reply);
-    EXPECT_EQ(gate.requests, 1);
-}
-
-TEST(ResponderAdmission, FullModeTellsTheGateTheBoardsAddress) {
-    TestGate gate(oneBoard());
-    DhcpResponder r(fullConfig(), nullptr);
-    r.setAdmissionGate(&gate);
-    const Client pi = piNumber(1);
-    const auto offer =
-        r.handle(d::serialize(request(pi, d::MessageType::Discover)), "s0", kT0, kS0);
+TEST(NodeShare, ReservedBoardsAreAnsweredByEveryNode) {
+    Client pi;
+    auto cfg = fullConfig();
+    cfg.pool.reservations.push_back({std::nullopt, std::string("1234abcd"), 0x0a630080});
+    FixedShare other{BucketSet{}};
+    DhcpResponder r(cfg, nullptr);
+    r.setLoadShare(&other);
+    auto offer = send(r, request(pi, d::MessageType::Discover));
     ASSERT_TRUE(offer.reply);
-    auto req = request(pi, d::MessageType::Request);
+    EXPECT_EQ(offer.reply->packet.yiaddr, 0x0a630080u);
+    // Another board of that bucket without a reservation: not this node's.
+    Client other2 = pi;
+    other2.serial = 0x5678;
+    EXPECT_EQ(send(r, request(other2, d::MessageType::Discover)).drop, Drop::OtherNode);
+}
+
+TEST(NodeShare, ARequestToThisServerIsFinishedEvenIfTheBucketMoved) {
+    Client pi;
+    struct Moving : LoadShare {
+        bool mine = true;
+        bool owns(std::uint8_t) const override { return mine; }
+        AddressShare addressShare() const override { return {}; }
+    } share;
+    DhcpResponder r(fullConfig(), nullptr);
+    r.setLoadShare(&share);
+    auto offer = send(r, request(pi, d::MessageType::Discover));
+    ASSERT_TRUE(offer.reply);
+    share.mine = false;  // another node rejoined between OFFER and REQUEST
+    Client noVendor = pi;
+    noVendor.pxe = false;
+    auto req = request(noVendor, d::MessageType::Request);
     req.setIp(d::opt::RequestedIp, offer.reply->packet.yiaddr);
     req.setIp(d::opt::ServerId, kServer);
-    ASSERT_TRUE(r.handle(d::serialize(req), "s0", kT0, kS0).reply);
-    ASSERT_EQ(gate.bound.size(), 1u);
-    EXPECT_EQ(gate.bound[0].first, "dc:a6:32:01:02:01");
-    EXPECT_EQ(gate.bound[0].second, offer.reply->packet.yiaddr);
+    auto ack = send(r, req);
+    ASSERT_TRUE(ack.reply);
+    EXPECT_EQ(*ack.reply->packet.messageType(), d::MessageType::Ack);
+    // Its INIT-REBOOT later (no server id): the lease is bound here, so answered too.
+    auto reboot = request(noVendor, d::MessageType::Request);
+    reboot.setIp(d::opt::RequestedIp, offer.reply->packet.yiaddr);
+    auto again = send(r, reboot);
+    ASSERT_TRUE(again.reply);
+    EXPECT_EQ(*again.reply->packet.messageType(), d::MessageType::Ack);
+    // A new DISCOVER of that board: the owner's.
+    EXPECT_EQ(send(r, request(pi, d::MessageType::Discover)).drop, Drop::OtherNode);
 }
 
-TEST(ResponderAdmission, AReleasedBoardWhoseDiscoverIsTooOldIsAnsweredAtItsNextOne) {
-    TestGate gate(oneBoard());
-    DhcpResponder r(proxyConfig(), nullptr);
-    r.setAdmissionGate(&gate);
-    (void)r.handle(d::serialize(request(piNumber(1), d::MessageType::Discover)), "s0", kT0, kS0);
-    EXPECT_TRUE(
-        r.handle(d::serialize(request(piNumber(2), d::MessageType::Discover)), "s0", kT0, kS0)
-            .held);
-    // Board 1 never fetches: a no-show after 10 s. Board 2 stopped asking long ago, so it was
-    // forgotten (20 s) and its stored DISCOVER is stale: nothing is sent for it.
-    const auto late = r.releaseHeld(kT0 + 60s, kS0 + 60s);
-    EXPECT_TRUE(late.empty());
-    // When it asks again, it is let in.
-    EXPECT_TRUE(r.handle(d::serialize(request(piNumber(2), d::MessageType::Discover)), "s0",
-                         kT0 + 61s, kS0 + 61s)
-                    .reply);
-}
-
+}  // namespace
 }  // namespace pinet::core::dhcp

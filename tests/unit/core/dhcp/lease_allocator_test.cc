@@ -147,5 +147,96 @@ TEST(LeaseAllocator, RestoreSkipsExpiredLeases) {
     EXPECT_EQ(a.boundCount(), 1u);
 }
 
+// Several nodes (issue #19).
+struct HalfShare : LoadShare {
+    AddressShare share;
+    bool owns(std::uint8_t) const override { return true; }
+    AddressShare addressShare() const override { return share; }
+};
+
+TEST(LeaseAllocator, AnAddressShareIsUsedFirstThenTheRest) {
+    HalfShare second;
+    second.share = {1, 2};  // the odd offsets: .101, .103
+    LeaseAllocator a(pool(4), nullptr);
+    a.setLoadShare(&second);
+    const Mac kC{0x02, 0, 0, 0, 0, 0xc};
+    const Mac kD{0x02, 0, 0, 0, 0, 0xd};
+    const Mac kE{0x02, 0, 0, 0, 0, 0xe};
+    std::vector<Ip4> got;
+    for (const auto& m : {kA, kB, kC, kD}) {
+        auto ip = a.offer(m, std::nullopt, std::nullopt, kT0);
+        ASSERT_TRUE(ip);
+        got.push_back(*ip);
+    }
+    // Its own share first (in round-robin order), then the other node's.
+    EXPECT_EQ(got[0], kFirst + 1);
+    EXPECT_EQ(got[1], kFirst + 3);
+    EXPECT_EQ(got[2] % 2, kFirst % 2);
+    EXPECT_EQ(got[3] % 2, kFirst % 2);
+    EXPECT_NE(got[2], got[3]);
+    EXPECT_FALSE(a.offer(kE, std::nullopt, std::nullopt, kT0));  // all four held
+}
+
+// A store shared with another node, which already bound kFirst to kB.
+class SharedStore : public MemoryStore {
+public:
+    Result<void> put(const Lease& l) override {
+        for (const auto& [mac, other] : rows) {
+            if (other.ip == l.ip && mac != l.mac) {
+                conflict = other;
+                return fail("held by another board");
+            }
+        }
+        return MemoryStore::put(l);
+    }
+    std::optional<Lease> takeConflict() override { return std::exchange(conflict, std::nullopt); }
+    std::optional<Lease> conflict;
+};
+
+TEST(LeaseAllocator, AnAddressAnotherNodeBoundIsNakedAndLearnt) {
+    SharedStore store;
+    LeaseAllocator a(pool(), &store);  // restored before the other node's write
+    Lease theirs;
+    theirs.mac = kB;
+    theirs.ip = kFirst;
+    theirs.expires = kT0 + 3600s;
+    theirs.serial = "5678abcd";
+    store.rows[kB] = theirs;
+
+    auto ip = a.offer(kA, std::nullopt, std::nullopt, kT0);
+    ASSERT_EQ(*ip, kFirst);  // it does not know yet
+    auto d = a.request(kA, std::nullopt, ip, 0, kT0);
+    EXPECT_EQ(d.kind, Kind::Nak);
+    EXPECT_EQ(d.reason, "address in use by another board (lease store)");
+    EXPECT_EQ(a.conflicts(), 1u);
+    EXPECT_FALSE(a.leaseOf(kA));
+    // It has learnt the other node's lease: kA starts over and gets another address,
+    // and kB, should it come here, keeps its own.
+    auto again = a.offer(kA, std::nullopt, std::nullopt, kT0 + 1s);
+    ASSERT_TRUE(again);
+    EXPECT_NE(*again, kFirst);
+    EXPECT_EQ(a.request(kA, std::nullopt, again, 0, kT0 + 1s).kind, Kind::Ack);
+    ASSERT_TRUE(a.leaseOf(kB));
+    EXPECT_EQ(a.leaseOf(kB)->ip, kFirst);
+    EXPECT_EQ(*a.offer(kB, std::nullopt, std::nullopt, kT0 + 2s), kFirst);
+}
+
+TEST(LeaseAllocator, AConflictWithAnUnknownHolderQuarantinesTheAddress) {
+    // The store reports a conflict but could not read the holder back (address only).
+    struct Refusing : SharedStore {
+        Result<void> put(const Lease&) override {
+            conflict = Lease{};
+            conflict->ip = kFirst;
+            return fail("held");
+        }
+    } store;
+    LeaseAllocator a(pool(2), &store);
+    ASSERT_EQ(*a.offer(kA, std::nullopt, std::nullopt, kT0), kFirst);
+    EXPECT_EQ(a.request(kA, std::nullopt, kFirst, 0, kT0).kind, Kind::Nak);
+    EXPECT_EQ(a.conflicts(), 1u);
+    // Out of the pool for the decline hold: the next client gets the other address.
+    EXPECT_EQ(*a.offer(kB, std::nullopt, std::nullopt, kT0 + 1s), kFirst + 1);
+}
+
 }  // namespace
 }  // namespace pinet::core::dhcp

@@ -106,3 +106,67 @@ TEST(PgLeaseStore, UnreachableStoreIsAClearErrorWithoutThePassword) {
 
 }  // namespace
 }  // namespace pinet::io
+
+namespace pinet::io {
+namespace {
+
+// Several nodes (issue #19, schema v3): the table's unique address. Two nodes' stores on
+// one database; the second writes an address the first already bound to another board.
+TEST(PgLeaseStore, AnAddressHeldByAnotherBoardIsAConflictOfThatLeaseAlone) {
+    const auto url = migratedDatabase();
+    ASSERT_FALSE(url.empty());
+    const core::dhcp::Mac m1{0x02, 0, 0, 0, 0, 1};
+    const core::dhcp::Mac m2{0x02, 0, 0, 0, 0, 2};
+    const core::dhcp::Mac m3{0x02, 0, 0, 0, 0, 3};
+    PgLeaseStore nodeA(url, "eth1");
+    PgLeaseStore nodeB(url, "eth1");
+    ASSERT_TRUE(nodeA.beginBatch());
+    ASSERT_TRUE(nodeA.put(Lease{m1, 0x0a630064, kT, "1234abcd", ""}));
+    ASSERT_TRUE(nodeA.commitBatch());
+    EXPECT_FALSE(nodeA.takeConflict());
+
+    ASSERT_TRUE(nodeB.beginBatch());
+    auto r = nodeB.put(Lease{m2, 0x0a630064, kT, "", ""});
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("held by another board"), std::string::npos)
+        << r.error().message;
+    auto holder = nodeB.takeConflict();
+    ASSERT_TRUE(holder);
+    EXPECT_EQ(holder->mac, m1);
+    EXPECT_EQ(holder->ip, 0x0a630064u);
+    EXPECT_EQ(holder->serial, "1234abcd");
+    EXPECT_EQ(holder->expires, kT);
+    EXPECT_FALSE(nodeB.takeConflict());  // once
+    // The batch goes on: the other lease of it commits.
+    ASSERT_TRUE(nodeB.put(Lease{m3, 0x0a630065, kT, "", ""}));
+    ASSERT_TRUE(nodeB.commitBatch());
+    auto rows = nodeA.loadAll();
+    ASSERT_TRUE(rows);
+    ASSERT_EQ(rows->size(), 2u);
+    for (const auto& l : *rows) {
+        EXPECT_TRUE((l.mac == m1 && l.ip == 0x0a630064u) || (l.mac == m3 && l.ip == 0x0a630065u));
+    }
+}
+
+TEST(PgLeaseStore, AnExpiredRowOrTheSameBoardElsewhereDoesNotHoldTheAddress) {
+    const auto url = migratedDatabase();
+    ASSERT_FALSE(url.empty());
+    const core::dhcp::Mac m1{0x02, 0, 0, 0, 0, 1};
+    const core::dhcp::Mac m2{0x02, 0, 0, 0, 0, 2};
+    PgLeaseStore s(url, "eth1");
+    const auto past = core::WallTime(std::chrono::seconds(1000));
+    ASSERT_TRUE(s.put(Lease{m1, 0x0a630064, past, "", ""}));  // expired long ago
+    ASSERT_TRUE(s.beginBatch());
+    ASSERT_TRUE(s.put(Lease{m2, 0x0a630064, kT, "", ""}));
+    ASSERT_TRUE(s.commitBatch());
+    // m2 moves to another interface name (another node's): its old row gives way.
+    PgLeaseStore other(url, "eth9");
+    ASSERT_TRUE(other.beginBatch());
+    ASSERT_TRUE(other.put(Lease{m2, 0x0a630064, kT, "", ""}));
+    ASSERT_TRUE(other.commitBatch());
+    EXPECT_TRUE(s.loadAll()->empty());
+    ASSERT_EQ(other.loadAll()->size(), 1u);
+}
+
+}  // namespace
+}  // namespace pinet::io
