@@ -66,8 +66,18 @@ echo
 echo "| server | offered rate/s | REQUESTs sent | ACKs received | leases/s | drops (DO/RA) |"
 echo "|---|---|---|---|---|---|"
 
-bg "$SRV" "$W/pnb.log" "$PINETBOOT" serve --interface s0 --root "$W/tftp" --dhcp full \
-    --range 10.66.1.0,10.66.250.255 --lease-db "$W/pnb.sqlite" --lease-time 3600
+# perfdhcp acts as a relay agent (giaddr = its own address, replies to its port 67), and
+# serve answers relayed requests only from the relays it is told of (else unknown_relay).
+cat > "$W/pnb.toml" <<EOC
+[[interface]]
+name = "s0"
+dhcp = "full"
+range = ["10.66.1.0", "10.66.250.255"]
+lease_time = 3600
+relays = ["10.66.0.2"]
+EOC
+bg "$SRV" "$W/pnb.log" "$PINETBOOT" serve --config "$W/pnb.toml" --root "$W/tftp" \
+    --lease-db "$W/pnb.sqlite"
 P=$LAST; sleep 1.5
 perf pinetboot; stop "$P"
 

@@ -64,15 +64,27 @@ ready() {  # LOG: wait for serve's ready line, at most 10 s
     for _ in $(seq 1 100); do grep -q "serve: ready" "$1" && return 0; sleep 0.1; done
     echo "store-bench: serve not ready: $(tail -3 "$1")" >&2; return 1
 }
-# serve NAME NS CONFIG [URL]: one node on the pool
+# node_config FILE [NODE_ID]: one node on the pool. perfdhcp acts as a relay agent (it
+# sets giaddr to its own address, 10.67.0.2, and listens on port 67 for the replies), and
+# serve answers relayed requests only from the relays it is told of (unknown_relay).
+node_config() {
+    {
+        [ -n "${2:-}" ] && printf '[store]\nnode_id = "%s"\n\n' "$2"
+        printf '[[interface]]\nname = "s0"\ndhcp = "full"\n'
+        printf 'range = ["10.67.1.0", "10.67.250.255"]\nlease_time = 3600\nrelays = ["10.67.0.2"]\n'
+    } > "$1"
+}
+# serve NAME NS CONFIG [URL]
 serve_node() {
     local name=$1 ns=$2 config=$3 url=${4:-}
     mkdir -p "$W/state-$name"
     local env=(env PINETBOOT_STATE_DIR="$W/state-$name")
     [ -n "$url" ] && env+=(PINETBOOT_STORE_URL="$url")
-    bg "$ns" "$W/serve-$name.log" "${env[@]}" "$PINETBOOT" serve --config "$config" --interface s0 \
-        --root "$W/tftp" --dhcp full --range 10.67.1.0,10.67.250.255 --lease-time 3600
+    bg "$ns" "$W/serve-$name.log" "${env[@]}" "$PINETBOOT" serve --config "$config" \
+        --root "$W/tftp" --http 127.0.0.1:18091
 }
+# acks LOG: the ACKs a node sent, from the counters serve prints when it stops
+acks() { awk '/^dhcp_sent_ACK /{print $2}' "$1" | tail -1; }
 perf() {  # NAME NODES
     local out sent recv drops lps
     out=$(ip netns exec "$CLI" timeout $((PERIOD + 30)) perfdhcp -4 -l br0 -B -r "$RATE" -R "$RANGE" \
@@ -95,10 +107,10 @@ echo "## DHCP leases/s by store: perfdhcp DORA rate $RATE/s, $RANGE clients, ${P
 echo
 echo "| store | nodes | offered rate/s | REQUESTs sent | ACKs received | leases/s | drops (DO/RA) |"
 echo "|---|---|---|---|---|---|---|"
-printf '' > "$W/empty.toml"
+node_config "$W/one.toml"
 
 if [[ " $PARTS " == *" sqlite "* ]]; then
-    serve_node sqlite "$S1" "$W/empty.toml"; P=$LAST
+    serve_node sqlite "$S1" "$W/one.toml"; P=$LAST
     ready "$W/serve-sqlite.log" && perf sqlite 1
     stop "$P"
 fi
@@ -115,7 +127,7 @@ fi
 
 if [[ " $PARTS " == *" pg "* ]]; then
     URL="postgresql:///b1?host=$W/pg&user=pinet"
-    serve_node pg "$S1" "$W/empty.toml" "$URL"; P=$LAST
+    serve_node pg "$S1" "$W/one.toml" "$URL"; P=$LAST
     ready "$W/serve-pg.log" && perf postgresql 1
     stop "$P"
     read -r n dup <<<"$(pg_leases b1)"
@@ -124,8 +136,8 @@ fi
 
 if [[ " $PARTS " == *" pg2 "* ]]; then
     URL="postgresql:///b2?host=$W/pg&user=pinet"
-    printf '[store]\nnode_id = "n1"\n' > "$W/n1.toml"
-    printf '[store]\nnode_id = "n2"\n' > "$W/n2.toml"
+    node_config "$W/n1.toml" n1
+    node_config "$W/n2.toml" n2
     serve_node n1 "$S1" "$W/n1.toml" "$URL"; P1=$LAST
     serve_node n2 "$S2" "$W/n2.toml" "$URL"; P2=$LAST
     # Both ready and each seeing the other live (heartbeats) before the load starts.
@@ -134,7 +146,8 @@ if [[ " $PARTS " == *" pg2 "* ]]; then
         perf "postgresql" 2
     fi
     stop "$P1"; stop "$P2"
+    a1=$(acks "$W/serve-n1.log"); a2=$(acks "$W/serve-n2.log")
     read -r n dup <<<"$(pg_leases b2)"
     echo "    postgresql, 2 nodes: $n leases stored, $dup addresses held twice;" \
-         "ACKs by node: n1 $(grep -c 'DHCP_ACK\|ack ' "$W/serve-n1.log") lines, n2 $(grep -c 'DHCP_ACK\|ack ' "$W/serve-n2.log") lines" >&2
+         "ACKs sent by node: n1 $a1, n2 $a2" >&2
 fi
