@@ -688,6 +688,16 @@ std::vector<KeyDef> buildTable() {
                      c.storeNodeId = s;
                      return std::nullopt;
                  }});
+    t.push_back({Scope::Store, "tree_check_seconds", KeyType::Integer, "30",
+                 "With a PostgreSQL store: how often this node walks its TFTP root and publishes "
+                 "a manifest (SHA-256 of every file) of each boot tree that changed, so that "
+                 "`doctor` on any node can say which files differ between nodes. A walk reads "
+                 "only files whose size, mtime or ctime changed; 30 s means a copied tree is "
+                 "compared within half a minute. 1..3600.",
+                 false, at(&Config::storeTreeCheckSeconds),
+                 [](const toml::node& n, Config& c, InterfaceConfig*) {
+                     return getInt(n, 1, 3600, c.storeTreeCheckSeconds);
+                 }});
     return t;
 }
 

@@ -119,6 +119,7 @@ struct Config {
     /// This node's name among the nodes sharing the store (issue #19); empty = the host
     /// name (app/serve/node_service.h sanitizeNodeId).
     std::string storeNodeId;
+    std::uint32_t storeTreeCheckSeconds = 30;  ///< [store] tree_check_seconds
 
     /// Where the file was read from ("" for a Config built from flags only).
     std::string sourcePath;

@@ -166,6 +166,9 @@ BootMonitor::BootMonitor(core::boot::TrackerOptions options) : tracker_(options)
     metrics_.declare("pinetboot_node_store_errors_total",
                      "Node thread rounds (heartbeat, node list, boots) the store refused",
                      Kind::Counter);
+    metrics_.declare("pinetboot_node_trees_published_total",
+                     "Boot tree manifests this node wrote to the store (trees that changed)",
+                     Kind::Counter);
     metrics_.declare("pinetboot_dhcp_lease_conflicts_total",
                      "REQUESTs NAKed because another node had bound the address to another board "
                      "(the store's unique address), by interface",

@@ -190,6 +190,8 @@ void ServeDaemon::start(const std::function<void()>& afterDashboard) {
             if (cfg->storeBackend == "postgresql") {
                 nc.where = io::StoreLocation{io::StoreLocation::Backend::Postgresql, cfg->storeUrl};
             }
+            nc.treeRoot = cfg->tftpRoot;
+            nc.treePeriod = std::chrono::seconds(cfg->storeTreeCheckSeconds);
             if (!cfg->interfaces.empty()) {
                 if (auto info = io::interfaceInfo(cfg->interfaces[0].name, true)) {
                     nc.address = ipText(info->ip);

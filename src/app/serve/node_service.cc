@@ -1,6 +1,8 @@
 #include "app/serve/node_service.h"
 
 #include <algorithm>
+#include <map>
+#include <set>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -73,6 +75,9 @@ void NodeService::start() {
         stopping_ = false;
     }
     thread_ = std::thread([this] { run(); });
+    if (multi_ && !config_.treeRoot.empty()) {
+        treeThread_ = std::thread([this] { runTrees(); });
+    }
 }
 
 void NodeService::stop() {
@@ -81,6 +86,9 @@ void NodeService::stop() {
         stopping_ = true;
     }
     wakeCv_.notify_all();
+    if (treeThread_.joinable()) {
+        treeThread_.join();
+    }
     if (!thread_.joinable()) {
         return;
     }
@@ -133,6 +141,97 @@ void NodeService::run() {
         } catch (const std::exception& e) {
             // Nothing here should throw; if it does, the node keeps its last view.
             spdlog::error("node thread: {}", e.what());
+        }
+    }
+}
+
+void NodeService::runTrees() {
+    // A connection of its own: a walk of a large root must not delay a heartbeat.
+    std::unique_ptr<io::NodeStore> store;
+    io::TreeHasher hasher;
+    std::map<std::string, std::string> published;  // tree -> digest in the store
+    bool known = false;                            // published read from the store
+    bool failing = false;
+    auto next = std::chrono::steady_clock::now();
+    while (true) {
+        {
+            std::unique_lock lock(wakeMutex_);
+            if (wakeCv_.wait_until(lock, next, [this] { return stopping_; })) {
+                return;
+            }
+        }
+        next = std::chrono::steady_clock::now() + config_.treePeriod;
+        try {
+            std::string error;
+            if (!store) {
+                auto s = io::NodeStore::open(config_.stateDir, config_.where);
+                if (s) {
+                    store = std::move(*s);
+                } else {
+                    error = s.error().message;
+                }
+            }
+            if (store && !known) {
+                // This node's rows from before (a restart): trees gone since are removed.
+                if (auto rows = store->treeDigests()) {
+                    for (const auto& r : *rows) {
+                        if (r.node == config_.nodeId) {
+                            published[r.tree] = r.digest;
+                        }
+                    }
+                    known = true;
+                } else {
+                    error = rows.error().message;
+                }
+            }
+            auto trees = hasher.hashRoot(config_.treeRoot);
+            if (!trees) {
+                error = trees.error().message;
+            }
+            if (store && known && trees) {
+                std::vector<io::HashedTree> changed;
+                std::vector<std::string> removed;
+                std::set<std::string> now;
+                for (auto& t : *trees) {
+                    now.insert(t.name);
+                    auto it = published.find(t.name);
+                    if (it == published.end() || it->second != t.digest) {
+                        changed.push_back(std::move(t));
+                    }
+                }
+                for (const auto& [name, digest] : published) {
+                    if (now.count(name) == 0) {
+                        removed.push_back(name);
+                    }
+                }
+                if (auto w = store->publishTrees(config_.nodeId, changed, removed); w) {
+                    for (const auto& t : changed) {
+                        published[t.name] = t.digest;
+                    }
+                    for (const auto& name : removed) {
+                        published.erase(name);
+                    }
+                    if (!changed.empty() || !removed.empty()) {
+                        spdlog::info(
+                            "TREES_PUBLISHED node={} trees={} changed={} removed={} read={} bytes",
+                            config_.nodeId, now.size(), changed.size(), removed.size(),
+                            hasher.bytesRead());
+                    }
+                    std::lock_guard lock(mutex_);
+                    treesPublished_ += changed.size();
+                } else {
+                    error = w.error().message;
+                }
+            }
+            if (!error.empty() && !failing) {
+                spdlog::warn(
+                    "TREES_PUBLISH_FAILED node={} root={} error=\"{}\" (doctor on the "
+                    "other nodes compares with the last published trees)",
+                    config_.nodeId, config_.treeRoot.string(), error);
+            }
+            failing = !error.empty();
+        } catch (const std::exception& e) {
+            spdlog::error("tree thread: {}", e.what());
         }
     }
 }
@@ -406,6 +505,7 @@ void NodeService::exportMetrics(core::metrics::Registry& m) const {
     m.set("pinetboot_nodes_live", {}, static_cast<double>(map_.liveCount()));
     m.setTotal("pinetboot_node_boots_dropped_total", {}, static_cast<double>(bootsDropped_));
     m.setTotal("pinetboot_node_store_errors_total", {}, static_cast<double>(storeErrors_));
+    m.setTotal("pinetboot_node_trees_published_total", {}, static_cast<double>(treesPublished_));
 }
 
 }  // namespace pinet::app::serve

@@ -30,6 +30,7 @@
 #include "app/http/nodes_reader.h"
 #include "core/dhcp/load_share.h"
 #include "core/metrics/metrics.h"
+#include "io/fs/tree_hash.h"
 #include "io/registry/node_store.h"
 
 namespace pinet::app::serve {
@@ -55,6 +56,12 @@ struct NodeServiceConfig {
     std::string address;  ///< shown to the other nodes (the first interface's address)
     std::filesystem::path stateDir;
     io::StoreLocation where;
+    /// The TFTP root whose boot trees this node publishes for doctor (PostgreSQL only:
+    /// one node has no one to compare with); empty = none.
+    std::filesystem::path treeRoot;
+    /// How often the trees are walked ([store] tree_check_seconds): unchanged files are
+    /// not read again (io::TreeHasher), so a walk is a stat of every file.
+    std::chrono::seconds treePeriod{30};
 };
 
 class NodeService final : public core::dhcp::LoadShare, public http::NodesReader {
@@ -95,6 +102,8 @@ public:
 
 private:
     void run();
+    /// The tree thread: walks treeRoot every treePeriod and publishes what changed.
+    void runTrees();
     /// One heartbeat, node list and boot write; @p first: log this node's own join.
     void round(bool first);
     void publish(const core::dhcp::BucketMap& map);
@@ -118,10 +127,12 @@ private:
     std::uint64_t bootsDropped_ = 0;
     std::uint64_t bootsWritten_ = 0;
     std::uint64_t storeErrors_ = 0;
+    std::uint64_t treesPublished_ = 0;  ///< tree rows written (changed trees)
     std::string lastError_;
     bool storeOk_ = false;
 
     std::thread thread_;
+    std::thread treeThread_;
     std::mutex wakeMutex_;
     std::condition_variable wakeCv_;
     bool stopping_ = false;

@@ -70,8 +70,8 @@ HashedTree TreeHasher::hashTree(const fs::path& dir, const std::string& name) {
     // One file or link at @p full, listed as @p rel.
     auto add = [&](const fs::path& full, const std::string& rel, const struct stat& st) {
         if (entries.size() >= nb::kMaxTreeEntries) {
-            note(fmt::format("more than {} entries (only those are compared)",
-                             nb::kMaxTreeEntries));
+            note(
+                fmt::format("more than {} entries (only those are compared)", nb::kMaxTreeEntries));
             return;
         }
         nb::TreeEntry e;
@@ -236,8 +236,8 @@ Result<std::vector<HashedTree>> TreeHasher::hashRoot(const fs::path& root) {
             continue;
         }
         if (out.size() >= kMaxTrees) {
-            out.back().problem = fmt::format("more than {} trees: the rest are not compared",
-                                             kMaxTrees);
+            out.back().problem =
+                fmt::format("more than {} trees: the rest are not compared", kMaxTrees);
             break;
         }
         const std::string safe = proto::text::safeText(n, nb::kMaxTreePath);

@@ -122,6 +122,110 @@ public:
         return out;
     }
 
+    Result<void> publishTrees(const std::string& id, std::span<const HashedTree> changed,
+                              std::span<const std::string> removed) override {
+        if (changed.empty() && removed.empty()) {
+            return {};
+        }
+        reconnect();
+        if (auto b = conn_.execConstant("BEGIN"); !b) {
+            return fail("trees: " + b.error().message);
+        }
+        auto body = [&]() -> Result<void> {
+            for (const auto& t : changed) {
+                auto r = conn_.query(
+                    "INSERT INTO node_trees(node_id, tree, digest, files, bytes, problem, "
+                    "manifest, updated) VALUES ($1::text, $2::text, $3::text, $4::bigint, "
+                    "$5::bigint, $6::text, $7::text, "
+                    "(extract(epoch from clock_timestamp()) * 1000)::bigint) "
+                    "ON CONFLICT (node_id, tree) DO UPDATE SET digest = EXCLUDED.digest, "
+                    "files = EXCLUDED.files, bytes = EXCLUDED.bytes, problem = EXCLUDED.problem, "
+                    "manifest = EXCLUDED.manifest, updated = EXCLUDED.updated",
+                    {id, t.name, t.digest, pgParam(static_cast<std::int64_t>(t.files)),
+                     pgParam(static_cast<std::int64_t>(t.bytes)), t.problem, t.manifest});
+                if (!r) {
+                    return fail("trees: " + r.error().message);
+                }
+            }
+            for (const auto& name : removed) {
+                auto r = conn_.query(
+                    "DELETE FROM node_trees WHERE node_id = $1::text AND tree = $2::text",
+                    {id, name});
+                if (!r) {
+                    return fail("trees: " + r.error().message);
+                }
+            }
+            if (auto c = conn_.execConstant("COMMIT"); !c) {
+                return fail("trees: " + c.error().message);
+            }
+            return {};
+        };
+        auto r = body();
+        if (!r) {
+            (void)conn_.execConstant("ROLLBACK");
+        }
+        return r;
+    }
+
+    Result<std::vector<TreeRow>> treeDigests() override {
+        reconnect();
+        auto r = conn_.query(
+            "SELECT node_id, tree, digest, files, bytes, problem, updated FROM node_trees "
+            "ORDER BY node_id COLLATE \"C\", tree COLLATE \"C\" LIMIT $1::bigint",
+            {pgParam(kMaxTreeRows)});
+        if (!r) {
+            return fail("trees: " + r.error().message);
+        }
+        std::vector<TreeRow> out;
+        for (int i = 0; i < r->rows(); ++i) {
+            auto files = r->int64(i, 3);
+            auto bytes = r->int64(i, 4);
+            auto updated = r->int64(i, 6);
+            if (!files || !bytes || !updated) {
+                continue;  // a row edited into nonsense: that tree counts as absent
+            }
+            out.push_back({r->text(i, 0),
+                           r->text(i, 1),
+                           r->text(i, 2),
+                           *files,
+                           *bytes,
+                           r->text(i, 5),
+                           *updated,
+                           {}});
+        }
+        return out;
+    }
+
+    Result<std::vector<TreeRow>> treeManifests(const std::string& tree) override {
+        reconnect();
+        auto r = conn_.query(
+            "SELECT node_id, tree, digest, files, bytes, problem, updated, "
+            "CASE WHEN octet_length(manifest) <= $2::bigint THEN manifest ELSE '' END, "
+            "octet_length(manifest) <= $2::bigint FROM node_trees WHERE tree = $1::text "
+            "ORDER BY node_id COLLATE \"C\" LIMIT $3::bigint",
+            {tree, pgParam(kMaxManifestBytes), pgParam(static_cast<std::int64_t>(kMaxNodes))});
+        if (!r) {
+            return fail("trees: " + r.error().message);
+        }
+        std::vector<TreeRow> out;
+        for (int i = 0; i < r->rows(); ++i) {
+            auto files = r->int64(i, 3);
+            auto bytes = r->int64(i, 4);
+            auto updated = r->int64(i, 6);
+            if (!files || !bytes || !updated) {
+                continue;
+            }
+            TreeRow row{r->text(i, 0), r->text(i, 1), r->text(i, 2), *files,
+                        *bytes,        r->text(i, 5), *updated,      r->text(i, 7)};
+            if (r->text(i, 8) != "t") {
+                row.problem =
+                    fmt::format("its manifest is larger than {} bytes", kMaxManifestBytes);
+            }
+            out.push_back(std::move(row));
+        }
+        return out;
+    }
+
 private:
     void reconnect() {
         if (conn_.broken()) {
@@ -233,6 +337,113 @@ public:
             }
             out.push_back({st->text(0), st->text(1), st->text(2), st->text(3), st->text(4),
                            st->text(5), st->text(6), st->text(7), st->int64(8), st->int64(9)});
+        }
+        return out;
+    }
+
+    Result<void> publishTrees(const std::string& id, std::span<const HashedTree> changed,
+                              std::span<const std::string> removed) override {
+        if (changed.empty() && removed.empty()) {
+            return {};
+        }
+        if (auto b = db_.exec("BEGIN IMMEDIATE"); !b) {
+            return b;
+        }
+        auto body = [&]() -> Result<void> {
+            auto put = db_.prepare(
+                "INSERT INTO node_trees(node_id, tree, digest, files, bytes, problem, manifest, "
+                "updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (node_id, tree) DO "
+                "UPDATE SET digest = excluded.digest, files = excluded.files, bytes = "
+                "excluded.bytes, problem = excluded.problem, manifest = excluded.manifest, "
+                "updated = excluded.updated");
+            if (!put) {
+                return tl::unexpected(put.error());
+            }
+            for (const auto& t : changed) {
+                put->reset();
+                put->bind(1, id).bind(2, t.name).bind(3, t.digest);
+                put->bind(4, static_cast<std::int64_t>(t.files));
+                put->bind(5, static_cast<std::int64_t>(t.bytes));
+                put->bind(6, t.problem).bind(7, t.manifest).bind(8, nowMs());
+                if (auto r = put->run(); !r) {
+                    return r;
+                }
+            }
+            auto del = db_.prepare("DELETE FROM node_trees WHERE node_id = ?1 AND tree = ?2");
+            if (!del) {
+                return tl::unexpected(del.error());
+            }
+            for (const auto& name : removed) {
+                del->reset();
+                del->bind(1, id).bind(2, name);
+                if (auto r = del->run(); !r) {
+                    return r;
+                }
+            }
+            return db_.exec("COMMIT");
+        };
+        auto r = body();
+        if (!r) {
+            (void)db_.exec("ROLLBACK");
+        }
+        return r;
+    }
+
+    Result<std::vector<TreeRow>> treeDigests() override {
+        auto st = db_.prepare(
+            "SELECT node_id, tree, digest, files, bytes, problem, updated FROM node_trees "
+            "ORDER BY node_id, tree LIMIT ?1");
+        if (!st) {
+            return tl::unexpected(st.error());
+        }
+        st->bind(1, kMaxTreeRows);
+        std::vector<TreeRow> out;
+        while (true) {
+            auto row = st->step();
+            if (!row) {
+                return tl::unexpected(row.error());
+            }
+            if (!*row) {
+                break;
+            }
+            out.push_back({st->text(0),
+                           st->text(1),
+                           st->text(2),
+                           st->int64(3),
+                           st->int64(4),
+                           st->text(5),
+                           st->int64(6),
+                           {}});
+        }
+        return out;
+    }
+
+    Result<std::vector<TreeRow>> treeManifests(const std::string& tree) override {
+        auto st = db_.prepare(
+            "SELECT node_id, tree, digest, files, bytes, problem, updated, "
+            "CASE WHEN length(CAST(manifest AS BLOB)) <= ?2 THEN manifest ELSE '' END, "
+            "length(CAST(manifest AS BLOB)) <= ?2 FROM node_trees WHERE tree = ?1 "
+            "ORDER BY node_id LIMIT ?3");
+        if (!st) {
+            return tl::unexpected(st.error());
+        }
+        st->bind(1, tree).bind(2, kMaxManifestBytes);
+        st->bind(3, static_cast<std::int64_t>(kMaxNodes));
+        std::vector<TreeRow> out;
+        while (true) {
+            auto row = st->step();
+            if (!row) {
+                return tl::unexpected(row.error());
+            }
+            if (!*row) {
+                break;
+            }
+            TreeRow r{st->text(0),  st->text(1), st->text(2),  st->int64(3),
+                      st->int64(4), st->text(5), st->int64(6), st->text(7)};
+            if (st->int64(8) == 0) {
+                r.problem = fmt::format("its manifest is larger than {} bytes", kMaxManifestBytes);
+            }
+            out.push_back(std::move(r));
         }
         return out;
     }

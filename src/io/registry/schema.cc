@@ -80,6 +80,22 @@ DELETE FROM leases WHERE EXISTS (
         (b.expires = leases.expires AND b.interface || ' ' || b.mac > leases.interface || ' ' || leases.mac)));
 CREATE UNIQUE INDEX IF NOT EXISTS leases_ip_key ON leases (ip);
 )sql"},
+    // Boot trees compared across nodes (issue #19): each node's manifest of each tree of
+    // its TFTP root (proto/netboot/tree_manifest.h) and the manifest's SHA-256, written
+    // by serve when a tree changes, read by every node's doctor.
+    Migration{4, "node boot tree manifests", R"sql(
+CREATE TABLE IF NOT EXISTS node_trees (
+    node_id  TEXT NOT NULL,
+    tree     TEXT NOT NULL,
+    digest   TEXT NOT NULL,
+    files    {int64} NOT NULL,
+    bytes    {int64} NOT NULL,
+    problem  TEXT NOT NULL DEFAULT '',
+    manifest TEXT NOT NULL,
+    updated  {int64} NOT NULL,
+    PRIMARY KEY (node_id, tree)
+);
+)sql"},
 };
 
 void replaceAll(std::string& s, std::string_view from, std::string_view to) {

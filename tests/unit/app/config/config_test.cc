@@ -226,6 +226,7 @@ backend = "kernel"
 backend = "postgresql"
 url = "postgresql://pinetboot@db.lab/pinetboot"
 node_id = "rack1-a"
+tree_check_seconds = 5
 )";
 
 constexpr const char* kBase = "[[interface]]\nname = \"eth0\"\n";

@@ -23,7 +23,7 @@ TEST(NodeId, HostNamesAreMadeSafe) {
 TEST(NodeService, OnSqliteOneNodeOwnsEveryBucket) {
     io::TempDir state("pnb-node-service");
     ASSERT_TRUE(io::Registry::open(state.path()));
-    NodeService n({"solo", "10.0.0.1", state.path(), {}});
+    NodeService n({"solo", "10.0.0.1", state.path(), {}, {}, std::chrono::seconds(30)});
     n.start();
     for (int b = 0; b < 256; ++b) {
         EXPECT_TRUE(n.owns(static_cast<std::uint8_t>(b)));
@@ -56,11 +56,11 @@ TEST(NodeService, TwoNodesSplitTakeOverAndRejoin) {
         }
         return c;
     };
-    NodeService a({"node-a", "10.0.0.1", state.path(), where});
+    NodeService a({"node-a", "10.0.0.1", state.path(), where, {}, std::chrono::seconds(30)});
     a.start();
     EXPECT_EQ(owned(a), 256);
-    auto b =
-        std::make_unique<NodeService>(NodeServiceConfig{"node-b", "10.0.0.2", state.path(), where});
+    auto b = std::make_unique<NodeService>(
+        NodeServiceConfig{"node-b", "10.0.0.2", state.path(), where, {}, std::chrono::seconds(30)});
     b->start();
     EXPECT_EQ(owned(*b), 128);  // b saw a at once
     // a sees b at its next heartbeat.
@@ -79,7 +79,8 @@ TEST(NodeService, TwoNodesSplitTakeOverAndRejoin) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     EXPECT_EQ(owned(a), 256);
-    b = std::make_unique<NodeService>(NodeServiceConfig{"node-b", "10.0.0.2", state.path(), where});
+    b = std::make_unique<NodeService>(
+        NodeServiceConfig{"node-b", "10.0.0.2", state.path(), where, {}, std::chrono::seconds(30)});
     b->start();
     EXPECT_EQ(owned(*b), 128);
     for (int i = 0; i < 30 && owned(a) != 128; ++i) {
@@ -108,6 +109,55 @@ TEST(NodeService, TwoNodesSplitTakeOverAndRejoin) {
     ASSERT_EQ(boots.size(), 1u);
     EXPECT_EQ(boots[0]["node_id"], "node-b");  // which node served it
     a.stop();
+}
+
+// PostgreSQL: the node publishes its boot trees' manifests, and a changed file is in
+// the store within a tree period or two.
+TEST(NodeService, PublishesItsBootTreesAndWhatChanges) {
+    std::string error;
+    auto* pg = test::sharedPgServer(error);
+    ASSERT_NE(pg, nullptr) << error;
+    const auto url = pg->createDatabase(error);
+    ASSERT_FALSE(url.empty()) << error;
+    io::TempDir state("pnb-node-trees");
+    io::TempDir root("pnb-node-trees-root");
+    std::filesystem::create_directories(root.path() / "100000001");
+    ASSERT_TRUE(io::writeFileAtomic(root.path() / "100000001" / "config.txt", "arm_64bit=1\n"));
+    const io::StoreLocation where{io::StoreLocation::Backend::Postgresql, url};
+    ASSERT_TRUE(io::Registry::open(state.path(), where));
+    NodeService n(
+        {"node-t", "10.0.0.1", state.path(), where, root.path(), std::chrono::seconds(1)});
+    n.start();
+    auto store = io::NodeStore::open(state.path(), where);
+    ASSERT_TRUE(store) << store.error().message;
+    auto digestOf = [&]() -> std::string {
+        auto rows = (*store)->treeDigests();
+        if (!rows) {
+            return "error: " + rows.error().message;
+        }
+        for (const auto& r : *rows) {
+            if (r.node == "node-t" && r.tree == "100000001") {
+                return r.digest;
+            }
+        }
+        return {};
+    };
+    auto waitFor = [&](auto pred) {
+        for (int i = 0; i < 50 && !pred(); ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        return pred();
+    };
+    ASSERT_TRUE(waitFor([&] { return digestOf().size() == 64; })) << digestOf();
+    const std::string first = digestOf();
+    ASSERT_TRUE(io::writeFileAtomic(root.path() / "100000001" / "config.txt", "arm_64bit=0\n"));
+    EXPECT_TRUE(waitFor([&] { return digestOf().size() == 64 && digestOf() != first; }))
+        << "digest still " << digestOf();
+    auto m = (*store)->treeManifests("100000001");
+    ASSERT_TRUE(m);
+    ASSERT_EQ(m->size(), 1u);
+    EXPECT_NE((*m)[0].manifest.find(" config.txt\n"), std::string::npos) << (*m)[0].manifest;
+    n.stop();
 }
 
 }  // namespace

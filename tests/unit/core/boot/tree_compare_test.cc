@@ -8,14 +8,18 @@ namespace {
 using proto::netboot::TreeEntry;
 
 TEST(TreeCompare, SameDigestsOnEveryNodeIsNoMismatch) {
-    const std::vector<NodeTreeDigest> rows{{"n1", "100000001", "d1", 3}, {"n2", "100000001", "d1", 3},
-                                           {"n1", ".", "t", 1},           {"n2", ".", "t", 1}};
+    const std::vector<NodeTreeDigest> rows{{"n1", "100000001", "d1", 3},
+                                           {"n2", "100000001", "d1", 3},
+                                           {"n1", ".", "t", 1},
+                                           {"n2", ".", "t", 1}};
     EXPECT_TRUE(compareTreeDigests({"n1", "n2"}, rows).empty());
 }
 
 TEST(TreeCompare, NamesTheMissingAndTheDiffering) {
-    const std::vector<NodeTreeDigest> rows{{"n1", "a", "d1", 3}, {"n2", "a", "d2", 3},
-                                           {"n1", "b", "d3", 1}, {"n3", "b", "d3", 1},
+    const std::vector<NodeTreeDigest> rows{{"n1", "a", "d1", 3},
+                                           {"n2", "a", "d2", 3},
+                                           {"n1", "b", "d3", 1},
+                                           {"n3", "b", "d3", 1},
                                            {"n9", "c", "x", 1}};  // not a node asked about
     const auto m = compareTreeDigests({"n1", "n2", "n3"}, rows);
     ASSERT_EQ(m.size(), 2U);

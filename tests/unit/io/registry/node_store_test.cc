@@ -78,6 +78,44 @@ TEST_P(NodeStoreTest, BootsOfEveryNodeNewestFirst) {
     EXPECT_EQ(a->recentBoots(1)->size(), 1u);
 }
 
+TEST_P(NodeStoreTest, TreesArePublishedReplacedRemovedAndReadBack) {
+    auto a = open();
+    auto b = open();
+    ASSERT_TRUE(a && b);
+    HashedTree t1{"100000001", std::string(64, '1'), "f " + std::string(64, 'a') + " 1 x\n", 1, 1,
+                  ""};
+    HashedTree t2{".", std::string(64, '2'), "", 0, 0, ""};
+    const std::vector<HashedTree> both{t1, t2};
+    ASSERT_TRUE(a->publishTrees("n1", both, {}));
+    ASSERT_TRUE(b->publishTrees("n2", std::span(both).first(1), {}));
+    auto rows = b->treeDigests();
+    ASSERT_TRUE(rows) << rows.error().message;
+    ASSERT_EQ(rows->size(), 3u);
+    EXPECT_EQ((*rows)[0].node, "n1");
+    EXPECT_EQ((*rows)[0].tree, ".");
+    EXPECT_EQ((*rows)[1].tree, "100000001");
+    EXPECT_EQ((*rows)[2].node, "n2");
+    EXPECT_TRUE((*rows)[2].manifest.empty());  // digests only
+    EXPECT_GT((*rows)[2].updatedMs, 0);
+
+    // Replaced and removed in one call.
+    t1.digest = std::string(64, '3');
+    t1.problem = "more than 65536 entries";
+    const std::vector<std::string> gone{"."};
+    ASSERT_TRUE(a->publishTrees("n1", std::span(&t1, 1), gone));
+    auto m = a->treeManifests("100000001");
+    ASSERT_TRUE(m) << m.error().message;
+    ASSERT_EQ(m->size(), 2u);
+    EXPECT_EQ((*m)[0].node, "n1");
+    EXPECT_EQ((*m)[0].digest, std::string(64, '3'));
+    EXPECT_EQ((*m)[0].problem, "more than 65536 entries");
+    EXPECT_EQ((*m)[0].manifest, t1.manifest);
+    EXPECT_EQ((*m)[1].node, "n2");
+    auto after = a->treeDigests();
+    ASSERT_TRUE(after);
+    EXPECT_EQ(after->size(), 2u);  // n1's "." removed
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, NodeStoreTest,
                          ::testing::Values(StoreLocation::Backend::Sqlite,
                                            StoreLocation::Backend::Postgresql),

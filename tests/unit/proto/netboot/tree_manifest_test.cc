@@ -25,10 +25,10 @@ TEST(TreeManifest, RoundTrips) {
 }
 
 TEST(TreeManifest, EncodeRefusesUnsortedAndBadEntries) {
-    EXPECT_FALSE(encodeTreeManifest({{TreeEntry::Kind::File, kA, 1, "b"},
-                                     {TreeEntry::Kind::File, kA, 1, "a"}}));
-    EXPECT_FALSE(encodeTreeManifest({{TreeEntry::Kind::File, kA, 1, "a"},
-                                     {TreeEntry::Kind::File, kA, 1, "a"}}));
+    EXPECT_FALSE(encodeTreeManifest(
+        {{TreeEntry::Kind::File, kA, 1, "b"}, {TreeEntry::Kind::File, kA, 1, "a"}}));
+    EXPECT_FALSE(encodeTreeManifest(
+        {{TreeEntry::Kind::File, kA, 1, "a"}, {TreeEntry::Kind::File, kA, 1, "a"}}));
     EXPECT_FALSE(encodeTreeManifest({{TreeEntry::Kind::File, "ABC", 1, "a"}}));
     EXPECT_FALSE(encodeTreeManifest({{TreeEntry::Kind::File, kA, 1, "../etc/passwd"}}));
 }
@@ -37,21 +37,21 @@ TEST(TreeManifest, DecodeRefusesWhatEncodeNeverWrites) {
     const std::string ok = "f " + kA + " 1 a\n";
     ASSERT_TRUE(decodeTreeManifest(ok));
     for (const std::string& bad : {
-             "f " + kA + " 1 a",                        // no newline
-             "x " + kA + " 1 a\n",                      // kind
-             "f " + kA.substr(1) + "g 1 a\n",           // not hex
-             "f " + std::string(64, 'A') + " 1 a\n",    // upper case
-             "f " + kA + " 01 a\n",                     // leading zero
-             "f " + kA + " -1 a\n",                     // sign
-             "f " + kA + " 99999999999999999999 a\n",   // overflow
-             "f " + kA + " 1 /abs\n",                   // absolute
-             "f " + kA + " 1 a//b\n",                   // empty component
-             "f " + kA + " 1 a/./b\n",                  // dot
-             "f " + kA + " 1 a/../b\n",                 // dot-dot
-             "f " + kA + " 1 a\tb\n",                   // control character
-             "f " + kA + " 1  a\n",                     // leading space in the path
-             ok + ok,                                   // duplicate
-             "f " + kA + " 1 b\n" + ok,                 // unsorted
+             "f " + kA + " 1 a",                       // no newline
+             "x " + kA + " 1 a\n",                     // kind
+             "f " + kA.substr(1) + "g 1 a\n",          // not hex
+             "f " + std::string(64, 'A') + " 1 a\n",   // upper case
+             "f " + kA + " 01 a\n",                    // leading zero
+             "f " + kA + " -1 a\n",                    // sign
+             "f " + kA + " 99999999999999999999 a\n",  // overflow
+             "f " + kA + " 1 /abs\n",                  // absolute
+             "f " + kA + " 1 a//b\n",                  // empty component
+             "f " + kA + " 1 a/./b\n",                 // dot
+             "f " + kA + " 1 a/../b\n",                // dot-dot
+             "f " + kA + " 1 a\tb\n",                  // control character
+             "f " + kA + " 1  a\n",                    // leading space in the path
+             ok + ok,                                  // duplicate
+             "f " + kA + " 1 b\n" + ok,                // unsorted
          }) {
         EXPECT_FALSE(decodeTreeManifest(bad)) << bad;
     }
