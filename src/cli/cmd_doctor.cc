@@ -11,7 +11,9 @@
 #include "app/config/config.h"
 #include "app/doctor/doctor.h"
 #include "app/doctor/neighbour_table.h"
+#include "app/doctor/trees.h"
 #include "app/json_text.h"
+#include "app/store.h"
 #include "cli/command.h"
 #include "cli/server_settings_flags.h"
 #include "io/file.h"
@@ -61,18 +63,24 @@ void run(const DoctorOpts& o) {
     opts.dhcpProbe = !o.noDhcpProbe;
     opts.dhcpWait = std::chrono::milliseconds(o.dhcpWaitMs);
     opts.expectedBoards = o.boards;
+    app::config::Config cfg;
     if (!o.settings->configFile.empty()) {
         // openSettingsSession has read the file already: an error there stopped us.
         // parseConfig, not loadConfigFile: its warnings were logged once already.
         if (auto bytes = io::readFile(o.settings->configFile)) {
             try {
-                const auto cfg = app::config::parseConfig(
+                cfg = app::config::parseConfig(
                     std::string_view(reinterpret_cast<const char*>(bytes->data()), bytes->size()),
                     o.settings->configFile);
                 opts.expectedBoards = std::max(opts.expectedBoards, app::dhcpPoolSize(cfg));
             } catch (const app::config::ConfigError&) {
             }
         }
+    }
+    // The boot trees of the nodes sharing a PostgreSQL store (the store the session opened).
+    cfg.stateDir = ss->stateDir;
+    if (auto where = app::storeLocation(cfg, storeUrlFromEnv())) {
+        app::setTreeOptions(opts, cfg, *where);
     }
     std::vector<app::Finding> findings;
     if (auto stored = app::loadSettings(ss->registry)) {

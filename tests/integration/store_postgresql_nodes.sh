@@ -61,7 +61,7 @@ pg_up "$W/pg" || { bad "cannot start the test's PostgreSQL server"; finish store
 URL="postgresql:///reg?host=$W/pg&user=pinet"
 pq() { "$PG_BIN/psql" "$URL" -XAtq -v ON_ERROR_STOP=1 -c "$1"; }
 
-# One boot tree for both nodes (shared storage), the files a Pi 4 fetches but smaller:
+# One boot tree, copied to each node (as rsync would), the files a Pi 4 fetches but smaller:
 # 200 boards of the real sizes would be 800 MB of TFTP, not a test of the nodes. About
 # 0.8 MB a board keeps the storm going for a second or two, so the kill lands while
 # boards are fetching from the node that dies.
@@ -74,6 +74,7 @@ head -c 5400 /dev/urandom > "$d/fixup4.dat"
 head -c 20000 /dev/urandom > "$d/bcm2711-rpi-4-b.dtb"
 head -c 300000 /dev/urandom > "$d/kernel8.img"
 chmod -R a+rX "$d"
+cp -a "$d" "$W/root1"; cp -a "$d" "$W/root2"
 
 for n in 1 2; do
     cat > "$W/node$n.toml" <<EOT
@@ -84,6 +85,11 @@ state_dir = "$W/state$n"
 backend = "postgresql"
 url = "$URL"
 node_id = "node$n"
+# Trees published every second: the test changes one and asks doctor at once.
+tree_check_seconds = 1
+
+[tftp]
+root = "$W/root$n"
 EOT
 done
 "$PINETBOOT" store migrate --config "$W/node1.toml" > "$W/migrate.out" 2>&1 \
@@ -96,7 +102,7 @@ start_node() {
     local n=$1 log="$W/serve.$1.$2.log" ns ip
     if [ "$n" = 1 ]; then ns=$N1; ip=$NET.0.1; else ns=$N2; ip=$NET.0.3; fi
     lab_bg "$ns" "$log" "$PINETBOOT" serve --config "$W/node$n.toml" --interface s0 \
-        --root "$W/root" --dhcp full --range "$NET.1.0,$NET.4.255" \
+        --dhcp full --range "$NET.1.0,$NET.4.255" \
         --tftp-listen "$ip:69" --http 127.0.0.1:18090
     eval "PID$n=$LAST_PID"
     wait_for "$log" "serve: ready" 15 \
@@ -234,6 +240,29 @@ b = json.load(open(sys.argv[1]))["boots"]
 assert {x["node_id"] for x in b} >= {"node1", "node2"}, {x["node_id"] for x in b}
 assert all(x["serial"] and x["ip"] for x in b if x["outcome"] == "kernel_loaded")
 P2
+
+# Boot trees (issue #19): doctor on node1 compares its trees with node2's, published by
+# node2's serve; then node2's copy is changed and doctor names the files.
+doctor1() { "$PINETBOOT" doctor --config "$W/node1.toml" --no-dhcp-probe 2>&1; }
+out=$(doctor1)
+grep -q "trees: boot trees the same on 2 nodes (node1, node2)" <<<"$out" \
+    && ok "doctor: the boot trees are the same on both nodes" \
+    || bad "doctor trees (same): $(grep -i tree <<<"$out")"
+head -c 1000 /dev/urandom >> "$W/root2/kernel8.img"
+rm "$W/root2/overlays/overlay_map.dtb"
+sleep 2.5  # node2 walks its tree every second
+out=$(doctor1); rc=$?
+top=$(grep "trees: the files at the top of the TFTP root differ between node1, node2" <<<"$out")
+ovl=$(grep "trees: boot tree overlays differs between node1, node2" <<<"$out")
+grep -q "kernel8.img (node1 [0-9a-f]* 300000 B, node2 [0-9a-f]* 301000 B)" <<<"$top" \
+    && grep -q "overlay_map.dtb (node1 [0-9a-f]* 2000 B, node2 missing)" <<<"$ovl" \
+    && ok "doctor names the files that differ on node2: kernel8.img, overlays/overlay_map.dtb" \
+    || bad "doctor trees (differ): $(grep 'trees:' <<<"$out")"
+[ "$rc" != 0 ] && ok "doctor fails (exit $rc) while the trees differ" || bad "doctor exit 0"
+grep -q "rsync -a --delete --checksum" <<<"$out" && ok "its fix says how to make them the same" \
+    || bad "no fix: $(grep -A1 'trees:' <<<"$out")"
+grep -q "TREES_PUBLISHED node=node2" "$W"/serve.2.*.log && ok "node2 logged TREES_PUBLISHED" \
+    || bad "no TREES_PUBLISHED in node2's log"
 
 lab_kill "$PID2"
 lab_kill "$PID1"

@@ -14,6 +14,7 @@
 #include "app/client/root_edit.h"
 #include "app/doctor/mtu.h"
 #include "app/doctor/neighbour_table.h"
+#include "app/doctor/trees.h"
 #include "app/image/boot_layout.h"
 #include "app/nbd/nbd_manager.h"
 #include "app/nfs/nfs_manager.h"
@@ -706,6 +707,10 @@ std::vector<Finding> runDoctor(const fs::path& stateDir, io::Registry& reg, cons
     if (enrolled.empty()) {
         out.push_back({Severity::Info, "clients", "no clients enrolled",
                        "pinetboot client add --serial S --image NAME"});
+    }
+    if (opts.store.backend == io::StoreLocation::Backend::Postgresql && !opts.tftpRoot.empty()) {
+        auto trees = checkNodeTrees(stateDir, opts.store, opts.nodeId, opts.tftpRoot);
+        out.insert(out.end(), trees.begin(), trees.end());
     }
     return out;
 }

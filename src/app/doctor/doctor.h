@@ -40,6 +40,11 @@ struct DoctorOptions {
     /// Boards that may boot at once (--boards, or the config's DHCP pool): the neighbour
     /// table must hold them. The registry's client count is used when it is larger.
     std::size_t expectedBoards = 0;
+    /// Several nodes (issue #19): with a PostgreSQL store, this node's boot trees (under
+    /// tftpRoot) are compared with every other node's (app/doctor/trees.h).
+    io::StoreLocation store;
+    std::string nodeId;
+    std::filesystem::path tftpRoot;
 };
 
 std::vector<Finding> runDoctor(const std::filesystem::path& stateDir, io::Registry& reg,

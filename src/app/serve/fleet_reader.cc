@@ -9,6 +9,7 @@
 
 #include "app/doctor/doctor.h"
 #include "app/doctor/neighbour_table.h"
+#include "app/doctor/trees.h"
 #include "app/image/image_report.h"
 #include "app/json_text.h"
 #include "app/settings.h"
@@ -135,6 +136,9 @@ http::ApiResult<std::string> ServeFleetReader::runDoctorNow() {
     DoctorOptions opts;
     opts.dhcpProbe = false;  // see fleet_reader.h: broadcasts, 5 s, needs root
     opts.expectedBoards = dhcpPoolSize(*cfg);
+    if (auto where = storeLocation(*cfg, std::nullopt)) {
+        setTreeOptions(opts, *cfg, *where);
+    }
     const auto findings = runDoctor(cfg->stateDir, *reg, *settings, opts);
     nlohmann::json list = nlohmann::json::array();
     int problems = 0;
