@@ -125,10 +125,10 @@ std::vector<Finding> checkNodeTrees(const fs::path& stateDir, const io::StoreLoc
     }
     std::sort(compared.begin() + 1, compared.end());
     if (compared.size() == 1) {
-        out.push_back({Severity::Info, kCheck,
-                       fmt::format("no other node to compare boot trees with ({} trees here)",
-                                   mine->size()),
-                       ""});
+        out.push_back(
+            {Severity::Info, kCheck,
+             fmt::format("no other node to compare boot trees with ({} trees here)", mine->size()),
+             ""});
         return out;
     }
 
@@ -155,8 +155,8 @@ std::vector<Finding> checkNodeTrees(const fs::path& stateDir, const io::StoreLoc
             break;
         }
         ++named;
-        const std::string what = m.tree == "." ? "the files at the top of the TFTP root"
-                                               : "boot tree " + m.tree;
+        const std::string what =
+            m.tree == "." ? "the files at the top of the TFTP root" : "boot tree " + m.tree;
         if (!m.digestsDiffer) {
             out.push_back({Severity::Fail, kCheck,
                            fmt::format("{} is on {} but not on {}", what, joined(m.presentOn),
