@@ -118,9 +118,17 @@ open(out, "wb").write(data)
 PYEOF
 }
 doc() { in_srv "$PINETBOOT" doctor --interface s0 --no-dhcp-probe 2>&1; }
+# put_file PATH TEXT: a new file over PATH (boot files are hard links into the image:
+# never written in place)
+put_file() { printf '%b' "$2" > "$1.new" && mv "$1.new" "$1"; }
 out=$(doc)
-grep -q "client $A.*has no initramfs" <<< "$out" && grep -q "apt install nbd-client" <<< "$out" \
-    && ok "doctor: no initramfs, with the fix" || bad "doctor no initramfs: $(grep "client $A" <<< "$out")"
+# The generated image's config.txt has no initramfs line: the board loads none.
+grep -q "client $A.*config.txt loads no initramfs" <<< "$out" && grep -q "apt install nbd-client" <<< "$out" \
+    && ok "doctor: config.txt loads no initramfs, with the fix" || bad "doctor no initramfs line: $(grep "client $A" <<< "$out")"
+put_file "$S/tftp/$A/config.txt" '[all]\narm_64bit=1\nauto_initramfs=1\n'
+out=$(doc)
+grep -q "client $A.*asks for an initramfs for kernel8.img (auto_initramfs=1) that is not in the boot tree" <<< "$out" \
+    && ok "doctor: auto_initramfs=1 without initramfs8, with the fix" || bad "doctor no initramfs: $(grep "client $A" <<< "$out")"
 grep -q "client $A.*cmdline.txt: nbdroot=$SRV_IP:$PA/$A" <<< "$out" && ok "doctor: cmdline names the export" || bad "doctor cmdline"
 grep -q "client $A.*nfsroot" <<< "$out" && bad "doctor checks an nbd client's nfsroot" || ok "doctor: no NFS checks for an nbd client"
 mk_initramfs "$S/tftp/$A/initramfs8" zstd init usr/bin/busybox
@@ -132,6 +140,21 @@ mk_initramfs "$S/tftp/$A/initramfs8" gzip init usr/sbin/nbd-client scripts/local
 out=$(doc)
 grep -q "client $A.*initramfs8 has nbd-client and its boot script" <<< "$out" \
     && ok "doctor: a gzip initramfs with the hook passes" || bad "doctor gzip: $(grep "client $A" <<< "$out")"
+# os_prefix (Ubuntu's current/ layout): the board loads current/initramfs8, not the one at
+# the top, so the good one at the top does not make it pass.
+mkdir -p "$S/tftp/$A/current"
+for f in kernel8.img bcm2711-rpi-4-b.dtb bcm2711-rpi-cm4.dtb cmdline.txt; do
+    [ -e "$S/tftp/$A/$f" ] && cp "$S/tftp/$A/$f" "$S/tftp/$A/current/$f"
+done
+put_file "$S/tftp/$A/config.txt" '[all]\narm_64bit=1\nos_prefix=current/\nauto_initramfs=1\n'
+out=$(doc)
+grep -q "client $A.*config.txt loads the initramfs current/initramfs8, which is not in the boot tree (os_prefix=current/)" <<< "$out" \
+    && ok "doctor: under os_prefix the initramfs is looked for under current/" \
+    || bad "doctor os_prefix initramfs: $(grep "client $A" <<< "$out")"
+mk_initramfs "$S/tftp/$A/current/initramfs8" gzip init usr/sbin/nbd-client scripts/local-top/nbd
+out=$(doc)
+grep -q "client $A.*current/initramfs8 has nbd-client and its boot script" <<< "$out" \
+    && ok "doctor: current/initramfs8 with the hook passes" || bad "doctor os_prefix gzip: $(grep "client $A" <<< "$out")"
 
 # ---- an image in use by nbd clients cannot be removed
 out=$("$PINETBOOT" image remove os 2>&1)

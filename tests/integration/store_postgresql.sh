@@ -6,7 +6,9 @@
 # (the rows checked with psql: they are in PostgreSQL, and no registry.db appears),
 # PINETBOOT_STORE_URL for commands without --config, and a store whose schema is
 # newer than this build refused by `store migrate`, `client list` and `serve` with
-# the version and what to do. SQLite stays the default. No network: backend "none"
+# the version and what to do; `store copy-from-sqlite` moves a SQLite registry's clients
+# and settings into an empty PostgreSQL database (field by field the same, the SQLite
+# registry unchanged, a second copy refused). SQLite stays the default. No network: backend "none"
 # for NFS (exports printed), documentation addresses, serve refused before it binds.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -144,6 +146,40 @@ has "$out" "store: sqlite $W/sqlite-state/registry.db" && [ -f "$W/sqlite-state/
   && ok "without [store]: SQLite registry.db in the state directory" || bad "sqlite default: $out"
 out=$("$PINETBOOT" store migrate --state-dir "$W/sqlite-state" 2>&1)
 has "$out" "current (nothing to do)" && ok "sqlite: second migrate has nothing to do" || bad "sqlite again: $out"
+
+# ---- store copy-from-sqlite: a SQLite registry moved into PostgreSQL
+SQ=$W/sq-state
+"$PINETBOOT" image import "$W/pi.img" --name os --state-dir "$SQ" >/dev/null 2>&1 || bad "sqlite image import"
+"$PINETBOOT" settings set --server-ip 192.0.2.12 --client-subnet 192.0.2.0/24 --state-dir "$SQ" >/dev/null \
+  || bad "sqlite settings set"
+for n in 1 2; do
+  out=$("$PINETBOOT" client add --serial "3234567$n" --image os --root shared --address "192.0.2.3$n" \
+        --mac "dc:a6:32:00:00:3$n" --name "node$n" --state-dir "$SQ" --no-apply 2>&1) \
+    || bad "sqlite client add $n: $out"
+done
+listing() { python3 -c 'import json,sys; print(json.dumps(sorted(({k: v for k, v in c.items() if k != "id"} for c in json.load(sys.stdin)), key=lambda c: c["serial"]), sort_keys=True))'; }
+before=$("$PINETBOOT" client list --json --state-dir "$SQ" | listing)
+psql_ -c "CREATE DATABASE reg2"
+printf '[server]\nstate_dir = "%s"\n\n[store]\nbackend = "postgresql"\nurl = "postgresql:///reg2?host=%s/pg&user=pinet"\n' \
+  "$SQ" "$W" > "$W/copy.toml"
+rc=0; out=$("$PINETBOOT" store copy-from-sqlite --config "$W/copy.toml" 2>&1) || rc=$?
+[ "$rc" = 0 ] && has "$out" "copied 2 enrolled client(s), 0 discovered board(s) and" \
+  && ok "copy-from-sqlite copied both clients" || bad "copy-from-sqlite: rc=$rc $out"
+after=$("$PINETBOOT" client list --json --config "$W/copy.toml" | listing)
+[ -n "$before" ] && [ "$after" = "$before" ] && ok "client list on PostgreSQL equals the SQLite one, field by field" \
+  || bad "copied clients differ: sqlite $before postgresql $after"
+expect_eq "settings copied" \
+  "$("$PINETBOOT" settings show --json --config "$W/copy.toml" | python3 -c 'import json,sys; print(json.load(sys.stdin)["server_ip"])')" \
+  192.0.2.12
+expect_eq "SQLite registry unchanged" "$("$PINETBOOT" client list --json --state-dir "$SQ" | listing)" "$before"
+rc=0; out=$("$PINETBOOT" store copy-from-sqlite --config "$W/copy.toml" 2>&1) || rc=$?
+[ "$rc" != 0 ] && has "$out" "already holds 2 client(s)" && has "$out" "nothing there is overwritten" \
+  && ok "a second copy into a store with clients is refused" || bad "second copy: rc=$rc $out"
+expect_eq "still two clients in PostgreSQL" \
+  "$("$PG_BIN/psql" "postgresql:///reg2?host=$W/pg&user=pinet" -XAtq -c 'SELECT count(*) FROM clients')" 2
+rc=0; out=$("$PINETBOOT" store copy-from-sqlite --state-dir "$SQ" 2>&1) || rc=$?
+[ "$rc" != 0 ] && has "$out" "copy into PostgreSQL" && ok "copy into SQLite is refused, saying why" \
+  || bad "copy into sqlite: rc=$rc $out"
 
 pid=$PG_PID
 pg_down

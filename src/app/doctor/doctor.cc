@@ -361,7 +361,8 @@ Result<std::vector<std::string>> initramfsNames(const fs::path& p) {
 /// An NBD-root client: cmdline.txt names its export, the export runs, and
 /// the image's initramfs has Debian's nbd-client hook to mount it.
 void checkNbdClient(const fs::path& stateDir, const ServerSettings& s, const io::ClientRecord& c,
-                    const std::string& cmdline, std::vector<Finding>& out) {
+                    const std::string& cmdline, const proto::netboot::BootChain* chain,
+                    std::vector<Finding>& out) {
     std::string tag = "client " + c.serial;
     auto port = nbdPortOf(stateDir, c.serial);
     if (!port) {
@@ -385,16 +386,49 @@ void checkNbdClient(const fs::path& stateDir, const ServerSettings& s, const io:
     }
     fs::path boot = c.bootDir;
     std::vector<fs::path> found;
-    for (const char* n : kInitramfsNames) {
-        if (fs::is_regular_file(boot / n)) {
-            found.push_back(boot / n);
-        }
-    }
     const std::string fix =
         "on a board running the image (or in a chroot of it): apt install nbd-client (its "
         "initramfs hook adds nbd-client and scripts/local-top/nbd), then update-initramfs -u, "
         "and copy the new initramfs into the image's boot partition; config.txt needs "
         "auto_initramfs=1 (or initramfs initramfs8 followkernel)";
+    if (chain != nullptr) {
+        // The initramfs the board loads, as config.txt names it (under os_prefix when one
+        // is in force), not whichever sits at the top of the tree.
+        for (const auto& n : chain->initramfs) {
+            if (fs::is_regular_file(boot / n)) {
+                found.push_back(boot / n);
+            } else {
+                out.push_back(bad(
+                    tag,
+                    fmt::format("config.txt loads the initramfs {}{}, which is not "
+                                "in the boot tree",
+                                n,
+                                chain->osPrefix.empty() ? std::string()
+                                                        : " (os_prefix=" + chain->osPrefix + ")"),
+                    fix));
+                return;
+            }
+        }
+        if (chain->initramfs.empty()) {
+            const bool asked = chain->settings.autoInitramfs || chain->settings.initramfs;
+            out.push_back(bad(tag,
+                              asked ? fmt::format("config.txt asks for an initramfs for {} "
+                                                  "(auto_initramfs=1) that is not in the boot "
+                                                  "tree: the kernel alone cannot mount an NBD root",
+                                                  chain->kernel)
+                                    : std::string("config.txt loads no initramfs (no initramfs "
+                                                  "line, no auto_initramfs=1): the kernel alone "
+                                                  "cannot mount an NBD root"),
+                              fix));
+            return;
+        }
+    } else {
+        for (const char* n : kInitramfsNames) {
+            if (fs::is_regular_file(boot / n)) {
+                found.push_back(boot / n);
+            }
+        }
+    }
     if (found.empty()) {
         out.push_back(bad(tag,
                           "the boot tree has no initramfs (initramfs8, initramfs_2712): the "
@@ -411,7 +445,8 @@ void checkNbdClient(const fs::path& stateDir, const ServerSettings& s, const io:
         }
         auto nbd = proto::netboot::nbdSupport(*names);
         if (nbd.client && nbd.script) {
-            out.push_back(ok(tag, f.filename().string() + " has nbd-client and its boot script"));
+            out.push_back(ok(
+                tag, f.lexically_relative(boot).string() + " has nbd-client and its boot script"));
         } else {
             out.push_back(
                 bad(tag,
@@ -566,7 +601,8 @@ void checkClient(const fs::path& stateDir, const ServerSettings& s, const io::Cl
         }
     }
     if (isNbdRootMode(c.rootMode)) {
-        checkNbdClient(stateDir, s, c, std::string(cmd->begin(), cmd->end()), out);
+        checkNbdClient(stateDir, s, c, std::string(cmd->begin(), cmd->end()),
+                       chain ? &*chain : nullptr, out);
         return;
     }
     auto nfs = proto::netboot::nfsRootOf(std::string(cmd->begin(), cmd->end()));

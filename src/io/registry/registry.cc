@@ -9,6 +9,7 @@
 
 #include "io/fs/file_ops.h"
 #include "io/registry/registry_backend.h"
+#include "io/sqlite/sqlite.h"
 #include "proto/text/safe_text.h"
 
 namespace pinet::io {
@@ -188,6 +189,30 @@ Result<void> Registry::setSetting(const std::string& key, const std::string& val
 
 Result<std::map<std::string, std::string>> Registry::settings() {
     return backend_->settings();
+}
+
+Result<void> Registry::snapshotSqlite(const std::filesystem::path& dbFile,
+                                      const std::filesystem::path& outFile) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(dbFile, ec)) {
+        return fail(fmt::format("{}: no SQLite registry there", dbFile.string()));
+    }
+    if (std::filesystem::exists(outFile, ec)) {
+        return fail(fmt::format("{} exists already", outFile.string()));
+    }
+    auto db = Database::open(dbFile.string());
+    if (!db) {
+        return fail(fmt::format("{}: {}", dbFile.string(), db.error().message));
+    }
+    auto st = db->prepare("VACUUM INTO ?1");
+    if (!st) {
+        return tl::unexpected(st.error());
+    }
+    st->bind(1, outFile.string());
+    if (auto r = st->run(); !r) {
+        return fail(fmt::format("copy of {}: {}", dbFile.string(), r.error().message));
+    }
+    return {};
 }
 
 }  // namespace pinet::io

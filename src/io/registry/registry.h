@@ -67,6 +67,12 @@ public:
     /// Migrates the store to schema::latestVersion() (see migration()).
     static Result<Registry> open(const std::filesystem::path& stateDir, const StoreLocation& where);
 
+    /// A consistent copy of the SQLite registry @p dbFile written to @p outFile (SQLite's
+    /// VACUUM INTO, a read transaction on the source: a running serve may keep using it).
+    /// The source is read, never written or migrated; @p outFile must not exist.
+    static Result<void> snapshotSqlite(const std::filesystem::path& dbFile,
+                                       const std::filesystem::path& outFile);
+
     Registry(Registry&&) noexcept;
     Registry& operator=(Registry&&) noexcept;
     ~Registry();
