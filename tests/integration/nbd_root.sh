@@ -148,7 +148,7 @@ for f in kernel8.img bcm2711-rpi-4-b.dtb bcm2711-rpi-cm4.dtb cmdline.txt; do
 done
 put_file "$S/tftp/$A/config.txt" '[all]\narm_64bit=1\nos_prefix=current/\nauto_initramfs=1\n'
 out=$(doc)
-grep -q "client $A.*config.txt loads the initramfs current/initramfs8, which is not in the boot tree (os_prefix=current/)" <<< "$out" \
+grep -q "client $A.*config.txt asks for an initramfs for current/kernel8.img (auto_initramfs=1) that is not in the boot tree" <<< "$out" \
     && ok "doctor: under os_prefix the initramfs is looked for under current/" \
     || bad "doctor os_prefix initramfs: $(grep "client $A" <<< "$out")"
 mk_initramfs "$S/tftp/$A/current/initramfs8" gzip init usr/sbin/nbd-client scripts/local-top/nbd

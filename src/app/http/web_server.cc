@@ -324,8 +324,7 @@ void WebServer::fleetRoutes() {
                                    ? fleet_->imagesJson()
                                    : ApiResult<std::string>(tl::unexpected(unavailable("images"))));
                  });
-    server_->Get("/api/v1/nodes", [this, send, unavailable](const httplib::Request&,
-                                                            httplib::Response& res) {
+    server_->Get("/api/v1/nodes", [this, send](const httplib::Request&, httplib::Response& res) {
         send(res, nodes_ != nullptr
                       ? ApiResult<std::string>(nodes_->nodesJson())
                       : ApiResult<std::string>(tl::unexpected(ApiError{404, "not_available",
@@ -333,8 +332,8 @@ void WebServer::fleetRoutes() {
                                                                        "this server has no node "
                                                                        "thread"})));
     });
-    server_->Get("/api/v1/nodes/boots", [this, send, unavailable](const httplib::Request& req,
-                                                                  httplib::Response& res) {
+    server_->Get("/api/v1/nodes/boots", [this, send](const httplib::Request& req,
+                                                     httplib::Response& res) {
         // The node thread keeps the newest 500 boots of every node.
         const auto limit = parseLimit(req, 100, 500);
         send(res, nodes_ != nullptr
