@@ -1,4 +1,4 @@
-// pinetboot image import|list|remove: OS images in the state directory.
+// pinetboot image import|add|cat|list|remove: OS images in the state directory.
 
 #include <chrono>
 #include <filesystem>
@@ -10,11 +10,14 @@
 #include "app/client/client_actions.h"
 #include "app/image/image_report.h"
 #include "app/image/image_store.h"
+#include "app/image/in_place.h"
 #include "app/json_text.h"
 #include "cli/command.h"
 #include "cli/progress.h"
 #include "cli/server_settings_flags.h"
+#include "io/file.h"
 #include "io/registry/registry.h"
+#include "proto/netboot/boot_config.h"
 
 namespace pinet::cli {
 
@@ -26,6 +29,8 @@ struct ImageOpts {
     std::string name;
     bool json = false;
     bool force = false;
+    bool inPlace = false;
+    std::string path;    ///< image cat
     double timeout = 0;  ///< seconds; 0: app::importTimeout
     std::uint64_t maxSize = app::kDefaultMaxImageBytes;
 };
@@ -78,6 +83,82 @@ void doImport(const ImageOpts& o) {
     }
 }
 
+void doAdd(const ImageOpts& o) {
+    if (!o.inPlace) {
+        printError(
+            "image add registers an image file served in place: give --in-place (to "
+            "extract the image instead: pinetboot image import FILE --name NAME)");
+        setExitCode(kExitUsage);
+        return;
+    }
+    const std::string dir = stateDir(o.stateDir);
+    auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+    auto info = app::addImageInPlace(
+        dir, o.file, o.name, now,
+        std::chrono::milliseconds(static_cast<std::int64_t>(o.timeout * 1000)));
+    if (!info) {
+        printError(info.error().message);
+        setExitCode(kExitFailure);
+        return;
+    }
+    std::cout << fmt::format(
+        "added image {} in place: {} ({}), {} boot files ({}) mapped, models: {}, layout: {}\n"
+        "the file is read, never written; it must not change while registered (size and mtime "
+        "are checked)\n",
+        info->name, info->source, info->table, info->bootFiles, info->bootFs,
+        info->models.empty() ? "-" : info->models, info->bootLayout);
+}
+
+void doCat(const ImageOpts& o) {
+    // One boot file as a board would get it: out of the image file for an in-place image,
+    // from images/NAME/boot for an imported one.
+    const std::string dir = stateDir(o.stateDir);
+    auto info = app::findImage(dir, o.name);
+    if (!info) {
+        printError(info.error().message);
+        setExitCode(kExitFailure);
+        return;
+    }
+    auto out = [](std::span<const std::uint8_t> d) -> Result<void> {
+        std::cout.write(reinterpret_cast<const char*>(d.data()),
+                        static_cast<std::streamsize>(d.size()));
+        return std::cout ? Result<void>{} : fail("cannot write to standard output");
+    };
+    if (info->inPlace) {
+        auto files = app::openInPlace(*info);
+        if (!files) {
+            printError(files.error().message);
+            setExitCode(kExitFailure);
+            return;
+        }
+        const auto* f = files->find(o.path);
+        if (f == nullptr) {
+            printError(fmt::format("{}: no boot file {} in image {}", o.path, o.path, o.name));
+            setExitCode(kExitFailure);
+            return;
+        }
+        if (auto r = files->readFile(*f, out); !r) {
+            printError(r.error().message);
+            setExitCode(kExitFailure);
+        }
+        return;
+    }
+    if (!proto::netboot::isSafeBootPath(o.path)) {
+        printError(fmt::format("{}: not a path inside the boot partition", o.path));
+        setExitCode(kExitFailure);
+        return;
+    }
+    auto bytes = io::readFile(info->boot() / o.path);
+    if (!bytes) {
+        printError(fmt::format("{}: no boot file {} in image {}", o.path, o.path, o.name));
+        setExitCode(kExitFailure);
+        return;
+    }
+    (void)out(*bytes);
+}
+
 void doList(const ImageOpts& o) {
     const std::string dir = stateDir(o.stateDir);
     // Which clients use each image: only from a registry that exists (listing
@@ -127,7 +208,7 @@ void doList(const ImageOpts& o) {
         std::cout << fmt::format("{:<20} {:>4} {:>10.1f} MiB  models: {:<20} clients: {:<20} {}\n",
                                  i.name, i.table, static_cast<double>(rep.sizeBytes) / 1048576.0,
                                  i.models.empty() ? "-" : i.models, users.empty() ? "-" : users,
-                                 i.source);
+                                 i.inPlace ? "in place: " + i.source : i.source);
     }
 }
 
@@ -166,6 +247,27 @@ void setup(CLI::App* cmd) {
                     "(suffixes K, M, G, T: 1024-based; default 64G)")
         ->transform(CLI::AsSizeValue(false));
     imp->callback([opts] { doImport(*opts); });
+    auto* add = cmd->add_subcommand(
+        "add",
+        "Register a raw image file served in place (--in-place): not extracted, never "
+        "written");
+    add->add_option("file", opts->file, "Raw image file (.img)")->required();
+    add->add_option("--name", opts->name, "Name of the image")->required();
+    add->add_flag("--in-place", opts->inPlace,
+                  "Serve the boot files out of the image file (its FAT partition) instead of "
+                  "extracting them");
+    add->add_option("--state-dir", opts->stateDir, "State directory");
+    add->add_option("--timeout", opts->timeout,
+                    "Seconds the confined image reader may take before it is killed")
+        ->check(CLI::Range(1.0, 1e6));
+    add->callback([opts] { doAdd(*opts); });
+    auto* cat = cmd->add_subcommand(
+        "cat", "Write one boot file of an image to standard output, as a board would get it");
+    cat->add_option("name", opts->name, "Image name")->required();
+    cat->add_option("path", opts->path, "Path in the boot partition, e.g. overlays/foo.dtbo")
+        ->required();
+    cat->add_option("--state-dir", opts->stateDir, "State directory");
+    cat->callback([opts] { doCat(*opts); });
     auto* ls = cmd->add_subcommand("list", "List imported images");
     ls->add_option("--state-dir", opts->stateDir, "State directory");
     ls->add_flag("--json", opts->json, "JSON output");

@@ -475,6 +475,13 @@ Result<ClientResult> addClient(const fs::path& stateDir, io::Registry& reg, cons
     } else if (img = findImage(stateDir, req.image); !img) {
         problems.push_back(
             fmt::format("--image: no image \"{}\" ({})", shown(req.image), imageChoices(stateDir)));
+    } else if (img->inPlace) {
+        // Its boot files are in the image file, not in images/NAME/boot: serving a client
+        // from them (TFTP and HTTP boot reading through the map) is not built yet.
+        problems.push_back(fmt::format(
+            "--image: \"{}\" is registered in place, and clients cannot boot from an in-place "
+            "image yet: import it (pinetboot image import {} --name NAME)",
+            shown(req.image), img->source));
     }
     if (!problems.empty()) {
         std::string msg = problems.size() == 1

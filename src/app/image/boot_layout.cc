@@ -68,7 +68,10 @@ std::vector<PiBoard> boardsOfModel(const std::string& model) {
 }
 
 Result<BootLayout> detectBootLayout(const fs::path& boot) {
-    DirBootFiles files(boot);
+    return detectBootLayout(DirBootFiles(boot));
+}
+
+Result<BootLayout> detectBootLayout(const proto::netboot::BootFiles& files) {
     BootLayout layout;
     for (bool tryboot : {false, true}) {
         for (auto b : proto::netboot::allPiBoards()) {

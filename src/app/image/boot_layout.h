@@ -50,6 +50,8 @@ struct BootLayout {
 
 /// Every board's chains in @p boot, and what kind of layout they make.
 Result<BootLayout> detectBootLayout(const std::filesystem::path& boot);
+/// The same over any boot partition (an image served in place: app/image/in_place.h).
+Result<BootLayout> detectBootLayout(const proto::netboot::BootFiles& files);
 
 /// The cmdline files that boards of @p model (boardsOfModel) read from @p boot,
 /// normal and tryboot boots alike, each once, in a stable order: those of chains the

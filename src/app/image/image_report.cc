@@ -72,6 +72,7 @@ nlohmann::json imageReportJson(const ImageReport& r) {
             {"models", i.models},
             {"boot_layout", i.bootLayout},
             {"boot_tryboot", i.bootTryboot},
+            {"in_place", i.inPlace},
             {"boot_bytes", r.bootBytes},
             {"size_bytes", r.sizeBytes},
             {"layout",

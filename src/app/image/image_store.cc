@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/image/boot_layout.h"
+#include "app/image/in_place.h"
 #include "app/json_text.h"
 #include "app/settings.h"
 #include "io/compress/image_source.h"
@@ -26,6 +27,7 @@
 #include "io/fs/tree_copy.h"
 #include "io/sandbox/sandbox.h"
 #include "io/xz/xz_reader.h"
+#include "proto/disk/boot_map.h"
 #include "proto/disk/fat.h"
 #include "proto/disk/partition_table.h"
 #include "proto/disk/xattr_manifest.h"
@@ -387,6 +389,9 @@ ImageInfo infoFromJson(const fs::path& dir, const nlohmann::json& j) {
     i.securityXattrs = j.value("security_xattrs", std::uint64_t{0});
     i.droppedXattrs = j.value("dropped_xattrs", std::uint64_t{0});
     i.refusedXattrs = j.value("refused_xattrs", std::uint64_t{0});
+    i.inPlace = j.value("in_place", false);
+    i.sourceSize = j.value("source_size", std::uint64_t{0});
+    i.sourceMtime = j.value("source_mtime_ns", std::int64_t{0});
     return i;
 }
 
@@ -614,6 +619,225 @@ Result<ImageInfo> importImage(const fs::path& stateDir, const fs::path& file,
         io::setMode(tmp.path(), 0755).and_then([&] { return io::renamePath(tmp.path(), final); });
     if (!moved) {
         return fail(fmt::format("{}: cannot move the import into place: {}", final.string(),
+                                moved.error().message));
+    }
+    tmp.release();
+    return info;
+}
+
+Result<ImageInfo> addImageInPlace(const fs::path& stateDir, const fs::path& file,
+                                  const std::string& name, std::int64_t now,
+                                  std::chrono::milliseconds timeout) {
+    namespace disk = proto::disk;
+    if (!isValidImageName(name)) {
+        return fail(
+            fmt::format("image name \"{}\" is not valid (letters, digits, '.', '_', '-')", name));
+    }
+    StatePaths paths{stateDir};
+    const fs::path final = paths.images() / name;
+    std::error_code ec;
+    if (fs::exists(final, ec)) {
+        return fail(fmt::format("image \"{}\" already exists (pinetboot image remove {} first)",
+                                name, name));
+    }
+    const std::string shown = file.string();
+    struct stat st {};
+    if (file == "-" || ::stat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+        return fail(
+            fmt::format("{}: --in-place needs an image file (a pipe or an SD card is "
+                        "read once: pinetboot image import copies it instead)",
+                        shown));
+    }
+    auto format = io::detectImageFormat(file);
+    if (!format) {
+        return tl::unexpected(format.error());
+    }
+    if (*format != io::ImageFormat::Raw) {
+        return fail(
+            fmt::format("{}: {}-compressed; an image served in place must be raw: "
+                        "decompress it first (e.g. xz -dk), or use pinetboot image import",
+                        shown, io::imageFormatName(*format)));
+    }
+    if (auto r =
+            ensurePrivateDir(stateDir).and_then([&] { return ensurePrivateDir(paths.images()); });
+        !r) {
+        return tl::unexpected(r.error());
+    }
+    auto reader = io::openReadAt(file);
+    if (!reader) {
+        return tl::unexpected(reader.error());
+    }
+    auto table = disk::parsePartitionTable(reader->read, reader->size);
+    if (!table) {
+        return fail(fmt::format("{}: {}", shown, table.error().message));
+    }
+    const disk::Partition* boot = nullptr;
+    const disk::Partition* root = nullptr;
+    for (const auto& p : table->partitions) {
+        if (boot == nullptr && (p.kind == PartitionKind::Fat || p.kind == PartitionKind::Efi)) {
+            boot = &p;
+        } else if (root == nullptr && p.kind == PartitionKind::Linux) {
+            root = &p;
+        }
+    }
+    if (boot == nullptr) {
+        return fail(fmt::format("{}: no FAT boot partition", shown));
+    }
+    io::TempDir tmp(".add-" + name, paths.images());
+    // The confined reader: the FAT walked, every regular file's extents (offsets in the
+    // image file) written to /boot-map in its root, which is tmp.
+    const std::uint64_t imageSize = reader->size;
+    auto work = [&](io::SandboxChild& child) -> Result<void> {
+        auto in = io::openReadAt(file);
+        if (!in) {
+            return tl::unexpected(in.error());
+        }
+        if (auto r = child.confine(); !r) {
+            return r;
+        }
+        auto vol = disk::FatVolume::open(disk::sliceReader(in->read, boot->offset, boot->size),
+                                         boot->size);
+        if (!vol) {
+            return fail(fmt::format("boot partition {}: {}", boot->number, vol.error().message));
+        }
+        std::vector<disk::BootMapFile> files;
+        std::uint64_t skipped = 0;
+        auto walked =
+            vol->walk([&](const std::string& path, const disk::FatEntry& e) -> Result<void> {
+                if (e.directory) {
+                    return {};
+                }
+                auto ext = vol->extents(e);
+                if (!ext) {
+                    return fail(fmt::format("boot partition: {}: {}", path, ext.error().message));
+                }
+                disk::BootMapFile f{path, e.size, e.mtime, {}};
+                for (const auto& x : *ext) {
+                    f.extents.push_back({boot->offset + x.offset, x.length});
+                }
+                files.push_back(std::move(f));
+                return {};
+            });
+        if (!walked) {
+            return walked;
+        }
+        std::sort(
+            files.begin(), files.end(),
+            [](const disk::BootMapFile& a, const disk::BootMapFile& b) { return a.path < b.path; });
+        // Names the map cannot carry (control characters, ...) are left out and counted:
+        // no board asks for them over TFTP.
+        std::vector<disk::BootMapFile> kept;
+        for (auto& f : files) {
+            if (disk::encodeBootMap({f}, imageSize)) {
+                kept.push_back(std::move(f));
+            } else {
+                ++skipped;
+            }
+        }
+        auto text = disk::encodeBootMap(kept, imageSize);
+        if (!text) {
+            return tl::unexpected(text.error());
+        }
+        auto fd = io::createExclusive("/boot-map", 0644);
+        if (!fd) {
+            return tl::unexpected(fd.error());
+        }
+        if (auto w = io::writeAll(
+                fd->get(),
+                std::span(reinterpret_cast<const std::uint8_t*>(text->data()), text->size()));
+            !w) {
+            return w;
+        }
+        child.send(
+            fmt::format("map {} {} {}", kept.size(), skipped, disk::fatTypeName(vol->type())));
+        return {};
+    };
+    std::uint64_t mapped = 0;
+    std::uint64_t skipped = 0;
+    std::string fsName;
+    bool sawMap = false;
+    auto receive = [&](std::string_view line) {
+        std::istringstream in{std::string(line)};
+        std::string kind;
+        in >> kind;
+        if (kind == "map") {
+            sawMap = static_cast<bool>(in >> mapped >> skipped >> fsName);
+        }
+    };
+    bool timedOut = false;
+    const auto deadline = timeout.count() > 0 ? timeout : importTimeout(boot->size);
+    if (auto r = io::runSandboxed(tmp.path(), work, receive, deadline, &timedOut); !r) {
+        return fail(fmt::format("{}: {}", shown, r.error().message));
+    }
+    if (!sawMap) {
+        return fail(fmt::format("{}: the reader reported no map", shown));
+    }
+    // What the reader wrote is checked as any hostile input: bounded, every extent
+    // inside the image (the map of an image changed meanwhile would fail here too).
+    ImageInfo info;
+    info.name = name;
+    info.dir = final;
+    info.source = fs::absolute(file).lexically_normal().string();
+    info.importedAt = now;
+    info.inPlace = true;
+    info.sourceSize = imageSize;
+    info.sourceMtime = std::int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
+    info.table = table->kind == disk::TableKind::Gpt ? "gpt" : "mbr";
+    info.diskId = table->diskId;
+    info.bootPartuuid = boot->partuuid;
+    info.rootPartuuid = root != nullptr ? root->partuuid : std::string();
+    info.bootFs = proto::text::safeText(fsName, 16);
+    info.bootFiles = mapped;
+    fs::path staged = tmp.path() / "boot-map";
+    {
+        ImageInfo probe = info;
+        probe.dir = tmp.path();
+        auto files = openInPlace(probe);
+        if (!files) {
+            return fail(fmt::format("{}: {}", shown, files.error().message));
+        }
+        if (files->files().size() != mapped) {
+            return fail(fmt::format("{}: the reader reported {} files, its map holds {}", shown,
+                                    mapped, files->files().size()));
+        }
+        nlohmann::json chains = nlohmann::json::object();
+        if (auto layout = detectBootLayout(*files)) {
+            info.models = supportedModels(&*layout);
+            info.bootLayout = layout->kind;
+            info.bootTryboot = layout->tryboot;
+            chains = layoutJson(*layout);
+        } else {
+            info.bootLayout = "invalid";
+            info.layoutError = proto::text::safeText(layout.error().message, 300);
+        }
+        nlohmann::json j = {{"name", info.name},
+                            {"source", info.source},
+                            {"in_place", true},
+                            {"source_size", info.sourceSize},
+                            {"source_mtime_ns", info.sourceMtime},
+                            {"imported_at", info.importedAt},
+                            {"table", info.table},
+                            {"disk_id", info.diskId},
+                            {"boot_partuuid", info.bootPartuuid},
+                            {"root_partuuid", info.rootPartuuid},
+                            {"boot_fs", info.bootFs},
+                            {"boot_files", info.bootFiles},
+                            {"boot_files_skipped", skipped},
+                            {"models", info.models},
+                            {"boot_layout", info.bootLayout},
+                            {"boot_tryboot", info.bootTryboot},
+                            {"boot_chains", chains}};
+        if (!info.layoutError.empty()) {
+            j["boot_layout_error"] = info.layoutError;
+        }
+        if (auto w = io::writeFileAtomic(tmp.path() / "image.json", dumpJson(j, 2) + "\n"); !w) {
+            return tl::unexpected(w.error());
+        }
+    }
+    auto moved =
+        io::setMode(tmp.path(), 0755).and_then([&] { return io::renamePath(tmp.path(), final); });
+    if (!moved) {
+        return fail(fmt::format("{}: cannot move the image into place: {}", final.string(),
                                 moved.error().message));
     }
     tmp.release();

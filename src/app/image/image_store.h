@@ -46,7 +46,15 @@ struct ImageInfo {
     /// A few of the above, made safe for a terminal ("trusted.overlay.opaque on etc/x").
     std::vector<std::string> xattrNotes;
 
+    /// Served in place (`image add --in-place`, app/image/in_place.h): no boot/ or root/,
+    /// the boot files read out of `source` through boot-map; sourceSize and sourceMtime
+    /// (nanoseconds) are the file's when it was added, checked before every use.
+    bool inPlace = false;
+    std::uint64_t sourceSize = 0;
+    std::int64_t sourceMtime = 0;
+
     [[nodiscard]] std::filesystem::path boot() const { return dir / "boot"; }
+    [[nodiscard]] std::filesystem::path bootMap() const { return dir / "boot-map"; }
     [[nodiscard]] std::filesystem::path root() const { return dir / "root"; }
 };
 
@@ -85,6 +93,15 @@ Result<ImageInfo> importImage(const std::filesystem::path& stateDir,
                               const std::filesystem::path& file, const std::string& name,
                               std::int64_t now, const ImportProgress& progress,
                               const ImportOptions& options = {});
+/// Registers the raw image file @p file as images/@p name without extracting it
+/// (app/image/in_place.h): its partition table is read here, its FAT boot partition by
+/// the confined reader, which writes the map of every boot file's extents; the map is
+/// checked, the boot layout recorded from it, and the file is never written. Compressed
+/// images, pipes and block devices are refused (an in-place image must stay as it is).
+Result<ImageInfo> addImageInPlace(const std::filesystem::path& stateDir,
+                                  const std::filesystem::path& file, const std::string& name,
+                                  std::int64_t now,
+                                  std::chrono::milliseconds timeout = std::chrono::milliseconds{0});
 Result<std::vector<ImageInfo>> listImages(const std::filesystem::path& stateDir);
 Result<ImageInfo> findImage(const std::filesystem::path& stateDir, const std::string& name);
 Result<void> removeImage(const std::filesystem::path& stateDir, const std::string& name);

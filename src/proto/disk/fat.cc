@@ -440,6 +440,37 @@ Result<void> FatVolume::readFile(
     return {};
 }
 
+Result<std::vector<FatExtent>> FatVolume::extents(const FatEntry& file) const {
+    if (file.directory) {
+        return fail(fmt::format("{} is a directory", file.name));
+    }
+    std::vector<FatExtent> out;
+    if (file.size == 0) {
+        return out;
+    }
+    auto clusters = chain(file.firstCluster);
+    if (!clusters) {
+        return fail(fmt::format("{}: {}", file.name, clusters.error().message));
+    }
+    const std::uint64_t need = (std::uint64_t{file.size} + clusterBytes_ - 1) / clusterBytes_;
+    if (clusters->size() < need) {
+        return fail(fmt::format("{}: size {} needs {} clusters but the chain has {}", file.name,
+                                file.size, need, clusters->size()));
+    }
+    std::uint64_t left = file.size;
+    for (std::size_t i = 0; i < need; ++i) {
+        const std::uint64_t n = std::min<std::uint64_t>(left, clusterBytes_);
+        const std::uint64_t at = dataOffset_ + std::uint64_t{(*clusters)[i] - 2} * clusterBytes_;
+        if (!out.empty() && out.back().offset + out.back().length == at) {
+            out.back().length += n;
+        } else {
+            out.push_back({at, n});
+        }
+        left -= n;
+    }
+    return out;
+}
+
 Result<std::vector<std::uint8_t>> FatVolume::readFile(const FatEntry& file) const {
     std::vector<std::uint8_t> out;
     auto r = readFile(file, [&](std::span<const std::uint8_t> d) -> Result<void> {

@@ -30,6 +30,14 @@ struct FatEntry {
     std::int64_t mtime = 0;  ///< seconds since the epoch (FAT stores local time; taken as UTC)
 };
 
+/// A run of a file's bytes inside the volume: @p length bytes at @p offset from the
+/// volume's first byte.
+struct FatExtent {
+    std::uint64_t offset = 0;
+    std::uint64_t length = 0;
+    friend bool operator==(const FatExtent&, const FatExtent&) = default;
+};
+
 class FatVolume {
 public:
     /// Reads and checks the boot sector and loads the first FAT.
@@ -47,6 +55,11 @@ public:
         const FatEntry& file,
         const std::function<Result<void>(std::span<const std::uint8_t>)>& sink) const;
     Result<std::vector<std::uint8_t>> readFile(const FatEntry& file) const;
+    /// Where @p file's bytes lie in the volume, in file order, adjacent clusters merged
+    /// into one extent; the lengths add up to the file's size (images served in place,
+    /// issue #18: read with pread, no FAT parsing where they are served). The same
+    /// checks as readFile: a chain too short, looping or out of the volume is an error.
+    Result<std::vector<FatExtent>> extents(const FatEntry& file) const;
 
     /// Depth-first walk; @p visit gets the '/'-separated path relative to the
     /// root ("overlays/foo.dtbo"). Directories are visited before their contents.

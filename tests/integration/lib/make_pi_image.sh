@@ -9,6 +9,7 @@
 #                a FIFO, a setuid file, a file capability, a user xattr, odd
 #                owners/modes, nanosecond mtimes, a sparse file.
 # WORKDIR/rootsrc is left behind as the reference tree for comparisons.
+# FAT_BITS=16 makes the boot partition FAT16 (MBR type 0x0e) instead of FAT32.
 set -euo pipefail
 OUT=$1; W=$2; LABEL=${3:-mbr}
 rm -rf "$W/bootsrc" "$W/rootsrc"; mkdir -p "$W/bootsrc/overlays" "$W/rootsrc"
@@ -64,7 +65,8 @@ touch -h -d '2010-01-01 00:00:00.5' "$R/usr/bin/slow-symlink"
 BOOT_MB=64; ROOT_MB=96
 rm -f "$W/boot.part" "$W/root.part" "$OUT"
 truncate -s ${BOOT_MB}M "$W/boot.part"
-mkfs.vfat -F 32 -n bootfs "$W/boot.part" >/dev/null
+FAT_BITS=${FAT_BITS:-32}
+mkfs.vfat -F "$FAT_BITS" -n bootfs "$W/boot.part" >/dev/null
 mcopy -i "$W/boot.part" -s -p -m "$B"/* ::/
 mke2fs -q -t ext4 -F -L rootfs -d "$R" "$W/root.part" ${ROOT_MB}M >/dev/null
 # mke2fs -d stores whole seconds only: put nanoseconds (123456789 << 2, ext4
@@ -76,8 +78,9 @@ if [ "$LABEL" = gpt ]; then
     printf 'label: gpt\nstart=2048, size=%d, type=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7, name="bootfs"\nstart=%d, size=%d, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name="rootfs"\n' \
         $((BOOT_MB*2048)) $((2048 + BOOT_MB*2048)) $((ROOT_MB*2048)) | sfdisk -q "$OUT" >/dev/null
 else
-    printf 'label: dos\nlabel-id: 0x%s\nstart=2048, size=%d, type=c\nstart=%d, size=%d, type=83\n' \
-        $DISKID $((BOOT_MB*2048)) $((2048 + BOOT_MB*2048)) $((ROOT_MB*2048)) | sfdisk -q "$OUT" >/dev/null
+    [ "$FAT_BITS" = 16 ] && BOOT_TYPE=e || BOOT_TYPE=c
+    printf 'label: dos\nlabel-id: 0x%s\nstart=2048, size=%d, type=%s\nstart=%d, size=%d, type=83\n' \
+        $DISKID $((BOOT_MB*2048)) $BOOT_TYPE $((2048 + BOOT_MB*2048)) $((ROOT_MB*2048)) | sfdisk -q "$OUT" >/dev/null
 fi
 dd if="$W/boot.part" of="$OUT" bs=1M seek=1 conv=notrunc,sparse status=none
 dd if="$W/root.part" of="$OUT" bs=1M seek=$((1 + BOOT_MB)) conv=notrunc,sparse status=none

@@ -144,6 +144,48 @@ TEST(FatTest, ReadsFat12WithLongNamesAndSubdirectories) {
     EXPECT_EQ(std::string(small->begin(), small->end()), "0123456789");
 }
 
+// Images served in place (issue #18): a file's extents, read straight from the volume,
+// give its bytes; adjacent clusters are one extent, a gap starts another.
+TEST(FatTest, ExtentsLocateEveryByteOfAFile) {
+    auto b = sample();
+    auto v = FatVolume::open(spanReader(b.bytes()), b.bytes().size());
+    ASSERT_TRUE(v) << v.error().message;
+    std::map<std::string, FatEntry> seen;
+    ASSERT_TRUE(v->walk([&](const std::string& p, const FatEntry& e) -> Result<void> {
+        seen[p] = e;
+        return {};
+    }));
+    auto hello = v->extents(seen["Hello World.txt"]);
+    ASSERT_TRUE(hello) << hello.error().message;
+    // clusters 2 and 3 are adjacent: one extent of 600 bytes at cluster 2's offset
+    ASSERT_EQ(hello->size(), 1u);
+    EXPECT_EQ((*hello)[0], (FatExtent{1536, 600}));
+    auto small = v->extents(seen["OVERLAYS/vc4.dtb"]);
+    ASSERT_TRUE(small);
+    ASSERT_EQ(small->size(), 1u);
+    EXPECT_EQ((*small)[0], (FatExtent{1536 + 3 * 512, 10}));
+    EXPECT_EQ(std::string(reinterpret_cast<const char*>(b.bytes().data()) + (*small)[0].offset, 10),
+              "0123456789");
+    EXPECT_FALSE(v->extents(seen["OVERLAYS"]));  // a directory has no extents
+
+    // A chain with a gap: cluster 2 then 6.
+    b.setFat(2, 6);
+    b.setFat(6, 0xFFF);
+    std::memset(b.cluster(6), 'c', 88);
+    auto v2 = FatVolume::open(spanReader(b.bytes()), b.bytes().size());
+    ASSERT_TRUE(v2);
+    auto gap = v2->extents(seen["Hello World.txt"]);
+    ASSERT_TRUE(gap) << gap.error().message;
+    ASSERT_EQ(gap->size(), 2u);
+    EXPECT_EQ((*gap)[0], (FatExtent{1536, 512}));
+    EXPECT_EQ((*gap)[1], (FatExtent{1536 + 4 * 512, 88}));
+    // Too short a chain for the size is refused, as readFile refuses it.
+    b.setFat(2, 0xFFF);
+    auto v3 = FatVolume::open(spanReader(b.bytes()), b.bytes().size());
+    ASSERT_TRUE(v3);
+    EXPECT_FALSE(v3->extents(seen["Hello World.txt"]));
+}
+
 TEST(FatTest, LongNameWithWrongChecksumFallsBackToShortName) {
     auto b = sample();
     b.rootSlot(0)[13] ^= 0xFF;
