@@ -169,8 +169,12 @@ protected:
             auto data = std::get<pt::Data>(*dp);
             if (data.block == static_cast<std::uint16_t>(expected - 1) && expected != 1) {
                 EXPECT_EQ(data.payload.size(), lastSize) << "a retransmission changed size";
-                EXPECT_TRUE(std::equal(data.payload.begin(), data.payload.end(),
-                                       out.end() - static_cast<std::ptrdiff_t>(lastSize)))
+                // Byte for byte as unsigned: `out` holds chars, which are signed here, and
+                // a plain == would call every byte from 0x80 up different.
+                EXPECT_TRUE(std::equal(
+                    data.payload.begin(), data.payload.end(),
+                    out.end() - static_cast<std::ptrdiff_t>(lastSize),
+                    [](std::uint8_t a, char b) { return a == static_cast<std::uint8_t>(b); }))
                     << "a retransmission of block " << data.block << " carries other bytes";
                 c.sendTo(tid, pt::buildAck(data.block));
                 continue;

@@ -59,7 +59,7 @@ std::optional<std::string> MapBootFiles::read(std::string_view path) const {
         const std::size_t room = proto::netboot::kMaxBootConfigBytes + 1 - out.size();
         out.append(reinterpret_cast<const char*>(d.data()), std::min(room, d.size()));
         return out.size() > proto::netboot::kMaxBootConfigBytes ? fail("long enough")
-                                                                 : Result<void>{};
+                                                                : Result<void>{};
     });
     if (!r && out.size() <= proto::netboot::kMaxBootConfigBytes) {
         return std::nullopt;  // a read error: as if absent
@@ -73,9 +73,10 @@ Result<MapBootFiles> openInPlace(const ImageInfo& info) {
     }
     struct stat st {};
     if (::stat(info.source.c_str(), &st) != 0) {
-        return fail(fmt::format("image \"{}\": its file {} is gone (pinetboot image remove {} "
-                                "unregisters it)",
-                                info.name, info.source, info.name));
+        return fail(
+            fmt::format("image \"{}\": its file {} is gone (pinetboot image remove {} "
+                        "unregisters it)",
+                        info.name, info.source, info.name));
     }
     const auto size = static_cast<std::uint64_t>(st.st_size);
     const std::int64_t mtime = std::int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;

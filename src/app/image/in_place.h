@@ -38,8 +38,9 @@ public:
     /// The map entry of @p path, or null.
     [[nodiscard]] const proto::disk::BootMapFile* find(std::string_view path) const;
     /// Streams @p file's bytes to @p sink in pieces of at most 1 MiB.
-    Result<void> readFile(const proto::disk::BootMapFile& file,
-                          const std::function<Result<void>(std::span<const std::uint8_t>)>& sink) const;
+    Result<void> readFile(
+        const proto::disk::BootMapFile& file,
+        const std::function<Result<void>(std::span<const std::uint8_t>)>& sink) const;
     [[nodiscard]] const std::vector<proto::disk::BootMapFile>& files() const { return files_; }
 
 private:

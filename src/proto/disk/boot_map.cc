@@ -69,7 +69,8 @@ bool number(std::string_view s, T& out) {
 
 Result<std::string> encodeBootMap(const std::vector<BootMapFile>& files, std::uint64_t imageSize) {
     if (files.size() > kMaxBootMapFiles) {
-        return fail(fmt::format("{} files: a map holds at most {}", files.size(), kMaxBootMapFiles));
+        return fail(
+            fmt::format("{} files: a map holds at most {}", files.size(), kMaxBootMapFiles));
     }
     std::string out;
     std::size_t extents = 0;
@@ -79,8 +80,8 @@ Result<std::string> encodeBootMap(const std::vector<BootMapFile>& files, std::ui
             return fail(fmt::format("{}: {}", f.path, why));
         }
         if (i > 0 && !(files[i - 1].path < f.path)) {
-            return fail(fmt::format("{}: not after {} (sorted, no duplicates)", f.path,
-                                    files[i - 1].path));
+            return fail(
+                fmt::format("{}: not after {} (sorted, no duplicates)", f.path, files[i - 1].path));
         }
         extents += f.extents.size();
         if (extents > kMaxBootMapExtents) {
@@ -91,8 +92,8 @@ Result<std::string> encodeBootMap(const std::vector<BootMapFile>& files, std::ui
             out += '-';
         }
         for (std::size_t k = 0; k < f.extents.size(); ++k) {
-            out += fmt::format("{}{}+{}", k == 0 ? "" : ",", f.extents[k].offset,
-                               f.extents[k].length);
+            out +=
+                fmt::format("{}{}+{}", k == 0 ? "" : ",", f.extents[k].offset, f.extents[k].length);
         }
         out += ' ';
         out += f.path;

@@ -25,30 +25,30 @@ TEST(BootMap, RoundTrips) {
 }
 
 TEST(BootMap, EveryExtentMustLieInTheImageAndAddUpToTheSize) {
-    EXPECT_TRUE(decodeBootMap("10 0 1048566+10 a\n", kImage));   // the last 10 bytes
-    EXPECT_FALSE(decodeBootMap("10 0 1048567+10 a\n", kImage));  // one past the end
+    EXPECT_TRUE(decodeBootMap("10 0 1048566+10 a\n", kImage));                // the last 10 bytes
+    EXPECT_FALSE(decodeBootMap("10 0 1048567+10 a\n", kImage));               // one past the end
     EXPECT_FALSE(decodeBootMap("10 0 18446744073709551615+10 a\n", kImage));  // wraps
-    EXPECT_FALSE(decodeBootMap("10 0 0+9 a\n", kImage));        // short
-    EXPECT_FALSE(decodeBootMap("10 0 0+5,5+6 a\n", kImage));    // long
-    EXPECT_FALSE(decodeBootMap("10 0 0+10,20+0 a\n", kImage));  // an empty extent
-    EXPECT_FALSE(decodeBootMap("0 0 0+1 a\n", kImage));         // extents of an empty file
-    EXPECT_FALSE(decodeBootMap("1 0 - a\n", kImage));           // no extents for a byte
+    EXPECT_FALSE(decodeBootMap("10 0 0+9 a\n", kImage));                      // short
+    EXPECT_FALSE(decodeBootMap("10 0 0+5,5+6 a\n", kImage));                  // long
+    EXPECT_FALSE(decodeBootMap("10 0 0+10,20+0 a\n", kImage));                // an empty extent
+    EXPECT_FALSE(decodeBootMap("0 0 0+1 a\n", kImage));  // extents of an empty file
+    EXPECT_FALSE(decodeBootMap("1 0 - a\n", kImage));    // no extents for a byte
 }
 
 TEST(BootMap, RefusesWhatEncodeNeverWrites) {
     for (const std::string bad : {
-             "1 0 0+1 a",              // no newline
-             "01 0 0+1 a\n",           // leading zero
-             "1 -0 0+1 a\n",           // minus zero
-             "1 0 0+1\n",              // no path
-             "1 0 0+1 /a\n",           // absolute
-             "1 0 0+1 a/../b\n",       // dot-dot
-             "1 0 0+1 a//b\n",         // empty part
-             "1 0 0+1 a\tb\n",         // control character
-             "1 0 0+1  a\n",           // leading space
-             "1 0 0-1 a\n",            // not OFFSET+LENGTH
-             "1 0 0+1 b\n1 0 0+1 a\n", // unsorted
-             "1 0 0+1 a\n1 0 0+1 a\n", // duplicate
+             "1 0 0+1 a",               // no newline
+             "01 0 0+1 a\n",            // leading zero
+             "1 -0 0+1 a\n",            // minus zero
+             "1 0 0+1\n",               // no path
+             "1 0 0+1 /a\n",            // absolute
+             "1 0 0+1 a/../b\n",        // dot-dot
+             "1 0 0+1 a//b\n",          // empty part
+             "1 0 0+1 a\tb\n",          // control character
+             "1 0 0+1  a\n",            // leading space
+             "1 0 0-1 a\n",             // not OFFSET+LENGTH
+             "1 0 0+1 b\n1 0 0+1 a\n",  // unsorted
+             "1 0 0+1 a\n1 0 0+1 a\n",  // duplicate
          }) {
         EXPECT_FALSE(decodeBootMap(bad, kImage)) << bad;
     }
