@@ -407,6 +407,30 @@ std::chrono::seconds importTimeout(std::uint64_t bytes) {
     return std::chrono::seconds{120 + bytes / kBytesPerSecond};
 }
 
+namespace {
+
+/// The end of an import or an in-place add: image.json (@p j, with the layout error if
+/// there is one) written into @p tmp, which is then renamed to @p final and kept.
+Result<void> publishImage(io::TempDir& tmp, const fs::path& final, const ImageInfo& info,
+                          nlohmann::json j) {
+    if (!info.layoutError.empty()) {
+        j["boot_layout_error"] = info.layoutError;
+    }
+    if (auto w = io::writeFileAtomic(tmp.path() / "image.json", dumpJson(j, 2) + "\n"); !w) {
+        return w;
+    }
+    auto moved =
+        io::setMode(tmp.path(), 0755).and_then([&] { return io::renamePath(tmp.path(), final); });
+    if (!moved) {
+        return fail(fmt::format("{}: cannot move the image into place: {}", final.string(),
+                                moved.error().message));
+    }
+    tmp.release();
+    return {};
+}
+
+}  // namespace
+
 bool isValidImageName(const std::string& name) {
     if (name.empty() || name.size() > 64 ||
         std::isalnum(static_cast<unsigned char>(name[0])) == 0) {
@@ -609,19 +633,9 @@ Result<ImageInfo> importImage(const fs::path& stateDir, const fs::path& file,
                         {"security_xattrs", info.securityXattrs},
                         {"dropped_xattrs", info.droppedXattrs},
                         {"refused_xattrs", info.refusedXattrs}};
-    if (!info.layoutError.empty()) {
-        j["boot_layout_error"] = info.layoutError;
+    if (auto r = publishImage(tmp, final, info, std::move(j)); !r) {
+        return tl::unexpected(r.error());
     }
-    if (auto w = io::writeFileAtomic(tmp.path() / "image.json", dumpJson(j, 2) + "\n"); !w) {
-        return tl::unexpected(w.error());
-    }
-    auto moved =
-        io::setMode(tmp.path(), 0755).and_then([&] { return io::renamePath(tmp.path(), final); });
-    if (!moved) {
-        return fail(fmt::format("{}: cannot move the import into place: {}", final.string(),
-                                moved.error().message));
-    }
-    tmp.release();
     return info;
 }
 
@@ -827,20 +841,10 @@ Result<ImageInfo> addImageInPlace(const fs::path& stateDir, const fs::path& file
                             {"boot_layout", info.bootLayout},
                             {"boot_tryboot", info.bootTryboot},
                             {"boot_chains", chains}};
-        if (!info.layoutError.empty()) {
-            j["boot_layout_error"] = info.layoutError;
-        }
-        if (auto w = io::writeFileAtomic(tmp.path() / "image.json", dumpJson(j, 2) + "\n"); !w) {
-            return tl::unexpected(w.error());
+        if (auto r = publishImage(tmp, final, info, std::move(j)); !r) {
+            return tl::unexpected(r.error());
         }
     }
-    auto moved =
-        io::setMode(tmp.path(), 0755).and_then([&] { return io::renamePath(tmp.path(), final); });
-    if (!moved) {
-        return fail(fmt::format("{}: cannot move the image into place: {}", final.string(),
-                                moved.error().message));
-    }
-    tmp.release();
     return info;
 }
 
