@@ -181,4 +181,16 @@ TempDir::~TempDir() {
     }
 }
 
+Result<FileIdentity> fileIdentity(const std::filesystem::path& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+        return fail(path.string() + ": " + std::strerror(errno));
+    }
+    FileIdentity id;
+    id.regular = S_ISREG(st.st_mode);
+    id.size = static_cast<std::uint64_t>(st.st_size);
+    id.mtimeNs = std::int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
+    return id;
+}
+
 }  // namespace pinet::io

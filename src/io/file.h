@@ -18,6 +18,16 @@ namespace pinet::io {
 /// Reads a regular file whole. Errors name the file and the reason.
 Result<std::vector<std::uint8_t>> readFile(const std::filesystem::path& path);
 
+/// What tells one version of a file from another (stat, symlinks followed): an image
+/// served in place is checked against these before its map is trusted.
+struct FileIdentity {
+    bool regular = false;
+    std::uint64_t size = 0;
+    std::int64_t mtimeNs = 0;  ///< nanoseconds since 1970
+};
+/// @p path's identity; fails naming the file and the reason when it cannot be stat'ed.
+Result<FileIdentity> fileIdentity(const std::filesystem::path& path);
+
 /// A regular file mapped copy-on-write and populated up front: no zero-fill, no read
 /// copy, no page fault per 4 KiB (they cost more than the work for a 2 MiB EEPROM
 /// image on small VMs). Writes to bytes() stay private: the file never changes, and

@@ -655,8 +655,8 @@ Result<ImageInfo> addImageInPlace(const fs::path& stateDir, const fs::path& file
                                 name, name));
     }
     const std::string shown = file.string();
-    struct stat st {};
-    if (file == "-" || ::stat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    auto id = file == "-" ? Result<io::FileIdentity>(fail("stdin")) : io::fileIdentity(file);
+    if (!id || !id->regular) {
         return fail(
             fmt::format("{}: --in-place needs an image file (a pipe or an SD card is "
                         "read once: pinetboot image import copies it instead)",
@@ -795,7 +795,7 @@ Result<ImageInfo> addImageInPlace(const fs::path& stateDir, const fs::path& file
     info.importedAt = now;
     info.inPlace = true;
     info.sourceSize = imageSize;
-    info.sourceMtime = std::int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
+    info.sourceMtime = id->mtimeNs;
     info.table = table->kind == disk::TableKind::Gpt ? "gpt" : "mbr";
     info.diskId = table->diskId;
     info.bootPartuuid = boot->partuuid;

@@ -1,7 +1,5 @@
 #include "app/image/in_place.h"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 
 #include <fmt/format.h>
@@ -71,25 +69,23 @@ Result<MapBootFiles> openInPlace(const ImageInfo& info) {
     if (!info.inPlace) {
         return fail(fmt::format("image \"{}\" is not served in place", info.name));
     }
-    struct stat st {};
-    if (::stat(info.source.c_str(), &st) != 0) {
+    auto now = io::fileIdentity(info.source);
+    if (!now) {
         return fail(
             fmt::format("image \"{}\": its file {} is gone (pinetboot image remove {} "
                         "unregisters it)",
                         info.name, info.source, info.name));
     }
-    const auto size = static_cast<std::uint64_t>(st.st_size);
-    const std::int64_t mtime = std::int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
-    if (size != info.sourceSize || mtime != info.sourceMtime) {
+    const std::uint64_t size = now->size;
+    if (size != info.sourceSize || now->mtimeNs != info.sourceMtime) {
         return fail(fmt::format(
             "image \"{}\": {} changed since `image add` (size {} -> {}, mtime changed: {}); its "
             "map no longer says where the files are: pinetboot image remove {} and add it again",
-            info.name, info.source, info.sourceSize, size, mtime != info.sourceMtime ? "yes" : "no",
-            info.name));
+            info.name, info.source, info.sourceSize, size,
+            now->mtimeNs != info.sourceMtime ? "yes" : "no", info.name));
     }
-    struct stat ms {};
-    if (::stat(info.bootMap().c_str(), &ms) != 0 ||
-        static_cast<std::uint64_t>(ms.st_size) > kMaxBootMapBytes) {
+    auto map = io::fileIdentity(info.bootMap());
+    if (!map || map->size > kMaxBootMapBytes) {
         return fail(fmt::format("image \"{}\": {} is missing or larger than {} bytes", info.name,
                                 info.bootMap().string(), kMaxBootMapBytes));
     }
