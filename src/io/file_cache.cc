@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 #include <fmt/format.h>
@@ -73,17 +74,20 @@ int openat2Beneath(int rootFd, const std::string& relPath, std::uint64_t flags) 
 
 class MappedBlob final : public Blob {
 public:
-    MappedBlob(void* addr, std::size_t size) : addr_(addr), size_(size) {}
+    /// A mapping of @p size bytes at @p addr whose content starts @p skip bytes in.
+    MappedBlob(void* addr, std::size_t size, std::size_t skip = 0)
+        : addr_(addr), size_(size), skip_(skip) {}
     ~MappedBlob() override { ::munmap(addr_, size_); }
     MappedBlob(const MappedBlob&) = delete;
     MappedBlob& operator=(const MappedBlob&) = delete;
     [[nodiscard]] std::span<const std::uint8_t> bytes() const override {
-        return {static_cast<const std::uint8_t*>(addr_), size_};
+        return {static_cast<const std::uint8_t*>(addr_) + skip_, size_ - skip_};
     }
 
 private:
     void* addr_;
     std::size_t size_;
+    std::size_t skip_;
 };
 
 class OwnedBlob final : public Blob {
@@ -96,6 +100,64 @@ private:
 };
 
 }  // namespace
+
+tl::expected<std::shared_ptr<const Blob>, OpenError> mapFileRange(int fd, std::uint64_t offset,
+                                                                  std::uint64_t length) {
+    if (length == 0) {
+        return ownedBlob({});
+    }
+    static const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+    const std::uint64_t start = offset - offset % page;
+    const std::uint64_t skip = offset - start;
+    if (length > std::numeric_limits<std::size_t>::max() - skip) {
+        return tl::unexpected(OpenError::TooLarge);
+    }
+    const auto mapped = static_cast<std::size_t>(skip + length);
+    void* addr = ::mmap(nullptr, mapped, PROT_READ, MAP_SHARED, fd, static_cast<off_t>(start));
+    if (addr == MAP_FAILED) {
+        return tl::unexpected(classify(errno));
+    }
+    return std::make_shared<MappedBlob>(addr, mapped, static_cast<std::size_t>(skip));
+}
+
+std::shared_ptr<const Blob> ownedBlob(std::vector<std::uint8_t> bytes) {
+    return std::make_shared<OwnedBlob>(std::move(bytes));
+}
+
+tl::expected<void, OpenError> readFileRange(int fd, std::uint64_t offset,
+                                            std::span<std::uint8_t> out) {
+    std::size_t got = 0;
+    while (got < out.size()) {
+        const auto n =
+            ::pread(fd, out.data() + got, out.size() - got, static_cast<off_t>(offset + got));
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            return tl::unexpected(classify(errno));
+        }
+        if (n == 0) {
+            return tl::unexpected(OpenError::Io);  // the file is shorter than its map says
+        }
+        got += static_cast<std::size_t>(n);
+    }
+    return {};
+}
+
+tl::expected<Fd, OpenError> openRegularFile(const std::string& path) {
+    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+    if (!fd) {
+        return tl::unexpected(classify(errno));
+    }
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) {
+        return tl::unexpected(classify(errno));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        return tl::unexpected(OpenError::NotRegular);
+    }
+    return fd;
+}
 
 bool isDirectoryBeneath(int rootFd, const std::string& relPath) {
     Fd fd(openat2Beneath(rootFd, relPath, O_PATH | O_DIRECTORY));

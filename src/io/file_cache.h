@@ -61,6 +61,21 @@ bool isDirectoryBeneath(int rootFd, const std::string& relPath);
 /// Opens @p relPath beneath @p rootFd for reading (see the header comment).
 tl::expected<Fd, OpenError> openBeneath(int rootFd, const std::string& relPath);
 
+/// Bytes [@p offset, @p offset + @p length) of the regular file @p fd, mapped read-only
+/// and shared (the offset need not be page-aligned: the mapping starts at the page
+/// below it). What an octet transfer reads of a file inside an image served in place
+/// (app/tftp/in_place_source.h): only the kernel reads it, as with FileCache's mappings.
+tl::expected<std::shared_ptr<const Blob>, OpenError> mapFileRange(int fd, std::uint64_t offset,
+                                                                  std::uint64_t length);
+/// Bytes owned on the heap.
+std::shared_ptr<const Blob> ownedBlob(std::vector<std::uint8_t> bytes);
+/// Fills @p out from @p fd at @p offset (pread, EINTR retried); a short file is Io.
+tl::expected<void, OpenError> readFileRange(int fd, std::uint64_t offset,
+                                            std::span<std::uint8_t> out);
+/// Opens the regular file @p path read-only (no symlink at its last part is refused:
+/// the path is pinetboot's own, from image.json).
+tl::expected<Fd, OpenError> openRegularFile(const std::string& path);
+
 /// Also the TFTP engine's FileSource when constructed with a root: open() is
 /// get() beneath that root.
 class FileCache final : public core::tftp::FileSource {

@@ -4,8 +4,8 @@
 # under images/NAME, only the map the confined reader wrote); every boot file read through
 # the map (`image cat`) equals what mcopy reads out of the image; the image's sha256 is the
 # same after add, cat, list and remove. Refused with the reason: a changed image file,
-# a compressed image, standard input, a second add under the same name, and (until
-# clients can boot from one) client add on an in-place image.
+# a compressed image, standard input, a second add under the same name, and an NFS root
+# for a client of an in-place image (image_in_place_serve.sh boots clients from one).
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 PINETBOOT=${PINETBOOT:?}
@@ -85,8 +85,8 @@ out=$("$PINETBOOT" image add "$img" --name plain 2>&1); rc=$?
 [ "$rc" = 2 ] && grep -q "give --in-place" <<<"$out" && ok "image add without --in-place says what to use" \
     || bad "no --in-place: rc=$rc $out"
 out=$("$PINETBOOT" client add --serial 4234567a --image fat32 --root shared --address 192.0.2.40 --no-apply 2>&1); rc=$?
-[ "$rc" != 0 ] && grep -q 'is registered in place, and clients cannot boot from an in-place image yet' <<<"$out" \
-    && ok "client add on an in-place image: refused, saying what to do" || bad "client add: rc=$rc $out"
+[ "$rc" != 0 ] && grep -q 'is served in place, so its root is a partition, not a folder: use --root nbd' <<<"$out" \
+    && ok "client add --root shared on an in-place image: refused, saying what to use" || bad "client add: rc=$rc $out"
 
 # The file changes under the registration: refused, not served wrong.
 cp -p "$W/pi16.img" "$W/pi16.orig"

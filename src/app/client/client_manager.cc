@@ -9,6 +9,7 @@
 #include "app/client/root_edit.h"
 #include "app/image/boot_layout.h"
 #include "app/image/image_store.h"
+#include "app/image/in_place.h"
 #include "app/nbd/nbd_manager.h"
 #include "io/file.h"
 #include "io/fs/file_ops.h"
@@ -134,27 +135,55 @@ Result<void> writeBootTree(const fs::path& stateDir, const ImageInfo& img, const
     }
     io::TempDir tmp(".new-" + rec.serial, paths.tftp());
     fs::path build = tmp.path() / "boot";
-    // Boot files are shared with the image by hard links; the files written
-    // per client below are replaced by rename, which breaks the link.
-    auto stats =
-        io::copyTree(img.boot(), build, [](const std::string&) { return io::FileShare::Hardlink; });
-    if (!stats) {
-        return tl::unexpected(stats.error());
+    // An in-place image: the client's folder holds only the files written below, and
+    // serve reads every other one out of the image (app/tftp/in_place_source.h).
+    std::optional<MapBootFiles> inPlace;
+    std::uint64_t linked = 0;
+    if (img.inPlace) {
+        auto files = openInPlace(img);
+        if (!files) {
+            return tl::unexpected(files.error());
+        }
+        inPlace.emplace(std::move(*files));
+        std::error_code mk;
+        fs::create_directories(build, mk);
+        if (mk) {
+            return fail(fmt::format("{}: {}", build.string(), mk.message()));
+        }
+    } else {
+        // Boot files are shared with the image by hard links; the files written
+        // per client below are replaced by rename, which breaks the link.
+        auto stats = io::copyTree(img.boot(), build,
+                                  [](const std::string&) { return io::FileShare::Hardlink; });
+        if (!stats) {
+            return tl::unexpected(stats.error());
+        }
+        linked = stats->hardlinked;
     }
     // The cmdline files the board reads for its model, normal and tryboot boots: the
     // flat cmdline.txt, or where config.txt's os_prefix / cmdline= send it
     // (app/image/boot_layout). Every other file stays a link to the image's.
-    auto targets = cmdlineTargets(img.boot(), rec.model, rec.serial);
+    auto targets = inPlace ? cmdlineTargets(*inPlace, rec.model, rec.serial)
+                           : cmdlineTargets(img.boot(), rec.model, rec.serial);
     if (!targets) {
         return fail(fmt::format("image {}: {}", img.name, targets.error().message));
     }
     std::string rootLine;
     for (const auto& target : *targets) {
-        auto cmdline = io::readFile(img.boot() / target);
-        if (!cmdline) {
+        std::optional<std::string> text;
+        if (inPlace) {
+            text = inPlace->read(target);
+        } else if (auto cmdline = io::readFile(img.boot() / target)) {
+            text = std::string(cmdline->begin(), cmdline->end());
+        }
+        if (!text) {
             return fail(fmt::format("image {} has no {} in its boot partition", img.name, target));
         }
-        const std::string original(cmdline->begin(), cmdline->end());
+        const std::string& original = *text;
+        if (auto dir = (build / target).parent_path(); dir != build) {
+            std::error_code mk;
+            fs::create_directories(dir, mk);
+        }
         Result<std::string> rewritten = fail("no root");
         if (isNbdRootMode(rec.rootMode)) {
             auto port = nbdPortOf(stateDir, rec.serial);
@@ -162,7 +191,8 @@ Result<void> writeBootTree(const fs::path& stateDir, const ImageInfo& img, const
                 return tl::unexpected(port.error());
             }
             rewritten = proto::netboot::rewriteCmdlineNbd(
-                original, proto::netboot::NbdRoot{s.serverIp, *port, rec.serial});
+                original,
+                proto::netboot::NbdRoot{s.serverIp, *port, rec.serial, nbdRootDevice(img)});
             rootLine = fmt::format("nbdroot={}:{}/{}", s.serverIp, *port, rec.serial);
         } else {
             rewritten = proto::netboot::rewriteCmdline(
@@ -201,8 +231,15 @@ Result<void> writeBootTree(const fs::path& stateDir, const ImageInfo& img, const
     if (auto r = io::renamePath(build, dest); !r) {
         return r;
     }
-    msgs.push_back(fmt::format("boot: {} ({} files linked to the image), {} -> {}", dest.string(),
-                               stats->hardlinked, names, rootLine));
+    if (inPlace) {
+        msgs.push_back(
+            fmt::format("boot: {} ({} written; the image's {} files served out of "
+                        "{}), {}",
+                        dest.string(), names, inPlace->files().size(), img.source, rootLine));
+    } else {
+        msgs.push_back(fmt::format("boot: {} ({} files linked to the image), {} -> {}",
+                                   dest.string(), linked, names, rootLine));
+    }
     return {};
 }
 
@@ -341,6 +378,24 @@ Result<void> buildRoot(const fs::path& stateDir, io::Registry& reg, const ImageI
                        std::vector<std::string>& msgs, const RootCopyProgress& progress) {
     std::error_code ec;
     fs::path root = StatePaths{stateDir}.roots() / rec.serial;
+    if (isNbdRootMode(rec.rootMode) && img.inPlace) {
+        // The whole image is the board's disk, never written: its fstab's PARTUUID
+        // lines name the partitions of that disk, so the root needs no edits.
+        auto others = reg.list();
+        if (!others) {
+            return tl::unexpected(others.error());
+        }
+        auto msg = buildNbdRoot(stateDir, img, rec, *others);
+        if (!msg) {
+            return tl::unexpected(msg.error());
+        }
+        msgs.push_back(*msg);
+        msgs.emplace_back(
+            "note: the board's disk is the whole image, so /boot/firmware on the board is its "
+            "own copy-on-write view of the FAT partition; the image's initramfs needs "
+            "nbd-client (apt install nbd-client in the image)");
+        return {};
+    }
     if (isNbdRootMode(rec.rootMode)) {
         // The base is built once per image from its root, which gets the edits
         // every client shares first, as a shared root does (fstab: no SD card).
@@ -475,12 +530,14 @@ Result<ClientResult> addClient(const fs::path& stateDir, io::Registry& reg, cons
     } else if (img = findImage(stateDir, req.image); !img) {
         problems.push_back(
             fmt::format("--image: no image \"{}\" ({})", shown(req.image), imageChoices(stateDir)));
-    } else if (img->inPlace) {
-        // Its boot files are in the image file, not in images/NAME/boot: serving a client
-        // from them (TFTP and HTTP boot reading through the map) is not built yet.
+    } else if (img->inPlace && isRootMode(req.rootMode) && !isNbdRootMode(req.rootMode)) {
+        // No extracted root to export over NFS: the image's root partition is a block
+        // device, served whole over NBD.
         problems.push_back(fmt::format(
-            "--image: \"{}\" is registered in place, and clients cannot boot from an in-place "
-            "image yet: import it (pinetboot image import {} --name NAME)",
+            "--root: \"{}\" is served in place, so its root is a partition, not a folder: "
+            "use --root nbd (a copy-on-write view of the image per board) or --root "
+            "nbd-image (a copy of it per board), or import it for an NFS root "
+            "(pinetboot image import {} --name NAME)",
             shown(req.image), img->source));
     }
     if (!problems.empty()) {

@@ -102,7 +102,12 @@ Result<BootLayout> detectBootLayout(const proto::netboot::BootFiles& files) {
 
 Result<std::vector<std::string>> cmdlineTargets(const fs::path& boot, const std::string& model,
                                                 const std::string& serial) {
-    DirBootFiles files(boot);
+    return cmdlineTargets(DirBootFiles(boot), model, serial);
+}
+
+Result<std::vector<std::string>> cmdlineTargets(const proto::netboot::BootFiles& files,
+                                                const std::string& model,
+                                                const std::string& serial) {
     std::vector<std::string> complete;
     std::vector<std::string> named;
     std::string firstNamed;

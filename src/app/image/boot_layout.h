@@ -62,5 +62,9 @@ Result<BootLayout> detectBootLayout(const proto::netboot::BootFiles& files);
 Result<std::vector<std::string>> cmdlineTargets(const std::filesystem::path& boot,
                                                 const std::string& model,
                                                 const std::string& serial = "");
+/// The same over any boot partition (an image served in place).
+Result<std::vector<std::string>> cmdlineTargets(const proto::netboot::BootFiles& files,
+                                                const std::string& model,
+                                                const std::string& serial = "");
 
 }  // namespace pinet::app

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <sstream>
@@ -392,6 +393,8 @@ ImageInfo infoFromJson(const fs::path& dir, const nlohmann::json& j) {
     i.inPlace = j.value("in_place", false);
     i.sourceSize = j.value("source_size", std::uint64_t{0});
     i.sourceMtime = j.value("source_mtime_ns", std::int64_t{0});
+    i.rootPartition = j.value("root_partition", 0);
+    i.rootFs = j.value("root_fs", "");
     return i;
 }
 
@@ -764,11 +767,22 @@ Result<ImageInfo> addImageInPlace(const fs::path& stateDir, const fs::path& file
         }
         child.send(
             fmt::format("map {} {} {}", kept.size(), skipped, disk::fatTypeName(vol->type())));
+        // The root partition's file system, for `client add --root nbd`: the board's
+        // initramfs mounts it as ext4. The ext2/3/4 superblock sits 1024 bytes in, its
+        // magic 0xEF53 (little-endian) at offset 0x38 of it (ext4 disk layout, "The
+        // Super Block"); the ext4 driver mounts all three.
+        if (root != nullptr) {
+            std::array<std::uint8_t, 2> magic{};
+            const bool ext = root->size >= 2048 && in->read(root->offset + 1024 + 0x38, magic) &&
+                             magic[0] == 0x53 && magic[1] == 0xEF;
+            child.send(fmt::format("root {}", ext ? "ext4" : "other"));
+        }
         return {};
     };
     std::uint64_t mapped = 0;
     std::uint64_t skipped = 0;
     std::string fsName;
+    std::string rootFs;
     bool sawMap = false;
     auto receive = [&](std::string_view line) {
         std::istringstream in{std::string(line)};
@@ -776,6 +790,10 @@ Result<ImageInfo> addImageInPlace(const fs::path& stateDir, const fs::path& file
         in >> kind;
         if (kind == "map") {
             sawMap = static_cast<bool>(in >> mapped >> skipped >> fsName);
+        } else if (kind == "root") {
+            std::string fs;
+            in >> fs;
+            rootFs = fs == "ext4" ? "ext4" : "other";  // nothing else from the child is kept
         }
     };
     bool timedOut = false;
@@ -800,6 +818,8 @@ Result<ImageInfo> addImageInPlace(const fs::path& stateDir, const fs::path& file
     info.diskId = table->diskId;
     info.bootPartuuid = boot->partuuid;
     info.rootPartuuid = root != nullptr ? root->partuuid : std::string();
+    info.rootPartition = root != nullptr ? root->number : 0;
+    info.rootFs = rootFs;
     info.bootFs = proto::text::safeText(fsName, 16);
     info.bootFiles = mapped;
     fs::path staged = tmp.path() / "boot-map";
@@ -837,6 +857,8 @@ Result<ImageInfo> addImageInPlace(const fs::path& stateDir, const fs::path& file
                             {"boot_fs", info.bootFs},
                             {"boot_files", info.bootFiles},
                             {"boot_files_skipped", skipped},
+                            {"root_partition", info.rootPartition},
+                            {"root_fs", info.rootFs},
                             {"models", info.models},
                             {"boot_layout", info.bootLayout},
                             {"boot_tryboot", info.bootTryboot},

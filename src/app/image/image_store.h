@@ -52,6 +52,10 @@ struct ImageInfo {
     bool inPlace = false;
     std::uint64_t sourceSize = 0;
     std::int64_t sourceMtime = 0;
+    /// In place: the root partition's number (0: none) and file system, "ext4" (the
+    /// ext2/3/4 magic, checked by the confined reader) or "other".
+    int rootPartition = 0;
+    std::string rootFs;
 
     [[nodiscard]] std::filesystem::path boot() const { return dir / "boot"; }
     [[nodiscard]] std::filesystem::path bootMap() const { return dir / "boot-map"; }

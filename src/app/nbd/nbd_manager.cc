@@ -103,14 +103,14 @@ std::optional<int> runningExport(const fs::path& pidFile, const fs::path& disk) 
 /// The qemu-nbd command for @p rec: the disk and, for an overlay, its backing
 /// file given on the command line (so the path written in the overlay's
 /// header is never followed) and opened read-only.
-Result<std::vector<std::string>> qemuNbdArgv(const NbdPaths& paths, const io::ClientRecord& rec) {
+Result<std::vector<std::string>> qemuNbdArgv(const NbdPaths& paths, const io::ClientRecord& rec,
+                                             const fs::path& base) {
     fs::path disk = paths.disk(rec.serial, rec.rootMode);
     if (auto r = usableInQemuOptions(disk); !r) {
         return tl::unexpected(r.error());
     }
     std::string opts;
     if (rec.rootMode == "nbd") {
-        fs::path base = paths.base(rec.image);
         if (auto r = usableInQemuOptions(base); !r) {
             return tl::unexpected(r.error());
         }
@@ -185,6 +185,38 @@ Result<std::string> ensureNbdBase(const fs::path& stateDir, const ImageInfo& img
                        base.string(), size / kMiB, io::allocatedBytes(base) / kMiB);
 }
 
+Result<std::string> inPlaceNbdBase(const ImageInfo& img) {
+    if (img.rootPartition <= 0) {
+        return fail(fmt::format("image {} ({}) has no Linux root partition for an NBD root",
+                                img.name, img.source));
+    }
+    if (img.rootFs != "ext4") {
+        return fail(fmt::format(
+            "image {}: root partition {} of {} is not ext4 (no ext2/3/4 superblock), and the "
+            "board's initramfs mounts an NBD root as ext4: use an image with an ext4 root",
+            img.name, img.rootPartition, img.source));
+    }
+    // Checked as every use of the image is: changed since `image add`, it is refused.
+    auto id = io::fileIdentity(img.source);
+    if (!id || id->size != img.sourceSize || id->mtimeNs != img.sourceMtime) {
+        return fail(fmt::format(
+            "image {}: {} is gone or changed since `image add` (pinetboot image remove {} and "
+            "add it again)",
+            img.name, img.source, img.name));
+    }
+    return fmt::format(
+        "base: {} itself, read-only (in place; the board sees the whole disk, "
+        "its root on partition {})",
+        img.source, img.rootPartition);
+}
+
+std::string nbdRootDevice(const ImageInfo& img) {
+    // The whole image is the board's disk: its root is a partition of /dev/nbd0, which the
+    // kernel scans (the nbd module's max_part). nbd-client's scripts strip a "pN" suffix
+    // to find the device to connect (its init script: ${nbdrootdev%p*}).
+    return img.inPlace ? fmt::format("/dev/nbd0p{}", img.rootPartition) : "/dev/nbd0";
+}
+
 Result<std::uint16_t> nbdPortOf(const fs::path& stateDir, const std::string& serial) {
     fs::path pf = NbdPaths{stateDir}.portFile(serial);
     auto text = io::readFile(pf);
@@ -215,10 +247,11 @@ Result<std::string> buildNbdRoot(const fs::path& stateDir, const ImageInfo& img,
     if (rec.rootMode == "nbd" && !io::programExists(kQemuImg)) {
         return fail(missingProgram(kQemuImg, "qemu-utils"));
     }
-    auto baseMsg = ensureNbdBase(stateDir, img);
+    auto baseMsg = img.inPlace ? inPlaceNbdBase(img) : ensureNbdBase(stateDir, img);
     if (!baseMsg) {
         return tl::unexpected(baseMsg.error());
     }
+    const fs::path base = img.inPlace ? fs::path(img.source) : paths.base(img.name);
     if (!port) {
         std::set<unsigned> used;
         for (const auto& o : others) {
@@ -247,7 +280,6 @@ Result<std::string> buildNbdRoot(const fs::path& stateDir, const ImageInfo& img,
         return fail(fmt::format("{}: {}", build.string(), ec.message()));
     }
     fs::path disk = build / paths.disk(rec.serial, rec.rootMode).filename();
-    fs::path base = paths.base(img.name);
     std::string what;
     if (rec.rootMode == "nbd") {
         // The header names the base for qemu-img info and humans; qemu-nbd is
@@ -382,8 +414,12 @@ Result<NbdApplyReport> applyNbd(const fs::path& stateDir, io::Registry& reg,
                                               c.serial, *port, it->second));
             continue;
         }
+        // An in-place image is its own base (read-only backing); an imported one has
+        // images/NAME/nbd-base.ext4. Both come from pinetboot's own state, never the row.
+        auto img = findImage(stateDir, c.image);
+        const fs::path base = img && img->inPlace ? fs::path(img->source) : paths.base(c.image);
         if (!fs::is_regular_file(disk, ec) ||
-            (c.rootMode == "nbd" && !fs::is_regular_file(paths.base(c.image), ec))) {
+            (c.rootMode == "nbd" && !fs::is_regular_file(base, ec))) {
             rep.refused.push_back(fmt::format(
                 "client {}: {} or its base is missing (pinetboot client reset {} makes a fresh "
                 "one); not served",
@@ -404,7 +440,7 @@ Result<NbdApplyReport> applyNbd(const fs::path& stateDir, io::Registry& reg,
             rep.refused.push_back(fmt::format("client {}: {}", c.serial, r.error().message));
             continue;
         }
-        auto argv = qemuNbdArgv(paths, c);
+        auto argv = qemuNbdArgv(paths, c, base);
         if (!argv) {
             rep.refused.push_back(
                 fmt::format("client {}: {}; not served", c.serial, argv.error().message));

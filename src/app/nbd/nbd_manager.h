@@ -72,6 +72,15 @@ std::uint64_t nbdBaseSize(std::uint64_t rootBytes);
 /// not there yet (temp + rename); returns a line saying what was done.
 Result<std::string> ensureNbdBase(const std::filesystem::path& stateDir, const ImageInfo& img);
 
+/// The base of an in-place image's NBD roots: the image file itself, whole, opened
+/// read-only as the overlays' backing. Fails unless its root partition is ext4 and the
+/// file is as it was at `image add`; returns a line saying so.
+Result<std::string> inPlaceNbdBase(const ImageInfo& img);
+
+/// The board's root device for cmdline.txt: /dev/nbd0 (an imported image's ext4 base),
+/// or the root partition of the whole disk of an in-place image (/dev/nbd0p2).
+std::string nbdRootDevice(const ImageInfo& img);
+
 /// Makes roots/SERIAL with the board's disk and port file for @p rec
 /// (rootMode nbd or nbd-image) and sets rec.rootExport to the disk. @p port:
 /// reuse this port (a reset), else the lowest free one among @p others.

@@ -19,6 +19,7 @@
 #include "app/http/http_boot.h"
 #include "app/http/web_auth.h"
 #include "app/http/web_server.h"
+#include "app/image/image_store.h"
 #include "app/json_text.h"
 #include "app/serve/admission_service.h"
 #include "app/serve/client_admin.h"
@@ -32,6 +33,7 @@
 #include "io/net/interface.h"
 #include "proto/dhcp/dhcp_packet.h"
 #include "proto/netboot/ids.h"
+#include "proto/text/safe_text.h"
 
 namespace pinet::app::serve {
 
@@ -479,11 +481,49 @@ void ServeDaemon::start(const std::function<void()>& afterDashboard) {
                  cfg->httpTlsCert.empty() ? "http" : "https", cfg->httpListen.host, web_->port());
 }
 
+std::shared_ptr<const InPlaceViews> ServeDaemon::inPlaceViews(
+    const std::string& stateDir, const std::map<std::string, std::string>& imageOf) {
+    // Called with refreshMutex_ held (refreshRegistry), off the packet path: image.json
+    // and the map are read here, once per registry change, never per request.
+    auto views = std::make_shared<InPlaceViews>();
+    std::map<std::string, std::shared_ptr<const InPlaceView>> opened;
+    for (const auto& [dir, image] : imageOf) {
+        auto it = opened.find(image);
+        if (it == opened.end()) {
+            std::shared_ptr<const InPlaceView> view;
+            if (auto info = findImage(stateDir, image); info && info->inPlace) {
+                if (auto old = inPlaceOpen_.find(image);
+                    old != inPlaceOpen_.end() && old->second->current(*info)) {
+                    view = old->second;
+                } else if (auto v = InPlaceView::open(*info)) {
+                    view = *v;
+                    spdlog::info("IN_PLACE_IMAGE image={} source={}", image, info->source);
+                } else {
+                    // Its clients get "file not found" for the image's files, and the
+                    // log says why (the file changed or is gone since `image add`).
+                    spdlog::warn("IN_PLACE_IMAGE_UNAVAILABLE image={} reason={}", image,
+                                 proto::text::safeText(v.error().message, 300));
+                }
+            }
+            it = opened.emplace(image, view).first;
+        }
+        if (it->second) {
+            views->emplace(dir, it->second);
+        }
+    }
+    for (auto it = opened.begin(); it != opened.end();) {
+        it = it->second ? std::next(it) : opened.erase(it);
+    }
+    inPlaceOpen_ = std::move(opened);
+    return views;
+}
+
 void ServeDaemon::installResolver(const std::vector<KnownClient>& clients) {
     const auto cfg = config();
     const fs::path root = fs::weakly_canonical(cfg->tftpRoot);
     std::map<std::string, std::string> bySerial;
     std::map<std::string, std::string> byMac;
+    std::map<std::string, std::string> imageOf;  ///< boot dir -> image
     for (const auto& c : clients) {
         if (c.bootDir.empty()) {
             continue;
@@ -509,6 +549,12 @@ void ServeDaemon::installResolver(const std::vector<KnownClient>& clients) {
         if (auto mac = proto::netboot::normalizeMac(c.mac)) {
             byMac[proto::netboot::macPrefixDir(*mac)] = rel;
         }
+        if (!c.image.empty() && !c.discovered) {
+            imageOf[rel] = c.image;
+        }
+    }
+    if (tftp_) {
+        tftp_->setInPlaceViews(inPlaceViews(cfg->stateDir, imageOf));
     }
     if (tftp_) {
         tftp_->setResolver(std::make_shared<RegistryResolver>(cfg->tftpRoot, std::move(bySerial),

@@ -21,6 +21,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -30,6 +31,7 @@
 #include "app/config/config.h"
 #include "app/serve/boot_monitor.h"
 #include "app/serve/client_store.h"
+#include "app/tftp/in_place_source.h"
 
 namespace pinet::app {
 class AdmissionService;
@@ -78,6 +80,9 @@ public:
 private:
     void watchRegistry();
     void installResolver(const std::vector<KnownClient>& clients);
+    /// The in-place images of @p imageOf (boot dir -> image), opened or reused.
+    std::shared_ptr<const InPlaceViews> inPlaceViews(
+        const std::string& stateDir, const std::map<std::string, std::string>& imageOf);
 
     mutable std::mutex configMutex_;
     std::shared_ptr<const config::Config> config_;
@@ -86,6 +91,9 @@ private:
     /// One refreshRegistry at a time (the watcher, reload and API writes call it): two
     /// interleaved ones could install an older list after a newer one.
     std::mutex refreshMutex_;
+    /// In-place images opened for serving, by name, reused while unchanged (guarded by
+    /// refreshMutex_: only installResolver touches it).
+    std::map<std::string, std::shared_ptr<const InPlaceView>> inPlaceOpen_;
 
     BootMonitor monitor_;
     /// Before the servers that hold a pointer to it, so it outlives them.

@@ -42,6 +42,7 @@ public:
             k.model = c.model;
             k.name = c.name;
             k.bootDir = c.bootDir;
+            k.image = c.image;
             k.rootExport = c.rootExport;
             k.notes = c.notes;
             k.discovered = c.state == io::ClientState::Discovered;

@@ -48,7 +48,9 @@ struct TftpServer::Impl {
     io::SockAddr bound;
     io::SockAddr ephemeral;  ///< the listen address with port 0: where reply sockets bind
     std::unique_ptr<io::DatagramLoop> loop;
-    std::unique_ptr<io::FileCache> cache;  ///< the engine's FileSource
+    std::unique_ptr<io::FileCache> cache;  ///< the TFTP root's files
+    std::unique_ptr<InPlaceFileSource>
+        source;  ///< the engine's FileSource: cache, then images in place
     std::unique_ptr<ctftp::TftpEngine> engine;
     core::BootEventSink* sink = nullptr;
 
@@ -168,7 +170,8 @@ Result<std::unique_ptr<TftpServer>> TftpServer::create(TftpServerConfig config) 
     ec.replyPorts = config.replyPorts;
     ec.gate = config.admitAtFirstRequest ? config.admission : nullptr;
     ec.overlay = config.overlay;
-    impl->engine = std::make_unique<ctftp::TftpEngine>(std::move(ec), *impl->cache);
+    impl->source = std::make_unique<InPlaceFileSource>(*impl->cache);
+    impl->engine = std::make_unique<ctftp::TftpEngine>(std::move(ec), *impl->source);
     impl->config = std::move(config);
     return std::unique_ptr<TftpServer>(new TftpServer(std::move(impl)));
 }
@@ -188,6 +191,10 @@ std::uint16_t TftpServer::port() const {
 
 io::LoopBackend TftpServer::ioBackend() const {
     return impl_->loop->backend();
+}
+
+void TftpServer::setInPlaceViews(std::shared_ptr<const InPlaceViews> views) {
+    impl_->source->setViews(std::move(views));
 }
 
 void TftpServer::setResolver(std::shared_ptr<const ctftp::ClientDirectoryResolver> resolver) {

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "app/tftp/in_place_source.h"
 #include "core/boot_events.h"
 #include "core/tftp/client_dirs.h"
 #include "core/tftp/tftp_engine.h"
@@ -92,6 +93,8 @@ public:
 
     /// Maps serial/MAC prefixes to boot directories; may be swapped while running.
     void setResolver(std::shared_ptr<const core::tftp::ClientDirectoryResolver> resolver);
+    /// Client directories whose other files come out of an in-place image (any thread).
+    void setInPlaceViews(std::shared_ptr<const InPlaceViews> views);
     /// Receives a TransferRecord for every finished (or refused) request.
     /// Set before start(); must outlive the server.
     void setEventSink(core::BootEventSink* sink);

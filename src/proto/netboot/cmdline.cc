@@ -1,6 +1,10 @@
 #include "proto/netboot/cmdline.h"
 
+#include <charconv>
+
 #include <fmt/format.h>
+
+#include "proto/text/safe_text.h"
 
 namespace pinet::proto::netboot {
 
@@ -109,10 +113,24 @@ Result<std::string> rewriteCmdlineNbd(std::string_view original, const NbdRoot& 
     if (nbd.port == 0) {
         return fail("NBD port 0 is not usable in nbdroot=");
     }
-    return replaceRootArgs(
-        original,
-        {"root=/dev/nbd0", fmt::format("nbdroot={}:{}/{}", nbd.server, nbd.port, nbd.exportName),
-         "rootfstype=ext4", "ip=dhcp", "rw", "rootwait"});
+    // /dev/nbd0 or one of its partitions, /dev/nbd0pN (N 1..128, a GPT's most).
+    const std::string_view dev(nbd.device);
+    bool devOk = dev == "/dev/nbd0";
+    if (!devOk && dev.starts_with("/dev/nbd0p") && dev.size() > 10 && dev.size() <= 13) {
+        const auto num = dev.substr(10);
+        unsigned n = 0;
+        auto [end, ec] = std::from_chars(num.data(), num.data() + num.size(), n);
+        devOk = ec == std::errc() && end == num.data() + num.size() && num.front() != '0' &&
+                n >= 1 && n <= 128;
+    }
+    if (!devOk) {
+        return fail(fmt::format("NBD root device \"{}\" is not /dev/nbd0 or /dev/nbd0pN",
+                                proto::text::safeText(nbd.device, 40)));
+    }
+    return replaceRootArgs(original,
+                           {"root=" + nbd.device,
+                            fmt::format("nbdroot={}:{}/{}", nbd.server, nbd.port, nbd.exportName),
+                            "rootfstype=ext4", "ip=dhcp", "rw", "rootwait"});
 }
 
 Result<std::string> rewriteCmdline(std::string_view original, const NfsRoot& nfs) {

@@ -42,10 +42,13 @@ struct NbdRoot {
     std::string server;      ///< IPv4 address
     std::uint16_t port = 0;  ///< the board's own listening port
     std::string exportName;  ///< the export the engine serves (the serial)
+    /// The root: the export itself, or its partition N (/dev/nbd0pN) when the export is
+    /// a whole disk (an image served in place, app/nbd).
+    std::string device = "/dev/nbd0";
 };
 
 /// The SD-card root replaced by
-///   root=/dev/nbd0 nbdroot=SERVER:PORT/NAME rootfstype=ext4 ip=dhcp rw rootwait
+///   root=DEVICE nbdroot=SERVER:PORT/NAME rootfstype=ext4 ip=dhcp rw rootwait
 /// (pinetboot builds the root as ext4, app/nbd),
 /// every other argument kept in order (an earlier NFS or NBD root is replaced too).
 Result<std::string> rewriteCmdlineNbd(std::string_view original, const NbdRoot& nbd);

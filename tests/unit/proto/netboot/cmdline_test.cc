@@ -113,6 +113,25 @@ TEST(CmdlineNbd, ReplacesAnNfsRootAndIsIdempotent) {
     EXPECT_EQ(nfs->find("nbd"), std::string::npos) << *nfs;
 }
 
+TEST(CmdlineNbd, AWholeDiskExportNamesItsRootPartition) {
+    // An image served in place: the board's disk is the whole image, root on partition 2.
+    auto out = rewriteCmdlineNbd("console=tty1 root=PARTUUID=1234abcd-02 rootwait",
+                                 NbdRoot{"10.0.0.1", 10810, "0123abcd", "/dev/nbd0p2"});
+    ASSERT_TRUE(out) << out.error().message;
+    EXPECT_EQ(*out,
+              "console=tty1 root=/dev/nbd0p2 nbdroot=10.0.0.1:10810/0123abcd rootfstype=ext4 "
+              "ip=dhcp rw rootwait\n");
+    // Rewritten again (client set): the partition root is replaced, not doubled.
+    auto again = rewriteCmdlineNbd(*out, NbdRoot{"10.0.0.1", 10810, "0123abcd", "/dev/nbd0p2"});
+    ASSERT_TRUE(again);
+    EXPECT_EQ(*again, *out);
+    for (const char* dev : {"/dev/nbd0p0", "/dev/nbd0p", "/dev/nbd0p129", "/dev/nbd0p02",
+                            "/dev/nbd1", "/dev/sda2", "/dev/nbd0p2 x", "/dev/nbd0p+2"}) {
+        EXPECT_FALSE(rewriteCmdlineNbd("root=/dev/sda2", NbdRoot{"10.0.0.1", 10810, "a", dev}))
+            << dev;
+    }
+}
+
 TEST(CmdlineNbd, NoRootArgumentAppendsOne) {
     auto out =
         rewriteCmdlineNbd("console=tty1 nbddev=/dev/nbd3", NbdRoot{"192.168.1.5", 20000, "a"});
