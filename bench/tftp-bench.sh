@@ -19,7 +19,12 @@
 # WINDOWS for pinetboot (default "1 16"), PIN_SERVER / PIN_LOAD: CPU lists for
 # taskset (e.g. PIN_SERVER=1 PIN_LOAD=0 gives each its own CPU, so that other
 # work on the machine and the load client do not take the server's CPU).
-# Packages: dnsmasq, tftpd-hpa (unpacked by scripts/setup.sh), iproute2.
+# SERVERS may also name pinetboot-inplace: pinetboot serving the same file from inside
+# a raw disk image registered with `image add --in-place` (its FAT boot partition, the
+# file written there by mcopy), fetched as img/big.bin (issue #18: files served out of an
+# image at the speed of files from a folder).
+# Packages: dnsmasq, tftpd-hpa (unpacked by scripts/setup.sh), iproute2; for
+# pinetboot-inplace also fdisk (sfdisk), dosfstools, mtools.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=$(cd "$HERE/.." && pwd)
@@ -79,6 +84,15 @@ mkdir -p "$W/root" "$CG"
 head -c $((SIZE_MIB * 1048576)) /dev/urandom > "$W/root/big.bin"
 chmod -R a+rX "$W"
 BYTES=$((SIZE_MIB * 1048576))
+if [[ " $SERVERS " == *" pinetboot-inplace "* ]]; then
+    # A disk image: an MBR, one FAT partition at 1 MiB holding big.bin, nothing else.
+    fat_mib=$((SIZE_MIB + SIZE_MIB / 4 + 40))
+    truncate -s $(( (fat_mib + 1) * 1048576 )) "$W/disk.img"
+    echo "2048,$((fat_mib * 2048)),c" | sfdisk -q "$W/disk.img" || exit 1
+    mkfs.vfat -F 32 --offset 2048 "$W/disk.img" $((fat_mib * 1024)) >/dev/null || exit 1
+    mcopy -i "$W/disk.img@@1M" "$W/root/big.bin" ::big.bin || exit 1
+    PINETBOOT_STATE_DIR=$W/state "$PINETBOOT" image add "$W/disk.img" --name bench --in-place >/dev/null || exit 1
+fi
 
 cg_ns() { cat "$CG/cpuacct.usage"; }
 
@@ -88,6 +102,12 @@ start_server() {
         # Limits raised: all bench clients share one source address.
         ip netns exec "$NS" "${PIN_S[@]}" "$PINETBOOT" tftp --root "$W/root" --listen 127.0.0.1:69 \
             --max-per-source 100000 --rate-per-source 1000000 --max-transfers 100000 ${PINETBOOT_ARGS:-} \
+            >"$W/pinetboot.out" 2>"$W/pinetboot.log" &
+        SPID=$! ;;
+    pinetboot-inplace)
+        ip netns exec "$NS" "${PIN_S[@]}" "$PINETBOOT" tftp --root "$W/root" --listen 127.0.0.1:69 \
+            --max-per-source 100000 --rate-per-source 1000000 --max-transfers 100000 \
+            --state-dir "$W/state" --in-place img=bench ${PINETBOOT_ARGS:-} \
             >"$W/pinetboot.out" 2>"$W/pinetboot.log" &
         SPID=$! ;;
     dnsmasq)
@@ -123,11 +143,13 @@ for s in $SERVERS; do
     rm -f "$W/rss-sum"
     start_server "$s" || continue
     wins="1"
-    [ "$s" = pinetboot ] && wins="$WINDOWS"
+    [ "${s%-inplace}" = pinetboot ] && wins="$WINDOWS"
+    file=big.bin
+    [ "$s" = pinetboot-inplace ] && file=img/big.bin
     for win in $wins; do
         for n in $CONC; do
             c0=$(cg_ns)
-            out=$(ip netns exec "$NS" "${PIN_L[@]}" "$LOAD" --server 127.0.0.1:69 --file big.bin --clients "$n" \
+            out=$(ip netns exec "$NS" "${PIN_L[@]}" "$LOAD" --server 127.0.0.1:69 --file "$file" --clients "$n" \
                 --blksize 1468 --windowsize "$win" --verify "$W/root/big.bin" \
                 --deadline-s "$DEADLINE_S" 2>&1)
             c1=$(cg_ns)

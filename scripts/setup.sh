@@ -52,6 +52,30 @@ if [ ! -x /opt/pinetboot-peers/tftpd-hpa/usr/sbin/in.tftpd ]; then
     mkdir -p /opt/pinetboot-peers
     (cd /opt/pinetboot-peers && apt-get download tftpd-hpa >/dev/null && dpkg-deb -x tftpd-hpa_*.deb tftpd-hpa && rm -f tftpd-hpa_*.deb)
 fi
+# The guest of tests/integration/nbd_qemu_boot.sh (a QEMU boot with an NBD root): Debian's
+# kernel, nbd-client and a static busybox, unpacked privately. Installing them is not
+# wanted: linux-image pulls initramfs-tools and upgrades into this machine, and
+# busybox-static conflicts with busybox (installed above).
+kernels=(/opt/pinetboot-peers/linux-image/boot/vmlinuz-*)  # the pattern itself when none is there
+if [ ! -f "${kernels[0]}" ]; then
+    kpkg=$(apt-cache depends linux-image-amd64 | awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ {print $2; exit}')
+    [ -n "$kpkg" ] || { echo "setup.sh: apt-cache names no kernel package behind linux-image-amd64" >&2; exit 1; }
+    mkdir -p /opt/pinetboot-peers
+    rm -rf /opt/pinetboot-peers/linux-image
+    (cd /opt/pinetboot-peers && apt-get download "$kpkg" >/dev/null && dpkg-deb -x "$kpkg"_*.deb linux-image && rm -f "$kpkg"_*.deb)
+fi
+# nbd-client links libnl-genl-3, which nothing on this machine installs: unpacked beside it.
+if [ ! -x /opt/pinetboot-peers/nbd-client/sbin/nbd-client ] || ! [ -e /opt/pinetboot-peers/nbd-client/lib/x86_64-linux-gnu/libnl-genl-3.so.200 ]; then
+    mkdir -p /opt/pinetboot-peers
+    rm -rf /opt/pinetboot-peers/nbd-client
+    (cd /opt/pinetboot-peers && apt-get download nbd-client libnl-genl-3-200 >/dev/null \
+        && dpkg-deb -x nbd-client_*.deb nbd-client && dpkg-deb -x libnl-genl-3-200_*.deb nbd-client \
+        && rm -f nbd-client_*.deb libnl-genl-3-200_*.deb)
+fi
+if [ ! -x /opt/pinetboot-peers/busybox-static/bin/busybox ]; then
+    mkdir -p /opt/pinetboot-peers
+    (cd /opt/pinetboot-peers && apt-get download busybox-static >/dev/null && dpkg-deb -x busybox-static_*.deb busybox-static && rm -f busybox-static_*.deb)
+fi
 # Browser tests (tests/web, run by tests/integration/web_dashboard.sh): npm's
 # playwright-core, pinned by tests/web/package-lock.json, drives Debian's
 # /usr/bin/chromium (installed above). It must never download a browser of its own.

@@ -54,11 +54,12 @@ void doStatus(const NbdOpts& o) {
     std::cout << "exports (" << st->size() << "):\n";
     bool allRunning = true;
     for (const auto& e : *st) {
-        std::cout << fmt::format("  {} {:<9} {}:{} for {}  {} ({:.1f} MiB on disk)  {}\n", e.serial,
-                                 e.mode, ss->settings.serverIp, e.port, e.address, e.disk.string(),
-                                 static_cast<double>(e.diskBytes) / 1048576.0,
-                                 e.pid ? fmt::format("qemu-nbd pid {}", *e.pid) : e.problem);
-        allRunning = allRunning && e.pid.has_value();
+        std::cout << fmt::format(
+            "  {} {:<9} {}:{} for {}  {} ({:.1f} MiB on disk)  {}\n", e.serial, e.mode,
+            ss->settings.serverIp, e.port, e.address, e.disk.string(),
+            static_cast<double>(e.diskBytes) / 1048576.0,
+            e.problem.empty() ? fmt::format("qemu-nbd pid {}", *e.pid) : e.problem);
+        allRunning = allRunning && e.pid.has_value() && e.problem.empty();
     }
     if (!allRunning) {
         setExitCode(kExitFailure);

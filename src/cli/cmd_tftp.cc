@@ -8,10 +8,15 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "app/image/image_store.h"
+#include "app/tftp/in_place_source.h"
 #include "app/tftp/tftp_server.h"
 #include "cli/command.h"
 
@@ -38,8 +43,57 @@ struct TftpOptions {
     std::string replyPorts = "per-transfer";
     std::string io = "auto";
     std::uint32_t testDropEvery = 0;
-    std::uint32_t coalesceUs = 0;  // off: see TftpServerConfig::coalesce
+    std::uint32_t coalesceUs = 0;      // off: see TftpServerConfig::coalesce
+    std::vector<std::string> inPlace;  ///< DIR=IMAGE: DIR's files from an in-place image
+    std::string stateDir;
 };
+
+/// --in-place DIR=IMAGE: files under DIR/ that the folder does not have come from the
+/// boot partition of the in-place image IMAGE, as serve gives them to its clients. All
+/// problems are reported at once; the server does not start with any of them.
+std::shared_ptr<const app::InPlaceViews> openInPlace(const TftpOptions& o) {
+    auto views = std::make_shared<app::InPlaceViews>();
+    std::vector<std::string> problems;
+    const std::string dir = o.inPlace.empty() ? std::string() : stateDir(o.stateDir);
+    for (const auto& spec : o.inPlace) {
+        const auto eq = spec.find('=');
+        const std::string sub = eq == std::string::npos ? std::string() : spec.substr(0, eq);
+        const std::string name = eq == std::string::npos ? std::string() : spec.substr(eq + 1);
+        if (sub.empty() || name.empty() || sub.front() == '/' ||
+            sub.find("..") != std::string::npos || sub.back() == '/') {
+            problems.push_back(fmt::format(
+                "--in-place {}: give DIR=IMAGE, DIR relative to --root (e.g. --in-place os=os)",
+                spec));
+            continue;
+        }
+        auto info = app::findImage(dir, name);
+        if (!info) {
+            problems.push_back(fmt::format("--in-place {}: {}", spec, info.error().message));
+            continue;
+        }
+        if (!info->inPlace) {
+            problems.push_back(fmt::format(
+                "--in-place {}: image {} was imported, not added in place: serve its folder "
+                "{}/images/{}/boot with --root instead",
+                spec, name, dir, name));
+            continue;
+        }
+        auto view = app::InPlaceView::open(*info);
+        if (!view) {
+            problems.push_back(fmt::format("--in-place {}: {}", spec, view.error().message));
+            continue;
+        }
+        (*views)[sub] = std::move(*view);
+    }
+    if (!problems.empty()) {
+        std::string all;
+        for (const auto& p : problems) {
+            all += (all.empty() ? "" : "\n") + p;
+        }
+        throw std::runtime_error(all);
+    }
+    return views;
+}
 
 class LogSink final : public core::BootEventSink {
 public:
@@ -92,6 +146,14 @@ void runTftp(const TftpOptions& o) {
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
+    std::shared_ptr<const app::InPlaceViews> views;
+    try {
+        views = openInPlace(o);
+    } catch (const std::exception& e) {
+        printError(e.what());
+        setExitCode(kExitFailure);
+        return;
+    }
     auto server = app::TftpServer::create(cfg);
     if (!server) {
         printError(server.error().message);
@@ -101,6 +163,9 @@ void runTftp(const TftpOptions& o) {
     LogSink sink;
     (*server)->setEventSink(&sink);
     (*server)->setResolver(std::make_shared<app::FolderClientResolver>(o.root));
+    if (!views->empty()) {
+        (*server)->setInPlaceViews(views);
+    }
     (*server)->start();
     // Tests start the server on port 0 and read the port from this line.
     std::cout << "listening on " << (*server)->listenAddress() << std::endl;
@@ -189,6 +254,10 @@ void setup(CLI::App* cmd) {
         ->capture_default_str()
         ->check(CLI::Range(0u, 10000u));
     // Test hook, hidden from --help: drop every Nth outgoing datagram.
+    cmd->add_option("--in-place", opts->inPlace,
+                    "DIR=IMAGE: files under DIR/ come from in-place image IMAGE's boot "
+                    "partition (the folder's own files first); repeatable");
+    cmd->add_option("--state-dir", opts->stateDir, "State directory (for --in-place)");
     cmd->add_option("--test-drop-every", opts->testDropEvery)->group("");
     cmd->callback([opts] { runTftp(*opts); });
 }

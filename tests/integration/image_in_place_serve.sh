@@ -6,8 +6,9 @@
 # TFTP straight out of the image: every file equals what mcopy reads from the image,
 # except the board's own cmdline.txt (root=/dev/nbd0p2 nbdroot=...), the only file in its
 # boot folder. Over NBD, a board reads the whole image through its export, writes, and
-# keeps its writes across export restarts; another board does not see them; `client
-# reset` drops them. The image's sha256 is the same after clients, boots, writes, resets
+# keeps its writes across export restarts; `client reset` drops them. A kernel upgrade
+# on the board (a new kernel8.img written into the FAT partition of its disk) is what the
+# next TFTP fetch returns; the other board still gets the image's. The image's sha256 is the same after clients, boots, writes, resets
 # and removals. Refused, with nothing half made: an NFS root on an in-place image, an
 # image whose root partition is not ext4, removing an image boards use.
 set -uo pipefail
@@ -108,6 +109,26 @@ rm -f "$W/a2.img"; in_cli $TOOL get "$SRV_IP" "$PA" $A "$A_IP" "$W/a2.img" || ba
 cmp -s "$W/a2.img" "$W/a1.img" && ok "NBD: after the exports restart A reads its writes" || bad "A lost its writes"
 [ "$(sha256sum < "$img" | cut -d' ' -f1)" = "$sum0" ] && ok "the image's sha256 is unchanged after A's writes" || bad "image changed"
 
+# ---- a kernel upgrade on the board (apt writing /boot/firmware, the FAT partition of its
+# disk) reaches its next netboot: a new kernel8.img written into A's view over NBD
+head -c 9100000 /dev/urandom > "$W/kernel-new.img"
+cp --sparse=always "$W/a2.img" "$W/k1.img"
+mcopy -o -i "$W/k1.img@@1M" "$W/kernel-new.img" ::/kernel8.img || bad "mcopy the new kernel into A's disk copy"
+t0=$(date +%s.%N)
+out=$(in_cli $TOOL put "$SRV_IP" "$PA" $A "$A_IP" "$W/a2.img" "$W/k1.img" 2>&1) || bad "put A's new kernel: $out"
+wait_for "$W/serve.log" "BOOT_VIEW serial=$A source=disk" 30 || bad "no BOOT_VIEW for A: $(grep BOOT_VIEW "$W/serve.log")"
+t1=$(date +%s.%N)
+tftp_get "$A/kernel8.img" "$A_IP" "$W/k.got" && cmp -s "$W/k.got" "$W/kernel-new.img" \
+    && ok "kernel upgrade in A's view: the next TFTP fetch returns the new kernel8.img ($(printf '%.1f' "$(echo "$t1 - $t0" | bc)") s after the write)" \
+    || bad "A's kernel over TFTP is not the new one ($(stat -c %s "$W/k.got" 2>/dev/null) bytes)"
+tftp_get "$A/start4.elf" "$A_IP" "$W/s.got" && cmp -s "$W/s.got" "$W/ref-$A/start4.elf" \
+    && ok "A's other files still come through (from its own view)" || bad "A's start4.elf after the upgrade"
+tftp_get "$A/cmdline.txt" "$A_IP" "$W/cmd2" && cmp -s "$W/cmd2" "$S/tftp/$A/cmdline.txt" \
+    && ok "A's generated cmdline.txt still wins over its view's" || bad "A's cmdline after the upgrade"
+tftp_get "$B/kernel8.img" "$B_IP" "$W/kb.got" && cmp -s "$W/kb.got" "$W/ref-$B/kernel8.img" \
+    && ok "B still gets its image's kernel8.img" || bad "B's kernel changed"
+[ "$(sha256sum < "$img" | cut -d' ' -f1)" = "$sum0" ] && ok "the image's sha256 is unchanged after A's kernel upgrade" || bad "image changed by the upgrade"
+
 # ---- nbd-image: a copy of the whole image for C
 out=$("$PINETBOOT" client add --serial $C --image os --root nbd-image --address "$NET.4" --no-apply 2>&1) \
     || bad "client add C: $out"
@@ -117,6 +138,9 @@ cmp -s "$S/roots/$C/root.img" "$img" && ok "nbd-image: C's disk is a copy of the
 out=$(in_srv "$PINETBOOT" client reset $A 2>&1) || bad "client reset: $out"
 rm -f "$W/a3.img"; in_cli $TOOL get "$SRV_IP" "$PA" $A "$A_IP" "$W/a3.img" || bad "get A after reset"
 cmp -s "$W/a3.img" "$img" && ok "client reset: A's view is the image again" || bad "reset kept A's writes"
+wait_for "$W/serve.log" "BOOT_VIEW serial=$A source=image" 30 || bad "no BOOT_VIEW back to the image for A"
+tftp_get "$A/kernel8.img" "$A_IP" "$W/k2.got" && cmp -s "$W/k2.got" "$W/ref-$A/kernel8.img" \
+    && ok "after the reset A boots the image's kernel8.img again" || bad "A's kernel after reset"
 
 # ---- an image boards use is not removed
 out=$("$PINETBOOT" image remove os 2>&1); rc=$?

@@ -160,8 +160,23 @@ grep -q "client $A.*current/initramfs8 has nbd-client and its boot script" <<< "
 out=$("$PINETBOOT" image remove os 2>&1)
 [ $? != 0 ] && [ -f "$BASE" ] && ok "image in use by nbd clients is not removed" || bad "image removed: $out"
 
-# ---- reset drops A's overlay
+# ---- A's overlay deleted by hand under its running export: status says so, apply
+# starts nothing over the missing disk, reset makes a fresh one (below)
 size_before=$(du -k "$S/roots/$A/root.qcow2" | cut -f1)
+cp "$S/roots/$A/root.qcow2" "$W/a-overlay.qcow2"
+pidA=$(cat "$S/nbd/$A.pid")
+rm "$S/roots/$A/root.qcow2"
+rc=0; out=$(in_srv "$PINETBOOT" nbd status 2>&1) || rc=$?
+[ $rc != 0 ] && grep -q "$A .*its disk $S/roots/$A/root.qcow2 was deleted while qemu-nbd (pid $pidA) serves it.*client reset $A" <<< "$out" \
+    && ok "status: A's overlay deleted under its running export, with the fix (exit $rc)" || bad "status after rm (rc $rc): $out"
+rc=0; out=$(in_srv "$PINETBOOT" nbd apply 2>&1) || rc=$?
+[ $rc != 0 ] && grep -q "client $A: $S/roots/$A/root.qcow2 or its base is missing (pinetboot client reset $A" <<< "$out" \
+    && [ ! -e "$S/roots/$A/root.qcow2" ] && alive "$(cat "$S/nbd/$B.pid")" \
+    && ok "apply refuses A's missing disk, makes none, B still served (exit $rc)" || bad "apply after rm (rc $rc): $out"
+# Back as it was, for the reset below to show it drops A's writes.
+mv "$W/a-overlay.qcow2" "$S/roots/$A/root.qcow2"
+
+# ---- reset drops A's overlay
 out=$(in_srv "$PINETBOOT" client reset $A 2>&1) || bad "client reset: $out"
 echo "$out"
 rm -f "$W/a3.img"

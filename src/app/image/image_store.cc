@@ -394,6 +394,8 @@ ImageInfo infoFromJson(const fs::path& dir, const nlohmann::json& j) {
     i.sourceSize = j.value("source_size", std::uint64_t{0});
     i.sourceMtime = j.value("source_mtime_ns", std::int64_t{0});
     i.rootPartition = j.value("root_partition", 0);
+    i.bootOffset = j.value("boot_offset", std::uint64_t{0});
+    i.bootSize = j.value("boot_size", std::uint64_t{0});
     i.rootFs = j.value("root_fs", "");
     return i;
 }
@@ -642,6 +644,118 @@ Result<ImageInfo> importImage(const fs::path& stateDir, const fs::path& file,
     return info;
 }
 
+Result<ConfinedBootMap> mapBootConfined(const fs::path& file, std::uint64_t imageSize,
+                                        std::uint64_t bootOffset, std::uint64_t bootSize,
+                                        int bootNumber,
+                                        std::optional<std::pair<std::uint64_t, std::uint64_t>> root,
+                                        const fs::path& outDir, std::chrono::milliseconds timeout) {
+    namespace disk = proto::disk;
+    // The confined reader: the FAT walked, every regular file's extents (offsets in the
+    // image file) written to /boot-map in its root, which is tmp.
+    auto work = [&](io::SandboxChild& child) -> Result<void> {
+        auto in = io::openReadAt(file);
+        if (!in) {
+            return tl::unexpected(in.error());
+        }
+        if (auto r = child.confine(); !r) {
+            return r;
+        }
+        auto vol =
+            disk::FatVolume::open(disk::sliceReader(in->read, bootOffset, bootSize), bootSize);
+        if (!vol) {
+            return fail(fmt::format("boot partition {}: {}", bootNumber, vol.error().message));
+        }
+        std::vector<disk::BootMapFile> files;
+        std::uint64_t skipped = 0;
+        auto walked =
+            vol->walk([&](const std::string& path, const disk::FatEntry& e) -> Result<void> {
+                if (e.directory) {
+                    return {};
+                }
+                auto ext = vol->extents(e);
+                if (!ext) {
+                    return fail(fmt::format("boot partition: {}: {}", path, ext.error().message));
+                }
+                disk::BootMapFile f{path, e.size, e.mtime, {}};
+                for (const auto& x : *ext) {
+                    f.extents.push_back({bootOffset + x.offset, x.length});
+                }
+                files.push_back(std::move(f));
+                return {};
+            });
+        if (!walked) {
+            return walked;
+        }
+        std::sort(
+            files.begin(), files.end(),
+            [](const disk::BootMapFile& a, const disk::BootMapFile& b) { return a.path < b.path; });
+        // Names the map cannot carry (control characters, ...) are left out and counted:
+        // no board asks for them over TFTP.
+        std::vector<disk::BootMapFile> kept;
+        for (auto& f : files) {
+            if (disk::encodeBootMap({f}, imageSize)) {
+                kept.push_back(std::move(f));
+            } else {
+                ++skipped;
+            }
+        }
+        auto text = disk::encodeBootMap(kept, imageSize);
+        if (!text) {
+            return tl::unexpected(text.error());
+        }
+        auto fd = io::createExclusive("/boot-map", 0644);
+        if (!fd) {
+            return tl::unexpected(fd.error());
+        }
+        if (auto w = io::writeAll(
+                fd->get(),
+                std::span(reinterpret_cast<const std::uint8_t*>(text->data()), text->size()));
+            !w) {
+            return w;
+        }
+        child.send(
+            fmt::format("map {} {} {}", kept.size(), skipped, disk::fatTypeName(vol->type())));
+        // The root partition's file system, for `client add --root nbd`: the board's
+        // initramfs mounts it as ext4. The ext2/3/4 superblock sits 1024 bytes in, its
+        // magic 0xEF53 (little-endian) at offset 0x38 of it (ext4 disk layout, "The
+        // Super Block"); the ext4 driver mounts all three.
+        if (root) {
+            std::array<std::uint8_t, 2> magic{};
+            const bool ext = root->second >= 2048 && in->read(root->first + 1024 + 0x38, magic) &&
+                             magic[0] == 0x53 && magic[1] == 0xEF;
+            child.send(fmt::format("root {}", ext ? "ext4" : "other"));
+        }
+        return {};
+    };
+    ConfinedBootMap out;
+    std::uint64_t& mapped = out.mapped;
+    std::uint64_t& skipped = out.skipped;
+    std::string& fsName = out.bootFs;
+    std::string& rootFs = out.rootFs;
+    bool sawMap = false;
+    auto receive = [&](std::string_view line) {
+        std::istringstream in{std::string(line)};
+        std::string kind;
+        in >> kind;
+        if (kind == "map") {
+            sawMap = static_cast<bool>(in >> mapped >> skipped >> fsName);
+        } else if (kind == "root") {
+            std::string fs;
+            in >> fs;
+            rootFs = fs == "ext4" ? "ext4" : "other";  // nothing else from the child is kept
+        }
+    };
+    bool timedOut = false;
+    const auto deadline = timeout.count() > 0 ? timeout : importTimeout(bootSize);
+    if (auto r = io::runSandboxed(outDir, work, receive, deadline, &timedOut); !r) {
+        return tl::unexpected(r.error());
+    }
+    if (!sawMap) {
+        return fail("the reader reported no map");
+    }
+    return out;
+}
+
 Result<ImageInfo> addImageInPlace(const fs::path& stateDir, const fs::path& file,
                                   const std::string& name, std::int64_t now,
                                   std::chrono::milliseconds timeout) {
@@ -701,109 +815,20 @@ Result<ImageInfo> addImageInPlace(const fs::path& stateDir, const fs::path& file
         return fail(fmt::format("{}: no FAT boot partition", shown));
     }
     io::TempDir tmp(".add-" + name, paths.images());
-    // The confined reader: the FAT walked, every regular file's extents (offsets in the
-    // image file) written to /boot-map in its root, which is tmp.
     const std::uint64_t imageSize = reader->size;
-    auto work = [&](io::SandboxChild& child) -> Result<void> {
-        auto in = io::openReadAt(file);
-        if (!in) {
-            return tl::unexpected(in.error());
-        }
-        if (auto r = child.confine(); !r) {
-            return r;
-        }
-        auto vol = disk::FatVolume::open(disk::sliceReader(in->read, boot->offset, boot->size),
-                                         boot->size);
-        if (!vol) {
-            return fail(fmt::format("boot partition {}: {}", boot->number, vol.error().message));
-        }
-        std::vector<disk::BootMapFile> files;
-        std::uint64_t skipped = 0;
-        auto walked =
-            vol->walk([&](const std::string& path, const disk::FatEntry& e) -> Result<void> {
-                if (e.directory) {
-                    return {};
-                }
-                auto ext = vol->extents(e);
-                if (!ext) {
-                    return fail(fmt::format("boot partition: {}: {}", path, ext.error().message));
-                }
-                disk::BootMapFile f{path, e.size, e.mtime, {}};
-                for (const auto& x : *ext) {
-                    f.extents.push_back({boot->offset + x.offset, x.length});
-                }
-                files.push_back(std::move(f));
-                return {};
-            });
-        if (!walked) {
-            return walked;
-        }
-        std::sort(
-            files.begin(), files.end(),
-            [](const disk::BootMapFile& a, const disk::BootMapFile& b) { return a.path < b.path; });
-        // Names the map cannot carry (control characters, ...) are left out and counted:
-        // no board asks for them over TFTP.
-        std::vector<disk::BootMapFile> kept;
-        for (auto& f : files) {
-            if (disk::encodeBootMap({f}, imageSize)) {
-                kept.push_back(std::move(f));
-            } else {
-                ++skipped;
-            }
-        }
-        auto text = disk::encodeBootMap(kept, imageSize);
-        if (!text) {
-            return tl::unexpected(text.error());
-        }
-        auto fd = io::createExclusive("/boot-map", 0644);
-        if (!fd) {
-            return tl::unexpected(fd.error());
-        }
-        if (auto w = io::writeAll(
-                fd->get(),
-                std::span(reinterpret_cast<const std::uint8_t*>(text->data()), text->size()));
-            !w) {
-            return w;
-        }
-        child.send(
-            fmt::format("map {} {} {}", kept.size(), skipped, disk::fatTypeName(vol->type())));
-        // The root partition's file system, for `client add --root nbd`: the board's
-        // initramfs mounts it as ext4. The ext2/3/4 superblock sits 1024 bytes in, its
-        // magic 0xEF53 (little-endian) at offset 0x38 of it (ext4 disk layout, "The
-        // Super Block"); the ext4 driver mounts all three.
-        if (root != nullptr) {
-            std::array<std::uint8_t, 2> magic{};
-            const bool ext = root->size >= 2048 && in->read(root->offset + 1024 + 0x38, magic) &&
-                             magic[0] == 0x53 && magic[1] == 0xEF;
-            child.send(fmt::format("root {}", ext ? "ext4" : "other"));
-        }
-        return {};
-    };
-    std::uint64_t mapped = 0;
-    std::uint64_t skipped = 0;
-    std::string fsName;
-    std::string rootFs;
-    bool sawMap = false;
-    auto receive = [&](std::string_view line) {
-        std::istringstream in{std::string(line)};
-        std::string kind;
-        in >> kind;
-        if (kind == "map") {
-            sawMap = static_cast<bool>(in >> mapped >> skipped >> fsName);
-        } else if (kind == "root") {
-            std::string fs;
-            in >> fs;
-            rootFs = fs == "ext4" ? "ext4" : "other";  // nothing else from the child is kept
-        }
-    };
-    bool timedOut = false;
-    const auto deadline = timeout.count() > 0 ? timeout : importTimeout(boot->size);
-    if (auto r = io::runSandboxed(tmp.path(), work, receive, deadline, &timedOut); !r) {
-        return fail(fmt::format("{}: {}", shown, r.error().message));
+    std::optional<std::pair<std::uint64_t, std::uint64_t>> rootRange;
+    if (root != nullptr) {
+        rootRange.emplace(root->offset, root->size);
     }
-    if (!sawMap) {
-        return fail(fmt::format("{}: the reader reported no map", shown));
+    auto confined = mapBootConfined(file, imageSize, boot->offset, boot->size, boot->number,
+                                    rootRange, tmp.path(), timeout);
+    if (!confined) {
+        return fail(fmt::format("{}: {}", shown, confined.error().message));
     }
+    const std::uint64_t mapped = confined->mapped;
+    const std::uint64_t skipped = confined->skipped;
+    const std::string fsName = confined->bootFs;
+    const std::string rootFs = confined->rootFs;
     // What the reader wrote is checked as any hostile input: bounded, every extent
     // inside the image (the map of an image changed meanwhile would fail here too).
     ImageInfo info;
@@ -819,6 +844,8 @@ Result<ImageInfo> addImageInPlace(const fs::path& stateDir, const fs::path& file
     info.bootPartuuid = boot->partuuid;
     info.rootPartuuid = root != nullptr ? root->partuuid : std::string();
     info.rootPartition = root != nullptr ? root->number : 0;
+    info.bootOffset = boot->offset;
+    info.bootSize = boot->size;
     info.rootFs = rootFs;
     info.bootFs = proto::text::safeText(fsName, 16);
     info.bootFiles = mapped;
@@ -858,6 +885,8 @@ Result<ImageInfo> addImageInPlace(const fs::path& stateDir, const fs::path& file
                             {"boot_files", info.bootFiles},
                             {"boot_files_skipped", skipped},
                             {"root_partition", info.rootPartition},
+                            {"boot_offset", info.bootOffset},
+                            {"boot_size", info.bootSize},
                             {"root_fs", info.rootFs},
                             {"models", info.models},
                             {"boot_layout", info.bootLayout},

@@ -56,6 +56,9 @@ struct ImageInfo {
     /// ext2/3/4 magic, checked by the confined reader) or "other".
     int rootPartition = 0;
     std::string rootFs;
+    /// In place: where the FAT boot partition lies in the file (bytes).
+    std::uint64_t bootOffset = 0;
+    std::uint64_t bootSize = 0;
 
     [[nodiscard]] std::filesystem::path boot() const { return dir / "boot"; }
     [[nodiscard]] std::filesystem::path bootMap() const { return dir / "boot-map"; }

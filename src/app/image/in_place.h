@@ -7,12 +7,15 @@
 // against the image file as it is now (size and mtime as recorded), so a file changed
 // since `image add` is refused, not served wrong.
 
+#include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "app/image/image_store.h"
@@ -47,6 +50,26 @@ private:
     io::FileReadAt image_;
     std::vector<proto::disk::BootMapFile> files_;  ///< sorted by path
 };
+
+/// What the confined reader found (mapBootConfined).
+struct ConfinedBootMap {
+    std::uint64_t mapped = 0;   ///< files in the map
+    std::uint64_t skipped = 0;  ///< names the map cannot carry
+    std::string bootFs;         ///< "FAT16", "FAT32", ...
+    std::string rootFs;         ///< "ext4", "other", or "" (no root range given)
+};
+
+/// Runs the confined reader (io/sandbox) over @p file (of @p imageSize bytes): it walks
+/// the FAT volume at [@p bootOffset, +@p bootSize) and writes @p outDir/boot-map, every
+/// file's extents as offsets in @p file; given @p root (offset, size), it also says
+/// whether that partition holds an ext2/3/4 file system. The map is not checked here:
+/// openInPlace checks it as hostile input. Implemented in image_store.cc.
+Result<ConfinedBootMap> mapBootConfined(const std::filesystem::path& file, std::uint64_t imageSize,
+                                        std::uint64_t bootOffset, std::uint64_t bootSize,
+                                        int bootNumber,
+                                        std::optional<std::pair<std::uint64_t, std::uint64_t>> root,
+                                        const std::filesystem::path& outDir,
+                                        std::chrono::milliseconds timeout);
 
 /// The files of the in-place image @p info, checked against its source file.
 Result<MapBootFiles> openInPlace(const ImageInfo& info);

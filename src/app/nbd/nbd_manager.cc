@@ -493,7 +493,21 @@ Result<std::vector<NbdExportStatus>> nbdStatus(const fs::path& stateDir, io::Reg
             st.problem = p.error().message;
         }
         st.pid = runningExport(paths.pidFile(c.serial), st.disk);
-        if (!st.pid && st.problem.empty()) {
+        std::error_code ec;
+        if (!fs::exists(st.disk, ec)) {
+            // Deleted by hand under a running export: qemu-nbd still serves the unlinked
+            // file, so the board runs on, but what it writes is lost when the export stops.
+            st.problem = st.pid ? fmt::format(
+                                      "its disk {} was deleted while qemu-nbd (pid {}) serves it: "
+                                      "the board's writes go to a deleted file and are lost when "
+                                      "the export stops; pinetboot client reset {} makes a fresh "
+                                      "disk (dropping them)",
+                                      st.disk.string(), *st.pid, c.serial)
+                                : fmt::format(
+                                      "its disk {} is missing; pinetboot client reset {} makes a "
+                                      "fresh one",
+                                      st.disk.string(), c.serial);
+        } else if (!st.pid && st.problem.empty()) {
             st.problem = "not running (pinetboot nbd apply starts it)";
         }
         out.push_back(std::move(st));

@@ -117,7 +117,7 @@ struct NbdExportStatus {
     std::filesystem::path disk;
     std::uint64_t diskBytes = 0;  ///< blocks allocated on the server's disk
     std::optional<int> pid;       ///< running qemu-nbd
-    std::string problem;          ///< why it is not served, or ""
+    std::string problem;          ///< why it is not served (or not safely), or ""
 };
 
 Result<std::vector<NbdExportStatus>> nbdStatus(const std::filesystem::path& stateDir,

@@ -18,7 +18,8 @@ struct KnownClient {
     std::string model;
     std::string name;
     std::string bootDir;
-    std::string image;  ///< the image it boots (its boot files may be served in place)
+    std::string image;     ///< the image it boots (its boot files may be served in place)
+    std::string rootMode;  ///< shared, copy, overlay, nbd, nbd-image
     std::string rootExport;
     std::string notes;
     bool discovered = false;  ///< seen on the wire, not enrolled by a user

@@ -21,6 +21,8 @@
 #include "app/http/web_server.h"
 #include "app/image/image_store.h"
 #include "app/json_text.h"
+#include "app/nbd/boot_view.h"
+#include "app/nbd/nbd_manager.h"
 #include "app/serve/admission_service.h"
 #include "app/serve/client_admin.h"
 #include "app/serve/fleet_reader.h"
@@ -73,17 +75,23 @@ private:
 /// DHCP events to the rollouts' identity tables at once, then to the monitor's queue.
 class DhcpTap final : public core::BootEventSink {
 public:
-    DhcpTap(RolloutService* rollouts, core::BootEventSink* next)
-        : rollouts_(rollouts), next_(next) {}
+    DhcpTap(RolloutService* rollouts, BootViewService* bootViews, core::BootEventSink* next)
+        : rollouts_(rollouts), bootViews_(bootViews), next_(next) {}
     void onEvent(const core::BootEvent& event) override {
-        if (const auto* d = std::get_if<core::DhcpEvent>(&event); d && rollouts_ != nullptr) {
-            rollouts_->noteDhcp(*d);
+        if (const auto* d = std::get_if<core::DhcpEvent>(&event)) {
+            if (rollouts_ != nullptr) {
+                rollouts_->noteDhcp(*d);
+            }
+            if (bootViews_ != nullptr && !d->drop) {
+                bootViews_->noteDhcp(d->serial.value_or(""), d->mac);
+            }
         }
         next_->onEvent(event);
     }
 
 private:
     RolloutService* rollouts_;
+    BootViewService* bootViews_;
     core::BootEventSink* next_;
 };
 
@@ -261,6 +269,9 @@ void ServeDaemon::start(const std::function<void()>& afterDashboard) {
         }
         tftp_ = std::move(*tftp);
         tftp_->setEventSink(&monitor_);
+        // Boards of in-place images with a disk of their own: their boot files follow
+        // what they write in their boot partition (app/nbd/boot_view.h).
+        bootViews_ = std::make_unique<BootViewService>(cfg->stateDir, [this] { reinstallViews(); });
         refreshRegistry(true);
         tftp_->start();
         spdlog::info("TFTP_LISTEN addr={} root={}", tftp_->listenAddress(), cfg->tftpRoot);
@@ -343,7 +354,7 @@ void ServeDaemon::start(const std::function<void()>& afterDashboard) {
             dc.domainName = iface.domain;
             dc.loadShare = nodes_.get();
             if (!dhcpSink_) {
-                dhcpSink_ = std::make_unique<DhcpTap>(rollouts_.get(), &monitor_);
+                dhcpSink_ = std::make_unique<DhcpTap>(rollouts_.get(), bootViews_.get(), &monitor_);
             }
             auto server = std::make_unique<DhcpServer>(dc, dhcpSink_.get());
             server->start();
@@ -482,33 +493,57 @@ void ServeDaemon::start(const std::function<void()>& afterDashboard) {
 }
 
 std::shared_ptr<const InPlaceViews> ServeDaemon::inPlaceViews(
-    const std::string& stateDir, const std::map<std::string, std::string>& imageOf) {
-    // Called with refreshMutex_ held (refreshRegistry), off the packet path: image.json
-    // and the map are read here, once per registry change, never per request.
+    const std::string& stateDir, const std::map<std::string, InPlaceClient>& imageOf) {
+    // Called with refreshMutex_ held (refreshRegistry, reinstallViews), off the packet
+    // path: image.json and the maps are read here, once per change, never per request.
     auto views = std::make_shared<InPlaceViews>();
     std::map<std::string, std::shared_ptr<const InPlaceView>> opened;
-    for (const auto& [dir, image] : imageOf) {
-        auto it = opened.find(image);
-        if (it == opened.end()) {
-            std::shared_ptr<const InPlaceView> view;
-            if (auto info = findImage(stateDir, image); info && info->inPlace) {
-                if (auto old = inPlaceOpen_.find(image);
-                    old != inPlaceOpen_.end() && old->second->current(*info)) {
-                    view = old->second;
-                } else if (auto v = InPlaceView::open(*info)) {
-                    view = *v;
-                    spdlog::info("IN_PLACE_IMAGE image={} source={}", image, info->source);
-                } else {
-                    // Its clients get "file not found" for the image's files, and the
-                    // log says why (the file changed or is gone since `image add`).
-                    spdlog::warn("IN_PLACE_IMAGE_UNAVAILABLE image={} reason={}", image,
-                                 proto::text::safeText(v.error().message, 300));
-                }
-            }
-            it = opened.emplace(image, view).first;
+    // A view opened before and still current, else opened now (null if it cannot be).
+    auto viewOf = [&](const std::string& key, const ImageInfo& info) {
+        if (auto it = opened.find(key); it != opened.end()) {
+            return it->second;
         }
-        if (it->second) {
-            views->emplace(dir, it->second);
+        std::shared_ptr<const InPlaceView> view;
+        if (auto old = inPlaceOpen_.find(key);
+            old != inPlaceOpen_.end() && old->second->current(info)) {
+            view = old->second;
+        } else if (auto v = InPlaceView::open(info)) {
+            view = *v;
+            spdlog::info("IN_PLACE_IMAGE image={} source={}", info.name, info.source);
+        } else {
+            // Its clients get "file not found" for the image's files, and the log says
+            // why (the file changed or is gone since `image add`).
+            spdlog::warn("IN_PLACE_IMAGE_UNAVAILABLE image={} reason={}", info.name,
+                         proto::text::safeText(v.error().message, 300));
+        }
+        opened.emplace(key, view);
+        return view;
+    };
+    std::map<std::string, std::optional<ImageInfo>> images;
+    for (const auto& [dir, client] : imageOf) {
+        auto img = images.find(client.image);
+        if (img == images.end()) {
+            auto info = findImage(stateDir, client.image);
+            img = images
+                      .emplace(client.image,
+                               info && info->inPlace ? std::optional(*info) : std::nullopt)
+                      .first;
+        }
+        if (!img->second) {
+            continue;  // imported: its files are in the client's folder
+        }
+        std::shared_ptr<const InPlaceView> view;
+        // A board that wrote in its own boot partition boots from that (app/nbd/boot_view).
+        if (isNbdRootMode(client.rootMode)) {
+            if (auto own = bootViewInfo(stateDir, client.serial)) {
+                view = viewOf("client " + client.serial, *own);
+            }
+        }
+        if (!view) {
+            view = viewOf("image " + client.image, *img->second);
+        }
+        if (view) {
+            views->emplace(dir, view);
         }
     }
     for (auto it = opened.begin(); it != opened.end();) {
@@ -523,7 +558,7 @@ void ServeDaemon::installResolver(const std::vector<KnownClient>& clients) {
     const fs::path root = fs::weakly_canonical(cfg->tftpRoot);
     std::map<std::string, std::string> bySerial;
     std::map<std::string, std::string> byMac;
-    std::map<std::string, std::string> imageOf;  ///< boot dir -> image
+    std::map<std::string, InPlaceClient> imageOf;  ///< by boot dir
     for (const auto& c : clients) {
         if (c.bootDir.empty()) {
             continue;
@@ -550,7 +585,7 @@ void ServeDaemon::installResolver(const std::vector<KnownClient>& clients) {
             byMac[proto::netboot::macPrefixDir(*mac)] = rel;
         }
         if (!c.image.empty() && !c.discovered) {
-            imageOf[rel] = c.image;
+            imageOf[rel] = {c.serial, c.image, c.rootMode};
         }
     }
     if (tftp_) {
@@ -560,6 +595,11 @@ void ServeDaemon::installResolver(const std::vector<KnownClient>& clients) {
         tftp_->setResolver(std::make_shared<RegistryResolver>(cfg->tftpRoot, std::move(bySerial),
                                                               std::move(byMac)));
     }
+}
+
+void ServeDaemon::reinstallViews() {
+    std::lock_guard refreshing(refreshMutex_);
+    installResolver(lastClients_);
 }
 
 void ServeDaemon::refreshRegistry(bool force) {
@@ -586,6 +626,10 @@ void ServeDaemon::refreshRegistry(bool force) {
         seenVersion_ = version;
     }
     installResolver(clients);
+    if (bootViews_) {
+        bootViews_->setClients(clients);
+    }
+    lastClients_ = clients;
     if (rollouts_) {
         rollouts_->setKnownClients(clients);  // MAC-prefixed requests -> serial
     }
@@ -683,6 +727,9 @@ void ServeDaemon::stop() {
     watchCv_.notify_all();
     if (watcher_.joinable()) {
         watcher_.join();
+    }
+    if (bootViews_) {
+        bootViews_->stop();
     }
     const bool wasStarted = started_;
     started_ = false;

@@ -30,6 +30,7 @@
 
 #include "app/config/config.h"
 #include "app/serve/boot_monitor.h"
+#include "app/serve/boot_view_service.h"
 #include "app/serve/client_store.h"
 #include "app/tftp/in_place_source.h"
 
@@ -80,9 +81,18 @@ public:
 private:
     void watchRegistry();
     void installResolver(const std::vector<KnownClient>& clients);
-    /// The in-place images of @p imageOf (boot dir -> image), opened or reused.
+    /// A client whose boot files may come out of an in-place image.
+    struct InPlaceClient {
+        std::string serial;
+        std::string image;
+        std::string rootMode;
+    };
+    /// The in-place views of @p imageOf's clients (by boot dir), opened or reused: the
+    /// board's own boot view if it has one (app/nbd/boot_view.h), else its image's.
     std::shared_ptr<const InPlaceViews> inPlaceViews(
-        const std::string& stateDir, const std::map<std::string, std::string>& imageOf);
+        const std::string& stateDir, const std::map<std::string, InPlaceClient>& imageOf);
+    /// installResolver again with the clients last read (a board's boot view changed).
+    void reinstallViews();
 
     mutable std::mutex configMutex_;
     std::shared_ptr<const config::Config> config_;
@@ -94,6 +104,7 @@ private:
     /// In-place images opened for serving, by name, reused while unchanged (guarded by
     /// refreshMutex_: only installResolver touches it).
     std::map<std::string, std::shared_ptr<const InPlaceView>> inPlaceOpen_;
+    std::vector<KnownClient> lastClients_;  ///< guarded by refreshMutex_
 
     BootMonitor monitor_;
     /// Before the servers that hold a pointer to it, so it outlives them.
@@ -113,6 +124,8 @@ private:
     std::unique_ptr<NodeService> nodes_;
     std::vector<std::unique_ptr<DhcpServer>> dhcp_;
     std::unique_ptr<TftpServer> tftp_;
+    /// Declared after the TFTP server it feeds views to, so it stops first.
+    std::unique_ptr<BootViewService> bootViews_;
     std::unique_ptr<http::HttpBootServer> httpBoot_;
     /// Images and doctor for the web API; declared before web_, so it outlives it.
     std::unique_ptr<ServeFleetReader> fleet_;

@@ -43,6 +43,7 @@ public:
             k.name = c.name;
             k.bootDir = c.bootDir;
             k.image = c.image;
+            k.rootMode = c.rootMode;
             k.rootExport = c.rootExport;
             k.notes = c.notes;
             k.discovered = c.state == io::ClientState::Discovered;

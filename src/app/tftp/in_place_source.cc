@@ -45,14 +45,14 @@ Result<std::shared_ptr<const InPlaceView>> InPlaceView::open(const ImageInfo& in
     }
     auto fd = io::openRegularFile(info.source);
     if (!fd) {
-        return fail(fmt::format("image \"{}\": {}: {}", info.name, info.source,
-                                io::toString(fd.error())));
+        return fail(
+            fmt::format("image \"{}\": {}: {}", info.name, info.source, io::toString(fd.error())));
     }
     // Opened after the check: the file held open must be the one checked.
     auto size = io::fileSize(fd->get());
     if (!size || *size != info.sourceSize) {
-        return fail(fmt::format("image \"{}\": {} changed while being opened", info.name,
-                                info.source));
+        return fail(
+            fmt::format("image \"{}\": {} changed while being opened", info.name, info.source));
     }
     auto mapId = io::fileIdentity(info.bootMap());
     std::shared_ptr<InPlaceView> v(new InPlaceView());
@@ -71,9 +71,10 @@ Result<std::shared_ptr<const InPlaceView>> InPlaceView::open(const ImageInfo& in
 }
 
 const disk::BootMapFile* InPlaceView::find(std::string_view path) const {
-    auto it = std::lower_bound(
-        files_.begin(), files_.end(), path,
-        [](const disk::BootMapFile& f, std::string_view p) { return std::string_view(f.path) < p; });
+    auto it = std::lower_bound(files_.begin(), files_.end(), path,
+                               [](const disk::BootMapFile& f, std::string_view p) {
+                                   return std::string_view(f.path) < p;
+                               });
     if (it != files_.end() && it->path == path) {
         return &*it;
     }
@@ -100,8 +101,9 @@ void InPlaceFileSource::setViews(std::shared_ptr<const InPlaceViews> views) {
     // Entries of views no longer listed go when idle: their transfers hold what they use.
     for (auto it = entries_.begin(); it != entries_.end();) {
         const bool listed =
-            views_ && std::any_of(views_->begin(), views_->end(),
-                                  [&](const auto& kv) { return kv.second.get() == it->first.view; });
+            views_ && std::any_of(views_->begin(), views_->end(), [&](const auto& kv) {
+                return kv.second.get() == it->first.view;
+            });
         if (!listed && it->second.blob.use_count() == 1) {
             totalBytes_ -= it->second.blob->bytes().size();
             it = entries_.erase(it);
@@ -187,8 +189,7 @@ tl::expected<std::shared_ptr<const FileContent>, FileError> InPlaceFileSource::l
     std::size_t at = 0;
     for (const auto& e : file.extents) {
         auto r = io::readFileRange(
-            view.fd(), e.offset,
-            std::span(bytes).subspan(at, static_cast<std::size_t>(e.length)));
+            view.fd(), e.offset, std::span(bytes).subspan(at, static_cast<std::size_t>(e.length)));
         if (!r) {
             return tl::unexpected(io::toFileError(r.error()));
         }

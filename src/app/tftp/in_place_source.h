@@ -50,7 +50,7 @@ private:
     std::int64_t sourceMtime_ = 0;
     std::int64_t mapMtime_ = 0;
     io::Fd fd_;
-    std::vector<proto::disk::BootMapFile> files_;            ///< sorted by path
+    std::vector<proto::disk::BootMapFile> files_;             ///< sorted by path
     std::map<std::string, std::size_t, std::less<>> folded_;  ///< lowercase path -> index
 };
 

@@ -10,6 +10,8 @@
 #                owners/modes, nanosecond mtimes, a sparse file.
 # WORKDIR/rootsrc is left behind as the reference tree for comparisons.
 # FAT_BITS=16 makes the boot partition FAT16 (MBR type 0x0e) instead of FAT32.
+# ROOT_EXTRA=DIR copies DIR's tree into the root file system as well (after the
+# files above, so it may replace them); unset, nothing changes.
 set -euo pipefail
 OUT=$1; W=$2; LABEL=${3:-mbr}
 rm -rf "$W/bootsrc" "$W/rootsrc"; mkdir -p "$W/bootsrc/overlays" "$W/rootsrc"
@@ -60,6 +62,9 @@ chmod 0700 "$R/root"; chmod 1777 "$R/tmp"
 truncate -s 5M "$R/var/log/sparse.img"; echo tail >> "$R/var/log/sparse.img"
 touch -d '2001-09-09 01:46:40.123456789' "$R/usr/share/doc/x/README"
 touch -h -d '2010-01-01 00:00:00.5' "$R/usr/bin/slow-symlink"
+if [ -n "${ROOT_EXTRA:-}" ]; then
+    cp -a "$ROOT_EXTRA"/. "$R"/
+fi
 
 # ---- partitions
 BOOT_MB=64; ROOT_MB=96

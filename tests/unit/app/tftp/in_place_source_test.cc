@@ -6,8 +6,8 @@
 #include <random>
 
 #include "io/file.h"
-#include "proto/disk/boot_map.h"
 #include "lib/test_env.h"
+#include "proto/disk/boot_map.h"
 
 namespace pinet::app {
 namespace {
