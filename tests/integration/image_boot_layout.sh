@@ -121,6 +121,36 @@ msg=$(jq -r '.[] | select(.check=="client 9ffefdef" and .severity=="FAIL") | .me
 has "$msg" "lacks current/vmlinuz (config.txt sets os_prefix=current/: without current/vmlinuz the firmware ignores the prefix and reads vmlinuz, bcm2711-rpi-4-b.dtb and cmdline.txt from the top)" \
     && has "$msg" "fix: put current/ back into the image's boot partition" && ok "doctor names the missing kernel under the prefix, with a fix" || bad "doctor missing kernel: $msg"
 
+# ---- the same image served in place (image add --in-place, a --root nbd client): the
+# board's generated current/cmdline.txt is the only file in its folder; over TFTP
+# (`pinetboot tftp --in-place`, serve's file source) the rest comes out of the image.
+out=$("$PINETBOOT" image add "$W/ubuntu.img" --name ubu-ip --in-place 2>&1) || bad "image add --in-place ubuntu: $out"
+J=$S/images/ubu-ip/image.json
+expect_eq "in place: image.json boot_layout" "$(jq -r .boot_layout "$J")" current-new-old
+expect_eq "in place: image.json: Pi 4 chain reads current/cmdline.txt" "$(jq -r '.boot_chains.pi4.cmdline' "$J")" current/cmdline.txt
+out=$("$PINETBOOT" client add --serial 77777777 --image ubu-ip --root nbd --model pi4 --address 10.99.0.9 --no-apply 2>&1) \
+    || bad "client add on the in-place image: $out"
+B7=$S/tftp/77777777
+grep -q "root=/dev/nbd0p2 nbdroot=10.99.0.1:[0-9]*/77777777 " "$B7/current/cmdline.txt" \
+    && grep -q "^console=serial0,115200 multipath=off .* fixrtc quiet splash panic=10$" "$B7/current/cmdline.txt" \
+    && ok "in place: current/cmdline.txt generated with the NBD root, every other argument kept" \
+    || bad "in place cmdline: $(cat "$B7/current/cmdline.txt" 2>&1)"
+expect_eq "in place: the board's folder holds only the generated cmdline" "$(cd "$B7" && find . -type f | sort | tr '\n' ' ')" "./current/cmdline.txt "
+"$PINETBOOT" tftp --root "$S/tftp" --listen 127.0.0.1:0 --in-place 77777777=ubu-ip > "$W/listen7.txt" 2> "$W/tftp7.log" &
+TFTP_PID=$!
+for _ in $(seq 50); do grep -q '^listening on ' "$W/listen7.txt" && break; sleep 0.1; done
+PORT=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$W/listen7.txt")
+got=$(curl -s --max-time 5 "tftp://127.0.0.1:$PORT/77777777/current/cmdline.txt") || true  # checked below
+has "$got" "nbdroot=10.99.0.1:" && ok "in place, TFTP: the cmdline the board reads carries the NBD root" || bad "in place TFTP cmdline: '$got' $(tail -3 "$W/tftp7.log")"
+got=$(curl -s --max-time 5 "tftp://127.0.0.1:$PORT/77777777/cmdline.txt") || true  # checked below
+expect_eq "in place, TFTP: the decoy comes from the image, unchanged" "$got" "console=tty1 root=LABEL=decoy rootwait"
+curl -s --max-time 5 -o "$W/vmlinuz7" "tftp://127.0.0.1:$PORT/77777777/current/vmlinuz" || true  # compared below
+cmp -s "$W/vmlinuz7" "$U/current/vmlinuz" && ok "in place, TFTP: current/vmlinuz out of the image" || bad "in place vmlinuz"
+kill "$TFTP_PID"; wait "$TFTP_PID" 2>/dev/null || true; TFTP_PID=
+rc=0; out=$("$PINETBOOT" tftp --root "$S/tftp" --listen 127.0.0.1:0 --in-place x=nosuch --in-place y=ubu 2>&1) || rc=$?
+[ $rc != 0 ] && has "$out" "x=nosuch" && has "$out" "image ubu was imported, not added in place" \
+    && ok "tftp --in-place: every bad argument named at once, not started (exit $rc)" || bad "tftp --in-place errors (rc $rc): $out"
+
 # ---- the same layout after flash-kernel wrote new/: a tryboot boot reads new/cmdline.txt
 cp -r "$U/current" "$U/new"
 make_image "$W/ubuntu-new.img" "$U"

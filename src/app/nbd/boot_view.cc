@@ -59,9 +59,9 @@ Result<std::string> runQemuImg(const std::vector<std::string>& argv,
 Result<bool> overlayTouches(const fs::path& disk, const ImageInfo& img, std::uint64_t offset,
                             std::uint64_t size, std::chrono::milliseconds timeout) {
     // -U: the running qemu-nbd holds the image's write lock; this only reads metadata.
-    auto text = runQemuImg({kQemuImg, "map", "-U", "--output=json", "--image-opts",
-                            diskOptions(disk, "nbd", img, "")},
-                           timeout);
+    auto text = runQemuImg(
+        {kQemuImg, "map", "-U", "--output=json", "--image-opts", diskOptions(disk, "nbd", img, "")},
+        timeout);
     if (!text) {
         return tl::unexpected(text.error());
     }
@@ -108,12 +108,14 @@ Result<BootViewRefresh> refreshBootView(const fs::path& stateDir, const ImageInf
                                         const std::string& serial, const std::string& rootMode,
                                         std::chrono::milliseconds timeout) {
     if (!img.inPlace || img.bootSize == 0) {
-        return fail(fmt::format("image {} is not served in place (or predates boot_offset in its "
-                                "image.json: add it again)",
-                                img.name));
+        return fail(
+            fmt::format("image {} is not served in place (or predates boot_offset in its "
+                        "image.json: add it again)",
+                        img.name));
     }
     if (!isNbdRootMode(rootMode)) {
-        return fail(fmt::format("client {}: root mode {} has no disk of its own", serial, rootMode));
+        return fail(
+            fmt::format("client {}: root mode {} has no disk of its own", serial, rootMode));
     }
     const fs::path disk = NbdPaths{stateDir}.disk(serial, rootMode);
     if (!usableInQemuOptions(disk.string()) || !usableInQemuOptions(img.source)) {
@@ -134,9 +136,10 @@ Result<BootViewRefresh> refreshBootView(const fs::path& stateDir, const ImageInf
             if (auto r = io::removeTree(dir); !r) {
                 return tl::unexpected(r.error());
             }
-            res.message = fmt::format("client {}: no writes in its boot partition; the image's "
-                                      "files serve",
-                                      serial);
+            res.message = fmt::format(
+                "client {}: no writes in its boot partition; the image's "
+                "files serve",
+                serial);
             return res;
         }
     }
@@ -148,23 +151,24 @@ Result<BootViewRefresh> refreshBootView(const fs::path& stateDir, const ImageInf
     if (auto r = io::makeDirectory(staged, 0700); !r) {
         return tl::unexpected(r.error());
     }
-    auto cleanup = [&] { (void)io::removeTree(staged); };
+    auto cleanup = [&] {
+        (void)io::removeTree(staged);
+    };
     const fs::path fat = staged / "boot.fat";
-    const std::string part =
-        fmt::format("driver=raw,offset={},size={},{}", img.bootOffset, img.bootSize,
-                    diskOptions(disk, rootMode, img, "file."));
+    const std::string part = fmt::format("driver=raw,offset={},size={},{}", img.bootOffset,
+                                         img.bootSize, diskOptions(disk, rootMode, img, "file."));
     if (auto r = runQemuImg(
             {kQemuImg, "convert", "-U", "-O", "raw", "--image-opts", part, fat.string()}, timeout);
         !r) {
         cleanup();
         return tl::unexpected(r.error());
     }
-    auto mapped = mapBootConfined(fat, img.bootSize, 0, img.bootSize, 1, std::nullopt, staged,
-                                  timeout);
+    auto mapped =
+        mapBootConfined(fat, img.bootSize, 0, img.bootSize, 1, std::nullopt, staged, timeout);
     if (!mapped) {
         cleanup();
-        return fail(fmt::format("client {}: its boot partition: {}", serial,
-                                mapped.error().message));
+        return fail(
+            fmt::format("client {}: its boot partition: {}", serial, mapped.error().message));
     }
     // Checked as any map the reader wrote (bounded, every extent inside the file).
     auto id = io::fileIdentity(fat);

@@ -42,8 +42,8 @@ struct BootViewRefresh {
 /// Brings roots/SERIAL/boot-view in line with the board's disk (@p rootMode nbd or
 /// nbd-image over the in-place image @p img). Fails naming what went wrong; the
 /// previous boot-view (if any) then stays.
-Result<BootViewRefresh> refreshBootView(const std::filesystem::path& stateDir, const ImageInfo& img,
-                                        const std::string& serial, const std::string& rootMode,
-                                        std::chrono::milliseconds timeout = std::chrono::seconds(120));
+Result<BootViewRefresh> refreshBootView(
+    const std::filesystem::path& stateDir, const ImageInfo& img, const std::string& serial,
+    const std::string& rootMode, std::chrono::milliseconds timeout = std::chrono::seconds(120));
 
 }  // namespace pinet::app

@@ -43,9 +43,9 @@ void BootViewService::setClients(const std::vector<KnownClient>& clients) {
             continue;
         }
         Watched w;
-        if (auto it = watched_.find(c.serial);
-            it != watched_.end() && it->second.image == c.image &&
-            it->second.rootMode == c.rootMode) {
+        if (auto it = watched_.find(c.serial); it != watched_.end() &&
+                                               it->second.image == c.image &&
+                                               it->second.rootMode == c.rootMode) {
             w = it->second;  // keeps what was seen of its disk
         }
         w.serial = c.serial;
@@ -143,8 +143,7 @@ void BootViewService::run() {
             if (refreshed || had) {
                 changed = true;
                 spdlog::info("BOOT_VIEW serial={} source={} {}", serial,
-                             refreshed ? "disk" : "image",
-                             proto::text::safeText(r->message, 300));
+                             refreshed ? "disk" : "image", proto::text::safeText(r->message, 300));
             }
         }
         lock.lock();
