@@ -12,8 +12,14 @@
 # overlayfs whose upper directory is on the NBD root (what container engines need), syncs
 # and powers off. Boot 2 of the same board sees the marker; a second board (its own
 # serial, MAC, address and overlay over the same in-place image) does not.
-# Measured per boot: wall time to the root's init, bytes the guest read from /dev/nbd0
-# until its init ran (its /sys/block/nbd0/stat), and qemu-nbd's read/write syscall bytes.
+# Board C, for comparison, boots the same kernel and initramfs with an NFS root (`--root
+# copy` of the image imported, exported by nfs-ganesha from `pinetboot nfs apply`, NFSv4):
+# the same init runs there, and the same overlayfs mount fails, as container engines'
+# overlay2 fails on an NFS root (moby/moby#32964).
+# Measured per boot: wall time to the root's init, bytes the guest read from its root
+# until its init ran (/sys/block/nbd0/stat; for NFS the "bytes:" line of
+# /proc/self/mountstats), and the root server's read/write syscall bytes (qemu-nbd's, or
+# ganesha's) until then.
 #
 # The guest parts are Debian packages unpacked by scripts/setup.sh into
 # /opt/pinetboot-peers (never installed on this machine): linux-image, nbd-client
@@ -31,7 +37,7 @@ VMLINUZ=${kernels[0]}
 KVER=${VMLINUZ##*/vmlinuz-}
 MODDIR=$PEERS/linux-image/lib/modules/$KVER
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-240}
-for p in qemu-system-x86_64 qemu-nbd qemu-img mkfs.vfat mcopy sfdisk mke2fs gzip dnsmasq; do
+for p in qemu-system-x86_64 qemu-nbd qemu-img mkfs.vfat mcopy sfdisk mke2fs gzip dnsmasq ganesha.nfsd rpcbind; do
     command -v "$p" >/dev/null || { echo "FAIL $p missing (scripts/setup.sh installs it)"; exit 1; }
 done
 for f in "$BB" "$NBDC" "$VMLINUZ" "$MODDIR/modules.order"; do
@@ -46,7 +52,13 @@ export PINETBOOT_STATE_DIR=$S
 unset PINETBOOT_STORE_URL
 in_srv() { ip netns exec "$SRV" "$@"; }
 # qemu-nbd outlives the `nbd apply` that started it: stopped here before the namespaces go.
-trap 'in_srv "$PINETBOOT" nbd stop >/dev/null; lab_cleanup' EXIT
+# So do nfs-ganesha (stopped by `nfs stop`, by its PID file) and its rpcbind (by PID).
+stop_servers() {
+    in_srv "$PINETBOOT" nbd stop >/dev/null
+    [ -s "$W/rpcbind.pid" ] && { in_srv nsenter -t "$(cat "$W/rpcbind.pid")" -m "$PINETBOOT" nfs stop >/dev/null; kill "$(cat "$W/rpcbind.pid")"; }
+    lab_cleanup
+}
+trap stop_servers EXIT
 # The QEMU tap joins the client side through a bridge (br0 keeps the client address).
 ip -n "$CLI" addr del "$CLI_IP/24" dev c0
 ip -n "$CLI" link add br0 type bridge
@@ -59,9 +71,9 @@ ip -n "$CLI" tuntap add dev tap0 mode tap
 ip -n "$CLI" link set tap0 master br0
 ip -n "$CLI" link set tap0 up
 
-A=aaaa0001; B=bbbb0002
-A_IP=$NET.10; B_IP=$NET.11
-A_MAC=52:54:00:77:00:0a; B_MAC=52:54:00:77:00:0b
+A=aaaa0001; B=bbbb0002; C=cccc0003
+A_IP=$NET.10; B_IP=$NET.11; C_IP=$NET.12
+A_MAC=52:54:00:77:00:0a; B_MAC=52:54:00:77:00:0b; C_MAC=52:54:00:77:00:0c
 
 # ---- the root: make_pi_image's image, with a static busybox and the test's /sbin/init
 X=$W/rootextra
@@ -74,11 +86,19 @@ cat > "$X/sbin/init" <<'EOF'
 export PATH=/pnb/bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
-name=
-for x in $(cat /proc/cmdline); do case $x in nbdroot=*) name=${x##*/} ;; esac; done
+name= kind=
+for x in $(cat /proc/cmdline); do
+    case $x in nbdroot=*) name=${x##*/}; kind=nbd ;; nfsroot=*) x=${x%%,*}; name=${x##*/}; kind=nfs ;; esac
+done
 read -r up _ < /proc/uptime
-set -- $(cat /sys/block/nbd0/stat)
-echo "PNB-ROOT-INIT name=$name uptime=$up nbd_read_bytes=$(($3 * 512)) nbd_read_ios=$1"
+if [ "$kind" = nbd ]; then  # (nbd0 exists on C too: the initramfs loads the module)
+    set -- $(cat /sys/block/nbd0/stat)
+    echo "PNB-ROOT-INIT name=$name uptime=$up root_read_bytes=$(($3 * 512)) root_read_ios=$1"
+else  # NFS: the READ calls of the root's mount (mountstats per-op line "READ: ops trans
+    # timeouts bytes_sent bytes_recv ...": bytes_recv is what the server sent, headers too)
+    set -- $(awk '$1 == "device" { f = ($5 == "/" && $8 ~ /^nfs/) } f && $1 == "READ:" { print $2, $6; exit }' /proc/self/mountstats)
+    echo "PNB-ROOT-INIT name=$name uptime=$up root_read_bytes=${2:-?} root_read_ios=${1:-?}"
+fi
 grep ' / ' /proc/mounts | while read -r dev mnt fs opts _; do echo "PNB-ROOT-MOUNT $dev $mnt $fs $opts"; done
 if [ -f /pnb-marker ]; then
     echo "PNB-MARKER-FOUND $(cat /pnb-marker)"
@@ -95,7 +115,7 @@ if err=$(mount -t overlay overlay -o lowerdir=/ovl/lower,upperdir=/ovl/upper,wor
     echo "PNB-OVERLAY-MOUNTED upper_fs=$(stat -f -c %T /ovl/upper) lower=$(cat /ovl/merged/l.txt) upper_file=$(cat /ovl/upper/new.txt | tr ' ' _)"
     umount /ovl/merged
 else
-    echo "PNB-OVERLAY-FAIL $err"
+    echo "PNB-OVERLAY-FAIL $err | $(dmesg | grep -i overlay | tail -1)"
 fi
 sync
 mount -o remount,ro /
@@ -113,6 +133,21 @@ out=$("$PINETBOOT" client add --serial $B --image os --root nbd --address "$B_IP
     || { bad "client add B: $out"; finish nbd_qemu_boot; }
 out=$(in_srv "$PINETBOOT" nbd apply 2>&1) || { bad "nbd apply: $out"; finish nbd_qemu_boot; }
 echo "$out" | sed 's/^/    /'
+# Board C: the same image imported, an NFS root of its own (copy), served by nfs-ganesha.
+out=$("$PINETBOOT" image import "$W/pi.img" --name osnfs 2>&1) || { bad "image import: $out"; finish nbd_qemu_boot; }
+out=$("$PINETBOOT" client add --serial $C --image osnfs --root copy --address "$C_IP" \
+      --nfs-version 4.1 --nfs-backend ganesha --no-apply 2>&1) || { bad "client add C: $out"; finish nbd_qemu_boot; }
+# rpcbind and `nfs apply` (which starts ganesha) in a private /run of the server namespace,
+# as tests/integration/nfs_ganesha.sh runs them.
+in_srv unshare --mount --propagation private bash -c "
+    mount -t tmpfs -o mode=755 pnb-run /run || exit 1
+    mkdir -p /run/rpcbind && chown _rpc /run/rpcbind
+    rpcbind -f -w & echo \$! > '$W/rpcbind.pid'
+    for _ in \$(seq 1 50); do [ -S /run/rpcbind.sock ] && break; sleep 0.1; done
+    exec '$PINETBOOT' nfs apply --mount-unit-dir '$W/units'
+" > "$W/nfs-apply.out" 2>&1 || { bad "nfs apply: $(cat "$W/nfs-apply.out")"; finish nbd_qemu_boot; }
+sed 's/^/    /' "$W/nfs-apply.out"
+GANESHA_PID=$(cat "$S/nfs/ganesha.pid")
 
 # ---- the initramfs: busybox, nbd-client and its libraries, the modules, /init
 I=$W/initramfs
@@ -148,7 +183,8 @@ add_module() {  # NAME [PARAMS]: appends NAME after its dependencies
     MODDONE[$m]=1
 }
 # virtio-net is the QEMU NIC; crc32c is ext4's checksum (a soft dependency, not in depends=).
-for m in virtio_pci virtio_net "nbd max_part=8" crc32c_generic ext4 overlay; do
+# nfsv4 for board C's NFS root.
+for m in virtio_pci virtio_net "nbd max_part=8" crc32c_generic ext4 overlay nfsv4; do
     add_module $m || finish nbd_qemu_boot
 done
 cat > "$I/udhcpc.sh" <<'EOF'
@@ -182,12 +218,21 @@ for x in $(cat /proc/cmdline); do
         rw|ro) mode=$x ;;
     esac
 done
-# nbdroot=SERVER:PORT/NAME (the form Debian's nbd-client hook reads as ipv4:port/path)
-srv=${nbdroot%%[:/]*}; rest=${nbdroot#"$srv"}; rest=${rest#:}; port=${rest%%/*}; name=${rest#"$port"/}
-dev=${root%p[0-9]*}
-[ -n "$srv" ] && [ -n "$port" ] && [ -n "$name" ] && [ "${dev#/dev/nbd}" != "$dev" ] \
-    || fail "cmdline: root=$root nbdroot=$nbdroot"
-say "root=$root nbdroot=$srv:$port/$name ip=$ipconf rootfstype=$fstype $mode"
+nfsroot=
+for x in $(cat /proc/cmdline); do case $x in nfsroot=*) nfsroot=${x#nfsroot=} ;; esac; done
+if [ "$root" = /dev/nfs ]; then
+    # nfsroot=SERVER:PATH,OPTIONS (the kernel's nfsroot.txt form, as pinetboot writes it)
+    spec=${nfsroot%%,*}; nfsopts=${nfsroot#"$spec"}; nfsopts=${nfsopts#,}; srv=${spec%%:*}
+    [ -n "$srv" ] && [ "${spec#*:/}" != "$spec" ] || fail "cmdline: root=$root nfsroot=$nfsroot"
+    say "root=$root nfsroot=$spec opts=$nfsopts ip=$ipconf $mode"
+else
+    # nbdroot=SERVER:PORT/NAME (the form Debian's nbd-client hook reads as ipv4:port/path)
+    srv=${nbdroot%%[:/]*}; rest=${nbdroot#"$srv"}; rest=${rest#:}; port=${rest%%/*}; name=${rest#"$port"/}
+    dev=${root%p[0-9]*}
+    [ -n "$srv" ] && [ -n "$port" ] && [ -n "$name" ] && [ "${dev#/dev/nbd}" != "$dev" ] \
+        || fail "cmdline: root=$root nbdroot=$nbdroot"
+    say "root=$root nbdroot=$srv:$port/$name ip=$ipconf rootfstype=$fstype $mode"
+fi
 ip link set lo up
 ip link set eth0 up || fail "no eth0"
 case $ipconf in
@@ -195,6 +240,18 @@ case $ipconf in
     *) fail "ip=$ipconf: this initramfs knows ip=dhcp only" ;;
 esac
 say "lease $(ip -4 -o addr show dev eth0 | awk '{print $4}') uptime=$(cut -d' ' -f1 /proc/uptime)"
+if [ "$root" = /dev/nfs ]; then
+    # busybox mount does its own RPC for -t nfs (v2/v3); nfs4 goes to the kernel, which
+    # wants the server's and its own address as mount.nfs would give them.
+    me=$(ip -4 -o addr show dev eth0 | awk '{split($4, a, "/"); print a[1]}')
+    v=4; case $nfsopts in *vers=4.1*) v=4.1 ;; *vers=4.2*) v=4.2 ;; esac
+    mount -t nfs4 -o "vers=$v,proto=tcp,addr=$srv,clientaddr=$me,$mode" "$spec" /newroot \
+        || fail "mount -t nfs4 $spec (vers=$v)"
+    say "mounted $spec uptime=$(cut -d' ' -f1 /proc/uptime)"
+    umount /proc /sys
+    mount --move /dev /newroot/dev
+    exec switch_root /newroot "$rinit"
+fi
 LD_LIBRARY_PATH=/lib/x86_64-linux-gnu /sbin/nbd-client "$srv" "$port" "$dev" -N "$name" \
     || fail "nbd-client $srv $port $dev -N $name"
 say "connected $dev uptime=$(cut -d' ' -f1 /proc/uptime)"
@@ -223,7 +280,7 @@ cat > "$W/tftp/boot.ipxe" <<'EOF'
 echo PNB-IPXE ${net0/mac} ${ip} from ${next-server}
 chain tftp://${next-server}/${net0/mac:hexhyp}.ipxe || echo PNB-IPXE-FAIL chain
 EOF
-for b in "$A $A_MAC" "$B $B_MAC"; do
+for b in "$A $A_MAC" "$B $B_MAC" "$C $C_MAC"; do
     set -- $b
     cmdline=$(cat "$S/tftp/$1/cmdline.txt")
     # console=ttyS0: the serial log; panic=1: a panic ends the run at once (QEMU -no-reboot).
@@ -236,7 +293,7 @@ chmod -R a+rX "$W"
 
 lab_bg "$SRV" "$W/serve.log" "$PINETBOOT" serve --interface s0 --root "$W/tftp" --dhcp full \
     --range "$NET.100,$NET.120" --lease-db "$W/leases.sqlite" --pxe-bootfile boot.ipxe \
-    --reserve "$A_MAC=$A_IP" --reserve "$B_MAC=$B_IP"
+    --reserve "$A_MAC=$A_IP" --reserve "$B_MAC=$B_IP" --reserve "$C_MAC=$C_IP"
 SERVE_PID=$LAST_PID
 wait_for "$W/serve.log" "serve: ready" 15 || { bad "serve start: $(tail -3 "$W/serve.log")"; finish nbd_qemu_boot; }
 ip -n "$CLI" -6 addr add fd77::2/64 dev br0 nodad
@@ -245,11 +302,13 @@ lab_bg "$CLI" "$W/ra.log" dnsmasq --keep-in-foreground --port=0 --interface=br0 
 
 # io_of PID FIELD: a counter of /proc/PID/io (rchar, wchar)
 io_of() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/io"; }
-# boot TAG SERIAL MAC: one power-on to power-off; sets LOG, BOOT_RESULT, BOOT_SECS, INIT_SECS, NBD_RCHAR, NBD_WCHAR
+# boot TAG SERIAL MAC [SERVER_PID]: one power-on to power-off; sets LOG, BOOT_RESULT,
+# BOOT_SECS, INIT_SECS, NBD_RCHAR, NBD_WCHAR (the root server's: the board's qemu-nbd
+# unless SERVER_PID is given)
 boot() {
     local tag=$1 serial=$2 mac=$3 qpid npid r0 w0 t0 now
     LOG=$W/serial-$tag.log
-    npid=$(cat "$S/nbd/$serial.pid")
+    npid=${4:-$(cat "$S/nbd/$serial.pid")}
     r0=$(io_of "$npid" rchar); w0=$(io_of "$npid" wchar)
     t0=$(date +%s.%N)
     # TCG, as in dhcp_qemu_ipxe.sh: KVM on nested hosts dies in iPXE's ROM.
@@ -276,13 +335,17 @@ boot() {
     tr -d '\r' < "$LOG" | sed 's/\x1b\[[0-9;]*[a-zA-Z]//g' | grep -E "^(iPXE|net0:|PNB|Kernel panic)" | sed "s/^/    [$tag] /"
     grep -q PNB-POWEROFF "$LOG" && [ $BOOT_RESULT = exited ] && BOOT_RESULT=poweroff
     local rd
-    rd=$(sed -n 's/.*PNB-ROOT-INIT .*nbd_read_bytes=\([0-9]*\).*/\1/p' "$LOG" | tr -d '\r')
-    echo "    [$tag] power-on to init ${INIT_SECS}s, to power-off ${BOOT_SECS}s ($BOOT_RESULT); guest read ${rd:-?} bytes from /dev/nbd0 before init; qemu-nbd syscalls until init: read $NBD_RCHAR, written $NBD_WCHAR bytes"
+    rd=$(sed -n 's/.*PNB-ROOT-INIT .*root_read_bytes=\([0-9]*\).*/\1/p' "$LOG" | tr -d '\r')
+    ROOT_READ=${rd:-?}
+    echo "    [$tag] power-on to init ${INIT_SECS}s, to power-off ${BOOT_SECS}s ($BOOT_RESULT); guest read $ROOT_READ bytes from its root before init; root server's syscalls until init: read $NBD_RCHAR, written $NBD_WCHAR bytes"
 }
 serial_has() { grep <<<"$(tr -d '\r' < "$LOG")" -qE "$1"; }
-check_common() {  # TAG SERIAL IP
-    serial_has "^PNB-INITRAMFS lease $3/24 " && ok "$1: the kernel's DHCP lease from pinetboot is the board's address $3" \
+check_lease() {  # TAG IP
+    serial_has "^PNB-INITRAMFS lease $2/24 " && ok "$1: the kernel's DHCP lease from pinetboot is the board's address $2" \
         || bad "$1: initramfs lease: $(grep -a 'PNB-INITRAMFS' "$LOG" | tr -d '\r' | tail -2)"
+}
+check_common() {  # TAG SERIAL IP
+    check_lease "$1" "$3"
     serial_has "^PNB-ROOT-INIT name=$2 " && serial_has "^PNB-ROOT-MOUNT /dev/nbd0p2 / ext4 rw" \
         && ok "$1: /sbin/init ran on /dev/nbd0p2 (ext4, rw) from $2's export" \
         || bad "$1: root init: $(grep -a -E 'PNB-(ROOT|INITRAMFS)' "$LOG" | tr -d '\r' | tail -3)"
@@ -308,6 +371,22 @@ boot b1 $B $B_MAC
 check_common "boot 1 of B" $B "$B_IP"
 serial_has "^PNB-MARKER-ABSENT" && ! serial_has "PNB-MARKER-FOUND" && ok "board B does not see A's marker" \
     || bad "board B: marker: $(grep -a PNB-MARKER "$LOG" | tr -d '\r')"
+
+# Board C: the same kernel, initramfs and init with an NFS root.
+grep -q "root=/dev/nfs nfsroot=$SRV_IP:$S/roots/$C,vers=4.1,tcp" "$W/tftp/${C_MAC//:/-}.ipxe" \
+    && ok "C's kernel arguments are pinetboot's: $(cat "$S/tftp/$C/cmdline.txt")" || bad "C's cmdline: $(cat "$S/tftp/$C/cmdline.txt")"
+boot c1 $C $C_MAC "$GANESHA_PID"
+check_lease "boot 1 of C (NFS root)" "$C_IP"
+serial_has "^PNB-ROOT-INIT name=$C " && serial_has "^PNB-ROOT-MOUNT $SRV_IP:$S/roots/$C / nfs4 rw" \
+    && ok "boot 1 of C: /sbin/init ran on its NFS root from ganesha" \
+    || bad "boot 1 of C: root init: $(grep -a -E 'PNB-(ROOT|INITRAMFS)' "$LOG" | tr -d '\r' | tail -3)"
+serial_has "^PNB-MARKER-WRITTEN $C " && ok "boot 1 of C: init wrote its marker on the NFS root" \
+    || bad "boot 1 of C: marker: $(grep -a PNB-MARKER "$LOG" | tr -d '\r')"
+serial_has "^PNB-OVERLAY-FAIL " && ! serial_has "^PNB-OVERLAY-MOUNTED" \
+    && ok "boot 1 of C: the same overlayfs mount fails with its upper dir on the NFS root: $(grep -a PNB-OVERLAY-FAIL "$LOG" | tr -d '\r' | cut -c18-)" \
+    || bad "boot 1 of C: overlayfs on NFS: $(grep -a PNB-OVERLAY "$LOG" | tr -d '\r')"
+[ "$BOOT_RESULT" = poweroff ] && ok "boot 1 of C: powered off by its init after ${BOOT_SECS}s" \
+    || bad "boot 1 of C: $BOOT_RESULT after ${BOOT_SECS}s"
 
 lab_kill "$SERVE_PID"
 grep -qE "dhcp_sent_ACK [1-9]" "$W/serve.log" && ok "DHCP: pinetboot sent $(grep -oE 'dhcp_sent_ACK [0-9]+' "$W/serve.log" | tail -1)" \
