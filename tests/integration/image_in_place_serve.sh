@@ -66,7 +66,8 @@ grep -q "^console=serial0,115200 console=tty1 root=/dev/nbd0p2 nbdroot=$SRV_IP:$
     && ok "A's disk: a qcow2 overlay whose backing is the image file itself" || bad "overlay backing"
 
 # ---- TFTP: serve in the server namespace
-lab_bg "$SRV" "$W/serve.log" "$PINETBOOT" serve --interface s0 --root "$S/tftp" --state-dir "$S" --dhcp off
+lab_bg "$SRV" "$W/serve.log" "$PINETBOOT" serve --interface s0 --root "$S/tftp" --state-dir "$S" --dhcp off \
+    --http-boot "$SRV_IP:8080" --boot-root "$S/tftp"
 SERVE_PID=$LAST_PID
 wait_for "$W/serve.log" "serve: ready" 15 || { bad "serve start: $(tail -5 "$W/serve.log")"; finish image_in_place_serve; }
 tftp_get() { in_cli curl -s --max-time 20 --interface "$2" -o "$3" "tftp://$SRV_IP/$1"; }
@@ -128,6 +129,31 @@ tftp_get "$A/cmdline.txt" "$A_IP" "$W/cmd2" && cmp -s "$W/cmd2" "$S/tftp/$A/cmdl
 tftp_get "$B/kernel8.img" "$B_IP" "$W/kb.got" && cmp -s "$W/kb.got" "$W/ref-$B/kernel8.img" \
     && ok "B still gets its image's kernel8.img" || bad "B's kernel changed"
 [ "$(sha256sum < "$img" | cut -d' ' -f1)" = "$sum0" ] && ok "the image's sha256 is unchanged after A's kernel upgrade" || bad "image changed by the upgrade"
+
+# ---- HTTP boot (mode 7): boot.img for a board of an in-place image, built from its own
+# view (A, after its upgrade) or the image (B), its generated cmdline.txt over them
+out=$("$PINETBOOT" image bootimg "$S/tftp/$A" --in-place os --board $A -o "$S/tftp/$A/boot.img" 2>&1) \
+    && grep -q "board $A: its own boot files (boot view)" <<< "$out" && ok "bootimg for A from its own view: $(tail -2 <<< "$out" | head -1)" \
+    || bad "bootimg A: $out"
+out=$("$PINETBOOT" image bootimg "$S/tftp/$B" --in-place os16 --board $B -o "$S/tftp/$B/boot.img" 2>&1) || bad "bootimg B: $out"
+in_cli curl -sS --max-time 30 -o "$W/a-boot.img" "http://$SRV_IP:8080/$A/boot.img" || bad "GET A's boot.img"
+in_cli curl -sS --max-time 30 -o "$W/a-boot.sig" "http://$SRV_IP:8080/$A/boot.sig" || bad "GET A's boot.sig"
+in_cli curl -sS --max-time 30 -o "$W/b-boot.img" "http://$SRV_IP:8080/$B/boot.img" || bad "GET B's boot.img"
+[ "$(head -1 "$W/a-boot.sig")" = "$(sha256sum < "$W/a-boot.img" | cut -d' ' -f1)" ] \
+    && ok "HTTP boot: A's boot.sig carries its boot.img's sha256" || bad "A's boot.sig: $(head -1 "$W/a-boot.sig")"
+hb_same() {  # BOOTIMG PATH REFERENCE: the file in the FAT boot.img equals REFERENCE
+    rm -f "$W/hb.got"; mcopy -n -i "$1" "::/$2" "$W/hb.got" 2>/dev/null && cmp -s "$W/hb.got" "$3"
+}
+hb_same "$W/a-boot.img" kernel8.img "$W/kernel-new.img" && hb_same "$W/a-boot.img" cmdline.txt "$S/tftp/$A/cmdline.txt" \
+    && hb_same "$W/a-boot.img" start4.elf "$W/ref-$A/start4.elf" \
+    && ok "HTTP boot: A's boot.img holds its upgraded kernel8.img, its generated cmdline.txt, the image's other files" \
+    || bad "A's boot.img contents: $(mdir -i "$W/a-boot.img" -/ :: 2>&1 | head -20)"
+hb_same "$W/b-boot.img" kernel8.img "$W/ref-$B/kernel8.img" && hb_same "$W/b-boot.img" cmdline.txt "$S/tftp/$B/cmdline.txt" \
+    && ok "HTTP boot: B's boot.img holds its image's kernel8.img and its generated cmdline.txt" || bad "B's boot.img contents"
+rc=0; out=$("$PINETBOOT" image bootimg "$S/tftp/$A" --board $A -o "$W/x.img" 2>&1) || rc=$?
+[ $rc = 2 ] && grep -q "board needs --in-place" <<< "$out" && [ ! -e "$W/x.img" ] \
+    && ok "bootimg --board without --in-place: refused, nothing written" || bad "bootimg --board alone (rc $rc): $out"
+[ "$(sha256sum < "$img" | cut -d' ' -f1)" = "$sum0" ] && ok "the image's sha256 is unchanged after boot.img builds" || bad "image changed by bootimg"
 
 # ---- nbd-image: a copy of the whole image for C
 out=$("$PINETBOOT" client add --serial $C --image os --root nbd-image --address "$NET.4" --no-apply 2>&1) \

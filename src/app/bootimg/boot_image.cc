@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "app/eeprom/eeprom.h"
+#include "app/image/in_place.h"
 #include "io/crypto.h"
 #include "io/file.h"
 #include "io/fs/file_ops.h"
@@ -155,6 +156,89 @@ Result<BootImageResult> buildBootImage(const BootImageOptions& o) {
     res.contentBytes = content;
     res.signedWithKey = key.has_value();
     return res;
+}
+
+Result<std::uint64_t> stageInPlaceBoot(const ImageInfo& image, const fs::path& overlayDir,
+                                       const fs::path& stageDir) {
+    auto files = openInPlace(image);
+    if (!files) {
+        return fail(files.error().message);
+    }
+    std::error_code ec;
+    if (!fs::is_directory(overlayDir, ec)) {
+        return fail(fmt::format("{}: not a directory", overlayDir.string()));
+    }
+    std::uint64_t total = 0;
+    for (const auto& f : files->files()) {
+        total += f.size;
+    }
+    if (total > kMaxBootImageBytes) {
+        return fail(
+            fmt::format("image {}: its {} bytes of boot files make a boot.img over the {} "
+                        "byte limit the bootloader loads (spec 5)",
+                        image.name, total, kMaxBootImageBytes));
+    }
+    for (const auto& f : files->files()) {
+        // The map's paths are relative, without . or .. parts (decodeBootMap checks them),
+        // and the stage is fresh: nothing here can point outside it.
+        const fs::path dest = stageDir / f.path;
+        if (fs::exists(overlayDir / f.path, ec)) {
+            continue;  // the board's own file, copied below
+        }
+        fs::create_directories(dest.parent_path(), ec);
+        if (ec) {
+            return fail(fmt::format("{}: {}", dest.parent_path().string(), ec.message()));
+        }
+        auto fd = io::createExclusive(dest, 0644);
+        if (!fd) {
+            return fail(fd.error().message);
+        }
+        auto copied = files->readFile(f, [&](std::span<const std::uint8_t> piece) -> Result<void> {
+            return io::writeAll(fd->get(), piece);
+        });
+        if (!copied) {
+            return fail(
+                fmt::format("image {}: {}: {}", image.name, f.path, copied.error().message));
+        }
+        if (auto t = io::setTimes(fd->get(), f.mtime); !t) {
+            return fail(t.error().message);
+        }
+    }
+    // The board's folder over them: regular files and directories only, as
+    // buildBootImage takes them (a symlink is refused there, with its name).
+    for (auto it = fs::recursive_directory_iterator(overlayDir, ec); !ec && it != fs::end(it);
+         it.increment(ec)) {
+        const fs::path rel = fs::relative(it->path(), overlayDir, ec);
+        if (ec) {
+            break;
+        }
+        const fs::path dest = stageDir / rel;
+        if (it.depth() == 0 && (rel == "boot.img" || rel == "boot.sig")) {
+            continue;  // HTTP boot's own outputs, kept in the board's folder: not boot files
+        }
+        if (it->is_symlink(ec)) {
+            return fail(
+                fmt::format("{}: symlinks are not copied into a FAT image", it->path().string()));
+        }
+        if (it->is_directory(ec)) {
+            fs::create_directories(dest, ec);
+        } else if (it->is_regular_file(ec)) {
+            fs::create_directories(dest.parent_path(), ec);
+            if (!ec) {
+                fs::copy_file(it->path(), dest, fs::copy_options::overwrite_existing, ec);
+            }
+            if (!ec) {
+                total += it->file_size(ec);
+            }
+        }
+        if (ec) {
+            return fail(fmt::format("{}: {}", it->path().string(), ec.message()));
+        }
+    }
+    if (ec) {
+        return fail(fmt::format("{}: {}", overlayDir.string(), ec.message()));
+    }
+    return total;
 }
 
 }  // namespace pinet::app::bootimg

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "app/image/image_store.h"
 #include "proto/error.h"
 
 namespace pinet::app::bootimg {
@@ -33,5 +34,15 @@ inline constexpr std::uint64_t kMaxBootImageBytes = 96ull * 1000 * 1000;
 /// Builds the image (mkfs.fat + mcopy) and the .sig. Nothing is left behind
 /// on failure (temp files + rename). Errors name the file and the reason.
 Result<BootImageResult> buildBootImage(const BootImageOptions& options);
+
+/// For a board of an in-place image (issue #18): copies the image's boot files, read
+/// through its map as TFTP serves them (never by parsing the image's FAT here), into the
+/// empty directory @p stageDir, then @p overlayDir's own files over them (the board's
+/// generated cmdline.txt wins), so that buildBootImage(stageDir) makes the board's
+/// boot.img. Bounded by kMaxBootImageBytes before anything is copied. Returns the bytes
+/// staged; on failure @p stageDir may hold part of them (the caller's temporary dir).
+Result<std::uint64_t> stageInPlaceBoot(const ImageInfo& image,
+                                       const std::filesystem::path& overlayDir,
+                                       const std::filesystem::path& stageDir);
 
 }  // namespace pinet::app::bootimg
