@@ -147,6 +147,16 @@ expect_eq "in place, TFTP: the decoy comes from the image, unchanged" "$got" "co
 curl -s --max-time 5 -o "$W/vmlinuz7" "tftp://127.0.0.1:$PORT/77777777/current/vmlinuz" || true  # compared below
 cmp -s "$W/vmlinuz7" "$U/current/vmlinuz" && ok "in place, TFTP: current/vmlinuz out of the image" || bad "in place vmlinuz"
 kill "$TFTP_PID"; wait "$TFTP_PID" 2>/dev/null || true; TFTP_PID=
+# doctor reads an in-place board's tree as TFTP serves it: its folder, then the image.
+d=$(doctor)
+msg=$(jq -r '.[] | select(.check=="client 77777777") | .severity + " " + .message' <<< "$d")
+echo "$msg" | sed 's/^/    /'
+has "$msg" "ok boot tree complete for pi4 ($B7): current/vmlinuz, current/bcm2711-rpi-4-b.dtb, current/cmdline.txt via os_prefix=current/" \
+    && ok "doctor: the in-place board's chain is complete through the image's files" || bad "doctor in place chain: $msg"
+has "$msg" "ok cmdline.txt: nbdroot=10.99.0.1:" && ok "doctor: the in-place board's cmdline names its partition root and export" \
+    || bad "doctor in place cmdline: $msg"
+has "$msg" "initrd.img (in image ubu-ip) cannot mount an NBD root" || has "$msg" "cannot read initrd.img (in image ubu-ip)" \
+    && ok "doctor: the initramfs is looked into out of the image" || bad "doctor in place initramfs: $msg"
 rc=0; out=$("$PINETBOOT" tftp --root "$S/tftp" --listen 127.0.0.1:0 --in-place x=nosuch --in-place y=ubu 2>&1) || rc=$?
 [ $rc != 0 ] && has "$out" "x=nosuch" && has "$out" "image ubu was imported, not added in place" \
     && ok "tftp --in-place: every bad argument named at once, not started (exit $rc)" || bad "tftp --in-place errors (rc $rc): $out"

@@ -16,10 +16,13 @@
 #include "app/doctor/neighbour_table.h"
 #include "app/doctor/trees.h"
 #include "app/image/boot_layout.h"
+#include "app/image/in_place.h"
+#include "app/nbd/boot_view.h"
 #include "app/nbd/nbd_manager.h"
 #include "app/nfs/nfs_manager.h"
 #include "core/boot/link_watch.h"
 #include "io/file.h"
+#include "io/fs/file_ops.h"
 #include "io/fs/mount.h"
 #include "io/net/interface.h"
 #include "io/net/udp_socket.h"
@@ -358,11 +361,64 @@ Result<std::vector<std::string>> initramfsNames(const fs::path& p) {
         reinterpret_cast<const std::uint8_t*>(out->out.data()), out->out.size()));
 }
 
+/// What a board of an in-place image boots from (issue #18): its folder holds only
+/// what pinetboot generated; every other file is read out of the image (or the board's
+/// own boot view) through the map, as TFTP serves them.
+struct InPlaceBoot {
+    ImageInfo info;                     ///< the image's, or the board's view's
+    std::optional<MapBootFiles> files;  ///< null when the map cannot be used
+    std::string problem;                ///< why not
+    std::string rootDevice;             ///< root= of its NBD root (/dev/nbd0pN)
+};
+
+/// The client's folder first, then the in-place files below it.
+class LayeredBootFiles final : public proto::netboot::BootFiles {
+public:
+    LayeredBootFiles(const fs::path& dir, const MapBootFiles* below) : dir_(dir), below_(below) {}
+    [[nodiscard]] std::optional<std::string> read(std::string_view path) const override {
+        if (dir_.exists(path)) {
+            return dir_.read(path);
+        }
+        return below_ != nullptr ? below_->read(path) : std::nullopt;
+    }
+    [[nodiscard]] bool exists(std::string_view path) const override {
+        return dir_.exists(path) || (below_ != nullptr && below_->exists(path));
+    }
+
+private:
+    DirBootFiles dir_;
+    const MapBootFiles* below_;
+};
+
+std::optional<InPlaceBoot> inPlaceBootOf(const fs::path& stateDir, const io::ClientRecord& c) {
+    auto img = findImage(stateDir, c.image);
+    if (!img || !img->inPlace) {
+        return std::nullopt;
+    }
+    InPlaceBoot b;
+    b.rootDevice = nbdRootDevice(*img);
+    b.info = *img;
+    if (auto view = bootViewInfo(stateDir, c.serial)) {
+        b.info = std::move(*view);  // the board wrote its boot partition: its files
+    }
+    auto files = openInPlace(b.info);
+    if (files) {
+        b.files = std::move(*files);
+    } else {
+        b.problem = files.error().message;
+    }
+    return b;
+}
+
+/// The largest initramfs copied out of an in-place image to be looked into: a Debian
+/// initramfs is 20-60 MiB; the boot.img limit (96 MB) bounds what a board loads anyway.
+constexpr std::uint64_t kMaxInitramfsCheckBytes = 256ull << 20;
+
 /// An NBD-root client: cmdline.txt names its export, the export runs, and
 /// the image's initramfs has Debian's nbd-client hook to mount it.
 void checkNbdClient(const fs::path& stateDir, const ServerSettings& s, const io::ClientRecord& c,
                     const std::string& cmdline, const proto::netboot::BootChain* chain,
-                    std::vector<Finding>& out) {
+                    const InPlaceBoot* inPlace, std::vector<Finding>& out) {
     std::string tag = "client " + c.serial;
     auto port = nbdPortOf(stateDir, c.serial);
     if (!port) {
@@ -372,12 +428,15 @@ void checkNbdClient(const fs::path& stateDir, const ServerSettings& s, const io:
     std::string want = fmt::format("nbdroot={}:{}/{}", s.serverIp, *port, c.serial);
     bool named = false;
     bool device = false;
+    // An in-place image is the board's whole disk: its root is a partition of nbd0.
+    const std::string root =
+        "root=" + (inPlace != nullptr ? inPlace->rootDevice : std::string("/dev/nbd0"));
     for (const auto& a : proto::netboot::splitCmdline(cmdline)) {
         named = named || a == want;
-        device = device || a == "root=/dev/nbd0";
+        device = device || a == root;
     }
     if (!named || !device) {
-        out.push_back(bad(tag, fmt::format("cmdline.txt lacks root=/dev/nbd0 {}", want),
+        out.push_back(bad(tag, fmt::format("cmdline.txt lacks {} {}", root, want),
                           fmt::format("pinetboot client set {} (rewrites cmdline.txt; the "
                                       "disk is kept)",
                                       c.serial)));
@@ -386,6 +445,28 @@ void checkNbdClient(const fs::path& stateDir, const ServerSettings& s, const io:
     }
     fs::path boot = c.bootDir;
     std::vector<fs::path> found;
+    std::vector<io::TempDir> copies;  // initramfs files copied out of an in-place image
+    const MapBootFiles* map = inPlace != nullptr && inPlace->files ? &*inPlace->files : nullptr;
+    // The file NAME as the board gets it: the folder's, else one copied out of the image.
+    auto locate = [&](const std::string& n) -> std::optional<fs::path> {
+        if (fs::is_regular_file(boot / n)) {
+            return boot / n;
+        }
+        const auto* f = map != nullptr ? map->find(n) : nullptr;
+        if (f == nullptr || f->size > kMaxInitramfsCheckBytes) {
+            return std::nullopt;
+        }
+        io::TempDir& dir = copies.emplace_back("pinetboot-doctor");
+        const fs::path p = dir.path() / fs::path(n).filename();
+        auto fd = io::createExclusive(p, 0600);
+        if (!fd) {
+            return std::nullopt;
+        }
+        auto copied = map->readFile(*f, [&](std::span<const std::uint8_t> piece) -> Result<void> {
+            return io::writeAll(fd->get(), piece);
+        });
+        return copied ? std::optional(p) : std::nullopt;
+    };
     const std::string fix =
         "on a board running the image (or in a chroot of it): apt install nbd-client (its "
         "initramfs hook adds nbd-client and scripts/local-top/nbd), then update-initramfs -u, "
@@ -395,8 +476,8 @@ void checkNbdClient(const fs::path& stateDir, const ServerSettings& s, const io:
         // The initramfs the board loads, as config.txt names it (under os_prefix when one
         // is in force), not whichever sits at the top of the tree.
         for (const auto& n : chain->initramfs) {
-            if (fs::is_regular_file(boot / n)) {
-                found.push_back(boot / n);
+            if (auto p = locate(n)) {
+                found.push_back(*p);
             } else {
                 out.push_back(bad(
                     tag,
@@ -424,8 +505,8 @@ void checkNbdClient(const fs::path& stateDir, const ServerSettings& s, const io:
         }
     } else {
         for (const char* n : kInitramfsNames) {
-            if (fs::is_regular_file(boot / n)) {
-                found.push_back(boot / n);
+            if (auto p = locate(n)) {
+                found.push_back(*p);
             }
         }
     }
@@ -444,13 +525,16 @@ void checkNbdClient(const fs::path& stateDir, const ServerSettings& s, const io:
             continue;
         }
         auto nbd = proto::netboot::nbdSupport(*names);
+        const bool copy = !f.string().starts_with(boot.string());
+        const std::string shown =
+            copy ? f.filename().string() + " (in image " + inPlace->info.name + ")"
+                 : f.lexically_relative(boot).string();
         if (nbd.client && nbd.script) {
-            out.push_back(ok(
-                tag, f.lexically_relative(boot).string() + " has nbd-client and its boot script"));
+            out.push_back(ok(tag, shown + " has nbd-client and its boot script"));
         } else {
             out.push_back(
                 bad(tag,
-                    fmt::format("{} cannot mount an NBD root: {}", f.string(),
+                    fmt::format("{} cannot mount an NBD root: {}", copy ? shown : f.string(),
                                 !nbd.client ? "no sbin/nbd-client" : "no scripts/local-top/nbd"),
                     fix));
         }
@@ -468,6 +552,19 @@ void checkClient(const fs::path& stateDir, const ServerSettings& s, const io::Cl
                                       c.serial)));
         return;
     }
+    const auto inPlace = inPlaceBootOf(stateDir, c);
+    if (inPlace && !inPlace->files) {
+        out.push_back(bad(tag,
+                          fmt::format("its boot files are served out of image {}, which cannot "
+                                      "be read in place: {}",
+                                      inPlace->info.name, inPlace->problem),
+                          fmt::format("put the image file back as it was registered, or "
+                                      "register it again (pinetboot image add FILE --name {} "
+                                      "--in-place)",
+                                      c.image)));
+        return;
+    }
+    const LayeredBootFiles files(boot, inPlace ? &*inPlace->files : nullptr);
     bool pi5 = c.model == "pi5" || c.model == "cm5";
     // The firmware's own files are read from the top of the boot tree, whatever
     // os_prefix says: os_prefix moves only "kernels, initramfs, cmdline.txt, .dtbs and
@@ -480,13 +577,12 @@ void checkClient(const fs::path& stateDir, const ServerSettings& s, const io::Cl
         need.emplace_back("fixup4.dat");
     }
     for (const auto& n : need) {
-        if (!fs::exists(boot / n)) {
+        if (!files.exists(n)) {
             missing.push_back(n);
         }
     }
     // The chain config.txt -> os_prefix -> kernel, dtb, cmdline for the client's model
     // (every model when it is unknown: the one it boots is then one that is complete).
-    DirBootFiles files(boot);
     std::optional<proto::netboot::BootChain> chain;
     std::optional<proto::netboot::BootChain> tried;
     std::string completeFor;
@@ -576,15 +672,14 @@ void checkClient(const fs::path& stateDir, const ServerSettings& s, const io::Cl
     if (!chain || !chain->cmdlineFound) {
         return;
     }
-    auto cmd = io::readFile(boot / chain->cmdline);
+    const auto cmd = files.read(chain->cmdline);
     if (!cmd) {
         return;
     }
     // A tryboot boot that reads another cmdline (Ubuntu's new/): it must name the root too,
     // or the board's next kernel update boots from its SD card once.
     if (tried && tried->complete() && tried->cmdline != chain->cmdline) {
-        auto t = io::readFile(boot / tried->cmdline);
-        std::string text = t ? std::string(t->begin(), t->end()) : std::string();
+        const std::string text = files.read(tried->cmdline).value_or(std::string());
         bool rooted = text.find("nfsroot=") != std::string::npos ||
                       text.find("nbdroot=") != std::string::npos;
         if (rooted) {
@@ -601,11 +696,11 @@ void checkClient(const fs::path& stateDir, const ServerSettings& s, const io::Cl
         }
     }
     if (isNbdRootMode(c.rootMode)) {
-        checkNbdClient(stateDir, s, c, std::string(cmd->begin(), cmd->end()),
-                       chain ? &*chain : nullptr, out);
+        checkNbdClient(stateDir, s, c, *cmd, chain ? &*chain : nullptr,
+                       inPlace ? &*inPlace : nullptr, out);
         return;
     }
-    auto nfs = proto::netboot::nfsRootOf(std::string(cmd->begin(), cmd->end()));
+    auto nfs = proto::netboot::nfsRootOf(*cmd);
     // client set rewrites the boot tree from the image and the current
     // settings and keeps the root: no fix here costs the board its files.
     std::string fixCmd =
