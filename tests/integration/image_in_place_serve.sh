@@ -167,6 +167,12 @@ cmp -s "$W/a3.img" "$img" && ok "client reset: A's view is the image again" || b
 wait_for "$W/serve.log" "BOOT_VIEW serial=$A source=image" 30 || bad "no BOOT_VIEW back to the image for A"
 tftp_get "$A/kernel8.img" "$A_IP" "$W/k2.got" && cmp -s "$W/k2.got" "$W/ref-$A/kernel8.img" \
     && ok "after the reset A boots the image's kernel8.img again" || bad "A's kernel after reset"
+# A boots over HTTP too (its boot.img, unsigned): serve made it again from the image's files.
+wait_for "$W/serve.log" "BOOT_IMG serial=$A rebuilt" 30 || bad "no BOOT_IMG rebuild for A: $(grep BOOT_IMG "$W/serve.log")"
+in_cli curl -sS --max-time 30 -o "$W/a2-boot.img" "http://$SRV_IP:8080/$A/boot.img" || bad "GET A's boot.img after reset"
+hb_same "$W/a2-boot.img" kernel8.img "$W/ref-$A/kernel8.img" && hb_same "$W/a2-boot.img" cmdline.txt "$S/tftp/$A/cmdline.txt" \
+    && ok "HTTP boot after the reset: serve rebuilt A's boot.img with the image's kernel8.img and A's cmdline.txt" \
+    || bad "A's boot.img after reset: $(grep BOOT_IMG "$W/serve.log")"
 
 # ---- an image boards use is not removed
 out=$("$PINETBOOT" image remove os 2>&1); rc=$?

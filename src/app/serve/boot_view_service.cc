@@ -4,10 +4,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include "app/bootimg/boot_image.h"
 #include "app/image/image_store.h"
 #include "app/nbd/boot_view.h"
 #include "app/nbd/nbd_manager.h"
 #include "io/file.h"
+#include "proto/netboot/ids.h"
 #include "proto/text/safe_text.h"
 
 namespace pinet::app::serve {
@@ -39,7 +41,9 @@ void BootViewService::setClients(const std::vector<KnownClient>& clients) {
     std::lock_guard lock(mutex_);
     std::map<std::string, Watched> next;
     for (const auto& c : clients) {
-        if (c.discovered || !isNbdRootMode(c.rootMode) || c.serial.empty()) {
+        // Paths come from the serial (never from the row's boot_dir): a normalised one only.
+        if (c.discovered || !isNbdRootMode(c.rootMode) ||
+            proto::netboot::normalizeSerial(c.serial) != c.serial) {
             continue;
         }
         Watched w;
@@ -112,6 +116,7 @@ void BootViewService::run() {
                     w.hasView = false;
                     changed = true;
                     spdlog::info("BOOT_VIEW serial={} source=image its disk is gone", serial);
+                    rebuildBootImage(serial, w.image);
                 }
                 continue;
             }
@@ -144,6 +149,7 @@ void BootViewService::run() {
                 changed = true;
                 spdlog::info("BOOT_VIEW serial={} source={} {}", serial,
                              refreshed ? "disk" : "image", proto::text::safeText(r->message, 300));
+                rebuildBootImage(serial, w.image);
             }
         }
         lock.lock();
@@ -160,6 +166,56 @@ void BootViewService::run() {
             onChange_();
             lock.lock();
         }
+    }
+}
+
+void BootViewService::rebuildBootImage(const std::string& serial, const std::string& image) {
+    // The folder client add made for the board (state/tftp/SERIAL), from the serial.
+    const fs::path dir = stateDir_ / "tftp" / serial;
+    std::error_code ec;
+    if (!fs::is_regular_file(dir / "boot.img", ec)) {
+        return;  // the board boots over TFTP
+    }
+    if (auto sig = io::readFile(dir / "boot.sig");
+        sig &&
+        std::string_view(reinterpret_cast<const char*>(sig->data()), sig->size()).find("rsa2048") !=
+            std::string_view::npos) {
+        spdlog::warn(
+            "BOOT_IMG_STALE serial={} boot.img is signed and serve holds no key: "
+            "pinetboot image bootimg {} --in-place {} --board {} --key KEY.pem",
+            serial, dir.string(), image, serial);
+        return;
+    }
+    auto info = findImage(stateDir_, image);
+    if (info) {
+        if (auto own = bootViewInfo(stateDir_, serial)) {
+            info = std::move(*own);
+        }
+    }
+    auto built = [&]() -> Result<bootimg::BootImageResult> {
+        if (!info) {
+            return tl::unexpected(info.error());
+        }
+        try {  // TempDir throws when it cannot be made: nothing may leave this thread
+            io::TempDir stage("pinetboot-bootimg");
+            auto staged = bootimg::stageInPlaceBoot(*info, dir, stage.path());
+            if (!staged) {
+                return tl::unexpected(staged.error());
+            }
+            bootimg::BootImageOptions o;
+            o.sourceDir = stage.path();
+            o.output = dir / "boot.img";
+            return bootimg::buildBootImage(o);
+        } catch (const std::exception& e) {
+            return fail(e.what());
+        }
+    }();
+    if (built) {
+        spdlog::info("BOOT_IMG serial={} rebuilt {} bytes from its {} files", serial,
+                     built->imageBytes, info->name);
+    } else {
+        spdlog::warn("BOOT_IMG_FAILED serial={} reason={} (the old boot.img stays)", serial,
+                     proto::text::safeText(built.error().message, 400));
     }
 }
 

@@ -61,6 +61,9 @@ private:
         std::optional<bool> hasView;
     };
     void run();
+    /// A board that boots over HTTP (mode 7) has boot.img in its folder: made again from
+    /// the files it boots now. Not when boot.sig is signed: serve holds no key.
+    void rebuildBootImage(const std::string& serial, const std::string& image);
 
     std::filesystem::path stateDir_;
     std::function<void()> onChange_;
