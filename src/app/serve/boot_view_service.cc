@@ -1,6 +1,10 @@
 #include "app/serve/boot_view_service.h"
 
 #include <algorithm>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
 
 #include <spdlog/spdlog.h>
 
@@ -96,6 +100,8 @@ void BootViewService::run() {
         }
         lock.unlock();
         bool changed = false;
+        std::vector<std::string> logs;                             ///< said once installed
+        std::vector<std::pair<std::string, std::string>> rebuild;  ///< serial, image
         const auto now = Clock::now();
         std::map<std::string, ImageInfo> images;
         for (auto& [serial, w] : boards) {
@@ -115,8 +121,9 @@ void BootViewService::run() {
                 if (*w.hasView && !bootViewInfo(stateDir_, serial)) {
                     w.hasView = false;
                     changed = true;
-                    spdlog::info("BOOT_VIEW serial={} source=image its disk is gone", serial);
-                    rebuildBootImage(serial, w.image);
+                    logs.push_back(
+                        fmt::format("BOOT_VIEW serial={} source=image its disk is gone", serial));
+                    rebuild.emplace_back(serial, w.image);
                 }
                 continue;
             }
@@ -147,9 +154,10 @@ void BootViewService::run() {
             w.hasView = refreshed;
             if (refreshed || had) {
                 changed = true;
-                spdlog::info("BOOT_VIEW serial={} source={} {}", serial,
-                             refreshed ? "disk" : "image", proto::text::safeText(r->message, 300));
-                rebuildBootImage(serial, w.image);
+                logs.push_back(fmt::format("BOOT_VIEW serial={} source={} {}", serial,
+                                           refreshed ? "disk" : "image",
+                                           proto::text::safeText(r->message, 300)));
+                rebuild.emplace_back(serial, w.image);
             }
         }
         lock.lock();
@@ -161,9 +169,19 @@ void BootViewService::run() {
                 it->second.hasView = w.hasView;
             }
         }
-        if (changed && onChange_) {
+        if (changed) {
+            // TFTP first (the board's next request gets its new files), then the log line
+            // that says so, then the boot.img builds, which take seconds.
             lock.unlock();
-            onChange_();
+            if (onChange_) {
+                onChange_();
+            }
+            for (const auto& line : logs) {
+                spdlog::info("{}", line);
+            }
+            for (const auto& [serial, image] : rebuild) {
+                rebuildBootImage(serial, image);
+            }
             lock.lock();
         }
     }
