@@ -11,17 +11,7 @@ PINETBOOT=${PINETBOOT:?}
 command -v qemu-system-x86_64 >/dev/null || { echo "FAIL: qemu-system-x86 not installed"; exit 1; }
 [ -c /dev/net/tun ] || { echo "FAIL: /dev/net/tun missing"; exit 1; }
 lab_up qipxe
-# The QEMU tap joins the client side through a bridge (br0 keeps the client address).
-ip -n "$CLI" addr del "$CLI_IP/24" dev c0
-ip -n "$CLI" link add br0 type bridge
-ip -n "$CLI" link set br0 type bridge stp_state 0 forward_delay 0
-ip -n "$CLI" link set br0 address 02:77:00:00:00:02
-ip -n "$CLI" link set c0 master br0
-ip -n "$CLI" addr add "$CLI_IP/24" dev br0
-ip -n "$CLI" link set br0 up
-ip -n "$CLI" tuntap add dev tap0 mode tap
-ip -n "$CLI" link set tap0 master br0
-ip -n "$CLI" link set tap0 up
+lab_qemu_tap
 
 mkdir -p "$W/tftp"
 cat > "$W/tftp/boot.ipxe" <<'S'

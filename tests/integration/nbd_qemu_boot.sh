@@ -59,17 +59,7 @@ stop_servers() {
     lab_cleanup
 }
 trap stop_servers EXIT
-# The QEMU tap joins the client side through a bridge (br0 keeps the client address).
-ip -n "$CLI" addr del "$CLI_IP/24" dev c0
-ip -n "$CLI" link add br0 type bridge
-ip -n "$CLI" link set br0 type bridge stp_state 0 forward_delay 0
-ip -n "$CLI" link set br0 address 02:77:00:00:00:02
-ip -n "$CLI" link set c0 master br0
-ip -n "$CLI" addr add "$CLI_IP/24" dev br0
-ip -n "$CLI" link set br0 up
-ip -n "$CLI" tuntap add dev tap0 mode tap
-ip -n "$CLI" link set tap0 master br0
-ip -n "$CLI" link set tap0 up
+lab_qemu_tap
 
 A=aaaa0001; B=bbbb0002; C=cccc0003
 A_IP=$NET.10; B_IP=$NET.11; C_IP=$NET.12

@@ -38,28 +38,12 @@ std::string diskOptions(const fs::path& disk, const std::string& rootMode, const
                        disk.string());
 }
 
-Result<std::string> runQemuImg(const std::vector<std::string>& argv,
-                               std::chrono::milliseconds timeout) {
-    auto out = io::runProcess(argv, timeout);
-    if (!out) {
-        return tl::unexpected(out.error());
-    }
-    if (out->exitCode != 0) {
-        std::string err = out->err.empty() ? out->out : out->err;
-        while (!err.empty() && (err.back() == '\n' || err.back() == ' ')) {
-            err.pop_back();
-        }
-        return fail(fmt::format("qemu-img {} failed (exit {}): {}", argv[1], out->exitCode, err));
-    }
-    return std::move(out->out);
-}
-
 /// Whether the overlay's own layer (depth 0 in qemu-img map) holds data or written
 /// zeros inside [offset, offset + size): the board wrote in its boot partition.
 Result<bool> overlayTouches(const fs::path& disk, const ImageInfo& img, std::uint64_t offset,
                             std::uint64_t size, std::chrono::milliseconds timeout) {
     // -U: the running qemu-nbd holds the image's write lock; this only reads metadata.
-    auto text = runQemuImg(
+    auto text = runNbdTool(
         {kQemuImg, "map", "-U", "--output=json", "--image-opts", diskOptions(disk, "nbd", img, "")},
         timeout);
     if (!text) {
@@ -157,7 +141,7 @@ Result<BootViewRefresh> refreshBootView(const fs::path& stateDir, const ImageInf
     const fs::path fat = staged / "boot.fat";
     const std::string part = fmt::format("driver=raw,offset={},size={},{}", img.bootOffset,
                                          img.bootSize, diskOptions(disk, rootMode, img, "file."));
-    if (auto r = runQemuImg(
+    if (auto r = runNbdTool(
             {kQemuImg, "convert", "-U", "-O", "raw", "--image-opts", part, fat.string()}, timeout);
         !r) {
         cleanup();

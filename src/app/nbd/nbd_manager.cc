@@ -44,21 +44,6 @@ Result<void> usableInQemuOptions(const fs::path& p) {
     return {};
 }
 
-Result<void> run(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
-    auto out = io::runProcess(argv, timeout);
-    if (!out) {
-        return tl::unexpected(out.error());
-    }
-    if (out->exitCode != 0) {
-        std::string err = out->err.empty() ? out->out : out->err;
-        while (!err.empty() && (err.back() == '\n' || err.back() == ' ')) {
-            err.pop_back();
-        }
-        return fail(fmt::format("{} failed (exit {}): {}", argv[0], out->exitCode, err));
-    }
-    return {};
-}
-
 std::optional<int> readPid(const fs::path& pidFile) {
     auto text = io::readFile(pidFile);
     if (!text) {
@@ -144,6 +129,25 @@ fs::path NbdPaths::disk(const std::string& serial, const std::string& mode) cons
     return stateDir / "roots" / serial / (mode == "nbd" ? "root.qcow2" : "root.img");
 }
 
+Result<std::string> runNbdTool(const std::vector<std::string>& argv,
+                               std::chrono::milliseconds timeout) {
+    auto out = io::runProcess(argv, timeout);
+    if (!out) {
+        return tl::unexpected(out.error());
+    }
+    if (out->exitCode != 0) {
+        std::string err = out->err.empty() ? out->out : out->err;
+        while (!err.empty() && (err.back() == '\n' || err.back() == ' ')) {
+            err.pop_back();
+        }
+        // "qemu-img map failed": the subcommand too, when there is one.
+        const std::string what =
+            argv.size() > 1 && !argv[1].starts_with('-') ? argv[0] + " " + argv[1] : argv[0];
+        return fail(fmt::format("{} failed (exit {}): {}", what, out->exitCode, err));
+    }
+    return std::move(out->out);
+}
+
 std::uint64_t nbdBaseSize(std::uint64_t rootBytes) {
     std::uint64_t size = 2 * rootBytes + kGiB;
     return (size + kMiB - 1) / kMiB * kMiB;
@@ -169,9 +173,9 @@ Result<std::string> ensureNbdBase(const fs::path& stateDir, const ImageInfo& img
     // links) into the new file system; no mount, no loop device. The root's
     // size bounds the time: 60 s plus 1 s per 20 MiB, as the import's reader.
     auto timeout = std::chrono::seconds(60 + img.rootBytes / (20 * kMiB));
-    auto made = run({kMke2fs, "-q", "-F", "-t", "ext4", "-L", "rootfs", "-d", img.root().string(),
-                     tmp.string()},
-                    timeout);
+    auto made = runNbdTool({kMke2fs, "-q", "-F", "-t", "ext4", "-L", "rootfs", "-d",
+                            img.root().string(), tmp.string()},
+                           timeout);
     if (!made) {
         (void)io::removeLink(tmp);
         return fail(
@@ -287,9 +291,9 @@ Result<std::string> buildNbdRoot(const fs::path& stateDir, const ImageInfo& img,
         // 4 KiB clusters, ext4's block size: a board's write costs the blocks
         // it writes. With qcow2's default 64 KiB, 7 scattered blocks (one small
         // file) cost 708 KiB per board, measured (docs/benchmarks.md "NBD roots").
-        auto made = run({kQemuImg, "create", "-q", "-f", "qcow2", "-o", "cluster_size=4096", "-F",
-                         "raw", "-b", base.string(), disk.string()},
-                        std::chrono::seconds(60));
+        auto made = runNbdTool({kQemuImg, "create", "-q", "-f", "qcow2", "-o", "cluster_size=4096",
+                                "-F", "raw", "-b", base.string(), disk.string()},
+                               std::chrono::seconds(60));
         if (!made) {
             return tl::unexpected(made.error());
         }

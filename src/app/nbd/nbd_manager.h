@@ -24,6 +24,7 @@
 // disk. Program names are constants looked up in PATH, never read from a
 // file (docs/security.md); disk paths come from the serial, not the row.
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -62,6 +63,11 @@ struct NbdPaths {
         return runDir() / (serial + ".log");
     }
 };
+
+/// Runs one of the engine's tools (qemu-img, mke2fs; no shell): its stdout, or an error
+/// naming the tool, its exit code and what it printed.
+Result<std::string> runNbdTool(const std::vector<std::string>& argv,
+                               std::chrono::milliseconds timeout);
 
 /// Size of the base ext4 for a root of @p rootBytes: twice the files plus
 /// 1 GiB, so the boards have room to write (the file is sparse: unused

@@ -108,6 +108,21 @@ lab_up_bridge() {
     echo "FAIL lab_up_bridge: no ping across the bridge"; exit 1
 }
 
+# lab_qemu_tap: after lab_up, a tap (tap0) for QEMU on the client side: c0 and tap0 join
+# bridge br0 in $CLI, which keeps the client address $CLI_IP.
+lab_qemu_tap() {
+    ip -n "$CLI" addr del "$CLI_IP/24" dev c0
+    ip -n "$CLI" link add br0 type bridge
+    ip -n "$CLI" link set br0 type bridge stp_state 0 forward_delay 0
+    ip -n "$CLI" link set br0 address 02:77:00:00:00:02
+    ip -n "$CLI" link set c0 master br0
+    ip -n "$CLI" addr add "$CLI_IP/24" dev br0
+    ip -n "$CLI" link set br0 up
+    ip -n "$CLI" tuntap add dev tap0 mode tap
+    ip -n "$CLI" link set tap0 master br0
+    ip -n "$CLI" link set tap0 up
+}
+
 lab_bg() {
     local ns=$1 log=$2; shift 2
     ip netns exec "$ns" "$@" > "$log" 2>&1 &
